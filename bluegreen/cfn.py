@@ -1,0 +1,120 @@
+"""Building blocks every template handler in templates/ shares.
+
+The project rules live here once: every template takes the same four identity
+parameters, every resource name is ``<type>[-<qualifier>]-<environment>-<suffix>``,
+every taggable resource carries Environment/Project/CostCenter, stateful resources
+say ``Delete`` explicitly, and outputs are exported as ``${AWS::StackName}-<Name>``.
+The policy tests in tests/test_templates/ hold every rendered template to the same rules.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from troposphere import (
+    AWSObject,
+    Export,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Tags,
+    Template,
+)
+
+ENVIRONMENTS = ("dev", "prod")
+#: The part every resource name ends with; the policy tests look for it.
+NAME_TAIL = "${Environment}-${EnvironmentSuffix}"
+
+IDENTITY_PARAMETERS = {
+    "Environment": dict(
+        Type="String",
+        AllowedValues=list(ENVIRONMENTS),
+        Description="Environment this stack belongs to (dev or prod).",
+    ),
+    "EnvironmentSuffix": dict(
+        Type="String",
+        AllowedPattern="^[a-z0-9]{2,8}$",
+        ConstraintDescription="2-8 lower-case letters or digits (it becomes part of every resource name).",
+        Description="Short suffix that makes resource names unique per deployment, e.g. d01.",
+    ),
+    "Project": dict(
+        Type="String",
+        AllowedPattern="^[a-z][a-z0-9-]{1,38}[a-z0-9]$",
+        ConstraintDescription="3-40 lower-case letters, digits or hyphens, starting with a letter.",
+        Description="Project tag value, also the first element of SSM parameter paths.",
+    ),
+    "CostCenter": dict(
+        Type="String",
+        AllowedPattern="^[A-Z]{2}-[0-9]{3,6}$",
+        ConstraintDescription="Cost centre code such as CC-4410.",
+        Description="CostCenter tag value charged for every resource.",
+    ),
+}
+
+
+def new_template(description: str) -> Template:
+    """A template with the identity parameters every stack takes."""
+    t = Template(Description=description)
+    t.set_version("2010-09-09")
+    for name, props in IDENTITY_PARAMETERS.items():
+        t.add_parameter(Parameter(name, **props))
+    return t
+
+
+def name(kind: str, *qualifiers: str, account: bool = False) -> Sub:
+    """``<kind>[-<qualifier>...][-<account>]-<environment>-<suffix>``.
+
+    ``account=True`` adds the account ID for globally unique names (S3 buckets).
+    """
+    parts = [kind, *qualifiers]
+    if account:
+        parts.append("${AWS::AccountId}")
+    return Sub("-".join(parts) + "-" + NAME_TAIL)
+
+
+def ssm_path(*parts: str) -> Sub:
+    """SSM parameter name under this deployment's prefix: /<project>/<env>-<suffix>/..."""
+    return Sub("/${Project}/" + NAME_TAIL + "/" + "/".join(parts))
+
+
+def tags(kind: str | None = None, *qualifiers: str, **extra: Any) -> Tags:
+    """The three mandatory tags, plus a Name tag when ``kind`` is given."""
+    values: dict[str, Any] = {
+        "Environment": Ref("Environment"),
+        "Project": Ref("Project"),
+        "CostCenter": Ref("CostCenter"),
+    }
+    if kind:
+        values["Name"] = name(kind, *qualifiers)
+    values.update(extra)
+    return Tags(**values)
+
+
+def tag_map() -> dict[str, Any]:
+    """The mandatory tags as a plain map, for resources whose Tags is a JSON object (SSM)."""
+    return {"Environment": Ref("Environment"), "Project": Ref("Project"), "CostCenter": Ref("CostCenter")}
+
+
+def deletable(resource: AWSObject) -> AWSObject:
+    """Mark a stateful resource as removed with its stack, said explicitly.
+
+    Test stacks must tear down clean, so nothing is retained; prod data is protected
+    by deletion protection and AWS Backup instead of a Retain policy.
+    """
+    resource.DeletionPolicy = "Delete"
+    resource.UpdateReplacePolicy = "Delete"
+    return resource
+
+
+def export(t: Template, key: str, value: Any, description: str) -> Output:
+    """An output exported as ``${AWS::StackName}-<key>``."""
+    return t.add_output(
+        Output(key, Description=description, Value=value, Export=Export(Sub("${AWS::StackName}-" + key)))
+    )
+
+
+def to_json(t: Template) -> str:
+    """The canonical rendering: the committed templates/*.json are exactly this."""
+    return json.dumps(t.to_dict(), indent=2, sort_keys=True) + "\n"

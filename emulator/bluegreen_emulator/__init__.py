@@ -1,0 +1,1 @@
+"""Local AWS emulator: moto server with extra CloudFormation resource models (test infrastructure)."""
