@@ -73,6 +73,8 @@ NAME_PROPERTY: dict[str, str] = {
     "AWS::Backup::BackupSelection": "BackupSelection.SelectionName",
     "AWS::EC2::SecurityGroup": "GroupName",
     "AWS::Logs::MetricFilter": "FilterName",
+    "AWS::Logs::ResourcePolicy": "PolicyName",
+    "AWS::WAFv2::WebACL": "Name",
 }
 #: Names that AWS fixes by convention rather than by us; the property must still contain the tail.
 #: (Route 53 zone names are DNS names, SSM names are paths: they carry the tail inside.)
@@ -98,6 +100,11 @@ NAMELESS: set[str] = {
     "AWS::Lambda::EventInvokeConfig",
     "AWS::CloudFormation::Stack",
     "AWS::Lambda::EventSourceMapping",
+    "AWS::Route53::QueryLoggingConfig",
+    "AWS::WAFv2::WebACLAssociation",
+    "AWS::WAFv2::LoggingConfiguration",
+    # Named by the Name tag inside HealthCheckTags (not "Tags", so the generic check cannot see it).
+    "AWS::Route53::HealthCheck",
 }
 
 
@@ -147,9 +154,16 @@ def tag_values(props: dict) -> dict[str, Any]:
     return {}
 
 
+#: Names AWS fixes, by type: DMS looks these account-level roles up by exact name, so no suffix is
+#: possible. Created only when the dms stack's CreateDmsServiceRoles is true (docs/data-tier.md).
+FIXED_NAMES: dict[str, set[str]] = {"AWS::IAM::Role": {"dms-vpc-role", "dms-cloudwatch-logs-role"}}
+
+
 def naming_problem(rtype: str, props: dict) -> str | None:
     """None if the resource is named by the rule, else what is wrong."""
     if is_custom(rtype):
+        return None
+    if sub_text(dig(props, NAME_PROPERTY.get(rtype, ""))) in FIXED_NAMES.get(rtype, set()):
         return None
     if rtype in NAME_PROPERTY:
         text = sub_text(dig(props, NAME_PROPERTY[rtype]))
@@ -186,11 +200,22 @@ def _is_our_key(value: Any) -> bool:
     return False
 
 
+#: Destinations of S3 server access logging, by BucketName: S3 cannot deliver access logs to an
+#: SSE-KMS bucket, so these (and only these) use SSE-S3. Recorded in docs/security-exceptions.md.
+SSE_S3_ACCESS_LOG_BUCKETS = {
+    "s3-access-logs-${AWS::AccountId}-${Environment}-${EnvironmentSuffix}",
+    # ALB access/connection log delivery, like S3 server access logging, writes only to SSE-S3 buckets.
+    "s3-alb-logs-${AWS::AccountId}-${Environment}-${EnvironmentSuffix}",
+}
+
+
 def _s3(props):
     rules = dig(props, "BucketEncryption.ServerSideEncryptionConfiguration") or []
     for rule in rules:
         default = rule.get("ServerSideEncryptionByDefault", {})
         if default.get("SSEAlgorithm") == "aws:kms" and _is_our_key(default.get("KMSMasterKeyID")):
+            return None
+        if default.get("SSEAlgorithm") == "AES256" and sub_text(props.get("BucketName")) in SSE_S3_ACCESS_LOG_BUCKETS:
             return None
     return "BucketEncryption must be aws:kms with our key"
 
@@ -284,6 +309,8 @@ NO_DATA_AT_REST: set[str] = {
     "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping",
     "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
     "AWS::CloudFormation::Stack", "AWS::CertificateManager::Certificate",
+    "AWS::Logs::ResourcePolicy", "AWS::Route53::QueryLoggingConfig",
+    "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::WAFv2::LoggingConfiguration",
 }
 
 

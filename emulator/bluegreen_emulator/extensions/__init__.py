@@ -1,0 +1,66 @@
+"""Extensions to moto: CloudFormation models and engine fixes (see each module's docstring).
+
+``install(port)`` imports every module (which defines the models), applies the patches
+and rebuilds moto's CloudFormation type map so that a type defined here replaces moto's
+model of the same type.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+#: Order matters only for patches: cloudformation first (engine), awslambda next.
+MODULES = (
+    "cloudformation",
+    "awslambda",
+    "ec2",
+    "rds",
+    "secretsmanager",
+    "dms",
+    "backup",
+    "cloudwatch",
+    "misc",
+    "deletes",
+)
+
+_installed: list[str] | None = None
+
+
+def extension_table() -> list[tuple[str, str, str]]:
+    """(module, resource type or feature, what it does) for every extension."""
+    rows = []
+    for name in MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        for kind, what in getattr(module, "EXTENSIONS", []):
+            rows.append((name, kind, what))
+    return rows
+
+
+def install(port: int) -> list[str]:
+    """Install every extension into this process's moto; returns their names."""
+    global _installed
+    if _installed is not None:
+        return _installed
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in MODULES]
+    for module in modules:
+        if hasattr(module, "install"):
+            module.install(port)
+
+    @functools.lru_cache
+    def get_model_list() -> list[type[CloudFormationModel]]:
+        # moto keeps every direct subclass; the map keeps the *last* one per type, but
+        # the name-property lookup takes the *first*. Keep only the last (ours).
+        by_type: dict[str, type[CloudFormationModel]] = {}
+        for model in CloudFormationModel.__subclasses__():
+            by_type[model.cloudformation_type()] = model
+        return list(by_type.values())
+
+    parsing.get_model_list = get_model_list
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+    _installed = [kind for _module, kind, _what in extension_table()]
+    return _installed

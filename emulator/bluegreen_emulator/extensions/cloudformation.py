@@ -1,0 +1,624 @@
+"""CloudFormation engine fixes: nested stacks, Lambda-backed custom resources, dynamic
+references, dependency-ordered deletes and failure statuses instead of HTTP 500s.
+
+What moto 5.2 does and what changes here:
+
+* Nested stack: ``Fn::GetAtt [Child, Outputs.X]`` crashes the parent (``Stack`` has no
+  ``get_cfn_attribute``); ``Ref`` returns the child's name instead of its stack ID; an
+  update deletes and re-creates the child. -> outputs resolve, Ref = stack ID, the child
+  is updated in place.
+* Custom resources (``Custom::*`` / ``AWS::CloudFormation::CustomResource``): moto
+  invokes the Lambda in a background thread with a ResponseURL on
+  ``host.docker.internal``, ignores FAILED responses and the returned
+  PhysicalResourceId, and never sends Update or Delete. -> the Lambda is invoked
+  synchronously (see awslambda.py) with a ResponseURL on this emulator; Create, Update
+  (with OldResourceProperties) and Delete are sent; SUCCESS data feeds Fn::GetAtt, a
+  FAILED response or a handler that never responds fails the resource with its reason.
+* ``{{resolve:ssm:...}}``, ``{{resolve:ssm-secure:...}}``,
+  ``{{resolve:secretsmanager:...}}`` in resource properties are resolved from the
+  emulated services, as CloudFormation does.
+* Stack delete follows reverse dependency order (Ref / GetAtt / Sub / DependsOn), so a
+  custom resource is deleted before the function that serves it.
+* A resource that fails to create no longer turns CreateStack into an HTTP 500: the
+  stack goes CREATE_FAILED -> ROLLBACK_COMPLETE with a resource event carrying the
+  error (what Sceptre prints); failed updates -> UPDATE_ROLLBACK_FAILED (the emulator
+  does not roll updates back), failed deletes -> DELETE_FAILED.
+* A resource type without an update implementation in moto is kept as it was (moto
+  drops it from the stack); a stack event says the change was not applied.
+* TemplateURL may point at the emulator itself (``http://127.0.0.1:PORT/bucket/key``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+from typing import Any
+from urllib.parse import urlparse
+
+from moto.awslambda.utils import get_backend as get_lambda_backend
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing
+from moto.cloudformation import responses as cfn_responses
+from moto.cloudformation import utils as cfn_utils
+from moto.cloudformation.exceptions import CloudFormationError, UnformattedGetAttTemplateException, ValidationError
+from moto.cloudformation.models import CloudFormationBackend, Event, Stack, cloudformation_backends
+from moto.core.common_models import CloudFormationModel
+
+from .. import launcher
+
+log = logging.getLogger("bluegreen_emulator.cloudformation")
+
+EXTENSIONS = [
+    ("AWS::CloudFormation::Stack", "Fn::GetAtt Outputs.X works, Ref = stack ID, in-place update of the child stack"),
+    ("Custom::* / AWS::CloudFormation::CustomResource", "Lambda-backed: synchronous Create/Update/Delete via ResponseURL on the emulator; FAILED -> resource fails with the reason"),
+    ("dynamic references", "{{resolve:ssm|ssm-secure|secretsmanager:...}} resolved from the emulated services"),
+    ("stack lifecycle", "reverse-dependency delete order; CREATE_FAILED/ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED, DELETE_FAILED with reasons instead of HTTP 500"),
+]
+
+_PORT = 5100
+
+
+# ============================================================================ events
+
+
+def add_resource_event(stack: Stack, logical_id: str, physical_id: str, resource_type: str, status: str, reason: str | None) -> None:
+    event = Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=physical_id or "",
+        resource_type=resource_type,
+        resource_status=status,
+        resource_status_reason=reason,
+        resource_properties=None,
+    )
+    stack.events.append(event)
+
+
+def _stack_for(account_id: str, region_name: str, stack_id: str) -> Stack | None:
+    try:
+        return cloudformation_backends[account_id][region_name].get_stack(stack_id)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+# ============================================================================ nested stacks
+
+
+def _stack_get_cfn_attribute(self: Stack, attribute_name: str) -> Any:
+    if attribute_name.startswith("Outputs."):
+        key = attribute_name[len("Outputs."):]
+        for output in self.output_map.values():
+            if output is not None and output.key == key:
+                return output.value
+        raise ValidationError(message=f"Template error: stack {self.name} has no output {key}")
+    raise UnformattedGetAttTemplateException()
+
+
+def _nested_parameters(properties: dict[str, Any]) -> dict[str, str]:
+    result = {}
+    for key, value in (properties.get("Parameters") or {}).items():
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        result[key] = str(value) if not isinstance(value, str) else value
+    return result
+
+
+@classmethod  # type: ignore[misc]
+def _stack_create_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    backend = cloudformation_backends[account_id][region_name]
+    properties = cloudformation_json["Properties"]
+    body = cfn_utils.get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id, partition="aws")
+    parent = _stack_for(account_id, region_name, kwargs.get("StackId", ""))
+    child = backend.create_stack(
+        name=resource_name,
+        template=body,
+        parameters=_nested_parameters(properties),
+        tags=dict(parent.tags) if parent is not None else None,
+    )
+    if child.status not in ("CREATE_COMPLETE", "CREATE_IN_PROGRESS"):
+        reasons = [e.resource_status_reason for e in child.events if e.resource_status_reason and "FAILED" in e.resource_status]
+        raise RuntimeError(f"nested stack {child.name} failed: {'; '.join(reasons) or child.status}")
+    return child
+
+
+@classmethod  # type: ignore[misc]
+def _stack_update_from_cfn(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+    backend = cloudformation_backends[account_id][region_name]
+    properties = cloudformation_json["Properties"]
+    body = cfn_utils.get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id, partition="aws")
+    params = [{"ParameterKey": k, "ParameterValue": v} for k, v in _nested_parameters(properties).items()]
+    return backend.update_stack(name=original_resource.stack_id, template=body, role_arn=None, parameters=params, tags=None)
+
+
+def _patch_nested_stacks() -> None:
+    Stack.get_cfn_attribute = _stack_get_cfn_attribute  # type: ignore[attr-defined]
+    Stack.physical_resource_id = property(lambda self: self.stack_id)  # type: ignore[assignment]
+    Stack.create_from_cloudformation_json = _stack_create_from_cfn  # type: ignore[method-assign]
+    Stack.update_from_cloudformation_json = _stack_update_from_cfn  # type: ignore[method-assign]
+
+
+# ============================================================================ custom resources
+
+
+class CustomResourceFailed(Exception):
+    """A custom resource provider answered FAILED (or never answered)."""
+
+
+class _PendingRequest:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.response: dict[str, Any] | None = None
+
+
+_PENDING: dict[str, _PendingRequest] = {}
+_PENDING_LOCK = threading.Lock()
+
+
+class CustomResource(CloudFormationModel):
+    """A custom resource served by a Lambda function (ServiceToken = function ARN)."""
+
+    def __init__(self, account_id: str, region_name: str, stack_id: str, logical_id: str, resource_type: str, properties: dict[str, Any]):
+        self.account_id = account_id
+        self.region_name = region_name
+        self.stack_id = stack_id
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.properties = properties
+        self.physical_id = ""
+        self.data: dict[str, Any] = {}
+
+    # moto's CustomModel API (kept for moto code that calls it)
+    @property
+    def request_id(self) -> str:
+        return ""
+
+    def set_data(self, data: dict[str, Any]) -> None:
+        self.data = data or {}
+
+    # ------------------------------------------------------------ CFN interface
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudFormation::CustomResource"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    def is_created(self) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name in self.data:
+            return self.data[attribute_name]
+        raise CustomResourceFailed(
+            f"CustomResource attribute error: Vendor response doesn't contain {attribute_name} attribute "
+            f"in object {self.physical_id or self.logical_id}"
+        )
+
+    # ------------------------------------------------------------ protocol
+    def _send(self, request_type: str, properties: dict[str, Any], old_properties: dict[str, Any] | None = None, physical_id: str | None = None) -> dict[str, Any]:
+        token = properties.get("ServiceToken")
+        if not token:
+            raise CustomResourceFailed("ServiceToken is missing")
+        if ":sns:" in str(token):
+            raise CustomResourceFailed("SNS-backed custom resources are not supported by the emulator (only Lambda)")
+        backend = get_lambda_backend(self.account_id, self.region_name)
+        fn = backend.get_function(token)
+        request_id = str(uuid.uuid4())
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": token,
+            "ResponseURL": f"{launcher.url_for(_PORT)}/cloudformation_{self.region_name}/cfnresponse?stack={self.stack_id}&request={request_id}",
+            "StackId": self.stack_id,
+            "RequestId": request_id,
+            "LogicalResourceId": self.logical_id,
+            "ResourceType": self.resource_type,
+            "ResourceProperties": properties,
+        }
+        if physical_id:
+            event["PhysicalResourceId"] = physical_id
+        if old_properties is not None:
+            event["OldResourceProperties"] = old_properties
+        pending = _PendingRequest()
+        with _PENDING_LOCK:
+            _PENDING[request_id] = pending
+        try:
+            headers: dict[str, Any] = {}
+            payload = fn.invoke(json.dumps(event), {}, headers)
+            # The handler ran synchronously; its PUT has already been served.
+            pending.done.wait(timeout=5)
+        finally:
+            with _PENDING_LOCK:
+                _PENDING.pop(request_id, None)
+        response = pending.response
+        if response is None:
+            detail = payload.decode() if isinstance(payload, bytes) else str(payload)
+            raise CustomResourceFailed(
+                f"{request_type}: the custom resource provider {fn.function_name} did not send a response "
+                f"(Lambda result: {detail[:500]})"
+            )
+        if response.get("Status") != "SUCCESS":
+            raise CustomResourceFailed(response.get("Reason") or f"{request_type} failed (no reason given)")
+        return response
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> "CustomResource":
+        properties = dict(cloudformation_json.get("Properties") or {})
+        resource = cls(account_id, region_name, kwargs["StackId"], kwargs["LogicalId"], kwargs["ResourceType"], properties)
+        response = resource._send("Create", properties)
+        resource.physical_id = response.get("PhysicalResourceId") or f"{kwargs['LogicalId']}-{uuid.uuid4().hex[:12]}"
+        resource.data = response.get("Data") or {}
+        return resource
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: "CustomResource", new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> "CustomResource":
+        new_properties = dict(cloudformation_json.get("Properties") or {})
+        old = original_resource
+        response = old._send("Update", new_properties, old_properties=old.properties, physical_id=old.physical_id)
+        new_physical = response.get("PhysicalResourceId") or old.physical_id
+        if new_physical != old.physical_id:
+            # Replacement: CloudFormation deletes the old resource in its cleanup phase.
+            try:
+                old._send("Delete", old.properties, physical_id=old.physical_id)
+            except Exception as exc:  # noqa: BLE001 - cleanup failures do not fail the update
+                log.warning("custom resource %s: cleanup Delete failed: %s", old.logical_id, exc)
+        old.physical_id = new_physical
+        old.properties = new_properties
+        old.data = response.get("Data") or {}
+        return old
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        try:
+            self._send("Delete", self.properties, physical_id=self.physical_id)
+        except Exception as exc:
+            if "Function not found" in str(exc) or type(exc).__name__ == "UnknownFunctionException":
+                # The provider is gone (deleted outside the stack): CloudFormation would
+                # time out; the emulator reports it clearly.
+                raise CustomResourceFailed(f"Delete: provider function not found: {exc}") from exc
+            raise
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        raise CustomResourceFailed(f"custom resource {resource_name}: delete failed")
+
+
+def _process_cfn_response(self: Any) -> tuple[int, dict[str, int], str]:
+    """PUT <ResponseURL>: record the provider's answer for the waiting request."""
+    try:
+        body = json.loads(self.body or "{}")
+    except ValueError:
+        body = {}
+    request_id = body.get("RequestId") or (self.querystring.get("request") or [""])[0]
+    with _PENDING_LOCK:
+        pending = _PENDING.get(request_id)
+    if pending is not None:
+        pending.response = body
+        pending.done.set()
+    else:
+        log.warning("cfnresponse for unknown request %s ignored", request_id)
+    return 200, {"status": 200}, ""
+
+
+def _resource_class_from_type(resource_type: str) -> Any:
+    if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
+        return CustomResource
+    return _original_resource_class_from_type(resource_type)
+
+
+_original_resource_class_from_type = parsing.resource_class_from_type
+
+
+def _patch_custom_resources(port: int) -> None:
+    parsing.CustomModel = CustomResource  # type: ignore[attr-defined]
+    parsing.resource_class_from_type = _resource_class_from_type
+    cfn_responses.CloudFormationResponse.process_cfn_response = _process_cfn_response  # type: ignore[method-assign]
+
+
+# ============================================================================ dynamic references
+
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(ssm|ssm-secure|secretsmanager):([^}]*)\}\}")
+
+
+def _resolve_reference(kind: str, body: str, resources_map: Any) -> str:
+    account_id, region_name = resources_map._account_id, resources_map._region_name
+    if kind in ("ssm", "ssm-secure"):
+        from moto.ssm.models import ssm_backends
+
+        parameter = ssm_backends[account_id][region_name].get_parameter(body)
+        if parameter is None:
+            raise ValueError(f"dynamic reference {{{{resolve:{kind}:{body}}}}}: parameter not found")
+        return parameter.value
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    parts = body.split(":")
+    if parts[0] == "arn":
+        secret_id, rest = ":".join(parts[:7]), parts[7:]
+    else:
+        secret_id, rest = parts[0], parts[1:]
+    rest += [""] * (4 - len(rest))
+    _field, json_key, version_stage, version_id = rest[:4]
+    value = secretsmanager_backends[account_id][region_name].get_secret_value(
+        secret_id, version_id or None, version_stage or ("AWSCURRENT" if not version_id else None)
+    )
+    secret_string = value.get("SecretString", "")
+    if json_key:
+        try:
+            return str(json.loads(secret_string)[json_key])
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"dynamic reference to {secret_id}: key {json_key!r} not in the secret") from exc
+    return secret_string
+
+
+def _clean_json(resource_json: Any, resources_map: Any) -> Any:
+    result = _original_clean_json(resource_json, resources_map)
+    if isinstance(result, str) and "{{resolve:" in result:
+        result = _DYNAMIC_REFERENCE.sub(lambda m: _resolve_reference(m.group(1), m.group(2), resources_map), result)
+    return result
+
+
+_original_clean_json = parsing.clean_json
+
+
+# ============================================================================ template URLs
+
+
+def _get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+    parsed = urlparse(template_url)
+    if parsed.hostname in ("127.0.0.1", "localhost"):
+        from moto.s3.models import s3_backends
+
+        bucket, key = parsed.path.lstrip("/").split("/", 1)
+        return s3_backends[account_id][partition].get_object(bucket, key).value.decode("utf-8")  # type: ignore[union-attr]
+    return _original_get_stack_from_s3_url(template_url, account_id, partition)
+
+
+_original_get_stack_from_s3_url = cfn_utils.get_stack_from_s3_url
+
+
+# ============================================================================ lifecycle
+
+
+def _references(node: Any, found: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else str(value).split(".")[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                if isinstance(text, str):
+                    for name in re.findall(r"\$\{([^!}][^}]*)\}", text):
+                        found.add(name.split(".")[0])
+                _references(value, found)
+            else:
+                _references(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _references(item, found)
+    return found
+
+
+def dependency_map(resources: dict[str, Any]) -> dict[str, set[str]]:
+    """logical id -> the logical ids it depends on (Ref, GetAtt, Sub, DependsOn)."""
+    deps: dict[str, set[str]] = {}
+    for name, definition in resources.items():
+        found = _references(definition.get("Properties", {}), set())
+        depends_on = definition.get("DependsOn") or []
+        found.update([depends_on] if isinstance(depends_on, str) else depends_on)
+        deps[name] = {d for d in found if d in resources and d != name}
+    return deps
+
+
+def _ordered_delete(self: Any) -> None:
+    """ResourceMap.delete in reverse dependency order (moto: arbitrary set order)."""
+    resources = self._resource_json_map
+    retained = {k for k, v in resources.items() if v.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")}
+    remaining = [k for k in resources if k not in retained]
+    deps = dependency_map(resources)
+    last_exception: Exception | None = None
+    for strict in (True, False):  # second round: ignore order (dependency cycles)
+        for _attempt in range(5):
+            progressed = False
+            for name in list(remaining):
+                if strict and any(name in deps.get(other, ()) for other in remaining if other != name):
+                    continue
+                parsed = self._parsed_resources.get(name)
+                try:
+                    if parsed is not None and not isinstance(parsed, (str, int, float, list, dict)):
+                        self._delete_resource(parsed, resources[name])
+                    self._parsed_resources.pop(name, None)
+                except Exception as exc:  # noqa: BLE001 - retried, then reported
+                    last_exception = exc
+                    continue
+                remaining.remove(name)
+                progressed = True
+            if not remaining or not progressed:
+                break
+        if not remaining:
+            return
+    if last_exception is not None:
+        raise last_exception
+    raise RuntimeError(f"could not delete {sorted(remaining)}")
+
+
+def _parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
+    try:
+        return _original_parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    except Exception as exc:
+        if not hasattr(exc, "_bluegreen_resource"):
+            exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]
+        raise
+
+
+def _parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
+    resource_class = parsing.resource_class_from_type(resource_json["Type"])
+    original = resources_map._parsed_resources.get(logical_id)
+    if resource_class is None or hasattr(resource_class.update_from_cloudformation_json, "__isabstractmethod__"):
+        stack = _stack_for(account_id, region_name, resources_map.stack_id)
+        if stack is not None:
+            add_resource_event(
+                stack, logical_id, getattr(original, "physical_resource_id", ""), resource_json["Type"], "UPDATE_COMPLETE",
+                "emulator: moto cannot update this resource type; the new properties were NOT applied to the service",
+            )
+        return original
+    try:
+        return _original_parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    except Exception as exc:
+        if not hasattr(exc, "_bluegreen_resource"):
+            exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]
+        raise
+
+
+_original_parse_and_create_resource = parsing.parse_and_create_resource
+_original_parse_and_update_resource = parsing.parse_and_update_resource
+
+
+def _failure_reason(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f"{message} ({type(exc).__name__}, emulator)"
+
+
+def _create_stack(self: CloudFormationBackend, name: str, template: str, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> Stack:
+    try:
+        return _original_create_stack(self, name, template, parameters, *args, **kwargs)
+    except CloudFormationError:
+        # Template / parameter errors (ValidationError, missing export, ...) are
+        # synchronous in AWS and leave no stack behind; moto leaves a half-created one.
+        stack = next((s for s in self.stacks.values() if s.name == name and s.status == "CREATE_IN_PROGRESS"), None)
+        if stack is not None:
+            try:
+                stack.resource_map.delete()
+            except Exception:  # noqa: BLE001
+                pass
+            self.stacks.pop(stack.stack_id, None)
+        raise
+    except Exception as exc:  # noqa: BLE001
+        stack = next((s for s in self.stacks.values() if s.name == name), None)
+        if stack is None:
+            raise ValidationError(message=_failure_reason(exc)) from exc
+        logical_id, resource_type = getattr(exc, "_bluegreen_resource", ("", ""))
+        reason = _failure_reason(exc)
+        log.warning("stack %s: resource %s (%s) failed to create: %s", name, logical_id, resource_type, reason)
+        if logical_id:
+            add_resource_event(stack, logical_id, "", resource_type, "CREATE_FAILED", reason)
+        stack.status = "CREATE_FAILED"
+        stack._add_stack_event("ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user.")
+        try:
+            stack.resource_map.delete()
+        except Exception as rollback_exc:  # noqa: BLE001
+            stack.status = "ROLLBACK_FAILED"
+            stack._add_stack_event("ROLLBACK_FAILED", _failure_reason(rollback_exc))
+        else:
+            stack.status = "ROLLBACK_COMPLETE"
+            stack._add_stack_event("ROLLBACK_COMPLETE")
+        _freeze(stack)
+        for export_name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+            self.exports.pop(export_name, None)
+        return stack
+
+
+def _freeze(stack: Stack) -> None:
+    """moto creates resources lazily whenever a stack's resources or outputs are read:
+    after a failure only what really exists may be listed, and nothing may be created."""
+    resource_map = stack.resource_map
+    resource_map._resource_json_map = {
+        k: v for k, v in resource_map._resource_json_map.items() if k in resource_map._parsed_resources
+    }
+    stack.output_map._output_json_map = {}
+
+
+def _update_stack(self: CloudFormationBackend, name: str, *args: Any, **kwargs: Any) -> Stack:
+    try:
+        return _original_update_stack(self, name, *args, **kwargs)
+    except CloudFormationError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        stack = self.get_stack(name)
+        logical_id, resource_type = getattr(exc, "_bluegreen_resource", ("", ""))
+        reason = _failure_reason(exc)
+        log.warning("stack %s: update failed at %s: %s", name, logical_id, reason)
+        if logical_id:
+            add_resource_event(stack, logical_id, "", resource_type, "UPDATE_FAILED", reason)
+        stack.status = "UPDATE_ROLLBACK_FAILED"
+        stack._add_stack_event("UPDATE_ROLLBACK_FAILED", f"emulator: update failed at [{logical_id}] and is not rolled back: {reason}")
+        return stack
+
+
+def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+    stack = None
+    try:
+        stack = self.get_stack(name_or_stack_id)
+    except Exception:  # noqa: BLE001 - unknown stacks: moto's behaviour (no-op)
+        pass
+    try:
+        _original_delete_stack(self, name_or_stack_id)
+    except CloudFormationError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        if stack is None:
+            raise
+        reason = _failure_reason(exc)
+        log.warning("stack %s: delete failed: %s", stack.name, reason)
+        stack.status = "DELETE_FAILED"
+        stack._add_stack_event("DELETE_FAILED", f"The following resource(s) failed to delete: {reason}")
+        self.stacks[stack.stack_id] = stack
+        self.deleted_stacks.pop(stack.stack_id, None)
+
+
+_original_create_stack = CloudFormationBackend.create_stack
+_original_update_stack = CloudFormationBackend.update_stack
+_original_delete_stack = CloudFormationBackend.delete_stack
+
+
+# ============================================================================ names
+
+#: Types whose generated physical names AWS creates in lower case (moto keeps the case
+#: of the stack and logical names, which the service then rejects).
+LOWERCASE_NAME_TYPES = {"AWS::ECR::Repository", "AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::CacheCluster"}
+
+
+def _generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
+    name = _original_generate_resource_name(resource_type, stack_name, logical_id)
+    return name.lower() if resource_type in LOWERCASE_NAME_TYPES else name
+
+
+_original_generate_resource_name = parsing.generate_resource_name
+
+
+# ============================================================================ install
+
+
+def install(port: int) -> None:
+    global _PORT
+    _PORT = port
+    _patch_nested_stacks()
+    _patch_custom_resources(port)
+    parsing.clean_json = _clean_json
+    parsing.generate_resource_name = _generate_resource_name
+    parsing.parse_and_create_resource = _parse_and_create_resource
+    parsing.parse_and_update_resource = _parse_and_update_resource
+    parsing.ResourceMap.delete = _ordered_delete  # type: ignore[method-assign]
+    for module in (cfn_utils, cfn_models, cfn_responses):
+        if hasattr(module, "get_stack_from_s3_url"):
+            module.get_stack_from_s3_url = _get_stack_from_s3_url  # type: ignore[attr-defined]
+    CloudFormationBackend.create_stack = _create_stack  # type: ignore[method-assign]
+    CloudFormationBackend.update_stack = _update_stack  # type: ignore[method-assign]
+    CloudFormationBackend.delete_stack = _delete_stack  # type: ignore[method-assign]

@@ -1,0 +1,259 @@
+"""Database Migration Service: ReplicationSubnetGroup, ReplicationInstance, Endpoint,
+ReplicationTask.
+
+moto 5.2 implements the DMS API but no CloudFormation model; each type here calls the
+backend's create/modify/delete methods. Replication tasks are created in status
+"ready"-able form but never migrate data: there is no database behind the endpoints.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from typing import Any, Callable
+
+from moto.core.common_models import CloudFormationModel
+from moto.core.utils import camelcase_to_underscores
+from moto.dms.models import FakeReplicationSubnetGroup, dms_backends
+from moto.ec2.models import ec2_backends
+
+from ._base import BackendResource, as_bool, as_int, identifier, is_not_found, tags_to_list
+
+EXTENSIONS = [
+    ("AWS::DMS::ReplicationSubnetGroup", "new model: create/delete_replication_subnet_group; describe reports the real subnets and VPC"),
+    ("AWS::DMS::ReplicationInstance", "new model: create/modify/delete_replication_instance; Ref = ARN"),
+    ("AWS::DMS::Endpoint", "new model: create/delete_endpoint incl. engine settings (MySqlSettings with secret ARN, ...); Ref = ARN"),
+    ("AWS::DMS::ReplicationTask", "new model: create/delete_replication_task (no data is migrated); Ref = ARN"),
+]
+
+
+def _backend(resource: BackendResource):
+    return dms_backends[resource.account_id][resource.region_name]
+
+
+def _call(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """Call a backend method with the kwargs it accepts; missing ones default to None."""
+    params = inspect.signature(func).parameters
+    call = {}
+    for name, param in params.items():
+        if name in kwargs:
+            call[name] = kwargs[name]
+        elif param.default is inspect.Parameter.empty:
+            call[name] = None
+    return func(**call)
+
+
+def _snake(properties: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+    result = {}
+    for key, value in properties.items():
+        if key in skip or value is None:
+            continue
+        name = camelcase_to_underscores(key)
+        if name == "tags":
+            value = tags_to_list(value)
+        elif name in ("multi_az", "auto_minor_version_upgrade", "publicly_accessible", "allow_major_version_upgrade"):
+            value = as_bool(value)
+        elif name in ("allocated_storage", "port"):
+            value = as_int(value)
+        result[name] = value
+    return result
+
+
+def _patch_subnet_group_output() -> None:
+    """moto describes every replication subnet group with a made-up subnet and VPC."""
+    if getattr(FakeReplicationSubnetGroup.to_dict, "_bluegreen", False):
+        return
+    original = FakeReplicationSubnetGroup.to_dict
+
+    def to_dict(self: FakeReplicationSubnetGroup) -> dict[str, Any]:
+        result = original(self)
+        subnets = getattr(self, "_bluegreen_subnets", None)
+        if subnets:
+            result["VpcId"] = subnets[0].vpc_id
+            result["Subnets"] = [
+                {
+                    "SubnetIdentifier": s.id,
+                    "SubnetAvailabilityZone": {"Name": s.availability_zone},
+                    "SubnetStatus": "Active",
+                }
+                for s in subnets
+            ]
+        return result
+
+    to_dict._bluegreen = True  # type: ignore[attr-defined]
+    FakeReplicationSubnetGroup.to_dict = to_dict  # type: ignore[method-assign]
+
+
+class ReplicationSubnetGroupResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::DMS::ReplicationSubnetGroup"
+    NAME_PROPERTY = "ReplicationSubnetGroupIdentifier"
+    ATTRIBUTES = ("Id",)
+
+    def _set_subnets(self, group: FakeReplicationSubnetGroup, properties: dict[str, Any]) -> None:
+        ec2 = ec2_backends[self.account_id][self.region_name]
+        subnet_ids = list(properties.get("SubnetIds") or [])
+        group.subnetIds = subnet_ids
+        group._bluegreen_subnets = [ec2.get_subnet(s) for s in subnet_ids]  # type: ignore[attr-defined]
+
+    def create(self, name: str) -> None:
+        group = _backend(self).create_replication_subnet_group(
+            replication_subnet_group_identifier=identifier(name, 255),
+            replication_subnet_group_description=self.properties.get("ReplicationSubnetGroupDescription", ""),
+            subnet_ids=list(self.properties.get("SubnetIds") or []),
+            tags=tags_to_list(self.properties.get("Tags")) or None,
+        )
+        self._set_subnets(group, self.properties)
+        self.physical_id = group.replication_subnet_group_identifier
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        group = _backend(self).replication_subnet_groups[self.physical_id]
+        group.description = new_properties.get("ReplicationSubnetGroupDescription", "")
+        self._set_subnets(group, new_properties)
+
+    def remove(self) -> None:
+        try:
+            _backend(self).delete_replication_subnet_group(self.physical_id)
+        except Exception as exc:  # noqa: BLE001
+            if not is_not_found(exc):
+                raise
+
+    def attribute(self, name: str) -> Any:
+        return self.physical_id
+
+
+class ReplicationInstanceResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::DMS::ReplicationInstance"
+    NAME_PROPERTY = "ReplicationInstanceIdentifier"
+    ATTRIBUTES = ("Id", "ReplicationInstancePrivateIpAddresses", "ReplicationInstancePublicIpAddresses")
+    REPLACE_ON = ("KmsKeyId", "PubliclyAccessible", "ReplicationSubnetGroupIdentifier", "ResourceIdentifier", "AvailabilityZone")
+
+    def create(self, name: str) -> None:
+        kwargs = _snake(self.properties, skip={"ReplicationInstanceIdentifier"})
+        kwargs["replication_instance_identifier"] = identifier(name)
+        if kwargs.get("replication_subnet_group_identifier"):
+            kwargs["replication_subnet_group_identifier"] = str(kwargs["replication_subnet_group_identifier"]).lower()
+        instance = _call(_backend(self).create_replication_instance, kwargs)
+        self.physical_id = instance.arn
+
+    @property
+    def instance(self):
+        return _backend(self).replication_instances[self.physical_id]
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        changed = {k: v for k, v in new_properties.items() if self.properties.get(k) != v}
+        kwargs = _snake(changed, skip={"ReplicationInstanceIdentifier", "Tags"})
+        kwargs["replication_instance_arn"] = self.physical_id
+        kwargs["apply_immediately"] = True
+        _call(_backend(self).modify_replication_instance, kwargs)
+        if "Tags" in changed:
+            backend = _backend(self)
+            backend.tagger.delete_all_tags_for_resource(self.physical_id)
+            backend.tagger.tag_resource(self.physical_id, tags_to_list(new_properties.get("Tags")))
+
+    def remove(self) -> None:
+        try:
+            _backend(self).delete_replication_instance(self.physical_id)
+        except Exception as exc:  # noqa: BLE001
+            if not is_not_found(exc):
+                raise
+
+    def attribute(self, name: str) -> Any:
+        instance = self.instance
+        if name == "Id":
+            return instance.id
+        if name == "ReplicationInstancePrivateIpAddresses":
+            return ",".join(instance.private_ip_addresses)
+        if name == "ReplicationInstancePublicIpAddresses":
+            return ",".join(instance.public_ip_addresses)
+        raise KeyError(name)
+
+
+class EndpointResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::DMS::Endpoint"
+    NAME_PROPERTY = "EndpointIdentifier"
+    ATTRIBUTES = ("ExternalId", "Id")
+    REPLACE_ON = ("KmsKeyId", "ResourceIdentifier")
+
+    def create(self, name: str) -> None:
+        kwargs = _snake(self.properties, skip={"EndpointIdentifier"})
+        kwargs["endpoint_identifier"] = identifier(name, 255)
+        kwargs["endpoint_type"] = str(kwargs.get("endpoint_type", "")).lower()
+        endpoint = _call(_backend(self).create_endpoint, kwargs)
+        self.physical_id = endpoint.endpoint_arn
+        self._identifier = endpoint.endpoint_identifier
+
+    @property
+    def endpoint(self):
+        for endpoint in _backend(self).endpoints.values():
+            if endpoint.endpoint_arn == self.physical_id:
+                return endpoint
+        raise KeyError(self.physical_id)
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        endpoint = self.endpoint
+        changed = {k: v for k, v in new_properties.items() if self.properties.get(k) != v}
+        for key, value in _snake(changed, skip={"EndpointIdentifier", "Tags"}).items():
+            if key == "endpoint_type":
+                value = str(value).lower()
+            setattr(endpoint, key, value)
+        if "Tags" in changed:
+            backend = _backend(self)
+            backend.tagger.delete_all_tags_for_resource(self.physical_id)
+            backend.tagger.tag_resource(self.physical_id, tags_to_list(new_properties.get("Tags")))
+
+    def remove(self) -> None:
+        try:
+            _backend(self).delete_endpoint(self.physical_id)
+        except Exception as exc:  # noqa: BLE001
+            if not is_not_found(exc):
+                raise
+
+    def attribute(self, name: str) -> Any:
+        endpoint = self.endpoint
+        if name == "Id":
+            return endpoint.endpoint_identifier
+        if name == "ExternalId":
+            return endpoint.external_id or endpoint.id
+        raise KeyError(name)
+
+
+class ReplicationTaskResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::DMS::ReplicationTask"
+    NAME_PROPERTY = "ReplicationTaskIdentifier"
+    REPLACE_ON = ("SourceEndpointArn", "TargetEndpointArn", "ReplicationInstanceArn", "ResourceIdentifier")
+
+    @staticmethod
+    def _json_text(value: Any) -> Any:
+        return value if value is None or isinstance(value, str) else json.dumps(value)
+
+    def create(self, name: str) -> None:
+        props = self.properties
+        task = _backend(self).create_replication_task(
+            replication_task_identifier=identifier(name, 255),
+            source_endpoint_arn=props.get("SourceEndpointArn"),
+            target_endpoint_arn=props.get("TargetEndpointArn"),
+            replication_instance_arn=props.get("ReplicationInstanceArn"),
+            migration_type=props.get("MigrationType"),
+            table_mappings=self._json_text(props.get("TableMappings")),
+            replication_task_settings=self._json_text(props.get("ReplicationTaskSettings")),
+            tags=tags_to_list(props.get("Tags")) or None,
+        )
+        task.ready()
+        self.physical_id = task.arn
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        task = _backend(self).replication_tasks[self.physical_id]
+        task.migration_type = new_properties.get("MigrationType")
+        task.table_mappings = self._json_text(new_properties.get("TableMappings"))
+        task.replication_task_settings = self._json_text(new_properties.get("ReplicationTaskSettings"))
+
+    def remove(self) -> None:
+        try:
+            _backend(self).delete_replication_task(self.physical_id)
+        except Exception as exc:  # noqa: BLE001
+            if not is_not_found(exc):
+                raise
+
+
+def install(port: int) -> None:
+    _patch_subnet_group_output()

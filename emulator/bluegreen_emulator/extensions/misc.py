@@ -1,0 +1,443 @@
+"""Smaller gaps in moto 5.2's CloudFormation support for the types this project uses.
+
+* ELBv2 Listener: a ``forward`` default action with ``ForwardConfig`` (weighted target
+  groups -- the blue/green traffic split) failed with KeyError 'TargetGroupArn'.
+* No model at all (phantoms) for: S3 BucketPolicy, SNS TopicPolicy, SNS Subscription,
+  SQS QueuePolicy, Logs MetricFilter, CloudTrail Trail, ApplicationAutoScaling
+  ScalableTarget / ScalingPolicy, CertificateManager Certificate.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.acm.models import acm_backends
+from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.cloudtrail.models import cloudtrail_backends
+from moto.core.common_models import CloudFormationModel
+from moto.elbv2.exceptions import InvalidActionTypeError
+from moto.elbv2.models import ALLOWED_ACTIONS, ELBv2Backend, FakeLoadBalancer, FakeTargetGroup
+from moto.logs.models import logs_backends
+from moto.s3.models import s3_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+from ._base import BackendResource, as_bool, as_int, is_not_found, tags_to_list
+
+EXTENSIONS = [
+    ("AWS::ElasticLoadBalancingV2::Listener", "fix: forward actions with ForwardConfig (weighted target groups) are kept as given"),
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "fix: Fn::GetAtt CanonicalHostedZoneID (real us-east-1 zone IDs, for Route 53 aliases), LoadBalancerFullName, SecurityGroups"),
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "fix: Fn::GetAtt TargetGroupFullName, TargetGroupName, LoadBalancerArns (moto crashed on any GetAtt)"),
+    ("AWS::S3::BucketPolicy", "new model: put_bucket_policy / delete_bucket_policy"),
+    ("AWS::SNS::TopicPolicy", "new model: sets / resets the Policy attribute of each topic"),
+    ("AWS::SNS::Subscription", "new model: subscribe / unsubscribe (FilterPolicy, RawMessageDelivery, RedrivePolicy)"),
+    ("AWS::SQS::QueuePolicy", "new model: sets / clears the Policy attribute of each queue"),
+    ("AWS::Logs::MetricFilter", "new model: put_metric_filter / delete_metric_filter"),
+    ("AWS::CloudTrail::Trail", "new model: create_trail (+ start_logging), update_trail, delete_trail"),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "new model: register/deregister_scalable_target; Ref = ResourceId|ScalableDimension|ServiceNamespace"),
+    ("AWS::ApplicationAutoScaling::ScalingPolicy", "new model: put_scaling_policy / delete_scaling_policy; Ref = policy ARN"),
+    ("AWS::CertificateManager::Certificate", "new model: request_certificate (status ISSUED in moto) / delete_certificate"),
+]
+
+
+def _policy_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+# ----------------------------------------------------------------------------- ELBv2
+
+
+def _convert_and_validate_properties(self: ELBv2Backend, properties: dict[str, Any]) -> list[dict[str, Any]]:
+    actions = []
+    for i, action in enumerate(properties["DefaultActions"]):
+        if action["Type"] not in ALLOWED_ACTIONS:
+            raise InvalidActionTypeError(action["Type"], i + 1)
+        action = dict(action)
+        forward = action.get("ForwardConfig")
+        if forward:
+            forward = dict(forward)
+            forward["TargetGroups"] = [
+                {**tg, "Weight": as_int(tg.get("Weight"), 1)} for tg in forward.get("TargetGroups") or []
+            ]
+            action["ForwardConfig"] = forward
+        actions.append(action)
+    return actions
+
+
+#: Route 53 hosted zone IDs of Elastic Load Balancing in us-east-1 (alias targets).
+ELB_HOSTED_ZONE_IDS = {"application": "Z35SXDOTRQ7X7K", "network": "Z26RNL4JYFTOTI", "gateway": "Z26RNL4JYFTOTI"}
+
+_original_lb_get_cfn_attribute = FakeLoadBalancer.get_cfn_attribute
+
+
+def _lb_get_cfn_attribute(self: FakeLoadBalancer, attribute_name: str) -> Any:
+    if attribute_name == "CanonicalHostedZoneID":
+        return ELB_HOSTED_ZONE_IDS.get(self.type, ELB_HOSTED_ZONE_IDS["application"])
+    if attribute_name == "LoadBalancerFullName":
+        return self.arn.split(":loadbalancer/", 1)[1]
+    if attribute_name == "SecurityGroups":
+        return list(self.security_groups or [])
+    if attribute_name == "LoadBalancerArn":
+        return self.arn
+    return _original_lb_get_cfn_attribute(self, attribute_name)
+
+
+def _tg_get_cfn_attribute(self: FakeTargetGroup, attribute_name: str) -> Any:
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+    if attribute_name == "TargetGroupFullName":
+        return self.arn.split(":", 5)[5]
+    if attribute_name == "TargetGroupName":
+        return self.name
+    if attribute_name == "TargetGroupArn":
+        return self.arn
+    if attribute_name == "LoadBalancerArns":
+        return list(getattr(self, "load_balancer_arns", []) or [])
+    raise UnformattedGetAttTemplateException()
+
+
+# ----------------------------------------------------------------------------- policies
+
+
+class BucketPolicyResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::S3::BucketPolicy"
+    REPLACE_ON = ("Bucket",)
+
+    def _backend(self):
+        return s3_backends[self.account_id]["aws"]
+
+    def create(self, name: str) -> None:
+        self.update(self.properties)
+        self.physical_id = f"{self.properties['Bucket']}-policy"
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        self._backend().put_bucket_policy(new_properties["Bucket"], _policy_text(new_properties["PolicyDocument"]).encode())
+
+    def remove(self) -> None:
+        try:
+            self._backend().delete_bucket_policy(self.properties["Bucket"])
+        except Exception as exc:  # noqa: BLE001
+            if not is_not_found(exc):
+                raise
+
+
+class TopicPolicyResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::SNS::TopicPolicy"
+
+    def _backend(self):
+        return sns_backends[self.account_id][self.region_name]
+
+    def create(self, name: str) -> None:
+        self.update(self.properties)
+        self.physical_id = name
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        backend = self._backend()
+        for arn in set(self.properties.get("Topics") or []) - set(new_properties.get("Topics") or []):
+            self._reset(arn)
+        for arn in new_properties.get("Topics") or []:
+            backend.set_topic_attribute(arn, "policy", _policy_text(new_properties["PolicyDocument"]))
+
+    def _reset(self, arn: str) -> None:
+        backend = self._backend()
+        try:
+            topic = backend.get_topic(arn)
+        except Exception:  # noqa: BLE001 - topic already deleted
+            return
+        topic._policy_json = topic._create_default_topic_policy(self.region_name, topic.account_id, topic.name)
+
+    def remove(self) -> None:
+        for arn in self.properties.get("Topics") or []:
+            self._reset(arn)
+
+
+class SubscriptionResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::SNS::Subscription"
+    ATTRIBUTES = ("Arn",)
+    REPLACE_ON = ("TopicArn", "Endpoint", "Protocol")
+    _ATTRS = ("FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy", "DeliveryPolicy")
+
+    def _backend(self):
+        return sns_backends[self.account_id][self.region_name]
+
+    def create(self, name: str) -> None:
+        p = self.properties
+        subscription = self._backend().subscribe(p["TopicArn"], p.get("Endpoint"), p["Protocol"])
+        self.physical_id = subscription.arn
+        self.update(p)
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        for attr in self._ATTRS:
+            if attr in new_properties:
+                value = new_properties[attr]
+                if isinstance(value, bool):
+                    value = "true" if value else "false"
+                elif not isinstance(value, str):
+                    value = json.dumps(value)
+                self._backend().set_subscription_attributes(self.physical_id, attr, value)
+
+    def remove(self) -> None:
+        self._backend().unsubscribe(self.physical_id)
+
+    def attribute(self, name: str) -> Any:
+        return self.physical_id
+
+
+class QueuePolicyResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::SQS::QueuePolicy"
+
+    def _backend(self):
+        return sqs_backends[self.account_id][self.region_name]
+
+    @staticmethod
+    def _queue_name(url: str) -> str:
+        return url.rstrip("/").rsplit("/", 1)[-1]
+
+    def create(self, name: str) -> None:
+        self.update(self.properties)
+        self.physical_id = name
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        for url in set(self.properties.get("Queues") or []) - set(new_properties.get("Queues") or []):
+            self._clear(url)
+        for url in new_properties.get("Queues") or []:
+            self._backend().set_queue_attributes(self._queue_name(url), {"Policy": _policy_text(new_properties["PolicyDocument"])})
+
+    def _clear(self, url: str) -> None:
+        try:
+            self._backend().set_queue_attributes(self._queue_name(url), {"Policy": ""})
+        except Exception:  # noqa: BLE001 - queue already deleted
+            pass
+
+    def remove(self) -> None:
+        for url in self.properties.get("Queues") or []:
+            self._clear(url)
+
+
+# ----------------------------------------------------------------------------- logs
+
+
+class MetricFilterResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::Logs::MetricFilter"
+    NAME_PROPERTY = "FilterName"
+    REPLACE_ON = ("LogGroupName",)
+
+    def _backend(self):
+        return logs_backends[self.account_id][self.region_name]
+
+    @staticmethod
+    def _transformations(properties: dict[str, Any]) -> list[dict[str, Any]]:
+        result = []
+        for t in properties.get("MetricTransformations") or []:
+            t = dict(t)
+            if "DefaultValue" in t:
+                t["DefaultValue"] = float(t["DefaultValue"])
+            result.append(t)
+        return result
+
+    def create(self, name: str) -> None:
+        self._backend().put_metric_filter(
+            name, self.properties.get("FilterPattern", ""), self.properties["LogGroupName"], self._transformations(self.properties)
+        )
+        self.physical_id = name
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        backend = self._backend()
+        backend.delete_metric_filter(self.physical_id, self.properties["LogGroupName"])
+        backend.put_metric_filter(
+            self.physical_id, new_properties.get("FilterPattern", ""), new_properties["LogGroupName"], self._transformations(new_properties)
+        )
+
+    def remove(self) -> None:
+        try:
+            self._backend().delete_metric_filter(self.physical_id, self.properties["LogGroupName"])
+        except Exception as exc:  # noqa: BLE001
+            if not (is_not_found(exc) or isinstance(exc, KeyError)):
+                raise
+
+
+# ----------------------------------------------------------------------------- cloudtrail
+
+
+class TrailResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::CloudTrail::Trail"
+    NAME_PROPERTY = "TrailName"
+    ATTRIBUTES = ("Arn", "SnsTopicArn")
+
+    def _backend(self):
+        return cloudtrail_backends[self.account_id][self.region_name]
+
+    def create(self, name: str) -> None:
+        p = self.properties
+        trail = self._backend().create_trail(
+            name=name[:128],
+            bucket_name=p.get("S3BucketName"),
+            s3_key_prefix=p.get("S3KeyPrefix"),
+            sns_topic_name=p.get("SnsTopicName"),
+            is_global=as_bool(p.get("IncludeGlobalServiceEvents"), True),
+            is_multi_region=as_bool(p.get("IsMultiRegionTrail"), False),
+            log_validation=as_bool(p.get("EnableLogFileValidation"), False),
+            is_org_trail=as_bool(p.get("IsOrganizationTrail"), False),
+            cw_log_group_arn=p.get("CloudWatchLogsLogGroupArn"),
+            cw_role_arn=p.get("CloudWatchLogsRoleArn"),
+            kms_key_id=p.get("KMSKeyId"),
+            tags_list=tags_to_list(p.get("Tags")),
+        )
+        self.physical_id = trail.trail_name
+        self._apply(p)
+
+    def _apply(self, p: dict[str, Any]) -> None:
+        backend = self._backend()
+        if p.get("EventSelectors"):
+            backend.put_event_selectors(self.physical_id, p["EventSelectors"], p.get("AdvancedEventSelectors") or [])
+        if as_bool(p.get("IsLogging"), False):
+            backend.start_logging(self.physical_id)
+        else:
+            backend.stop_logging(self.physical_id)
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        p = new_properties
+        self._backend().update_trail(
+            name=self.physical_id,
+            s3_bucket_name=p.get("S3BucketName"),
+            s3_key_prefix=p.get("S3KeyPrefix"),
+            sns_topic_name=p.get("SnsTopicName"),
+            include_global_service_events=as_bool(p.get("IncludeGlobalServiceEvents")),
+            is_multi_region_trail=as_bool(p.get("IsMultiRegionTrail")),
+            enable_log_file_validation=as_bool(p.get("EnableLogFileValidation")),
+            is_organization_trail=as_bool(p.get("IsOrganizationTrail")),
+            cw_log_group_arn=p.get("CloudWatchLogsLogGroupArn"),
+            cw_role_arn=p.get("CloudWatchLogsRoleArn"),
+            kms_key_id=p.get("KMSKeyId"),
+        )
+        self._apply(p)
+
+    def remove(self) -> None:
+        try:
+            self._backend().delete_trail(self.physical_id)
+        except Exception as exc:  # noqa: BLE001
+            if not is_not_found(exc):
+                raise
+
+    def attribute(self, name: str) -> Any:
+        trail = self._backend().get_trail(self.physical_id)
+        return trail.arn if name == "Arn" else getattr(trail, "topic_arn", None)
+
+
+# ----------------------------------------------------------------------------- autoscaling
+
+
+class ScalableTargetResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
+    REPLACE_ON = ("ResourceId", "ScalableDimension", "ServiceNamespace")
+
+    def _backend(self):
+        return applicationautoscaling_backends[self.account_id][self.region_name]
+
+    def _register(self, p: dict[str, Any]) -> None:
+        self._backend().register_scalable_target(
+            p["ServiceNamespace"],
+            p["ResourceId"],
+            p["ScalableDimension"],
+            as_int(p.get("MinCapacity")),
+            as_int(p.get("MaxCapacity")),
+            p.get("RoleARN"),
+            p.get("SuspendedState"),
+        )
+
+    def create(self, name: str) -> None:
+        self._register(self.properties)
+        p = self.properties
+        self.physical_id = f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}"
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        self._register(new_properties)
+
+    def remove(self) -> None:
+        p = self.properties
+        try:
+            self._backend().deregister_scalable_target(p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
+        except Exception as exc:  # noqa: BLE001
+            if "No scalable target found" not in str(exc):
+                raise
+
+
+class ScalingPolicyResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
+    ATTRIBUTES = ("Arn",)
+    REPLACE_ON = ("PolicyName", "ScalingTargetId", "ResourceId", "ScalableDimension", "ServiceNamespace")
+
+    def _backend(self):
+        return applicationautoscaling_backends[self.account_id][self.region_name]
+
+    @staticmethod
+    def _target(p: dict[str, Any]) -> tuple[str, str, str]:
+        if p.get("ScalingTargetId"):
+            resource_id, dimension, namespace = str(p["ScalingTargetId"]).split("|")
+            return namespace, resource_id, dimension
+        return p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"]
+
+    def _put(self, p: dict[str, Any]) -> None:
+        namespace, resource_id, dimension = self._target(p)
+        body = p.get("TargetTrackingScalingPolicyConfiguration") or p.get("StepScalingPolicyConfiguration") or {}
+        policy = self._backend().put_scaling_policy(
+            p["PolicyName"], namespace, resource_id, dimension, body, p.get("PolicyType")
+        )
+        self.physical_id = policy.policy_arn
+
+    def create(self, name: str) -> None:
+        self._put(self.properties)
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        self._put(new_properties)
+
+    def remove(self) -> None:
+        namespace, resource_id, dimension = self._target(self.properties)
+        try:
+            self._backend().delete_scaling_policy(self.properties["PolicyName"], namespace, resource_id, dimension)
+        except Exception as exc:  # noqa: BLE001
+            if "No scaling policy found" not in str(exc):
+                raise
+
+    def attribute(self, name: str) -> Any:
+        return self.physical_id
+
+
+# ----------------------------------------------------------------------------- ACM
+
+
+class CertificateResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::CertificateManager::Certificate"
+    REPLACE_ON = ("DomainName", "SubjectAlternativeNames", "ValidationMethod", "CertificateAuthorityArn", "KeyAlgorithm")
+
+    def _backend(self):
+        return acm_backends[self.account_id][self.region_name]
+
+    def create(self, name: str) -> None:
+        p = self.properties
+        self.physical_id = self._backend().request_certificate(
+            domain_name=p["DomainName"],
+            idempotency_token=None,
+            subject_alt_names=list(p.get("SubjectAlternativeNames") or []),
+            tags=tags_to_list(p.get("Tags")),
+            cert_authority_arn=p.get("CertificateAuthorityArn"),
+        )
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        certificate = self._backend().get_certificate(self.physical_id)
+        certificate.tags.clear()
+        certificate.tags.add(tags_to_list(new_properties.get("Tags")))
+
+    def remove(self) -> None:
+        try:
+            self._backend().delete_certificate(self.physical_id)
+        except Exception as exc:  # noqa: BLE001
+            if not is_not_found(exc):
+                raise
+
+
+def install(port: int) -> None:
+    ELBv2Backend.convert_and_validate_properties = _convert_and_validate_properties  # type: ignore[method-assign]
+    FakeLoadBalancer.get_cfn_attribute = _lb_get_cfn_attribute  # type: ignore[method-assign]
+    FakeTargetGroup.get_cfn_attribute = _tg_get_cfn_attribute  # type: ignore[attr-defined]

@@ -1,0 +1,334 @@
+"""RDS / Aurora: DBCluster, DBInstance (stand-alone and in a cluster), DBClusterParameterGroup,
+DBParameterGroup, DBSubnetGroup.
+
+moto 5.2 has no AWS::RDS::DBCluster model (the resource becomes a phantom), and its
+DBInstance / DBSubnetGroup / DBParameterGroup models return the Python object instead of
+the name for ``Ref`` and ignore ``DBClusterIdentifier``; these models replace them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.core.utils import camelcase_to_underscores
+from moto.ec2.models import ec2_backends
+from moto.rds.models import rds_backends
+
+from ._base import BackendResource, as_bool, as_int, identifier, is_not_found, tags_to_list
+
+EXTENSIONS = [
+    ("AWS::RDS::DBCluster", "new model: create_db_cluster/modify_db_cluster/delete_db_cluster; Endpoint.Address, ReadEndpoint.Address, MasterUserSecret.SecretArn"),
+    ("AWS::RDS::DBInstance", "replaces moto's model: DBClusterIdentifier honoured (Aurora cluster member), Ref = identifier"),
+    ("AWS::RDS::DBClusterParameterGroup", "new model: create/modify/delete_db_cluster_parameter_group"),
+    ("AWS::RDS::DBParameterGroup", "replaces moto's model: Ref = group name, Parameters updated in place"),
+    ("AWS::RDS::DBSubnetGroup", "replaces moto's model: Ref = group name, subnets updated in place"),
+]
+
+_BOOLS = {
+    "storage_encrypted",
+    "deletion_protection",
+    "copy_tags_to_snapshot",
+    "enable_iam_database_authentication",
+    "manage_master_user_password",
+    "publicly_accessible",
+    "multi_az",
+    "auto_minor_version_upgrade",
+    "enable_http_endpoint",
+    "enable_performance_insights",
+    "allow_major_version_upgrade",
+}
+_INTS = {
+    "port",
+    "backup_retention_period",
+    "allocated_storage",
+    "iops",
+    "backtrack_window",
+    "monitoring_interval",
+    "promotion_tier",
+    "max_allocated_storage",
+    "performance_insights_retention_period",
+    "storage_throughput",
+}
+
+
+def _kwargs(properties: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+    """CloudFormation properties -> the snake_case kwargs moto's RDS backend takes."""
+    kwargs: dict[str, Any] = {}
+    for key, value in properties.items():
+        if key in skip or value is None:
+            continue
+        name = camelcase_to_underscores(key)
+        if name == "tags":
+            value = tags_to_list(value)
+        elif name == "master_user_secret":
+            if isinstance(value, dict) and value.get("KmsKeyId"):
+                kwargs["master_user_secret_kms_key_id"] = value["KmsKeyId"]
+            continue
+        elif name in _BOOLS:
+            value = as_bool(value)
+        elif name in _INTS:
+            value = as_int(value)
+        kwargs[name] = value
+    return kwargs
+
+
+def _backend(resource: BackendResource):
+    return rds_backends[resource.account_id][resource.region_name]
+
+
+class DBClusterResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::RDS::DBCluster"
+    NAME_PROPERTY = "DBClusterIdentifier"
+    ATTRIBUTES = (
+        "DBClusterArn",
+        "DBClusterResourceId",
+        "Endpoint",
+        "Endpoint.Address",
+        "Endpoint.Port",
+        "ReadEndpoint",
+        "ReadEndpoint.Address",
+        "MasterUserSecret.SecretArn",
+    )
+    REPLACE_ON = (
+        "Engine",
+        "EngineMode",
+        "DBSubnetGroupName",
+        "KmsKeyId",
+        "StorageEncrypted",
+        "DatabaseName",
+        "MasterUsername",
+        "AvailabilityZones",
+        "SnapshotIdentifier",
+        "SourceDBClusterIdentifier",
+        "GlobalClusterIdentifier",
+    )
+
+    def create(self, name: str) -> None:
+        kwargs = _kwargs(self.properties, skip={"DBClusterIdentifier"})
+        kwargs["db_cluster_identifier"] = identifier(name)
+        cluster = _backend(self).create_db_cluster(kwargs)
+        self.physical_id = cluster.db_cluster_identifier
+
+    @property
+    def cluster(self):
+        return _backend(self).clusters[self.physical_id]
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        changed = {
+            k: v for k, v in new_properties.items() if self.properties.get(k) != v
+        }
+        kwargs = _kwargs(changed, skip={"DBClusterIdentifier", "Tags"})
+        if "Tags" in changed:
+            self.cluster.tags = tags_to_list(new_properties.get("Tags"))
+        if kwargs:
+            kwargs["db_cluster_identifier"] = self.physical_id
+            kwargs["apply_immediately"] = True
+            _backend(self).modify_db_cluster(kwargs)
+
+    def remove(self) -> None:
+        backend = _backend(self)
+        try:
+            backend.delete_db_cluster(self.physical_id)
+        except Exception as exc:  # noqa: BLE001 - backend exceptions are not a hierarchy
+            if not is_not_found(exc):
+                raise
+
+    def attribute(self, name: str) -> Any:
+        cluster = self.cluster
+        if name == "DBClusterArn":
+            return cluster.db_cluster_arn
+        if name == "DBClusterResourceId":
+            return cluster.db_cluster_resource_id
+        if name in ("Endpoint", "Endpoint.Address"):
+            return cluster.endpoint
+        if name == "Endpoint.Port":
+            return str(cluster.port)
+        if name in ("ReadEndpoint", "ReadEndpoint.Address"):
+            return cluster.reader_endpoint
+        if name == "MasterUserSecret.SecretArn":
+            secret = getattr(cluster, "master_user_secret", None)
+            return secret.secret_arn if secret else None
+        raise KeyError(name)
+
+
+class DBInstanceResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::RDS::DBInstance"
+    NAME_PROPERTY = "DBInstanceIdentifier"
+    ATTRIBUTES = (
+        "DBInstanceArn",
+        "DbiResourceId",
+        "Endpoint.Address",
+        "Endpoint.Port",
+        "Endpoint.HostedZoneId",
+        "MasterUserSecret.SecretArn",
+    )
+    REPLACE_ON = (
+        "DBClusterIdentifier",
+        "Engine",
+        "DBName",
+        "KmsKeyId",
+        "StorageEncrypted",
+        "MasterUsername",
+        "DBSubnetGroupName",
+        "AvailabilityZone",
+        "SourceDBInstanceIdentifier",
+    )
+
+    def create(self, name: str) -> None:
+        props = self.properties
+        kwargs = _kwargs(props, skip={"DBInstanceIdentifier", "DBSecurityGroups", "SourceDBInstanceIdentifier"})
+        kwargs["db_instance_identifier"] = identifier(name)
+        kwargs["db_security_groups"] = list(props.get("DBSecurityGroups") or [])
+        kwargs.setdefault("vpc_security_group_ids", [])
+        backend = _backend(self)
+        if props.get("DBClusterIdentifier"):
+            # Aurora member: storage, backup and credentials belong to the cluster.
+            cluster_id = str(props["DBClusterIdentifier"]).lower()
+            kwargs["db_cluster_identifier"] = cluster_id
+            for key in ("allocated_storage", "backup_retention_period", "master_username",
+                        "master_user_password", "character_set_name", "storage_encrypted",
+                        "kms_key_id", "db_name", "preferred_backup_window"):
+                kwargs.pop(key, None)
+            if "engine" not in kwargs and cluster_id in backend.clusters:
+                kwargs["engine"] = backend.clusters[cluster_id].engine
+        source = props.get("SourceDBInstanceIdentifier")
+        if source:
+            kwargs["source_db_instance_identifier"] = source
+            db = backend.create_db_instance_read_replica(kwargs)
+        else:
+            db = backend.create_db_instance(kwargs)
+        self.physical_id = db.db_instance_identifier
+
+    @property
+    def instance(self):
+        return _backend(self).databases[self.physical_id]
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        changed = {k: v for k, v in new_properties.items() if self.properties.get(k) != v}
+        kwargs = _kwargs(changed, skip={"DBInstanceIdentifier", "Tags"})
+        if "Tags" in changed:
+            self.instance.tags = tags_to_list(new_properties.get("Tags"))
+        if kwargs:
+            kwargs["apply_immediately"] = True
+            _backend(self).modify_db_instance(self.physical_id, kwargs)
+
+    def remove(self) -> None:
+        try:
+            _backend(self).delete_db_instance(self.physical_id, skip_final_snapshot=True)
+        except Exception as exc:  # noqa: BLE001
+            if not is_not_found(exc):
+                raise
+
+    def attribute(self, name: str) -> Any:
+        db = self.instance
+        if name == "DBInstanceArn":
+            return db.db_instance_arn
+        if name == "DbiResourceId":
+            return getattr(db, "dbi_resource_id", db.db_instance_identifier)
+        if name == "Endpoint.Address":
+            return db.address
+        if name == "Endpoint.Port":
+            return str(db.port)
+        if name == "Endpoint.HostedZoneId":
+            return "Z2R2ITUGPM61AM"
+        if name == "MasterUserSecret.SecretArn":
+            secret = getattr(db, "master_user_secret", None)
+            return secret.secret_arn if secret else None
+        raise KeyError(name)
+
+
+class DBClusterParameterGroupResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::RDS::DBClusterParameterGroup"
+    NAME_PROPERTY = "DBClusterParameterGroupName"
+    REPLACE_ON = ("Family", "Description")
+
+    def create(self, name: str) -> None:
+        group = _backend(self).create_db_cluster_parameter_group(
+            db_cluster_parameter_group_name=identifier(name, 255),
+            db_parameter_group_family=self.properties.get("Family"),
+            description=self.properties.get("Description"),
+            tags=tags_to_list(self.properties.get("Tags")),
+        )
+        self.physical_id = group.name
+        self._apply_parameters(self.properties.get("Parameters") or {})
+
+    def _apply_parameters(self, parameters: dict[str, Any]) -> None:
+        if parameters:
+            _backend(self).modify_db_cluster_parameter_group(
+                self.physical_id,
+                [
+                    {"ParameterName": k, "ParameterValue": str(v), "ApplyMethod": "pending-reboot"}
+                    for k, v in parameters.items()
+                ],
+            )
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        group = _backend(self).db_cluster_parameter_groups[self.physical_id]
+        group.parameters.clear()
+        group.tags = tags_to_list(new_properties.get("Tags"))
+        self._apply_parameters(new_properties.get("Parameters") or {})
+
+    def remove(self) -> None:
+        _backend(self).db_cluster_parameter_groups.pop(self.physical_id, None)
+
+
+class DBParameterGroupResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::RDS::DBParameterGroup"
+    NAME_PROPERTY = "DBParameterGroupName"
+    REPLACE_ON = ("Family", "Description")
+
+    def create(self, name: str) -> None:
+        group = _backend(self).create_db_parameter_group(
+            {
+                "db_parameter_group_name": identifier(name, 255),
+                "db_parameter_group_family": self.properties.get("Family"),
+                "description": self.properties.get("Description"),
+                "tags": tags_to_list(self.properties.get("Tags")),
+            }
+        )
+        self.physical_id = group.name
+        self._apply_parameters(self.properties.get("Parameters") or {})
+
+    def _apply_parameters(self, parameters: dict[str, Any]) -> None:
+        if parameters:
+            _backend(self).modify_db_parameter_group(
+                self.physical_id,
+                [{"ParameterName": k, "ParameterValue": str(v)} for k, v in parameters.items()],
+            )
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        group = _backend(self).db_parameter_groups[self.physical_id]
+        group.parameters.clear()
+        group.tags = tags_to_list(new_properties.get("Tags"))
+        self._apply_parameters(new_properties.get("Parameters") or {})
+
+    def remove(self) -> None:
+        _backend(self).db_parameter_groups.pop(self.physical_id, None)
+
+
+class DBSubnetGroupResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::RDS::DBSubnetGroup"
+    NAME_PROPERTY = "DBSubnetGroupName"
+
+    def _subnets(self, properties: dict[str, Any]) -> list[Any]:
+        ec2 = ec2_backends[self.account_id][self.region_name]
+        return [ec2.get_subnet(subnet_id) for subnet_id in properties.get("SubnetIds") or []]
+
+    def create(self, name: str) -> None:
+        group = _backend(self).create_subnet_group(
+            identifier(name, 255),
+            self.properties.get("DBSubnetGroupDescription"),
+            self._subnets(self.properties),
+            tags_to_list(self.properties.get("Tags")),
+        )
+        self.physical_id = group.name
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        group = _backend(self).subnet_groups[self.physical_id]
+        group.description = new_properties.get("DBSubnetGroupDescription")
+        group.subnets = self._subnets(new_properties)
+        group.tags = tags_to_list(new_properties.get("Tags"))
+
+    def remove(self) -> None:
+        _backend(self).subnet_groups.pop(self.physical_id, None)

@@ -1,0 +1,1 @@
+"""Custom resource Lambda that creates SSM parameters CloudFormation must not own (see handler)."""

@@ -1,0 +1,286 @@
+"""The AWS side: reading and writing weights, gates, the state item, and notifications.
+
+Every client shares one botocore configuration that retries throttling with exponential backoff
+(standard mode: Throttling, ThrottlingException, PriorRequestNotComplete, ... are retried).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .errors import ConcurrentUpdateError, ConfigError
+from .model import MISSING, GateReading, ObservedWeights, RecordWeights, ShiftState, from_iso, iso
+
+#: Retries with backoff on throttling; short timeouts so a stuck call does not eat the Lambda timeout.
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 6},
+    connect_timeout=5,
+    read_timeout=15,
+    user_agent_extra="payments-traffic-shifter",
+)
+SERVICES = ("elbv2", "route53", "ssm", "cloudwatch", "dynamodb", "sns")
+BLUE, GREEN = "blue", "green"
+
+
+class Clients:
+    """boto3 clients made once from one session (clients are thread-safe, sessions are not)."""
+
+    def __init__(self, session: boto3.Session | None = None, config: Config = RETRY_CONFIG) -> None:
+        self.session = session or boto3.Session()
+        self.config = config
+        self._clients: dict[str, Any] = {}
+        for service in SERVICES:
+            self(service)
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, config=self.config)
+        return self._clients[service]
+
+
+def _parallel(*calls: Any) -> list[Any]:
+    """Run independent calls at once (ALB and Route 53 together); re-raise the first failure."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(call) for call in calls]
+    return [f.result() for f in futures]
+
+
+class TrafficControls:
+    """The one number, green_weight, on the ALB listener, the Route 53 records, and SSM."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        *,
+        listener_arn: str,
+        blue_target_group_arn: str,
+        green_target_group_arn: str,
+        hosted_zone_id: str,
+        record_name: str,
+        weight_parameter: str,
+    ) -> None:
+        self.clients = clients
+        self.listener_arn = listener_arn
+        self.tg = {BLUE: blue_target_group_arn, GREEN: green_target_group_arn}
+        self.hosted_zone_id = hosted_zone_id
+        # Route 53 returns names lower-case, with the trailing dot.
+        self.record_name = record_name.lower() if record_name.endswith(".") else record_name.lower() + "."
+        self.weight_parameter = weight_parameter
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_alb(self) -> tuple[int | None, int | None, dict[str, Any]]:
+        listeners = self.clients("elbv2").describe_listeners(ListenerArns=[self.listener_arn])["Listeners"]
+        actions = listeners[0].get("DefaultActions", []) if listeners else []
+        forward = next((a for a in actions if a.get("Type") == "forward"), None)
+        groups = (forward or {}).get("ForwardConfig", {}).get("TargetGroups", [])
+        weights = {g["TargetGroupArn"]: g.get("Weight", 1) for g in groups}
+        if forward is None or set(weights) != set(self.tg.values()):
+            raise ConfigError(
+                f"listener {self.listener_arn}: the default action must forward to exactly the blue and green "
+                f"target groups, found {sorted(weights) or actions}"
+            )
+        return weights[self.tg[BLUE]], weights[self.tg[GREEN]], forward
+
+    def read_route53(self) -> list[dict[str, Any]]:
+        paginator = self.clients("route53").get_paginator("list_resource_record_sets")
+        records = []
+        for page in paginator.paginate(HostedZoneId=self.hosted_zone_id, StartRecordName=self.record_name):
+            for rr in page["ResourceRecordSets"]:
+                if rr["Name"] != self.record_name:
+                    return records  # sorted by name: past our records
+                if rr.get("SetIdentifier") in (BLUE, GREEN) and "Weight" in rr:
+                    records.append(rr)
+        return records
+
+    def read_ssm(self) -> str | None:
+        try:
+            return self.clients("ssm").get_parameter(Name=self.weight_parameter)["Parameter"]["Value"]
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ParameterNotFound":
+                return None
+            raise
+
+    def read(self) -> ObservedWeights:
+        (alb_blue, alb_green, forward), records, ssm = _parallel(self.read_alb, self.read_route53, self.read_ssm)
+        by_type: dict[str, dict[str, int]] = {}
+        for rr in records:
+            by_type.setdefault(rr["Type"], {})[rr["SetIdentifier"]] = rr["Weight"]
+        return ObservedWeights(
+            alb_blue=alb_blue,
+            alb_green=alb_green,
+            route53=tuple(RecordWeights(t, w.get(BLUE), w.get(GREEN)) for t, w in sorted(by_type.items())),
+            ssm_raw=ssm,
+            alb_action=forward,
+            route53_records=tuple(records),
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+    def set_green_weight(self, green: int, observed: ObservedWeights) -> list[str]:
+        """ALB and Route 53 together, then SSM; only what differs from ``observed`` is written."""
+        if not 0 <= green <= 100:
+            raise ValueError(f"green weight {green} is outside 0..100")
+        calls = []
+        if not observed.alb_matches(green):
+            calls.append(lambda: self._write_alb(green, observed))
+        if not observed.route53_matches(green):
+            calls.append(lambda: self._write_route53(green, observed))
+        changes = [c for c in (_parallel(*calls) if calls else []) if c]
+        if not observed.ssm_matches(green):
+            self.clients("ssm").put_parameter(Name=self.weight_parameter, Value=str(green), Type="String", Overwrite=True)
+            changes.append(f"SSM {self.weight_parameter} {observed.ssm_raw!r} -> '{green}'")
+        return changes
+
+    def _write_alb(self, green: int, observed: ObservedWeights) -> str:
+        forward_config: dict[str, Any] = {
+            "TargetGroups": [
+                {"TargetGroupArn": self.tg[BLUE], "Weight": 100 - green},
+                {"TargetGroupArn": self.tg[GREEN], "Weight": green},
+            ]
+        }
+        stickiness = ((observed.alb_action or {}).get("ForwardConfig") or {}).get("TargetGroupStickinessConfig")
+        if stickiness:
+            forward_config["TargetGroupStickinessConfig"] = stickiness
+        self.clients("elbv2").modify_listener(
+            ListenerArn=self.listener_arn, DefaultActions=[{"Type": "forward", "ForwardConfig": forward_config}]
+        )
+        return f"ALB blue/green {observed.alb_blue}/{observed.alb_green} -> {100 - green}/{green}"
+
+    def _write_route53(self, green: int, observed: ObservedWeights) -> str:
+        records = observed.route53_records
+        incomplete = [r.record_type for r in observed.route53 if r.blue is None or r.green is None]
+        if not records or incomplete:
+            raise ConfigError(
+                f"Route 53 zone {self.hosted_zone_id}: {self.record_name} needs weighted records with "
+                f"SetIdentifier 'blue' and 'green' for each record type, found "
+                f"{sorted((rr['Type'], rr['SetIdentifier']) for rr in records)}"
+            )
+        changes = []
+        for rr in records:
+            weight = green if rr["SetIdentifier"] == GREEN else 100 - green
+            if rr["Weight"] != weight:
+                changes.append({"Action": "UPSERT", "ResourceRecordSet": {**rr, "Weight": weight}})
+        if not changes:
+            return ""
+        # One change batch: Route 53 applies both colours atomically.
+        self.clients("route53").change_resource_record_sets(
+            HostedZoneId=self.hosted_zone_id,
+            ChangeBatch={"Comment": f"traffic shifter: green {green}", "Changes": changes},
+        )
+        return "Route 53 " + ", ".join(
+            f"{r.record_type} blue/green {r.blue}/{r.green} -> {100 - green}/{green}" for r in observed.route53
+        )
+
+
+class GateReader:
+    """Gate alarms (metric and composite) from CloudWatch; a name not found reads as MISSING."""
+
+    def __init__(self, clients: Clients, names: Sequence[str]) -> None:
+        self.clients = clients
+        self.names = tuple(names)
+
+    def read(self) -> list[GateReading]:
+        if not self.names:
+            return []
+        found: dict[str, GateReading] = {}
+        paginator = self.clients("cloudwatch").get_paginator("describe_alarms")
+        # Without AlarmTypes, describe_alarms returns metric alarms only.
+        for page in paginator.paginate(AlarmNames=list(self.names), AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+            for kind, alarms in (("MetricAlarm", page.get("MetricAlarms", [])), ("CompositeAlarm", page.get("CompositeAlarms", []))):
+                for a in alarms:
+                    ts = a.get("StateUpdatedTimestamp")
+                    found[a["AlarmName"]] = GateReading(
+                        name=a["AlarmName"],
+                        state=a["StateValue"],
+                        reason=a.get("StateReason", ""),
+                        updated_at=ts.timestamp() if ts is not None else None,
+                        alarm_type=kind,
+                    )
+        return [found.get(n) or GateReading(n, MISSING, "alarm not found in CloudWatch") for n in self.names]
+
+
+class StateStore:
+    """The plan-state item; every write is conditional on the version that was read."""
+
+    def __init__(self, clients: Clients, table: str, plan_id: str = "traffic") -> None:
+        self.clients = clients
+        self.table = table
+        self.plan_id = plan_id
+
+    def load(self) -> ShiftState:
+        item = self.clients("dynamodb").get_item(
+            TableName=self.table, Key={"plan_id": {"S": self.plan_id}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return ShiftState()
+        s = lambda k: item[k]["S"] if k in item else ""  # noqa: E731
+        return ShiftState(
+            status=s("status"),
+            step_index=int(item["step_index"]["N"]),
+            step_started_at=from_iso(s("step_started_at")),
+            version=int(item["version"]["N"]),
+            reason=s("reason"),
+            updated_by=s("updated_by"),
+            updated_at=from_iso(s("updated_at")),
+            last_action=s("last_action"),
+            pending=json.loads(item["pending"]["S"]) if "pending" in item else None,
+        )
+
+    def write(self, expected: ShiftState, new: ShiftState) -> ShiftState:
+        """Write ``new`` as version expected.version + 1, only if the item is still at ``expected.version``."""
+        new = replace(new, version=expected.version + 1)
+        item: dict[str, Any] = {
+            "plan_id": {"S": self.plan_id},
+            "status": {"S": new.status},
+            "step_index": {"N": str(new.step_index)},
+            "version": {"N": str(new.version)},
+            "reason": {"S": new.reason},
+            "updated_by": {"S": new.updated_by},
+            "updated_at": {"S": iso(new.updated_at) or ""},
+            "last_action": {"S": new.last_action},
+        }
+        if new.step_started_at is not None:
+            item["step_started_at"] = {"S": iso(new.step_started_at)}
+        if new.pending:
+            item["pending"] = {"S": json.dumps(dict(new.pending), sort_keys=True)}
+        if expected.version == 0:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(plan_id)"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(expected.version)}},
+            }
+        try:
+            self.clients("dynamodb").put_item(TableName=self.table, Item=item, **condition)
+        except ClientError as err:
+            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConcurrentUpdateError(
+                    f"state {self.table}/{self.plan_id} is no longer at version {expected.version} "
+                    "(another run changed it); nothing more was done, re-read and try again"
+                ) from err
+            raise
+        return new
+
+
+class Notifier:
+    """SNS notifications (the topic is KMS-encrypted; publish needs kms:GenerateDataKey on its key)."""
+
+    def __init__(self, clients: Clients, topic_arn: str, label: str) -> None:
+        self.clients = clients
+        self.topic_arn = topic_arn
+        self.label = label
+
+    def publish(self, headline: str, details: Mapping[str, Any]) -> str:
+        subject = f"[{self.label}] {headline}"
+        # SNS subjects: ASCII, no newlines, at most 100 characters.
+        subject = "".join(c if 32 <= ord(c) < 127 else " " for c in subject)[:100]
+        message = json.dumps({"headline": headline, **details}, indent=2, sort_keys=True, default=str)
+        return self.clients("sns").publish(TopicArn=self.topic_arn, Subject=subject, Message=message)["MessageId"]
+

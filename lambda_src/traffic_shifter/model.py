@@ -1,0 +1,154 @@
+"""Plain values the decisions work on: the shift state, gate readings, observed weights."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import WeightError
+
+IDLE = "idle"
+RUNNING = "running"
+PAUSED = "paused"
+ROLLED_BACK = "rolled_back"
+COMPLETED = "completed"
+STATUSES = (IDLE, RUNNING, PAUSED, ROLLED_BACK, COMPLETED)
+
+OK = "OK"
+ALARM = "ALARM"
+INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+MISSING = "MISSING"  # named in GATE_ALARMS but not found in CloudWatch
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds -> ``2025-01-31T12:00:00Z`` (None stays None)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str | None) -> float | None:
+    if not text:
+        return None
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+@dataclass(frozen=True)
+class ShiftState:
+    """The plan-state item (DynamoDB, plan_id "traffic"); an absent item reads as idle, version 0."""
+
+    status: str = IDLE
+    #: Index of the plan step applied last (-1: none yet, traffic at 0).
+    step_index: int = -1
+    #: When that step was applied (epoch seconds); its bake counts from here.
+    step_started_at: float | None = None
+    #: Bumped by every write; every write is conditional on the version read.
+    version: int = 0
+    reason: str = ""
+    updated_by: str = ""
+    updated_at: float | None = None
+    last_action: str = ""
+    #: Set by a claimed action until it is committed (an interrupted run leaves it for the audit).
+    pending: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["step_started_at"] = iso(self.step_started_at)
+        out["updated_at"] = iso(self.updated_at)
+        out["pending"] = dict(self.pending) if self.pending else None
+        return out
+
+
+@dataclass(frozen=True)
+class GateReading:
+    """One gate alarm as read from CloudWatch (or from an alarm event)."""
+
+    name: str
+    state: str
+    reason: str = ""
+    updated_at: float | None = None
+    alarm_type: str = ""  # MetricAlarm | CompositeAlarm | "" when missing
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "reason": self.reason,
+            "updated_at": iso(self.updated_at),
+            "type": self.alarm_type,
+        }
+
+
+@dataclass(frozen=True)
+class RecordWeights:
+    """The blue and green weighted records of one record type (A, AAAA) of the payment hostname."""
+
+    record_type: str
+    blue: int | None
+    green: int | None
+
+
+@dataclass(frozen=True)
+class ObservedWeights:
+    """Weights as they are on the ALB listener, in Route 53, and in SSM."""
+
+    alb_blue: int | None
+    alb_green: int | None
+    route53: tuple[RecordWeights, ...]
+    #: The SSM green-weight value as stored (validated separately).
+    ssm_raw: str | None
+    # What the writer needs to rewrite without re-reading (not part of the comparison).
+    alb_action: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    route53_records: tuple[Mapping[str, Any], ...] = field(default=(), compare=False, repr=False)
+
+    def alb_matches(self, green: int) -> bool:
+        return (self.alb_blue, self.alb_green) == (100 - green, green)
+
+    def route53_matches(self, green: int) -> bool:
+        return bool(self.route53) and all((r.blue, r.green) == (100 - green, green) for r in self.route53)
+
+    def ssm_matches(self, green: int) -> bool:
+        return self.ssm_raw == str(green)
+
+    def differences(self, green: int) -> list[str]:
+        """What differs from ``green`` (empty: ALB, Route 53 and SSM all say ``green``)."""
+        out = []
+        if not self.alb_matches(green):
+            out.append(f"ALB blue/green {self.alb_blue}/{self.alb_green}, expected {100 - green}/{green}")
+        if not self.route53:
+            out.append("Route 53: no blue/green weighted records found")
+        for r in self.route53:
+            if (r.blue, r.green) != (100 - green, green):
+                out.append(f"Route 53 {r.record_type} blue/green {r.blue}/{r.green}, expected {100 - green}/{green}")
+        if not self.ssm_matches(green):
+            out.append(f"SSM green-weight {self.ssm_raw!r}, expected '{green}'")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alb": {"blue": self.alb_blue, "green": self.alb_green},
+            "route53": [{"type": r.record_type, "blue": r.blue, "green": r.green} for r in self.route53],
+            "ssm": self.ssm_raw,
+        }
+
+
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def parse_green_weight(raw: str | None, source: str = "green-weight") -> int:
+    """The SSM green weight: ASCII digits (surrounding whitespace ignored) making 0..100.
+
+    The same rule as bluegreen.weights.parse_green_weight on the Sceptre side (the Lambda zip
+    does not carry the bluegreen package; a test holds the two to the same answers).
+    """
+    if raw is None:
+        raise WeightError(f"{source}: parameter not found")
+    if not isinstance(raw, str) or not _DIGITS.fullmatch(raw.strip()) or not 0 <= int(raw.strip()) <= 100:
+        raise WeightError(f"{source}: {raw!r} is not a whole number from 0 to 100 (percent of traffic for green)")
+    return int(raw.strip())

@@ -1,0 +1,399 @@
+"""Automation stack: the traffic-shifter Lambda that moves payments from blue to green and back.
+
+Every minute (EventBridge schedule), and at once when a gate alarm changes state, the Lambda
+reads the shift plan and the gate alarms (green health, data health) and either advances green's
+weight by one step, holds, or rolls back to blue on the ALB listener and the Route 53 weighted
+records together. Its plan state lives in a DynamoDB table written with conditional puts.
+
+Safety rails an auditor can check in this file:
+  * ReservedConcurrentExecutions 1: two runs can never change weights at the same time (the
+    conditional writes catch a race; the concurrency limit makes one impossible);
+  * the role may change exactly one listener, the weighted records of one name in one zone, two
+    SSM parameters, one table item set, and publish to one topic: nothing it could use to touch
+    the payment data or other traffic;
+  * every failed run is kept (Lambda DLQ, EventBridge DLQ) and pages through the alarms below,
+    including a heartbeat alarm that fires when the schedule stops invoking the function.
+"""
+
+from troposphere import GetAtt, Join, Parameter, Ref, Sub
+from troposphere.awslambda import (
+    Code,
+    DeadLetterConfig,
+    Environment,
+    EventInvokeConfig,
+    Function,
+    LoggingConfig,
+    Permission,
+    VPCConfig,
+)
+from troposphere.cloudwatch import Alarm, MetricDimension
+from troposphere.dynamodb import (
+    AttributeDefinition,
+    KeySchema,
+    PointInTimeRecoverySpecification,
+    SSESpecification,
+    Table,
+)
+from troposphere.events import DeadLetterConfig as TargetDeadLetterConfig
+from troposphere.events import RetryPolicy, Rule, Target
+from troposphere.iam import ManagedPolicy, Role
+from troposphere.logs import LogGroup
+from troposphere.sqs import Queue, QueuePolicy
+
+from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, tags, to_json
+
+KMS_KEY_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]{32,36}$"
+FUNCTION_NAME = "lambda-traffic-shifter-" + NAME_TAIL
+HANDLER = "traffic_shifter.handler.lambda_handler"
+RUNTIME = "python3.12"
+#: CloudWatch Logs retention of the function's log (PCI DSS 10.7: one year of audit trail).
+LOG_RETENTION_DAYS = 365
+SCHEDULE = "rate(1 minute)"
+#: Record types of the weighted alias records the shifter may UPSERT (route53 stack).
+RECORD_TYPES = ["A", "AAAA"]
+#: Retries of a failed run: none. The schedule runs again within a minute and re-reads every
+#: input, while a retried event would act on what was true when it was sent. Failures go to
+#: the DLQ and page through the errors alarm.
+MAX_RETRY_ATTEMPTS = 0
+#: An event that waited this long behind a running invocation (concurrency 1) is stale: two
+#: newer scheduled runs have read fresher state by then.
+MAX_EVENT_AGE_SECONDS = 120
+
+
+def _arn(service, resource, region=True, account=True):
+    return Sub("arn:${AWS::Partition}:%s:%s:%s:%s" % (
+        service, "${AWS::Region}" if region else "", "${AWS::AccountId}" if account else "", resource))
+
+
+def _parameters(t):
+    def p(title, description, **kwargs):
+        t.add_parameter(Parameter(title, Description=description, **kwargs))
+
+    p("OpsKeyArn", "Ops KMS key (security stack): DLQ, state table, log group, Lambda environment.",
+      Type="String", AllowedPattern=KMS_KEY_PATTERN, ConstraintDescription="a KMS key ARN")
+    p("ArtifactBucketName", "Artifacts bucket (artifacts stack) holding the Lambda zip.",
+      Type="String", AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", ConstraintDescription="an S3 bucket name")
+    p("TrafficShifterCodeKey", "S3 key of the traffic shifter's zip (!lambda_code_key lambda_src/traffic_shifter).",
+      Type="String", AllowedPattern=r"^lambda/traffic_shifter/[0-9a-f]{64}\.zip$",
+      ConstraintDescription="lambda/traffic_shifter/<sha256>.zip, as the packaging hook uploads it")
+    p("AppSubnetIds", "Private app subnets (network stack AppSubnetIds) the Lambda runs in.",
+      Type="List<AWS::EC2::Subnet::Id>")
+    p("LambdaSecurityGroupId", "Security group of the Lambda (network stack LambdaSecurityGroupId).",
+      Type="AWS::EC2::SecurityGroup::Id")
+    p("SsmPrefix", "SSM prefix of this deployment (parameters stack SsmPrefix), e.g. /payments-migration/dev-d01.",
+      Type="String", AllowedPattern=r"^(/[a-z0-9][a-z0-9-]*){2}$",
+      ConstraintDescription="/<project>/<environment>-<suffix>, no trailing slash")
+    p("HttpsListenerArn", "ALB listener whose default forward action holds the weights (alb stack).",
+      Type="String", AllowedPattern=r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/app/.+$",
+      ConstraintDescription="an ALB listener ARN")
+    for colour in ("Blue", "Green"):
+        p(f"{colour}TargetGroupArn", f"{colour} target group (alb stack {colour}TargetGroupArn).",
+          Type="String",
+          AllowedPattern=r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/.+$",
+          ConstraintDescription="a target group ARN")
+    p("HostedZoneId", "Hosted zone of the payment hostname (dns stack HostedZoneId).",
+      Type="String", AllowedPattern=r"^Z[A-Z0-9]{1,31}$", ConstraintDescription="a Route 53 hosted zone ID")
+    p("RecordName", "Payment hostname of the weighted records (route53 stack RecordName), lower case, "
+                    "without the trailing dot: it is also the IAM condition's normalized record name.",
+      Type="String", AllowedPattern=r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+      ConstraintDescription="a lower-case DNS name without a trailing dot, e.g. pay-dev-d01.example.com")
+    p("GreenHealthAlarmName", "Composite alarm of green's health (monitoring stack): a shift gate.",
+      Type="String", AllowedPattern=r"^[A-Za-z0-9._-]{1,255}$", ConstraintDescription="an alarm name")
+    p("DataHealthAlarmName", "Composite alarm of replication health (monitoring stack): a shift gate.",
+      Type="String", AllowedPattern=r"^[A-Za-z0-9._-]{1,255}$", ConstraintDescription="an alarm name")
+    p("NotifyTopicArn", "KMS-encrypted SNS topic (monitoring stack NotifyTopicArn) for shift notifications.",
+      Type="String", AllowedPattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$",
+      ConstraintDescription="an SNS topic ARN")
+    p("StateTableDeletionProtection", "Deletion protection of the state table: true in prod (the audit trail "
+                                      "of every shift), false where test stacks must tear down.",
+      Type="String", AllowedValues=["true", "false"], Default="true")
+
+
+def _alarm_arn(param):
+    return _arn("cloudwatch", "alarm:${%s}" % param)
+
+
+def _policy_document(log_group, table, dlq):
+    region_service = lambda s: Sub(f"{s}.${{AWS::Region}}.amazonaws.com")  # noqa: E731
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "WriteOwnLog", "Effect": "Allow",
+             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": GetAtt(log_group, "Arn")},
+            # Lambda creates and removes the function's ENIs with the role. Describe has no
+            # resource-level permissions; the writes are held to this account and region.
+            {"Sid": "DescribeVpcNetworkInterfaces", "Effect": "Allow",
+             "Action": ["ec2:DescribeNetworkInterfaces"],
+             "Resource": "*"},
+            {"Sid": "ManageVpcNetworkInterfaces", "Effect": "Allow",
+             "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+             "Resource": _arn("ec2", "*/*")},
+            # DescribeListeners has no resource-level permissions in IAM.
+            {"Sid": "ReadListenerWeights", "Effect": "Allow",
+             "Action": ["elasticloadbalancing:DescribeListeners"],
+             "Resource": "*"},
+            {"Sid": "SetListenerWeights", "Effect": "Allow",
+             "Action": ["elasticloadbalancing:ModifyListener"],
+             "Resource": Ref("HttpsListenerArn")},
+            {"Sid": "ReadWeightedRecords", "Effect": "Allow",
+             "Action": ["route53:ListResourceRecordSets"],
+             "Resource": Sub("arn:${AWS::Partition}:route53:::hostedzone/${HostedZoneId}")},
+            {"Sid": "SetWeightedRecords", "Effect": "Allow",
+             "Action": ["route53:ChangeResourceRecordSets"],
+             "Resource": Sub("arn:${AWS::Partition}:route53:::hostedzone/${HostedZoneId}"),
+             "Condition": {"ForAllValues:StringEquals": {
+                 "route53:ChangeResourceRecordSetsNormalizedRecordNames": [Ref("RecordName")],
+                 "route53:ChangeResourceRecordSetsRecordTypes": RECORD_TYPES,
+                 "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+             }}},
+            {"Sid": "ReadAndSetGreenWeight", "Effect": "Allow",
+             "Action": ["ssm:GetParameter", "ssm:PutParameter"],
+             "Resource": _arn("ssm", "parameter${SsmPrefix}/traffic/green-weight")},
+            {"Sid": "ReadShiftPlan", "Effect": "Allow",
+             "Action": ["ssm:GetParameter"],
+             "Resource": _arn("ssm", "parameter${SsmPrefix}/shift/plan")},
+            {"Sid": "ReadGateAlarms", "Effect": "Allow",
+             "Action": ["cloudwatch:DescribeAlarms"],
+             "Resource": [_alarm_arn("GreenHealthAlarmName"), _alarm_arn("DataHealthAlarmName")]},
+            # The shifter reads and conditionally puts one item; it never updates, deletes or scans.
+            {"Sid": "ReadAndWriteShiftState", "Effect": "Allow",
+             "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+             "Resource": GetAtt(table, "Arn")},
+            {"Sid": "Notify", "Effect": "Allow",
+             "Action": ["sns:Publish"],
+             "Resource": Ref("NotifyTopicArn")},
+            {"Sid": "DeadLetter", "Effect": "Allow",
+             "Action": ["sqs:SendMessage"],
+             "Resource": GetAtt(dlq, "Arn")},
+            # The state table, topic and DLQ are encrypted with the ops key: the role uses the key
+            # only through those services, never directly.
+            {"Sid": "OpsKeyForStateTable", "Effect": "Allow",
+             "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+             "Resource": Ref("OpsKeyArn"),
+             "Condition": {"StringEquals": {"kms:ViaService": region_service("dynamodb")}}},
+            {"Sid": "OpsKeyForMessages", "Effect": "Allow",
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+             "Resource": Ref("OpsKeyArn"),
+             "Condition": {"StringEquals": {"kms:ViaService": [region_service("sns"), region_service("sqs")]}}},
+        ],
+    }
+
+
+def _environment(table):
+    return {
+        "SSM_PREFIX": Ref("SsmPrefix"),
+        "STATE_TABLE": Ref(table),
+        "LISTENER_ARN": Ref("HttpsListenerArn"),
+        "BLUE_TARGET_GROUP_ARN": Ref("BlueTargetGroupArn"),
+        "GREEN_TARGET_GROUP_ARN": Ref("GreenTargetGroupArn"),
+        "HOSTED_ZONE_ID": Ref("HostedZoneId"),
+        "RECORD_NAME": Sub("${RecordName}."),
+        "GATE_ALARMS": Join(",", [Ref("GreenHealthAlarmName"), Ref("DataHealthAlarmName")]),
+        "NOTIFY_TOPIC_ARN": Ref("NotifyTopicArn"),
+        "POWERTOOLS_SERVICE_NAME": "traffic-shifter",
+        "POWERTOOLS_METRICS_NAMESPACE": "PaymentsBlueGreen",
+    }
+
+
+def _self_alarms(t, function, dlq):
+    """The shifter watches the payments; these watch the shifter."""
+    notify = [Ref("NotifyTopicArn")]
+    fn_dims = [MetricDimension(Name="FunctionName", Value=Ref(function))]
+    common = dict(ActionsEnabled=True, AlarmActions=notify, OKActions=notify, Period=60, Tags=tags())
+    t.add_resource(Alarm(
+        "ShifterErrorsAlarm",
+        AlarmName=name("alarm", "shifter", "errors"),
+        AlarmDescription="The traffic shifter failed a run: automatic rollback may be impaired (see its log and DLQ).",
+        Namespace="AWS/Lambda", MetricName="Errors", Dimensions=fn_dims, Statistic="Sum",
+        EvaluationPeriods=1, ComparisonOperator="GreaterThanThreshold", Threshold=0,
+        # No invocation, no error datapoint; the heartbeat alarm covers a function that stopped running.
+        TreatMissingData="notBreaching",
+        **common,
+    ))
+    t.add_resource(Alarm(
+        "ShifterHeartbeatAlarm",
+        AlarmName=name("alarm", "shifter", "heartbeat"),
+        AlarmDescription="The traffic shifter has not run for 5 minutes although it is scheduled every minute.",
+        Namespace="AWS/Lambda", MetricName="Invocations", Dimensions=fn_dims, Statistic="Sum",
+        EvaluationPeriods=5, DatapointsToAlarm=5, ComparisonOperator="LessThanThreshold", Threshold=1,
+        # Lambda publishes Invocations only for minutes with invocations: silence is the failure.
+        TreatMissingData="breaching",
+        **common,
+    ))
+    t.add_resource(Alarm(
+        "ShifterDeadLetterAlarm",
+        AlarmName=name("alarm", "shifter", "dlq"),
+        AlarmDescription="Failed or undeliverable traffic shifter events are waiting in its dead-letter queue.",
+        Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[MetricDimension(Name="QueueName", Value=GetAtt(dlq, "QueueName"))], Statistic="Maximum",
+        EvaluationPeriods=1, ComparisonOperator="GreaterThanThreshold", Threshold=0,
+        # SQS stops publishing for a queue idle for hours: an idle DLQ is an empty one.
+        TreatMissingData="notBreaching",
+        **common,
+    ))
+
+
+def build():
+    t = new_template("Traffic-shifter Lambda, its state table, schedule, alarm triggers and self-monitoring "
+                     "of the blue-green payment platform.")
+    _parameters(t)
+
+    dlq = t.add_resource(deletable(Queue(
+        "DeadLetterQueue",
+        QueueName=name("sqs", "shifter-dlq"),
+        KmsMasterKeyId=Ref("OpsKeyArn"),
+        # The longest SQS keeps anything: two weeks to investigate a failed run.
+        MessageRetentionPeriod=1209600,
+        Tags=tags(),
+    )))
+
+    table = t.add_resource(deletable(Table(
+        "StateTable",
+        TableName=name("ddb", "shift-state"),
+        AttributeDefinitions=[AttributeDefinition(AttributeName="plan_id", AttributeType="S")],
+        KeySchema=[KeySchema(AttributeName="plan_id", KeyType="HASH")],
+        # A few writes a minute at most: on-demand costs cents and cannot be throttled by a forgotten limit.
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification=SSESpecification(SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=Ref("OpsKeyArn")),
+        PointInTimeRecoverySpecification=PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
+        DeletionProtectionEnabled=Ref("StateTableDeletionProtection"),
+        Tags=tags(),
+    )))
+
+    # Declared (and, through LoggingConfig, created before the function) so Lambda never creates
+    # it itself unencrypted and without retention.
+    log_group = t.add_resource(deletable(LogGroup(
+        "FunctionLogGroup",
+        LogGroupName=Sub("/aws/lambda/" + FUNCTION_NAME),
+        KmsKeyId=Ref("OpsKeyArn"),
+        RetentionInDays=LOG_RETENTION_DAYS,
+        Tags=tags(),
+    )))
+
+    policy = t.add_resource(ManagedPolicy(
+        "FunctionPolicy",
+        ManagedPolicyName=name("policy", "traffic-shifter"),
+        Description="Least privilege of the traffic shifter: one listener, one record name, two SSM parameters.",
+        PolicyDocument=_policy_document(log_group, table, dlq),
+    ))
+    role = t.add_resource(Role(
+        "FunctionRole",
+        RoleName=name("role", "traffic-shifter"),
+        Description="Execution role of the traffic-shifter Lambda.",
+        AssumeRolePolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                           "Action": "sts:AssumeRole"}],
+        },
+        # Attached at creation: Lambda checks the ENI permissions when it creates a VPC function.
+        ManagedPolicyArns=[Ref(policy)],
+        Tags=tags(),
+    ))
+
+    function = t.add_resource(Function(
+        "TrafficShifterFunction",
+        FunctionName=Sub(FUNCTION_NAME),
+        Description="Shifts payment traffic blue->green by plan, gated on health alarms; rolls back by itself.",
+        Runtime=RUNTIME,
+        # The zip's dependencies are built for manylinux2014_x86_64 (bluegreen.lambda_zip).
+        Architectures=["x86_64"],
+        Handler=HANDLER,
+        Code=Code(S3Bucket=Ref("ArtifactBucketName"), S3Key=Ref("TrafficShifterCodeKey")),
+        Role=GetAtt(role, "Arn"),
+        Timeout=60,
+        MemorySize=256,
+        # The concurrency guard: one run at a time, whatever triggered it.
+        ReservedConcurrentExecutions=1,
+        DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(dlq, "Arn")),
+        KmsKeyArn=Ref("OpsKeyArn"),
+        VpcConfig=VPCConfig(SubnetIds=Ref("AppSubnetIds"), SecurityGroupIds=[Ref("LambdaSecurityGroupId")]),
+        Environment=Environment(Variables=_environment(table)),
+        LoggingConfig=LoggingConfig(LogGroup=Ref(log_group)),
+        Tags=tags(),
+    ))
+    t.add_resource(EventInvokeConfig(
+        "FunctionInvokeConfig",
+        FunctionName=Ref(function),
+        Qualifier="$LATEST",
+        MaximumRetryAttempts=MAX_RETRY_ATTEMPTS,
+        MaximumEventAgeInSeconds=MAX_EVENT_AGE_SECONDS,
+    ))
+
+    target = dict(
+        Arn=GetAtt(function, "Arn"),
+        Id="traffic-shifter",
+        # EventBridge retries only a failed hand-over to Lambda, not a failed run.
+        RetryPolicy=RetryPolicy(MaximumRetryAttempts=2, MaximumEventAgeInSeconds=MAX_EVENT_AGE_SECONDS),
+        DeadLetterConfig=TargetDeadLetterConfig(Arn=GetAtt(dlq, "Arn")),
+    )
+    schedule = t.add_resource(Rule(
+        "ScheduleRule",
+        Name=name("rule", "shift-schedule"),
+        Description="Runs the traffic shifter every minute (advance, hold or roll back).",
+        ScheduleExpression=SCHEDULE,
+        State="ENABLED",
+        Targets=[Target(**target)],
+        Tags=tags(),
+    ))
+    alarm_rule = t.add_resource(Rule(
+        "GateAlarmRule",
+        Name=name("rule", "gate-alarms"),
+        Description="Runs the traffic shifter at once when a gate alarm (green or data health) changes state.",
+        EventPattern={
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "resources": [_alarm_arn("GreenHealthAlarmName"), _alarm_arn("DataHealthAlarmName")],
+        },
+        State="ENABLED",
+        Targets=[Target(**target)],
+        Tags=tags(),
+    ))
+    for rule in (schedule, alarm_rule):
+        t.add_resource(Permission(
+            f"{rule.title}InvokePermission",
+            FunctionName=GetAtt(function, "Arn"),
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=GetAtt(rule, "Arn"),
+            SourceAccount=Ref("AWS::AccountId"),
+        ))
+    t.add_resource(QueuePolicy(
+        "DeadLetterQueuePolicy",
+        Queues=[Ref(dlq)],
+        PolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    # Events the two rules could not hand to Lambda; the Lambda's own failures
+                    # arrive with its role (sqs:SendMessage in its policy).
+                    "Sid": "OurRulesDeadLetter",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": GetAtt(dlq, "Arn"),
+                    "Condition": {"ArnEquals": {"aws:SourceArn": [GetAtt(schedule, "Arn"), GetAtt(alarm_rule, "Arn")]}},
+                },
+                {
+                    "Sid": "DenyWithoutTls",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": GetAtt(dlq, "Arn"),
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        },
+    ))
+    _self_alarms(t, function, dlq)
+
+    export(t, "TrafficShifterFunctionName", Ref(function), "Name of the traffic-shifter Lambda (operators invoke it).")
+    export(t, "TrafficShifterFunctionArn", GetAtt(function, "Arn"), "ARN of the traffic-shifter Lambda.")
+    export(t, "StateTableName", Ref(table), "DynamoDB table holding the shift plan state.")
+    export(t, "DeadLetterQueueUrl", Ref(dlq), "DLQ of failed traffic-shifter runs and undeliverable events.")
+    return t
+
+
+def sceptre_handler(sceptre_user_data):
+    return to_json(build())

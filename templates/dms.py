@@ -1,0 +1,412 @@
+"""DMS stack: keeps the blue and green Aurora clusters in sync during the migration.
+
+A Multi-AZ replication instance in the database subnets runs one task: full load plus change
+data capture from blue to green before the cut-over, and change capture only from green back
+to blue afterwards, so blue stays a current fallback (parameter ReplicationDirection). All four
+endpoints exist in both directions, so the fallback path is created and testable before it is
+needed; Fn::If picks the task's source and target. Endpoints read their credentials from the
+security stack's secrets through a role that can read only those two secrets.
+
+The two account-level roles DMS itself requires (dms-vpc-role, dms-cloudwatch-logs-role) have
+names fixed by AWS; CreateDmsServiceRoles decides whether this stack owns them (docs/data-tier.md).
+"""
+
+import json
+
+from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Parameter, Ref, Select, Split, Sub
+from troposphere.cloudwatch import Alarm, MetricDimension
+from troposphere.dms import Endpoint, MySqlSettings, ReplicationInstance, ReplicationSubnetGroup, ReplicationTask
+from troposphere.iam import ManagedPolicy, Role
+from troposphere.logs import LogGroup
+
+from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
+
+COLOURS = ("blue", "green")
+DIRECTIONS = ("blue-to-green", "green-to-blue")
+#: The schema the payment service owns; every table in it is replicated (see table_mappings).
+PAYMENT_SCHEMA = "payments"
+#: Tables the payment service is known to have today; the mapping covers them through the
+#: schema-wide rule, and the tests check that each of them is matched.
+PAYMENT_TABLES = ("payments", "transactions", "ledger_entries", "idempotency_keys")
+LOG_RETENTION_DAYS = 365
+
+KMS_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"
+SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+DMS_INSTANCE_CLASSES = [
+    "dms.t3.medium", "dms.t3.large",
+    "dms.c6i.large", "dms.c6i.xlarge",
+    "dms.r6i.large", "dms.r6i.xlarge", "dms.r6i.2xlarge",
+]
+#: Names AWS fixes for the roles DMS uses account-wide; the one naming exception of the project.
+DMS_VPC_ROLE = "dms-vpc-role"
+DMS_LOGS_ROLE = "dms-cloudwatch-logs-role"
+
+
+def cap(colour: str) -> str:
+    return colour.capitalize()
+
+
+def table_mappings() -> dict:
+    """Selection rules: the whole payment schema, nothing excluded.
+
+    One schema-wide include instead of one rule per table, so a table the service adds later is
+    replicated rather than silently left behind; FailOnNoTablesCaptured stops a task whose
+    mapping matches nothing. There are no exclude rules: anything left out would have to be
+    written here, where a reviewer sees it.
+    """
+    return {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": "1",
+                "rule-name": "include-payments-schema-all-tables",
+                "object-locator": {"schema-name": PAYMENT_SCHEMA, "table-name": "%"},
+                "rule-action": "include",
+                "filters": [],
+            },
+        ]
+    }
+
+
+def task_settings() -> dict:
+    """Task settings: stop on any data or table error, validate every row, log without row data."""
+    default = "LOGGER_SEVERITY_DEFAULT"
+    return {
+        "TargetMetadata": {
+            "TargetSchema": "",
+            "SupportLobs": True,
+            # Full LOB mode never truncates a LOB (limited mode would, silently); LOBs up to
+            # InlineLobMaxSize KB still travel inline, so only rare large ones pay the lookup.
+            "FullLobMode": True,
+            "LobChunkSize": 64,
+            "LimitedSizeLobMode": False,
+            "LobMaxSize": 0,
+            "InlineLobMaxSize": 32,
+            # Transactional apply keeps commit order, so a ledger entry never lands before its payment.
+            "BatchApplyEnabled": False,
+            "ParallelLoadThreads": 0,
+        },
+        "FullLoadSettings": {
+            # DO_NOTHING: DMS never drops or empties a target table. The application's migrations
+            # create the schema (with its keys and constraints) on both clusters; a full load into
+            # a table that already holds rows fails loudly instead of being wiped.
+            "TargetTablePrepMode": "DO_NOTHING",
+            "CreatePkAfterFullLoad": False,
+            "StopTaskCachedChangesApplied": False,
+            "StopTaskCachedChangesNotApplied": False,
+            "MaxFullLoadSubTasks": 8,
+            "CommitRate": 10000,
+        },
+        "Logging": {
+            "EnableLogging": True,
+            # Default severity (info, warnings, errors) for every component. DEBUG levels are
+            # off on purpose: they write row values, i.e. card data, into the task log.
+            "LogComponents": [
+                {"Id": component, "Severity": default}
+                for component in (
+                    "SOURCE_UNLOAD", "SOURCE_CAPTURE", "TARGET_LOAD", "TARGET_APPLY",
+                    "TASK_MANAGER", "TABLES_MANAGER", "METADATA_MANAGER", "COMMON",
+                    "DATA_STRUCTURE", "COMMUNICATION", "FILE_FACTORY", "FILE_TRANSFER",
+                    "REST_SERVER", "ADDONS", "TRANSFORMATION", "PERFORMANCE", "SORTER",
+                    "IO", "VALIDATOR_EXT",
+                )
+            ],
+        },
+        "ControlTablesSettings": {
+            "ControlSchema": "awsdms_control",
+            "HistoryTimeslotInMinutes": 5,
+            "HistoryTableEnabled": True,
+            "SuspendedTablesTableEnabled": True,
+            "StatusTableEnabled": True,
+        },
+        "ChangeProcessingDdlHandlingPolicy": {
+            # Schema changes flow through; a DROP or TRUNCATE on one side never empties the other.
+            "HandleSourceTableDropped": False,
+            "HandleSourceTableTruncated": False,
+            "HandleSourceTableAltered": True,
+        },
+        "ValidationSettings": {
+            "EnableValidation": True,
+            "ValidationMode": "ROW_LEVEL",
+            "ThreadCount": 5,
+            "FailureMaxCount": 10000,
+            "TableFailureMaxCount": 1000,
+            "HandleCollationDiff": False,
+            "RecordFailureDelayLimitInMinutes": 0,
+            "SkipLobColumns": False,
+            "ValidationPartialLobSize": 0,
+            "ValidationOnly": False,
+        },
+        "ErrorBehavior": {
+            # Payments are never skipped: any data, truncation, table or apply error stops the
+            # task (and its CDC latency alarms then block a traffic shift) until someone looks.
+            "DataErrorPolicy": "STOP_TASK",
+            "DataTruncationErrorPolicy": "STOP_TASK",
+            "DataErrorEscalationPolicy": "STOP_TASK",
+            "DataErrorEscalationCount": 0,
+            "TableErrorPolicy": "STOP_TASK",
+            "TableErrorEscalationPolicy": "STOP_TASK",
+            "TableErrorEscalationCount": 0,
+            "ApplyErrorDeletePolicy": "STOP_TASK",
+            "ApplyErrorInsertPolicy": "STOP_TASK",
+            "ApplyErrorUpdatePolicy": "STOP_TASK",
+            "ApplyErrorEscalationPolicy": "STOP_TASK",
+            "ApplyErrorEscalationCount": 0,
+            "ApplyErrorFailOnTruncationDdl": True,
+            "FullLoadIgnoreConflicts": False,
+            "FailOnTransactionConsistencyBreached": True,
+            "FailOnNoTablesCaptured": True,
+            # Network blips and the 30-day password rotation are recoverable: retry them.
+            "RecoverableErrorCount": -1,
+            "RecoverableErrorInterval": 5,
+            "RecoverableErrorThrottling": True,
+            "RecoverableErrorThrottlingMax": 1800,
+        },
+    }
+
+
+def add_parameters(t):
+    def p(key, **kwargs):
+        return t.add_parameter(Parameter(key, **kwargs))
+
+    p("DataKeyArn", Type="String", AllowedPattern=KMS_ARN_PATTERN,
+      ConstraintDescription="the ARN of a KMS key (security stack output DataKeyArn).",
+      Description="Customer-managed data key: replication instance storage, endpoint settings, secret decryption.")
+    p("OpsKeyArn", Type="String", AllowedPattern=KMS_ARN_PATTERN,
+      ConstraintDescription="the ARN of a KMS key (security stack output OpsKeyArn).",
+      Description="Customer-managed ops key: the DMS task log group.")
+    for colour in COLOURS:
+        p(f"{cap(colour)}DbSecretArn", Type="String", AllowedPattern=SECRET_ARN_PATTERN,
+          ConstraintDescription="the ARN of a Secrets Manager secret.",
+          Description=f"Secret of the {colour} cluster (host, port, username, password); security stack output.")
+        p(f"{cap(colour)}ClusterIdentifier", Type="String", AllowedPattern=r"^[a-z][a-z0-9-]{0,62}$",
+          ConstraintDescription="an RDS cluster identifier.",
+          Description=f"The {colour} cluster (database stack output); recorded on its endpoints.")
+    p("DbSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
+      Description="Private database subnets for the replication instance (network stack output DbSubnetIds).")
+    p("DmsSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
+      Description="Security group of the replication instance (admitted by the DB security group on 3306).")
+    p("ReplicationInstanceClass", Type="String", AllowedValues=DMS_INSTANCE_CLASSES,
+      Description="Replication instance class (dev small; prod sized in docs/data-tier.md).")
+    p("ReplicationInstanceStorageGb", Type="Number", MinValue=50, MaxValue=1000, Default=100,
+      Description="GiB of replication instance storage (cached changes and task logs while a target lags).")
+    p("DmsEngineVersion", Type="String", Default="3.5.4", AllowedPattern=r"^3\.[0-9]+\.[0-9]+$",
+      ConstraintDescription="a DMS engine version such as 3.5.4.",
+      Description="DMS replication engine version.")
+    p("ReplicationDirection", Type="String", AllowedValues=list(DIRECTIONS), Default="blue-to-green",
+      Description="blue-to-green (full load + CDC) before the cut-over; green-to-blue (CDC only) after it, "
+                  "for the fallback window.")
+    p("CreateDmsServiceRoles", Type="String", AllowedValues=["true", "false"], Default="false",
+      Description="true: this stack creates the account-level dms-vpc-role and dms-cloudwatch-logs-role "
+                  "(exactly one stack per account may); false: they already exist.")
+    p("DmsCertificateArn", Type="String", Default="",
+      AllowedPattern=r"^$|^arn:aws[a-z-]*:dms:[a-z0-9-]+:[0-9]{12}:cert:[A-Za-z0-9-]+$",
+      ConstraintDescription="empty, or the ARN of a DMS certificate (the RDS CA bundle).",
+      Description="DMS certificate holding the RDS CA bundle: when given, endpoints verify the server "
+                  "certificate and name (verify-full); when empty, TLS is required without verification.")
+    p("CdcLatencySourceThresholdSeconds", Type="Number", MinValue=1, MaxValue=3600, Default=15,
+      Description="CDCLatencySource (s) above which the source-capture alarm fires; see docs/data-tier.md.")
+    p("CdcLatencyTargetThresholdSeconds", Type="Number", MinValue=1, MaxValue=3600, Default=30,
+      Description="CDCLatencyTarget (s) above which the end-to-end lag alarm fires: the switchover RPO bound.")
+
+
+def service_role(logical: str, role_name: str, managed_policy: str, purpose: str) -> Role:
+    return Role(
+        logical,
+        Condition="CreateServiceRoles",
+        RoleName=role_name,
+        Description=purpose,
+        AssumeRolePolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "dms.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }],
+        },
+        ManagedPolicyArns=[Sub(f"arn:${{AWS::Partition}}:iam::aws:policy/service-role/{managed_policy}")],
+        Tags=tags(),
+    )
+
+
+def endpoint(colour: str, kind: str) -> Endpoint:
+    return deletable(Endpoint(
+        f"{cap(colour)}{kind.capitalize()}Endpoint",
+        EndpointIdentifier=name("dms-endpoint", colour, kind),
+        EndpointType=kind,
+        EngineName="aurora",
+        KmsKeyId=Ref("DataKeyArn"),
+        SslMode=If("VerifyServerCertificate", "verify-full", "require"),
+        CertificateArn=If("VerifyServerCertificate", Ref("DmsCertificateArn"), NoValue),
+        # Host, port, user and password all come from the secret (filled in by the database
+        # stack's SecretTargetAttachment), read by DMS through the access role.
+        MySqlSettings=MySqlSettings(
+            SecretsManagerSecretId=Ref(f"{cap(colour)}DbSecretArn"),
+            SecretsManagerAccessRoleArn=GetAtt("SecretsAccessRole", "Arn"),
+            **({"AfterConnectScript": "SET FOREIGN_KEY_CHECKS=0"} if kind == "target" else {}),
+        ),
+        Tags=tags(DbCluster=Ref(f"{cap(colour)}ClusterIdentifier")),
+    ))
+
+
+def latency_alarm(logical: str, metric: str, what: str, threshold: str, instance_id: Sub, task: ReplicationTask):
+    return Alarm(
+        logical,
+        AlarmName=name("alarm", what),
+        AlarmDescription=Sub(
+            f"DMS {metric} above ${{{threshold}}} s for the running replication task: changes are not on the "
+            "other colour yet, so a traffic shift or cut-over must wait. No data means the task is not "
+            "replicating (stopped, failed or still in full load): treated as breaching."),
+        Namespace="AWS/DMS",
+        MetricName=metric,
+        Dimensions=[
+            MetricDimension(Name="ReplicationInstanceIdentifier", Value=instance_id),
+            # The metric's task dimension is the resource ID at the end of the task ARN.
+            MetricDimension(Name="ReplicationTaskIdentifier", Value=Select(6, Split(":", Ref(task)))),
+        ],
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=3,
+        DatapointsToAlarm=2,
+        Threshold=Ref(threshold),
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="breaching",
+        Tags=tags(),
+    )
+
+
+def build():
+    t = new_template("DMS replication between the blue and green Aurora clusters of the blue-green payment platform.")
+    add_parameters(t)
+    t.add_condition("BlueToGreen", Equals(Ref("ReplicationDirection"), "blue-to-green"))
+    t.add_condition("CreateServiceRoles", Equals(Ref("CreateDmsServiceRoles"), "true"))
+    t.add_condition("VerifyServerCertificate", Not(Equals(Ref("DmsCertificateArn"), "")))
+
+    vpc_role = t.add_resource(service_role(
+        "DmsVpcRole", DMS_VPC_ROLE, "AmazonDMSVPCManagementRole",
+        "Account-level role DMS uses to manage replication instance network interfaces (name fixed by AWS)."))
+    logs_role = t.add_resource(service_role(
+        "DmsCloudWatchLogsRole", DMS_LOGS_ROLE, "AmazonDMSCloudWatchLogsRole",
+        "Account-level role DMS uses to write task logs to CloudWatch Logs (name fixed by AWS)."))
+
+    def account_role_arn(role, role_name):
+        # A conditional DependsOn is impossible; referencing the role through Fn::If orders the
+        # launch after it when this stack creates it, and records which role is used either way.
+        return If("CreateServiceRoles", GetAtt(role, "Arn"),
+                  Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{role_name}"))
+
+    subnet_group = t.add_resource(ReplicationSubnetGroup(
+        "ReplicationSubnetGroup",
+        ReplicationSubnetGroupIdentifier=name("dms-subnets"),
+        ReplicationSubnetGroupDescription=Sub("Private database subnets of the DMS instance - ${Environment}-${EnvironmentSuffix}"),
+        SubnetIds=Ref("DbSubnetIds"),
+        Tags=tags(DmsVpcRole=account_role_arn(vpc_role, DMS_VPC_ROLE)),
+    ))
+
+    instance_id = name("dms-instance")
+    # DMS writes task logs to dms-tasks-<instance identifier>; created here so it is encrypted and expires.
+    task_logs = t.add_resource(deletable(LogGroup(
+        "TaskLogGroup",
+        LogGroupName=Sub("dms-tasks-dms-instance-${Environment}-${EnvironmentSuffix}"),
+        KmsKeyId=Ref("OpsKeyArn"),
+        RetentionInDays=LOG_RETENTION_DAYS,
+        Tags=tags(),
+    )))
+    instance = t.add_resource(deletable(ReplicationInstance(
+        "ReplicationInstance",
+        DependsOn=[task_logs.title],
+        ReplicationInstanceIdentifier=instance_id,
+        ReplicationInstanceClass=Ref("ReplicationInstanceClass"),
+        AllocatedStorage=Ref("ReplicationInstanceStorageGb"),
+        EngineVersion=Ref("DmsEngineVersion"),
+        MultiAZ=True,
+        PubliclyAccessible=False,
+        AutoMinorVersionUpgrade=True,
+        AllowMajorVersionUpgrade=False,
+        KmsKeyId=Ref("DataKeyArn"),
+        ReplicationSubnetGroupIdentifier=Ref(subnet_group),
+        VpcSecurityGroupIds=[Ref("DmsSecurityGroupId")],
+        PreferredMaintenanceWindow="sun:05:00-sun:06:00",
+        Tags=tags(DmsCloudWatchLogsRole=account_role_arn(logs_role, DMS_LOGS_ROLE)),
+    )))
+
+    secrets_policy = t.add_resource(ManagedPolicy(
+        "SecretsAccessPolicy",
+        ManagedPolicyName=name("policy", "dms-secrets"),
+        Description="Read the blue and green master secrets and decrypt them with the data key, nothing else.",
+        PolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadTheTwoClusterSecrets",
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    "Resource": [Ref("BlueDbSecretArn"), Ref("GreenDbSecretArn")],
+                },
+                {
+                    "Sid": "DecryptThemThroughSecretsManager",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": Ref("DataKeyArn"),
+                    "Condition": {"StringEquals": {
+                        "kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")}},
+                },
+            ],
+        },
+    ))
+    t.add_resource(Role(
+        "SecretsAccessRole",
+        RoleName=name("role", "dms-secrets"),
+        Description="Assumed by DMS endpoints to read the cluster credentials from Secrets Manager.",
+        AssumeRolePolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                # Secrets Manager access for endpoints needs the regional DMS principal.
+                "Principal": {"Service": Sub("dms.${AWS::Region}.amazonaws.com")},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
+            }],
+        },
+        ManagedPolicyArns=[Ref(secrets_policy)],
+        Tags=tags(),
+    ))
+
+    endpoints = {(colour, kind): t.add_resource(endpoint(colour, kind))
+                 for colour in COLOURS for kind in ("source", "target")}
+
+    task = t.add_resource(ReplicationTask(
+        "ReplicationTask",
+        # The direction is in the name: flipping it replaces the task instead of failing on a
+        # custom-named resource that cannot be replaced in place.
+        ReplicationTaskIdentifier=Sub("dms-task-${ReplicationDirection}-${Environment}-${EnvironmentSuffix}"),
+        ReplicationInstanceArn=Ref(instance),
+        SourceEndpointArn=If("BlueToGreen", Ref(endpoints["blue", "source"]), Ref(endpoints["green", "source"])),
+        TargetEndpointArn=If("BlueToGreen", Ref(endpoints["green", "target"]), Ref(endpoints["blue", "target"])),
+        # After the cut-over blue already holds everything up to that moment: only the changes
+        # since then flow back. A second full load would have to empty the fallback first.
+        MigrationType=If("BlueToGreen", "full-load-and-cdc", "cdc"),
+        TableMappings=json.dumps(table_mappings(), sort_keys=True),
+        ReplicationTaskSettings=json.dumps(task_settings(), sort_keys=True),
+        Tags=tags(Direction=Ref("ReplicationDirection")),
+    ))
+
+    alarms = [
+        t.add_resource(latency_alarm("CdcLatencySourceAlarm", "CDCLatencySource", "cdc-latency-source",
+                                     "CdcLatencySourceThresholdSeconds", instance_id, task)),
+        t.add_resource(latency_alarm("CdcLatencyTargetAlarm", "CDCLatencyTarget", "cdc-latency-target",
+                                     "CdcLatencyTargetThresholdSeconds", instance_id, task)),
+    ]
+
+    export(t, "ReplicationInstanceArn", Ref(instance), "ARN of the DMS replication instance.")
+    export(t, "ReplicationInstanceIdentifier", instance_id, "Identifier of the DMS replication instance (metric dimension).")
+    export(t, "ReplicationTaskArn", Ref(task), "ARN of the replication task of the current direction.")
+    export(t, "ReplicationTaskResourceId", Select(6, Split(":", Ref(task))),
+           "Resource ID of the replication task (the ReplicationTaskIdentifier metric dimension).")
+    export(t, "CdcLatencyAlarmNames", Join(",", [Ref(a) for a in alarms]),
+           "Comma-joined names of the CDCLatencySource and CDCLatencyTarget alarms for the data composite alarm.")
+    return t
+
+
+def sceptre_handler(sceptre_user_data):
+    return to_json(build())

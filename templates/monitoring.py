@@ -1,0 +1,327 @@
+"""Monitoring stack: the health alarms the traffic shifter gates on, their topic, and the dashboard.
+
+Per colour (blue, green) four metric alarms watch what a payment customer would feel:
+  * 5xx rate   100 * HTTPCode_Target_5XX_Count / RequestCount of the colour's target group (%)
+  * p99        TargetResponseTime, extended statistic p99 (seconds)
+  * unhealthy  UnHealthyHostCount of the target group above a threshold (default 0)
+  * tasks      ECS Container Insights RunningTaskCount of the colour's service below a minimum
+and a composite alarm per colour (``alarm-<colour>-health-...``) is their OR. The data composite
+(``alarm-data-health-...``) is the OR of the DMS CDC latency alarms (dms stack) and the Aurora
+replica lag alarms (database stack). The shifter advances only while green health and data
+health are OK and rolls back as soon as either is in ALARM.
+
+Only the composites notify: the member alarms have no actions of their own, so one incident
+pages once, with the composite's state reason naming the member that fired.
+
+Every alarm is evaluated per minute, 2 breaching minutes out of 3 (``DATAPOINTS``/``PERIODS``):
+a single bad minute (one slow batch, one task replaced) does not roll a migration back, two do.
+"""
+
+import json
+import re
+
+from troposphere import Parameter, Ref, Select, Sub
+from troposphere.cloudwatch import Alarm, CompositeAlarm, Dashboard, MetricDimension, Metric, MetricDataQuery, MetricStat
+from troposphere.sns import Topic, TopicPolicy
+
+from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
+
+COLOURS = ("blue", "green")
+PERIOD = 60
+PERIODS = 3
+DATAPOINTS = 2
+ALB = "AWS/ApplicationELB"
+NUMBER = "@@%s@@"
+KMS_KEY_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]{32,36}$"
+
+#: TreatMissingData per alarm kind, and why (the tests hold the template to this table).
+MISSING_DATA = {
+    # The error count is FILLed with 0, so the rate is missing only when the target group served
+    # no request at all (green at weight 0): no requests, no errors.
+    "5xx": "notBreaching",
+    # Latency exists only for served requests; an idle target group is not slow.
+    "p99": "notBreaching",
+    # The ALB publishes host counts every minute while health checks run, traffic or not:
+    # silence means we lost sight of the targets, and the gate must not advance blind.
+    "unhealthy-hosts": "breaching",
+    # Container Insights publishes every minute per service: silence means the service or its
+    # metrics are gone, which for a gate is as bad as no tasks.
+    "running-tasks": "breaching",
+}
+
+
+def _parameters(t):
+    t.add_parameter(Parameter(
+        "OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_PATTERN,
+        ConstraintDescription="a KMS key ARN",
+        Description="Ops KMS key (security stack) that encrypts the notification topic.",
+    ))
+    t.add_parameter(Parameter(
+        "LoadBalancerFullName", Type="String",
+        AllowedPattern=r"^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",
+        ConstraintDescription="app/<name>/<id>, the ALB's LoadBalancerFullName attribute",
+        Description="LoadBalancer dimension of the ALB metrics (alb stack LoadBalancerFullName).",
+    ))
+    for colour in COLOURS:
+        c = colour.capitalize()
+        t.add_parameter(Parameter(
+            f"{c}TargetGroupFullName", Type="String",
+            AllowedPattern=r"^targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",
+            ConstraintDescription="targetgroup/<name>/<id>, the TargetGroupFullName attribute",
+            Description=f"TargetGroup dimension of the {colour} target group (alb stack {c}TargetGroupFullName).",
+        ))
+        t.add_parameter(Parameter(
+            f"{c}ServiceName", Type="String", AllowedPattern=r"^[A-Za-z0-9_-]{1,255}$",
+            ConstraintDescription="an ECS service name",
+            Description=f"ECS service of the {colour} colour (compute stack {c}ServiceName).",
+        ))
+    t.add_parameter(Parameter(
+        "ClusterName", Type="String", AllowedPattern=r"^[A-Za-z0-9_-]{1,255}$",
+        ConstraintDescription="an ECS cluster name",
+        Description="ECS cluster of both services (compute stack ClusterName); Container Insights must be on.",
+    ))
+    t.add_parameter(Parameter(
+        "CdcLatencyAlarmNames", Type="CommaDelimitedList",
+        Description="Exactly two DMS CDC latency alarm names, source then target (dms stack CdcLatencyAlarmNames).",
+    ))
+    t.add_parameter(Parameter(
+        "ReplicaLagAlarmNames", Type="CommaDelimitedList",
+        Description="Exactly two Aurora replica lag alarm names, blue then green (database stack ReplicaLagAlarmNames).",
+    ))
+    t.add_parameter(Parameter(
+        "Http5xxRateThresholdPercent", Type="Number", Default=1, MinValue=0, MaxValue=100,
+        Description="Alarm when a colour's target 5xx responses exceed this percentage of its requests "
+                    "(default 1: at 50,000 transactions/hour about 8 failed payments a minute).",
+    ))
+    t.add_parameter(Parameter(
+        "P99LatencyThresholdSeconds", Type="Number", Default=1, MinValue=0,
+        Description="Alarm when a colour's p99 target response time exceeds this many seconds "
+                    "(default 1: card authorisation must answer well inside the scheme timeouts).",
+    ))
+    t.add_parameter(Parameter(
+        "UnhealthyHostThreshold", Type="Number", Default=0, MinValue=0,
+        Description="Alarm when a colour's target group reports more unhealthy targets than this (default 0).",
+    ))
+    t.add_parameter(Parameter(
+        "MinRunningTasks", Type="Number", Default=2, MinValue=1,
+        Description="Alarm when a colour's ECS service runs fewer tasks than this (default 2: one per AZ).",
+    ))
+
+
+def _dims(colour, *, ecs=False):
+    c = colour.capitalize()
+    if ecs:
+        return [MetricDimension(Name="ClusterName", Value=Ref("ClusterName")),
+                MetricDimension(Name="ServiceName", Value=Ref(f"{c}ServiceName"))]
+    return [MetricDimension(Name="LoadBalancer", Value=Ref("LoadBalancerFullName")),
+            MetricDimension(Name="TargetGroup", Value=Ref(f"{c}TargetGroupFullName"))]
+
+
+def _common(kind, colour, description):
+    return dict(
+        AlarmName=name("alarm", colour, kind),
+        AlarmDescription=description,
+        # Members of a composite carry no actions: the composite notifies (see module docstring).
+        EvaluationPeriods=PERIODS,
+        DatapointsToAlarm=DATAPOINTS,
+        TreatMissingData=MISSING_DATA[kind],
+        Tags=tags(),
+    )
+
+
+def _colour_alarms(t, colour):
+    c = colour.capitalize()
+    alarms = []
+
+    def stat(query_id, metric_name):
+        return MetricDataQuery(
+            Id=query_id, ReturnData=False,
+            MetricStat=MetricStat(Metric=Metric(Namespace=ALB, MetricName=metric_name, Dimensions=_dims(colour)),
+                                  Period=PERIOD, Stat="Sum"),
+        )
+
+    alarms.append(t.add_resource(Alarm(
+        f"{c}Http5xxRateAlarm",
+        **_common("5xx", colour, f"{colour}: target 5xx responses above Http5xxRateThresholdPercent % of requests"),
+        ComparisonOperator="GreaterThanThreshold",
+        Threshold=Ref("Http5xxRateThresholdPercent"),
+        Metrics=[
+            stat("errors", "HTTPCode_Target_5XX_Count"),
+            stat("requests", "RequestCount"),
+            # The ALB publishes no 5XX datapoint in a minute without errors: FILL makes that 0 %.
+            MetricDataQuery(Id="rate", Expression="100 * FILL(errors, 0) / requests",
+                            Label=f"{colour} target 5xx rate (%)", ReturnData=True),
+        ],
+    )))
+    alarms.append(t.add_resource(Alarm(
+        f"{c}P99LatencyAlarm",
+        **_common("p99", colour, f"{colour}: p99 target response time above P99LatencyThresholdSeconds"),
+        Namespace=ALB, MetricName="TargetResponseTime", Dimensions=_dims(colour),
+        ExtendedStatistic="p99", Period=PERIOD,
+        ComparisonOperator="GreaterThanThreshold",
+        Threshold=Ref("P99LatencyThresholdSeconds"),
+    )))
+    alarms.append(t.add_resource(Alarm(
+        f"{c}UnhealthyHostsAlarm",
+        **_common("unhealthy-hosts", colour, f"{colour}: unhealthy targets above UnhealthyHostThreshold"),
+        Namespace=ALB, MetricName="UnHealthyHostCount", Dimensions=_dims(colour),
+        Statistic="Maximum", Period=PERIOD,
+        ComparisonOperator="GreaterThanThreshold",
+        Threshold=Ref("UnhealthyHostThreshold"),
+    )))
+    alarms.append(t.add_resource(Alarm(
+        f"{c}RunningTasksAlarm",
+        **_common("running-tasks", colour, f"{colour}: ECS running tasks below MinRunningTasks"),
+        Namespace="ECS/ContainerInsights", MetricName="RunningTaskCount", Dimensions=_dims(colour, ecs=True),
+        Statistic="Minimum", Period=PERIOD,
+        ComparisonOperator="LessThanThreshold",
+        Threshold=Ref("MinRunningTasks"),
+    )))
+    return alarms
+
+
+def _dashboard_body():
+    region = "${AWS::Region}"
+    lb = "${LoadBalancerFullName}"
+
+    def tg_metric(colour, metric, **opts):
+        return [ALB, metric, "LoadBalancer", lb, "TargetGroup", "${%sTargetGroupFullName}" % colour.capitalize(), opts]
+
+    def graph(title, metrics, x, y, w=12, **extra):
+        return {"type": "metric", "x": x, "y": y, "width": w, "height": 6,
+                "properties": {"title": title, "region": region, "view": "timeSeries", "period": PERIOD,
+                               "metrics": metrics, **extra}}
+
+    def alarm_graph(title, alarm_var, x, y):
+        # An alarm widget graphs exactly the metric the alarm watches, whatever its dimensions.
+        return {"type": "metric", "x": x, "y": y, "width": 6, "height": 6,
+                "properties": {"title": title, "region": region, "view": "timeSeries",
+                               "annotations": {"alarms": [alarm_var]}}}
+
+    rates = []
+    for i, colour in enumerate(COLOURS):
+        rates += [
+            [{"expression": f"100 * FILL(e{i}, 0) / r{i}", "label": f"{colour} 5xx %", "id": f"rate{i}"}],
+            tg_metric(colour, "HTTPCode_Target_5XX_Count", id=f"e{i}", stat="Sum", visible=False),
+            tg_metric(colour, "RequestCount", id=f"r{i}", stat="Sum", visible=False),
+        ]
+    widgets = [
+        {"type": "alarm", "x": 0, "y": 0, "width": 24, "height": 3,
+         "properties": {"title": "Gate and health alarms",
+                        "alarms": ["${GreenHealthAlarm.Arn}", "${DataHealthAlarm.Arn}", "${BlueHealthAlarm.Arn}"]}},
+        graph("Traffic split: requests per target group",
+              [tg_metric(c, "RequestCount", stat="Sum", label=c) for c in COLOURS], 0, 3, stacked=True),
+        graph("Target 5xx rate (%)", rates, 12, 3,
+              yAxis={"left": {"min": 0}},
+              annotations={"horizontal": [{"label": "threshold", "value": NUMBER % "Http5xxRateThresholdPercent"}]}),
+        graph("Target response time p99 (s)",
+              [tg_metric(c, "TargetResponseTime", stat="p99", label=c) for c in COLOURS], 0, 9),
+        graph("ECS running tasks",
+              [["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", "${ClusterName}",
+                "ServiceName", "${%sServiceName}" % c.capitalize(), {"stat": "Minimum", "label": c}]
+               for c in COLOURS], 12, 9),
+        alarm_graph("DMS CDC latency: source", "${CdcSourceAlarmArn}", 0, 15),
+        alarm_graph("DMS CDC latency: target", "${CdcTargetAlarmArn}", 6, 15),
+        alarm_graph("Aurora replica lag: blue", "${BlueLagAlarmArn}", 12, 15),
+        alarm_graph("Aurora replica lag: green", "${GreenLagAlarmArn}", 18, 15),
+    ]
+    text = json.dumps({"widgets": widgets}, sort_keys=True)
+    # Numbers from parameters go in unquoted: the dashboard schema wants a number there.
+    return re.sub(r'"@@(\w+)@@"', r"${\1}", text)
+
+
+def _alarm_arn(alarm_name):
+    return Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${N}", N=alarm_name)
+
+
+def build():
+    t = new_template("CloudWatch alarms, composite health gates, notification topic and dashboard of the "
+                     "blue-green payment platform.")
+    _parameters(t)
+
+    topic = t.add_resource(deletable(Topic(
+        "NotifyTopic",
+        TopicName=name("sns", "notify"),
+        DisplayName=Sub("Payments blue-green ${Environment}-${EnvironmentSuffix}"),
+        KmsMasterKeyId=Ref("OpsKeyArn"),
+        Tags=tags(),
+    )))
+    t.add_resource(TopicPolicy(
+        "NotifyTopicPolicy",
+        Topics=[Ref(topic)],
+        PolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    # Alarm actions and EventBridge rules of this account only (confused deputy).
+                    "Sid": "AlarmsAndEventsOfThisAccountPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                    "Action": "sns:Publish",
+                    "Resource": Ref(topic),
+                    "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
+                },
+                {
+                    "Sid": "DenyPublishWithoutTls",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sns:Publish",
+                    "Resource": Ref(topic),
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        },
+    ))
+    notify = [Ref(topic)]
+
+    composites = {}
+    for colour in COLOURS:
+        members = _colour_alarms(t, colour)
+        rule = " OR ".join(f'ALARM("${{{a.title}}}")' for a in members)
+        composites[colour] = t.add_resource(CompositeAlarm(
+            f"{colour.capitalize()}HealthAlarm",
+            AlarmName=name("alarm", colour, "health"),
+            AlarmDescription=f"{colour} colour unhealthy: 5xx rate, p99 latency, unhealthy hosts or running tasks",
+            AlarmRule=Sub(rule),
+            ActionsEnabled=True,
+            AlarmActions=notify,
+            OKActions=notify,
+            Tags=tags(),
+        ))
+
+    # The four alarms belong to the dms and database stacks; a name that does not exist fails
+    # the composite's creation, so a renamed alarm cannot silently drop out of the gate.
+    data_names = {
+        "CdcSource": Select(0, Ref("CdcLatencyAlarmNames")),
+        "CdcTarget": Select(1, Ref("CdcLatencyAlarmNames")),
+        "BlueLag": Select(0, Ref("ReplicaLagAlarmNames")),
+        "GreenLag": Select(1, Ref("ReplicaLagAlarmNames")),
+    }
+    data = t.add_resource(CompositeAlarm(
+        "DataHealthAlarm",
+        AlarmName=name("alarm", "data", "health"),
+        AlarmDescription="Replication unhealthy: DMS CDC latency (source or target) or Aurora replica lag (blue or green)",
+        AlarmRule=Sub(" OR ".join(f'ALARM("${{{k}}}")' for k in data_names), **data_names),
+        ActionsEnabled=True,
+        AlarmActions=notify,
+        OKActions=notify,
+        Tags=tags(),
+    ))
+
+    dashboard = t.add_resource(Dashboard(
+        "Dashboard",
+        DashboardName=name("dashboard", "bluegreen"),
+        Tags=tags(),
+        DashboardBody=Sub(_dashboard_body(), **{f"{k}AlarmArn": _alarm_arn(v) for k, v in data_names.items()}),
+    ))
+
+    export(t, "GreenHealthAlarmName", Ref(composites["green"]), "Composite alarm of green's health (a shift gate).")
+    export(t, "BlueHealthAlarmName", Ref(composites["blue"]), "Composite alarm of blue's health.")
+    export(t, "DataHealthAlarmName", Ref(data), "Composite alarm of replication health (a shift gate).")
+    export(t, "DashboardName", Ref(dashboard), "CloudWatch dashboard of the blue/green split and health.")
+    export(t, "NotifyTopicArn", Ref(topic), "KMS-encrypted SNS topic for alarms and traffic-shift notifications.")
+    return t
+
+
+def sceptre_handler(sceptre_user_data):
+    return to_json(build())

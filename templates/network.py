@@ -1,0 +1,454 @@
+"""Network stack: the VPC over three AZs, its endpoints, flow logs and every security group.
+
+Tiers (one subnet per AZ each, carved from the VPC CIDR with Fn::Cidr):
+  * public: the internet-facing ALB and the NAT gateways only; nothing gets a public IP on launch;
+  * app: the Fargate tasks, the Lambdas and the interface endpoints; default route to a NAT gateway;
+  * db: Aurora and the DMS replication instance; no route out of the VPC at all, so card data
+    stores cannot reach the internet even if a security group were opened by mistake.
+AWS APIs are reached through VPC endpoints (PrivateLink, and S3/DynamoDB gateways), so the
+security groups can deny all internet egress. Every security group of the system lives here,
+so that one file shows the whole allowed traffic matrix to a reviewer.
+"""
+
+from troposphere import (
+    Cidr,
+    Condition,
+    Equals,
+    GetAtt,
+    GetAZs,
+    If,
+    Join,
+    Parameter,
+    Ref,
+    Select,
+    Split,
+    Sub,
+)
+from troposphere.ec2 import (
+    EIP,
+    VPC,
+    FlowLog,
+    InternetGateway,
+    NatGateway,
+    Route,
+    RouteTable,
+    SecurityGroup,
+    SecurityGroupIngress,
+    SecurityGroupRule,
+    Subnet,
+    SubnetRouteTableAssociation,
+    VPCEndpoint,
+    VPCGatewayAttachment,
+)
+from troposphere.iam import ManagedPolicy, Role
+from troposphere.logs import LogGroup
+
+from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
+
+AZ_COUNT = 3
+#: (logical prefix, name qualifier) of each subnet tier, in the order their CIDRs are carved.
+TIERS = (("Public", "public"), ("App", "app"), ("Db", "db"))
+#: PrivateLink endpoints in the app subnets: what the tasks, Lambdas, DMS and the rotation function
+#: call. elasticloadbalancing and sns serve the traffic-shifter (listener weights, notifications).
+INTERFACE_ENDPOINTS = (
+    "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring", "dms",
+    "elasticloadbalancing", "sns",
+)
+#: Gateway endpoints (free, route-table based): S3 for ECR image layers and CloudFormation
+#: custom-resource responses, DynamoDB for the traffic-shifter's state table.
+GATEWAY_ENDPOINTS = ("s3", "dynamodb")
+HTTPS = 443
+MYSQL = 3306
+THREE_NATS = "ThreeNatGateways"
+#: Flow log retention values CloudWatch Logs accepts from one year up (PCI DSS 10.7: one year).
+RETENTION_DAYS = [365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+
+#: logical prefix -> (name qualifier, description). Logical IDs are <prefix>SecurityGroup.
+SECURITY_GROUPS = {
+    "Alb": ("alb", "Internet-facing ALB: HTTPS and HTTP (redirect) in, app port out to the tasks only"),
+    "App": ("app", "Payment API tasks: app port from the ALB only; out to Aurora, endpoints and S3"),
+    "Db": ("db", "Aurora clusters: MySQL from the app, DMS and rotation groups only; no egress"),
+    "Dms": ("dms", "DMS replication instance: MySQL to the Aurora group, HTTPS to the endpoints"),
+    "Lambda": ("lambda", "Platform Lambdas: HTTPS to the VPC endpoints only"),
+    "Rotation": ("rotation", "Secret rotation Lambda: MySQL to Aurora, HTTPS to the endpoints"),
+    "Endpoint": ("endpoint", "Interface endpoints: HTTPS from the app, Lambda, DMS and rotation groups"),
+}
+#: Egress (inline, so the default allow-all rule is replaced): group -> [(port, destination, why)].
+#: A destination is another group's prefix, or "pl:s3" / "pl:dynamodb" for a gateway endpoint.
+#: Port "app" is the AppPort parameter.
+EGRESS = {
+    "Alb": [("app", "App", "Forward requests and health checks to the tasks")],
+    "App": [
+        (MYSQL, "Db", "Aurora writer and readers"),
+        (HTTPS, "Endpoint", "AWS APIs through the interface endpoints"),
+        (HTTPS, "pl:s3", "ECR image layers through the S3 gateway endpoint"),
+    ],
+    "Db": [],
+    "Dms": [
+        (MYSQL, "Db", "Source and target Aurora clusters"),
+        (HTTPS, "Endpoint", "Secrets Manager and KMS through the interface endpoints"),
+    ],
+    "Lambda": [
+        (HTTPS, "Endpoint", "AWS APIs through the interface endpoints"),
+        (HTTPS, "pl:s3", "CloudFormation custom-resource responses through the S3 gateway endpoint"),
+        (HTTPS, "pl:dynamodb", "Traffic-shifter state table through the DynamoDB gateway endpoint"),
+    ],
+    "Rotation": [
+        (MYSQL, "Db", "Change the master password on Aurora"),
+        (HTTPS, "Endpoint", "Secrets Manager through the interface endpoint"),
+    ],
+    "Endpoint": [],
+}
+#: Ingress (separate resources, which keeps the group graph acyclic):
+#: (group, port, source, why); a source is another group's prefix or an IPv4 CIDR.
+INGRESS = [
+    ("Alb", HTTPS, "0.0.0.0/0", "HTTPS from card-present clients and payment partners"),
+    ("Alb", 80, "0.0.0.0/0", "HTTP only to answer with a redirect to HTTPS"),
+    ("App", "app", "Alb", "Requests and health checks from the ALB"),
+    ("Db", MYSQL, "App", "Payment API"),
+    ("Db", MYSQL, "Dms", "DMS replication between blue and green"),
+    ("Db", MYSQL, "Rotation", "Master secret rotation"),
+    ("Endpoint", HTTPS, "App", "Payment API tasks"),
+    ("Endpoint", HTTPS, "Lambda", "Platform Lambdas"),
+    ("Endpoint", HTTPS, "Dms", "DMS replication instance"),
+    ("Endpoint", HTTPS, "Rotation", "Secret rotation Lambda"),
+]
+#: Why the ALB group may take plain HTTP from the internet.
+HTTP_REDIRECT_REASON = (
+    "Port 80 is open to the internet only so the ALB listener can answer with a redirect to HTTPS; "
+    "no request is forwarded over HTTP, and the tasks accept traffic from the ALB group only."
+)
+
+
+def suppressions(checkov=None, guard=None):
+    """Resource Metadata that switches off scanner rules, each with the reason a reviewer reads."""
+    metadata = {}
+    if checkov:
+        metadata["checkov"] = {"skip": [{"id": rule, "comment": why} for rule, why in checkov.items()]}
+    if guard:
+        metadata["guard"] = {"SuppressedRules": list(guard), "Reasons": dict(guard)}
+    return metadata
+
+
+def _parameters(t):
+    t.add_parameter(Parameter(
+        "VpcCidr", Type="String", Default="10.40.0.0/16",
+        AllowedPattern=r"^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3}/(1[6-9]|2[0-4])$",
+        ConstraintDescription="a private IPv4 CIDR block from /16 to /24, e.g. 10.40.0.0/16.",
+        Description="IPv4 CIDR of the VPC; nine equal subnets (3 tiers x 3 AZs) are carved from it.",
+    ))
+    t.add_parameter(Parameter(
+        "SubnetCidrBits", Type="Number", Default=12, MinValue=4, MaxValue=12,
+        Description="Host bits of each subnet (32 minus its prefix length): 12 gives /20 subnets. "
+                    "Nine subnets must fit, so use at most 28 minus the VPC prefix length "
+                    "(12 for a /16, 4 for a /24).",
+    ))
+    t.add_parameter(Parameter(
+        "NatGatewayCount", Type="String", Default="3", AllowedValues=["1", "3"],
+        Description="NAT gateways: 3 (one per AZ, no cross-AZ dependency) or 1 (cost saving for dev: "
+                    "every app route table then uses the NAT gateway of the first AZ).",
+    ))
+    t.add_parameter(Parameter(
+        "AppPort", Type="Number", Default=8080, MinValue=1024, MaxValue=65535,
+        Description="Container port of the payment API; the only port the ALB may reach.",
+    ))
+    t.add_parameter(Parameter(
+        "OpsKeyArn", Type="String",
+        AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]{36}$",
+        ConstraintDescription="the ARN of a KMS key.",
+        Description="ARN of the ops KMS key (security stack) that encrypts the flow log group.",
+    ))
+    t.add_parameter(Parameter(
+        "FlowLogRetentionDays", Type="Number", Default=365, AllowedValues=RETENTION_DAYS,
+        Description="Days the VPC flow logs are kept (PCI DSS 10.7 asks for at least one year).",
+    ))
+    for service, default in (("S3", "pl-63a5400a"), ("DynamoDb", "pl-02cd2c6b")):
+        t.add_parameter(Parameter(
+            f"{service}PrefixListId", Type="String", Default=default, AllowedPattern=r"^pl-[0-9a-f]{8,17}$",
+            ConstraintDescription="a managed prefix list ID such as pl-63a5400a.",
+            Description=f"AWS-managed prefix list of the {service} gateway endpoint in this region "
+                        f"(aws ec2 describe-managed-prefix-lists; the default is us-east-1's).",
+        ))
+    t.add_condition(THREE_NATS, Equals(Ref("NatGatewayCount"), "3"))
+
+
+def _subnets(t, vpc):
+    """{tier prefix: [subnet per AZ]}; tier i, AZ j gets the (3i + j)-th block of the VPC CIDR."""
+    blocks = Cidr(Ref("VpcCidr"), len(TIERS) * AZ_COUNT, Ref("SubnetCidrBits"))
+    subnets = {}
+    for tier_index, (prefix, qualifier) in enumerate(TIERS):
+        subnets[prefix] = [
+            t.add_resource(Subnet(
+                f"{prefix}Subnet{az + 1}",
+                VpcId=Ref(vpc),
+                AvailabilityZone=Select(az, GetAZs(Ref("AWS::Region"))),
+                CidrBlock=Select(tier_index * AZ_COUNT + az, blocks),
+                # Not even the public tier: the ALB and NAT gateways bring their own addresses.
+                MapPublicIpOnLaunch=False,
+                Tags=tags("subnet", qualifier, f"az{az + 1}"),
+            ))
+            for az in range(AZ_COUNT)
+        ]
+    return subnets
+
+
+def _routing(t, vpc, subnets):
+    """Route tables: one public (IGW), one per AZ for app (NAT) and for db (VPC only)."""
+    igw = t.add_resource(InternetGateway("InternetGateway", Tags=tags("igw")))
+    attachment = t.add_resource(VPCGatewayAttachment(
+        "InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(igw)))
+
+    public = t.add_resource(RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=tags("rtb", "public")))
+    t.add_resource(Route(
+        "PublicDefaultRoute",
+        DependsOn=attachment.title,
+        RouteTableId=Ref(public),
+        DestinationCidrBlock="0.0.0.0/0",
+        GatewayId=Ref(igw),
+        Metadata=suppressions(guard={"NO_UNRESTRICTED_ROUTE_TO_IGW": (
+            "Only the public route table has it: the internet-facing ALB and the NAT gateways need it. "
+            "App and db route tables never route to the internet gateway.")}),
+    ))
+    for az, subnet in enumerate(subnets["Public"]):
+        t.add_resource(SubnetRouteTableAssociation(
+            f"PublicSubnet{az + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(public)))
+
+    nats = []
+    for az in range(AZ_COUNT):
+        # The first NAT gateway always exists; the other two only when NatGatewayCount is 3.
+        condition = {} if az == 0 else {"Condition": THREE_NATS}
+        eip = t.add_resource(EIP(
+            f"NatEip{az + 1}", DependsOn=attachment.title, Domain="vpc",
+            Tags=tags("eip", "nat", f"az{az + 1}"), **condition))
+        nats.append(t.add_resource(NatGateway(
+            f"NatGateway{az + 1}", AllocationId=GetAtt(eip, "AllocationId"),
+            SubnetId=Ref(subnets["Public"][az]), Tags=tags("nat", f"az{az + 1}"), **condition)))
+
+    private_tables = []
+    for prefix, qualifier in TIERS[1:]:
+        for az, subnet in enumerate(subnets[prefix]):
+            table = t.add_resource(RouteTable(
+                f"{prefix}RouteTable{az + 1}", VpcId=Ref(vpc), Tags=tags("rtb", qualifier, f"az{az + 1}")))
+            private_tables.append(table)
+            t.add_resource(SubnetRouteTableAssociation(
+                f"{prefix}Subnet{az + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table)))
+            if prefix != "App":
+                continue  # the db tier keeps no default route: card data stores cannot reach out
+            nat = Ref(nats[0]) if az == 0 else If(THREE_NATS, Ref(nats[az]), Ref(nats[0]))
+            t.add_resource(Route(
+                f"AppDefaultRoute{az + 1}", RouteTableId=Ref(table),
+                DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat))
+    return private_tables
+
+
+def _flow_logs(t, vpc):
+    log_group = t.add_resource(deletable(LogGroup(
+        "FlowLogGroup",
+        LogGroupName=Sub("/vpc/flowlogs-${Environment}-${EnvironmentSuffix}"),
+        KmsKeyId=Ref("OpsKeyArn"),
+        RetentionInDays=Ref("FlowLogRetentionDays"),
+        Tags=tags(),
+        Metadata=suppressions(guard={"CW_LOGGROUP_RETENTION_PERIOD_CHECK": (
+            "Retention is the FlowLogRetentionDays parameter, whose AllowedValues are all 365 days "
+            "or more; the rule only reads literal numbers.")}),
+    )))
+    # Only what delivery to this one log group needs; the group already exists, so no CreateLogGroup.
+    policy = t.add_resource(ManagedPolicy(
+        "FlowLogPolicy",
+        ManagedPolicyName=name("policy", "flowlogs"),
+        Description="Lets VPC flow logs write to the flow log group of this VPC only.",
+        PolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "WriteFlowLogGroup",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": GetAtt(log_group, "Arn"),
+            }],
+        },
+    ))
+    role = t.add_resource(Role(
+        "FlowLogRole",
+        RoleName=name("role", "flowlogs"),
+        Description="Assumed by VPC flow logs of this account to deliver to the flow log group.",
+        AssumeRolePolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                # Confused-deputy guard: only flow logs of this account may assume the role.
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")},
+                    "ArnLike": {"aws:SourceArn": Sub(
+                        "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*")},
+                },
+            }],
+        },
+        ManagedPolicyArns=[Ref(policy)],
+        Tags=tags(),
+    ))
+    t.add_resource(FlowLog(
+        "VpcFlowLog",
+        ResourceId=Ref(vpc),
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="cloud-watch-logs",
+        LogGroupName=Ref(log_group),
+        DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+        MaxAggregationInterval=60,
+        Tags=tags("flowlog", "vpc"),
+    ))
+
+
+def _security_groups(t, vpc):
+    groups = {}
+    for prefix, (qualifier, description) in SECURITY_GROUPS.items():
+        groups[prefix] = SecurityGroup(
+            f"{prefix}SecurityGroup",
+            GroupName=name("sg", qualifier),
+            GroupDescription=description,
+            VpcId=Ref(vpc),
+            Tags=tags("sg", qualifier),
+        )
+
+    def port(value):
+        return Ref("AppPort") if value == "app" else value
+
+    for prefix, group in groups.items():
+        rules = []
+        for p, destination, why in EGRESS[prefix]:
+            target = (
+                {"DestinationPrefixListId": Ref(f"{'S3' if destination == 'pl:s3' else 'DynamoDb'}PrefixListId")}
+                if destination.startswith("pl:")
+                else {"DestinationSecurityGroupId": GetAtt(groups[destination], "GroupId")}
+            )
+            rules.append(SecurityGroupRule(IpProtocol="tcp", FromPort=port(p), ToPort=port(p), Description=why, **target))
+        if not rules:
+            # Declaring any egress replaces the default allow-all rule; loopback matches no real
+            # traffic, so this group can send nothing (responses to allowed ingress are stateful).
+            rules.append(SecurityGroupRule(
+                IpProtocol="-1", CidrIp="127.0.0.1/32", Description="No egress: replaces the default allow-all"))
+        group.SecurityGroupEgress = rules
+        t.add_resource(group)
+
+    for target, p, source, why in INGRESS:
+        origin = (
+            {"CidrIp": source} if "/" in source
+            else {"SourceSecurityGroupId": GetAtt(groups[source], "GroupId")}
+        )
+        source_label = "Internet" if source == "0.0.0.0/0" else source
+        metadata = {}
+        if source == "0.0.0.0/0" and p == 80:
+            metadata = {"Metadata": suppressions(checkov={"CKV_AWS_260": HTTP_REDIRECT_REASON})}
+        t.add_resource(SecurityGroupIngress(
+            f"{target}IngressFrom{source_label}{'AppPort' if p == 'app' else p}",
+            GroupId=GetAtt(groups[target], "GroupId"),
+            IpProtocol="tcp", FromPort=port(p), ToPort=port(p), Description=why,
+            **origin, **metadata,
+        ))
+    return groups
+
+
+def _endpoints(t, vpc, subnets, endpoint_sg, private_tables):
+    # Identity perimeter: only principals of this account may use the interface endpoints.
+    perimeter = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "OnlyThisAccountsPrincipals",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": Ref("AWS::AccountId")}},
+        }],
+    }
+    for service in INTERFACE_ENDPOINTS:
+        logical = "".join(part.capitalize() for part in service.split(".")) + "Endpoint"
+        t.add_resource(VPCEndpoint(
+            logical,
+            VpcId=Ref(vpc),
+            ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+            VpcEndpointType="Interface",
+            PrivateDnsEnabled=True,
+            SubnetIds=[Ref(s) for s in subnets["App"]],
+            SecurityGroupIds=[GetAtt(endpoint_sg, "GroupId")],
+            PolicyDocument=perimeter,
+            Tags=tags("vpce", service.replace(".", "-")),
+        ))
+    # Gateway endpoints cannot require the caller's account: ECR layer downloads and
+    # CloudFormation responses use presigned URLs of AWS-owned buckets, so those are named.
+    s3_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "BucketsOfThisAccount",
+                "Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceAccount": Ref("AWS::AccountId")}},
+            },
+            {
+                "Sid": "EcrImageLayers",
+                "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": Sub("arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*"),
+            },
+            {
+                "Sid": "CloudFormationCustomResourceResponses",
+                "Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+                # The response bucket names the region without dashes (us-east-1 -> useast1).
+                "Resource": Join("", [
+                    Sub("arn:${AWS::Partition}:s3:::cloudformation-custom-resource-response-"),
+                    Join("", Split("-", Ref("AWS::Region"))),
+                    "/*",
+                ]),
+            },
+        ],
+    }
+    dynamodb_policy = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "TablesOfThisAccount",
+            "Effect": "Allow", "Principal": "*", "Action": "dynamodb:*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceAccount": Ref("AWS::AccountId")}},
+        }],
+    }
+    for service, policy in (("s3", s3_policy), ("dynamodb", dynamodb_policy)):
+        t.add_resource(VPCEndpoint(
+            f"{service.capitalize()}GatewayEndpoint",
+            VpcId=Ref(vpc),
+            ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+            VpcEndpointType="Gateway",
+            RouteTableIds=[Ref(table) for table in private_tables],
+            PolicyDocument=policy,
+            Tags=tags("vpce", service),
+        ))
+
+
+def build():
+    t = new_template("VPC over three AZs, endpoints, flow logs and all security groups of the blue-green payment platform.")
+    _parameters(t)
+    vpc = t.add_resource(VPC(
+        "Vpc",
+        CidrBlock=Ref("VpcCidr"),
+        # Private DNS of the interface endpoints needs both.
+        EnableDnsSupport=True,
+        EnableDnsHostnames=True,
+        Tags=tags("vpc"),
+    ))
+    subnets = _subnets(t, vpc)
+    private_tables = _routing(t, vpc, subnets)
+    _flow_logs(t, vpc)
+    groups = _security_groups(t, vpc)
+    _endpoints(t, vpc, subnets, groups["Endpoint"], private_tables)
+
+    export(t, "VpcId", Ref(vpc), "ID of the VPC.")
+    export(t, "VpcCidr", GetAtt(vpc, "CidrBlock"), "IPv4 CIDR of the VPC.")
+    for prefix, qualifier in TIERS:
+        export(t, f"{prefix}SubnetIds", Join(",", [Ref(s) for s in subnets[prefix]]),
+               f"Comma-joined IDs of the three {qualifier} subnets, in AZ order.")
+    for prefix, group in groups.items():
+        export(t, f"{prefix}SecurityGroupId", GetAtt(group, "GroupId"), f"ID of the {prefix.lower()} security group.")
+    return t
+
+
+def sceptre_handler(sceptre_user_data):
+    return to_json(build())

@@ -1,0 +1,254 @@
+"""Parameters stack: the SSM parameters that configure one environment of the platform.
+
+Everything lives under ``ssm_path()`` = /<project>/<environment>-<suffix>/:
+  traffic/green-weight          live share of traffic on green (0-100), rewritten by the traffic shifter
+  shift/plan                    the steps of a traffic shift (JSON), read by the traffic shifter
+  health/max-5xx-percent        health thresholds the shifter checks before every step
+  health/max-p99-latency-ms
+  health/min-running-tasks
+  image/blue-tag, image/green-tag   image tags the compute stack deploys
+  app/payment-api-signing-key   SecureString, generated, never seen by a template or a person
+
+Configuration that only changes through a stack update is a plain AWS::SSM::Parameter. Two kinds
+go through the ``Custom::SsmParameter`` resource of lambda_src/ssm_parameter instead:
+  * traffic/green-weight is live state. CloudFormation puts a parameter it owns back to the
+    template value on every update of this stack, which would move live card traffic as a side
+    effect of, say, changing a health threshold. The custom resource writes the initial "0" once
+    and never overwrites a value that exists.
+  * SecureStrings: CloudFormation cannot create them, and their value must never pass through a
+    template or a stack parameter, so the function generates it and encrypts it with the ops key.
+"""
+
+from troposphere import GetAtt, Parameter, Ref, Sub
+from troposphere.awslambda import Code, Function, LoggingConfig, VPCConfig
+from troposphere.cloudformation import CustomResource
+from troposphere.iam import ManagedPolicy, Role
+from troposphere.logs import LogGroup
+from troposphere.ssm import Parameter as SsmParameter
+
+from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, ssm_path, tag_map, tags, to_json
+
+HANDLER = "ssm_parameter.handler.lambda_handler"
+RUNTIME = "python3.12"
+FUNCTION_NAME = "lambda-ssm-parameter-" + NAME_TAIL
+#: PCI DSS 10.7: keep a year of the function's logs.
+LOG_RETENTION_DAYS = 365
+#: Bytes of randomness in the generated signing key (secrets.token_urlsafe: 64 characters).
+SIGNING_KEY_BYTES = 48
+DEFAULT_SHIFT_PLAN = (
+    '{"steps": [{"green_weight": 10, "bake_seconds": 300}, {"green_weight": 25, "bake_seconds": 300}, '
+    '{"green_weight": 50, "bake_seconds": 600}, {"green_weight": 100, "bake_seconds": 0}]}'
+)
+IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+#: Every parameter the function may touch: this deployment's prefix and nothing else.
+PREFIX_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${Project}/" + NAME_TAIL + "/*"
+
+VPC_ENI_REASON = (
+    "The EC2 network-interface actions Lambda needs to attach the function to the VPC (the set of "
+    "the AWS managed policy AWSLambdaVPCAccessExecutionRole); Lambda performs them with the "
+    "execution role and checks the role for them on Resource '*' before it attaches the function."
+)
+NO_DLQ = (
+    "Invoked by CloudFormation as a custom resource: the function reports every failure to "
+    "CloudFormation itself (FAILED with the reason), so there is no unprocessed event to keep."
+)
+
+
+def suppressions(checkov=None, guard=None):
+    """Resource Metadata that switches off scanner rules, each with the reason a reviewer reads."""
+    metadata = {}
+    if checkov:
+        metadata["checkov"] = {"skip": [{"id": rule, "comment": why} for rule, why in checkov.items()]}
+    if guard:
+        metadata["guard"] = {"SuppressedRules": list(guard), "Reasons": dict(guard)}
+    return metadata
+
+
+def _parameters(t):
+    def p(key, description, **props):
+        t.add_parameter(Parameter(key, Description=description, **props))
+
+    p("OpsKeyArn", "ARN of the ops KMS key (security stack): SecureStrings, the log group, the Lambda environment.",
+      Type="String", AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]{36}$",
+      ConstraintDescription="the ARN of a KMS key.")
+    p("ArtifactBucketName", "Bucket that holds the Lambda packages (artifacts stack ArtifactBucketName).",
+      Type="String", AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+      ConstraintDescription="an S3 bucket name.")
+    p("SsmParameterCodeKey", "S3 key of the ssm_parameter package (!lambda_code_key lambda_src/ssm_parameter).",
+      Type="String", AllowedPattern=r"^lambda/[A-Za-z0-9_-]+/[0-9a-f]{64}\.zip$",
+      ConstraintDescription="lambda/<name>/<sha256>.zip as the package_lambda hook uploads it.")
+    p("AppSubnetIds", "Private app subnets (network stack AppSubnetIds) the function runs in.",
+      Type="List<AWS::EC2::Subnet::Id>")
+    p("LambdaSecurityGroupId", "Security group of the platform Lambdas (network stack LambdaSecurityGroupId).",
+      Type="AWS::EC2::SecurityGroup::Id")
+    p("ShiftPlan", "Steps of a traffic shift as JSON: each step's green weight and how long it bakes.",
+      Type="String", Default=DEFAULT_SHIFT_PLAN, AllowedPattern=r'^\{\s*"steps"\s*:\s*\[.+\]\s*\}$',
+      ConstraintDescription='a JSON object {"steps": [{"green_weight": N, "bake_seconds": S}, ...]}.')
+    p("Max5xxPercent", "Highest share of 5xx responses (percent) green may show before the shift rolls back.",
+      Type="Number", Default=1, MinValue=0, MaxValue=100)
+    p("MaxP99LatencyMs", "Highest p99 target response time (milliseconds) green may show before the shift rolls back.",
+      Type="Number", Default=1000, MinValue=50, MaxValue=60000)
+    p("MinRunningTasks", "Fewest running green tasks with which the shift may advance.",
+      Type="Number", Default=2, MinValue=1, MaxValue=100)
+    for colour in ("Blue", "Green"):
+        p(f"{colour}ImageTag", f"Image tag the {colour.lower()} service runs.",
+          Type="String", AllowedPattern=IMAGE_TAG_PATTERN,
+          ConstraintDescription="a container image tag: letters, digits, _ . - (at most 128).")
+
+
+def _function(t):
+    log_group = t.add_resource(deletable(LogGroup(
+        "SsmParameterLogGroup",
+        # Declared before the function with Lambda's own name, so Lambda never creates an
+        # unencrypted group without retention by itself.
+        LogGroupName=Sub("/aws/lambda/" + FUNCTION_NAME),
+        KmsKeyId=Ref("OpsKeyArn"),
+        RetentionInDays=LOG_RETENTION_DAYS,
+        Tags=tags(),
+    )))
+    policy = t.add_resource(ManagedPolicy(
+        "SsmParameterPolicy",
+        ManagedPolicyName=name("policy", "ssm-parameter"),
+        Description="Lets the ssm-parameter custom resource manage parameters under this deployment's prefix only.",
+        PolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ManageParametersUnderPrefix",
+                    "Effect": "Allow",
+                    "Action": ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter",
+                               "ssm:AddTagsToResource"],
+                    "Resource": Sub(PREFIX_ARN),
+                },
+                {
+                    # Encrypt only, and only through SSM: the function never reads a secret back.
+                    "Sid": "EncryptSecureStringsWithOpsKey",
+                    "Effect": "Allow",
+                    "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                    "Resource": Ref("OpsKeyArn"),
+                    "Condition": {"StringEquals": {"kms:ViaService": Sub("ssm.${AWS::Region}.amazonaws.com")}},
+                },
+                {
+                    "Sid": "WriteOwnLogGroup",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": GetAtt(log_group, "Arn"),
+                },
+                {
+                    "Sid": "VpcNetworkInterfaces",
+                    "Effect": "Allow",
+                    "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                               "ec2:UnassignPrivateIpAddresses"],
+                    "Resource": "*",
+                },
+            ],
+        },
+        Metadata=suppressions(checkov={"CKV_AWS_111": VPC_ENI_REASON}),
+    ))
+    role = t.add_resource(Role(
+        "SsmParameterRole",
+        RoleName=name("role", "ssm-parameter"),
+        Description="Execution role of the ssm-parameter custom resource function.",
+        AssumeRolePolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }],
+        },
+        ManagedPolicyArns=[Ref(policy)],
+        Tags=tags(),
+    ))
+    return t.add_resource(Function(
+        "SsmParameterFunction",
+        FunctionName=Sub(FUNCTION_NAME),
+        Description="Custom::SsmParameter: creates live-state and SecureString SSM parameters CloudFormation must not own.",
+        Runtime=RUNTIME,
+        Architectures=["x86_64"],
+        Handler=HANDLER,
+        Code=Code(S3Bucket=Ref("ArtifactBucketName"), S3Key=Ref("SsmParameterCodeKey")),
+        Role=GetAtt(role, "Arn"),
+        KmsKeyArn=Ref("OpsKeyArn"),
+        MemorySize=128,
+        Timeout=60,
+        # Only CloudFormation calls it, a few times per stack operation.
+        ReservedConcurrentExecutions=2,
+        VpcConfig=VPCConfig(SubnetIds=Ref("AppSubnetIds"), SecurityGroupIds=[Ref("LambdaSecurityGroupId")]),
+        # The Ref also orders the function after its log group.
+        LoggingConfig=LoggingConfig(LogGroup=Ref(log_group)),
+        Tags=tags(),
+        Metadata=suppressions(checkov={"CKV_AWS_116": NO_DLQ}),
+    ))
+
+
+def _plain(t, logical, path, value, description):
+    return t.add_resource(SsmParameter(
+        logical,
+        Name=ssm_path(*path.split("/")),
+        Type="String",
+        Tier="Standard",
+        Value=value,
+        Description=description,
+        Tags=tag_map(),
+    ))
+
+
+class SsmParameterResource(CustomResource):
+    """A parameter created by lambda_src/ssm_parameter (properties: see its handler's docstring)."""
+
+    resource_type = "Custom::SsmParameter"
+
+
+def _custom(t, logical, function, path, description, **props):
+    return t.add_resource(SsmParameterResource(
+        logical,
+        ServiceToken=GetAtt(function, "Arn"),
+        Name=ssm_path(*path.split("/")),
+        Description=description,
+        Tags=tag_map(),
+        **props,
+    ))
+
+
+def build():
+    t = new_template("SSM parameters (traffic weight, shift plan, health thresholds, image tags, secrets) of the blue-green payment platform.")
+    _parameters(t)
+    function = _function(t)
+
+    green_weight = _custom(
+        t, "GreenWeightParameter", function, "traffic/green-weight",
+        "Live share of traffic (0-100) on green; written by the traffic shifter, never reset by a stack update.",
+        Type="String", Value="0")
+    signing_key = _custom(
+        t, "PaymentApiSigningKeyParameter", function, "app/payment-api-signing-key",
+        "Key the payment API signs its responses with; generated, encrypted with the ops key.",
+        Type="SecureString", KeyId=Ref("OpsKeyArn"), GeneratedLength=SIGNING_KEY_BYTES)
+
+    shift_plan = _plain(t, "ShiftPlanParameter", "shift/plan", Ref("ShiftPlan"),
+                        "Traffic shift steps: green weight and bake time of each.")
+    _plain(t, "Max5xxPercentParameter", "health/max-5xx-percent", Ref("Max5xxPercent"),
+           "Highest 5xx percentage green may show before the shift rolls back.")
+    _plain(t, "MaxP99LatencyMsParameter", "health/max-p99-latency-ms", Ref("MaxP99LatencyMs"),
+           "Highest p99 response time in milliseconds green may show before the shift rolls back.")
+    _plain(t, "MinRunningTasksParameter", "health/min-running-tasks", Ref("MinRunningTasks"),
+           "Fewest running green tasks with which the shift may advance.")
+    images = {
+        colour: _plain(t, f"{colour}ImageTagParameter", f"image/{colour.lower()}-tag", Ref(f"{colour}ImageTag"),
+                       f"Image tag the {colour.lower()} service runs.")
+        for colour in ("Blue", "Green")
+    }
+
+    export(t, "SsmPrefix", Sub("/${Project}/" + NAME_TAIL), "Prefix of every SSM parameter of this deployment.")
+    export(t, "GreenWeightParameterName", Ref(green_weight), "Name of the live green weight parameter.")
+    export(t, "ShiftPlanParameterName", Ref(shift_plan), "Name of the traffic shift plan parameter.")
+    export(t, "PaymentApiSigningKeyParameterName", Ref(signing_key),
+           "Name of the SecureString with the payment API signing key.")
+    for colour, parameter in images.items():
+        export(t, f"{colour}ImageTagParameterName", Ref(parameter), f"Name of the {colour.lower()} image tag parameter.")
+    return t
+
+
+def sceptre_handler(sceptre_user_data):
+    return to_json(build())

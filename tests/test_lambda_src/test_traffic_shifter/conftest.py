@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+from moto import mock_aws
+
+from traffic_shifter import Shifter
+
+from .world import FakeClock, World, build_world, enable_composite_alarms
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Fake credentials and no endpoint override: every call must land in moto, never in AWS."""
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # the VPC needs no AMIs; loading them is slow
+
+
+@pytest.fixture
+def world(aws_credentials, monkeypatch) -> World:
+    enable_composite_alarms(monkeypatch)
+    with mock_aws():
+        yield build_world()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def shifter(world, clock) -> Shifter:
+    """The shifter exactly as the Lambda builds it (from its environment), with injected time."""
+    return Shifter.from_env(world.env, session=world.session, clock=clock)
+
+
+@pytest.fixture
+def running(world, shifter, clock):
+    """A shift started by an operator: green at 10 (step 1), its bake just begun."""
+    shifter.run("start", actor="ops.alice")
+    world.notifications()
+    world.calls.clear()
+    return shifter

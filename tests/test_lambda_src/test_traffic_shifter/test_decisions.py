@@ -1,0 +1,351 @@
+"""The decisions as pure functions: no AWS, no moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from traffic_shifter import (
+    CommandError,
+    Decision,
+    GateReading,
+    ObservedWeights,
+    PlanError,
+    ShiftState,
+    WeightError,
+    decide_command,
+    decide_tick,
+    judge_gates,
+    parse_plan,
+)
+from traffic_shifter.decisions import LEASE_SECONDS, gate_from_alarm_event, merge_alarm_event
+from traffic_shifter.model import RecordWeights, iso
+
+from .world import PLAN
+
+NOW = 1_750_000_000.0
+PLAN_OBJ = parse_plan(json.dumps(PLAN))
+GATE_NAMES = ("green-health", "data-replication")
+
+
+def gates(*states: str, reason: str = "Threshold Crossed: 3 datapoints were greater than 5") -> list[GateReading]:
+    return [GateReading(name, state, reason if state != "OK" else "fine") for name, state in zip(GATE_NAMES, states)]
+
+
+def weights(green: int) -> ObservedWeights:
+    return ObservedWeights(100 - green, green, (RecordWeights("A", 100 - green, green),), str(green))
+
+
+def tick(status="running", step=0, baked=0, gate_states=("OK", "OK"), plan=PLAN_OBJ, problems=(), green=None, **state):
+    """decide_tick for a state at ``step`` whose bake began ``baked`` seconds ago."""
+    s = ShiftState(status=status, step_index=step, step_started_at=NOW - baked, version=3, **state)
+    return decide_tick(
+        state=s, verdict=judge_gates(gates(*gate_states)), now=NOW, plan=plan, problems=problems,
+        weights=weights(plan.weight_at(step) if green is None else green),
+    )
+
+
+def command(name, status="running", step=0, gate_states=("OK", "OK"), plan=PLAN_OBJ, problems=(), actor="ops.alice", **state):
+    s = ShiftState(status=status, step_index=step, step_started_at=NOW - 10, version=3, **state)
+    return decide_command(
+        name, state=s, verdict=judge_gates(gates(*gate_states)), now=NOW, plan=plan, problems=problems, actor=actor
+    )
+
+
+# -- ticks ----------------------------------------------------------------------------------------
+def test_decide_tick__bake_done_gates_ok__advance_to_next_step():
+    assert tick(step=0, baked=300) == Decision(
+        action="advance",
+        reason="bake done, every gate OK; advancing to step 2 (green 25, bake 300 s)",
+        new_status="running",
+        new_step_index=1,
+        apply_step=1,
+        green_weight=25,
+    )
+
+
+def test_decide_tick__started_no_step_yet__advance_to_first_step():
+    decision = tick(step=-1, baked=0)
+
+    assert (decision.action, decision.apply_step, decision.green_weight) == ("advance", 0, 10)
+
+
+def test_decide_tick__bake_not_done__hold_with_time_left():
+    assert tick(step=1, baked=299) == Decision("hold", "step 2 (green 25, bake 300 s) is baking, 1 s left")
+
+
+@pytest.mark.parametrize(
+    ("gate_states", "reason"),
+    [
+        (("INSUFFICIENT_DATA", "OK"), "gate green-health is INSUFFICIENT_DATA"),
+        (("OK", "MISSING"), "gate data-replication is MISSING"),
+        (("INSUFFICIENT_DATA", "MISSING"), "gate green-health is INSUFFICIENT_DATA; gate data-replication is MISSING"),
+        ((), "no gate alarms configured (GATE_ALARMS is empty); never advancing without gates"),
+    ],
+)
+def test_decide_tick__data_missing__hold_never_advance(gate_states, reason):
+    assert tick(step=0, baked=900, gate_states=gate_states) == Decision("hold", reason)
+
+
+def test_decide_tick__bake_not_done_and_data_missing__hold_says_both():
+    assert tick(step=0, baked=100, gate_states=("INSUFFICIENT_DATA", "OK")).reason == (
+        "step 1 (green 10, bake 300 s) is baking, 200 s left; gate green-health is INSUFFICIENT_DATA"
+    )
+
+
+@pytest.mark.parametrize(("gate_states", "alarm"), [(("ALARM", "OK"), "green-health"), (("OK", "ALARM"), "data-replication")])
+def test_decide_tick__gate_in_alarm__rollback_to_zero_naming_the_alarm(gate_states, alarm):
+    assert tick(step=2, baked=10, gate_states=gate_states) == Decision(
+        action="rollback",
+        reason=(
+            f"gate {alarm} is ALARM: Threshold Crossed: 3 datapoints were greater than 5 "
+            "(at step 3 (green 50, bake 600 s), green 50); rolled back to green 0, waiting for an operator to resume"
+        ),
+        new_status="rolled_back",
+        new_step_index=-1,
+        green_weight=0,
+    )
+
+
+def test_decide_tick__alarm_while_paused__rollback():
+    assert tick(status="paused", step=1, gate_states=("ALARM", "OK")).action == "rollback"
+
+
+def test_decide_tick__alarm_with_malformed_plan__still_rollback():
+    decision = decide_tick(
+        state=ShiftState(status="running", step_index=1, step_started_at=NOW, version=3),
+        verdict=judge_gates(gates("ALARM", "OK")), now=NOW, plan=None, problems=(PlanError("plan: not valid JSON"),),
+    )
+
+    assert (decision.action, decision.green_weight, decision.new_status) == ("rollback", 0, "rolled_back")
+
+
+@pytest.mark.parametrize("problem", [PlanError("plan: 'steps' must be a non-empty list"), WeightError("green-weight: 'x' is not")])
+def test_decide_tick__malformed_input_gates_ok__raises_the_error(problem):
+    with pytest.raises(type(problem), match=str(problem)):
+        tick(step=0, baked=900, problems=(problem,))
+
+
+def test_decide_tick__paused_gates_ok__hold():
+    assert tick(status="paused", step=1, baked=9999, reason="paused by bob").action == "hold"
+
+
+@pytest.mark.parametrize("status", ["idle", "completed"])
+def test_decide_tick__not_running__noop(status):
+    assert tick(status=status, step=3, baked=9999) == Decision(
+        "noop", f"status is {status}; ticks act only while running or paused"
+    )
+
+
+def test_decide_tick__rolled_back_weights_at_zero__noop():
+    assert tick(status="rolled_back", step=-1, green=0).action == "noop"
+
+
+def test_decide_tick__rolled_back_but_green_not_zero__reconcile_to_zero():
+    assert tick(status="rolled_back", step=-1, green=25) == Decision(
+        action="reconcile",
+        reason=(
+            "status is rolled_back but ALB blue/green 75/25, expected 100/0; Route 53 A blue/green 75/25, expected 100/0; "
+            "SSM green-weight '25', expected '0'; putting green back to 0"
+        ),
+        green_weight=0,
+    )
+
+
+def test_decide_tick__last_step_baked__complete():
+    assert tick(step=3, baked=0) == Decision(
+        action="complete",
+        reason="step 4 (green 100, bake 0 s) baked with every gate OK; migration complete at green 100",
+        new_status="completed",
+        new_step_index=3,
+    )
+
+
+def test_decide_tick__weights_differ_from_step__hold_reports_drift():
+    decision = tick(step=1, baked=10, green=10)
+
+    assert decision.drift == (
+        "ALB blue/green 90/10, expected 75/25",
+        "Route 53 A blue/green 90/10, expected 75/25",
+        "SSM green-weight '10', expected '25'",
+    )
+
+
+def test_decide_tick__another_run_holds_the_lease__hold():
+    pending = {"action": "advance", "by": "ops.bob", "at": iso(NOW - 5)}
+
+    assert tick(step=0, baked=900, pending=pending) == Decision(
+        "hold", f"another run (ops.bob) is applying advance since {iso(NOW - 5)}"
+    )
+
+
+def test_decide_tick__lease_expired__acts():
+    pending = {"action": "advance", "by": "ops.bob", "at": iso(NOW - LEASE_SECONDS)}
+
+    assert tick(step=0, baked=900, pending=pending).action == "advance"
+
+
+def test_decide_tick__state_beyond_plan__plan_error():
+    short = parse_plan('{"steps": [{"green_weight": 100, "bake_seconds": 0}]}')
+
+    with pytest.raises(PlanError, match=r"the state is at step 3 but the plan has 1 steps"):
+        tick(step=2, baked=900, plan=short, green=0)
+
+
+# -- alarm events ---------------------------------------------------------------------------------
+def alarm_event(name: str, value: str, timestamp: str = "2025-06-15T15:10:00.000+0000") -> dict:
+    return {
+        "source": "aws.cloudwatch",
+        "detail-type": "CloudWatch Alarm State Change",
+        "detail": {"alarmName": name, "state": {"value": value, "reason": "p99 over 2 s", "timestamp": timestamp}},
+    }
+
+
+def test_gate_from_alarm_event__alarm_event__reading():
+    assert gate_from_alarm_event(alarm_event("green-health", "ALARM")) == GateReading(
+        "green-health", "ALARM", "p99 over 2 s", datetime(2025, 6, 15, 15, 10, tzinfo=timezone.utc).timestamp()
+    )
+
+
+def test_gate_from_alarm_event__scheduled_event__none():
+    assert gate_from_alarm_event({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}) is None
+
+
+def test_merge_alarm_event__event_newer__event_state_wins():
+    read = [GateReading("green-health", "OK", "fine", updated_at=0.0), GateReading("data-replication", "OK", "fine", 0.0)]
+
+    merged = merge_alarm_event(read, gate_from_alarm_event(alarm_event("green-health", "ALARM")))
+
+    assert [(g.name, g.state, g.reason) for g in merged] == [
+        ("green-health", "ALARM", "p99 over 2 s"),
+        ("data-replication", "OK", "fine"),
+    ]
+
+
+def test_merge_alarm_event__event_older__describe_wins():
+    read = [GateReading("green-health", "OK", "recovered", updated_at=NOW)]
+
+    merged = merge_alarm_event(read, gate_from_alarm_event(alarm_event("green-health", "ALARM", "2020-01-01T00:00:00.000+0000")))
+
+    assert [(g.state, g.reason) for g in merged] == [("OK", "recovered")]
+
+
+def test_merge_alarm_event__not_a_gate__ignored():
+    read = [GateReading("green-health", "OK", "fine", updated_at=0.0)]
+
+    assert merge_alarm_event(read, gate_from_alarm_event(alarm_event("some-other-alarm", "ALARM"))) == read
+
+
+# -- operator commands ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "status", "message"),
+    [
+        ("start", "running", "cannot start: status is running; start is allowed when status is idle or rolled_back "
+                             r"\(allowed now: status, pause, promote, rollback\)"),
+        ("start", "paused", "cannot start: status is paused; start is allowed when status is idle or rolled_back"),
+        ("start", "completed", r"cannot start: status is completed; .* \(allowed now: status, rollback\)"),
+        ("pause", "idle", "cannot pause: status is idle; pause is allowed when status is running "
+                          r"\(allowed now: status, start, rollback\)"),
+        ("pause", "paused", "cannot pause: status is paused; pause is allowed when status is running"),
+        ("resume", "running", "cannot resume: status is running; resume is allowed when status is paused or rolled_back"),
+        ("resume", "idle", "cannot resume: status is idle; resume is allowed when status is paused or rolled_back"),
+        ("resume", "completed", "cannot resume: status is completed"),
+        ("promote", "idle", "cannot promote: status is idle; promote is allowed when status is running or paused"),
+        ("promote", "rolled_back", "cannot promote: status is rolled_back"),
+        ("promote", "completed", "cannot promote: status is completed"),
+        ("launch", "idle", "unknown command 'launch'; commands: status, start, pause, resume, promote, rollback"),
+    ],
+)
+def test_decide_command__forbidden_in_status__error_names_status_and_allowed(name, status, message):
+    with pytest.raises(CommandError, match=message):
+        command(name, status=status)
+
+
+def test_decide_command__no_actor__refused():
+    with pytest.raises(CommandError, match="pause needs an actor"):
+        command("pause", actor=" ")
+
+
+def test_decide_command__start_from_idle__running_before_first_step_then_tick():
+    assert command("start", status="idle", step=-1) == Decision(
+        action="start",
+        reason="start by ops.alice: running the plan from its first step",
+        new_status="running",
+        new_step_index=-1,
+        restart_bake=True,
+        then_tick=True,
+    )
+
+
+def test_decide_command__start_gate_in_alarm__refused():
+    with pytest.raises(CommandError, match="cannot start: gate data-replication is ALARM"):
+        command("start", status="idle", step=-1, gate_states=("OK", "ALARM"))
+
+
+def test_decide_command__start_malformed_plan__plan_error():
+    with pytest.raises(PlanError, match="not valid JSON"):
+        command("start", status="idle", step=-1, plan=None, problems=(PlanError("plan: not valid JSON"),))
+
+
+def test_decide_command__resume_after_rollback__from_the_first_step():
+    decision = command("resume", status="rolled_back", step=-1)
+
+    assert (decision.new_status, decision.new_step_index, decision.then_tick) == ("running", -1, True)
+
+
+def test_decide_command__resume_after_pause__same_step_bake_restarts():
+    decision = command("resume", status="paused", step=2)
+
+    assert (decision.new_status, decision.new_step_index, decision.restart_bake, decision.apply_step) == ("running", 2, True, None)
+
+
+def test_decide_command__pause__paused_weights_untouched():
+    assert command("pause", step=1) == Decision(
+        "pause", "paused by ops.alice", new_status="paused", new_step_index=1
+    )
+
+
+def test_decide_command__promote_gates_ok__jump_to_100():
+    assert command("promote", step=0) == Decision(
+        action="promote",
+        reason="promoted by ops.alice: jumping to step 4 (green 100, bake 0 s)",
+        new_status="running",
+        new_step_index=3,
+        apply_step=3,
+        green_weight=100,
+    )
+
+
+@pytest.mark.parametrize(
+    ("gate_states", "message"),
+    [
+        (("INSUFFICIENT_DATA", "OK"), "cannot promote: every gate must be OK; gate green-health is INSUFFICIENT_DATA"),
+        (("OK", "ALARM"), "cannot promote: gate data-replication is ALARM"),
+    ],
+)
+def test_decide_command__promote_gates_not_ok__refused(gate_states, message):
+    with pytest.raises(CommandError, match=message):
+        command("promote", step=0, gate_states=gate_states)
+
+
+def test_decide_command__promote_already_at_100__refused():
+    with pytest.raises(CommandError, match=r"cannot promote: already at step 4 \(green 100, bake 0 s\) \(green 100\)"):
+        command("promote", step=3)
+
+
+@pytest.mark.parametrize("status", ["idle", "running", "paused", "rolled_back", "completed"])
+def test_decide_command__rollback_from_any_status__rolled_back_at_zero(status):
+    decision = command("rollback", status=status, step=-1 if status in ("idle", "rolled_back") else 3)
+
+    assert (decision.action, decision.new_status, decision.new_step_index, decision.green_weight) == ("rollback", "rolled_back", -1, 0)
+    assert decision.reason.startswith("manual rollback by ops.alice")
+
+
+def test_decide_command__another_run_holds_the_lease__refused_but_rollback_allowed():
+    pending = {"action": "advance", "by": "traffic-shifter", "at": iso(NOW - 1)}
+
+    with pytest.raises(CommandError, match=r"cannot pause now: another run \(traffic-shifter\) is applying advance"):
+        command("pause", pending=pending)
+    assert command("rollback", pending=pending).action == "rollback"

@@ -1,0 +1,288 @@
+"""A moto world shaped like the deployed stacks, for the traffic shifter and the CLI tests.
+
+VPC with two subnets, an ALB whose listener forwards to the blue and green target groups by weight,
+a Route 53 zone with the blue/green weighted alias records of the payment hostname, the SSM
+parameters, the state table, gate alarms (two composites and a metric alarm), and a KMS-encrypted
+SNS topic with an SQS queue subscribed so tests can read what was published.
+
+Build it inside ``mock_aws()``; the CLI tests load this file by path (tests/test_cli/conftest.py).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+from moto.cloudwatch.responses import CloudWatchResponse
+
+REGION = "us-east-1"
+PROJECT = "payments-migration"
+PREFIX = "/payments-migration/dev-d01"
+FUNCTION_NAME = "lambda-traffic-shifter-dev-d01"
+TABLE = "ddb-shift-state-dev-d01"
+RECORD_NAME = "pay.payments.example.com."
+HEALTH_GATE = "alarm-green-health-dev-d01"
+REPLICATION_GATE = "alarm-data-replication-dev-d01"
+ERRORS_GATE = "alarm-green-5xx-dev-d01"
+GATES = (HEALTH_GATE, REPLICATION_GATE, ERRORS_GATE)
+PLAN = {
+    "steps": [
+        {"green_weight": 10, "bake_seconds": 300},
+        {"green_weight": 25, "bake_seconds": 300},
+        {"green_weight": 50, "bake_seconds": 600},
+        {"green_weight": 100, "bake_seconds": 0},
+    ]
+}
+#: Operations that change something; a tick that decides "hold" must send none of them.
+WRITE_OPERATIONS = frozenset(
+    {"ModifyListener", "ChangeResourceRecordSets", "PutParameter", "PutItem", "UpdateItem", "DeleteItem", "Publish"}
+)
+
+
+#: One model loader for every session the tests make: parsing botocore's JSON models once, not per
+#: test, keeps the suite fast (each new session would otherwise re-read them).
+_LOADER = botocore.loaders.create_loader()
+
+
+def new_session() -> boto3.Session:
+    """A fresh session (its own event hooks) sharing the parsed service models."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=core, region_name=REGION)
+
+
+def enable_composite_alarms(monkeypatch: Any) -> None:
+    """moto 5.2.5 stores composite alarms (AlarmRule) but has no PutCompositeAlarm action: route it."""
+    if not hasattr(CloudWatchResponse, "put_composite_alarm"):
+        monkeypatch.setattr(CloudWatchResponse, "put_composite_alarm", CloudWatchResponse.put_metric_alarm, raising=False)
+
+
+class FakeClock:
+    """Time that only moves when a test says so (bakes without sleeping)."""
+
+    def __init__(self, start: float = 1_750_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class World:
+    env: dict[str, str]
+    session: boto3.Session
+    queue_url: str
+    #: (service, operation) of every call made by clients of ``session``.
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def client(self, service: str) -> Any:
+        """The test's own client (its calls are not recorded in ``calls``)."""
+        return test_client(service)
+
+    # -- what the world looks like ---------------------------------------------------------------
+    def alb_weights(self) -> tuple[int, int]:
+        listener = self.client("elbv2").describe_listeners(ListenerArns=[self.env["LISTENER_ARN"]])["Listeners"][0]
+        groups = {g["TargetGroupArn"]: g["Weight"] for g in listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
+        return groups[self.env["BLUE_TARGET_GROUP_ARN"]], groups[self.env["GREEN_TARGET_GROUP_ARN"]]
+
+    def route53_weights(self) -> tuple[int, int]:
+        records = self.client("route53").list_resource_record_sets(HostedZoneId=self.env["HOSTED_ZONE_ID"])
+        weights = {r["SetIdentifier"]: r["Weight"] for r in records["ResourceRecordSets"] if r.get("SetIdentifier")}
+        return weights["blue"], weights["green"]
+
+    def ssm_weight(self) -> str:
+        return self.client("ssm").get_parameter(Name=f"{PREFIX}/traffic/green-weight")["Parameter"]["Value"]
+
+    def weights(self) -> dict[str, Any]:
+        """The one number as seen everywhere: {"alb": (blue, green), "route53": (blue, green), "ssm": "g"}."""
+        return {"alb": self.alb_weights(), "route53": self.route53_weights(), "ssm": self.ssm_weight()}
+
+    def state_item(self) -> dict[str, Any]:
+        item = self.client("dynamodb").get_item(TableName=TABLE, Key={"plan_id": {"S": "traffic"}}).get("Item", {})
+        return {k: next(iter(v.values())) for k, v in item.items()}
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Messages published to the topic since the last call (drained from the subscribed queue)."""
+        sqs = self.client("sqs")
+        out = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return out
+            for m in batch:
+                envelope = json.loads(m["Body"])
+                out.append({"subject": envelope.get("Subject"), **json.loads(envelope["Message"])})
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [c for c in self.calls if c[1] in WRITE_OPERATIONS]
+
+    # -- changing the world ------------------------------------------------------------------------
+    def set_gate(self, name: str, state: str, reason: str = "set by test") -> None:
+        self.client("cloudwatch").set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+
+    def put_plan(self, plan: Any) -> None:
+        text = plan if isinstance(plan, str) else json.dumps(plan)
+        self.client("ssm").put_parameter(Name=f"{PREFIX}/shift/plan", Value=text, Type="String", Overwrite=True)
+
+    def set_weights(self, green: int) -> None:
+        """Put the weights somewhere by hand (as a half-done run or an operator would leave them)."""
+        self.client("elbv2").modify_listener(
+            ListenerArn=self.env["LISTENER_ARN"],
+            DefaultActions=[_forward(self.env["BLUE_TARGET_GROUP_ARN"], self.env["GREEN_TARGET_GROUP_ARN"], green)],
+        )
+        records = self.client("route53").list_resource_record_sets(HostedZoneId=self.env["HOSTED_ZONE_ID"])
+        changes = [
+            {"Action": "UPSERT", "ResourceRecordSet": {**r, "Weight": green if r["SetIdentifier"] == "green" else 100 - green}}
+            for r in records["ResourceRecordSets"]
+            if r.get("SetIdentifier")
+        ]
+        self.client("route53").change_resource_record_sets(HostedZoneId=self.env["HOSTED_ZONE_ID"], ChangeBatch={"Changes": changes})
+        self.client("ssm").put_parameter(Name=f"{PREFIX}/traffic/green-weight", Value=str(green), Type="String", Overwrite=True)
+
+
+def _forward(blue_arn: str, green_arn: str, green: int) -> dict[str, Any]:
+    return {
+        "Type": "forward",
+        "ForwardConfig": {
+            "TargetGroups": [{"TargetGroupArn": blue_arn, "Weight": 100 - green}, {"TargetGroupArn": green_arn, "Weight": green}],
+            "TargetGroupStickinessConfig": {"Enabled": True, "DurationSeconds": 300},
+        },
+    }
+
+
+_TEST_SESSION = new_session()
+_TEST_CLIENTS: dict[str, Any] = {}
+
+
+def test_client(service: str) -> Any:
+    """Clients for arranging and inspecting the world, made once (moto intercepts them whenever it is active)."""
+    if service not in _TEST_CLIENTS:
+        _TEST_CLIENTS[service] = _TEST_SESSION.client(service)
+    return _TEST_CLIENTS[service]
+
+
+def build_world() -> World:
+    """Create the deployed resources (call inside mock_aws())."""
+    c = test_client
+
+    ec2 = c("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+        for i, az in enumerate("ab")
+    ]
+    elbv2 = c("elbv2")
+    alb = elbv2.create_load_balancer(Name="alb-payments-dev-d01", Subnets=subnets, Scheme="internet-facing")["LoadBalancers"][0]
+    tg = {
+        colour: elbv2.create_target_group(Name=f"tg-{colour}-dev-d01", Protocol="HTTP", Port=8080, VpcId=vpc)[
+            "TargetGroups"
+        ][0]["TargetGroupArn"]
+        for colour in ("blue", "green")
+    }
+    listener = elbv2.create_listener(
+        LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[_forward(tg["blue"], tg["green"], 0)]
+    )["Listeners"][0]["ListenerArn"]
+
+    route53 = c("route53")
+    zone = route53.create_hosted_zone(Name="payments.example.com.", CallerReference="world")["HostedZone"]["Id"]
+    route53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": RECORD_NAME,
+                        "Type": "A",
+                        "SetIdentifier": colour,
+                        "Weight": weight,
+                        "AliasTarget": {
+                            "HostedZoneId": alb["CanonicalHostedZoneId"],
+                            "DNSName": alb["DNSName"],
+                            "EvaluateTargetHealth": True,
+                        },
+                    },
+                }
+                for colour, weight in (("blue", 100), ("green", 0))
+            ]
+        },
+    )
+
+    ssm = c("ssm")
+    ssm.put_parameter(Name=f"{PREFIX}/traffic/green-weight", Value="0", Type="String")
+    ssm.put_parameter(Name=f"{PREFIX}/shift/plan", Value=json.dumps(PLAN), Type="String")
+
+    c("dynamodb").create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "plan_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "plan_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    cw = c("cloudwatch")
+    for name, metric in ((ERRORS_GATE, "HTTPCode_Target_5XX_Count"), ("alarm-green-latency-dev-d01", "TargetResponseTime"),
+                         ("alarm-replica-lag-dev-d01", "AuroraReplicaLag")):
+        cw.put_metric_alarm(
+            AlarmName=name, Namespace="AWS/ApplicationELB", MetricName=metric, Statistic="Sum", Period=60,
+            EvaluationPeriods=3, Threshold=5, ComparisonOperator="GreaterThanThreshold", TreatMissingData="breaching",
+        )
+    cw.put_composite_alarm(AlarmName=HEALTH_GATE, AlarmRule=f'ALARM("{ERRORS_GATE}") OR ALARM("alarm-green-latency-dev-d01")')
+    cw.put_composite_alarm(AlarmName=REPLICATION_GATE, AlarmRule='ALARM("alarm-replica-lag-dev-d01")')
+
+    topic = c("sns").create_topic(Name="sns-shift-notify-dev-d01", Attributes={"KmsMasterKeyId": "alias/aws/sns"})["TopicArn"]
+    queue_url = c("sqs").create_queue(QueueName="sqs-notify-tap")["QueueUrl"]
+    queue_arn = c("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    c("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+
+    env = {
+        "SSM_PREFIX": PREFIX,
+        "STATE_TABLE": TABLE,
+        "LISTENER_ARN": listener,
+        "BLUE_TARGET_GROUP_ARN": tg["blue"],
+        "GREEN_TARGET_GROUP_ARN": tg["green"],
+        "HOSTED_ZONE_ID": zone.split("/")[-1],
+        "RECORD_NAME": RECORD_NAME,
+        "GATE_ALARMS": ",".join(GATES),
+        "NOTIFY_TOPIC_ARN": topic,
+        "POWERTOOLS_SERVICE_NAME": "traffic-shifter",
+        "POWERTOOLS_METRICS_NAMESPACE": "PaymentsBlueGreen",
+    }
+    world = World(env=env, session=new_session(), queue_url=queue_url)
+
+    def record(model: Any, **_: Any) -> None:
+        world.calls.append((model.service_model.service_name, model.name))
+
+    world.session.events.register("before-call", record)
+    return world
+
+
+def deploy_function(world: World) -> None:
+    """The traffic-shifter function as templates/automation.json deploys it (the CLI reads its env)."""
+    iam = world.client("iam")
+    role = iam.create_role(
+        RoleName="role-traffic-shifter-dev-d01",
+        AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        ),
+    )["Role"]["Arn"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("traffic_shifter/__init__.py", "")
+    world.client("lambda").create_function(
+        FunctionName=FUNCTION_NAME,
+        Runtime="python3.12",
+        Role=role,
+        Handler="traffic_shifter.handler.lambda_handler",
+        Code={"ZipFile": buf.getvalue()},
+        Environment={"Variables": world.env},
+    )

@@ -1,0 +1,272 @@
+"""templates/monitoring.json: the health alarms, composite gates, topic and dashboard.
+
+Each test reads the committed template and fails when the property it names is removed or changed.
+"""
+
+import json
+import os
+import re
+
+import jinja2
+import pytest
+import yaml
+
+from tests.test_templates import policy
+
+TAIL = policy.NAME_TAIL
+COLOURS = ("blue", "green")
+ALB_DIMS = lambda c: [  # noqa: E731
+    {"Name": "LoadBalancer", "Value": {"Ref": "LoadBalancerFullName"}},
+    {"Name": "TargetGroup", "Value": {"Ref": f"{c.capitalize()}TargetGroupFullName"}},
+]
+ECS_DIMS = lambda c: [  # noqa: E731
+    {"Name": "ClusterName", "Value": {"Ref": "ClusterName"}},
+    {"Name": "ServiceName", "Value": {"Ref": f"{c.capitalize()}ServiceName"}},
+]
+
+
+@pytest.fixture(scope="module")
+def resources(monitoring):
+    return monitoring["Resources"]
+
+
+def props(resources, logical):
+    return resources[logical]["Properties"]
+
+
+def member_alarms(resources, colour):
+    c = colour.capitalize()
+    return [f"{c}Http5xxRateAlarm", f"{c}P99LatencyAlarm", f"{c}UnhealthyHostsAlarm", f"{c}RunningTasksAlarm"]
+
+
+# ---------------------------------------------------------------- metric alarms
+@pytest.mark.parametrize("colour", COLOURS)
+def test_p99_alarm__colour__target_response_time_p99_over_threshold(resources, colour):
+    p = props(resources, f"{colour.capitalize()}P99LatencyAlarm")
+    assert {k: p.get(k) for k in ("Namespace", "MetricName", "ExtendedStatistic", "Dimensions", "Period",
+                                   "ComparisonOperator", "Threshold", "AlarmName")} == {
+        "Namespace": "AWS/ApplicationELB", "MetricName": "TargetResponseTime", "ExtendedStatistic": "p99",
+        "Dimensions": ALB_DIMS(colour), "Period": 60, "ComparisonOperator": "GreaterThanThreshold",
+        "Threshold": {"Ref": "P99LatencyThresholdSeconds"}, "AlarmName": {"Fn::Sub": f"alarm-{colour}-p99-{TAIL}"},
+    }
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_unhealthy_hosts_alarm__colour__max_unhealthy_over_threshold(resources, colour):
+    p = props(resources, f"{colour.capitalize()}UnhealthyHostsAlarm")
+    assert {k: p.get(k) for k in ("Namespace", "MetricName", "Statistic", "Dimensions", "ComparisonOperator",
+                                   "Threshold")} == {
+        "Namespace": "AWS/ApplicationELB", "MetricName": "UnHealthyHostCount", "Statistic": "Maximum",
+        "Dimensions": ALB_DIMS(colour), "ComparisonOperator": "GreaterThanThreshold",
+        "Threshold": {"Ref": "UnhealthyHostThreshold"},
+    }
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_running_tasks_alarm__colour__container_insights_below_minimum(resources, colour):
+    p = props(resources, f"{colour.capitalize()}RunningTasksAlarm")
+    assert {k: p.get(k) for k in ("Namespace", "MetricName", "Statistic", "Dimensions", "ComparisonOperator",
+                                   "Threshold")} == {
+        "Namespace": "ECS/ContainerInsights", "MetricName": "RunningTaskCount", "Statistic": "Minimum",
+        "Dimensions": ECS_DIMS(colour), "ComparisonOperator": "LessThanThreshold",
+        "Threshold": {"Ref": "MinRunningTasks"},
+    }
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_5xx_alarm__colour__percent_of_requests_with_missing_errors_as_zero(resources, colour):
+    p = props(resources, f"{colour.capitalize()}Http5xxRateAlarm")
+    queries = {q["Id"]: q for q in p["Metrics"]}
+    assert queries["rate"]["Expression"] == "100 * FILL(errors, 0) / requests"
+    assert [q["Id"] for q in p["Metrics"] if q["ReturnData"]] == ["rate"]
+    for query_id, metric in (("errors", "HTTPCode_Target_5XX_Count"), ("requests", "RequestCount")):
+        assert queries[query_id]["MetricStat"] == {
+            "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": metric, "Dimensions": ALB_DIMS(colour)},
+            "Period": 60, "Stat": "Sum",
+        }
+    assert (p["ComparisonOperator"], p["Threshold"]) == ("GreaterThanThreshold", {"Ref": "Http5xxRateThresholdPercent"})
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+@pytest.mark.parametrize("alarm,expected", [
+    ("Http5xxRateAlarm", "notBreaching"),   # no requests, no errors
+    ("P99LatencyAlarm", "notBreaching"),    # no requests, no latency
+    ("UnhealthyHostsAlarm", "breaching"),   # published every minute: silence is lost visibility
+    ("RunningTasksAlarm", "breaching"),     # published every minute per service: silence is no service
+])
+def test_member_alarm__missing_data__treated_as_justified(resources, colour, alarm, expected):
+    assert props(resources, colour.capitalize() + alarm)["TreatMissingData"] == expected
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_member_alarms__colour__two_of_three_minutes(resources, colour):
+    assert {(props(resources, a)["EvaluationPeriods"], props(resources, a)["DatapointsToAlarm"])
+            for a in member_alarms(resources, colour)} == {(3, 2)}
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_member_alarms__colour__no_actions_of_their_own(resources, colour):
+    for alarm in member_alarms(resources, colour):
+        p = props(resources, alarm)
+        assert not {"AlarmActions", "OKActions", "InsufficientDataActions"} & set(p), alarm
+
+
+@pytest.mark.parametrize("parameter,default", [
+    ("Http5xxRateThresholdPercent", 1), ("P99LatencyThresholdSeconds", 1),
+    ("UnhealthyHostThreshold", 0), ("MinRunningTasks", 2),
+])
+def test_threshold_parameter__declared__number_with_documented_default(monitoring, parameter, default):
+    p = monitoring["Parameters"][parameter]
+    assert (p["Type"], p["Default"]) == ("Number", default)
+    assert f"default {default}" in p["Description"]
+
+
+# ---------------------------------------------------------------- composites
+@pytest.mark.parametrize("colour", COLOURS)
+def test_health_composite__colour__or_of_its_four_alarms(resources, colour):
+    c = colour.capitalize()
+    p = props(resources, f"{c}HealthAlarm")
+    assert p["AlarmName"] == {"Fn::Sub": f"alarm-{colour}-health-{TAIL}"}
+    assert p["AlarmRule"] == {"Fn::Sub": " OR ".join(f'ALARM("${{{a}}}")' for a in member_alarms(resources, colour))}
+
+
+def test_data_composite__rule__or_of_two_cdc_and_two_replica_lag_alarms(resources):
+    p = props(resources, "DataHealthAlarm")
+    assert p["AlarmName"] == {"Fn::Sub": f"alarm-data-health-{TAIL}"}
+    assert p["AlarmRule"] == {"Fn::Sub": [
+        'ALARM("${CdcSource}") OR ALARM("${CdcTarget}") OR ALARM("${BlueLag}") OR ALARM("${GreenLag}")',
+        {
+            "CdcSource": {"Fn::Select": [0, {"Ref": "CdcLatencyAlarmNames"}]},
+            "CdcTarget": {"Fn::Select": [1, {"Ref": "CdcLatencyAlarmNames"}]},
+            "BlueLag": {"Fn::Select": [0, {"Ref": "ReplicaLagAlarmNames"}]},
+            "GreenLag": {"Fn::Select": [1, {"Ref": "ReplicaLagAlarmNames"}]},
+        },
+    ]}
+
+
+@pytest.mark.parametrize("parameter", ["CdcLatencyAlarmNames", "ReplicaLagAlarmNames"])
+def test_data_alarm_names__parameter__comma_delimited_list(monitoring, parameter):
+    assert monitoring["Parameters"][parameter]["Type"] == "CommaDelimitedList"
+
+
+@pytest.mark.parametrize("composite", ["BlueHealthAlarm", "GreenHealthAlarm", "DataHealthAlarm"])
+def test_composite__alarm_and_ok__notify_topic(resources, composite):
+    p = props(resources, composite)
+    assert (p["ActionsEnabled"], p["AlarmActions"], p["OKActions"]) == (
+        True, [{"Ref": "NotifyTopic"}], [{"Ref": "NotifyTopic"}])
+
+
+# ---------------------------------------------------------------- topic
+def test_topic__encryption__ops_key(resources):
+    assert props(resources, "NotifyTopic")["KmsMasterKeyId"] == {"Ref": "OpsKeyArn"}
+
+
+def test_topic_policy__publishers__alarms_and_events_of_this_account_only(resources):
+    statements = {s["Sid"]: s for s in props(resources, "NotifyTopicPolicy")["PolicyDocument"]["Statement"]}
+    assert statements["AlarmsAndEventsOfThisAccountPublish"] == {
+        "Sid": "AlarmsAndEventsOfThisAccountPublish", "Effect": "Allow",
+        "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+        "Action": "sns:Publish", "Resource": {"Ref": "NotifyTopic"},
+        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+    }
+
+
+def test_topic_policy__without_tls__publish_denied(resources):
+    statements = {s["Sid"]: s for s in props(resources, "NotifyTopicPolicy")["PolicyDocument"]["Statement"]}
+    deny = statements["DenyPublishWithoutTls"]
+    assert (deny["Effect"], deny["Principal"], deny["Condition"]) == (
+        "Deny", "*", {"Bool": {"aws:SecureTransport": "false"}})
+
+
+# ---------------------------------------------------------------- dashboard
+@pytest.fixture(scope="module")
+def dashboard(resources):
+    p = props(resources, "Dashboard")
+    text, variables = p["DashboardBody"]["Fn::Sub"]
+    # The one unquoted substitution (a number) is made a literal so the body parses as JSON.
+    body = json.loads(re.sub(r"\$\{Http5xxRateThresholdPercent\}", "0", text))
+    return {"name": p["DashboardName"], "widgets": body["widgets"], "variables": variables}
+
+
+def _titled(dashboard, title):
+    (widget,) = [w for w in dashboard["widgets"] if w["properties"].get("title") == title]
+    return widget["properties"]
+
+
+def test_dashboard__name__bluegreen(dashboard):
+    assert dashboard["name"] == {"Fn::Sub": f"dashboard-bluegreen-{TAIL}"}
+
+
+def test_dashboard__traffic_split__request_count_per_target_group(dashboard):
+    metrics = _titled(dashboard, "Traffic split: requests per target group")["metrics"]
+    assert [m[:6] for m in metrics] == [
+        ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "${LoadBalancerFullName}",
+         "TargetGroup", f"${{{c.capitalize()}TargetGroupFullName}}"] for c in COLOURS]
+
+
+def test_dashboard__error_rates__5xx_expression_per_colour(dashboard):
+    metrics = _titled(dashboard, "Target 5xx rate (%)")["metrics"]
+    assert [m[0]["expression"] for m in metrics if isinstance(m[0], dict)] == [
+        "100 * FILL(e0, 0) / r0", "100 * FILL(e1, 0) / r1"]
+
+
+def test_dashboard__latency__p99_per_colour(dashboard):
+    metrics = _titled(dashboard, "Target response time p99 (s)")["metrics"]
+    assert [(m[1], m[-1]["stat"], m[5]) for m in metrics] == [
+        ("TargetResponseTime", "p99", f"${{{c.capitalize()}TargetGroupFullName}}") for c in COLOURS]
+
+
+def test_dashboard__replication__four_lag_alarms_side_by_side(dashboard):
+    titles = ["DMS CDC latency: source", "DMS CDC latency: target",
+              "Aurora replica lag: blue", "Aurora replica lag: green"]
+    alarms = [_titled(dashboard, t)["annotations"]["alarms"] for t in titles]
+    assert alarms == [["${CdcSourceAlarmArn}"], ["${CdcTargetAlarmArn}"], ["${BlueLagAlarmArn}"], ["${GreenLagAlarmArn}"]]
+    assert dashboard["variables"]["CdcTargetAlarmArn"] == {"Fn::Sub": [
+        "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${N}",
+        {"N": {"Fn::Select": [1, {"Ref": "CdcLatencyAlarmNames"}]}}]}
+
+
+# ---------------------------------------------------------------- outputs and config
+def test_outputs__contract__exported(monitoring):
+    assert {k: v["Export"]["Name"] for k, v in monitoring["Outputs"].items()} == {
+        k: {"Fn::Sub": "${AWS::StackName}-" + k}
+        for k in ("GreenHealthAlarmName", "BlueHealthAlarmName", "DataHealthAlarmName", "DashboardName",
+                  "NotifyTopicArn")
+    }
+
+
+def test_monitoring_config__prod__is_a_symlink_to_dev():
+    prod = policy.ROOT / "config" / "prod" / "monitoring.yaml"
+    assert prod.is_symlink() and os.readlink(prod) == "../dev/monitoring.yaml"
+
+
+class _StackOutput(str):
+    pass
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    pass
+
+
+_ConfigLoader.add_constructor("!stack_output", lambda loader, node: _StackOutput(loader.construct_scalar(node)))
+
+
+@pytest.mark.parametrize("environment,min_tasks", [("dev", "1"), ("prod", "2")])
+def test_monitoring_config__environment__inputs_from_contract_stacks(environment, min_tasks):
+    group = yaml.safe_load((policy.ROOT / "config" / environment / "config.yaml").read_text())
+    text = (policy.ROOT / "config" / environment / "monitoring.yaml").read_text()
+    config = yaml.load(jinja2.Template(text).render(**group), Loader=_ConfigLoader)
+    assert config["template"] == {"path": "monitoring.py"}
+    e = environment
+    assert config["parameters"] == {
+        "OpsKeyArn": f"{e}/security.yaml::OpsKeyArn",
+        "LoadBalancerFullName": f"{e}/alb.yaml::LoadBalancerFullName",
+        "BlueTargetGroupFullName": f"{e}/alb.yaml::BlueTargetGroupFullName",
+        "GreenTargetGroupFullName": f"{e}/alb.yaml::GreenTargetGroupFullName",
+        "ClusterName": f"{e}/compute.yaml::ClusterName",
+        "BlueServiceName": f"{e}/compute.yaml::BlueServiceName",
+        "GreenServiceName": f"{e}/compute.yaml::GreenServiceName",
+        "CdcLatencyAlarmNames": f"{e}/dms.yaml::CdcLatencyAlarmNames",
+        "ReplicaLagAlarmNames": f"{e}/database.yaml::ReplicaLagAlarmNames",
+        "MinRunningTasks": min_tasks,
+    }

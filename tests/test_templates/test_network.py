@@ -1,0 +1,260 @@
+"""templates/network.json: the VPC, its tiers, NAT, flow logs, endpoints and the traffic matrix."""
+
+import re
+
+import pytest
+
+from tests.test_templates.intrinsics import Evaluation
+
+TIERS = ("Public", "App", "Db")
+INTERFACE_SERVICES = [
+    "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring", "dms",
+    "elasticloadbalancing", "sns",
+]
+APP_SUBNETS = [{"Ref": f"AppSubnet{i}"} for i in (1, 2, 3)]
+PRIVATE_ROUTE_TABLES = [{"Ref": f"{tier}RouteTable{i}"} for tier in ("App", "Db") for i in (1, 2, 3)]
+CONTRACT_OUTPUTS = [
+    "VpcId", "VpcCidr", "PublicSubnetIds", "AppSubnetIds", "DbSubnetIds", "AlbSecurityGroupId",
+    "AppSecurityGroupId", "DbSecurityGroupId", "DmsSecurityGroupId", "LambdaSecurityGroupId",
+    "RotationSecurityGroupId", "EndpointSecurityGroupId",
+]
+
+#: The whole allowed traffic matrix: (direction, group, protocol, from port, to port, peer).
+#: A peer is "sg:<Group>", "cidr:<block>" or "pl:<prefix list parameter>"; "AppPort" is the parameter.
+EXPECTED_RULES = sorted([
+    ("ingress", "Alb", "tcp", 443, 443, "cidr:0.0.0.0/0"),
+    ("ingress", "Alb", "tcp", 80, 80, "cidr:0.0.0.0/0"),
+    ("egress", "Alb", "tcp", "AppPort", "AppPort", "sg:App"),
+    ("ingress", "App", "tcp", "AppPort", "AppPort", "sg:Alb"),
+    ("egress", "App", "tcp", 3306, 3306, "sg:Db"),
+    ("egress", "App", "tcp", 443, 443, "sg:Endpoint"),
+    ("egress", "App", "tcp", 443, 443, "pl:S3PrefixListId"),
+    ("ingress", "Db", "tcp", 3306, 3306, "sg:App"),
+    ("ingress", "Db", "tcp", 3306, 3306, "sg:Dms"),
+    ("ingress", "Db", "tcp", 3306, 3306, "sg:Rotation"),
+    ("egress", "Db", "-1", None, None, "cidr:127.0.0.1/32"),
+    ("egress", "Dms", "tcp", 3306, 3306, "sg:Db"),
+    ("egress", "Dms", "tcp", 443, 443, "sg:Endpoint"),
+    ("egress", "Lambda", "tcp", 443, 443, "sg:Endpoint"),
+    ("egress", "Lambda", "tcp", 443, 443, "pl:S3PrefixListId"),
+    ("egress", "Lambda", "tcp", 443, 443, "pl:DynamoDbPrefixListId"),
+    ("egress", "Rotation", "tcp", 3306, 3306, "sg:Db"),
+    ("egress", "Rotation", "tcp", 443, 443, "sg:Endpoint"),
+    ("ingress", "Endpoint", "tcp", 443, 443, "sg:App"),
+    ("ingress", "Endpoint", "tcp", 443, 443, "sg:Lambda"),
+    ("ingress", "Endpoint", "tcp", 443, 443, "sg:Dms"),
+    ("ingress", "Endpoint", "tcp", 443, 443, "sg:Rotation"),
+    ("egress", "Endpoint", "-1", None, None, "cidr:127.0.0.1/32"),
+], key=repr)
+
+
+def _of_type(template, rtype):
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
+
+
+def _group(ref):
+    """'AppSecurityGroup' from {"Fn::GetAtt": ["AppSecurityGroup", "GroupId"]}."""
+    logical, attribute = ref["Fn::GetAtt"]
+    assert attribute == "GroupId"
+    return logical.removesuffix("SecurityGroup")
+
+
+def _port(value):
+    return value["Ref"] if isinstance(value, dict) else value
+
+
+def _peer(rule):
+    if "CidrIp" in rule:
+        return f"cidr:{rule['CidrIp']}"
+    if "DestinationPrefixListId" in rule:
+        return f"pl:{rule['DestinationPrefixListId']['Ref']}"
+    key = "SourceSecurityGroupId" if "SourceSecurityGroupId" in rule else "DestinationSecurityGroupId"
+    return f"sg:{_group(rule[key])}"
+
+
+def _rules(template):
+    rules = []
+    for logical, body in _of_type(template, "AWS::EC2::SecurityGroup").items():
+        group = logical.removesuffix("SecurityGroup")
+        for direction in ("Ingress", "Egress"):
+            for rule in body["Properties"].get(f"SecurityGroup{direction}", []):
+                rules.append((direction.lower(), group, rule["IpProtocol"], _port(rule.get("FromPort")),
+                              _port(rule.get("ToPort")), _peer(rule)))
+    for rtype, direction in (("AWS::EC2::SecurityGroupIngress", "ingress"), ("AWS::EC2::SecurityGroupEgress", "egress")):
+        for body in _of_type(template, rtype).values():
+            rule = body["Properties"]
+            rules.append((direction, _group(rule["GroupId"]), rule["IpProtocol"], _port(rule.get("FromPort")),
+                          _port(rule.get("ToPort")), _peer(rule)))
+    return sorted(rules, key=repr)
+
+
+def _subnets(template, tier):
+    return {k: v["Properties"] for k, v in _of_type(template, "AWS::EC2::Subnet").items() if k.startswith(tier)}
+
+
+# ------------------------------------------------------------------------------------------ subnets
+@pytest.mark.parametrize("tier", TIERS)
+def test_subnets__each_tier__one_subnet_in_each_of_three_azs(network, tier):
+    azs = sorted(props["AvailabilityZone"]["Fn::Select"][0] for props in _subnets(network, tier).values())
+    assert azs == [0, 1, 2]
+    for props in _subnets(network, tier).values():
+        assert props["AvailabilityZone"]["Fn::Select"][1] == {"Fn::GetAZs": {"Ref": "AWS::Region"}}
+
+
+def test_subnets__cidrs__nine_distinct_blocks_of_the_vpc_cidr(network):
+    blocks = [props["CidrBlock"]["Fn::Select"] for tier in TIERS for props in _subnets(network, tier).values()]
+    assert sorted(index for index, _ in blocks) == list(range(9))
+    assert all(cidr == {"Fn::Cidr": [{"Ref": "VpcCidr"}, 9, {"Ref": "SubnetCidrBits"}]} for _, cidr in blocks)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_subnets__launch__never_assign_a_public_ip(network, tier):
+    assert [props["MapPublicIpOnLaunch"] for props in _subnets(network, tier).values()] == [False] * 3
+
+
+@pytest.mark.parametrize("cidr,accepted", [
+    ("10.40.0.0/16", True), ("10.50.0.0/16", True), ("172.16.0.0/20", True), ("192.168.1.0/24", True),
+    ("10.40.0.0/15", False), ("10.40.0.0/25", False), ("8.8.8.0/24", False), ("172.32.0.0/16", False),
+])
+def test_vpc_cidr__allowed_pattern__private_16_to_24_only(network, cidr, accepted):
+    assert bool(re.match(network["Parameters"]["VpcCidr"]["AllowedPattern"], cidr)) is accepted
+
+
+# ------------------------------------------------------------------------------------------ routing
+def test_nat_gateway_count__allowed_values__one_or_three(network):
+    assert network["Parameters"]["NatGatewayCount"]["AllowedValues"] == ["1", "3"]
+
+
+@pytest.mark.parametrize("count,nats", [("1", ["NatGateway1"]), ("3", ["NatGateway1", "NatGateway2", "NatGateway3"])])
+def test_nat_gateways__count__follows_the_parameter(network, count, nats):
+    deployed = Evaluation(network, NatGatewayCount=count).resources()
+    assert sorted(k for k, v in deployed.items() if v["Type"] == "AWS::EC2::NatGateway") == nats
+    assert len([v for v in deployed.values() if v["Type"] == "AWS::EC2::EIP"]) == len(nats)
+
+
+@pytest.mark.parametrize("count,expected", [
+    ("1", {"AppDefaultRoute1": "NatGateway1", "AppDefaultRoute2": "NatGateway1", "AppDefaultRoute3": "NatGateway1"}),
+    ("3", {"AppDefaultRoute1": "NatGateway1", "AppDefaultRoute2": "NatGateway2", "AppDefaultRoute3": "NatGateway3"}),
+])
+def test_app_default_routes__nat_count__point_to_a_deployed_nat(network, count, expected):
+    deployed = Evaluation(network, NatGatewayCount=count).resources()
+    routes = {k: v["Properties"]["NatGatewayId"]["Ref"] for k, v in deployed.items()
+              if v["Type"] == "AWS::EC2::Route" and "NatGatewayId" in v["Properties"]}
+    assert routes == expected
+
+
+def test_app_default_routes__conditional_nats__chosen_with_fn_if(network):
+    route = network["Resources"]["AppDefaultRoute3"]["Properties"]["NatGatewayId"]
+    assert route == {"Fn::If": ["ThreeNatGateways", {"Ref": "NatGateway3"}, {"Ref": "NatGateway1"}]}
+    assert network["Conditions"]["ThreeNatGateways"] == {"Fn::Equals": [{"Ref": "NatGatewayCount"}, "3"]}
+
+
+def test_routes__internet_gateway__only_from_the_public_route_table(network):
+    igw_routes = [v["Properties"] for v in _of_type(network, "AWS::EC2::Route").values() if "GatewayId" in v["Properties"]]
+    assert [r["RouteTableId"] for r in igw_routes] == [{"Ref": "PublicRouteTable"}]
+
+
+def test_db_route_tables__routes__none_leave_the_vpc(network):
+    tables = {r["Properties"]["RouteTableId"]["Ref"] for r in _of_type(network, "AWS::EC2::Route").values()}
+    assert not {t for t in tables if t.startswith("Db")}
+
+
+# ------------------------------------------------------------------------------------------ flow logs
+def test_flow_log__vpc__captures_all_traffic_into_the_flow_log_group(network):
+    (flow_log,) = _of_type(network, "AWS::EC2::FlowLog").values()
+    props = flow_log["Properties"]
+    assert (props["ResourceId"], props["ResourceType"], props["TrafficType"]) == ({"Ref": "Vpc"}, "VPC", "ALL")
+    assert (props["LogDestinationType"], props["LogGroupName"]) == ("cloud-watch-logs", {"Ref": "FlowLogGroup"})
+
+
+def test_flow_log_group__encryption__ops_key(network):
+    assert network["Resources"]["FlowLogGroup"]["Properties"]["KmsKeyId"] == {"Ref": "OpsKeyArn"}
+
+
+def test_flow_log_group__retention__a_year_or_more(network):
+    assert network["Resources"]["FlowLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "FlowLogRetentionDays"}
+    parameter = network["Parameters"]["FlowLogRetentionDays"]
+    assert parameter["Default"] == 365
+    assert min(parameter["AllowedValues"]) >= 365
+
+
+def test_flow_log_role__trust__only_flow_logs_of_this_account(network):
+    (statement,) = network["Resources"]["FlowLogRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+
+
+def test_flow_log_policy__permissions__write_the_flow_log_group_only(network):
+    (statement,) = network["Resources"]["FlowLogPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement == {
+        "Sid": "WriteFlowLogGroup",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+        "Resource": {"Fn::GetAtt": ["FlowLogGroup", "Arn"]},
+    }
+    assert network["Resources"]["FlowLogRole"]["Properties"]["ManagedPolicyArns"] == [{"Ref": "FlowLogPolicy"}]
+
+
+# ------------------------------------------------------------------------------------------ endpoints
+def _endpoint(template, service):
+    wanted = {"Fn::Sub": f"com.amazonaws.${{AWS::Region}}.{service}"}
+    found = [v["Properties"] for v in _of_type(template, "AWS::EC2::VPCEndpoint").values()
+             if v["Properties"]["ServiceName"] == wanted]
+    assert len(found) == 1, f"{service}: {len(found)} endpoints"
+    return found[0]
+
+
+@pytest.mark.parametrize("service", INTERFACE_SERVICES)
+def test_interface_endpoint__service__private_dns_in_app_subnets_behind_endpoint_sg(network, service):
+    props = _endpoint(network, service)
+    assert (props["VpcEndpointType"], props["PrivateDnsEnabled"]) == ("Interface", True)
+    assert props["SubnetIds"] == APP_SUBNETS
+    assert props["SecurityGroupIds"] == [{"Fn::GetAtt": ["EndpointSecurityGroup", "GroupId"]}]
+
+
+@pytest.mark.parametrize("service", INTERFACE_SERVICES)
+def test_interface_endpoint__policy__only_principals_of_this_account(network, service):
+    (statement,) = _endpoint(network, service)["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}}
+
+
+@pytest.mark.parametrize("service", ["s3", "dynamodb"])
+def test_gateway_endpoint__route_tables__private_tiers_only(network, service):
+    props = _endpoint(network, service)
+    assert props["VpcEndpointType"] == "Gateway"
+    assert props["RouteTableIds"] == PRIVATE_ROUTE_TABLES
+
+
+def test_s3_gateway_endpoint__policy__own_buckets_plus_named_aws_buckets(network):
+    statements = {s["Sid"]: s for s in _endpoint(network, "s3")["PolicyDocument"]["Statement"]}
+    assert statements["BucketsOfThisAccount"]["Condition"] == {
+        "StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert statements["EcrImageLayers"]["Action"] == "s3:GetObject"
+    assert statements["CloudFormationCustomResourceResponses"]["Action"] == "s3:PutObject"
+    assert set(statements) == {"BucketsOfThisAccount", "EcrImageLayers", "CloudFormationCustomResourceResponses"}
+
+
+# ------------------------------------------------------------------------------------------ security groups
+def test_security_groups__all_rules__exactly_the_intended_matrix(network):
+    assert _rules(network) == EXPECTED_RULES
+
+
+def test_security_groups__egress__declared_so_the_default_allow_all_is_replaced(network):
+    groups = _of_type(network, "AWS::EC2::SecurityGroup")
+    assert len(groups) == 7
+    assert all(body["Properties"].get("SecurityGroupEgress") for body in groups.values())
+
+
+def test_security_groups__internet__only_the_alb_on_443_and_80(network):
+    public = [r for r in _rules(network) if r[-1] in ("cidr:0.0.0.0/0", "cidr:::/0")]
+    assert public == sorted([
+        ("ingress", "Alb", "tcp", 443, 443, "cidr:0.0.0.0/0"),
+        ("ingress", "Alb", "tcp", 80, 80, "cidr:0.0.0.0/0"),
+    ], key=repr)
+
+
+# ------------------------------------------------------------------------------------------ outputs
+@pytest.mark.parametrize("key", CONTRACT_OUTPUTS)
+def test_outputs__stack_contract__exported_under_the_stack_name(network, key):
+    assert network["Outputs"][key]["Export"]["Name"] == {"Fn::Sub": f"${{AWS::StackName}}-{key}"}
