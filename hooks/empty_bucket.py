@@ -121,22 +121,26 @@ class EmptyBucket(Hook):
         s3 = self._client("s3")
         deleted = 0
         try:
-            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-                objects = [
+            # Always list from the start and delete what was listed, until nothing is left:
+            # continuation markers are not reliable while their keys are being deleted, and
+            # log objects that arrive meanwhile are removed too. Each round deletes or raises.
+            while True:
+                page = s3.list_object_versions(Bucket=bucket, MaxKeys=_BATCH)
+                batch = [
                     {"Key": v["Key"], "VersionId": v["VersionId"]}
                     for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
-                ]
-                for start in range(0, len(objects), _BATCH):
-                    batch = objects[start:start + _BATCH]
-                    response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-                    errors = response.get("Errors", [])
-                    if errors:
-                        first = errors[0]
-                        raise SceptreException(
-                            f"!empty_bucket: {len(errors)} of {len(batch)} object versions in {bucket} "
-                            f"were not deleted, e.g. {first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
-                        )
-                    deleted += len(batch)
+                ][:_BATCH]
+                if not batch:
+                    break
+                response = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+                errors = response.get("Errors", [])
+                if errors:
+                    first = errors[0]
+                    raise SceptreException(
+                        f"!empty_bucket: {len(errors)} of {len(batch)} object versions in {bucket} "
+                        f"were not deleted, e.g. {first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
+                    )
+                deleted += len(batch)
         except ClientError as err:
             if err.response["Error"].get("Code") == "NoSuchBucket":
                 self.logger.info("s3://%s does not exist: nothing to empty", bucket)

@@ -247,14 +247,14 @@ def _cloudwatch_delivery(t, ops_key):
         Description="Lets CloudTrail deliver this stack's trail to its CloudWatch Logs group.",
         AssumeRolePolicyDocument={
             "Version": "2012-10-17",
+            # No aws:SourceArn/SourceAccount condition: CloudTrail documents those keys for the
+            # bucket, topic and key policies, not for the AssumeRole of log delivery, and an unmet
+            # condition fails CreateTrail. Only a principal allowed iam:PassRole on this role in
+            # this account can attach it to a trail.
             "Statement": [{
                 "Effect": "Allow",
                 "Principal": {"Service": "cloudtrail.amazonaws.com"},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {
-                    "aws:SourceAccount": Ref("AWS::AccountId"),
-                    "aws:SourceArn": trail_arn(),
-                }},
             }],
         },
         Tags=tags("role", "trail-logs"),

@@ -50,7 +50,7 @@ RUNTIME = "python3.12"
 LOG_RETENTION_DAYS = 365
 SCHEDULE = "rate(1 minute)"
 #: Record types of the weighted alias records the shifter may UPSERT (route53 stack).
-RECORD_TYPES = ["A", "AAAA"]
+RECORD_TYPES = ["A"]
 #: Retries of a failed run: none. The schedule runs again within a minute and re-reads every
 #: input, while a retried event would act on what was true when it was sent. Failures go to
 #: the DLQ and page through the errors alarm.

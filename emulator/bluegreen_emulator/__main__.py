@@ -61,22 +61,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_phantoms(args: argparse.Namespace) -> int:
-    from .phantoms import main as phantoms_main
-
-    argv = []
-    for stack in args.stack:
-        argv += ["--stack", stack]
-    if args.endpoint:
-        argv += ["--endpoint", args.endpoint]
-    elif args.port:
-        argv += ["--endpoint", launcher.url_for(args.port)]
-    if args.json:
-        argv.append("--json")
-    return phantoms_main(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "phantoms":
+        from .phantoms import main as phantoms_main  # boto3 only
+
+        return phantoms_main(argv[1:])
     parser = argparse.ArgumentParser(prog="scripts/emulator", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -93,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     add("status", cmd_status, "show whether the emulator runs (exit 3 if not)")
     add("env", cmd_env, "print the export lines that point AWS clients at the emulator")
     add("serve", cmd_serve, "run the server in the foreground (what `start` runs)")
-    p = add("phantoms", cmd_phantoms, "report stack resources the emulated services do not know")
-    p.add_argument("--stack", action="append", default=[], help="stack name (repeatable; default: all stacks)")
-    p.add_argument("--endpoint", default=None, help="default: $AWS_ENDPOINT_URL or the emulator URL")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("phantoms", help="report stack resources the emulated services do not know (see phantoms --help)")
 
     args = parser.parse_args(argv)
     return args.func(args)

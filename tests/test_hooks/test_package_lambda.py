@@ -207,3 +207,16 @@ def test_package_lambda__bad_bucket__value_error(bucket, source_root):
 def test_package_lambda__source_missing__value_error_before_any_aws_call(tmp_path):
     with pytest.raises(InvalidHookArgumentValueError, match=r"could not package 'lambda_src/demo': .*no __init__.py"):
         hook(ARGUMENT, tmp_path, s3=None).run()
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_package_lambda__sceptre_automation_config__hook_bound_to_stack_and_project(environment):
+    from sceptre.context import SceptreContext
+    from sceptre.plan.plan import SceptrePlan
+
+    root = lambda_zip.ROOT
+    plan = SceptrePlan(SceptreContext(project_path=str(root), command_path=f"{environment}/automation.yaml"))
+    (stack,) = [s for s in plan.graph if s.name == f"{environment}/automation"]
+    hooks = [h for event in ("before_create", "before_update", "before_create_change_set") for h in stack.hooks[event]]
+    assert {type(h) for h in hooks} == {PackageLambda}
+    assert {(h.stack.name, h._root()) for h in hooks} == {(f"{environment}/automation", root)}

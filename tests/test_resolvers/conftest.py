@@ -17,3 +17,44 @@ def source_root(tmp_path):
 def builder(tmp_path):
     lambda_sources.write_wheel(tmp_path / "wheels")
     return lambda_sources.offline_builder(tmp_path / "cache", tmp_path / "wheels")
+
+
+@pytest.fixture
+def route53_stack():
+    """A real Sceptre stack object of dev/route53 (external name payments-dev-route53)."""
+    from sceptre.stack import Stack
+
+    return Stack(name="dev/route53", project_code="payments", region="us-east-1",
+                 template_handler_config={"type": "file", "path": "templates/route53.py"})
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """Credentials that reach nothing real, and no profile or config file to fall back on."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def network_attempts(monkeypatch):
+    """Every DNS look-up or connect the code under test tries, refused and recorded."""
+    import socket
+
+    attempts = []
+
+    def refuse_lookup(host, *args, **kwargs):
+        attempts.append(("getaddrinfo", host))
+        raise socket.gaierror(f"network disabled in this test (lookup of {host})")
+
+    def refuse_connect(sock, address):
+        attempts.append(("connect", address))
+        raise OSError(f"network disabled in this test (connect to {address})")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse_lookup)
+    monkeypatch.setattr(socket.socket, "connect", refuse_connect)
+    return attempts

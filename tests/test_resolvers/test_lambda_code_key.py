@@ -63,3 +63,15 @@ def test_lambda_code_key__traffic_shifter__zip_has_handler_and_deps_without_boto
     names = set(lambda_sources.entries(lambda_zip.build("traffic_shifter").data))
     assert {"traffic_shifter/handler.py", "aws_lambda_powertools/__init__.py"} <= names
     assert not {n for n in names if n.split("/")[0] in ("boto3", "botocore") or "__pycache__" in n}
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_lambda_code_key__sceptre_automation_config__resolves_to_the_built_key(environment):
+    from sceptre.context import SceptreContext
+    from sceptre.plan.plan import SceptrePlan
+
+    plan = SceptrePlan(SceptreContext(project_path=str(policy.ROOT), command_path=f"{environment}/automation.yaml"))
+    (stack,) = [s for s in plan.graph if s.name == f"{environment}/automation"]
+    resolver = stack._parameters["TrafficShifterCodeKey"]
+    assert isinstance(resolver, LambdaCodeKey)
+    assert resolver.resolve() == lambda_zip.build("traffic_shifter").key

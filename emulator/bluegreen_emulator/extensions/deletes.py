@@ -2,7 +2,7 @@
 
 moto 5.2 silently keeps, after DeleteStack (or a rollback), every resource of these
 types: EC2 EIP, NatGateway, InternetGateway, VPCGatewayAttachment, RouteTable, Route,
-SubnetRouteTableAssociation, FlowLog; ECS Cluster, Service, TaskDefinition; ELBv2
+FlowLog; ECS Cluster, Service, TaskDefinition; ELBv2
 Listener, ListenerRule, TargetGroup; IAM ManagedPolicy; Route53 HostedZone,
 HealthCheck, RecordSetGroup. Because of the leftovers a VPC can then not
 be deleted either. ``DELETERS`` maps each type to a function that calls the service
@@ -32,7 +32,7 @@ from ._base import BackendResource, is_not_found
 log = logging.getLogger("bluegreen_emulator.deletes")
 
 EXTENSIONS = [
-    ("stack delete (EC2 network types)", "EIP, NatGateway, InternetGateway, VPCGatewayAttachment, RouteTable, Route, SubnetRouteTableAssociation, FlowLog are deleted with their stack"),
+    ("stack delete (EC2 network types)", "EIP, NatGateway, InternetGateway, VPCGatewayAttachment, RouteTable, Route, FlowLog are deleted with their stack"),
     ("stack delete (ECS, ELBv2)", "ECS Cluster/Service/TaskDefinition, ELBv2 Listener/ListenerRule/TargetGroup are deleted with their stack"),
     ("stack delete (IAM, Route53)", "IAM ManagedPolicy, Route53 HostedZone/HealthCheck/RecordSetGroup are deleted with their stack"),
     ("AWS::Lambda::Permission", "replaces moto's model: Ref = statement id, remove_permission on delete"),
@@ -91,16 +91,6 @@ def _route(obj: Any, account_id: str, region: str) -> None:
         getattr(obj, "destination_ipv6_cidr_block", None),
         getattr(obj, "destination_prefix_list_id", None),
     )
-
-
-def _subnet_association(obj: Any, account_id: str, region: str) -> None:
-    ec2 = _ec2(account_id, region)
-    table = ec2.route_tables.get(obj.route_table_id)
-    if table is None:
-        return
-    for association_id, subnet_id in list(table._associations.items()):
-        if subnet_id == obj.subnet_id:
-            ec2.disassociate_route_table(association_id)
 
 
 def _flow_log(obj: Any, account_id: str, region: str) -> None:
@@ -181,7 +171,6 @@ DELETERS: dict[str, Deleter] = {
     "AWS::EC2::VPCGatewayAttachment": _gateway_attachment,
     "AWS::EC2::RouteTable": _route_table,
     "AWS::EC2::Route": _route,
-    "AWS::EC2::SubnetRouteTableAssociation": _subnet_association,
     "AWS::EC2::FlowLog": _flow_log,
     "AWS::ECS::Cluster": _ecs_cluster,
     "AWS::ECS::Service": _ecs_service,

@@ -21,6 +21,7 @@ EXTENSIONS = [
     ("AWS::EC2::VPCEndpoint", "replaces moto's model: no crash without RouteTableIds, JSON policy, update (modify_vpc_endpoint), delete"),
     ("AWS::EC2::SecurityGroupIngress", "replaces moto's model: Ref = rule ID (sgr-...), IPv6/prefix-list sources, revoked on delete"),
     ("AWS::EC2::SecurityGroupEgress", "new model: authorize/revoke_security_group_egress; Ref = rule ID"),
+    ("AWS::EC2::SubnetRouteTableAssociation", "replaces moto's model, which never associated the subnet: associate_route_table / disassociate; Ref = rtbassoc-..."),
 ]
 
 
@@ -181,3 +182,24 @@ class SecurityGroupIngressResource(_SecurityGroupRule, CloudFormationModel):
 class SecurityGroupEgressResource(_SecurityGroupRule, CloudFormationModel):
     TYPE = "AWS::EC2::SecurityGroupEgress"
     EGRESS = True
+
+
+class SubnetRouteTableAssociationResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::EC2::SubnetRouteTableAssociation"
+    ATTRIBUTES = ("Id",)
+    REPLACE_ON = ("SubnetId", "RouteTableId")
+
+    def create(self, name: str) -> None:
+        self.physical_id = _ec2(self).associate_route_table(
+            self.properties["RouteTableId"], subnet_id=self.properties["SubnetId"]
+        )
+
+    def remove(self) -> None:
+        try:
+            _ec2(self).disassociate_route_table(self.physical_id)
+        except Exception as exc:  # noqa: BLE001 - route table already gone
+            if "InvalidAssociationID" not in type(exc).__name__ and "association" not in str(exc).lower():
+                raise
+
+    def attribute(self, name: str) -> Any:
+        return self.physical_id

@@ -18,10 +18,12 @@ from moto.cloudtrail.models import cloudtrail_backends
 from moto.core.common_models import CloudFormationModel
 from moto.elbv2.exceptions import InvalidActionTypeError
 from moto.elbv2.models import ALLOWED_ACTIONS, ELBv2Backend, FakeLoadBalancer, FakeTargetGroup
+from moto.kms.models import kms_backends
 from moto.logs.models import logs_backends
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
+from moto.ssm.models import ssm_backends
 
 from ._base import BackendResource, as_bool, as_int, is_not_found, tags_to_list
 
@@ -29,6 +31,8 @@ EXTENSIONS = [
     ("AWS::ElasticLoadBalancingV2::Listener", "fix: forward actions with ForwardConfig (weighted target groups) are kept as given"),
     ("AWS::ElasticLoadBalancingV2::LoadBalancer", "fix: Fn::GetAtt CanonicalHostedZoneID (real us-east-1 zone IDs, for Route 53 aliases), LoadBalancerFullName, SecurityGroups"),
     ("AWS::ElasticLoadBalancingV2::TargetGroup", "fix: Fn::GetAtt TargetGroupFullName, TargetGroupName, LoadBalancerArns (moto crashed on any GetAtt)"),
+    ("AWS::KMS::Key", "replaces moto's model: KeyPolicy given as JSON object (moto stored the dict and DescribeKey then failed with HTTP 500), updates in place, stack delete schedules deletion (PendingDeletion) like CloudFormation"),
+    ("AWS::SSM::Parameter", "replaces moto's model: works without Name (moto crashed), map Tags, update = new version (moto deleted and re-created)"),
     ("AWS::S3::BucketPolicy", "new model: put_bucket_policy / delete_bucket_policy"),
     ("AWS::SNS::TopicPolicy", "new model: sets / resets the Policy attribute of each topic"),
     ("AWS::SNS::Subscription", "new model: subscribe / unsubscribe (FilterPolicy, RawMessageDelivery, RedrivePolicy)"),
@@ -402,6 +406,120 @@ class ScalingPolicyResource(BackendResource, CloudFormationModel):
 
     def attribute(self, name: str) -> Any:
         return self.physical_id
+
+
+# ----------------------------------------------------------------------------- SSM
+
+
+class SsmParameterResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::SSM::Parameter"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Type", "Value")
+
+    def _backend(self):
+        return ssm_backends[self.account_id][self.region_name]
+
+    def _put(self, name: str, p: dict[str, Any], overwrite: bool) -> None:
+        tags = tags_to_list(p.get("Tags"))
+        policies = p.get("Policies")
+        self._backend().put_parameter(
+            name=name,
+            description=p.get("Description"),
+            value=str(p.get("Value")) if p.get("Value") is not None else "",
+            parameter_type=p.get("Type") or "String",
+            allowed_pattern=p.get("AllowedPattern"),
+            keyid=p.get("KeyId"),
+            overwrite=overwrite,
+            tags=[] if overwrite else tags,
+            data_type=p.get("DataType") or "text",
+            tier=p.get("Tier"),
+            policies=policies if policies is None or isinstance(policies, str) else json.dumps(policies),
+        )
+
+    def create(self, name: str) -> None:
+        self._put(name, self.properties, overwrite=False)
+        self.physical_id = name
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        backend = self._backend()
+        self._put(self.physical_id, new_properties, overwrite=True)
+        old_keys = [t["Key"] for t in tags_to_list(self.properties.get("Tags"))]
+        if old_keys:
+            backend.remove_tags_from_resource("Parameter", self.physical_id, old_keys)
+        new_tags = {t["Key"]: t["Value"] for t in tags_to_list(new_properties.get("Tags"))}
+        if new_tags:
+            backend.add_tags_to_resource("Parameter", self.physical_id, new_tags)
+
+    def remove(self) -> None:
+        try:
+            self._backend().delete_parameter(self.physical_id)
+        except Exception as exc:  # noqa: BLE001
+            if not is_not_found(exc):
+                raise
+
+    def attribute(self, name: str) -> Any:
+        parameter = self._backend().get_parameter(self.physical_id)
+        return parameter.parameter_type if name == "Type" else parameter.value
+
+
+# ----------------------------------------------------------------------------- KMS
+
+
+class KmsKeyResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::KMS::Key"
+    ATTRIBUTES = ("Arn", "KeyId")
+    REPLACE_ON = ("KeyUsage", "KeySpec", "MultiRegion", "Origin")
+
+    def _backend(self):
+        return kms_backends[self.account_id][self.region_name]
+
+    def create(self, name: str) -> None:
+        p = self.properties
+        key = self._backend().create_key(
+            policy=_policy_text(p["KeyPolicy"]) if p.get("KeyPolicy") is not None else None,
+            key_usage=p.get("KeyUsage") or "ENCRYPT_DECRYPT",
+            key_spec=p.get("KeySpec") or "SYMMETRIC_DEFAULT",
+            description=p.get("Description") or "",
+            tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in tags_to_list(p.get("Tags"))],
+            multi_region=as_bool(p.get("MultiRegion"), False),
+        )
+        self.physical_id = key.id
+        self._apply(p)
+
+    def _apply(self, p: dict[str, Any]) -> None:
+        backend = self._backend()
+        if as_bool(p.get("EnableKeyRotation"), False):
+            backend.enable_key_rotation(self.physical_id)
+        else:
+            backend.disable_key_rotation(self.physical_id)
+        if as_bool(p.get("Enabled"), True):
+            backend.enable_key(self.physical_id)
+        else:
+            backend.disable_key(self.physical_id)
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        backend = self._backend()
+        key = backend.keys[self.physical_id]
+        if new_properties.get("KeyPolicy") is not None:
+            backend.put_key_policy(self.physical_id, _policy_text(new_properties["KeyPolicy"]))
+        backend.update_key_description(self.physical_id, new_properties.get("Description") or "")
+        old_keys = [t["Key"] for t in tags_to_list(self.properties.get("Tags"))]
+        if old_keys:
+            backend.untag_resource(key.arn, old_keys)
+        new_tags = {t["Key"]: t["Value"] for t in tags_to_list(new_properties.get("Tags"))}
+        if new_tags:
+            backend.tag_resource(key.arn, new_tags)
+        self._apply(new_properties)
+
+    def remove(self) -> None:
+        backend = self._backend()
+        key = backend.keys.get(self.physical_id)
+        if key is None or key.key_state == "PendingDeletion":
+            return
+        backend.schedule_key_deletion(self.physical_id, as_int(self.properties.get("PendingWindowInDays"), 30))
+
+    def attribute(self, name: str) -> Any:
+        return self._backend().keys[self.physical_id].arn if name == "Arn" else self.physical_id
 
 
 # ----------------------------------------------------------------------------- ACM

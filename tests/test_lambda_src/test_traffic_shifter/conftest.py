@@ -5,7 +5,7 @@ from moto import mock_aws
 
 from traffic_shifter import Shifter
 
-from .world import FakeClock, World, build_world, enable_composite_alarms
+from .world import FakeClock, World, build_world, enable_composite_alarms, shifter_clients, speed_up_sns
 
 
 @pytest.fixture
@@ -22,6 +22,7 @@ def aws_credentials(monkeypatch):
 @pytest.fixture
 def world(aws_credentials, monkeypatch) -> World:
     enable_composite_alarms(monkeypatch)
+    speed_up_sns(monkeypatch)
     with mock_aws():
         yield build_world()
 
@@ -34,7 +35,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def shifter(world, clock) -> Shifter:
     """The shifter exactly as the Lambda builds it (from its environment), with injected time."""
-    return Shifter.from_env(world.env, session=world.session, clock=clock)
+    return Shifter.from_env(world.env, clients=shifter_clients(), clock=clock)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from traffic_shifter import CommandError, ConcurrentUpdateError, PlanError, Shifter, WeightError, decide_tick
 
-from .world import ERRORS_GATE, GATES, HEALTH_GATE, PLAN, REPLICATION_GATE
+from .world import ERRORS_GATE, GATES, HEALTH_GATE, PLAN, REPLICATION_GATE, shifter_clients
 
 AT = {-1: 0, 0: 10, 1: 25, 2: 50, 3: 100}
 
@@ -351,7 +351,7 @@ def test_shifter_tick__malformed_ssm_weight__weight_error_nothing_changed(world,
 # -- concurrency -----------------------------------------------------------------------------------
 def test_shifter_execute__stale_version__refused_before_any_weight_changes(world, running, clock, shifter):
     clock.advance(300)
-    other = Shifter.from_env(world.env, session=world.session, clock=clock)
+    other = Shifter.from_env(world.env, clients=shifter_clients(), clock=clock)
     obs = running.observe()  # this run reads version N ...
     decision = decide_tick(state=obs.state, verdict=obs.verdict, now=obs.now, plan=obs.plan, weights=obs.weights)
     other.tick()  # ... another run advances to 25 first (version N + 2)
@@ -366,7 +366,7 @@ def test_shifter_execute__stale_version__refused_before_any_weight_changes(world
 
 def test_shifter_tick__state_changed_between_read_and_claim__reads_again_and_acts_once(world, running, clock, monkeypatch):
     clock.advance(300)
-    other = Shifter.from_env(world.env, session=world.session, clock=clock)
+    other = Shifter.from_env(world.env, clients=shifter_clients(), clock=clock)
     real_observe = running.observe
     calls = []
 

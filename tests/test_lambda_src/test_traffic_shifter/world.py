@@ -14,12 +14,15 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import boto3
 import botocore.loaders
 import botocore.session
 from moto.cloudwatch.responses import CloudWatchResponse
+
+from traffic_shifter.aws import Clients
 
 REGION = "us-east-1"
 PROJECT = "payments-migration"
@@ -57,6 +60,20 @@ def new_session() -> boto3.Session:
     return boto3.Session(botocore_session=core, region_name=REGION)
 
 
+def speed_up_sns(monkeypatch: Any) -> None:
+    """moto signs every SNS delivery with a fresh 2048-bit RSA key per topic (70 ms); one key will do."""
+    from moto.sns.models import Subscription
+
+    monkeypatch.setattr(Subscription, "private_key", lambda self: _signing_key())
+
+
+@lru_cache(maxsize=1)
+def _signing_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 def enable_composite_alarms(monkeypatch: Any) -> None:
     """moto 5.2.5 stores composite alarms (AlarmRule) but has no PutCompositeAlarm action: route it."""
     if not hasattr(CloudWatchResponse, "put_composite_alarm"):
@@ -79,6 +96,7 @@ class FakeClock:
 @dataclass
 class World:
     env: dict[str, str]
+    #: The session of the shifters' clients (``shifter_clients()``).
     session: boto3.Session
     queue_url: str
     #: (service, operation) of every call made by clients of ``session``.
@@ -162,6 +180,22 @@ def _forward(blue_arn: str, green_arn: str, green: int) -> dict[str, Any]:
 
 _TEST_SESSION = new_session()
 _TEST_CLIENTS: dict[str, Any] = {}
+#: The shifters' session: every call its clients make is appended to the current world's ``calls``.
+SHIFTER_SESSION = new_session()
+_CALLS: list[list[tuple[str, str]]] = [[]]
+
+
+def _record(model: Any, **_: Any) -> None:
+    _CALLS[0].append((model.service_model.service_name, model.name))
+
+
+SHIFTER_SESSION.events.register("before-call", _record)
+
+
+@lru_cache(maxsize=1)
+def shifter_clients() -> Clients:
+    """The shifters' clients, made once like the Lambda makes them once per execution environment."""
+    return Clients(SHIFTER_SESSION)
 
 
 def test_client(service: str) -> Any:
@@ -257,12 +291,8 @@ def build_world() -> World:
         "POWERTOOLS_SERVICE_NAME": "traffic-shifter",
         "POWERTOOLS_METRICS_NAMESPACE": "PaymentsBlueGreen",
     }
-    world = World(env=env, session=new_session(), queue_url=queue_url)
-
-    def record(model: Any, **_: Any) -> None:
-        world.calls.append((model.service_model.service_name, model.name))
-
-    world.session.events.register("before-call", record)
+    world = World(env=env, session=SHIFTER_SESSION, queue_url=queue_url)
+    _CALLS[0] = world.calls
     return world
 
 

@@ -1,0 +1,168 @@
+"""Fixtures of the emulator tests: one emulator per session, started through the launcher.
+
+The project venv cannot import moto's server dependencies, so the emulator runs in its
+own process (``scripts/emulator start``, .venv-emulator) on a free loopback port. Clients
+get the endpoint explicitly: nothing here sets AWS_ENDPOINT_URL for the other tests.
+
+* ``emulator``  (session) -> Emulator(url, port, env, client(service))
+* ``stacks``    (function) -> create / update / delete CloudFormation stacks on it; stacks
+  left over by a failing test are deleted at teardown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCHER = ROOT / "scripts" / "emulator"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_launcher(*args: str, port: int, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "EMULATOR_PORT": str(port)}
+    env.pop("AWS_ENDPOINT_URL", None)
+    return subprocess.run(
+        [str(LAUNCHER), *args], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+
+
+@dataclass
+class Emulator:
+    url: str
+    port: int
+    _session: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, endpoint_url=self.url, config=Config(retries={"max_attempts": 2}))
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Emulator:
+    if not (ROOT / ".venv-emulator" / "bin" / "python").exists():
+        pytest.fail("the emulator venv is missing: run scripts/bootstrap")
+    port = int(os.environ.get("EMULATOR_TEST_PORT") or free_port())
+    started = run_launcher("start", port=port)
+    if started.returncode != 0:
+        pytest.fail(f"scripts/emulator start failed (exit {started.returncode}):\n{started.stderr}")
+    url = started.stdout.strip().splitlines()[-1]
+    yield Emulator(url=url, port=port)
+    run_launcher("stop", port=port, timeout=60)
+
+
+@dataclass
+class DeployedStack:
+    name: str
+    stack_id: str
+    status: str
+    outputs: dict[str, str]
+    resources: dict[str, str]  # logical id -> physical id
+
+
+class Stacks:
+    """CloudFormation on the emulator, with unique names and waiting for final states."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.cfn = emulator.client("cloudformation")
+        self.created: list[str] = []
+
+    @staticmethod
+    def unique(prefix: str = "t") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    def _wait(self, stack_id: str, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            stack = self.cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+            if not stack["StackStatus"].endswith("_IN_PROGRESS") or time.monotonic() > deadline:
+                return stack
+            time.sleep(0.2)
+
+    def _describe(self, stack: dict[str, Any]) -> DeployedStack:
+        resources: dict[str, str] = {}
+        if stack["StackStatus"] != "DELETE_COMPLETE":
+            summaries = self.cfn.list_stack_resources(StackName=stack["StackId"])["StackResourceSummaries"]
+            resources = {s["LogicalResourceId"]: s.get("PhysicalResourceId", "") for s in summaries}
+        return DeployedStack(
+            name=stack["StackName"],
+            stack_id=stack["StackId"],
+            status=stack["StackStatus"],
+            outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []},
+            resources=resources,
+        )
+
+    def failure_reasons(self, name: str) -> list[str]:
+        events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+        return [f"{e['LogicalResourceId']}: {e['ResourceStatus']}: {e.get('ResourceStatusReason')}" for e in events if e.get("ResourceStatusReason")]
+
+    @staticmethod
+    def _params(parameters: dict[str, str] | None) -> list[dict[str, str]]:
+        return [{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()]
+
+    def create(self, template: dict[str, Any], name: str | None = None, parameters: dict[str, str] | None = None,
+               expect: str = "CREATE_COMPLETE") -> DeployedStack:
+        name = name or self.unique()
+        stack_id = self.cfn.create_stack(
+            StackName=name,
+            TemplateBody=json.dumps(template),
+            Parameters=self._params(parameters),
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )["StackId"]
+        self.created.append(stack_id)
+        stack = self._wait(stack_id)
+        assert stack["StackStatus"] == expect, self.failure_reasons(stack_id)
+        return self._describe(stack)
+
+    def update(self, name: str, template: dict[str, Any], parameters: dict[str, str] | None = None,
+               expect: str = "UPDATE_COMPLETE") -> DeployedStack:
+        self.cfn.update_stack(
+            StackName=name,
+            TemplateBody=json.dumps(template),
+            Parameters=self._params(parameters),
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )
+        stack = self._wait(name)
+        assert stack["StackStatus"] == expect, self.failure_reasons(name)
+        return self._describe(stack)
+
+    def delete(self, deployed: DeployedStack) -> None:
+        self.cfn.delete_stack(StackName=deployed.stack_id)
+        stack = self._wait(deployed.stack_id)
+        assert stack["StackStatus"] == "DELETE_COMPLETE", self.failure_reasons(deployed.stack_id)
+
+    def cleanup(self) -> None:
+        for stack_id in self.created:
+            try:
+                if self.cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] != "DELETE_COMPLETE":
+                    self.cfn.delete_stack(StackName=stack_id)
+            except Exception:  # noqa: BLE001 - best effort
+                pass
+
+
+@pytest.fixture
+def stacks(emulator: Emulator) -> Stacks:
+    helper = Stacks(emulator)
+    yield helper
+    helper.cleanup()

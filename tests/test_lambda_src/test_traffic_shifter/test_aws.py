@@ -1,0 +1,151 @@
+"""The AWS adapters: throttling retries, the conditional state writes, gates and weights as read."""
+
+from __future__ import annotations
+
+import types
+
+import botocore.endpoint
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+
+from traffic_shifter import ConcurrentUpdateError, ShiftState
+from traffic_shifter.aws import RETRY_CONFIG
+
+from .world import HEALTH_GATE, shifter_clients
+
+XML_THROTTLE = (
+    '<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>Rate exceeded</Message></Error>'
+    "<RequestId>0</RequestId></ErrorResponse>"
+)
+# (client, event name of the operation, error body, content type): the four protocols the shifter writes with.
+THROTTLED_WRITES = {
+    "elbv2 ModifyListener": ("elbv2", "elastic-load-balancing-v2.ModifyListener", XML_THROTTLE.format(code="Throttling"), "text/xml"),
+    "route53 ChangeResourceRecordSets": ("route53", "route-53.ChangeResourceRecordSets", XML_THROTTLE.format(code="Throttling"), "text/xml"),
+    "route53 PriorRequestNotComplete": ("route53", "route-53.ChangeResourceRecordSets", XML_THROTTLE.format(code="PriorRequestNotComplete"), "text/xml"),
+    "ssm PutParameter": ("ssm", "ssm.PutParameter", '{"__type": "ThrottlingException", "message": "Rate exceeded"}', "application/x-amz-json-1.1"),
+    "dynamodb PutItem": ("dynamodb", "dynamodb.PutItem", '{"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "Rate exceeded"}', "application/x-amz-json-1.0"),
+}
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_):
+        yield self.body
+
+
+class Throttler:
+    """Answers the first ``times`` calls of one operation with a throttling error, then lets them through."""
+
+    def __init__(self, times: int, body: str, content_type: str) -> None:
+        self.left = times
+        self.sent = 0
+        self.body = body.encode()
+        self.content_type = content_type
+
+    def __call__(self, request, **_):
+        if self.left == 0:
+            return None
+        self.left -= 1
+        self.sent += 1
+        return AWSResponse(request.url, 400, {"Content-Type": self.content_type}, _Raw(self.body))
+
+
+@pytest.fixture
+def throttle(monkeypatch):
+    """throttle(service, event, body, content_type, times) on the shifters' clients; backoff sleeps recorded."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=sleeps.append))
+    installed = []
+
+    def install(service, event, body, content_type, times):
+        throttler = Throttler(times, body, content_type)
+        events = shifter_clients()(service).meta.events
+        events.register_first(f"before-send.{event}", throttler)
+        installed.append((events, f"before-send.{event}", throttler))
+        return throttler
+
+    install.sleeps = sleeps
+    yield install
+    for events, name, handler in installed:  # the clients outlive the test
+        events.unregister(name, handler)
+
+
+def test_retry_config__standard_mode_with_backoff():
+    assert RETRY_CONFIG.retries == {"mode": "standard", "max_attempts": 6}
+
+
+@pytest.mark.parametrize("case", THROTTLED_WRITES, ids=list(THROTTLED_WRITES))
+def test_shifter_advance__write_throttled_twice__retried_with_backoff_and_applied(world, running, clock, throttle, case):
+    service, event, body, content_type = THROTTLED_WRITES[case]
+    throttler = throttle(service, event, body, content_type, times=2)
+    clock.advance(300)
+
+    result = running.tick()
+
+    assert result["decision"]["action"] == "advance"
+    assert throttler.sent == 2
+    assert len(throttle.sleeps) == 2 and all(0 <= s <= 2 for s in throttle.sleeps)  # standard mode: random * 2**attempt
+    assert world.weights() == {"alb": (75, 25), "route53": (75, 25), "ssm": "25"}
+    assert world.state_item()["step_index"] == "1"
+
+
+def test_shifter_advance__throttled_past_max_attempts__error_surfaces(world, running, clock, throttle):
+    service, event, body, content_type = THROTTLED_WRITES["ssm PutParameter"]
+    throttler = throttle(service, event, body, content_type, times=100)
+    clock.advance(300)
+
+    with pytest.raises(ClientError, match=r"ThrottlingException.*reached max retries: 5"):
+        running.tick()
+    assert throttler.sent == 6
+    assert world.state_item()["pending"]  # the claimed action stays visible until a later run takes over
+
+
+def test_state_store_write__stale_version__refused_item_unchanged(world, running):
+    store = running.store
+    current = store.load()
+    stale = ShiftState(status="running", step_index=0, version=current.version - 1)
+
+    with pytest.raises(ConcurrentUpdateError, match=rf"ddb-shift-state-dev-d01/traffic is no longer at version {current.version - 1}"):
+        store.write(stale, ShiftState(status="completed", step_index=3, updated_by="stale"))
+    assert store.load() == current
+
+
+def test_state_store_write__first_write_when_item_exists__refused(world, running):
+    with pytest.raises(ConcurrentUpdateError, match="is no longer at version 0"):
+        running.store.write(ShiftState(), ShiftState(status="running", updated_by="second starter"))
+
+
+def test_state_store_write__current_version__written_with_next_version(world, running):
+    current = running.store.load()
+
+    written = running.store.write(current, ShiftState(status="paused", step_index=0, reason="r", updated_by="ops"))
+
+    assert written.version == current.version + 1
+    assert running.store.load() == written
+
+
+def test_gate_reader__composite_and_metric_alarms__states_and_types(world, running):
+    world.set_gate(HEALTH_GATE, "ALARM", "ALARM(alarm-green-5xx-dev-d01)")
+
+    gates = running.gates.read()
+
+    assert [(g.name, g.state, g.reason, g.alarm_type) for g in gates] == [
+        (HEALTH_GATE, "ALARM", "ALARM(alarm-green-5xx-dev-d01)", "CompositeAlarm"),
+        ("alarm-data-replication-dev-d01", "OK", "Unchecked: Initial alarm creation", "CompositeAlarm"),
+        ("alarm-green-5xx-dev-d01", "OK", "Unchecked: Initial alarm creation", "MetricAlarm"),
+    ]
+
+
+def test_traffic_read__listener_not_forwarding_to_both_groups__config_error(world, running):
+    from traffic_shifter import ConfigError
+
+    world.client("elbv2").modify_listener(
+        ListenerArn=world.env["LISTENER_ARN"],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": world.env["BLUE_TARGET_GROUP_ARN"]}],
+    )
+
+    with pytest.raises(ConfigError, match="the default action must forward to exactly the blue and green target groups"):
+        running.traffic.read()

@@ -1,0 +1,172 @@
+"""The Lambda entry point: schedule, alarm events, operator commands, failures, metrics, rollback time."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from traffic_shifter import ConfigError, Shifter, handler
+
+from .world import HEALTH_GATE, REPLICATION_GATE, shifter_clients
+
+SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+
+def alarm_event(name: str, value: str = "ALARM", reason: str = "Threshold Crossed: 1 datapoint [9.0] > 5.0") -> dict:
+    return {
+        "version": "0",
+        "source": "aws.cloudwatch",
+        "detail-type": "CloudWatch Alarm State Change",
+        "detail": {
+            "alarmName": name,
+            "state": {"value": value, "reason": reason, "timestamp": "2099-01-01T00:00:00.000+0000"},
+            "previousState": {"value": "OK"},
+        },
+    }
+
+
+@dataclass
+class Context:
+    function_name: str = "lambda-traffic-shifter-dev-d01"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:lambda-traffic-shifter-dev-d01"
+    aws_request_id: str = "req-1"
+
+
+@pytest.fixture
+def lambda_env(world, monkeypatch):
+    for key, value in world.env.items():
+        monkeypatch.setenv(key, value)
+    handler.reset_shifter()
+    yield world.env
+    handler.reset_shifter()
+
+
+@pytest.fixture
+def warm(lambda_env, running, monkeypatch):
+    """A warm Lambda whose shifter has a running shift (green 10) and the test's clock."""
+    monkeypatch.setattr(handler, "_shifter", Shifter.from_env(lambda_env, clients=shifter_clients(), clock=running.clock, metrics=handler.metrics))
+    return handler._shifter
+
+
+def emf_metrics(out: str) -> dict:
+    """Metric values from the EMF blobs Powertools printed."""
+    values = {}
+    for line in out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            blob = json.loads(line)
+            for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                values[metric["Name"]] = blob[metric["Name"]]
+    return values
+
+
+def test_lambda_handler__scheduled_tick_bake_done__advances_and_emits_metrics(world, warm, clock, capsys):
+    clock.advance(300)
+
+    result = handler.lambda_handler(SCHEDULED, Context())
+
+    assert (result["ok"], result["trigger"], result["decision"]["action"]) == (True, "Scheduled Event", "advance")
+    assert emf_metrics(capsys.readouterr().out) == {"GreenWeight": 25.0, "Decisions": 1.0, "DecisionAdvance": 1.0}
+
+
+def test_lambda_handler__decision__logged_as_json_with_all_inputs(world, warm, capsys):
+    handler.lambda_handler(SCHEDULED, Context())
+
+    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"decision: hold"' in line]
+    assert record["decision"]["reason"] == "step 1 (green 10, bake 300 s) is baking, 300 s left"
+    assert sorted(record["inputs"]) == ["gates", "now", "plan", "problems", "state", "weights"]
+    assert record["inputs"]["weights"]["alb"] == {"blue": 90, "green": 10}
+    assert (record["service"], record["function_name"]) == ("traffic-shifter", "lambda-traffic-shifter-dev-d01")
+
+
+def test_lambda_handler__alarm_event__rolls_back_alb_and_route53_fast(world, warm, capsys, record_property):
+    world.set_gate(REPLICATION_GATE, "ALARM", "replica lag 45 s > 10 s")
+    done = {}
+
+    def mark(model, **_):
+        done[model.name] = time.perf_counter()
+
+    events = world.session.events
+    events.register("after-call.elastic-load-balancing-v2.ModifyListener", mark)
+    events.register("after-call.route-53.ChangeResourceRecordSets", mark)
+    try:
+        start = time.perf_counter()
+        result = handler.lambda_handler(alarm_event(REPLICATION_GATE, reason="replica lag 45 s > 10 s"), Context())
+        end = time.perf_counter()
+    finally:
+        events.unregister("after-call.elastic-load-balancing-v2.ModifyListener", mark)
+        events.unregister("after-call.route-53.ChangeResourceRecordSets", mark)
+
+    both_changed = max(done["ModifyListener"], done["ChangeResourceRecordSets"]) - start
+    record_property("rollback_both_weights_seconds", round(both_changed, 4))
+    record_property("rollback_handler_seconds", round(end - start, 4))
+    print(f"\nrollback: both weights changed after {both_changed * 1000:.1f} ms, handler done after {(end - start) * 1000:.1f} ms")
+    assert result["decision"]["action"] == "rollback"
+    assert result["trigger"] == f"alarm {REPLICATION_GATE} -> ALARM"
+    assert world.weights() == {"alb": (100, 0), "route53": (100, 0), "ssm": "0"}
+    assert both_changed < 1.0
+    assert emf_metrics(capsys.readouterr().out)["Rollbacks"] == 1.0
+
+
+def test_lambda_handler__alarm_event_ahead_of_describe__event_state_used(world, warm):
+    # describe_alarms still says OK (it can lag the event); the event is newer, so it wins.
+    result = handler.lambda_handler(alarm_event(HEALTH_GATE), Context())
+
+    assert result["decision"]["action"] == "rollback"
+    assert world.weights()["alb"] == (100, 0)
+
+
+def test_lambda_handler__operator_command__runs_it(world, warm):
+    result = handler.lambda_handler({"command": "pause", "actor": "ops.bob", "reason": "peak hour"}, Context())
+
+    assert (result["ok"], result["state"]["status"], result["state"]["reason"]) == (True, "paused", "paused by ops.bob (peak hour)")
+
+
+def test_lambda_handler__forbidden_command__ok_false_with_the_reason(world, warm):
+    result = handler.lambda_handler({"command": "start", "actor": "ops.bob"}, Context())
+
+    assert result == {
+        "ok": False,
+        "command": "start",
+        "error": "cannot start: status is running; start is allowed when status is idle or rolled_back "
+                 "(allowed now: status, pause, promote, rollback)",
+        "error_type": "CommandError",
+    }
+    assert world.notifications() == []
+
+
+def test_lambda_handler__unexpected_failure__published_and_reraised(world, warm):
+    world.client("elbv2").delete_listener(ListenerArn=world.env["LISTENER_ARN"])
+
+    with pytest.raises(Exception, match="ListenerNotFound"):
+        handler.lambda_handler(SCHEDULED, Context())
+    [note] = world.notifications()
+    assert note["subject"] == "[payments-migration/dev-d01] traffic shifter FAILED: ListenerNotFoundException"
+    assert note["event"] == SCHEDULED
+
+
+def test_lambda_handler__malformed_plan_on_tick__published_and_reraised(world, warm, clock):
+    world.put_plan('{"steps": [{"green_weight": 10, "bake_seconds": 60}]}')
+    clock.advance(300)
+
+    with pytest.raises(Exception, match="the last traffic step must have green_weight 100"):
+        handler.lambda_handler(SCHEDULED, Context())
+    assert [n["error_type"] for n in world.notifications()] == ["PlanError"]
+    assert world.weights()["alb"] == (90, 10)
+
+
+def test_lambda_handler__cold_start__builds_the_shifter_from_its_environment(world, lambda_env):
+    result = handler.lambda_handler({"command": "status"}, Context())
+
+    assert (result["ok"], result["state"]["status"], result["weights"]["ssm"]) == (True, "idle", "0")
+
+
+def test_shifter_config__missing_environment__names_every_missing_variable(world, lambda_env, monkeypatch):
+    monkeypatch.delenv("LISTENER_ARN")
+    monkeypatch.setenv("GATE_ALARMS", " ")
+
+    with pytest.raises(ConfigError, match=r"missing environment variable\(s\): LISTENER_ARN, GATE_ALARMS \(expected all of: SSM_PREFIX,"):
+        handler.lambda_handler(SCHEDULED, Context())

@@ -1,0 +1,346 @@
+"""templates/automation.json: the traffic-shifter Lambda, its role, state, triggers and alarms.
+
+Each test reads the committed template and fails when the property it names is removed or changed.
+"""
+
+import os
+import re
+
+import jinja2
+import pytest
+import yaml
+
+from bluegreen import lambda_zip
+from tests.test_templates import policy
+
+TAIL = policy.NAME_TAIL
+OPS_KEY = {"Ref": "OpsKeyArn"}
+ALARM_ARN = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${%s}"
+ZONE_ARN = {"Fn::Sub": "arn:${AWS::Partition}:route53:::hostedzone/${HostedZoneId}"}
+
+#: The whole of the role's permissions: Sid -> (actions, resource, condition).
+EXPECTED_STATEMENTS = {
+    "WriteOwnLog": (["logs:CreateLogStream", "logs:PutLogEvents"],
+                    {"Fn::GetAtt": ["FunctionLogGroup", "Arn"]}, None),
+    "DescribeVpcNetworkInterfaces": (["ec2:DescribeNetworkInterfaces"], "*", None),
+    "ManageVpcNetworkInterfaces": (
+        ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+         "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+        {"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*/*"}, None),
+    "ReadListenerWeights": (["elasticloadbalancing:DescribeListeners"], "*", None),
+    "SetListenerWeights": (["elasticloadbalancing:ModifyListener"], {"Ref": "HttpsListenerArn"}, None),
+    "ReadWeightedRecords": (["route53:ListResourceRecordSets"], ZONE_ARN, None),
+    "SetWeightedRecords": (["route53:ChangeResourceRecordSets"], ZONE_ARN, {"ForAllValues:StringEquals": {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [{"Ref": "RecordName"}],
+        "route53:ChangeResourceRecordSetsRecordTypes": ["A"],
+        "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+    }}),
+    "ReadAndSetGreenWeight": (
+        ["ssm:GetParameter", "ssm:PutParameter"],
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SsmPrefix}/traffic/green-weight"},
+        None),
+    "ReadShiftPlan": (
+        ["ssm:GetParameter"],
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SsmPrefix}/shift/plan"},
+        None),
+    "ReadGateAlarms": (["cloudwatch:DescribeAlarms"],
+                       [{"Fn::Sub": ALARM_ARN % "GreenHealthAlarmName"}, {"Fn::Sub": ALARM_ARN % "DataHealthAlarmName"}],
+                       None),
+    "ReadAndWriteShiftState": (["dynamodb:GetItem", "dynamodb:PutItem"], {"Fn::GetAtt": ["StateTable", "Arn"]}, None),
+    "Notify": (["sns:Publish"], {"Ref": "NotifyTopicArn"}, None),
+    "DeadLetter": (["sqs:SendMessage"], {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}, None),
+    "OpsKeyForStateTable": (
+        ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], OPS_KEY,
+        {"StringEquals": {"kms:ViaService": {"Fn::Sub": "dynamodb.${AWS::Region}.amazonaws.com"}}}),
+    "OpsKeyForMessages": (
+        ["kms:Decrypt", "kms:GenerateDataKey"], OPS_KEY,
+        {"StringEquals": {"kms:ViaService": [{"Fn::Sub": "sns.${AWS::Region}.amazonaws.com"},
+                                             {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}]}}),
+}
+#: Actions IAM cannot scope to a resource: the only statements allowed "Resource": "*".
+UNSCOPABLE = {"ec2:DescribeNetworkInterfaces", "elasticloadbalancing:DescribeListeners"}
+
+
+@pytest.fixture(scope="module")
+def resources(automation):
+    return automation["Resources"]
+
+
+def props(resources, logical):
+    return resources[logical]["Properties"]
+
+
+@pytest.fixture(scope="module")
+def function(resources):
+    return props(resources, "TrafficShifterFunction")
+
+
+@pytest.fixture(scope="module")
+def statements(resources):
+    return props(resources, "FunctionPolicy")["PolicyDocument"]["Statement"]
+
+
+# ---------------------------------------------------------------- IAM
+def test_role_policy__statements__exactly_the_expected_table(statements):
+    actual = {s["Sid"]: (s["Action"], s["Resource"], s.get("Condition")) for s in statements}
+    assert actual == EXPECTED_STATEMENTS
+    assert {s["Effect"] for s in statements} == {"Allow"}
+
+
+def test_role_policy__actions__no_wildcards(statements):
+    assert [a for s in statements for a in s["Action"] if "*" in a] == []
+
+
+def test_role_policy__resource_star__only_for_unscopable_describes(statements):
+    star = {a for s in statements if s["Resource"] == "*" for a in s["Action"]}
+    assert star == UNSCOPABLE
+
+
+def test_role__trust__lambda_service_only(resources):
+    assert props(resources, "FunctionRole")["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+
+
+def test_role__policies__only_the_managed_policy_of_this_stack(resources):
+    role = props(resources, "FunctionRole")
+    assert role["ManagedPolicyArns"] == [{"Ref": "FunctionPolicy"}]
+    assert "Policies" not in role
+
+
+def test_function__role__its_own(function):
+    assert function["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+
+
+# ---------------------------------------------------------------- function
+def test_function__concurrency__one_run_at_a_time(function):
+    assert function["ReservedConcurrentExecutions"] == 1
+
+
+def test_function__runtime__python312_x86_64_matching_the_zip(function):
+    assert (function["Runtime"], function["Architectures"]) == ("python3.12", ["x86_64"])
+    assert (lambda_zip.PYTHON_VERSION, lambda_zip.PLATFORM) == ("3.12", "manylinux2014_x86_64")
+
+
+def test_function__limits__timeout_60_memory_256(function):
+    assert (function["Timeout"], function["MemorySize"]) == (60, 256)
+
+
+def test_function__handler__exists_in_lambda_src(function):
+    module, func = function["Handler"].rsplit(".", 1)
+    source = (policy.ROOT / "lambda_src" / (module.replace(".", "/") + ".py")).read_text()
+    assert re.search(rf"^def {func}\(event", source, re.MULTILINE)
+
+
+def test_function__code__artifact_bucket_and_content_key(function):
+    assert function["Code"] == {"S3Bucket": {"Ref": "ArtifactBucketName"}, "S3Key": {"Ref": "TrafficShifterCodeKey"}}
+
+
+def test_code_key_parameter__pattern__accepts_only_the_resolvers_keys(automation):
+    pattern = automation["Parameters"]["TrafficShifterCodeKey"]["AllowedPattern"]
+    assert re.match(pattern, lambda_zip.code_key("traffic_shifter", "ab" * 32))
+    assert not re.match(pattern, "lambda/traffic_shifter/latest.zip")
+
+
+def test_function__dead_letters__to_the_encrypted_dlq(function, resources):
+    assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+
+
+def test_function__network__private_app_subnets_and_lambda_sg(function):
+    assert function["VpcConfig"] == {"SubnetIds": {"Ref": "AppSubnetIds"},
+                                     "SecurityGroupIds": [{"Ref": "LambdaSecurityGroupId"}]}
+
+
+def test_function__environment__the_shifter_contract(function):
+    assert function["Environment"]["Variables"] == {
+        "SSM_PREFIX": {"Ref": "SsmPrefix"},
+        "STATE_TABLE": {"Ref": "StateTable"},
+        "LISTENER_ARN": {"Ref": "HttpsListenerArn"},
+        "BLUE_TARGET_GROUP_ARN": {"Ref": "BlueTargetGroupArn"},
+        "GREEN_TARGET_GROUP_ARN": {"Ref": "GreenTargetGroupArn"},
+        "HOSTED_ZONE_ID": {"Ref": "HostedZoneId"},
+        "RECORD_NAME": {"Fn::Sub": "${RecordName}."},
+        "GATE_ALARMS": {"Fn::Join": [",", [{"Ref": "GreenHealthAlarmName"}, {"Ref": "DataHealthAlarmName"}]]},
+        "NOTIFY_TOPIC_ARN": {"Ref": "NotifyTopicArn"},
+        "POWERTOOLS_SERVICE_NAME": "traffic-shifter",
+        "POWERTOOLS_METRICS_NAMESPACE": "PaymentsBlueGreen",
+    }
+
+
+def test_function__logs__to_its_declared_group(function, resources):
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": "FunctionLogGroup"}}
+    assert props(resources, "FunctionLogGroup")["LogGroupName"] == {"Fn::Sub": "/aws/lambda/" + function["FunctionName"]["Fn::Sub"]}
+
+
+def test_log_group__retention__one_year(resources):
+    assert props(resources, "FunctionLogGroup")["RetentionInDays"] == 365
+
+
+def test_invoke_config__failed_run__not_retried(resources):
+    p = props(resources, "FunctionInvokeConfig")
+    assert (p["FunctionName"], p["MaximumRetryAttempts"], p["MaximumEventAgeInSeconds"]) == (
+        {"Ref": "TrafficShifterFunction"}, 0, 120)
+
+
+# ---------------------------------------------------------------- encryption
+@pytest.mark.parametrize("logical,path", [
+    ("TrafficShifterFunction", "KmsKeyArn"),
+    ("DeadLetterQueue", "KmsMasterKeyId"),
+    ("FunctionLogGroup", "KmsKeyId"),
+    ("StateTable", "SSESpecification.KMSMasterKeyId"),
+])
+def test_encryption__resource__ops_key(resources, logical, path):
+    assert policy.dig(props(resources, logical), path) == OPS_KEY
+
+
+# ---------------------------------------------------------------- state table
+def test_state_table__shape__plan_id_string_on_demand(resources):
+    p = props(resources, "StateTable")
+    assert p["TableName"] == {"Fn::Sub": f"ddb-shift-state-{TAIL}"}
+    assert (p["KeySchema"], p["AttributeDefinitions"], p["BillingMode"]) == (
+        [{"AttributeName": "plan_id", "KeyType": "HASH"}],
+        [{"AttributeName": "plan_id", "AttributeType": "S"}], "PAY_PER_REQUEST")
+
+
+def test_state_table__sse__kms_enabled(resources):
+    sse = props(resources, "StateTable")["SSESpecification"]
+    assert (sse["SSEEnabled"], sse["SSEType"]) == (True, "KMS")
+
+
+def test_state_table__point_in_time_recovery__on(resources):
+    assert props(resources, "StateTable")["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_state_table__deletion_protection__parameter_defaulting_to_on(resources, automation):
+    assert props(resources, "StateTable")["DeletionProtectionEnabled"] == {"Ref": "StateTableDeletionProtection"}
+    assert automation["Parameters"]["StateTableDeletionProtection"]["Default"] == "true"
+
+
+def test_dlq__retention__fourteen_days(resources):
+    assert props(resources, "DeadLetterQueue")["MessageRetentionPeriod"] == 1209600
+
+
+def test_dlq_policy__events__only_our_two_rules(resources):
+    (allow,) = [s for s in props(resources, "DeadLetterQueuePolicy")["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert (allow["Principal"], allow["Action"], allow["Condition"]) == (
+        {"Service": "events.amazonaws.com"}, "sqs:SendMessage",
+        {"ArnEquals": {"aws:SourceArn": [{"Fn::GetAtt": ["ScheduleRule", "Arn"]},
+                                         {"Fn::GetAtt": ["GateAlarmRule", "Arn"]}]}})
+
+
+def test_dlq_policy__without_tls__denied(resources):
+    (deny,) = [s for s in props(resources, "DeadLetterQueuePolicy")["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert (deny["Principal"], deny["Action"], deny["Condition"]) == ("*", "sqs:*", {"Bool": {"aws:SecureTransport": "false"}})
+
+
+# ---------------------------------------------------------------- triggers
+def test_schedule__rate__every_minute(resources):
+    p = props(resources, "ScheduleRule")
+    assert (p["ScheduleExpression"], p["State"]) == ("rate(1 minute)", "ENABLED")
+
+
+def test_alarm_rule__event_pattern__state_changes_of_the_two_gate_alarms(resources):
+    assert props(resources, "GateAlarmRule")["EventPattern"] == {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        "resources": [{"Fn::Sub": ALARM_ARN % "GreenHealthAlarmName"}, {"Fn::Sub": ALARM_ARN % "DataHealthAlarmName"}],
+    }
+
+
+@pytest.mark.parametrize("rule", ["ScheduleRule", "GateAlarmRule"])
+def test_rule__target__the_function_with_dead_letters(resources, rule):
+    (target,) = props(resources, rule)["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["TrafficShifterFunction", "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+
+
+@pytest.mark.parametrize("rule", ["ScheduleRule", "GateAlarmRule"])
+def test_invoke_permission__rule__scoped_by_source_arn_and_account(resources, rule):
+    p = props(resources, f"{rule}InvokePermission")
+    assert p == {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": {"Fn::GetAtt": ["TrafficShifterFunction", "Arn"]},
+        "Principal": "events.amazonaws.com",
+        "SourceArn": {"Fn::GetAtt": [rule, "Arn"]},
+        "SourceAccount": {"Ref": "AWS::AccountId"},
+    }
+
+
+def test_invoke_permissions__all__only_the_two_rules(resources):
+    perms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert sorted(p["SourceArn"]["Fn::GetAtt"][0] for p in perms) == ["GateAlarmRule", "ScheduleRule"]
+
+
+# ---------------------------------------------------------------- self-monitoring
+@pytest.mark.parametrize("alarm,metric,comparison,threshold,periods,missing", [
+    ("ShifterErrorsAlarm", "Errors", "GreaterThanThreshold", 0, 1, "notBreaching"),
+    ("ShifterHeartbeatAlarm", "Invocations", "LessThanThreshold", 1, 5, "breaching"),
+    ("ShifterDeadLetterAlarm", "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0, 1, "notBreaching"),
+])
+def test_self_alarm__shifter__watched_and_notifies(resources, alarm, metric, comparison, threshold, periods, missing):
+    p = props(resources, alarm)
+    assert (p["MetricName"], p["ComparisonOperator"], p["Threshold"], p["EvaluationPeriods"], p["TreatMissingData"]) == (
+        metric, comparison, threshold, periods, missing)
+    assert p["AlarmActions"] == p["OKActions"] == [{"Ref": "NotifyTopicArn"}]
+
+
+# ---------------------------------------------------------------- outputs and config
+def test_outputs__contract__exported(automation):
+    assert set(automation["Outputs"]) == {"TrafficShifterFunctionName", "TrafficShifterFunctionArn",
+                                          "StateTableName", "DeadLetterQueueUrl"}
+
+
+def test_automation_config__prod__is_a_symlink_to_dev():
+    prod = policy.ROOT / "config" / "prod" / "automation.yaml"
+    assert prod.is_symlink() and os.readlink(prod) == "../dev/automation.yaml"
+
+
+class _Tag:
+    def __init__(self, tag, value):
+        self.tag, self.value = tag, value
+
+    def __eq__(self, other):
+        return (self.tag, self.value) == (other.tag, other.value)
+
+    def __repr__(self):
+        return f"{self.tag} {self.value!r}"
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    pass
+
+
+for _tag in ("!stack_output", "!lambda_code_key"):
+    _ConfigLoader.add_constructor(_tag, lambda loader, node, t=_tag: _Tag(t, loader.construct_scalar(node)))
+_ConfigLoader.add_constructor("!package_lambda", lambda loader, node: _Tag("!package_lambda", loader.construct_mapping(node)))
+
+
+@pytest.fixture(params=["dev", "prod"])
+def automation_config(request):
+    group = yaml.safe_load((policy.ROOT / "config" / request.param / "config.yaml").read_text())
+    text = (policy.ROOT / "config" / request.param / "automation.yaml").read_text()
+    return request.param, group, yaml.load(jinja2.Template(text).render(**group), Loader=_ConfigLoader)
+
+
+def test_automation_config__hooks__package_before_create_update_and_change_set(automation_config):
+    env, _, config = automation_config
+    expected = [_Tag("!package_lambda", {"source": "lambda_src/traffic_shifter",
+                                         "bucket": _Tag("!stack_output", f"{env}/artifacts.yaml::ArtifactBucketName")})]
+    assert config["hooks"] == {"before_create": expected, "before_update": expected,
+                               "before_create_change_set": expected}
+
+
+def test_automation_config__code_key__resolved_from_the_same_source(automation_config):
+    _, _, config = automation_config
+    assert config["parameters"]["TrafficShifterCodeKey"] == _Tag("!lambda_code_key", "lambda_src/traffic_shifter")
+    assert config["parameters"]["ArtifactBucketName"] == config["hooks"]["before_create"][0].value["bucket"]
+
+
+def test_automation_config__deletion_protection__on_in_prod_only(automation_config):
+    env, _, config = automation_config
+    assert config["parameters"]["StateTableDeletionProtection"] == {"dev": "false", "prod": "true"}[env]
+
+
+def test_automation_config__parameters__every_template_parameter_but_identity(automation_config, automation):
+    _, _, config = automation_config
+    identity = {"Environment", "EnvironmentSuffix", "Project", "CostCenter"}
+    assert set(config["parameters"]) == set(automation["Parameters"]) - identity

@@ -1,0 +1,68 @@
+"""The route53 stack's properties, one test each, on the committed JSON: weighted alias records
+of the one ALB, their health checks, and the weight limits."""
+
+import pytest
+
+from tests.test_templates.intrinsics import Evaluation
+
+COLOURS = ("Blue", "Green")
+
+
+@pytest.fixture(scope="module")
+def res(route53):
+    return route53["Resources"]
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_record__weighted_alias__of_the_alb_in_the_payment_zone(res, colour):
+    props = res[f"{colour}Record"]["Properties"]
+    assert (props["Type"], props["SetIdentifier"]) == ("A", colour.lower())
+    assert props["HostedZoneId"] == {"Ref": "HostedZoneId"}
+    assert props["Name"] == {"Ref": "RecordName"}
+    assert props["Weight"] == {"Ref": f"{colour}Weight"}
+    assert props["AliasTarget"]["DNSName"] == {"Ref": "LoadBalancerDnsName"}
+    assert props["AliasTarget"]["HostedZoneId"] == {"Ref": "LoadBalancerHostedZoneId"}
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_record__target_health__evaluated(res, colour):
+    assert res[f"{colour}Record"]["Properties"]["AliasTarget"]["EvaluateTargetHealth"] is True
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_record__health_check__attached(res, colour):
+    assert res[f"{colour}Record"]["Properties"]["HealthCheckId"] == {"Ref": f"{colour}HealthCheck"}
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_health_check__https__alb_hostname_and_health_path(res, colour):
+    config = res[f"{colour}HealthCheck"]["Properties"]["HealthCheckConfig"]
+    assert (config["Type"], config["Port"], config["EnableSNI"]) == ("HTTPS", 443, True)
+    assert config["FullyQualifiedDomainName"] == {"Ref": "LoadBalancerDnsName"}
+    assert config["ResourcePath"] == {"Ref": "HealthCheckPath"}
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_health_check__tags__environment_project_costcenter(res, colour):
+    tags = {t["Key"]: t["Value"] for t in res[f"{colour}HealthCheck"]["Properties"]["HealthCheckTags"]}
+    for key in ("Environment", "Project", "CostCenter"):
+        assert tags[key] == {"Ref": key}
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_parameters__weight__number_within_route53_limits(route53, colour):
+    param = route53["Parameters"][f"{colour}Weight"]
+    assert (param["Type"], param["MinValue"], param["MaxValue"]) == ("Number", 0, 255)
+
+
+@pytest.mark.parametrize("blue,green,allowed", [("0", "0", False), ("0", "100", True), ("100", "0", True)])
+def test_rules__weights__not_both_zero(route53, blue, green, allowed):
+    (assertion,) = route53["Rules"]["WeightsNotBothZero"]["Assertions"]
+    evaluation = Evaluation({**route53, "Conditions": {"_": assertion["Assert"]}}, BlueWeight=blue, GreenWeight=green)
+    assert evaluation.condition("_") is allowed
+
+
+def test_outputs__contract__exported(route53):
+    for key in ("RecordName", "BlueRecordSetId", "GreenRecordSetId"):
+        assert route53["Outputs"][key]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-" + key}
+    assert route53["Outputs"]["GreenRecordSetId"]["Value"] == "green"
