@@ -64,6 +64,10 @@ def _key_policy(services, extra_statements=()):
     }
 
 
+def _trail_arn():
+    return Sub("arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/trail-${Environment}-${EnvironmentSuffix}")
+
+
 def _service_statement(sid, service, actions, condition=None):
     statement = {
         "Sid": sid,
@@ -109,13 +113,23 @@ def build():
                 ["kms:Decrypt", "kms:GenerateDataKey*"],
                 {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
             ),
-            # CloudTrail writes encrypted log files for this account's trails only.
+            # CloudTrail encrypts log files for this deployment's trail only (audit stack).
             _service_statement(
                 "CloudTrailEncryptsTrailLogs",
                 "cloudtrail.amazonaws.com",
-                ["kms:GenerateDataKey*", "kms:DescribeKey"],
-                {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": Sub(
-                    "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*")}},
+                ["kms:GenerateDataKey*"],
+                {
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": Sub(
+                        "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*")},
+                    "StringEquals": {"aws:SourceArn": _trail_arn()},
+                },
+            ),
+            # DescribeKey carries no encryption context, so it needs a statement of its own.
+            _service_statement(
+                "CloudTrailDescribesKey",
+                "cloudtrail.amazonaws.com",
+                ["kms:DescribeKey"],
+                {"StringEquals": {"aws:SourceArn": _trail_arn()}},
             ),
         ]),
         Tags=tags("kms", "ops"),

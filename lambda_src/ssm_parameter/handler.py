@@ -42,6 +42,10 @@ from botocore.exceptions import ClientError
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
+# botocore logs request bodies at DEBUG, and a PutParameter body holds the value: keep the SDK
+# quiet whatever level the root logger is given, so a secret never reaches CloudWatch Logs.
+for _sdk in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_sdk).setLevel(logging.WARNING)
 
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"

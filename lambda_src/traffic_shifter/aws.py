@@ -214,10 +214,13 @@ class StateStore:
         self.table = table
         self.plan_id = plan_id
 
-    def load(self) -> ShiftState:
-        item = self.clients("dynamodb").get_item(
+    def _item(self) -> dict[str, Any] | None:
+        return self.clients("dynamodb").get_item(
             TableName=self.table, Key={"plan_id": {"S": self.plan_id}}, ConsistentRead=True
         ).get("Item")
+
+    def load(self) -> ShiftState:
+        item = self._item()
         if not item:
             return ShiftState()
         s = lambda k: item[k]["S"] if k in item else ""  # noqa: E731
@@ -261,6 +264,10 @@ class StateStore:
             self.clients("dynamodb").put_item(TableName=self.table, Item=item, **condition)
         except ClientError as err:
             if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                if self._item() == item:
+                    # Our own write landed but its response was lost, and the retry met the condition.
+                    # Claims carry a per-run id, so another run never writes this very item.
+                    return new
                 raise ConcurrentUpdateError(
                     f"state {self.table}/{self.plan_id} is no longer at version {expected.version} "
                     "(another run changed it); nothing more was done, re-read and try again"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -284,7 +285,7 @@ class Shifter:
                 obs.state,
                 replace(
                     obs.state,
-                    pending={"action": decision.action, "by": actor, "at": iso(now),
+                    pending={"action": decision.action, "by": actor, "at": iso(now), "run": uuid.uuid4().hex,
                              "apply_step": decision.apply_step, "green_weight": decision.green_weight},
                     updated_by=actor,
                     updated_at=now,

@@ -8,6 +8,7 @@ import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
+from moto.core.botocore_stubber import BotocoreStubber
 
 from traffic_shifter import ConcurrentUpdateError, ShiftState
 from traffic_shifter.aws import RETRY_CONFIG
@@ -37,20 +38,27 @@ class _Raw:
 
 
 class Throttler:
-    """Answers the first ``times`` calls of one operation with a throttling error, then lets them through."""
+    """Answers the first ``times`` calls of one operation with an error, then lets them through.
 
-    def __init__(self, times: int, body: str, content_type: str) -> None:
+    A throttled request never reaches the service (moto is told to skip it); with
+    ``reaches_service=True`` it does, and only its response is lost (a 5xx after the write landed).
+    """
+
+    def __init__(self, times: int, body: str, content_type: str, status: int = 400, reaches_service: bool = False) -> None:
         self.left = times
         self.sent = 0
         self.body = body.encode()
         self.content_type = content_type
+        self.status = status
+        self.reaches_service = reaches_service
 
     def __call__(self, request, **_):
         if self.left == 0:
             return None
         self.left -= 1
         self.sent += 1
-        return AWSResponse(request.url, 400, {"Content-Type": self.content_type}, _Raw(self.body))
+        request.answered_by_test = not self.reaches_service
+        return AWSResponse(request.url, self.status, {"Content-Type": self.content_type}, _Raw(self.body))
 
 
 @pytest.fixture
@@ -58,10 +66,17 @@ def throttle(monkeypatch):
     """throttle(service, event, body, content_type, times) on the shifters' clients; backoff sleeps recorded."""
     sleeps: list[float] = []
     monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=sleeps.append))
+    moto_call = BotocoreStubber.__call__
+
+    def moto_unless_answered(self, event_name, request, **kwargs):
+        # moto runs for every request, even one a more specific hook already answered.
+        return None if getattr(request, "answered_by_test", False) else moto_call(self, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", moto_unless_answered)
     installed = []
 
-    def install(service, event, body, content_type, times):
-        throttler = Throttler(times, body, content_type)
+    def install(service, event, body, content_type, times, **kwargs):
+        throttler = Throttler(times, body, content_type, **kwargs)
         events = shifter_clients()(service).meta.events
         events.register_first(f"before-send.{event}", throttler)
         installed.append((events, f"before-send.{event}", throttler))
@@ -97,10 +112,25 @@ def test_shifter_advance__throttled_past_max_attempts__error_surfaces(world, run
     throttler = throttle(service, event, body, content_type, times=100)
     clock.advance(300)
 
-    with pytest.raises(ClientError, match=r"ThrottlingException.*reached max retries: 5"):
+    with pytest.raises(ClientError, match=r"ThrottlingException.*reached max retries: 6"):
         running.tick()
-    assert throttler.sent == 6
+    assert throttler.sent == 7  # the call and 6 retries (botocore counts max_attempts past the first)
     assert world.state_item()["pending"]  # the claimed action stays visible until a later run takes over
+
+
+def test_state_store_write__own_write_landed_response_lost__treated_as_written(world, running, clock, throttle):
+    throttler = throttle(
+        "dynamodb", "dynamodb.PutItem", '{"__type": "InternalServerError", "message": "internal"}',
+        "application/x-amz-json-1.0", times=1, status=500, reaches_service=True,
+    )
+    clock.advance(300)
+
+    result = running.tick()
+
+    assert throttler.sent == 1
+    assert result["decision"]["action"] == "advance"
+    assert world.weights()["ssm"] == "25"
+    assert world.state_item()["step_index"] == "1"
 
 
 def test_state_store_write__stale_version__refused_item_unchanged(world, running):
