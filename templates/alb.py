@@ -12,8 +12,6 @@ Logs: ALB access and connection logs to an S3 bucket of this stack (SSE-S3: the 
 encryption ALB log delivery writes to), WAF logs to a log group encrypted with the ops key.
 """
 
-import json
-
 from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub
 from troposphere.certificatemanager import Certificate, DomainValidationOption
 from troposphere.elasticloadbalancingv2 import (

@@ -12,7 +12,6 @@ so that one file shows the whole allowed traffic matrix to a reviewer.
 
 from troposphere import (
     Cidr,
-    Condition,
     Equals,
     GetAtt,
     GetAZs,
@@ -49,10 +48,11 @@ AZ_COUNT = 3
 #: (logical prefix, name qualifier) of each subnet tier, in the order their CIDRs are carved.
 TIERS = (("Public", "public"), ("App", "app"), ("Db", "db"))
 #: PrivateLink endpoints in the app subnets: what the tasks, Lambdas, DMS and the rotation function
-#: call. elasticloadbalancing and sns serve the traffic-shifter (listener weights, notifications).
+#: call. elasticloadbalancing, sns and rds serve the traffic shifter (listener weights,
+#: notifications, cluster state).
 INTERFACE_ENDPOINTS = (
     "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring", "dms",
-    "elasticloadbalancing", "sns",
+    "elasticloadbalancing", "sns", "rds",
 )
 #: Gateway endpoints (free, route-table based): S3 for ECR image layers and CloudFormation
 #: custom-resource responses, DynamoDB for the traffic-shifter's state table.
@@ -69,7 +69,7 @@ SECURITY_GROUPS = {
     "App": ("app", "Payment API tasks: app port from the ALB only; out to Aurora, endpoints and S3"),
     "Db": ("db", "Aurora clusters: MySQL from the app, DMS and rotation groups only; no egress"),
     "Dms": ("dms", "DMS replication instance: MySQL to the Aurora group, HTTPS to the endpoints"),
-    "Lambda": ("lambda", "Platform Lambdas: HTTPS to the VPC endpoints only"),
+    "Lambda": ("lambda", "Platform Lambdas: HTTPS to the VPC endpoints, and to Route 53 through NAT"),
     "Rotation": ("rotation", "Secret rotation Lambda: MySQL to Aurora, HTTPS to the endpoints"),
     "Endpoint": ("endpoint", "Interface endpoints: HTTPS from the app, Lambda, DMS and rotation groups"),
 }
@@ -92,6 +92,8 @@ EGRESS = {
         (HTTPS, "Endpoint", "AWS APIs through the interface endpoints"),
         (HTTPS, "pl:s3", "CloudFormation custom-resource responses through the S3 gateway endpoint"),
         (HTTPS, "pl:dynamodb", "Traffic-shifter state table through the DynamoDB gateway endpoint"),
+        # The Route 53 API has no PrivateLink endpoint: the traffic shifter reaches it through NAT.
+        (HTTPS, "0.0.0.0/0", "Route 53 API (no VPC endpoint exists) through the NAT gateways"),
     ],
     "Rotation": [
         (MYSQL, "Db", "Change the master password on Aurora"),
@@ -318,11 +320,12 @@ def _security_groups(t, vpc):
     for prefix, group in groups.items():
         rules = []
         for p, destination, why in EGRESS[prefix]:
-            target = (
-                {"DestinationPrefixListId": Ref(f"{'S3' if destination == 'pl:s3' else 'DynamoDb'}PrefixListId")}
-                if destination.startswith("pl:")
-                else {"DestinationSecurityGroupId": GetAtt(groups[destination], "GroupId")}
-            )
+            if destination.startswith("pl:"):
+                target = {"DestinationPrefixListId": Ref(f"{'S3' if destination == 'pl:s3' else 'DynamoDb'}PrefixListId")}
+            elif "/" in destination:
+                target = {"CidrIp": destination}
+            else:
+                target = {"DestinationSecurityGroupId": GetAtt(groups[destination], "GroupId")}
             rules.append(SecurityGroupRule(IpProtocol="tcp", FromPort=port(p), ToPort=port(p), Description=why, **target))
         if not rules:
             # Declaring any egress replaces the default allow-all rule; loopback matches no real
@@ -411,14 +414,15 @@ def _endpoints(t, vpc, subnets, endpoint_sg, private_tables):
             "Condition": {"StringEquals": {"aws:ResourceAccount": Ref("AWS::AccountId")}},
         }],
     }
-    for service, policy in (("s3", s3_policy), ("dynamodb", dynamodb_policy)):
+    policies = {"s3": s3_policy, "dynamodb": dynamodb_policy}
+    for service in GATEWAY_ENDPOINTS:
         t.add_resource(VPCEndpoint(
             f"{service.capitalize()}GatewayEndpoint",
             VpcId=Ref(vpc),
             ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
             VpcEndpointType="Gateway",
             RouteTableIds=[Ref(table) for table in private_tables],
-            PolicyDocument=policy,
+            PolicyDocument=policies[service],
             Tags=tags("vpce", service),
         ))
 

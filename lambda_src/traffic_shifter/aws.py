@@ -19,9 +19,11 @@ from botocore.exceptions import ClientError
 from .errors import ConcurrentUpdateError, ConfigError
 from .model import MISSING, GateReading, ObservedWeights, RecordWeights, ShiftState, from_iso, iso
 
-#: Retries with backoff on throttling; short timeouts so a stuck call does not eat the Lambda timeout.
+#: Retries with exponential backoff and jitter on throttling (standard mode: random * 2**attempt s,
+#: so at most 1 + 2 + 4 + 8 = 15 s of waiting per call over 5 attempts), and short timeouts, so a
+#: throttled or stuck call cannot eat the Lambda timeout.
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 6},
+    retries={"mode": "standard", "total_max_attempts": 5},
     connect_timeout=5,
     read_timeout=15,
     user_agent_extra="payments-traffic-shifter",

@@ -36,7 +36,7 @@ from .decisions import (
     judge_gates,
     merge_alarm_event,
 )
-from .errors import ConcurrentUpdateError, ConfigError, PlanError, ShiftError
+from .errors import CommandError, ConcurrentUpdateError, ConfigError, PlanError, ShiftError
 from .model import ROLLED_BACK, GateReading, ObservedWeights, ShiftState, iso, parse_green_weight
 from .plan import Plan, parse_plan
 from .steps import StepContext, step_kind
@@ -341,7 +341,9 @@ class Shifter:
         if decision is not None:
             logger.info(f"decision: {decision.action}", extra={**record, "decision": decision.to_dict()})
         else:
-            logger.error(f"decision refused: {error}", extra={**record, "error": str(error), "error_type": type(error).__name__})
+            # A refused operator command is routine; a plan or weight that cannot be used is not.
+            log = logger.warning if isinstance(error, CommandError) else logger.error
+            log(f"decision refused: {error}", extra={**record, "error": str(error), "error_type": type(error).__name__})
 
     def _notify(self, decision: Decision, obs: Observation, state: ShiftState, changes: list[str], actor: str) -> None:
         if decision.action in HEADLINES:

@@ -9,7 +9,7 @@ from tests.test_templates.intrinsics import Evaluation
 TIERS = ("Public", "App", "Db")
 INTERFACE_SERVICES = [
     "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring", "dms",
-    "elasticloadbalancing", "sns",
+    "elasticloadbalancing", "sns", "rds",
 ]
 APP_SUBNETS = [{"Ref": f"AppSubnet{i}"} for i in (1, 2, 3)]
 PRIVATE_ROUTE_TABLES = [{"Ref": f"{tier}RouteTable{i}"} for tier in ("App", "Db") for i in (1, 2, 3)]
@@ -38,6 +38,8 @@ EXPECTED_RULES = sorted([
     ("egress", "Lambda", "tcp", 443, 443, "sg:Endpoint"),
     ("egress", "Lambda", "tcp", 443, 443, "pl:S3PrefixListId"),
     ("egress", "Lambda", "tcp", 443, 443, "pl:DynamoDbPrefixListId"),
+    # Route 53 has no VPC endpoint: the traffic shifter reaches its API through the NAT gateways.
+    ("egress", "Lambda", "tcp", 443, 443, "cidr:0.0.0.0/0"),
     ("egress", "Rotation", "tcp", 3306, 3306, "sg:Db"),
     ("egress", "Rotation", "tcp", 443, 443, "sg:Endpoint"),
     ("ingress", "Endpoint", "tcp", 443, 443, "sg:App"),
@@ -246,11 +248,12 @@ def test_security_groups__egress__declared_so_the_default_allow_all_is_replaced(
     assert all(body["Properties"].get("SecurityGroupEgress") for body in groups.values())
 
 
-def test_security_groups__internet__only_the_alb_on_443_and_80(network):
+def test_security_groups__internet__alb_in_on_443_and_80_and_lambda_out_on_443(network):
     public = [r for r in _rules(network) if r[-1] in ("cidr:0.0.0.0/0", "cidr:::/0")]
     assert public == sorted([
         ("ingress", "Alb", "tcp", 443, 443, "cidr:0.0.0.0/0"),
         ("ingress", "Alb", "tcp", 80, 80, "cidr:0.0.0.0/0"),
+        ("egress", "Lambda", "tcp", 443, 443, "cidr:0.0.0.0/0"),
     ], key=repr)
 
 

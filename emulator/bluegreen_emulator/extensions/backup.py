@@ -74,10 +74,16 @@ def delete_backup_selection(self: BackupBackend, backup_plan_id: str, selection_
     _selections(self).pop(selection_id)
 
 
+def _uri(self: BackupResponse, name: str) -> str:
+    """A URI parameter of the request (botocore names them backupPlanId, selectionId)."""
+    params = {k.lower(): v for k, v in (self.uri_match or {}).items()}
+    return params[name.lower()]
+
+
 def _r_create_backup_selection(self: BackupResponse) -> str:
     params = json.loads(self.body or "{}")
     record = self.backup_backend.create_backup_selection(
-        backup_plan_id=self.uri_match["BackupPlanId"],
+        backup_plan_id=_uri(self, "BackupPlanId"),
         backup_selection=params.get("BackupSelection") or {},
         creator_request_id=params.get("CreatorRequestId"),
     )
@@ -86,13 +92,13 @@ def _r_create_backup_selection(self: BackupResponse) -> str:
 
 def _r_get_backup_selection(self: BackupResponse) -> str:
     record = self.backup_backend.get_backup_selection(
-        self.uri_match["BackupPlanId"], self.uri_match["SelectionId"]
+        _uri(self, "BackupPlanId"), _uri(self, "SelectionId")
     )
     return json.dumps({k: v for k, v in record.items() if v is not None})
 
 
 def _r_list_backup_selections(self: BackupResponse) -> str:
-    records = self.backup_backend.list_backup_selections(self.uri_match["BackupPlanId"])
+    records = self.backup_backend.list_backup_selections(_uri(self, "BackupPlanId"))
     return json.dumps(
         {
             "BackupSelectionsList": [
@@ -110,7 +116,7 @@ def _r_list_backup_selections(self: BackupResponse) -> str:
 
 
 def _r_delete_backup_selection(self: BackupResponse) -> str:
-    self.backup_backend.delete_backup_selection(self.uri_match["BackupPlanId"], self.uri_match["SelectionId"])
+    self.backup_backend.delete_backup_selection(_uri(self, "BackupPlanId"), _uri(self, "SelectionId"))
     return "{}"
 
 

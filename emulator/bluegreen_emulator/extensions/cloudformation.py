@@ -25,6 +25,9 @@ What moto 5.2 does and what changes here:
   does not roll updates back), failed deletes -> DELETE_FAILED.
 * A resource type without an update implementation in moto is kept as it was (moto
   drops it from the stack); a stack event says the change was not applied.
+* An update also reaches resources whose template text did not change but whose
+  resolved properties did (Ref/GetAtt of a replaced or updated resource, nested stack
+  outputs); moto only updated resources whose text or parameters changed.
 * TemplateURL may point at the emulator itself (``http://127.0.0.1:PORT/bucket/key``).
 """
 
@@ -459,13 +462,58 @@ def _ordered_delete(self: Any) -> None:
     raise RuntimeError(f"could not delete {sorted(remaining)}")
 
 
+def _resolved(resources_map: Any, resource_json: dict[str, Any]) -> Any:
+    return _clean_json(resource_json.get("Properties") or {}, resources_map)
+
+
+def _remember(resources_map: Any, logical_id: str, resource_json: dict[str, Any]) -> None:
+    """Record the resolved properties a resource was created/updated with."""
+    try:
+        resolved = _resolved(resources_map, resource_json)
+    except Exception:  # noqa: BLE001 - only used to detect changes later
+        return
+    resources_map.__dict__.setdefault("_bluegreen_resolved", {})[logical_id] = resolved
+
+
 def _parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
     try:
-        return _original_parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+        resource = _original_parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
     except Exception as exc:
         if not hasattr(exc, "_bluegreen_resource"):
             exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]
         raise
+    if resource is not None:
+        _remember(resources_map, logical_id, resource_json)
+    return resource
+
+
+def _cascading_update(self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+    """ResourceMap.update, then propagate changed values to unchanged resources.
+
+    moto only updates resources whose template text (or referenced parameters) changed.
+    CloudFormation also updates a resource when a value it references changed: a new
+    task-definition revision reaching the ECS service, a nested stack's new output, ...
+    """
+    _original_resource_map_update(self, template, parameters)
+    remembered = self.__dict__.setdefault("_bluegreen_resolved", {})
+    for _pass in range(5):
+        changed = False
+        for logical_id, resource_json in self._resource_json_map.items():
+            if logical_id not in remembered or self._parsed_resources.get(logical_id) is None:
+                continue
+            try:
+                now = _resolved(self, resource_json)
+            except Exception:  # noqa: BLE001
+                continue
+            if now == remembered[logical_id]:
+                continue
+            updated = parsing.parse_and_update_resource(logical_id, resource_json, self, self._account_id, self._region_name)
+            if updated is not None:
+                self._parsed_resources[logical_id] = updated
+            remembered[logical_id] = now
+            changed = True
+        if not changed:
+            return
 
 
 def _parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
@@ -480,14 +528,39 @@ def _parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], r
             )
         return original
     try:
-        return _original_parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+        resource = _replace_if_renamed(resource_class, original, logical_id, resource_json, resources_map, account_id, region_name)
+        if resource is None:
+            resource = _original_parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
     except Exception as exc:
         if not hasattr(exc, "_bluegreen_resource"):
             exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]
         raise
+    _remember(resources_map, logical_id, resource_json)
+    return resource
+
+
+def _replace_if_renamed(resource_class: Any, original: Any, logical_id: str, resource_json: dict[str, Any],
+                        resources_map: Any, account_id: str, region_name: str) -> Any:
+    """A changed custom name means replacement in CloudFormation; moto's own models
+    mostly keep the old name. Create the new resource, then delete the old one."""
+    from ._base import BackendResource
+
+    if original is None or isinstance(original, (BackendResource, CustomResource)):
+        return None
+    name_property = resource_class.cloudformation_name_type() if hasattr(resource_class, "cloudformation_name_type") else ""
+    if not name_property:
+        return None
+    before = resources_map.__dict__.get("_bluegreen_resolved", {}).get(logical_id, {}).get(name_property)
+    after = _resolved(resources_map, resource_json).get(name_property)
+    if before is None or after is None or before == after:
+        return None
+    replacement = _original_parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    resources_map._delete_resource(original, resource_json)
+    return replacement
 
 
 _original_parse_and_create_resource = parsing.parse_and_create_resource
+_original_resource_map_update = parsing.ResourceMap.update
 _original_parse_and_update_resource = parsing.parse_and_update_resource
 
 
@@ -616,6 +689,7 @@ def install(port: int) -> None:
     parsing.parse_and_create_resource = _parse_and_create_resource
     parsing.parse_and_update_resource = _parse_and_update_resource
     parsing.ResourceMap.delete = _ordered_delete  # type: ignore[method-assign]
+    parsing.ResourceMap.update = _cascading_update  # type: ignore[method-assign]
     for module in (cfn_utils, cfn_models, cfn_responses):
         if hasattr(module, "get_stack_from_s3_url"):
             module.get_stack_from_s3_url = _get_stack_from_s3_url  # type: ignore[attr-defined]

@@ -89,7 +89,7 @@ def throttle(monkeypatch):
 
 
 def test_retry_config__standard_mode_with_backoff():
-    assert RETRY_CONFIG.retries == {"mode": "standard", "max_attempts": 6}
+    assert RETRY_CONFIG.retries == {"mode": "standard", "total_max_attempts": 5}
 
 
 @pytest.mark.parametrize("case", THROTTLED_WRITES, ids=list(THROTTLED_WRITES))
@@ -112,9 +112,9 @@ def test_shifter_advance__throttled_past_max_attempts__error_surfaces(world, run
     throttler = throttle(service, event, body, content_type, times=100)
     clock.advance(300)
 
-    with pytest.raises(ClientError, match=r"ThrottlingException.*reached max retries: 6"):
+    with pytest.raises(ClientError, match=r"ThrottlingException.*reached max retries: 4"):
         running.tick()
-    assert throttler.sent == 7  # the call and 6 retries (botocore counts max_attempts past the first)
+    assert throttler.sent == 5
     assert world.state_item()["pending"]  # the claimed action stays visible until a later run takes over
 
 

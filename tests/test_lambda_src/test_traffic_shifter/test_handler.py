@@ -59,7 +59,8 @@ def emf_metrics(out: str) -> dict:
         if line.startswith("{") and '"_aws"' in line:
             blob = json.loads(line)
             for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-                values[metric["Name"]] = blob[metric["Name"]]
+                value = blob[metric["Name"]]
+                values[metric["Name"]] = value[0] if isinstance(value, list) and len(value) == 1 else value
     return values
 
 
@@ -72,10 +73,12 @@ def test_lambda_handler__scheduled_tick_bake_done__advances_and_emits_metrics(wo
     assert emf_metrics(capsys.readouterr().out) == {"GreenWeight": 25.0, "Decisions": 1.0, "DecisionAdvance": 1.0}
 
 
-def test_lambda_handler__decision__logged_as_json_with_all_inputs(world, warm, capsys):
+def test_lambda_handler__decision__logged_as_json_with_all_inputs(world, warm, caplog):
     handler.lambda_handler(SCHEDULED, Context())
 
-    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"decision: hold"' in line]
+    [record] = [
+        json.loads(handler.logger.registered_formatter.format(r)) for r in caplog.records if r.getMessage() == "decision: hold"
+    ]
     assert record["decision"]["reason"] == "step 1 (green 10, bake 300 s) is baking, 300 s left"
     assert sorted(record["inputs"]) == ["gates", "now", "plan", "problems", "state", "weights"]
     assert record["inputs"]["weights"]["alb"] == {"blue": 90, "green": 10}
@@ -89,21 +92,25 @@ def test_lambda_handler__alarm_event__rolls_back_alb_and_route53_fast(world, war
     def mark(model, **_):
         done[model.name] = time.perf_counter()
 
-    events = world.session.events
-    events.register("after-call.elastic-load-balancing-v2.ModifyListener", mark)
-    events.register("after-call.route-53.ChangeResourceRecordSets", mark)
+    hooks = [
+        (shifter_clients()("elbv2").meta.events, "after-call.elastic-load-balancing-v2.ModifyListener"),
+        (shifter_clients()("route53").meta.events, "after-call.route-53.ChangeResourceRecordSets"),
+    ]
+    for events, name in hooks:
+        events.register(name, mark)
     try:
         start = time.perf_counter()
         result = handler.lambda_handler(alarm_event(REPLICATION_GATE, reason="replica lag 45 s > 10 s"), Context())
         end = time.perf_counter()
     finally:
-        events.unregister("after-call.elastic-load-balancing-v2.ModifyListener", mark)
-        events.unregister("after-call.route-53.ChangeResourceRecordSets", mark)
+        for events, name in hooks:
+            events.unregister(name, mark)
 
     both_changed = max(done["ModifyListener"], done["ChangeResourceRecordSets"]) - start
     record_property("rollback_both_weights_seconds", round(both_changed, 4))
     record_property("rollback_handler_seconds", round(end - start, 4))
-    print(f"\nrollback: both weights changed after {both_changed * 1000:.1f} ms, handler done after {(end - start) * 1000:.1f} ms")
+    with capsys.disabled():  # shown with -s; docs/traffic-shifting.md records it
+        print(f"\nrollback: both weights changed after {both_changed * 1000:.1f} ms, handler done after {(end - start) * 1000:.1f} ms")
     assert result["decision"]["action"] == "rollback"
     assert result["trigger"] == f"alarm {REPLICATION_GATE} -> ALARM"
     assert world.weights() == {"alb": (100, 0), "route53": (100, 0), "ssm": "0"}

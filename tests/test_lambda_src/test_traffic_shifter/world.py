@@ -53,11 +53,11 @@ WRITE_OPERATIONS = frozenset(
 _LOADER = botocore.loaders.create_loader()
 
 
-def new_session() -> boto3.Session:
+def new_session(region_name: str = REGION) -> boto3.Session:
     """A fresh session (its own event hooks) sharing the parsed service models."""
     core = botocore.session.get_session()
     core.register_component("data_loader", _LOADER)
-    return boto3.Session(botocore_session=core, region_name=REGION)
+    return boto3.Session(botocore_session=core, region_name=region_name)
 
 
 def speed_up_sns(monkeypatch: Any) -> None:

@@ -1,0 +1,239 @@
+"""``bluegreen``: operator commands.
+
+    bluegreen shift status   --env dev
+    bluegreen shift start    --env dev  [--actor NAME] [--reason TEXT]
+    bluegreen shift pause    --env prod --actor jane --reason "card network maintenance"
+    bluegreen shift resume   --env prod --actor jane
+    bluegreen shift promote  --env prod --actor jane
+    bluegreen shift rollback --env prod --actor jane --reason "declines up on green"
+    ... add --json for machine output, --verbose for the decision log (stderr)
+
+The command runs here, in-process, with the very code the traffic-shifter Lambda runs, configured
+by that Lambda's own environment (read with lambda:GetFunctionConfiguration on
+``lambda-traffic-shifter-<env>-<suffix>``), so the ARNs have one source of truth. The state item's
+version check keeps this run and the Lambda's from both acting. boto3 honours AWS_ENDPOINT_URL,
+so the same commands work against the local emulator.
+
+Exit codes: 0 done, 1 refused or failed (message on stderr, no traceback), 2 usage or unknown env.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bluegreen.environments import (
+    Environment,
+    EnvironmentConfigError,
+    UnknownEnvironmentError,
+    find_project_root,
+    load_environment,
+)
+
+COMMANDS = ("status", "start", "pause", "resume", "promote", "rollback")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+SessionFactory = Callable[..., boto3.Session]
+
+
+class CliError(Exception):
+    """A failure the operator can act on; printed as ``error: <message>``."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bluegreen", description="Blue-green migration operator commands.")
+    sub = parser.add_subparsers(dest="group", required=True, metavar="{shift}")
+    shift = sub.add_parser(
+        "shift",
+        help="traffic shift: status, start, pause, resume, promote, rollback",
+        description="Run a traffic-shift command in-process with the traffic-shifter Lambda's code and configuration.",
+    )
+    shift.add_argument("command", choices=COMMANDS)
+    shift.add_argument("--env", required=True, help="environment: a folder of config/ (dev, prod)")
+    shift.add_argument("--actor", help="who is asking, for the audit trail (default: your AWS caller identity)")
+    shift.add_argument("--reason", default="", help="why, recorded with the state and in the notification")
+    shift.add_argument("--json", action="store_true", help="print the result as JSON")
+    shift.add_argument("--verbose", "-v", action="store_true", help="print the decision log (JSON lines) on stderr")
+    shift.add_argument("--project-dir", type=Path, help="project folder holding config/ (default: found from the cwd)")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    session_factory: SessionFactory = boto3.Session,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        result = run_shift(args, session_factory=session_factory, stderr=stderr)
+    except CliError as err:
+        return _fail(args, str(err), err.code, stdout, stderr)
+    except (ClientError, BotoCoreError) as err:
+        return _fail(args, f"AWS: {err}", EXIT_FAILED, stdout, stderr)
+    except Exception as err:  # noqa: BLE001 - the operator gets a message, never a traceback
+        if getattr(args, "verbose", False):
+            raise
+        return _fail(args, f"{type(err).__name__}: {err}", EXIT_FAILED, stdout, stderr)
+    if args.json:
+        stdout.write(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
+    else:
+        stdout.write(format_result(result) + "\n")
+    return EXIT_OK
+
+
+def _fail(args: argparse.Namespace, message: str, code: int, stdout: IO[str], stderr: IO[str]) -> int:
+    if getattr(args, "json", False):
+        stdout.write(json.dumps({"ok": False, "error": message}, indent=2) + "\n")
+    stderr.write(f"bluegreen: error: {message}\n")
+    return code
+
+
+def make_session(env: Environment, session_factory: SessionFactory = boto3.Session) -> boto3.Session:
+    """A session in the environment's region (AWS_ENDPOINT_URL, profiles etc. apply as boto3 does)."""
+    return session_factory(region_name=env.region)
+
+
+def lambda_environment(session: boto3.Session, env: Environment) -> dict[str, str]:
+    """The traffic-shifter Lambda's environment variables: the one source of its ARNs and names."""
+    function = env.traffic_shifter_function
+    try:
+        config = session.client("lambda").get_function_configuration(FunctionName=function)
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ResourceNotFoundException":
+            raise CliError(
+                f"function {function} not found in {env.region}; is the automation stack of {env.label} deployed?"
+            ) from err
+        raise
+    environment = config.get("Environment") or {}
+    if environment.get("Error"):
+        raise CliError(f"cannot read the environment of {function}: {environment['Error'].get('Message', environment['Error'])}")
+    variables = dict(environment.get("Variables") or {})
+    prefix = variables.get("SSM_PREFIX", "").rstrip("/")
+    if prefix != env.ssm_prefix:
+        raise CliError(
+            f"{function} has SSM_PREFIX {prefix!r} but {env.config_file} says {env.ssm_prefix!r}; "
+            "refusing to act on a deployment that does not match its config"
+        )
+    return variables
+
+
+def default_actor(session: boto3.Session) -> str:
+    try:
+        return session.client("sts").get_caller_identity()["Arn"]
+    except (ClientError, BotoCoreError):
+        return getpass.getuser()
+
+
+def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str]) -> dict[str, Any]:
+    # Imported here: the Lambda package (and Powertools) load only for this command.
+    from traffic_shifter import Shifter, ShiftError
+    from traffic_shifter.shifter import logger
+
+    try:
+        root = args.project_dir or find_project_root()
+        env = load_environment(args.env, root)
+    except UnknownEnvironmentError as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    except EnvironmentConfigError as err:
+        raise CliError(str(err)) from err
+
+    session = make_session(env, session_factory)
+    variables = lambda_environment(session, env)
+    actor = f"{args.actor or default_actor(session)} (cli)"
+    # The decision log is JSON lines meant for CloudWatch; here it goes to stderr, and only when asked.
+    handler = logger.registered_handler
+    previous = handler.stream, logger.log_level
+    handler.setStream(stderr)
+    logger.setLevel("INFO" if args.verbose else "CRITICAL")
+    try:
+        shifter = Shifter.from_env(variables, session=session)
+        result = shifter.run(args.command, actor=actor, reason=args.reason)
+    except ShiftError as err:
+        raise CliError(str(err)) from err
+    finally:
+        handler.setStream(previous[0])
+        logger.setLevel(previous[1])
+    result["environment"] = env.label
+    result["function"] = env.traffic_shifter_function
+    return result
+
+
+# -- readable output -------------------------------------------------------------------------------
+def format_result(result: Mapping[str, Any]) -> str:
+    if result.get("command") == "status":
+        return format_status(result)
+    lines = []
+    decision = result["decision"]
+    lines.append(f"{decision['action']}: {decision['reason']}")
+    lines += _changes(result.get("changes", []))
+    tick = result.get("tick")
+    if tick:
+        lines.append(f"then {tick['decision']['action']}: {tick['decision']['reason']}")
+        lines += _changes(tick.get("changes", []))
+    state = result["state"]
+    lines.append(f"status now: {state['status']} (step {_step(state['step_index'])}, version {state['version']})")
+    return "\n".join(lines)
+
+
+def _changes(changes: Sequence[str]) -> list[str]:
+    return [f"  changed: {c}" for c in changes] or ["  changed: nothing"]
+
+
+def _step(index: int) -> str:
+    return "-" if index < 0 else str(index + 1)
+
+
+def format_status(s: Mapping[str, Any]) -> str:
+    state = s["state"]
+    weights = s["weights"]
+    plan = s["plan"]
+    steps = plan.get("steps", []) if isinstance(plan, Mapping) else []
+    rows = [
+        ("deployment", f"{s.get('environment', '')} (function {s.get('function', '')})"),
+        ("status", f"{state['status']}, step {_step(state['step_index'])} of {len(steps) or '?'}, version {state['version']}"),
+        ("step started", state.get("step_started_at") or "-"),
+        ("reason", state.get("reason") or "-"),
+        ("updated by", f"{state.get('updated_by') or '-'} at {state.get('updated_at') or '-'}"),
+    ]
+    if state.get("pending"):
+        rows.append(("in progress", json.dumps(state["pending"], sort_keys=True)))
+    route53 = ", ".join(f"{r['type']} {r['blue']}/{r['green']}" for r in weights["route53"]) or "no weighted records"
+    expected = s.get("expected_green_weight")
+    sync = "in sync" if s.get("in_sync") else "NOT in sync"
+    rows.append(("weights", f"ALB {weights['alb']['blue']}/{weights['alb']['green']} | Route 53 {route53} | SSM {weights['ssm']}"))
+    rows.append(("", f"(blue/green; the state expects green {expected if expected is not None else '?'}: {sync})"))
+    for i, gate in enumerate(s["gates"]):
+        reason = f": {gate['reason']}" if gate["state"] != "OK" else ""
+        rows.append(("gates" if i == 0 else "", f"{gate['state']:<17} {gate['name']}{reason}"))
+    if not s["gates"]:
+        rows.append(("gates", "none configured (the shift never advances)"))
+    for problem in s.get("problems", []):
+        rows.append(("PROBLEM", problem))
+    for i, step in enumerate(steps):
+        mark = ">" if i == state["step_index"] else " "
+        what = f"green {step['green_weight']}" if step.get("kind", "traffic") == "traffic" else step["kind"]
+        rows.append(("plan" if i == 0 else "", f"{mark} {i + 1}. {what}, bake {step['bake_seconds']} s"))
+    nxt = s.get("next_tick") or {}
+    rows.append(("next tick", f"{nxt.get('action')}: {nxt.get('reason')}"))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""``bluegreen shift ...`` in-process against the moto world (the same code as the Lambda)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bluegreen import cli
+
+from .conftest import PROJECT_ROOT, world_module
+
+
+def test_main__status__readable_state_weights_gates_plan(world, bluegreen):
+    world.set_gate(world_module.REPLICATION_GATE, "INSUFFICIENT_DATA", "no datapoints")
+
+    run = bluegreen("shift", "status", "--env", "dev", "--project-dir", str(PROJECT_ROOT))
+
+    assert (run.code, run.err) == (0, "")
+    assert run.out.splitlines() == [
+        "deployment    dev-d01 (function lambda-traffic-shifter-dev-d01)",
+        "status        idle, step - of 4, version 0",
+        "step started  -",
+        "reason        -",
+        "updated by    - at -",
+        "weights       ALB 100/0 | Route 53 A 100/0 | SSM 0",
+        "              (blue/green; the state expects green 0: in sync)",
+        "gates         OK                alarm-green-health-dev-d01",
+        "              INSUFFICIENT_DATA alarm-data-replication-dev-d01: no datapoints",
+        "              OK                alarm-green-5xx-dev-d01",
+        "plan            1. green 10, bake 300 s",
+        "                2. green 25, bake 300 s",
+        "                3. green 50, bake 600 s",
+        "                4. green 100, bake 0 s",
+        "next tick     noop: status is idle; ticks act only while running or paused",
+    ]
+    assert world.writes() == []
+
+
+def test_main__status_json__machine_readable(world, bluegreen):
+    run = bluegreen("shift", "status", "--env", "dev", "--json", "--project-dir", str(PROJECT_ROOT))
+
+    result = json.loads(run.out)
+    assert (run.code, result["ok"], result["function"]) == (0, True, "lambda-traffic-shifter-dev-d01")
+    assert result["weights"] == {"alb": {"blue": 100, "green": 0}, "route53": [{"type": "A", "blue": 100, "green": 0}], "ssm": "0"}
+
+
+def test_main__start__first_step_applied_by_the_lambda_code(world, bluegreen):
+    run = bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--reason", "CHG-1234", "--project-dir", str(PROJECT_ROOT))
+
+    assert run.code == 0
+    assert run.out.splitlines() == [
+        "start: start by jane (cli) (CHG-1234): running the plan from its first step",
+        "  changed: nothing",
+        "then advance: every gate OK; advancing to step 1 (green 10, bake 300 s)",
+        "  changed: ALB blue/green 100/0 -> 90/10",
+        "  changed: Route 53 A blue/green 100/0 -> 90/10",
+        "  changed: SSM /payments-migration/dev-d01/traffic/green-weight '0' -> '10'",
+        "status now: running (step 1, version 4)",
+    ]
+    assert world.weights() == {"alb": (90, 10), "route53": (90, 10), "ssm": "10"}
+
+
+def test_main__no_actor__aws_caller_identity_recorded(world, bluegreen):
+    bluegreen("shift", "start", "--env", "dev", "--project-dir", str(PROJECT_ROOT))
+    bluegreen("shift", "pause", "--env", "dev", "--project-dir", str(PROJECT_ROOT))
+
+    assert world.state_item()["updated_by"] == "arn:aws:sts::123456789012:user/moto (cli)"
+
+
+def test_main__rollback__both_weights_back_and_reason_recorded(world, bluegreen):
+    bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT))
+
+    run = bluegreen("shift", "rollback", "--env", "dev", "--actor", "jane", "--reason", "declines up", "--project-dir", str(PROJECT_ROOT))
+
+    assert run.code == 0
+    assert world.weights() == {"alb": (100, 0), "route53": (100, 0), "ssm": "0"}
+    assert world.state_item()["reason"].startswith("manual rollback by jane (cli) (declines up)")
+
+
+def test_main__command_forbidden__message_exit_1_no_traceback(world, bluegreen):
+    run = bluegreen("shift", "resume", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT))
+
+    assert (run.code, run.out) == (1, "")
+    assert run.err == (
+        "bluegreen: error: cannot resume: status is idle; resume is allowed when status is paused or rolled_back "
+        "(allowed now: status, start, rollback)\n"
+    )
+
+
+def test_main__command_forbidden_json__error_as_json(world, bluegreen):
+    run = bluegreen("shift", "pause", "--env", "dev", "--actor", "jane", "--json", "--project-dir", str(PROJECT_ROOT))
+
+    assert run.code == 1
+    assert json.loads(run.out) == {
+        "ok": False,
+        "error": "cannot pause: status is idle; pause is allowed when status is running (allowed now: status, start, rollback)",
+    }
+
+
+def test_main__malformed_plan__plan_error_exit_1(world, bluegreen):
+    world.put_plan('{"steps": [{"green_weight": 110, "bake_seconds": 0}]}')
+
+    run = bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT))
+
+    assert run.code == 1
+    assert run.err == "bluegreen: error: /payments-migration/dev-d01/shift/plan: step 1: green_weight must be an integer 0..100, got 110\n"
+    assert world.weights()["alb"] == (100, 0)
+
+
+def test_main__unknown_env__lists_known_exit_2(bluegreen):
+    run = bluegreen("shift", "status", "--env", "qa", "--project-dir", str(PROJECT_ROOT))
+
+    assert (run.code, run.err) == (2, "bluegreen: error: unknown environment 'qa'; known environments: dev, prod\n")
+
+
+def test_main__function_not_deployed__clear_error(world, bluegreen):
+    run = bluegreen("shift", "status", "--env", "prod", "--project-dir", str(PROJECT_ROOT))
+
+    assert (run.code, run.err) == (
+        1,
+        "bluegreen: error: function lambda-traffic-shifter-prod-p01 not found in us-east-1; "
+        "is the automation stack of prod-p01 deployed?\n",
+    )
+
+
+def test_main__lambda_prefix_differs_from_config__refused(world, bluegreen):
+    world.client("lambda").update_function_configuration(
+        FunctionName=world_module.FUNCTION_NAME, Environment={"Variables": {**world.env, "SSM_PREFIX": "/payments-migration/dev-d02"}}
+    )
+
+    run = bluegreen("shift", "status", "--env", "dev", "--project-dir", str(PROJECT_ROOT))
+
+    assert run.code == 1
+    assert "has SSM_PREFIX '/payments-migration/dev-d02' but" in run.err
+    assert "refusing to act on a deployment that does not match its config" in run.err
+
+
+def test_main__no_credentials__aws_error_without_traceback(bluegreen, monkeypatch, tmp_path):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    run = bluegreen("shift", "status", "--env", "dev", "--project-dir", str(PROJECT_ROOT))
+
+    assert (run.code, run.err) == (1, "bluegreen: error: AWS: Unable to locate credentials\n")
+
+
+def test_main__unknown_command__argparse_usage_exit_2(bluegreen, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bluegreen("shift", "launch", "--env", "dev")
+
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'launch'" in capsys.readouterr().err
+
+
+def test_make_session__aws_endpoint_url__clients_use_the_emulator(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://localhost:5999")
+    env = cli.load_environment("dev", PROJECT_ROOT)
+
+    session = cli.make_session(env)
+
+    assert session.client("lambda").meta.endpoint_url == "http://localhost:5999"
+    assert session.region_name == "us-east-1"
