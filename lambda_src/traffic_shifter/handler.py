@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .errors import ConfigError, ShiftError
@@ -44,7 +45,12 @@ def reset_shifter() -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    shifter = get_shifter()
+    try:
+        shifter = get_shifter()
+    except Exception:
+        metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
+        logger.exception("traffic shifter cannot start (its configuration); nothing was done")
+        raise
     command = event.get("command") if isinstance(event, dict) else None
     try:
         if command is None:
@@ -54,9 +60,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         except ShiftError as err:
             if isinstance(err, ConfigError):
                 raise
+            metrics.add_metric(name="CommandsRefused", unit=MetricUnit.Count, value=1)
             logger.warning(f"command refused: {err}", extra={"command": command, "actor": event.get("actor")})
             return {"ok": False, "command": command, "error": str(err), "error_type": type(err).__name__}
     except Exception as err:
+        metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
         logger.exception("traffic shifter run failed", extra={"event": event})
         shifter.notify_failure(err, {"event": event})
         raise

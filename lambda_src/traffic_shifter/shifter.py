@@ -262,6 +262,7 @@ class Shifter:
         except ShiftError as err:
             preview = {"action": "error", "reason": str(err)}
         expected = obs.plan.weight_at(obs.state.step_index) if obs.plan and obs.state.step_index <= obs.plan.last_index else None
+        self._record_weight(None, obs)
         return {
             "ok": True,
             "command": "status",
@@ -375,17 +376,22 @@ class Shifter:
         except Exception:  # noqa: BLE001 - the original error matters more than the notification's
             logger.exception("could not publish the failure notification")
 
-    def _record_metrics(self, decision: Decision, obs: Observation) -> None:
+    def _record_weight(self, decision: Decision | None, obs: Observation) -> None:
+        """GreenWeight: the weight this run applied, else the one SSM holds (when it is valid)."""
         if self.metrics is None:
             return
-        green = decision.green_weight
+        green = decision.green_weight if decision is not None else None
         if green is None:
             try:
                 green = parse_green_weight(obs.weights.ssm_raw)
             except ShiftError:
-                green = None
-        if green is not None:
-            self.metrics.add_metric(name="GreenWeight", unit="Percent", value=green)
+                return
+        self.metrics.add_metric(name="GreenWeight", unit="Percent", value=green)
+
+    def _record_metrics(self, decision: Decision, obs: Observation) -> None:
+        if self.metrics is None:
+            return
+        self._record_weight(decision, obs)
         self.metrics.add_metric(name="Decisions", unit="Count", value=1)
         self.metrics.add_metric(name=f"Decision{decision.action.title()}", unit="Count", value=1)
         if decision.action == "rollback":

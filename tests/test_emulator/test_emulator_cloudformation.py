@@ -247,3 +247,52 @@ def test_network_and_alb__stack_deleted__no_leftovers_and_vpc_gone(emulator, sta
         t["TargetGroupArn"] for t in emulator.client("elbv2").describe_target_groups()["TargetGroups"]]
     clusters = emulator.client("ecs").describe_clusters(clusters=[r["Cluster"]])["clusters"]
     assert [c for c in clusters if c["status"] == "ACTIVE"] == []
+
+
+def weighted_dns_template(zone: str, blue: int, green: int) -> dict:
+    def record(color: str, weight: int) -> dict:
+        return {"Type": "AWS::Route53::RecordSet", "Properties": {
+            "HostedZoneId": {"Ref": "Zone"}, "Name": f"api.{zone}", "Type": "CNAME", "TTL": "60",
+            "SetIdentifier": color, "Weight": weight, "ResourceRecords": [f"{color}.{zone}"]}}
+
+    return {"Resources": {
+        "Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": zone}},
+        "Blue": record("blue", blue),
+        "Green": record("green", green),
+    }}
+
+
+def test_weighted_record_sets__one_weight_changed__only_that_record_updated(emulator, stacks):
+    zone = f"{stacks.unique('pay')}.example.com"
+    name = stacks.unique("dns")
+    deployed = stacks.create(weighted_dns_template(zone, blue=100, green=0), name=name)
+
+    stacks.update(name, weighted_dns_template(zone, blue=100, green=25))
+
+    records = emulator.client("route53").list_resource_record_sets(HostedZoneId=deployed.resources["Zone"])["ResourceRecordSets"]
+    weights = {r["SetIdentifier"]: r["Weight"] for r in records if r["Type"] == "CNAME"}
+    assert weights == {"blue": 100, "green": 25}
+
+
+def ecs_template(image: str) -> dict:
+    return {"Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "payments-api", "ContainerDefinitions": [{"Name": "api", "Image": image, "Memory": 512}]}},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "Task"}, "DesiredCount": 2}},
+    }}
+
+
+def test_ecs_service__new_image__service_moves_to_the_new_task_definition_revision(emulator, stacks):
+    name = stacks.unique("ecs")
+    deployed = stacks.create(ecs_template("payments/api:1.0"), name=name)
+
+    updated = stacks.update(name, ecs_template("payments/api:1.1"))
+
+    ecs = emulator.client("ecs")
+    service = ecs.describe_services(cluster=updated.resources["Cluster"], services=[updated.resources["Service"]])["services"][0]
+    assert updated.resources["Task"] != deployed.resources["Task"]
+    assert service["taskDefinition"] == updated.resources["Task"]
+    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
+    assert image == "payments/api:1.1"

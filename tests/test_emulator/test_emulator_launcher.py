@@ -28,6 +28,20 @@ def test_launcher_start__port_taken_by_another_program__fails_with_what_to_do():
     assert result.stdout == ""
 
 
+def test_launcher_start__server_cannot_start__reports_the_log_and_what_to_do(monkeypatch):
+    port = free_port()
+    # An interpreter without the emulator package: the server process dies at once.
+    monkeypatch.setenv("EMULATOR_PYTHON", str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python"))
+
+    result = run_launcher("start", port=port, timeout=60)
+
+    assert result.returncode == 2
+    assert "the emulator server exited with code 1" in result.stderr
+    assert "No module named bluegreen_emulator" in result.stderr
+    assert "run scripts/bootstrap" in result.stderr
+    assert run_launcher("status", port=port, timeout=30).returncode == 3
+
+
 def test_launcher_start__already_running__returns_the_same_url(emulator):
     result = run_launcher("start", port=emulator.port, timeout=30)
 

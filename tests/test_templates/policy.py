@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 NAME_TAIL = "${Environment}-${EnvironmentSuffix}"
 REQUIRED_TAGS = ("Environment", "Project", "CostCenter")
+#: Where a type keeps its tags: most use Tags, a few name the property after themselves.
+TAG_PROPERTIES = ("Tags", "HostedZoneTags", "HealthCheckTags", "BackupVaultTags", "BackupPlanTags")
 
 
 def template_paths() -> list[Path]:
@@ -136,17 +138,12 @@ def taggable(rtype: str) -> bool:
     if is_custom(rtype):
         return False
     schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", rtype)
-    return "Tags" in schema.schema.get("properties", {})
+    return any(key in schema.schema.get("properties", {}) for key in TAG_PROPERTIES)
 
 
 def tag_values(props: dict) -> dict[str, Any]:
     """Tags as a dict whatever the resource's shape (list of Key/Value, or a map)."""
-    raw = props.get("Tags")
-    if raw is None:
-        # A few types nest their tags (e.g. Backup plans and vaults use BackupVaultTags / BackupPlanTags).
-        for key in ("BackupVaultTags", "BackupPlanTags"):
-            if key in props:
-                raw = props[key]
+    raw = next((props[key] for key in TAG_PROPERTIES if key in props), None)
     if isinstance(raw, list):
         return {t.get("Key"): t.get("Value") for t in raw if isinstance(t, dict)}
     if isinstance(raw, dict):

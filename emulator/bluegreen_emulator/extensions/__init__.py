@@ -20,6 +20,7 @@ MODULES = (
     "dms",
     "backup",
     "cloudwatch",
+    "ecs",
     "misc",
     "deletes",
 )

@@ -520,8 +520,11 @@ def _parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], r
     resource_class = parsing.resource_class_from_type(resource_json["Type"])
     original = resources_map._parsed_resources.get(logical_id)
     if resource_class is None or hasattr(resource_class.update_from_cloudformation_json, "__isabstractmethod__"):
+        before = resources_map.__dict__.get("_bluegreen_resolved", {}).get(logical_id)
+        _remember(resources_map, logical_id, resource_json)
+        after = resources_map.__dict__.get("_bluegreen_resolved", {}).get(logical_id)
         stack = _stack_for(account_id, region_name, resources_map.stack_id)
-        if stack is not None:
+        if stack is not None and before != after:
             add_resource_event(
                 stack, logical_id, getattr(original, "physical_resource_id", ""), resource_json["Type"], "UPDATE_COMPLETE",
                 "emulator: moto cannot update this resource type; the new properties were NOT applied to the service",

@@ -2,7 +2,7 @@
 
 moto 5.2 silently keeps, after DeleteStack (or a rollback), every resource of these
 types: EC2 EIP, NatGateway, InternetGateway, VPCGatewayAttachment, RouteTable, Route,
-FlowLog; ECS Cluster, Service, TaskDefinition; ELBv2
+FlowLog; ECS Cluster, Service; ELBv2
 Listener, ListenerRule, TargetGroup; IAM ManagedPolicy; Route53 HostedZone,
 HealthCheck, RecordSetGroup. Because of the leftovers a VPC can then not
 be deleted either. ``DELETERS`` maps each type to a function that calls the service
@@ -33,7 +33,7 @@ log = logging.getLogger("bluegreen_emulator.deletes")
 
 EXTENSIONS = [
     ("stack delete (EC2 network types)", "EIP, NatGateway, InternetGateway, VPCGatewayAttachment, RouteTable, Route, FlowLog are deleted with their stack"),
-    ("stack delete (ECS, ELBv2)", "ECS Cluster/Service/TaskDefinition, ELBv2 Listener/ListenerRule/TargetGroup are deleted with their stack"),
+    ("stack delete (ECS, ELBv2)", "ECS Cluster/Service, ELBv2 Listener/ListenerRule/TargetGroup are deleted with their stack"),
     ("stack delete (IAM, Route53)", "IAM ManagedPolicy, Route53 HostedZone/HealthCheck/RecordSetGroup are deleted with their stack"),
     ("AWS::Lambda::Permission", "replaces moto's model: Ref = statement id, remove_permission on delete"),
 ]
@@ -109,13 +109,6 @@ def _ecs_service(obj: Any, account_id: str, region: str) -> None:
     ecs.delete_service(obj.cluster_name, obj.name, force=True)
 
 
-def _ecs_task_definition(obj: Any, account_id: str, region: str) -> None:
-    ecs = ecs_backends[account_id][region]
-    ecs.deregister_task_definition(obj.arn)
-    if hasattr(ecs, "delete_task_definitions"):
-        ecs.delete_task_definitions([obj.arn])
-
-
 def _elb_listener(obj: Any, account_id: str, region: str) -> None:
     elbv2_backends[account_id][region].delete_listener(obj.arn)
 
@@ -157,11 +150,13 @@ def _health_check(obj: Any, account_id: str, region: str) -> None:
 def _record_set_group(obj: Any, account_id: str, region: str) -> None:
     backend = _route53(account_id)
     zone = backend.get_hosted_zone(obj.hosted_zone_id)
+    from .misc import remove_record_set
+
     for record_set in obj.record_sets:
-        name = record_set["Name"] if isinstance(record_set, dict) else record_set.name
-        rtype = record_set["Type"] if isinstance(record_set, dict) else record_set.type_
-        identifier = record_set.get("SetIdentifier") if isinstance(record_set, dict) else record_set.set_identifier
-        zone.delete_rrset({"Name": name, "Type": rtype, "SetIdentifier": identifier})
+        if isinstance(record_set, dict):
+            remove_record_set(zone, record_set["Name"], record_set["Type"], record_set.get("SetIdentifier"))
+        else:
+            remove_record_set(zone, record_set.name, record_set.type, record_set.set_identifier)
 
 
 DELETERS: dict[str, Deleter] = {
@@ -174,7 +169,6 @@ DELETERS: dict[str, Deleter] = {
     "AWS::EC2::FlowLog": _flow_log,
     "AWS::ECS::Cluster": _ecs_cluster,
     "AWS::ECS::Service": _ecs_service,
-    "AWS::ECS::TaskDefinition": _ecs_task_definition,
     "AWS::ElasticLoadBalancingV2::Listener": _elb_listener,
     "AWS::ElasticLoadBalancingV2::ListenerRule": _elb_rule,
     "AWS::ElasticLoadBalancingV2::TargetGroup": _elb_target_group,

@@ -20,6 +20,7 @@ from moto.elbv2.exceptions import InvalidActionTypeError
 from moto.elbv2.models import ALLOWED_ACTIONS, ELBv2Backend, FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import kms_backends
 from moto.logs.models import logs_backends
+from moto.route53.models import route53_backends
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
@@ -33,6 +34,7 @@ EXTENSIONS = [
     ("AWS::ElasticLoadBalancingV2::TargetGroup", "fix: Fn::GetAtt TargetGroupFullName, TargetGroupName, LoadBalancerArns (moto crashed on any GetAtt)"),
     ("AWS::KMS::Key", "replaces moto's model: KeyPolicy given as JSON object (moto stored the dict and DescribeKey then failed with HTTP 500), updates in place, stack delete schedules deletion (PendingDeletion) like CloudFormation"),
     ("AWS::SSM::Parameter", "replaces moto's model: works without Name (moto crashed), map Tags, update = new version (moto deleted and re-created)"),
+    ("AWS::Route53::RecordSet", "replaces moto's model: weighted/failover records with a SetIdentifier are updated and deleted one by one (moto replaced or deleted every record of the name, e.g. blue and green)"),
     ("AWS::S3::BucketPolicy", "new model: put_bucket_policy / delete_bucket_policy"),
     ("AWS::SNS::TopicPolicy", "new model: sets / resets the Policy attribute of each topic"),
     ("AWS::SNS::Subscription", "new model: subscribe / unsubscribe (FilterPolicy, RawMessageDelivery, RedrivePolicy)"),
@@ -41,7 +43,7 @@ EXTENSIONS = [
     ("AWS::CloudTrail::Trail", "new model: create_trail (+ start_logging), update_trail, delete_trail"),
     ("AWS::ApplicationAutoScaling::ScalableTarget", "new model: register/deregister_scalable_target; Ref = ResourceId|ScalableDimension|ServiceNamespace"),
     ("AWS::ApplicationAutoScaling::ScalingPolicy", "new model: put_scaling_policy / delete_scaling_policy; Ref = policy ARN"),
-    ("AWS::CertificateManager::Certificate", "new model: request_certificate (status ISSUED in moto) / delete_certificate"),
+    ("AWS::CertificateManager::Certificate", "new model: request_certificate (PENDING_VALIDATION, ISSUED after moto's ACM_VALIDATION_WAIT) / delete_certificate"),
 ]
 
 
@@ -406,6 +408,62 @@ class ScalingPolicyResource(BackendResource, CloudFormationModel):
 
     def attribute(self, name: str) -> Any:
         return self.physical_id
+
+
+# ----------------------------------------------------------------------------- Route 53
+
+
+def remove_record_set(zone: Any, name: str, rtype: str, set_identifier: str | None) -> None:
+    """Remove exactly one record set (name, type, set identifier) from a moto zone."""
+    wanted = name.rstrip(".")
+    zone.rrsets = [
+        r for r in zone.rrsets
+        if not (r.name.rstrip(".") == wanted and r.type == rtype and r.set_identifier == set_identifier)
+    ]
+
+
+class RecordSetResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::Route53::RecordSet"
+    REPLACE_ON = ("Name", "Type", "HostedZoneId", "HostedZoneName", "SetIdentifier")
+
+    def _zone(self, p: dict[str, Any]) -> Any:
+        backend = route53_backends[self.account_id]["aws"]
+        if p.get("HostedZoneName"):
+            zone = backend.get_hosted_zone_by_name(p["HostedZoneName"])
+            if zone is not None:
+                return zone
+        return backend.get_hosted_zone(str(p["HostedZoneId"]).replace("/hostedzone/", ""))
+
+    @staticmethod
+    def _record(p: dict[str, Any]) -> dict[str, Any]:
+        record = {k: v for k, v in p.items() if k not in ("HostedZoneName", "Comment")}
+        for key in ("Weight", "TTL"):
+            if key in record and record[key] is not None:
+                record[key] = as_int(record[key])
+        return record
+
+    def create(self, name: str) -> None:
+        p = self.properties
+        zone = self._zone(p)
+        duplicate = [r for r in zone.rrsets if r.name.rstrip(".") == p["Name"].rstrip(".")
+                     and r.type == p["Type"] and r.set_identifier == p.get("SetIdentifier")]
+        if duplicate:
+            raise ValueError(f"[Tried to create resource record set [name='{p['Name']}', type='{p['Type']}'] but it already exists]")
+        zone.add_rrset(self._record(p))
+        self.physical_id = p["Name"]
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        self._zone(new_properties).upsert_rrset(self._record(new_properties))
+
+    def remove(self) -> None:
+        p = self.properties
+        try:
+            zone = self._zone(p)
+        except Exception as exc:  # noqa: BLE001 - zone already deleted
+            if is_not_found(exc):
+                return
+            raise
+        remove_record_set(zone, p["Name"], p["Type"], p.get("SetIdentifier"))
 
 
 # ----------------------------------------------------------------------------- SSM

@@ -1,0 +1,72 @@
+"""ECS TaskDefinition: every property, and an update is a new revision.
+
+moto 5.2's model registers only Family, ContainerDefinitions, Volumes and Memory (no
+NetworkMode, RequiresCompatibilities, Cpu, TaskRoleArn, ExecutionRoleArn, Tags, ...), and
+on update it stores the container definitions without converting their keys (describe
+then lacks ``image``). Here a task definition is registered with all its properties; any
+change registers a new revision and deregisters the old one, as CloudFormation does, so
+the service referencing it moves to the new revision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.ecs.models import ecs_backends
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+from ._base import BackendResource, tags_to_list
+
+EXTENSIONS = [
+    ("AWS::ECS::TaskDefinition", "replaces moto's model: all properties (awsvpc, Fargate, Cpu, roles, tags, ...), update = new revision + deregister the old one"),
+]
+
+
+def _camel(value: Any) -> Any:
+    return remap_nested_keys(value, pascal_to_camelcase) if value is not None else None
+
+
+class TaskDefinitionResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::ECS::TaskDefinition"
+    ATTRIBUTES = ("TaskDefinitionArn",)
+
+    def _backend(self):
+        return ecs_backends[self.account_id][self.region_name]
+
+    def create(self, name: str) -> None:
+        p = self.properties
+        definition = self._backend().register_task_definition(
+            family=p.get("Family") or name,
+            container_definitions=_camel(p.get("ContainerDefinitions") or []),
+            volumes=_camel(p.get("Volumes")),
+            network_mode=p.get("NetworkMode"),
+            tags=[{"key": t["Key"], "value": t["Value"]} for t in tags_to_list(p.get("Tags"))] or None,
+            placement_constraints=_camel(p.get("PlacementConstraints")),
+            requires_compatibilities=p.get("RequiresCompatibilities"),
+            cpu=str(p["Cpu"]) if p.get("Cpu") is not None else None,
+            memory=str(p["Memory"]) if p.get("Memory") is not None else None,
+            task_role_arn=p.get("TaskRoleArn"),
+            execution_role_arn=p.get("ExecutionRoleArn"),
+            proxy_configuration=_camel(p.get("ProxyConfiguration")),
+            inference_accelerators=_camel(p.get("InferenceAccelerators")),
+            runtime_platform=_camel(p.get("RuntimePlatform")),
+            ipc_mode=p.get("IpcMode"),
+            pid_mode=p.get("PidMode"),
+            ephemeral_storage=_camel(p.get("EphemeralStorage")),
+        )
+        self.physical_id = definition.arn
+
+    # update: not implemented -> replacement (a new revision), see BackendResource
+
+    def remove(self) -> None:
+        backend = self._backend()
+        try:
+            backend.deregister_task_definition(self.physical_id)
+        except Exception:  # noqa: BLE001 - already deregistered
+            return
+        if hasattr(backend, "delete_task_definitions"):
+            backend.delete_task_definitions([self.physical_id])
+
+    def attribute(self, name: str) -> Any:
+        return self.physical_id
