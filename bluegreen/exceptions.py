@@ -6,6 +6,7 @@
 A deliberate exception lives in the resource's Metadata, beside what it excuses:
   * checkov:  ``{"checkov": {"skip": [{"id": "CKV_AWS_18", "comment": "<why>"}]}}``
   * cfn-guard: ``{"guard": {"SuppressedRules": ["RULE"], "Reasons": {"RULE": "<why>"}}}``
+  * cfn-lint: ``{"cfn-lint": {"config": {"ignore_checks": ["W3002"]}, "Reasons": {"W3002": "<why>"}}}``
   * cfn_nag ids that several guard rules also honour:
     ``{"cfn_nag": {"rules_to_suppress": [{"id": "W35", "reason": "<why>"}]}}``
 This module reads them from the committed templates/*.json (what the scanners read), renders
@@ -63,6 +64,9 @@ def from_resource(template: str, logical: str, resource: dict) -> list[Suppressi
     for rule in set(reasons) - set(guard.get("SuppressedRules") or []):
         # A reason for a rule that is not suppressed: stale, and misleading in the register.
         found.append(Suppression(template, logical, "guard", f"{rule} (not in SuppressedRules)", ""))
+    lint = meta.get("cfn-lint") or {}
+    for rule in (lint.get("config") or {}).get("ignore_checks") or []:
+        found.append(Suppression(template, logical, "cfn-lint", str(rule), _text((lint.get("Reasons") or {}).get(rule))))
     for entry in (meta.get("cfn_nag") or {}).get("rules_to_suppress") or []:
         entry = entry if isinstance(entry, dict) else {"id": entry}
         found.append(Suppression(template, logical, "cfn_nag", str(entry.get("id")), _text(entry.get("reason"))))

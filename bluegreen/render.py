@@ -20,8 +20,13 @@ from pathlib import Path
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
+#: Rendered after the others: the nested parent (main) reads the child JSON files it wraps.
+RENDER_LAST = frozenset({"main"})
+
+
 def handlers(templates_dir: Path = TEMPLATES_DIR) -> list[Path]:
-    return sorted(p for p in templates_dir.glob("*.py") if not p.name.startswith("_"))
+    return sorted((p for p in templates_dir.glob("*.py") if not p.name.startswith("_")),
+                  key=lambda p: (p.stem in RENDER_LAST, p.name))
 
 
 def render(handler: Path) -> str:

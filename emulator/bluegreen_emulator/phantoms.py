@@ -157,9 +157,14 @@ def _bucket_policy(c: Clients, pid: str, props: dict[str, Any]) -> None:
 
 
 def _topic_policy(c: Clients, pid: str, props: dict[str, Any]) -> None:
+    wanted = props.get("PolicyDocument")
     for arn in props.get("Topics") or []:
-        policy = c("sns").get_topic_attributes(TopicArn=arn)["Attributes"].get("Policy", "")
-        _require(json.loads(policy) == props["PolicyDocument"] if isinstance(props.get("PolicyDocument"), dict) else policy)
+        policy = json.loads(c("sns").get_topic_attributes(TopicArn=arn)["Attributes"].get("Policy") or "{}")
+        statements = policy.get("Statement") or []
+        if isinstance(wanted, dict) and isinstance(wanted.get("Statement"), list):
+            _require(len(statements) == len(wanted["Statement"]), f"{arn}: policy of the template not set")
+        else:
+            _require(statements, f"{arn}: no policy")
 
 
 def _queue_policy(c: Clients, pid: str, props: dict[str, Any]) -> None:
@@ -337,6 +342,13 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::Route53::RecordSet": ("route53.list_resource_record_sets (name, type, set id)", _record_set),
     "AWS::Route53::RecordSetGroup": ("route53.list_resource_record_sets (each record)", _record_set_group),
     "AWS::Route53::HealthCheck": ("route53.get_health_check", lambda c, p, _: c("route53").get_health_check(HealthCheckId=p)),
+    "AWS::Route53::QueryLoggingConfig": ("route53.get_query_logging_config", lambda c, p, _: c("route53").get_query_logging_config(Id=p)),
+    "AWS::Logs::ResourcePolicy": ("logs.describe_resource_policies", lambda c, p, props: _require(any(
+        r["policyName"] == (props.get("PolicyName") or p) for r in c("logs").describe_resource_policies()["resourcePolicies"]))),
+    "AWS::Lambda::EventInvokeConfig": ("lambda.get_function_event_invoke_config", lambda c, p, props: c("lambda").get_function_event_invoke_config(FunctionName=props.get("FunctionName") or p.split("|")[0])),
+    "AWS::WAFv2::WebACL": ("wafv2.get_web_acl", lambda c, p, _: c("wafv2").get_web_acl(Name=p.split("|")[0], Id=p.split("|")[1], Scope=p.split("|")[2])),
+    "AWS::WAFv2::WebACLAssociation": ("wafv2.get_web_acl_for_resource", lambda c, p, props: _require(c("wafv2").get_web_acl_for_resource(ResourceArn=props.get("ResourceArn") or p.split("|")[0]).get("WebACL"))),
+    "AWS::WAFv2::LoggingConfiguration": ("wafv2.get_logging_configuration", lambda c, p, _: c("wafv2").get_logging_configuration(ResourceArn=p)),
     "AWS::CertificateManager::Certificate": ("acm.describe_certificate", lambda c, p, _: c("acm").describe_certificate(CertificateArn=p)),
     # RDS, DMS, Backup
     "AWS::RDS::DBCluster": ("rds.describe_db_clusters", lambda c, p, _: c("rds").describe_db_clusters(DBClusterIdentifier=p)),
@@ -353,7 +365,7 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::Backup::BackupSelection": ("backup.get_backup_selection", lambda c, p, props: c("backup").get_backup_selection(BackupPlanId=props["BackupPlanId"], SelectionId=p)),
 }
 
-_NOT_FOUND_HINTS = ("notfound", "nosuch", "not found", "does not exist", "doesn't exist", "invalid", "could not be found", "unknown", "unable to describe")
+_NOT_FOUND_HINTS = ("notfound", "nosuch", "not found", "does not exist", "doesn't exist", "invalid", "could not be found", "unknown", "unable to describe", "nonexistent")
 
 
 def _is_not_found(exc: Exception) -> bool:
@@ -377,7 +389,10 @@ def _resolve(value: Any, physical: dict[str, str], parameters: dict[str, str]) -
                 text = text.replace("${" + name + "}", str(pid))
             return text
         if "Fn::GetAtt" in value:
-            return value  # unknown: checks that need it fall back to the physical ID
+            # Approximation good enough for existence checks: APIs that take an ARN
+            # (Lambda, SNS, SQS URLs aside) also take the name the physical ID holds.
+            target = value["Fn::GetAtt"][0] if isinstance(value["Fn::GetAtt"], list) else str(value["Fn::GetAtt"]).split(".")[0]
+            return physical.get(target, value)
         return {k: _resolve(v, physical, parameters) for k, v in value.items()}
     if isinstance(value, list):
         return [_resolve(v, physical, parameters) for v in value]
@@ -423,6 +438,17 @@ def scan_stack(clients: Clients, stack_name: str) -> list[Row]:
         paginator_kwargs["NextToken"] = page["NextToken"]
     physical = {s["LogicalResourceId"]: s.get("PhysicalResourceId") or "" for s in summaries if s.get("LogicalResourceId")}
     rows: list[Row] = []
+    status = stack["StackStatus"]
+    absent_reason = "in the template but not a resource of the stack (type not supported by the emulator?)"
+    if status not in HEALTHY_STACK_STATUSES:
+        reasons = [
+            f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}"
+            for e in cfn.describe_stack_events(StackName=stack["StackId"])["StackEvents"]
+            if "FAILED" in e["ResourceStatus"] and e.get("ResourceStatusReason")
+        ]
+        rows.append(Row(stack_name, stack_name, "AWS::CloudFormation::Stack", stack["StackId"], "error",
+                        f"stack is {status}: {'; '.join(reasons[:3]) or 'no reason recorded'}"))
+        absent_reason = f"not in the stack: the stack is {status}"
     for summary in summaries:
         logical = summary.get("LogicalResourceId") or ""
         rtype = summary.get("ResourceType") or resources.get(logical, {}).get("Type", "")
@@ -445,7 +471,7 @@ def scan_stack(clients: Clients, stack_name: str) -> list[Row]:
         if definition.get("Condition"):
             rows.append(Row(stack_name, logical, definition.get("Type", ""), "", "skipped", f"condition {definition['Condition']} (not created?)"))
         else:
-            rows.append(Row(stack_name, logical, definition.get("Type", ""), "", "ABSENT", "in the template but not a resource of the stack (type not supported by the emulator?)"))
+            rows.append(Row(stack_name, logical, definition.get("Type", ""), "", "ABSENT", absent_reason))
     return rows
 
 
@@ -464,6 +490,7 @@ def leftovers_after_delete(clients: Clients, rows: list[Row]) -> list[Row]:
 
 
 FAILING = {"PHANTOM", "MISSING", "ABSENT", "LEFTOVER", "error"}
+HEALTHY_STACK_STATUSES = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 
 
 def _print(rows: list[Row], as_json: bool) -> None:

@@ -184,9 +184,9 @@ def _where(state: ShiftState, plan: Plan | None) -> str:
     return f"at {plan.steps[state.step_index].describe()}, green {plan.weight_at(state.step_index)}"
 
 
-def _rollback(state: ShiftState, plan: Plan | None, why: str, action: str = "rollback") -> Decision:
+def _rollback(state: ShiftState, plan: Plan | None, why: str) -> Decision:
     return Decision(
-        action=action,
+        action="rollback",
         reason=f"{why} ({_where(state, plan)}); rolled back to green 0, waiting for an operator to resume",
         new_status=ROLLED_BACK,
         new_step_index=-1,

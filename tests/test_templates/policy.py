@@ -110,6 +110,12 @@ NAMELESS: set[str] = {
 }
 
 
+#: Taggable types that must not carry a Name tag: CloudFormation copies a nested stack's tags onto
+#: every resource of the child stack, so a Name tag there would rename them all. CloudFormation names
+#: a nested stack <parent stack>-<logical ID>-<random>; the parent's own name carries the environment.
+NO_NAME_TAG: set[str] = {"AWS::CloudFormation::Stack"}
+
+
 def is_custom(rtype: str) -> bool:
     return rtype.startswith("Custom::") or rtype == "AWS::CloudFormation::CustomResource"
 
@@ -171,6 +177,8 @@ def naming_problem(rtype: str, props: dict) -> str | None:
         if rtype not in NAME_CONTAINS_ONLY and not text.endswith(NAME_TAIL):
             return f"{NAME_PROPERTY[rtype]} {text!r} must end with -{NAME_TAIL}"
         return None
+    if rtype in NO_NAME_TAG:
+        return None if "Name" not in tag_values(props) else "a Name tag here would be copied onto every child resource"
     if taggable(rtype):
         text = sub_text(tag_values(props).get("Name"))
         if text is None or NAME_TAIL not in text:

@@ -21,6 +21,7 @@ MODULES = (
     "backup",
     "cloudwatch",
     "ecs",
+    "wafv2",
     "misc",
     "deletes",
 )

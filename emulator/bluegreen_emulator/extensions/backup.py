@@ -247,6 +247,12 @@ class BackupPlanResource(BackendResource, CloudFormationModel):
         backend = _backend(self)
         if self.physical_id in backend.plans and backend.plans[self.physical_id].deletion_date is None:
             backend.delete_backup_plan(self.physical_id)
+        # moto keeps deleted plans and then refuses a new plan of the same name, which
+        # AWS allows: forget it (selections of the plan go with it).
+        backend.plans.pop(self.physical_id, None)
+        for selection_id, record in list(_selections(backend).items()):
+            if record["BackupPlanId"] == self.physical_id:
+                _selections(backend).pop(selection_id)
 
     def attribute(self, name: str) -> Any:
         plan = _backend(self).plans[self.physical_id]

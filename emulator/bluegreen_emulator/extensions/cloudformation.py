@@ -58,6 +58,8 @@ EXTENSIONS = [
     ("AWS::CloudFormation::Stack", "Fn::GetAtt Outputs.X works, Ref = stack ID, in-place update of the child stack"),
     ("Custom::* / AWS::CloudFormation::CustomResource", "Lambda-backed: synchronous Create/Update/Delete via ResponseURL on the emulator; FAILED -> resource fails with the reason"),
     ("dynamic references", "{{resolve:ssm|ssm-secure|secretsmanager:...}} resolved from the emulated services"),
+    ("boolean strings", "\"true\"/\"false\" from parameters become booleans for moto-native models (e.g. DynamoDB DeletionProtectionEnabled: \"false\" protected the table)"),
+    ("Fn::Cidr, Fn::GetAZs", "Fn::Cidr implemented (moto: unresolved); Fn::GetAZs returns the region's six AZs (moto: four)"),
     ("stack lifecycle", "reverse-dependency delete order; CREATE_FAILED/ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED, DELETE_FAILED with reasons instead of HTTP 500"),
 ]
 
@@ -368,7 +370,31 @@ def _resolve_reference(kind: str, body: str, resources_map: Any) -> str:
     return secret_string
 
 
+def _fn_cidr(args: list[Any]) -> list[str]:
+    """Fn::Cidr [ipBlock, count, cidrBits]: the first `count` subnets of size 2^cidrBits."""
+    import ipaddress
+
+    block, count, bits = args
+    network = ipaddress.ip_network(str(block), strict=False)
+    prefix = network.max_prefixlen - int(bits)
+    subnets = network.subnets(new_prefix=prefix)
+    return [str(next(subnets)) for _ in range(int(count))]
+
+
+def _fn_get_azs(region: str, resources_map: Any) -> list[str]:
+    from moto.ec2.models import ec2_backends
+
+    region = region or resources_map._region_name
+    return [zone.name for zone in ec2_backends[resources_map._account_id][region].describe_availability_zones()]
+
+
 def _clean_json(resource_json: Any, resources_map: Any) -> Any:
+    # Intrinsic functions moto does not implement (or implements for 4 AZs only).
+    if isinstance(resource_json, dict) and len(resource_json) == 1:
+        if "Fn::Cidr" in resource_json:
+            return _fn_cidr(_clean_json(resource_json["Fn::Cidr"], resources_map))
+        if "Fn::GetAZs" in resource_json:
+            return _fn_get_azs(_clean_json(resource_json["Fn::GetAZs"], resources_map), resources_map)
     result = _original_clean_json(resource_json, resources_map)
     if isinstance(result, str) and "{{resolve:" in result:
         result = _DYNAMIC_REFERENCE.sub(lambda m: _resolve_reference(m.group(1), m.group(2), resources_map), result)
@@ -562,6 +588,16 @@ def _replace_if_renamed(resource_class: Any, original: Any, logical_id: str, res
     return replacement
 
 
+def _parse_output(output_logical_id: str, output_json: Any, resources_map: Any) -> Any:
+    try:
+        return _original_parse_output(output_logical_id, output_json, resources_map)
+    except Exception as exc:
+        if not hasattr(exc, "_bluegreen_resource"):
+            exc._bluegreen_resource = (f"Outputs.{output_logical_id}", "Output")  # type: ignore[attr-defined]
+        raise
+
+
+_original_parse_output = parsing.parse_output
 _original_parse_and_create_resource = parsing.parse_and_create_resource
 _original_resource_map_update = parsing.ResourceMap.update
 _original_parse_and_update_resource = parsing.parse_and_update_resource
@@ -664,6 +700,63 @@ _original_update_stack = CloudFormationBackend.update_stack
 _original_delete_stack = CloudFormationBackend.delete_stack
 
 
+# ============================================================================ boolean strings
+
+#: Boolean properties of moto-native models that templates commonly feed from a
+#: parameter ("true"/"false" strings). CloudFormation converts them; moto passes the
+#: string on, and "false" is truthy (a "false" DeletionProtectionEnabled protected the
+#: table). Paths are dotted property paths.
+BOOLEAN_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "AWS::DynamoDB::Table": (
+        "DeletionProtectionEnabled",
+        "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled",
+        "SSESpecification.SSEEnabled",
+    ),
+    "AWS::S3::Bucket": (
+        "PublicAccessBlockConfiguration.BlockPublicAcls",
+        "PublicAccessBlockConfiguration.BlockPublicPolicy",
+        "PublicAccessBlockConfiguration.IgnorePublicAcls",
+        "PublicAccessBlockConfiguration.RestrictPublicBuckets",
+        "ObjectLockEnabled",
+    ),
+    "AWS::EC2::VPC": ("EnableDnsHostnames", "EnableDnsSupport"),
+    "AWS::EC2::Subnet": ("MapPublicIpOnLaunch",),
+    "AWS::ElasticLoadBalancingV2::TargetGroup": ("HealthCheckEnabled",),
+    "AWS::ECS::Service": (
+        "EnableExecuteCommand",
+        "EnableECSManagedTags",
+        "DeploymentConfiguration.DeploymentCircuitBreaker.Enable",
+        "DeploymentConfiguration.DeploymentCircuitBreaker.Rollback",
+    ),
+    "AWS::SQS::Queue": ("FifoQueue", "ContentBasedDeduplication"),
+    "AWS::SNS::Topic": ("FifoTopic", "ContentBasedDeduplication"),
+    "AWS::Lambda::EventSourceMapping": ("Enabled",),
+    "AWS::Events::Rule": (),
+}
+
+
+def _coerce_booleans(resource_type: str, properties: dict[str, Any]) -> None:
+    for path in BOOLEAN_PROPERTIES.get(resource_type, ()):
+        node: Any = properties
+        keys = path.split(".")
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(keys[-1]), str) and node[keys[-1]].lower() in ("true", "false"):
+            node[keys[-1]] = node[keys[-1]].lower() == "true"
+
+
+def _parse_resource(resource_json: dict[str, Any], resources_map: Any) -> Any:
+    parsed = _original_parse_resource(resource_json, resources_map)
+    if parsed:
+        _resource_class, cleaned, resource_type = parsed
+        if isinstance(cleaned.get("Properties"), dict):
+            _coerce_booleans(resource_type, cleaned["Properties"])
+    return parsed
+
+
+_original_parse_resource = parsing.parse_resource
+
+
 # ============================================================================ names
 
 #: Types whose generated physical names AWS creates in lower case (moto keeps the case
@@ -689,6 +782,8 @@ def install(port: int) -> None:
     _patch_custom_resources(port)
     parsing.clean_json = _clean_json
     parsing.generate_resource_name = _generate_resource_name
+    parsing.parse_output = _parse_output
+    parsing.parse_resource = _parse_resource
     parsing.parse_and_create_resource = _parse_and_create_resource
     parsing.parse_and_update_resource = _parse_and_update_resource
     parsing.ResourceMap.delete = _ordered_delete  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from moto.acm.models import acm_backends
+from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.cloudtrail.models import cloudtrail_backends
 from moto.core.common_models import CloudFormationModel
@@ -20,7 +21,10 @@ from moto.elbv2.exceptions import InvalidActionTypeError
 from moto.elbv2.models import ALLOWED_ACTIONS, ELBv2Backend, FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import kms_backends
 from moto.logs.models import logs_backends
-from moto.route53.models import route53_backends
+from moto.iam import policy_conditions
+from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
+from moto.route53.models import FakeZone, HealthCheck, route53_backends
+from moto.s3.models import FakeBucket
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
@@ -35,6 +39,10 @@ EXTENSIONS = [
     ("AWS::KMS::Key", "replaces moto's model: KeyPolicy given as JSON object (moto stored the dict and DescribeKey then failed with HTTP 500), updates in place, stack delete schedules deletion (PendingDeletion) like CloudFormation"),
     ("AWS::SSM::Parameter", "replaces moto's model: works without Name (moto crashed), map Tags, update = new version (moto deleted and re-created)"),
     ("AWS::Route53::RecordSet", "replaces moto's model: weighted/failover records with a SetIdentifier are updated and deleted one by one (moto replaced or deleted every record of the name, e.g. blue and green)"),
+    ("AWS::Route53::QueryLoggingConfig", "new model: create/delete_query_logging_config (log group ARN accepted with or without ':*')"),
+    ("AWS::Lambda::EventInvokeConfig", "new model: put/delete_function_event_invoke_config (retries, max age, destinations)"),
+    ("S3 bucket policies", "fix: a statement whose Condition does not hold, or uses an operator moto cannot evaluate, does not apply (moto denied every request under the usual TLS-only 'aws:SecureTransport false' Deny); requests count as TLS"),
+    ("AWS::Route53::HostedZone / HealthCheck", "fix: Fn::GetAtt Id, NameServers / HealthCheckId (moto crashed)"),
     ("AWS::S3::BucketPolicy", "new model: put_bucket_policy / delete_bucket_policy"),
     ("AWS::SNS::TopicPolicy", "new model: sets / resets the Policy attribute of each topic"),
     ("AWS::SNS::Subscription", "new model: subscribe / unsubscribe (FilterPolicy, RawMessageDelivery, RedrivePolicy)"),
@@ -100,6 +108,64 @@ def _tg_get_cfn_attribute(self: FakeTargetGroup, attribute_name: str) -> Any:
         return self.arn
     if attribute_name == "LoadBalancerArns":
         return list(getattr(self, "load_balancer_arns", []) or [])
+    raise UnformattedGetAttTemplateException()
+
+
+# ----------------------------------------------------------------------------- S3 bucket policy evaluation
+
+
+def _bool_equals(expected: Any, actual: str) -> bool:
+    values = expected if isinstance(expected, list) else [expected]
+    return str(actual).lower() in [str(v).lower() for v in values]
+
+
+#: Request context the emulator can vouch for: SDK calls to AWS always use TLS.
+S3_REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+
+_original_statement_permitted = IAMPolicyStatement.is_action_permitted
+
+
+def _statement_permitted(self: IAMPolicyStatement, action: str, resource: str = "*", principal: str | None = None,
+                         incoming_condition_values: dict[str, str] | None = None) -> PermissionResult:
+    conditions = self._statement.get("Condition")
+    if conditions:
+        # A statement whose conditions do not hold does not apply (moto: DENIED), and a
+        # condition the emulator cannot evaluate (StringNotEquals, IpAddress, ...) is not
+        # enforced (moto: treated as holding, so such a Deny denied every request).
+        if any(op not in policy_conditions.CONDITION_OPERATIONS for op in conditions):
+            return PermissionResult.NEUTRAL
+        if not self._check_conditions(incoming_condition_values):
+            return PermissionResult.NEUTRAL
+    return _original_statement_permitted(self, action, resource, principal, incoming_condition_values)
+
+
+def _bucket_permission(self: FakeBucket, action: str, resource: str) -> Any:
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    policy = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
+    return IAMPolicy(policy).is_action_permitted(action, resource, incoming_condition_values=dict(S3_REQUEST_CONTEXT))
+
+
+# ----------------------------------------------------------------------------- Route 53 attributes
+
+
+def _zone_get_cfn_attribute(self: FakeZone, attribute_name: str) -> Any:
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+    if attribute_name == "Id":
+        return self.resource_id
+    if attribute_name == "NameServers":
+        if self.private_zone:
+            return []
+        return [value for r in self.rrsets if r.type == "NS" for value in (r.records or [])]
+    raise UnformattedGetAttTemplateException()
+
+
+def _health_check_get_cfn_attribute(self: HealthCheck, attribute_name: str) -> Any:
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+    if attribute_name == "HealthCheckId":
+        return self.id
     raise UnformattedGetAttTemplateException()
 
 
@@ -466,6 +532,68 @@ class RecordSetResource(BackendResource, CloudFormationModel):
         remove_record_set(zone, p["Name"], p["Type"], p.get("SetIdentifier"))
 
 
+class QueryLoggingConfigResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::Route53::QueryLoggingConfig"
+    REPLACE_ON = ("HostedZoneId", "CloudWatchLogsLogGroupArn")
+
+    def _backend(self):
+        return route53_backends[self.account_id]["aws"]
+
+    def create(self, name: str) -> None:
+        p = self.properties
+        arn = str(p["CloudWatchLogsLogGroupArn"])
+        arn = arn[:-2] if arn.endswith(":*") else arn
+        config = self._backend().create_query_logging_config(
+            str(p["HostedZoneId"]).replace("/hostedzone/", ""), arn + ":*"
+        )
+        self.physical_id = config.id
+
+    def remove(self) -> None:
+        try:
+            self._backend().delete_query_logging_config(self.physical_id)
+        except Exception as exc:  # noqa: BLE001
+            if not (is_not_found(exc) or "NoSuch" in type(exc).__name__):
+                raise
+
+
+# ----------------------------------------------------------------------------- Lambda
+
+
+class EventInvokeConfigResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::Lambda::EventInvokeConfig"
+    REPLACE_ON = ("FunctionName", "Qualifier")
+
+    @staticmethod
+    def _config(p: dict[str, Any]) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+            if p.get(key) is not None:
+                config[key] = as_int(p[key])
+        if p.get("DestinationConfig"):
+            config["DestinationConfig"] = p["DestinationConfig"]
+        return config
+
+    def _put(self, p: dict[str, Any]) -> None:
+        backend = get_lambda_backend(self.account_id, self.region_name)
+        backend.get_function(p["FunctionName"]).event_invoke_config = []  # put replaces the configuration
+        backend.put_function_event_invoke_config(p["FunctionName"], self._config(p))
+
+    def create(self, name: str) -> None:
+        self._put(self.properties)
+        self.physical_id = f"{self.properties['FunctionName']}|{self.properties.get('Qualifier', '$LATEST')}"
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        self._put(new_properties)
+
+    def remove(self) -> None:
+        backend = get_lambda_backend(self.account_id, self.region_name)
+        try:
+            backend.delete_function_event_invoke_config(self.properties["FunctionName"])
+        except Exception as exc:  # noqa: BLE001 - function already deleted
+            if not (is_not_found(exc) or "Function not found" in str(exc)):
+                raise
+
+
 # ----------------------------------------------------------------------------- SSM
 
 
@@ -617,3 +745,8 @@ def install(port: int) -> None:
     ELBv2Backend.convert_and_validate_properties = _convert_and_validate_properties  # type: ignore[method-assign]
     FakeLoadBalancer.get_cfn_attribute = _lb_get_cfn_attribute  # type: ignore[method-assign]
     FakeTargetGroup.get_cfn_attribute = _tg_get_cfn_attribute  # type: ignore[attr-defined]
+    policy_conditions.CONDITION_OPERATIONS.setdefault("Bool", _bool_equals)
+    IAMPolicyStatement.is_action_permitted = _statement_permitted  # type: ignore[method-assign]
+    FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]
+    FakeZone.get_cfn_attribute = _zone_get_cfn_attribute  # type: ignore[attr-defined]
+    HealthCheck.get_cfn_attribute = _health_check_get_cfn_attribute  # type: ignore[attr-defined]
