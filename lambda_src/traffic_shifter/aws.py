@@ -96,7 +96,7 @@ class TrafficControls:
         records = []
         for page in paginator.paginate(HostedZoneId=self.hosted_zone_id, StartRecordName=self.record_name):
             for rr in page["ResourceRecordSets"]:
-                if rr["Name"] != self.record_name:
+                if _dns_name(rr["Name"]) != _dns_name(self.record_name):
                     return records  # sorted by name: past our records
                 if rr.get("SetIdentifier") in (BLUE, GREEN) and "Weight" in rr:
                     records.append(rr)
@@ -293,3 +293,8 @@ class Notifier:
         message = json.dumps({"headline": headline, **details}, indent=2, sort_keys=True, default=str)
         return self.clients("sns").publish(TopicArn=self.topic_arn, Subject=subject, Message=message)["MessageId"]
 
+
+
+def _dns_name(name: str) -> str:
+    """Route 53 returns FQDNs with a trailing dot; some tools and emulators drop it."""
+    return name.rstrip(".").lower()

@@ -345,3 +345,25 @@ def test_record_green_weight__parameter_missing__warns_and_creates_nothing(aws, 
     package.record_green_weight(ssm, parent, "30", out=lines.append)
     assert lines and lines[0].startswith("warning: SSM parameter")
     assert ssm.describe_parameters()["Parameters"] == []
+
+
+# ------------------------------------------------------------------------------------ delete
+def test_main__delete_prod_without_allow_prod__refused_before_any_call(capsys, monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+    class Session:
+        region_name = "us-east-1"
+
+        def get_credentials(self):
+            return object()
+
+        def client(self, service):
+            raise AssertionError(f"no {service} call may happen")
+    assert package.main(["--env", "prod", "--delete"], session_factory=Session) == 1
+    assert "refusing to delete a prod parent without --allow-prod" in capsys.readouterr().err
+
+
+def test_main__no_bucket_without_delete__usage_error(capsys):
+    with pytest.raises(SystemExit):
+        package.main(["--env", "dev"])
+    assert "--bucket is required (except with --delete)" in capsys.readouterr().err

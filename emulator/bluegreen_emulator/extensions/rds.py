@@ -133,6 +133,11 @@ class DBClusterResource(BackendResource, CloudFormationModel):
         except Exception as exc:  # noqa: BLE001 - backend exceptions are not a hierarchy
             if not is_not_found(exc):
                 raise
+        # Automated snapshots go with the cluster (moto keeps them, and a cluster of the
+        # same name created within the same minute then collides with the old snapshot).
+        for snapshot_id, snapshot in list(backend.cluster_snapshots.items()):
+            if snapshot_id.startswith(f"rds:{self.physical_id}-") and getattr(snapshot, "snapshot_type", "") == "automated":
+                backend.cluster_snapshots.pop(snapshot_id, None)
 
     def attribute(self, name: str) -> Any:
         cluster = self.cluster

@@ -1,0 +1,251 @@
+"""The README's main job, on the local emulator: launch, shift, fault, roll back, tear down.
+
+    python -m bluegreen.demo --env dev        (scripts/demo starts the emulator and calls this)
+
+1. ``sceptre launch dev``: every stack of the group, hooks and resolvers included.
+2. Counts each stack's resources and asks the emulated services for every one of them
+   (``scripts/emulator phantoms``): a resource the service does not know fails the run.
+3. Runs a traffic shift from blue to green with the deployed traffic-shifter Lambda (invoked
+   through the emulated Lambda service, as EventBridge would): the plan's steps with short
+   bake times, gates healthy. When green carries 50 %, a fault is injected (green's health
+   alarm goes to ALARM) and the alarm event is delivered: the Lambda rolls back by itself.
+4. ``sceptre delete dev`` and a check that no stack is left.
+
+The emulator does not evaluate CloudWatch metrics, so the run sets alarm states itself
+(``set_alarm_state``), exactly the states CloudWatch would publish; everything else is the
+product's own code against the emulated APIs. Prints a report at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+from bluegreen.environments import load_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Short bakes so the whole shift runs in seconds; the real plan lives in the parameters stack.
+DEMO_PLAN = {"steps": [
+    {"green_weight": 10, "bake_seconds": 2},
+    {"green_weight": 25, "bake_seconds": 2},
+    {"green_weight": 50, "bake_seconds": 2},
+    {"green_weight": 100, "bake_seconds": 0},
+]}
+FAULT_AT_GREEN_WEIGHT = 50
+SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class DemoError(Exception):
+    """A step of the run failed; the message says what to do."""
+
+
+@dataclass
+class Report:
+    stacks: dict[str, int] = field(default_factory=dict)
+    phantoms: str = ""
+    launch_seconds: float = 0.0
+    steps: list[dict] = field(default_factory=list)
+    rollback: dict = field(default_factory=dict)
+    teardown: str = "not run"
+
+    def render(self) -> str:
+        lines = ["", "=" * 72, "REPORT: blue-green run on the local emulator", "=" * 72]
+        lines.append(f"sceptre launch: {len(self.stacks)} stacks, {sum(self.stacks.values())} resources "
+                     f"in {self.launch_seconds:.0f} s")
+        for name, count in sorted(self.stacks.items()):
+            lines.append(f"  {name:<34} {count:>4} resources")
+        lines.append(f"phantom check: {self.phantoms}")
+        lines.append("traffic shift (weights read back from the ALB listener, Route 53 and SSM):")
+        lines.append(f"  {'t+s':>6}  {'event':<34} {'ALB b/g':>9} {'R53 b/g':>9} {'SSM':>4}  status")
+        for s in self.steps:
+            lines.append(f"  {s['t']:>6.1f}  {s['event']:<34} {s['alb']:>9} {s['r53']:>9} {s['ssm']:>4}  {s['status']}")
+        if self.rollback:
+            r = self.rollback
+            lines.append(f"rollback: {r['reason']}")
+            lines.append(f"  alarm event delivered -> ALB and Route 53 both at 100 % blue in {r['seconds']:.2f} s "
+                         f"(one Lambda invocation through the emulator)")
+        lines.append(f"teardown: {self.teardown}")
+        lines.append("=" * 72)
+        return "\n".join(lines)
+
+
+class Emulated:
+    """The AWS clients of the run, all pointed at the emulator by AWS_ENDPOINT_URL."""
+
+    def __init__(self, env: str):
+        self.settings = load_environment(env, ROOT)
+        self.session = boto3.session.Session(region_name="us-east-1")
+        self.cfn = self.session.client("cloudformation")
+        self.lam = self.session.client("lambda")
+        self.cw = self.session.client("cloudwatch")
+        self.elb = self.session.client("elbv2")
+        self.r53 = self.session.client("route53")
+        self.ssm = self.session.client("ssm")
+        self.function = f"lambda-traffic-shifter-{self.settings.name}-{self.settings.suffix}"
+
+    def invoke(self, payload: dict) -> dict:
+        response = self.lam.invoke(FunctionName=self.function, Payload=json.dumps(payload).encode())
+        body = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise DemoError(f"the traffic shifter failed: {body}")
+        return body
+
+    def lambda_env(self) -> dict[str, str]:
+        return self.lam.get_function_configuration(FunctionName=self.function)["Environment"]["Variables"]
+
+    def weights(self, env: dict[str, str]) -> tuple[str, str, str]:
+        listener = self.elb.describe_listeners(ListenerArns=[env["LISTENER_ARN"]])["Listeners"][0]
+        groups = {g["TargetGroupArn"]: g.get("Weight") for g in
+                  listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
+        alb = f"{groups[env['BLUE_TARGET_GROUP_ARN']]}/{groups[env['GREEN_TARGET_GROUP_ARN']]}"
+        records = self.r53.list_resource_record_sets(HostedZoneId=env["HOSTED_ZONE_ID"])["ResourceRecordSets"]
+        by_colour = {r["SetIdentifier"]: r["Weight"] for r in records if "SetIdentifier" in r and "Weight" in r}
+        r53 = f"{by_colour.get('blue')}/{by_colour.get('green')}"
+        ssm = self.ssm.get_parameter(Name=env["SSM_PREFIX"] + "/traffic/green-weight")["Parameter"]["Value"]
+        return alb, r53, ssm
+
+
+def run_sceptre(*args: str) -> None:
+    """Sceptre from the project venv, its progress streamed to the terminal."""
+    sceptre = Path(sys.executable).parent / "sceptre"
+    command = [str(sceptre), "--dir", str(ROOT), *args]
+    say("$ sceptre " + " ".join(args))
+    result = subprocess.run(command, cwd=ROOT)
+    if result.returncode != 0:
+        raise DemoError(f"`sceptre {' '.join(args)}` failed (exit {result.returncode}); see its output above")
+
+
+def group_stacks(aws: Emulated) -> dict[str, int]:
+    prefix = f"payments-{aws.settings.name}-"
+    counts = {}
+    for page in aws.cfn.get_paginator("list_stacks").paginate():
+        for stack in page["StackSummaries"]:
+            if stack["StackName"].startswith(prefix) and stack["StackStatus"] != "DELETE_COMPLETE":
+                resources = aws.cfn.list_stack_resources(StackName=stack["StackName"])["StackResourceSummaries"]
+                counts[stack["StackName"]] = len(resources)
+    return counts
+
+
+def check_phantoms() -> str:
+    result = subprocess.run([str(ROOT / "scripts" / "emulator"), "phantoms"], cwd=ROOT,
+                            capture_output=True, text=True)
+    summary = (result.stdout.strip().splitlines() or ["no output"])[-1]
+    if result.returncode != 0:
+        print(result.stdout[-4000:], result.stderr[-2000:], sep="\n")
+        raise DemoError(f"phantom resources found: {summary}")
+    return summary
+
+
+def set_gates(aws: Emulated, env: dict[str, str], state: str, reason: str) -> None:
+    """Every alarm of the deployment to `state` (CloudWatch would do it from the metrics)."""
+    suffix = f"-{aws.settings.name}-{aws.settings.suffix}"
+    for page in aws.cw.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+        for alarm in page["MetricAlarms"] + page["CompositeAlarms"]:
+            if alarm["AlarmName"].endswith(suffix):
+                aws.cw.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue=state, StateReason=reason)
+
+
+def alarm_event(name: str, state: str, reason: str) -> dict:
+    """The EventBridge event CloudWatch sends on an alarm state change."""
+    return {
+        "source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
+        "resources": [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"],
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "detail": {"alarmName": name, "state": {"value": state, "reason": reason,
+                                                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())}},
+    }
+
+
+def shift_with_fault(aws: Emulated, report: Report) -> None:
+    env = aws.lambda_env()
+    aws.ssm.put_parameter(Name=env["SSM_PREFIX"] + "/shift/plan", Value=json.dumps(DEMO_PLAN),
+                          Type="String", Overwrite=True)
+    set_gates(aws, env, "OK", "demo: metrics healthy")
+    start = time.monotonic()
+
+    def record(event: str, status: str) -> tuple[str, str, str]:
+        alb, r53, ssm = aws.weights(env)
+        report.steps.append({"t": time.monotonic() - start, "event": event, "alb": alb, "r53": r53,
+                             "ssm": ssm, "status": status})
+        say(f"{event:<34} ALB blue/green {alb:>7}   Route 53 {r53:>7}   SSM {ssm:>3}   {status}")
+        return alb, r53, ssm
+
+    record("before start", "idle")
+    result = aws.invoke({"command": "start", "actor": "demo"})
+    record("operator: start", result["state"]["status"])
+    for _ in range(20):
+        time.sleep(DEMO_PLAN["steps"][0]["bake_seconds"] + 0.5)
+        result = aws.invoke(SCHEDULED_EVENT)
+        _, _, ssm = record(f"schedule tick: {result['decision']['action']}", result["state"]["status"])
+        if int(ssm) >= FAULT_AT_GREEN_WEIGHT:
+            break
+    else:
+        raise DemoError("the shift never reached 50 % green; run `bluegreen shift status --env dev`")
+
+    gate = env["GATE_ALARMS"].split(",")[0]
+    reason = "demo fault: green target 5xx rate 12 % > 1 % for 1 datapoint"
+    say(f"injecting a fault into green: {gate} -> ALARM")
+    aws.cw.set_alarm_state(AlarmName=gate, StateValue="ALARM", StateReason=reason)
+    sent = time.monotonic()
+    result = aws.invoke(alarm_event(gate, "ALARM", reason))
+    alb, r53, _ = record(f"alarm event: {result['decision']['action']}", result["state"]["status"])
+    seconds = time.monotonic() - sent
+    if alb != "100/0" or r53 != "100/0":
+        raise DemoError(f"rollback did not restore blue: ALB {alb}, Route 53 {r53}")
+    report.rollback = {"reason": result["state"]["reason"], "seconds": seconds}
+    result = aws.invoke(SCHEDULED_EVENT)
+    record("next tick (plan stopped)", result["state"]["status"])
+
+
+def teardown(aws: Emulated, report: Report) -> None:
+    run_sceptre("delete", "-y", aws.settings.name)
+    left = group_stacks(aws)
+    if left:
+        raise DemoError(f"stacks left after delete: {sorted(left)}")
+    report.teardown = f"`sceptre delete {aws.settings.name}`: every stack deleted, none left"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="dev", help="stack group to launch (default dev)")
+    parser.add_argument("--keep", action="store_true", help="leave the stacks up at the end")
+    args = parser.parse_args(argv)
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        print("demo: AWS_ENDPOINT_URL is not set; this run is for the local emulator only. "
+              "Use scripts/demo, which starts the emulator and sets it.", file=sys.stderr)
+        return 2
+    report = Report()
+    try:
+        aws = Emulated(args.env)
+        began = time.monotonic()
+        run_sceptre("launch", "-y", args.env)
+        report.launch_seconds = time.monotonic() - began
+        report.stacks = group_stacks(aws)
+        say(f"launched {len(report.stacks)} stacks, {sum(report.stacks.values())} resources; checking for phantoms")
+        report.phantoms = check_phantoms()
+        say(report.phantoms)
+        shift_with_fault(aws, report)
+        if not args.keep:
+            teardown(aws, report)
+    except DemoError as err:
+        print(report.render())
+        print(f"demo: FAILED: {err}", file=sys.stderr)
+        return 1
+    print(report.render())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
