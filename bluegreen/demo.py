@@ -141,7 +141,8 @@ def group_stacks(aws: Emulated) -> dict[str, int]:
 def check_phantoms() -> str:
     result = subprocess.run([str(ROOT / "scripts" / "emulator"), "phantoms"], cwd=ROOT,
                             capture_output=True, text=True)
-    summary = (result.stdout.strip().splitlines() or ["no output"])[-1]
+    lines = (result.stdout + result.stderr).splitlines()
+    summary = next((line for line in reversed(lines) if "resources checked" in line), "no summary printed")
     if result.returncode != 0:
         print(result.stdout[-4000:], result.stderr[-2000:], sep="\n")
         raise DemoError(f"phantom resources found: {summary}")

@@ -2,7 +2,7 @@
 
     python -m bluegreen.package --env prod --bucket <packaging bucket>
     python -m bluegreen.package --env prod --bucket <packaging bucket> --deploy [--stack-name NAME]
-                                [--green-weight N] [--review-only] [--direct]
+                                [--green-weight N] [--parameter KEY=VALUE ...] [--review-only] [--direct]
     python -m bluegreen.package --env dev --delete [--stack-name NAME]
 
 What ``aws cloudformation package`` would do for the parent of ``bluegreen.nested``, plus the work of
@@ -420,6 +420,23 @@ def delete(cfn: Any, s3: Any, parent: nested.Parent, stack_name: str, *, out: Pr
 
 
 # ------------------------------------------------------------------------------------ command line
+def overrides(pairs: list[str], template: dict) -> dict[str, str]:
+    """``--parameter KEY=VALUE`` values, checked against the parent's parameters."""
+    declared = template["Parameters"]
+    reserved = {nested.GREEN_WEIGHT, nested.CODE_BUCKET} | {k for k in declared if k.endswith(nested.CODE_KEY_SUFFIX)}
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in declared:
+            raise PackageError(f"--parameter takes KEY=VALUE with KEY a parameter of the parent "
+                               f"({', '.join(sorted(set(declared) - reserved))}); got {pair!r}")
+        if key in reserved:
+            raise PackageError(f"--parameter {key}: set by the package command itself"
+                               + (" (use --green-weight)" if key == nested.GREEN_WEIGHT else ""))
+        values[key] = value
+    return values
+
+
 def default_stack_name(parent: nested.Parent) -> str:
     return "-".join(p for p in (parent.project_code, parent.env, "main") if p)
 
@@ -435,6 +452,9 @@ def main(argv: list[str] | None = None, *, session_factory: Callable[..., Any] |
     parser.add_argument("--deploy", action="store_true", help="create or update the parent stack")
     parser.add_argument("--stack-name", help="parent stack name (default <project_code>-<env>-main)")
     parser.add_argument("--green-weight", help="percent for green to deploy (default: the value in SSM)")
+    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                        help="with --deploy: override a parent parameter for this deployment, e.g. "
+                             "GreenImageTag=1.4.2 (repeatable; the default is the config value)")
     parser.add_argument("--review-only", action="store_true", help="with --deploy: create the change set, do not run it")
     parser.add_argument("--direct", action="store_true", help="with --deploy: CreateStack/UpdateStack, no change set")
     parser.add_argument("--delete", action="store_true",
@@ -471,7 +491,8 @@ def main(argv: list[str] | None = None, *, session_factory: Callable[..., Any] |
         stack_name = args.stack_name or default_stack_name(parent)
         cfn, ssm = session.client("cloudformation"), session.client("ssm")
         weight = choose_green_weight(args.green_weight, parent, ssm, describe(cfn, stack_name))
-        parameters = {**packaged.parameters, nested.GREEN_WEIGHT: weight}
+        parameters = {**overrides(args.parameter, packaged.template), **packaged.parameters,
+                      nested.GREEN_WEIGHT: weight}
         status = deploy(cfn, stack_name, packaged.template_url, parameters, parent.tags,
                         review_only=args.review_only, direct=args.direct, out=out)
         if status == "REVIEW":

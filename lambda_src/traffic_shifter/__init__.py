@@ -15,6 +15,7 @@ from .model import STATUSES, GateReading, ObservedWeights, ShiftState, parse_gre
 from .plan import Plan, parse_plan
 from .shifter import ENV_VARS, Shifter, ShifterConfig
 from .steps import Step, StepContext, StepKind, TrafficStep, known_step_kinds, register_step_kind
+from .db import DB_ENV_VARS, DbConfig, DbSwitchover, Fence, SqlGrantFence, SwitchoverFailed, SwitchoverRefused  # registers db_switchover
 
 __all__ = [
     "ALLOWED_FROM",
@@ -22,6 +23,13 @@ __all__ = [
     "ENV_VARS",
     "STATUSES",
     "CommandError",
+    "DB_ENV_VARS",
+    "DbConfig",
+    "DbSwitchover",
+    "Fence",
+    "SqlGrantFence",
+    "SwitchoverFailed",
+    "SwitchoverRefused",
     "ConcurrentUpdateError",
     "ConfigError",
     "Decision",

@@ -27,6 +27,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from .aws import Clients, GateReader, Notifier, StateStore, TrafficControls
+from .db import DbConfig
 from .decisions import (
     Decision,
     GateVerdict,
@@ -79,6 +80,8 @@ class ShifterConfig:
     record_name: str
     gate_alarms: tuple[str, ...]
     notify_topic_arn: str
+    #: The database switchover's settings (None: no DB_* variables, the db_switchover step refuses).
+    db: DbConfig | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ShifterConfig:
@@ -88,6 +91,7 @@ class ShifterConfig:
         values: dict[str, Any] = {field: environ[var].strip() for var, field in ENV_VARS.items()}
         values["ssm_prefix"] = values["ssm_prefix"].rstrip("/")
         values["gate_alarms"] = tuple(n.strip() for n in values["gate_alarms"].split(",") if n.strip())
+        values["db"] = DbConfig.from_env(environ)
         return cls(**values)
 
     @property
@@ -292,7 +296,8 @@ class Shifter:
                     updated_at=now,
                 ),
             )
-            ctx = StepContext(traffic=self.traffic, observed=obs.weights, client=self.clients, actor=actor, now=now)
+            ctx = StepContext(traffic=self.traffic, observed=obs.weights, client=self.clients, actor=actor, now=now,
+                              config=self.config)
             if decision.new_status == ROLLED_BACK:
                 changes = self.traffic.set_green_weight(0, obs.weights)
                 changes += self._undo_steps(obs, ctx)

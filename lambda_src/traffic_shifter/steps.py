@@ -71,6 +71,8 @@ class StepContext:
     client: Callable[[str], Any]
     actor: str
     now: float
+    #: The shifter's configuration (ShifterConfig; ``config.db`` for the database switchover).
+    config: Any = None
 
 
 class StepKind:

@@ -60,7 +60,7 @@ class Emulator:
 
 
 @pytest.fixture(scope="session")
-def emulator() -> Emulator:
+def emulator(request: pytest.FixtureRequest) -> Emulator:
     if not (ROOT / ".venv-emulator" / "bin" / "python").exists():
         pytest.fail("the emulator venv is missing: run scripts/bootstrap")
     port = int(os.environ.get("EMULATOR_TEST_PORT") or free_port())
@@ -70,6 +70,9 @@ def emulator() -> Emulator:
     url = started.stdout.strip().splitlines()[-1]
     yield Emulator(url=url, port=port)
     run_launcher("stop", port=port, timeout=60)
+    if request.session.testsfailed == 0 and "EMULATOR_TEST_PORT" not in os.environ:
+        # Each session uses a new port: keep the log only when something failed.
+        (ROOT / ".emulator" / f"emulator-{port}.log").unlink(missing_ok=True)
 
 
 @dataclass

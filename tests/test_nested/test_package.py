@@ -367,3 +367,19 @@ def test_main__no_bucket_without_delete__usage_error(capsys):
     with pytest.raises(SystemExit):
         package.main(["--env", "dev"])
     assert "--bucket is required (except with --delete)" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ overrides
+def test_overrides__known_parameter__passed_as_given(packaged):
+    assert package.overrides(["GreenImageTag=1.4.2"], packaged.template) == {"GreenImageTag": "1.4.2"}
+
+
+@pytest.mark.parametrize("pair,message", [
+    ("NoSuchThing=1", r"--parameter takes KEY=VALUE with KEY a parameter of the parent .*got 'NoSuchThing=1'"),
+    ("GreenImageTag", r"got 'GreenImageTag'"),
+    ("GreenWeight=50", r"--parameter GreenWeight: set by the package command itself \(use --green-weight\)"),
+    ("TrafficShifterCodeKey=x", r"--parameter TrafficShifterCodeKey: set by the package command itself"),
+])
+def test_overrides__unknown_or_reserved__refused(packaged, pair, message):
+    with pytest.raises(package.PackageError, match=message):
+        package.overrides([pair], packaged.template)

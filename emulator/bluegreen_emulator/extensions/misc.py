@@ -1,10 +1,17 @@
 """Smaller gaps in moto 5.2's CloudFormation support for the types this project uses.
 
-* ELBv2 Listener: a ``forward`` default action with ``ForwardConfig`` (weighted target
-  groups -- the blue/green traffic split) failed with KeyError 'TargetGroupArn'.
+* ELBv2: a ``forward`` default action with ``ForwardConfig`` (weighted target groups --
+  the blue/green traffic split) failed with KeyError 'TargetGroupArn'; GetAtt of
+  CanonicalHostedZoneID / LoadBalancerFullName / TargetGroupFullName was missing.
+* Replaced models: KMS Key (dict KeyPolicy broke DescribeKey), SSM Parameter (no Name
+  crashed; update deleted and re-created), Route 53 RecordSet (weighted records were
+  replaced or deleted together).
+* S3 bucket policy evaluation: conditional Deny statements denied every request.
+* Route 53 HostedZone / HealthCheck GetAtt.
 * No model at all (phantoms) for: S3 BucketPolicy, SNS TopicPolicy, SNS Subscription,
   SQS QueuePolicy, Logs MetricFilter, CloudTrail Trail, ApplicationAutoScaling
-  ScalableTarget / ScalingPolicy, CertificateManager Certificate.
+  ScalableTarget / ScalingPolicy, CertificateManager Certificate, Route 53
+  QueryLoggingConfig, Lambda EventInvokeConfig.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ def test_parse_plan__example_plan__traffic_steps_in_order():
             '{"steps": [{"green_weight": 10, "bake_seconds": 0}, {"green_weight": 50, "bake_seconds": 0}]}',
             r"the last traffic step must have green_weight 100, step 2 has 50",
         ),
-        ('{"steps": [{"kind": "dns_flip", "bake_seconds": 0}]}', r"step 1: unknown step kind 'dns_flip' \(known: traffic\)"),
+        ('{"steps": [{"kind": "dns_flip", "bake_seconds": 0}]}', r"step 1: unknown step kind 'dns_flip' \(known: db_switchover, traffic\)"),
     ],
 )
 def test_parse_plan__malformed__error_names_the_problem(text, message):

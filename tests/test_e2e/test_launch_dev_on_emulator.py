@@ -1,0 +1,212 @@
+"""The README's main path, in CI: `sceptre launch dev` on the local emulator, then the checks.
+
+One emulator and one launch for the module (about a minute); the tests run in file order:
+launch, no phantoms, encryption and weights seen through the service APIs, a `--var`
+weight change, the automatic rollback, and a `sceptre delete` that leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bluegreen import demo
+from tests.test_emulator.conftest import free_port, run_launcher
+
+pytestmark = pytest.mark.emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+SCEPTRE = Path(sys.executable).parent / "sceptre"
+STACK_CONFIGS = sorted(p.stem for p in (ROOT / "config" / "dev").glob("*.yaml") if p.name != "config.yaml")
+
+
+class Launched:
+    def __init__(self, port: int, url: str):
+        self.port = port
+        self.env = {**os.environ, "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                    "EMULATOR_PORT": str(port)}
+        self.session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                             region_name="us-east-1")
+        self.url = url
+
+    def client(self, service: str):
+        return self.session.client(service, endpoint_url=self.url)
+
+    def sceptre(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(SCEPTRE), "--dir", str(ROOT), *args], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+
+    def outputs(self, stack: str) -> dict[str, str]:
+        described = self.client("cloudformation").describe_stacks(StackName=f"payments-dev-{stack}")["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+@pytest.fixture(scope="module")
+def launched():
+    port = free_port()
+    started = run_launcher("start", port=port)
+    assert started.returncode == 0, started.stderr
+    world = Launched(port, started.stdout.strip().splitlines()[-1])
+    result = world.sceptre("launch", "-y", "dev")
+    world.launch = result
+    yield world
+    world.sceptre("delete", "-y", "dev")
+    run_launcher("stop", port=port, timeout=60)
+
+
+@pytest.fixture
+def aws_env(launched, monkeypatch):
+    """The demo's helpers read AWS_ENDPOINT_URL like every boto3 client does."""
+    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(key, launched.env[key])
+    return launched
+
+
+def test_launch__dev_group__every_stack_create_complete(launched):
+    assert launched.launch.returncode == 0, launched.launch.stdout[-3000:] + launched.launch.stderr[-3000:]
+    statuses = {
+        s["StackName"]: s["StackStatus"]
+        for s in launched.client("cloudformation").list_stacks()["StackSummaries"]
+        if s["StackStatus"] != "DELETE_COMPLETE"
+    }
+    assert statuses == {f"payments-dev-{name}": "CREATE_COMPLETE" for name in STACK_CONFIGS}
+
+
+def test_phantoms__every_resource_of_every_stack__returned_by_its_service(launched):
+    result = subprocess.run([str(ROOT / "scripts" / "emulator"), "phantoms", "--json"], env=launched.env,
+                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    rows = json.loads(result.stdout)
+    failing = [r for r in rows if r["verdict"] != "ok"]
+    assert failing == [] and result.returncode == 0
+    assert len(rows) > 200  # every resource of the 14 stacks was looked at, not an empty list
+
+
+def test_encryption__aurora_dms_backup_secrets__use_the_data_key(launched):
+    data_key = launched.outputs("security")["DataKeyArn"]
+    clusters = launched.client("rds").describe_db_clusters()["DBClusters"]
+    assert {(c["DBClusterIdentifier"], c["StorageEncrypted"], c["KmsKeyId"]) for c in clusters} == {
+        ("aurora-blue-dev-d01", True, data_key), ("aurora-green-dev-d01", True, data_key)}
+    [instance] = launched.client("dms").describe_replication_instances()["ReplicationInstances"]
+    assert (instance["KmsKeyId"], instance["PubliclyAccessible"]) == (data_key, False)
+    vaults = launched.client("backup").list_backup_vaults()["BackupVaultList"]
+    assert [v["EncryptionKeyArn"] for v in vaults] == [data_key]
+    secrets = launched.client("secretsmanager").list_secrets()["SecretList"]
+    assert {s["Name"]: (data_key.endswith(s["KmsKeyId"]), s["RotationRules"]["AutomaticallyAfterDays"])
+            for s in secrets} == {"secret-db-blue-dev-d01": (True, 30), "secret-db-green-dev-d01": (True, 30)}
+
+
+def test_encryption__artifact_and_trail_buckets__kms_with_our_keys(launched):
+    keys = launched.outputs("security")
+    s3 = launched.client("s3")
+
+    def default(bucket):
+        rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        return rule["ApplyServerSideEncryptionByDefault"]
+
+    artifacts = launched.outputs("artifacts")["ArtifactBucketName"]
+    assert default(artifacts) == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": keys["DataKeyArn"]}
+    trail_bucket = launched.outputs("audit")["TrailBucketName"]
+    assert default(trail_bucket) == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": keys["OpsKeyArn"]}
+
+
+def test_encryption__queue_and_topics__use_the_ops_key(launched):
+    ops_key = launched.outputs("security")["OpsKeyArn"]
+    sqs, sns = launched.client("sqs"), launched.client("sns")
+    queues = sqs.list_queues()["QueueUrls"]
+    assert {sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["KmsMasterKeyId"])["Attributes"]["KmsMasterKeyId"]
+            for q in queues} == {ops_key}
+    topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    assert {sns.get_topic_attributes(TopicArn=t)["Attributes"]["KmsMasterKeyId"] for t in topics} == {ops_key}
+
+
+def test_encryption__log_groups__use_the_ops_key(launched):
+    groups = launched.client("logs").describe_log_groups()["logGroups"]
+    if all("kmsKeyId" not in g for g in groups):
+        pytest.skip("moto 5.2's CloudFormation model of AWS::Logs::LogGroup drops KmsKeyId: "
+                    "proved by the policy tests on the templates instead")
+    ops_key = launched.outputs("security")["OpsKeyArn"]
+    assert {g["logGroupName"]: g.get("kmsKeyId") for g in groups} == {g["logGroupName"]: ops_key for g in groups}
+
+
+def test_encryption__state_table__kms_with_the_ops_key(launched):
+    table = launched.client("dynamodb").describe_table(TableName="ddb-shift-state-dev-d01")["Table"]
+    if "SSEDescription" not in table:
+        pytest.skip("moto 5.2's CloudFormation model of AWS::DynamoDB::Table drops SSESpecification: "
+                    "proved by tests/test_templates/test_automation.py instead")
+    assert table["SSEDescription"]["KMSMasterKeyArn"] == launched.outputs("security")["OpsKeyArn"]
+
+
+def _weights(launched) -> tuple[tuple[int, int], tuple[int, int], str]:
+    alb = launched.outputs("alb")
+    listener = launched.client("elbv2").describe_listeners(ListenerArns=[alb["HttpsListenerArn"]])["Listeners"][0]
+    groups = {g["TargetGroupArn"]: g["Weight"] for g in listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
+    zone = launched.outputs("dns")["HostedZoneId"]
+    records = launched.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    r53 = {r["SetIdentifier"]: r["Weight"] for r in records if "Weight" in r}
+    ssm = launched.client("ssm").get_parameter(Name="/payments-migration/dev-d01/traffic/green-weight")["Parameter"]["Value"]
+    return (groups[alb["BlueTargetGroupArn"]], groups[alb["GreenTargetGroupArn"]]), (r53["blue"], r53["green"]), ssm
+
+
+def test_weights__after_launch__all_traffic_on_blue(launched):
+    assert _weights(launched) == ((100, 0), (100, 0), "0")
+
+
+def test_weights__sceptre_var_green_weight_30__alb_route53_and_ssm_follow(launched):
+    for stack in ("alb", "route53"):
+        result = launched.sceptre("--var", "green_weight=30", "update", "-y", f"dev/{stack}.yaml")
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert _weights(launched) == ((70, 30), (70, 30), "30")
+
+
+def test_weights__plain_launch_after_a_shift__keeps_the_shift(launched):
+    # Without --var the weights come from SSM, so a later launch does not undo the shift.
+    result = launched.sceptre("launch", "-y", "dev/alb.yaml")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert _weights(launched) == ((70, 30), (70, 30), "30")
+
+
+def test_weights__bad_green_weight__refused_and_nothing_changes(launched):
+    result = launched.sceptre("--var", "green_weight=150", "update", "-y", "dev/route53.yaml")
+    assert result.returncode != 0
+    assert "green_weight" in result.stdout + result.stderr
+    assert _weights(launched) == ((70, 30), (70, 30), "30")
+
+
+def test_shift__healthy_gates_then_fault_at_50__lambda_rolls_back_alb_and_route53(aws_env):
+    for stack in ("alb", "route53"):
+        assert aws_env.sceptre("--var", "green_weight=0", "update", "-y", f"dev/{stack}.yaml").returncode == 0
+    report = demo.Report()
+    demo.shift_with_fault(demo.Emulated("dev"), report)
+    assert [(s["alb"], s["r53"], s["ssm"]) for s in report.steps] == [
+        ("100/0", "100/0", "0"),    # before start
+        ("90/10", "90/10", "10"),   # start
+        ("75/25", "75/25", "25"),   # advance after the bake
+        ("50/50", "50/50", "50"),   # advance after the bake
+        ("100/0", "100/0", "0"),    # alarm event: rollback
+        ("100/0", "100/0", "0"),    # next tick: the plan stays stopped
+    ]
+    assert report.steps[-1]["status"] == "rolled_back"
+    assert "alarm-green-health-dev-d01 is ALARM" in report.rollback["reason"]
+
+
+def test_delete__dev_group__no_stack_and_no_resource_left(launched):
+    result = launched.sceptre("delete", "-y", "dev")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    left = [s["StackName"] for s in launched.client("cloudformation").list_stacks()["StackSummaries"]
+            if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert left == []
+    assert launched.client("rds").describe_db_clusters()["DBClusters"] == []
+    assert launched.client("dms").describe_replication_instances()["ReplicationInstances"] == []
+    assert launched.client("backup").list_backup_vaults()["BackupVaultList"] == []
+    assert [v["VpcId"] for v in launched.client("ec2").describe_vpcs()["Vpcs"] if not v["IsDefault"]] == []
+    assert launched.client("lambda").list_functions()["Functions"] == []
+    assert launched.client("s3").list_buckets()["Buckets"] == []
+    assert launched.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    assert launched.client("secretsmanager").list_secrets()["SecretList"] == []

@@ -1,0 +1,419 @@
+"""The database writer switchover against moto (db_world.py): guardrails, fence, drain, move, reverse, undo."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from traffic_shifter import ConfigError, DbConfig, PlanError, Shifter, SwitchoverFailed, SwitchoverRefused, parse_plan, register_step_kind
+from traffic_shifter.db import DB_ENV_VARS, DbSwitchover
+
+from .db_world import TABLES, FakeFence, build_db_world, healthy_table
+from .world import PLAN, shifter_clients
+
+
+@pytest.fixture
+def db(world, clock):
+    d = build_db_world(world, clock)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def fence(db):
+    return FakeFence(db)
+
+
+@pytest.fixture
+def kind(fence, clock):
+    """The registered db_switchover kind with the fake fence and the test's clock (sleeping advances it)."""
+    k = register_step_kind(DbSwitchover(lambda clients, config: fence, clock=clock, sleep=clock.advance))
+    yield k
+    register_step_kind(DbSwitchover())
+
+
+@pytest.fixture
+def shifter(world, db, clock, kind):
+    return Shifter.from_env(world.env, clients=shifter_clients(), clock=clock)
+
+
+def switch(shifter, kind, to, actor="ops.alice"):
+    return kind.switch(shifter.clients, shifter.config, to, actor)
+
+
+def assert_unchanged(db, fence):
+    """Everything as before a switchover to green: writer on blue, blue writable, forward replication running."""
+    assert db.writer_colour() == "blue"
+    assert fence.fenced == {"blue": False, "green": True}
+    statuses = db.statuses()
+    assert statuses["initial"] == "running"
+    assert statuses["blue_to_green"] == "ready" and statuses["green_to_blue"] in ("ready", "stopped")  # never left running
+
+
+# -- the happy path ---------------------------------------------------------------------------------
+def test_switchover__healthy__writer_name_moves_to_green(shifter, kind, db):
+    switch(shifter, kind, "green")
+    assert db.writer_target() == db.endpoints["green"]
+
+
+def test_switchover__healthy__old_fenced_new_unfenced(shifter, kind, db, fence):
+    switch(shifter, kind, "green")
+    assert fence.fenced == {"blue": True, "green": False}
+    assert fence.calls == [("fence", "blue"), ("unfence", "green")]
+
+
+def test_switchover__healthy__forward_stopped_reverse_started_cdc_only_from_after_the_fence(shifter, kind, db, clock):
+    t0 = clock()
+    switch(shifter, kind, "green")
+    assert db.statuses() == {"initial": "stopped", "blue_to_green": "ready", "green_to_blue": "running"}
+    start = db.starts[-1]
+    assert start["ReplicationTaskArn"] == db.task_arns["green_to_blue"]
+    assert start["StartReplicationTaskType"] == "start-replication"
+    assert t0 <= start["CdcStartTime"].timestamp() <= clock()
+
+
+def test_switchover__healthy__unfence_comes_after_the_reverse_cdc_start_time(shifter, kind, db):
+    switch(shifter, kind, "green")
+    steps = [name for name, _ in kind.last.timeline]
+    assert steps == ["fence old writer", "wait for replication to drain", "move writer name", "stop forward replication",
+                     "start reverse replication", "unfence new writer"]
+    assert kind.last.write_pause >= 0
+
+
+def test_switchover__already_there__changes_nothing(shifter, kind, db, fence, world):
+    world.calls.clear()
+    assert kind.last is None or True
+    assert kind.procedure(shifter.clients, shifter.config.db).run("blue", actor="ops") == []
+    assert fence.calls == []
+    assert not [c for c in world.calls if c[1] in ("ChangeResourceRecordSets", "StartReplicationTask", "StopReplicationTask")]
+
+
+def test_switchover__logged__every_action_with_what_it_saw(shifter, kind, db, caplog):
+    caplog.set_level("INFO")
+    switch(shifter, kind, "green")
+    records = {r.getMessage(): r for r in caplog.records if hasattr(r, "db_switchover")}
+    assert {"db switchover: guardrails", "db switchover: fence old writer done", "db switchover: move writer name done",
+            "db switchover: start reverse replication done", "db switchover: unfence new writer done", "db switchover: complete"} <= set(records)
+    checks = records["db switchover: guardrails"].db_switchover["checks"]
+    assert {c["guardrail"] for c in checks} >= {"replication running", "cdc latency", "table errors",
+                                                "validation clean", "target cluster healthy", "one writer"}
+    assert all("saw" in c for c in checks)
+    assert "write_pause_seconds" in records["db switchover: complete"].db_switchover
+
+
+# -- guardrails: each one refuses on its own, before anything moves --------------------------------
+def _stop_initial(db):
+    db.client("dms").stop_replication_task(ReplicationTaskArn=db.task_arns["initial"])
+
+
+def _latency_high(db):
+    db.publish(db.task_arns["initial"], db.clock() - 10, CDCLatencySource=2, CDCLatencyTarget=45)
+
+
+def _latency_missing(db):
+    db.client("cloudwatch")  # no datapoints in the window: move the clock past them
+    db.world_clock_advance(10 * 60)
+
+
+def _table_error(db):
+    db.table_stats[db.task_arns["initial"]][1]["TableState"] = "Table error"
+
+
+def _validation_mismatch(db):
+    db.table_stats[db.task_arns["initial"]][2].update(ValidationState="Mismatched records", ValidationFailedRecords=3)
+
+
+def _validation_suspended(db):
+    db.table_stats[db.task_arns["initial"]][0].update(ValidationSuspendedRecords=1)
+
+
+def _no_tables(db):
+    db.table_stats[db.task_arns["initial"]] = []
+
+
+def _cluster_stopped(db):
+    db.client("rds").stop_db_cluster(DBClusterIdentifier="aurora-green-dev-d01")
+
+
+def _writer_instance_stopped(db):
+    db.client("rds").stop_db_instance(DBInstanceIdentifier="aurora-green-dev-d01-1")
+
+
+def _reverse_running(db):
+    db.client("dms").start_replication_task(ReplicationTaskArn=db.task_arns["green_to_blue"], StartReplicationTaskType="start-replication")
+
+
+GUARDRAILS = [
+    ("replication running", _stop_initial),
+    ("cdc latency", _latency_high),
+    ("cdc latency", _latency_missing),
+    ("table errors", _table_error),
+    ("table errors", _no_tables),
+    ("validation clean", _validation_mismatch),
+    ("validation clean", _validation_suspended),
+    ("target cluster healthy", _cluster_stopped),
+    ("target cluster healthy", _writer_instance_stopped),
+    ("reverse task idle", _reverse_running),
+]
+
+
+@pytest.mark.parametrize("guardrail,breakage", GUARDRAILS, ids=[f.__name__.strip("_") for _, f in GUARDRAILS])
+def test_switchover__guardrail_fails__refused_naming_it_and_nothing_moves(shifter, kind, db, fence, clock, world, guardrail, breakage):
+    db.world_clock_advance = clock.advance
+    breakage(db)
+    before = db.statuses()
+    world.calls.clear()
+    with pytest.raises(SwitchoverRefused, match=f"refused, nothing was changed: {guardrail}") as err:
+        switch(shifter, kind, "green")
+    assert [c.split(":")[0].strip() for c in str(err.value).split("changed: ", 1)[1].split("; ")][0] == guardrail
+    assert db.writer_colour() == "blue"
+    assert fence.calls == [] and fence.fenced == {"blue": False, "green": True}
+    assert db.statuses() == before
+    assert not [c for c in world.calls if c[1] in ("ChangeResourceRecordSets", "StartReplicationTask", "StopReplicationTask")]
+
+
+def test_switchover__target_already_writable__refused_as_two_writers(shifter, kind, db, fence):
+    fence.fenced["green"] = False
+    with pytest.raises(SwitchoverRefused, match="one writer"):
+        switch(shifter, kind, "green")
+    assert fence.calls == [] and db.writer_colour() == "blue"
+
+
+def test_switchover__only_the_failed_guardrail__is_reported(shifter, kind, db):
+    _table_error(db)
+    with pytest.raises(SwitchoverRefused) as err:
+        switch(shifter, kind, "green")
+    assert "table errors" in str(err.value) and "validation clean" not in str(err.value) and "cdc latency" not in str(err.value)
+
+
+# -- the wait ---------------------------------------------------------------------------------------
+def test_switchover__replication_never_drains__times_out_and_undoes_the_fence(shifter, kind, db, fence, clock):
+    fence.drain = False
+    t0 = clock()
+    with pytest.raises(SwitchoverFailed, match="timed out after 240 s waiting for DMS task .* to drain"):
+        switch(shifter, kind, "green")
+    assert clock() - t0 >= 240
+    assert_unchanged(db, fence)
+    assert fence.calls == [("fence", "blue"), ("unfence", "blue")]
+
+
+def test_switchover__drain_datapoint_before_the_fence__does_not_count(shifter, kind, db, fence, clock):
+    fence.drain = False
+    db.publish(db.task_arns["initial"], clock() - 5, CDCIncomingChanges=0, CDCLatencyTarget=0)
+    with pytest.raises(SwitchoverFailed, match="to drain"):
+        switch(shifter, kind, "green")
+    assert_unchanged(db, fence)
+
+
+def test_switchover__changes_still_incoming_after_the_fence__keeps_waiting_then_moves(shifter, kind, db, fence, clock):
+    fence.drain = False
+    original = fence.fence
+
+    def fence_then_drain_later(colour):
+        out = original(colour)
+        at = clock()
+        db.publish(db.task_arns["initial"], at + 61, CDCIncomingChanges=40, CDCLatencyTarget=3)  # first period: still applying
+        db.publish(db.task_arns["initial"], at + 121, CDCIncomingChanges=0, CDCLatencyTarget=0)
+        return out
+
+    fence.fence = fence_then_drain_later
+    switch(shifter, kind, "green")
+    assert db.writer_colour() == "green"
+
+
+# -- a failure injected at each step leaves the writer where it was --------------------------------
+def test_switchover__fence_fails__nothing_else_happens(shifter, kind, db, fence):
+    fence.fail["fence"] = RuntimeError("connection refused")
+    with pytest.raises(SwitchoverFailed, match="connection refused.*writer stays on blue"):
+        switch(shifter, kind, "green")
+    assert_unchanged(db, fence)
+
+
+def test_switchover__route53_refuses_the_move__fence_undone_name_unchanged(shifter, kind, db, fence):
+    db.fail_once("route53", "ChangeResourceRecordSets")
+    with pytest.raises(SwitchoverFailed, match="InternalFailure"):
+        switch(shifter, kind, "green")
+    assert_unchanged(db, fence)
+
+
+def test_switchover__stopping_forward_fails__name_moved_back(shifter, kind, db, fence):
+    db.fail_once("dms", "StopReplicationTask")
+    with pytest.raises(SwitchoverFailed, match="StopReplicationTask"):
+        switch(shifter, kind, "green")
+    assert_unchanged(db, fence)
+
+
+def test_switchover__starting_reverse_fails__forward_resumed_name_moved_back(shifter, kind, db, fence):
+    db.fail_once("dms", "StartReplicationTask")
+    with pytest.raises(SwitchoverFailed, match="StartReplicationTask"):
+        switch(shifter, kind, "green")
+    assert_unchanged(db, fence)
+    assert db.starts[-1]["StartReplicationTaskType"] == "resume-processing"  # forward continues from its checkpoint
+
+
+def test_switchover__unfencing_new_writer_fails__everything_undone(shifter, kind, db, fence):
+    fence.fail["unfence:green"] = RuntimeError("grant failed")
+    with pytest.raises(SwitchoverFailed, match="grant failed.*writer stays on blue"):
+        switch(shifter, kind, "green")
+    assert_unchanged(db, fence)
+
+
+def test_switchover__an_undo_fails_too__says_undo_incomplete(shifter, kind, db, fence):
+    fence.fail["unfence:green"] = RuntimeError("grant failed")
+    fence.fail["unfence:blue"] = RuntimeError("blue unreachable")
+    with pytest.raises(SwitchoverFailed, match="UNDO INCOMPLETE: undo of 'fence old writer' failed"):
+        switch(shifter, kind, "green")
+
+
+def test_switchover__failure__recorded_and_lock_released(shifter, kind, db, fence, world):
+    fence.fail["fence"] = RuntimeError("boom")
+    with pytest.raises(SwitchoverFailed):
+        switch(shifter, kind, "green")
+    switch(shifter, kind, "green")  # not refused by a lock left behind
+    assert db.writer_colour() == "green"
+
+
+def test_switchover__another_one_running__refused(shifter, kind, db, fence, world, clock):
+    from traffic_shifter.aws import StateStore
+    from traffic_shifter.model import ShiftState
+
+    store = StateStore(shifter.clients, world.env["STATE_TABLE"], plan_id="db-writer")
+    store.write(ShiftState(), ShiftState(pending={"by": "ops.bob", "at": "2025-06-15T15:06:00Z"}))
+    with pytest.raises(SwitchoverRefused, match="another db switchover \\(ops.bob\\)"):
+        switch(shifter, kind, "green")
+    assert fence.calls == []
+
+
+# -- back again: the same procedure, the same guardrails -------------------------------------------
+def test_switch_back__after_switchover__writer_on_blue_and_green_is_the_fallback(shifter, kind, db, fence, clock):
+    switch(shifter, kind, "green")
+    clock.advance(600)
+    db.publish_healthy()
+    switch(shifter, kind, "blue")
+    assert db.writer_colour() == "blue"
+    assert fence.fenced == {"blue": False, "green": True}
+    assert db.statuses() == {"initial": "stopped", "blue_to_green": "running", "green_to_blue": "stopped"}
+    assert db.starts[-1]["ReplicationTaskArn"] == db.task_arns["blue_to_green"]
+    assert db.starts[-1]["StartReplicationTaskType"] == "start-replication"
+
+
+def test_switch_back__reverse_replication_in_error__refused(shifter, kind, db, fence, clock):
+    switch(shifter, kind, "green")
+    clock.advance(600)
+    db.publish_healthy()
+    db.table_stats[db.task_arns["green_to_blue"]][0]["TableState"] = "Table error"
+    with pytest.raises(SwitchoverRefused, match="table errors"):
+        switch(shifter, kind, "blue")
+    assert db.writer_colour() == "green" and fence.fenced == {"blue": True, "green": False}
+
+
+# -- the plan ---------------------------------------------------------------------------------------
+PLAN_WITH_DB = {"steps": [*PLAN["steps"], {"kind": "db_switchover", "to": "green", "bake_seconds": 300}]}
+
+
+def _run_plan(world, shifter, clock, db):
+    world.put_plan(PLAN_WITH_DB)
+    shifter.run("start", actor="ops.alice")
+    for _ in range(len(PLAN_WITH_DB["steps"]) + 1):
+        clock.advance(601)
+        db.publish_healthy()
+        shifter.tick()
+
+
+def test_plan__traffic_to_100_then_switchover__completes_with_writer_on_green(world, shifter, clock, db, fence):
+    for gate in ("alarm-green-health-dev-d01", "alarm-data-replication-dev-d01", "alarm-green-5xx-dev-d01"):
+        world.set_gate(gate, "OK")
+    _run_plan(world, shifter, clock, db)
+    assert world.state_item()["status"] == "completed"
+    assert world.weights() == {"alb": (0, 100), "route53": (0, 100), "ssm": "100"}
+    assert db.writer_colour() == "green" and fence.fenced == {"blue": True, "green": False}
+    assert db.statuses()["green_to_blue"] == "running"
+
+
+def test_plan__switchover_not_reached_before_green_100(world, shifter, clock, db, fence):
+    for gate in ("alarm-green-health-dev-d01", "alarm-data-replication-dev-d01", "alarm-green-5xx-dev-d01"):
+        world.set_gate(gate, "OK")
+    world.put_plan(PLAN_WITH_DB)
+    shifter.run("start", actor="ops.alice")
+    for _ in range(3):
+        clock.advance(601)
+        shifter.tick()
+    assert world.weights()["ssm"] == "100" and db.writer_colour() == "blue" and fence.calls == []
+
+
+def test_traffic_rollback__after_switchover__never_touches_the_writer(world, shifter, clock, db, fence):
+    for gate in ("alarm-green-health-dev-d01", "alarm-data-replication-dev-d01", "alarm-green-5xx-dev-d01"):
+        world.set_gate(gate, "OK")
+    _run_plan(world, shifter, clock, db)
+    calls = list(fence.calls)
+    starts = len(db.starts)
+    world.calls.clear()
+    shifter.run("rollback", actor="ops.alice", reason="declines up")
+    assert world.weights() == {"alb": (100, 0), "route53": (100, 0), "ssm": "0"}
+    assert db.writer_colour() == "green" and fence.calls == calls and len(db.starts) == starts
+    assert not [c for c in world.calls if c[0] in ("rds", "dms") or c[1] == "GetSecretValue"]
+
+
+def test_traffic_rollback__gate_alarm_during_the_switchover_bake__writer_stays(world, shifter, clock, db, fence):
+    for gate in ("alarm-green-health-dev-d01", "alarm-data-replication-dev-d01", "alarm-green-5xx-dev-d01"):
+        world.set_gate(gate, "OK")
+    _run_plan(world, shifter, clock, db)
+    world.set_gate("alarm-green-health-dev-d01", "ALARM")
+    shifter.run("rollback", actor="ops")
+    assert db.writer_colour() == "green"
+
+
+def test_plan_then_switch_back__end_to_end__nothing_moves_without_guardrails(world, shifter, kind, clock, db, fence):
+    for gate in ("alarm-green-health-dev-d01", "alarm-data-replication-dev-d01", "alarm-green-5xx-dev-d01"):
+        world.set_gate(gate, "OK")
+    _run_plan(world, shifter, clock, db)
+    shifter.run("rollback", actor="ops.alice")
+    clock.advance(60)
+    db.publish_healthy()
+    switch(shifter, kind, "blue", actor="ops.alice")
+    assert db.writer_colour() == "blue" and fence.fenced == {"blue": False, "green": True}
+    assert world.weights()["ssm"] == "0"
+
+
+# -- configuration and plan validation --------------------------------------------------------------
+def test_db_step__to_not_a_colour__plan_refused():
+    with pytest.raises(PlanError, match="step 2: to must be 'blue' or 'green'"):
+        parse_plan(json.dumps({"steps": [{"green_weight": 100, "bake_seconds": 0}, {"kind": "db_switchover", "to": "red", "bake_seconds": 0}]}))
+
+
+def test_db_config__some_variables_missing__names_them(world, db):
+    env = {**world.env}
+    del env["DMS_TASK_GREEN_TO_BLUE_ARN"]
+    with pytest.raises(ConfigError, match="missing database variable\\(s\\): DMS_TASK_GREEN_TO_BLUE_ARN"):
+        DbConfig.from_env(env)
+
+
+def test_db_config__none_set__no_database_switchover():
+    assert DbConfig.from_env({}) is None
+
+
+def test_db_step__without_database_variables__refused_before_anything(world, clock, kind):
+    env = {k: v for k, v in world.env.items() if k not in DB_ENV_VARS}
+    shifter = Shifter.from_env(env, clients=shifter_clients(), clock=clock)
+    with pytest.raises(ConfigError, match="db_switchover needs the database environment variables"):
+        kind.switch(shifter.clients, shifter.config, "green", "ops")
+
+
+# -- the write pause, measured ------------------------------------------------------------------------
+def test_switchover__write_pause__measured_under_a_second_in_the_test_world(world, db, fence, capsys):
+    """Real clock, 10 ms polling: fence -> unfence in moto (the AWS figure is in docs/db-switchover.md)."""
+    db.clock = time.time
+    db.publish_healthy()
+    kind = register_step_kind(DbSwitchover(lambda clients, config: fence, poll_seconds=0.01))
+    try:
+        shifter = Shifter.from_env(world.env, clients=shifter_clients())
+        kind.switch(shifter.clients, shifter.config, "green", "ops")
+    finally:
+        register_step_kind(DbSwitchover())
+    pause = kind.last.write_pause
+    with capsys.disabled():
+        print(f"\nwrite pause (fence -> unfence): {pause * 1000:.0f} ms; timeline {kind.last.timeline}")
+    assert db.writer_colour() == "green"
+    assert pause < 2.0  # includes up to 1 s of waiting for the reverse CDC start second
