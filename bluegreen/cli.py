@@ -6,6 +6,8 @@
     bluegreen shift resume   --env prod --actor jane
     bluegreen shift promote  --env prod --actor jane
     bluegreen shift rollback --env prod --actor jane --reason "declines up on green"
+    bluegreen db status      --env dev
+    bluegreen db switchover  --env prod --to green --actor jane --reason "CHG-4711"
     ... add --json for machine output, --verbose for the decision log (stderr)
 
 The command runs here, in-process, with the very code the traffic-shifter Lambda runs, configured
@@ -39,6 +41,7 @@ from bluegreen.environments import (
 )
 
 COMMANDS = ("status", "start", "pause", "resume", "promote", "rollback")
+DB_COMMANDS = ("status", "switchover")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 SessionFactory = Callable[..., boto3.Session]
@@ -54,7 +57,7 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bluegreen", description="Blue-green migration operator commands.")
-    sub = parser.add_subparsers(dest="group", required=True, metavar="{shift}")
+    sub = parser.add_subparsers(dest="group", required=True, metavar="{shift,db}")
     shift = sub.add_parser(
         "shift",
         help="traffic shift: status, start, pause, resume, promote, rollback",
@@ -67,6 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     shift.add_argument("--json", action="store_true", help="print the result as JSON")
     shift.add_argument("--verbose", "-v", action="store_true", help="print the decision log (JSON lines) on stderr")
     shift.add_argument("--project-dir", type=Path, help="project folder holding config/ (default: found from the cwd)")
+    db = sub.add_parser(
+        "db",
+        help="database writer: status, switchover --to blue|green (docs/db-switchover.md)",
+        description="Show or move the active database writer, guarded; in-process with the traffic-shifter Lambda's configuration.",
+    )
+    db.add_argument("command", choices=DB_COMMANDS)
+    db.add_argument("--to", choices=("blue", "green"), help="switchover: the colour that becomes the writer")
+    for flag, kwargs in (
+        ("--env", dict(required=True, help="environment: a folder of config/ (dev, prod)")),
+        ("--actor", dict(help="who is asking, for the audit trail (default: your AWS caller identity)")),
+        ("--reason", dict(default="", help="why, recorded in the log")),
+        ("--json", dict(action="store_true", help="print the result as JSON")),
+        ("--verbose", dict(action="store_true", help="print the switchover log (JSON lines) on stderr")),
+        ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
+    ):
+        db.add_argument(flag, **kwargs)
     return parser
 
 
@@ -81,7 +100,8 @@ def main(
     stderr = stderr or sys.stderr
     args = build_parser().parse_args(argv)
     try:
-        result = run_shift(args, session_factory=session_factory, stderr=stderr)
+        run = run_db if args.group == "db" else run_shift
+        result = run(args, session_factory=session_factory, stderr=stderr)
     except CliError as err:
         return _fail(args, str(err), err.code, stdout, stderr)
     except (ClientError, BotoCoreError) as err:
@@ -140,6 +160,56 @@ def default_actor(session: boto3.Session) -> str:
         return getpass.getuser()
 
 
+def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str]) -> dict[str, Any]:
+    """``bluegreen db status|switchover``: the db_switchover step's code, with the Lambda's configuration."""
+    from traffic_shifter import ShiftError, ShifterConfig
+    from traffic_shifter.aws import Clients
+    from traffic_shifter.shifter import logger
+    from traffic_shifter.steps import step_kind
+
+    if args.command == "switchover" and not args.to:
+        raise CliError("db switchover needs --to blue|green", EXIT_USAGE)
+    try:
+        env = load_environment(args.env, args.project_dir or find_project_root())
+    except UnknownEnvironmentError as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    except EnvironmentConfigError as err:
+        raise CliError(str(err)) from err
+    session = make_session(env, session_factory)
+    variables = lambda_environment(session, env)
+    handler = logger.registered_handler
+    previous = handler.stream, logger.log_level
+    handler.setStream(stderr)
+    logger.setLevel("INFO" if args.verbose else "CRITICAL")
+    try:
+        config = ShifterConfig.from_env(variables)
+        kind = step_kind("db_switchover")
+        clients = Clients(session)
+        if args.command == "status":
+            result = {"ok": True, "command": "db status", **kind.status(clients, config)}  # type: ignore[attr-defined]
+        else:
+            actor = f"{args.actor or default_actor(session)} (cli)"
+            changes = kind.switch(clients, config, args.to, actor)  # type: ignore[attr-defined]
+            result = {"ok": True, "command": "db switchover", "to": args.to, "actor": actor, "reason": args.reason, "changes": changes}
+    except ShiftError as err:
+        raise CliError(str(err)) from err
+    finally:
+        handler.setStream(previous[0])
+        logger.setLevel(previous[1])
+    result["environment"] = env.label
+    return result
+
+
+def format_db(result: Mapping[str, Any]) -> str:
+    if result["command"] == "db switchover":
+        return "\n".join([f"db switchover -> {result['to']}:", *_changes(result["changes"])])
+    lines = [f"writer      {result['writer']} ({result['writer_name']} -> {result['writer_target']})",
+             f"switchover  to {result['switchover_to']}: {'READY' if result['ready'] else 'NOT ready'}"]
+    for c in result["guardrails"]:
+        lines.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['guardrail']}: {json.dumps(c['saw'], default=str, sort_keys=True)}")
+    return "\n".join(lines)
+
+
 def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str]) -> dict[str, Any]:
     # Imported here: the Lambda package (and Powertools) load only for this command.
     from traffic_shifter import Shifter, ShiftError
@@ -176,6 +246,8 @@ def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stde
 
 # -- readable output -------------------------------------------------------------------------------
 def format_result(result: Mapping[str, Any]) -> str:
+    if str(result.get("command", "")).startswith("db "):
+        return format_db(result)
     if result.get("command") == "status":
         return format_status(result)
     lines = []

@@ -155,6 +155,19 @@ class DbWorld:
 
         self.hook(service, f"before-call.{service_id}.{operation}", fail)
 
+    # moto has no DescribeTableStatistics; answered from table_stats (see the module docstring).
+    def _table_statistics(self, params: Any = None, **_: Any) -> Any:
+        arn = json.loads(params["body"])["ReplicationTaskArn"] if isinstance(params, dict) and params.get("body") else None
+        return AWSResponse("https://dms.local/", 200, {}, None), {"ReplicationTaskArn": arn, "TableStatistics": self.table_stats.get(arn, [])}
+
+    def _record_start(self, params: dict[str, Any], **_: Any) -> None:
+        self.starts.append(dict(params))
+
+    def attach(self, register: Callable[[str, Any], None]) -> None:
+        """Install the two DMS hooks with ``register(event, handler)`` (a client's or a session's events)."""
+        register("before-call.database-migration-service.DescribeTableStatistics", self._table_statistics)
+        register("before-parameter-build.database-migration-service.StartReplicationTask", self._record_start)
+
     def close(self) -> None:
         for events, event, handler in self._hooks:
             events.unregister(event, handler)
@@ -227,14 +240,6 @@ def build_db_world(world: Any, clock: Callable[[], float]) -> DbWorld:
     db = DbWorld(world=world, env=env, clock=clock, task_arns=task_arns, endpoints=endpoints,
                  table_stats={arn: [healthy_table(t) for t in TABLES] for arn in task_arns.values()})
 
-    def table_statistics(params: Any = None, **_: Any) -> Any:
-        arn = json.loads(params["body"])["ReplicationTaskArn"] if isinstance(params, dict) and params.get("body") else None
-        return AWSResponse("https://dms.local/", 200, {}, None), {"ReplicationTaskArn": arn, "TableStatistics": db.table_stats.get(arn, [])}
-
-    def record_start(params: dict[str, Any], **_: Any) -> None:
-        db.starts.append(dict(params))
-
-    db.hook("dms", "before-call.database-migration-service.DescribeTableStatistics", table_statistics)
-    db.hook("dms", "before-parameter-build.database-migration-service.StartReplicationTask", record_start)
+    db.attach(lambda event, handler: db.hook("dms", event, handler))
     db.publish_healthy()
     return db

@@ -1,0 +1,103 @@
+"""``bluegreen db status|switchover`` against the moto world with the data tier (db_world.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bluegreen import cli
+
+from .conftest import world_module
+
+_DB_WORLD_FILE = Path(__file__).resolve().parents[1] / "test_lambda_src" / "test_traffic_shifter" / "db_world.py"
+_spec = importlib.util.spec_from_file_location("traffic_shifter_test_db_world", _DB_WORLD_FILE)
+db_world = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(db_world)
+
+
+@pytest.fixture
+def world(aws_credentials, monkeypatch):
+    from moto import mock_aws
+    from traffic_shifter import DbSwitchover, register_step_kind
+
+    world_module.enable_composite_alarms(monkeypatch)
+    world_module.speed_up_sns(monkeypatch)
+    with mock_aws():
+        w = world_module.build_world()
+        db = db_world.build_db_world(w, time.time)
+        world_module.deploy_function(w)  # after: its environment carries the DB_* variables
+        fence = db_world.FakeFence(db)
+        register_step_kind(DbSwitchover(lambda clients, config: fence, poll_seconds=0.01))
+        w.db, w.fence = db, fence
+        try:
+            yield w
+        finally:
+            register_step_kind(DbSwitchover())
+            db.close()
+
+
+@pytest.fixture
+def bluegreen(world):
+    def session_factory(**kwargs):
+        session = world_module.new_session(**kwargs)
+        world.db.attach(session.events.register)
+        return session
+
+    def run(*argv):
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.main(list(argv), session_factory=session_factory, stdout=out, stderr=err)
+        return code, out.getvalue(), err.getvalue()
+
+    return run
+
+
+def test_db_status__healthy__writer_and_every_guardrail(world, bluegreen):
+    code, out, err = bluegreen("db", "status", "--env", "dev")
+    assert code == 0, err
+    assert out.startswith("writer      blue (writer.db.payments.internal. -> aurora-blue-dev-d01")
+    assert "switchover  to green: READY" in out
+    for guardrail in ("replication running", "cdc latency", "table errors", "validation clean", "target cluster healthy", "one writer"):
+        assert f"ok   {guardrail}" in out
+
+
+def test_db_status__table_error__not_ready_and_says_which(world, bluegreen):
+    world.db.table_stats[world.db.task_arns["initial"]][0]["TableState"] = "Table error"
+    code, out, _ = bluegreen("db", "status", "--env", "dev", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["ready"] is False
+    assert [c["guardrail"] for c in result["guardrails"] if not c["ok"]] == ["table errors"]
+
+
+def test_db_switchover__to_green__writer_moves_and_reverse_replication_runs(world, bluegreen):
+    code, out, err = bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+    assert code == 0, err
+    assert world.db.writer_colour() == "green"
+    assert world.db.task_status("green_to_blue") == "running"
+    assert "changed: green: unfenced" in out
+
+
+def test_db_switchover__guardrail_fails__exit_1_and_writer_stays(world, bluegreen):
+    world.db.client("dms").stop_replication_task(ReplicationTaskArn=world.db.task_arns["initial"])
+    code, _, err = bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+    assert code == 1
+    assert "refused, nothing was changed: replication running" in err
+    assert world.db.writer_colour() == "blue" and world.fence.calls == []
+
+
+def test_db_switchover__there_and_back__writer_on_blue_again(world, bluegreen):
+    assert bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")[0] == 0
+    world.db.publish_healthy()
+    code, _, err = bluegreen("db", "switchover", "--to", "blue", "--env", "dev", "--actor", "jane")
+    assert code == 0, err
+    assert world.db.writer_colour() == "blue" and world.fence.fenced == {"blue": False, "green": True}
+
+
+def test_db_switchover__without_to__usage_error(world, bluegreen):
+    code, _, err = bluegreen("db", "switchover", "--env", "dev")
+    assert code == 2 and "needs --to" in err
