@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -124,6 +125,16 @@ def _fail(args: argparse.Namespace, message: str, code: int, stdout: IO[str], st
     return code
 
 
+def _require_endpoint() -> None:
+    """Fail at once, saying how to start it, when AWS_ENDPOINT_URL names a local emulator that is down."""
+    from bluegreen.preflight import PreflightError, check_endpoint
+
+    try:
+        check_endpoint(os.environ.get("AWS_ENDPOINT_URL"))
+    except PreflightError as err:
+        raise CliError(str(err)) from err
+
+
 def make_session(env: Environment, session_factory: SessionFactory = boto3.Session) -> boto3.Session:
     """A session in the environment's region (AWS_ENDPOINT_URL, profiles etc. apply as boto3 does)."""
     return session_factory(region_name=env.region)
@@ -175,6 +186,7 @@ def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr:
         raise CliError(str(err), EXIT_USAGE) from err
     except EnvironmentConfigError as err:
         raise CliError(str(err)) from err
+    _require_endpoint()
     session = make_session(env, session_factory)
     variables = lambda_environment(session, env)
     handler = logger.registered_handler
@@ -223,6 +235,7 @@ def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stde
     except EnvironmentConfigError as err:
         raise CliError(str(err)) from err
 
+    _require_endpoint()
     session = make_session(env, session_factory)
     variables = lambda_environment(session, env)
     actor = f"{args.actor or default_actor(session)} (cli)"

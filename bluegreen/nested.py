@@ -106,6 +106,7 @@ PARENT_OUTPUTS = (
     "RecordName",
     "NotifyTopicArn",
     "GreenWeightParameterName",
+    "WriterHostname",
 )
 
 #: cfn-lint W3002 says a local TemplateURL needs packaging: that is the design (docs/deployment.md).

@@ -104,9 +104,37 @@ def _parameters(t):
     p("NotifyTopicArn", "KMS-encrypted SNS topic (monitoring stack NotifyTopicArn) for shift notifications.",
       Type="String", AllowedPattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$",
       ConstraintDescription="an SNS topic ARN")
+    # The database switchover (docs/db-switchover.md).
+    p("WriterZoneId", "Private hosted zone of the writer name (writer stack WriterZoneId).",
+      Type="String", AllowedPattern=r"^Z[A-Z0-9]{1,31}$", ConstraintDescription="a Route 53 hosted zone ID")
+    p("WriterHostname", "The writer name (writer stack WriterHostname), lower case, without the trailing dot.",
+      Type="String", AllowedPattern=r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+      ConstraintDescription="a lower-case DNS name without a trailing dot")
+    for colour in ("Blue", "Green"):
+        p(f"{colour}ClusterIdentifier", f"The {colour.lower()} Aurora cluster (database stack {colour}ClusterIdentifier).",
+          Type="String", AllowedPattern=r"^[a-z][a-z0-9-]{0,62}$", ConstraintDescription="an RDS cluster identifier")
+        p(f"{colour}DbSecretArn", f"Master secret of the {colour.lower()} cluster (security stack): the fence's SQL login.",
+          Type="String",
+          AllowedPattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$",
+          ConstraintDescription="a Secrets Manager secret ARN")
+    p("DataKeyArn", "Data KMS key (security stack) the DB secrets are encrypted with.",
+      Type="String", AllowedPattern=KMS_KEY_PATTERN, ConstraintDescription="a KMS key ARN")
+    p("ReplicationInstanceIdentifier", "DMS replication instance (dms stack): the CDC metrics' dimension.",
+      Type="String", AllowedPattern=r"^[a-z][a-z0-9-]{0,62}$", ConstraintDescription="a DMS instance identifier")
+    for key, what in DMS_TASKS.items():
+        p(key, f"{what} (dms stack {key}).", Type="String",
+          AllowedPattern=r"^arn:aws[a-z-]*:dms:[a-z0-9-]+:[0-9]{12}:task:[A-Za-z0-9-]+$", ConstraintDescription="a DMS task ARN")
     p("StateTableDeletionProtection", "Deletion protection of the state table: true in prod (the audit trail "
                                       "of every shift), false where test stacks must tear down.",
       Type="String", AllowedValues=["true", "false"], Default="true")
+
+
+#: dms stack outputs -> what they are; the switchover stops and starts exactly these.
+DMS_TASKS = {
+    "ReplicationTaskArn": "Initial blue -> green task (full load and CDC)",
+    "CdcBlueToGreenTaskArn": "CDC-only blue -> green task",
+    "CdcGreenToBlueTaskArn": "CDC-only green -> blue task",
+}
 
 
 def _alarm_arn(param):
@@ -161,6 +189,44 @@ def _policy_document(log_group, table, dlq):
             {"Sid": "ReadAndWriteShiftState", "Effect": "Allow",
              "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
              "Resource": GetAtt(table, "Arn")},
+            # -- the database switchover: one record, three tasks, two clusters, two secrets.
+            {"Sid": "ReadWriterName", "Effect": "Allow",
+             "Action": ["route53:ListResourceRecordSets"],
+             "Resource": Sub("arn:${AWS::Partition}:route53:::hostedzone/${WriterZoneId}")},
+            {"Sid": "MoveWriterName", "Effect": "Allow",
+             "Action": ["route53:ChangeResourceRecordSets"],
+             "Resource": Sub("arn:${AWS::Partition}:route53:::hostedzone/${WriterZoneId}"),
+             "Condition": {"ForAllValues:StringEquals": {
+                 "route53:ChangeResourceRecordSetsNormalizedRecordNames": [Ref("WriterHostname")],
+                 "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"],
+                 "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+             }}},
+            # GetChange has no resource-level condition on the record; change IDs are not guessable.
+            {"Sid": "WaitForDnsChange", "Effect": "Allow",
+             "Action": ["route53:GetChange"],
+             "Resource": Sub("arn:${AWS::Partition}:route53:::change/*")},
+            {"Sid": "StartStopTheReplicationTasks", "Effect": "Allow",
+             "Action": ["dms:StartReplicationTask", "dms:StopReplicationTask", "dms:DescribeTableStatistics"],
+             "Resource": [Ref(k) for k in DMS_TASKS]},
+            # DescribeReplicationTasks has no resource-level permissions in IAM.
+            {"Sid": "ReadReplicationTasks", "Effect": "Allow",
+             "Action": ["dms:DescribeReplicationTasks"],
+             "Resource": "*"},
+            {"Sid": "ReadTheClusters", "Effect": "Allow",
+             "Action": ["rds:DescribeDBClusters", "rds:DescribeDBInstances"],
+             "Resource": [_arn("rds", "cluster:${BlueClusterIdentifier}"), _arn("rds", "cluster:${GreenClusterIdentifier}"),
+                          _arn("rds", "db:${BlueClusterIdentifier}-*"), _arn("rds", "db:${GreenClusterIdentifier}-*")]},
+            # GetMetricData has no resource-level permissions in IAM (CDC latency and incoming changes).
+            {"Sid": "ReadReplicationMetrics", "Effect": "Allow",
+             "Action": ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"],
+             "Resource": "*"},
+            {"Sid": "FenceLogin", "Effect": "Allow",
+             "Action": ["secretsmanager:GetSecretValue"],
+             "Resource": [Ref("BlueDbSecretArn"), Ref("GreenDbSecretArn")]},
+            {"Sid": "DataKeyForFenceLogin", "Effect": "Allow",
+             "Action": ["kms:Decrypt"],
+             "Resource": Ref("DataKeyArn"),
+             "Condition": {"StringEquals": {"kms:ViaService": region_service("secretsmanager")}}},
             {"Sid": "Notify", "Effect": "Allow",
              "Action": ["sns:Publish"],
              "Resource": Ref("NotifyTopicArn")},
@@ -192,6 +258,17 @@ def _environment(table):
         "RECORD_NAME": Sub("${RecordName}."),
         "GATE_ALARMS": Join(",", [Ref("GreenHealthAlarmName"), Ref("DataHealthAlarmName")]),
         "NOTIFY_TOPIC_ARN": Ref("NotifyTopicArn"),
+        # The database switchover (lambda_src/traffic_shifter/db.py DB_ENV_VARS).
+        "WRITER_ZONE_ID": Ref("WriterZoneId"),
+        "WRITER_RECORD_NAME": Sub("${WriterHostname}."),
+        "BLUE_CLUSTER_ID": Ref("BlueClusterIdentifier"),
+        "GREEN_CLUSTER_ID": Ref("GreenClusterIdentifier"),
+        "DMS_INSTANCE_ID": Ref("ReplicationInstanceIdentifier"),
+        "DMS_TASK_INITIAL_ARN": Ref("ReplicationTaskArn"),
+        "DMS_TASK_BLUE_TO_GREEN_ARN": Ref("CdcBlueToGreenTaskArn"),
+        "DMS_TASK_GREEN_TO_BLUE_ARN": Ref("CdcGreenToBlueTaskArn"),
+        "BLUE_DB_SECRET_ARN": Ref("BlueDbSecretArn"),
+        "GREEN_DB_SECRET_ARN": Ref("GreenDbSecretArn"),
         "POWERTOOLS_SERVICE_NAME": "traffic-shifter",
         "POWERTOOLS_METRICS_NAMESPACE": "PaymentsBlueGreen",
     }
@@ -302,7 +379,8 @@ def build():
         Handler=HANDLER,
         Code=Code(S3Bucket=Ref("ArtifactBucketName"), S3Key=Ref("TrafficShifterCodeKey")),
         Role=GetAtt(role, "Arn"),
-        Timeout=60,
+        # A db switchover waits up to DRAIN_TIMEOUT_SECONDS (240) for DMS to drain after the fence.
+        Timeout=300,
         MemorySize=256,
         # The concurrency guard: one run at a time, whatever triggered it.
         ReservedConcurrentExecutions=1,

@@ -98,6 +98,11 @@ def _parameters(t):
     t.add_parameter(Parameter(
         "MaxTaskCount", Type="Number", Default=18, MinValue=3, MaxValue=60,
         Description="Most tasks auto scaling may run per colour."))
+    t.add_parameter(Parameter(
+        "DbWriterHost", Type="String",
+        AllowedPattern=r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        ConstraintDescription="a lower-case DNS name without a trailing dot",
+        Description="The movable database writer name both colours write through (writer stack WriterHostname)."))
     for colour in COLOURS:
         cap = _cap(colour)
         t.add_parameter(Parameter(
@@ -265,6 +270,8 @@ def _task_definition(t, colour, log_group, execution_role, task_role):
             Environment=[
                 EnvironmentVariable(Name="APP_COLOUR", Value=colour),
                 EnvironmentVariable(Name="APP_PORT", Value=Ref("AppPort")),
+                # Not a secret: a host name. Both colours write through it to the one active writer.
+                EnvironmentVariable(Name="DB_WRITER_HOST", Value=Ref("DbWriterHost")),
             ],
             Secrets=[
                 Secret(Name="DB_SECRET", ValueFrom=Ref(f"{cap}DbSecretArn")),

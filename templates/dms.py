@@ -1,10 +1,15 @@
 """DMS stack: keeps the blue and green Aurora clusters in sync during the migration.
 
-A Multi-AZ replication instance in the database subnets runs one task: full load plus change
-data capture from blue to green before the cut-over, and change capture only from green back
-to blue afterwards, so blue stays a current fallback (parameter ReplicationDirection). All four
-endpoints exist in both directions, so the fallback path is created and testable before it is
-needed; Fn::If picks the task's source and target. Endpoints read their credentials from the
+A Multi-AZ replication instance in the database subnets holds three tasks, all created stopped
+(CloudFormation never starts a DMS task):
+  * initial, blue -> green, full load plus change data capture: started once by an operator
+    (docs/data-tier.md) and running until the database switchover;
+  * CDC-only green -> blue: started by the switchover to green from the moment the forward task
+    stopped, so blue stays a current fallback;
+  * CDC-only blue -> green: started by a switchover back to blue (a full-load task cannot be
+    started from a point in time, so going back needs its own CDC-only task).
+Only one task runs at a time: the traffic shifter's db switchover stops one before it starts the
+next (lambda_src/traffic_shifter/db.py). All four endpoints exist, so every path is testable. Endpoints read their credentials from the
 security stack's secrets through a role that can read only those two secrets.
 
 The two account-level roles DMS itself requires (dms-vpc-role, dms-cloudwatch-logs-role) have
@@ -14,7 +19,7 @@ names fixed by AWS; CreateDmsServiceRoles decides whether this stack owns them (
 import json
 
 from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Parameter, Ref, Select, Split, Sub
-from troposphere.cloudwatch import Alarm, MetricDimension
+from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
 from troposphere.dms import Endpoint, MySqlSettings, ReplicationInstance, ReplicationSubnetGroup, ReplicationTask
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
@@ -22,7 +27,12 @@ from troposphere.logs import LogGroup
 from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
 
 COLOURS = ("blue", "green")
-DIRECTIONS = ("blue-to-green", "green-to-blue")
+#: logical name -> (source colour, target colour, migration type, identifier label).
+TASKS = {
+    "ReplicationTask": ("blue", "green", "full-load-and-cdc", "initial-blue-to-green"),
+    "CdcBlueToGreenTask": ("blue", "green", "cdc", "cdc-blue-to-green"),
+    "CdcGreenToBlueTask": ("green", "blue", "cdc", "cdc-green-to-blue"),
+}
 #: The schema the payment service owns; every table in it is replicated (see table_mappings).
 PAYMENT_SCHEMA = "payments"
 #: Tables the payment service is known to have today; the mapping covers them through the
@@ -193,9 +203,6 @@ def add_parameters(t):
     p("DmsEngineVersion", Type="String", Default="3.5.4", AllowedPattern=r"^3\.[0-9]+\.[0-9]+$",
       ConstraintDescription="a DMS engine version such as 3.5.4.",
       Description="DMS replication engine version.")
-    p("ReplicationDirection", Type="String", AllowedValues=list(DIRECTIONS), Default="blue-to-green",
-      Description="blue-to-green (full load + CDC) before the cut-over; green-to-blue (CDC only) after it, "
-                  "for the fallback window.")
     p("CreateDmsServiceRoles", Type="String", AllowedValues=["true", "false"], Default="false",
       Description="true: this stack creates the account-level dms-vpc-role and dms-cloudwatch-logs-role "
                   "(exactly one stack per account may); false: they already exist.")
@@ -249,23 +256,35 @@ def endpoint(colour: str, kind: str) -> Endpoint:
     ))
 
 
-def latency_alarm(logical: str, metric: str, what: str, threshold: str, instance_id: Sub, task: ReplicationTask):
+def latency_alarm(logical: str, metric: str, what: str, threshold: str, instance_id: Sub, tasks: list):
+    """Max of ``metric`` over the three tasks: whichever one is replicating is watched."""
+    queries = [
+        MetricDataQuery(
+            Id=f"t{i}",
+            ReturnData=False,
+            MetricStat=MetricStat(
+                Metric=Metric(Namespace="AWS/DMS", MetricName=metric, Dimensions=[
+                    MetricDimension(Name="ReplicationInstanceIdentifier", Value=instance_id),
+                    # The metric's task dimension is the resource ID at the end of the task ARN.
+                    MetricDimension(Name="ReplicationTaskIdentifier", Value=Select(6, Split(":", Ref(task)))),
+                ]),
+                Period=60,
+                Stat="Maximum",
+            ),
+        )
+        for i, task in enumerate(tasks)
+    ]
+    queries.append(MetricDataQuery(
+        Id="latency", Expression=f"MAX([{', '.join(q.Id for q in queries)}])", Label=f"{metric} of the running task",
+        ReturnData=True))
     return Alarm(
         logical,
         AlarmName=name("alarm", what),
         AlarmDescription=Sub(
             f"DMS {metric} above ${{{threshold}}} s for the running replication task: changes are not on the "
-            "other colour yet, so a traffic shift or cut-over must wait. No data means the task is not "
-            "replicating (stopped, failed or still in full load): treated as breaching."),
-        Namespace="AWS/DMS",
-        MetricName=metric,
-        Dimensions=[
-            MetricDimension(Name="ReplicationInstanceIdentifier", Value=instance_id),
-            # The metric's task dimension is the resource ID at the end of the task ARN.
-            MetricDimension(Name="ReplicationTaskIdentifier", Value=Select(6, Split(":", Ref(task)))),
-        ],
-        Statistic="Maximum",
-        Period=60,
+            "other colour yet, so a traffic shift or cut-over must wait. No data means no task is replicating "
+            "(stopped, failed or still in full load): treated as breaching."),
+        Metrics=queries,
         EvaluationPeriods=3,
         DatapointsToAlarm=2,
         Threshold=Ref(threshold),
@@ -278,7 +297,6 @@ def latency_alarm(logical: str, metric: str, what: str, threshold: str, instance
 def build():
     t = new_template("DMS replication between the blue and green Aurora clusters of the blue-green payment platform.")
     add_parameters(t)
-    t.add_condition("BlueToGreen", Equals(Ref("ReplicationDirection"), "blue-to-green"))
     t.add_condition("CreateServiceRoles", Equals(Ref("CreateDmsServiceRoles"), "true"))
     t.add_condition("VerifyServerCertificate", Not(Equals(Ref("DmsCertificateArn"), "")))
 
@@ -375,32 +393,36 @@ def build():
     endpoints = {(colour, kind): t.add_resource(endpoint(colour, kind))
                  for colour in COLOURS for kind in ("source", "target")}
 
-    task = t.add_resource(ReplicationTask(
-        "ReplicationTask",
-        # The direction is in the name: flipping it replaces the task instead of failing on a
-        # custom-named resource that cannot be replaced in place.
-        ReplicationTaskIdentifier=Sub("dms-task-${ReplicationDirection}-${Environment}-${EnvironmentSuffix}"),
-        ReplicationInstanceArn=Ref(instance),
-        SourceEndpointArn=If("BlueToGreen", Ref(endpoints["blue", "source"]), Ref(endpoints["green", "source"])),
-        TargetEndpointArn=If("BlueToGreen", Ref(endpoints["green", "target"]), Ref(endpoints["blue", "target"])),
-        # After the cut-over blue already holds everything up to that moment: only the changes
-        # since then flow back. A second full load would have to empty the fallback first.
-        MigrationType=If("BlueToGreen", "full-load-and-cdc", "cdc"),
-        TableMappings=json.dumps(table_mappings(), sort_keys=True),
-        ReplicationTaskSettings=json.dumps(task_settings(), sort_keys=True),
-        Tags=tags(Direction=Ref("ReplicationDirection")),
-    ))
+    tasks = {}
+    for logical, (source, target, migration, label) in TASKS.items():
+        tasks[logical] = t.add_resource(ReplicationTask(
+            logical,
+            ReplicationTaskIdentifier=Sub(f"dms-task-{label}-${{Environment}}-${{EnvironmentSuffix}}"),
+            ReplicationInstanceArn=Ref(instance),
+            SourceEndpointArn=Ref(endpoints[source, "source"]),
+            TargetEndpointArn=Ref(endpoints[target, "target"]),
+            # CDC-only tasks start from the switchover's point in time: the target already holds
+            # everything up to it, and a second full load would have to empty it first.
+            MigrationType=migration,
+            TableMappings=json.dumps(table_mappings(), sort_keys=True),
+            ReplicationTaskSettings=json.dumps(task_settings(), sort_keys=True),
+            Tags=tags(Direction=f"{source}-to-{target}", MigrationType=migration),
+        ))
+    task = tasks["ReplicationTask"]
+    task_list = list(tasks.values())
 
     alarms = [
         t.add_resource(latency_alarm("CdcLatencySourceAlarm", "CDCLatencySource", "cdc-latency-source",
-                                     "CdcLatencySourceThresholdSeconds", instance_id, task)),
+                                     "CdcLatencySourceThresholdSeconds", instance_id, task_list)),
         t.add_resource(latency_alarm("CdcLatencyTargetAlarm", "CDCLatencyTarget", "cdc-latency-target",
-                                     "CdcLatencyTargetThresholdSeconds", instance_id, task)),
+                                     "CdcLatencyTargetThresholdSeconds", instance_id, task_list)),
     ]
 
     export(t, "ReplicationInstanceArn", Ref(instance), "ARN of the DMS replication instance.")
     export(t, "ReplicationInstanceIdentifier", instance_id, "Identifier of the DMS replication instance (metric dimension).")
-    export(t, "ReplicationTaskArn", Ref(task), "ARN of the replication task of the current direction.")
+    export(t, "ReplicationTaskArn", Ref(task), "ARN of the initial blue -> green task (full load and CDC).")
+    export(t, "CdcBlueToGreenTaskArn", Ref(tasks["CdcBlueToGreenTask"]), "ARN of the CDC-only blue -> green task (after a switch back to blue).")
+    export(t, "CdcGreenToBlueTaskArn", Ref(tasks["CdcGreenToBlueTask"]), "ARN of the CDC-only green -> blue task (after the switchover to green).")
     export(t, "ReplicationTaskResourceId", Select(6, Split(":", Ref(task))),
            "Resource ID of the replication task (the ReplicationTaskIdentifier metric dimension).")
     export(t, "CdcLatencyAlarmNames", Join(",", [Ref(a) for a in alarms]),

@@ -67,9 +67,9 @@ RETENTION_DAYS = [365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
 SECURITY_GROUPS = {
     "Alb": ("alb", "Internet-facing ALB: HTTPS and HTTP (redirect) in, app port out to the tasks only"),
     "App": ("app", "Payment API tasks: app port from the ALB only; out to Aurora, endpoints and S3"),
-    "Db": ("db", "Aurora clusters: MySQL from the app, DMS and rotation groups only; no egress"),
+    "Db": ("db", "Aurora clusters: MySQL from the app, DMS, rotation and Lambda groups only; no egress"),
     "Dms": ("dms", "DMS replication instance: MySQL to the Aurora group, HTTPS to the endpoints"),
-    "Lambda": ("lambda", "Platform Lambdas: HTTPS to the VPC endpoints, and to Route 53 through NAT"),
+    "Lambda": ("lambda", "Platform Lambdas: HTTPS to the VPC endpoints, Route 53 through NAT, MySQL to Aurora"),
     "Rotation": ("rotation", "Secret rotation Lambda: MySQL to Aurora, HTTPS to the endpoints"),
     "Endpoint": ("endpoint", "Interface endpoints: HTTPS from the app, Lambda, DMS and rotation groups"),
 }
@@ -92,6 +92,7 @@ EGRESS = {
         (HTTPS, "Endpoint", "AWS APIs through the interface endpoints"),
         (HTTPS, "pl:s3", "CloudFormation custom-resource responses through the S3 gateway endpoint"),
         (HTTPS, "pl:dynamodb", "Traffic-shifter state table through the DynamoDB gateway endpoint"),
+        (MYSQL, "Db", "Traffic shifter's db switchover: fence and unfence the writers (REVOKE/GRANT)"),
         # The Route 53 API has no PrivateLink endpoint: the traffic shifter reaches it through NAT.
         (HTTPS, "0.0.0.0/0", "Route 53 API (no VPC endpoint exists) through the NAT gateways"),
     ],
@@ -110,6 +111,7 @@ INGRESS = [
     ("Db", MYSQL, "App", "Payment API"),
     ("Db", MYSQL, "Dms", "DMS replication between blue and green"),
     ("Db", MYSQL, "Rotation", "Master secret rotation"),
+    ("Db", MYSQL, "Lambda", "Traffic shifter's db switchover fence (docs/db-switchover.md)"),
     ("Endpoint", HTTPS, "App", "Payment API tasks"),
     ("Endpoint", HTTPS, "Lambda", "Platform Lambdas"),
     ("Endpoint", HTTPS, "Dms", "DMS replication instance"),

@@ -48,6 +48,29 @@ EXPECTED_STATEMENTS = {
                        None),
     "ReadAndWriteShiftState": (["dynamodb:GetItem", "dynamodb:PutItem"], {"Fn::GetAtt": ["StateTable", "Arn"]}, None),
     "Notify": (["sns:Publish"], {"Ref": "NotifyTopicArn"}, None),
+    # The database switchover (docs/db-switchover.md): one CNAME, three tasks, two clusters, two secrets.
+    "ReadWriterName": (["route53:ListResourceRecordSets"],
+                       {"Fn::Sub": "arn:${AWS::Partition}:route53:::hostedzone/${WriterZoneId}"}, None),
+    "MoveWriterName": (["route53:ChangeResourceRecordSets"],
+                       {"Fn::Sub": "arn:${AWS::Partition}:route53:::hostedzone/${WriterZoneId}"},
+                       {"ForAllValues:StringEquals": {
+                           "route53:ChangeResourceRecordSetsNormalizedRecordNames": [{"Ref": "WriterHostname"}],
+                           "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"],
+                           "route53:ChangeResourceRecordSetsActions": ["UPSERT"]}}),
+    "WaitForDnsChange": (["route53:GetChange"], {"Fn::Sub": "arn:${AWS::Partition}:route53:::change/*"}, None),
+    "StartStopTheReplicationTasks": (["dms:StartReplicationTask", "dms:StopReplicationTask", "dms:DescribeTableStatistics"],
+                                     [{"Ref": "ReplicationTaskArn"}, {"Ref": "CdcBlueToGreenTaskArn"}, {"Ref": "CdcGreenToBlueTaskArn"}],
+                                     None),
+    "ReadReplicationTasks": (["dms:DescribeReplicationTasks"], "*", None),
+    "ReadTheClusters": (["rds:DescribeDBClusters", "rds:DescribeDBInstances"], [
+        {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:${BlueClusterIdentifier}"},
+        {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:${GreenClusterIdentifier}"},
+        {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${BlueClusterIdentifier}-*"},
+        {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${GreenClusterIdentifier}-*"}], None),
+    "ReadReplicationMetrics": (["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"], "*", None),
+    "FenceLogin": (["secretsmanager:GetSecretValue"], [{"Ref": "BlueDbSecretArn"}, {"Ref": "GreenDbSecretArn"}], None),
+    "DataKeyForFenceLogin": (["kms:Decrypt"], {"Ref": "DataKeyArn"},
+                             {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}),
     "DeadLetter": (["sqs:SendMessage"], {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}, None),
     "OpsKeyForStateTable": (
         ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], OPS_KEY,
@@ -58,7 +81,8 @@ EXPECTED_STATEMENTS = {
                                              {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}]}}),
 }
 #: Actions IAM cannot scope to a resource: the only statements allowed "Resource": "*".
-UNSCOPABLE = {"ec2:DescribeNetworkInterfaces", "elasticloadbalancing:DescribeListeners"}
+UNSCOPABLE = {"ec2:DescribeNetworkInterfaces", "elasticloadbalancing:DescribeListeners", "dms:DescribeReplicationTasks",
+              "cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"}
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +145,9 @@ def test_function__runtime__python312_x86_64_matching_the_zip(function):
     assert (lambda_zip.PYTHON_VERSION, lambda_zip.PLATFORM) == ("3.12", "manylinux2014_x86_64")
 
 
-def test_function__limits__timeout_60_memory_256(function):
-    assert (function["Timeout"], function["MemorySize"]) == (60, 256)
+def test_function__limits__timeout_300_memory_256(function):
+    # 300 s: a db switchover may wait DRAIN_TIMEOUT_SECONDS (240) for DMS to drain after the fence.
+    assert (function["Timeout"], function["MemorySize"]) == (300, 256)
 
 
 def test_function__handler__exists_in_lambda_src(function):
@@ -161,6 +186,16 @@ def test_function__environment__the_shifter_contract(function):
         "RECORD_NAME": {"Fn::Sub": "${RecordName}."},
         "GATE_ALARMS": {"Fn::Join": [",", [{"Ref": "GreenHealthAlarmName"}, {"Ref": "DataHealthAlarmName"}]]},
         "NOTIFY_TOPIC_ARN": {"Ref": "NotifyTopicArn"},
+        "WRITER_ZONE_ID": {"Ref": "WriterZoneId"},
+        "WRITER_RECORD_NAME": {"Fn::Sub": "${WriterHostname}."},
+        "BLUE_CLUSTER_ID": {"Ref": "BlueClusterIdentifier"},
+        "GREEN_CLUSTER_ID": {"Ref": "GreenClusterIdentifier"},
+        "DMS_INSTANCE_ID": {"Ref": "ReplicationInstanceIdentifier"},
+        "DMS_TASK_INITIAL_ARN": {"Ref": "ReplicationTaskArn"},
+        "DMS_TASK_BLUE_TO_GREEN_ARN": {"Ref": "CdcBlueToGreenTaskArn"},
+        "DMS_TASK_GREEN_TO_BLUE_ARN": {"Ref": "CdcGreenToBlueTaskArn"},
+        "BLUE_DB_SECRET_ARN": {"Ref": "BlueDbSecretArn"},
+        "GREEN_DB_SECRET_ARN": {"Ref": "GreenDbSecretArn"},
         "POWERTOOLS_SERVICE_NAME": "traffic-shifter",
         "POWERTOOLS_METRICS_NAMESPACE": "PaymentsBlueGreen",
     }

@@ -227,3 +227,9 @@ def test_rules__image_tag_latest__refused(compute):
 def test_outputs__contract__exported(compute):
     for key in ("ClusterName", "BlueServiceName", "GreenServiceName"):
         assert compute["Outputs"][key]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-" + key}
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_container__db_writer_host__both_colours_the_one_movable_writer_name(res, colour):
+    environment = {e["Name"]: e["Value"] for e in container(res, colour)["Environment"]}
+    assert environment["DB_WRITER_HOST"] == {"Ref": "DbWriterHost"}

@@ -1,7 +1,7 @@
 """The DMS stack's properties, one test each, on the committed JSON.
 
-Direction-dependent properties are checked on what CloudFormation would deploy for each value
-of ReplicationDirection (tests/test_templates/intrinsics.py evaluates the Fn::If).
+Three tasks, created stopped: the initial blue -> green full load + CDC, and one CDC-only task per
+direction that the database switchover starts from its point in time (docs/db-switchover.md).
 """
 
 import json
@@ -185,22 +185,26 @@ def test_subnet_group__vpc_role__waits_for_the_role_when_this_stack_creates_it(d
     assert tags["DmsVpcRole"] == {"Fn::GetAtt": ["DmsVpcRole", "Arn"]}
 
 
-# ---------------------------------------------------------------- task: direction
-@pytest.mark.parametrize("direction,source,target", [
-    ("blue-to-green", "dms-endpoint-blue-source", "dms-endpoint-green-target"),
-    ("green-to-blue", "dms-endpoint-green-source", "dms-endpoint-blue-target"),
-])
-def test_task__replication_direction__picks_source_and_target(dms, resources, direction, source, target):
-    props = deployed(dms, ReplicationDirection=direction)["ReplicationTask"]["Properties"]
+# ---------------------------------------------------------------- tasks: one per path
+TASK_PATHS = [
+    ("ReplicationTask", "dms-endpoint-blue-source", "dms-endpoint-green-target", "full-load-and-cdc"),
+    ("CdcBlueToGreenTask", "dms-endpoint-blue-source", "dms-endpoint-green-target", "cdc"),
+    ("CdcGreenToBlueTask", "dms-endpoint-green-source", "dms-endpoint-blue-target", "cdc"),
+]
+
+
+@pytest.mark.parametrize("logical,source,target,migration", TASK_PATHS)
+def test_tasks__each__its_source_and_target(dms, resources, logical, source, target, migration):
+    props = deployed(dms)[logical]["Properties"]
     assert endpoint_name(resources, props["SourceEndpointArn"]).startswith(source + "-")
     assert endpoint_name(resources, props["TargetEndpointArn"]).startswith(target + "-")
 
 
-def test_task__direction_flip__swaps_source_and_target_clusters(dms, resources):
-    def clusters(direction):
-        props = deployed(dms, ReplicationDirection=direction)["ReplicationTask"]["Properties"]
+def test_tasks__reverse__swaps_source_and_target_clusters(dms, resources):
+    def clusters(logical):
+        props = deployed(dms)[logical]["Properties"]
         return tuple(_endpoint_cluster(resources, props[k]) for k in ("SourceEndpointArn", "TargetEndpointArn"))
-    forward, back = clusters("blue-to-green"), clusters("green-to-blue")
+    forward, back = clusters("ReplicationTask"), clusters("CdcGreenToBlueTask")
     assert forward == ({"Ref": "BlueClusterIdentifier"}, {"Ref": "GreenClusterIdentifier"})
     assert back == tuple(reversed(forward))
 
@@ -212,17 +216,32 @@ def _endpoint_cluster(resources, ref):
     return tags["DbCluster"]
 
 
-@pytest.mark.parametrize("direction,migration", [("blue-to-green", "full-load-and-cdc"), ("green-to-blue", "cdc")])
-def test_task__migration_type__full_load_forward_changes_only_back(dms, direction, migration):
-    assert deployed(dms, ReplicationDirection=direction)["ReplicationTask"]["Properties"]["MigrationType"] == migration
+@pytest.mark.parametrize("logical,source,target,migration", TASK_PATHS)
+def test_tasks__migration_type__full_load_once_then_changes_only_from_a_point_in_time(resources, logical, source, target, migration):
+    assert resources[logical]["Properties"]["MigrationType"] == migration
 
 
-def test_task__identifier__carries_the_direction_so_a_flip_replaces_it(task):
-    assert task["ReplicationTaskIdentifier"] == {"Fn::Sub": "dms-task-${ReplicationDirection}-${Environment}-${EnvironmentSuffix}"}
+def test_tasks__identifiers__name_the_path(resources):
+    assert [resources[k]["Properties"]["ReplicationTaskIdentifier"]["Fn::Sub"] for k, *_ in TASK_PATHS] == [
+        "dms-task-initial-blue-to-green-${Environment}-${EnvironmentSuffix}",
+        "dms-task-cdc-blue-to-green-${Environment}-${EnvironmentSuffix}",
+        "dms-task-cdc-green-to-blue-${Environment}-${EnvironmentSuffix}",
+    ]
 
 
-def test_direction_parameter__allowed_values__the_two_directions(dms):
-    assert dms["Parameters"]["ReplicationDirection"]["AllowedValues"] == ["blue-to-green", "green-to-blue"]
+@pytest.mark.parametrize("logical", [k for k, *_ in TASK_PATHS])
+def test_tasks__never_started_by_cloudformation__no_start_or_cdc_position(resources, logical):
+    props = resources[logical]["Properties"]
+    assert not {"CdcStartTime", "CdcStartPosition", "CdcStopPosition"} & set(props)
+
+
+def test_tasks__same_mappings_and_settings__every_path_replicates_alike(resources):
+    props = [resources[k]["Properties"] for k, *_ in TASK_PATHS]
+    assert len({(p["TableMappings"], p["ReplicationTaskSettings"]) for p in props}) == 1
+
+
+def test_direction_parameter__gone__the_switchover_chooses_the_running_task(dms):
+    assert "ReplicationDirection" not in dms["Parameters"]
 
 
 # ---------------------------------------------------------------- task: what and how
@@ -299,12 +318,13 @@ def test_settings__apply__transactional_in_commit_order(settings):
 ])
 def test_cdc_alarm__metric__task_latency_against_the_threshold_parameter(resources, instance, logical, metric, threshold):
     alarm = resources[logical]["Properties"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/DMS", metric)
-    assert alarm["Dimensions"] == [
+    stats = [q["MetricStat"] for q in alarm["Metrics"] if "MetricStat" in q]
+    assert [(s["Metric"]["Namespace"], s["Metric"]["MetricName"], s["Stat"]) for s in stats] == [("AWS/DMS", metric, "Maximum")] * 3
+    assert [s["Metric"]["Dimensions"] for s in stats] == [[
         {"Name": "ReplicationInstanceIdentifier", "Value": instance["ReplicationInstanceIdentifier"]},
-        {"Name": "ReplicationTaskIdentifier",
-         "Value": {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": "ReplicationTask"}]}]}},
-    ]
+        {"Name": "ReplicationTaskIdentifier", "Value": {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": task}]}]}},
+    ] for task in ("ReplicationTask", "CdcBlueToGreenTask", "CdcGreenToBlueTask")]
+    assert [q["Expression"] for q in alarm["Metrics"] if q.get("ReturnData")] == ["MAX([t0, t1, t2])"]
     assert alarm["Threshold"] == {"Ref": threshold}
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
 

@@ -32,6 +32,7 @@ EXPECTED_RULES = sorted([
     ("ingress", "Db", "tcp", 3306, 3306, "sg:App"),
     ("ingress", "Db", "tcp", 3306, 3306, "sg:Dms"),
     ("ingress", "Db", "tcp", 3306, 3306, "sg:Rotation"),
+    ("ingress", "Db", "tcp", 3306, 3306, "sg:Lambda"),  # traffic shifter: the db switchover fence
     ("egress", "Db", "-1", None, None, "cidr:127.0.0.1/32"),
     ("egress", "Dms", "tcp", 3306, 3306, "sg:Db"),
     ("egress", "Dms", "tcp", 443, 443, "sg:Endpoint"),
@@ -40,6 +41,7 @@ EXPECTED_RULES = sorted([
     ("egress", "Lambda", "tcp", 443, 443, "pl:DynamoDbPrefixListId"),
     # Route 53 has no VPC endpoint: the traffic shifter reaches its API through the NAT gateways.
     ("egress", "Lambda", "tcp", 443, 443, "cidr:0.0.0.0/0"),
+    ("egress", "Lambda", "tcp", 3306, 3306, "sg:Db"),  # traffic shifter: the db switchover fence
     ("egress", "Rotation", "tcp", 3306, 3306, "sg:Db"),
     ("egress", "Rotation", "tcp", 443, 443, "sg:Endpoint"),
     ("ingress", "Endpoint", "tcp", 443, 443, "sg:App"),

@@ -23,6 +23,8 @@ MODULES = (
     "ecs",
     "wafv2",
     "misc",
+    "logs",
+    "dynamodb",
     "deletes",
 )
 

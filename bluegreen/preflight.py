@@ -1,0 +1,161 @@
+"""Checks of an environment's group-config values, run before Sceptre calls AWS for any stack.
+
+Each ``check_*`` function is pure over the values it is given (the endpoint check takes its
+TCP connect as an argument) and raises PreflightError with a message that names the config
+key, shows the bad value and says what to do. ``problems`` runs them all and returns every
+message, so one run reports everything that is wrong. The ``!preflight`` hook
+(hooks/preflight.py) feeds them the group config; docs/failure-paths.md lists them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlsplit
+
+#: The templates' AllowedPattern for EnvironmentSuffix.
+SUFFIX = re.compile(r"^[a-z0-9]{2,8}$")
+#: The VPC prefix lengths templates/network.py accepts.
+VPC_PREFIX_MIN, VPC_PREFIX_MAX = 16, 24
+#: arn:<partition>:acm:<region>:<account>:certificate/<id>
+ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$")
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+#: Seconds to wait for the emulator's port: a local port answers at once or not at all.
+CONNECT_TIMEOUT = 0.5
+EMULATOR_HOW_TO = "start it with `scripts/emulator start` (or unset AWS_ENDPOINT_URL to use AWS)"
+
+
+class PreflightError(ValueError):
+    """A group-config value or the local setup would make a deployment fail; the message says
+    which value and what to do."""
+
+
+def check_suffix(suffix: object) -> None:
+    if not isinstance(suffix, str) or not SUFFIX.match(suffix):
+        raise PreflightError(
+            f"environment_suffix must be 2 to 8 lower-case letters or digits (^[a-z0-9]{{2,8}}$, the "
+            f"templates' AllowedPattern), got {suffix!r}: set environment_suffix in the group config, e.g. 'd01'"
+        )
+
+
+def check_vpc_cidr(
+    vpc_cidr: object,
+    *,
+    other_environments: Mapping[str, str] | None = None,
+    datacentre_cidrs: Iterable[str] = (),
+) -> ipaddress.IPv4Network:
+    """The VPC network, or PreflightError if it is not an IPv4 /16../24 network disjoint from
+    the other environments' VPCs and the data centre's networks (DMS and the VPN route to them)."""
+    try:
+        network = ipaddress.IPv4Network(str(vpc_cidr), strict=True) if isinstance(vpc_cidr, str) else None
+    except ValueError as err:
+        raise PreflightError(
+            f"vpc_cidr must be an IPv4 network like 10.40.0.0/16 (no host bits set), got {vpc_cidr!r}: {err}"
+        ) from err
+    if network is None:
+        raise PreflightError(f"vpc_cidr must be an IPv4 network like 10.40.0.0/16, got {vpc_cidr!r}")
+    if not VPC_PREFIX_MIN <= network.prefixlen <= VPC_PREFIX_MAX:
+        raise PreflightError(
+            f"vpc_cidr must be a /{VPC_PREFIX_MIN} to /{VPC_PREFIX_MAX} network (the network template's "
+            f"range), got {vpc_cidr!r}"
+        )
+    for name, other in sorted((other_environments or {}).items()):
+        try:
+            other_network = ipaddress.ip_network(other, strict=False)
+        except ValueError:
+            continue  # that environment's own preflight reports it
+        if network.overlaps(other_network):
+            raise PreflightError(
+                f"vpc_cidr {vpc_cidr!r} overlaps the {name} environment's vpc_cidr {other!r}: "
+                f"give each environment its own address range"
+            )
+    for datacentre in datacentre_cidrs:
+        if network.overlaps(ipaddress.ip_network(datacentre, strict=False)):
+            raise PreflightError(
+                f"vpc_cidr {vpc_cidr!r} overlaps the data centre network {datacentre!r} (datacentre_cidrs): "
+                f"DMS and the VPN need them disjoint, pick a range outside the data centre's"
+            )
+    return network
+
+
+def check_datacentre_cidrs(datacentre_cidrs: object) -> list[str]:
+    if not isinstance(datacentre_cidrs, list) or not all(isinstance(c, str) for c in datacentre_cidrs):
+        raise PreflightError(
+            f"datacentre_cidrs must be a list of IPv4 networks like ['10.0.0.0/14'], got {datacentre_cidrs!r}"
+        )
+    for cidr in datacentre_cidrs:
+        try:
+            ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError as err:
+            raise PreflightError(f"datacentre_cidrs: {cidr!r} is not an IPv4 network: {err}") from err
+    return datacentre_cidrs
+
+
+def check_certificate_arn(environment: str, certificate_arn: object) -> None:
+    """Prod must name its certificate; wherever one is named it must be an ACM certificate ARN."""
+    if certificate_arn in ("", None):
+        if environment == "prod":
+            raise PreflightError(
+                "certificate_arn is empty in prod: set it in config/prod/config.yaml to the company's ACM "
+                "certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
+            )
+        return
+    if not isinstance(certificate_arn, str) or not ACM_ARN.match(certificate_arn):
+        raise PreflightError(
+            f"certificate_arn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>) "
+            f"or \"\" outside prod, got {certificate_arn!r}"
+        )
+
+
+def check_endpoint(
+    endpoint_url: str | None,
+    *,
+    connect: Callable[..., socket.socket] = socket.create_connection,
+    timeout: float = CONNECT_TIMEOUT,
+) -> None:
+    """When AWS_ENDPOINT_URL points at this machine, its port must answer (the emulator runs)."""
+    if not endpoint_url:
+        return
+    parts = urlsplit(endpoint_url)
+    if parts.hostname not in LOCAL_HOSTS:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        connect((parts.hostname, port), timeout=timeout).close()
+    except OSError as err:
+        raise PreflightError(
+            f"the local AWS emulator is not running at {endpoint_url}: {EMULATOR_HOW_TO}"
+        ) from err
+
+
+def problems(
+    values: Mapping[str, object],
+    *,
+    other_environments: Mapping[str, str] | None = None,
+    endpoint_url: str | None = None,
+    connect: Callable[..., socket.socket] = socket.create_connection,
+) -> list[str]:
+    """Every preflight message for ``values`` ({environment, suffix, vpc_cidr, certificate_arn,
+    datacentre_cidrs}); [] when all is well."""
+    found: list[str] = []
+
+    def run(check: Callable[[], object]) -> None:
+        try:
+            check()
+        except PreflightError as err:
+            found.append(str(err))
+
+    run(lambda: check_endpoint(endpoint_url, connect=connect))
+    run(lambda: check_suffix(values.get("suffix")))
+    datacentre: list[str] = []
+
+    def datacentre_check() -> None:
+        datacentre.extend(check_datacentre_cidrs(values.get("datacentre_cidrs", [])))
+
+    run(datacentre_check)
+    run(lambda: check_vpc_cidr(values.get("vpc_cidr"), other_environments=other_environments,
+                               datacentre_cidrs=datacentre))
+    run(lambda: check_certificate_arn(str(values.get("environment")), values.get("certificate_arn")))
+    return found

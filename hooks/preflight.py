@@ -1,0 +1,130 @@
+"""``!preflight``: refuse bad group-config values and a stopped emulator before Sceptre calls AWS.
+
+Argument (a dict; every value comes from the group config through ``!stack_attr``)::
+
+    hooks_inheritance: merge          # the stacks' own hooks are kept (see below)
+    hooks:
+      before_launch: &preflight
+        - !preflight
+          environment: !stack_attr stack_group_config.environment          # dev, prod
+          suffix: !stack_attr stack_group_config.environment_suffix        # ^[a-z0-9]{2,8}$
+          vpc_cidr: !stack_attr stack_group_config.vpc_cidr                # /16../24, disjoint
+          certificate_arn: !stack_attr stack_group_config.certificate_arn  # ACM ARN; required in prod
+          datacentre_cidrs: !stack_attr stack_group_config.datacentre_cidrs
+      before_create: *preflight
+      ...
+
+The other environments' ``vpc_cidr`` are read from the other group configs of the project
+(config/<env>/config.yaml). When AWS_ENDPOINT_URL points at 127.0.0.1 or localhost, its port
+must answer. Every problem is reported at once, on one line of one PreflightFailedError; the checks are
+bluegreen/preflight.py.
+
+The values are read with ``!stack_attr`` because a group config is rendered before its own
+keys exist: ``{{ vpc_cidr }}`` in config/dev/config.yaml would be undefined there.
+
+Sceptre 4.7's ``hooks_inheritance: merge`` joins *lists*, but ``hooks`` is a dict of lists, so
+Sceptre raises ``TypeError: {...} is not a list`` for any stack with hooks of its own. Importing
+this module (Sceptre loads every hook entry point before it reads a config) installs
+``merge_hooks`` as the "merge" strategy for ``hooks`` only: per hook point, the group's hooks
+first, then the stack's.
+"""
+
+from __future__ import annotations
+
+import os
+from copy import deepcopy
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+from sceptre.config import reader as _config_reader
+from sceptre.config import strategies as _strategies
+from sceptre.exceptions import InvalidHookArgumentTypeError, SceptreException
+from sceptre.hooks import Hook
+
+from bluegreen import preflight
+
+KEYS = frozenset({"environment", "suffix", "vpc_cidr", "certificate_arn", "datacentre_cidrs"})
+
+
+class PreflightFailedError(SceptreException):
+    """A group-config value or the local setup would make the deployment fail."""
+
+
+def merge_hooks(parent: dict | None, child: dict | None) -> dict:
+    """``hooks_inheritance: merge``: per hook point, the parent's hooks, then the child's."""
+    for side in (parent, child):
+        if side and not isinstance(side, dict):
+            raise TypeError(f"hooks must be a mapping of hook point to a list of hooks, got {side!r}")
+    merged = {point: list(hooks or []) for point, hooks in (parent or {}).items()}
+    for point, hooks in (child or {}).items():
+        merged[point] = merged.get(point, []) + list(hooks or [])
+    return deepcopy(merged)
+
+
+_config_reader.CONFIG_MERGE_STRATEGY_OVERRIDES["hooks"] = {
+    **_strategies.LIST_STRATEGIES, "merge": merge_hooks,
+}
+
+
+@lru_cache(maxsize=None)
+def other_vpc_cidrs(project_path: str, stack_group: str) -> dict[str, str]:
+    """{group: vpc_cidr} of the project's other top-level group configs that set vpc_cidr
+    (read once per run: every stack of the plan asks)."""
+    from sceptre.context import SceptreContext
+
+    found = {}
+    for config in sorted(Path(project_path, "config").glob("*/config.yaml")):
+        group = config.parent.name
+        if group == stack_group.split("/")[0]:
+            continue
+        reader = _config_reader.ConfigReader(SceptreContext(project_path=project_path, command_path=group))
+        # _read renders the group config as Sceptre would (parents merged, Jinja applied).
+        cidr = reader._read(f"{group}/config.yaml").get("vpc_cidr")
+        if cidr:
+            found[group] = str(cidr)
+    return found
+
+
+class Preflight(Hook):
+    """Raise PreflightFailedError listing every problem of the argument's values."""
+
+    def __init__(
+        self,
+        argument: Any = None,
+        stack: Any = None,
+        *,
+        other_environments: dict[str, str] | None = None,
+        environ: dict[str, str] | None = None,
+        connect: Callable | None = None,
+    ):
+        super().__init__(argument, stack)
+        self._other_environments = other_environments
+        self._environ = environ
+        self._connect = connect
+
+    def setup(self):
+        argument = self._argument
+        if not isinstance(argument, dict) or set(argument) != KEYS:
+            raise InvalidHookArgumentTypeError(
+                "!preflight takes a dict with exactly the keys " + ", ".join(sorted(KEYS))
+                + f" (each usually !stack_attr stack_group_config.<key>); got {argument!r}"
+            )
+
+    def run(self) -> None:
+        values = self.argument
+        others = self._other_environments
+        if others is None:
+            others = dict(other_vpc_cidrs(self.stack.config["project_path"], self.stack.config["stack_group_path"]))
+        environ = os.environ if self._environ is None else self._environ
+        kwargs = {"connect": self._connect} if self._connect is not None else {}
+        found = preflight.problems(values, other_environments=others,
+                                   endpoint_url=environ.get("AWS_ENDPOINT_URL"), **kwargs)
+        if found:
+            name = self.stack.name if self.stack is not None else "preflight"
+            # One line: Sceptre prints the message as a quoted string, newlines escaped.
+            listed = found[0] if len(found) == 1 else " ".join(f"({i}) {p}" for i, p in enumerate(found, 1))
+            raise PreflightFailedError(
+                f"{name} - preflight refused the {values.get('environment')!r} environment, nothing was changed: {listed}"
+            )
+        self.logger.debug("%s - preflight passed", self.stack.name if self.stack is not None else "")

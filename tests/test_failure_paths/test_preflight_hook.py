@@ -1,0 +1,113 @@
+"""The ``!preflight`` hook, its wiring in the group configs and the hooks merge it enables."""
+
+from pathlib import Path
+
+import pytest
+from sceptre.context import SceptreContext
+from sceptre.exceptions import InvalidHookArgumentTypeError
+from sceptre.plan.plan import SceptrePlan
+
+from bluegreen_hooks.preflight import Preflight, PreflightFailedError, merge_hooks, other_vpc_cidrs
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = {"environment": "dev", "suffix": "d01", "vpc_cidr": "10.40.0.0/16", "certificate_arn": "",
+        "datacentre_cidrs": ["10.0.0.0/14"]}
+PREFLIGHT_POINTS = ["before_launch", "before_create", "before_update", "before_create_change_set",
+                    "before_validate", "before_diff"]
+
+
+def refuse(address, timeout):
+    raise ConnectionRefusedError(111, "Connection refused")
+
+
+def hook(argument, **kwargs):
+    kwargs = {"other_environments": {"prod": "10.50.0.0/16"}, "environ": {}, **kwargs}
+    return Preflight(argument, **kwargs)
+
+
+def stacks(env):
+    return {s.name: s for s in SceptrePlan(SceptreContext(project_path=str(ROOT), command_path=env)).graph}
+
+
+def kinds(stack):
+    return {point: [type(h).__name__ for h in hooks] for point, hooks in stack.hooks.items()}
+
+
+@pytest.mark.parametrize("argument", [None, "d01", {**GOOD, "extra": 1}, {k: v for k, v in GOOD.items() if k != "suffix"}])
+def test_setup__malformed_argument__refused_with_the_keys(argument):
+    with pytest.raises(InvalidHookArgumentTypeError, match=r"!preflight takes a dict with exactly the keys "
+                                                            r"certificate_arn, datacentre_cidrs, environment, suffix, vpc_cidr"):
+        hook(argument).setup()
+
+
+def test_run__good_values__passes():
+    assert hook(GOOD).run() is None
+
+
+def test_run__one_bad_value__refused_with_its_message():
+    with pytest.raises(PreflightFailedError, match=r"^preflight - preflight refused the 'dev' environment, nothing was "
+                                                   r"changed: environment_suffix must be .* got 'D01'"):
+        hook({**GOOD, "suffix": "D01"}).run()
+
+
+def test_run__emulator_down_and_bad_suffix__both_numbered_on_one_line():
+    with pytest.raises(PreflightFailedError) as raised:
+        hook({**GOOD, "suffix": "D01"}, environ={"AWS_ENDPOINT_URL": "http://127.0.0.1:1"}, connect=refuse).run()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "(1) the local AWS emulator is not running at http://127.0.0.1:1" in message
+    assert "(2) environment_suffix must be" in message
+
+
+def test_merge_hooks__group_and_stack__group_hooks_first_per_point():
+    parent = {"before_create": ["g"], "before_update": ["g"]}
+    child = {"before_create": ["s"], "after_update": ["s"]}
+    assert merge_hooks(parent, child) == {"before_create": ["g", "s"], "before_update": ["g"], "after_update": ["s"]}
+
+
+@pytest.mark.parametrize("parent,child,merged", [(None, {"a": [1]}, {"a": [1]}), ({"a": [1]}, None, {"a": [1]}),
+                                                  (None, None, {})])
+def test_merge_hooks__one_side_missing__other_side(parent, child, merged):
+    assert merge_hooks(parent, child) == merged
+
+
+def test_merge_hooks__list_instead_of_mapping__refused():
+    with pytest.raises(TypeError, match=r"hooks must be a mapping of hook point to a list of hooks"):
+        merge_hooks({"before_create": []}, ["x"])
+
+
+def test_other_vpc_cidrs__project__the_other_groups_cidrs():
+    assert other_vpc_cidrs(str(ROOT), "dev") == {"prod": "10.50.0.0/16"}
+    assert other_vpc_cidrs(str(ROOT), "prod") == {"dev": "10.40.0.0/16"}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_group_config__every_stack__preflight_first_at_every_point_before_aws(env):
+    for name, stack in stacks(env).items():
+        for point in PREFLIGHT_POINTS:
+            assert kinds(stack)[point][0] == "Preflight", (name, point)
+        assert "before_delete" not in kinds(stack) or "Preflight" not in kinds(stack)["before_delete"], name
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_group_config__stacks_own_hooks__kept_after_the_preflight(env):
+    found = stacks(env)
+    assert kinds(found[f"{env}/alb"])["after_update"] == ["RecordGreenWeight"]
+    assert kinds(found[f"{env}/alb"])["before_delete"] == ["EmptyBucket"]
+    assert kinds(found[f"{env}/automation"])["before_create"] == ["Preflight", "PackageLambda"]
+    assert kinds(found[f"{env}/route53"])["after_create"] == ["RecordGreenWeight"]
+    assert kinds(found[f"{env}/artifacts"])["before_delete"] == ["EmptyBucket"]
+
+
+def test_group_config__dev_values__pass_the_preflight():
+    stack = stacks("dev")["dev/network"]
+    stack.hooks["before_launch"][0]._environ = {}
+    assert stack.hooks["before_launch"][0].run() is None
+
+
+def test_group_config__prod_without_certificate__refused_until_it_is_set():
+    stack = stacks("prod")["prod/network"]
+    stack.hooks["before_launch"][0]._environ = {}
+    with pytest.raises(PreflightFailedError, match=r"prod/network - preflight refused the 'prod' environment, nothing "
+                                                   r"was changed: certificate_arn is empty in prod"):
+        stack.hooks["before_launch"][0].run()
