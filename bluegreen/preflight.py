@@ -105,7 +105,7 @@ def check_certificate_arn(environment: str, certificate_arn: object) -> None:
     if not isinstance(certificate_arn, str) or not ACM_ARN.match(certificate_arn):
         raise PreflightError(
             f"certificate_arn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>) "
-            f"or \"\" outside prod, got {certificate_arn!r}"
+            f"or empty outside prod, got {certificate_arn!r}"
         )
 
 

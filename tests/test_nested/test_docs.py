@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from bluegreen import nested, package
+from bluegreen import nested
 from tests.test_nested.conftest import ROOT
 
 DOCS = ROOT / "docs"

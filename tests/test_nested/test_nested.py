@@ -86,10 +86,6 @@ def code_buckets(stack) -> list[str]:
     return found
 
 
-def cases(sceptre_fixture_envs=ENVS):
-    return [pytest.param(env, id=env) for env in sceptre_fixture_envs]
-
-
 # ------------------------------------------------------------------------------------ children
 @pytest.mark.parametrize("logical", sorted(stacks(json.loads((ROOT / "templates" / "main.json").read_text()))))
 def test_main_json__child_parameter_without_default__given_by_the_parent(main_json, child, logical):
