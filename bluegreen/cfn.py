@@ -118,3 +118,17 @@ def export(t: Template, key: str, value: Any, description: str) -> Output:
 def to_json(t: Template) -> str:
     """The canonical rendering: the committed templates/*.json are exactly this."""
     return json.dumps(t.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def suppressions(checkov: dict[str, str] | None = None, guard: dict[str, str] | None = None) -> dict:
+    """Resource Metadata switching off scanner rules, each with the reason a reviewer reads.
+
+    ``checkov`` and ``guard`` map a rule id to its reason; bluegreen.exceptions lists them all
+    in docs/security-exceptions.md and a test refuses a suppression without a real reason.
+    """
+    metadata: dict[str, Any] = {}
+    if checkov:
+        metadata["checkov"] = {"skip": [{"id": rule, "comment": why} for rule, why in checkov.items()]}
+    if guard:
+        metadata["guard"] = {"SuppressedRules": list(guard), "Reasons": dict(guard)}
+    return metadata

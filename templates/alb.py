@@ -68,7 +68,7 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, to_json
 
 COLOURS = ("blue", "green")
 #: ELB's log-delivery account in us-east-1, the only region this stack is built for.
@@ -203,16 +203,11 @@ def _log_bucket(t):
         )]),
         Tags=tags(),
     )))
-    bucket.Metadata = {
-        "guard": {
-            "SuppressedRules": ["S3_BUCKET_REPLICATION_ENABLED"],
-            "Reasons": {
-                "S3_BUCKET_REPLICATION_ENABLED": "Copying ALB logs to the organisation's log-archive account is "
-                                                 "set up there, not by this stack; here the bucket is versioned, "
-                                                 "TLS-only, private and keeps logs for AccessLogRetentionDays.",
-            },
-        },
-    }
+    bucket.Metadata = suppressions(guard={
+        "S3_BUCKET_REPLICATION_ENABLED": "Copying ALB logs to the organisation's log-archive account is "
+                                         "set up there, not by this stack; here the bucket is versioned, "
+                                         "TLS-only, private and keeps logs for AccessLogRetentionDays.",
+    })
     log_objects = [
         Sub("${Bucket}/" + prefix + "/AWSLogs/${AWS::AccountId}/*", Bucket=GetAtt(bucket, "Arn"))
         for prefix in (ACCESS_LOG_PREFIX, CONNECTION_LOG_PREFIX)
@@ -379,13 +374,10 @@ def build():
 
     https = t.add_resource(Listener(
         "HttpsListener",
-        Metadata={"guard": {
-            "SuppressedRules": ["ELBV2_ACM_CERTIFICATE_REQUIRED"],
-            "Reasons": {"ELBV2_ACM_CERTIFICATE_REQUIRED": (
-                "The certificate is always from ACM: Fn::If picks the ACM certificate created here (dev) or "
-                "the CertificateArn parameter, whose AllowedPattern admits only ACM ARNs; the rule cannot "
-                "follow Fn::If.")},
-        }},
+        Metadata=suppressions(guard={"ELBV2_ACM_CERTIFICATE_REQUIRED": (
+            "The certificate is always from ACM: Fn::If picks the ACM certificate created here (dev) or "
+            "the CertificateArn parameter, whose AllowedPattern admits only ACM ARNs; the rule cannot "
+            "follow Fn::If.")}),
         LoadBalancerArn=Ref(alb),
         Port=443,
         Protocol="HTTPS",

@@ -28,7 +28,7 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import deletable, export, name, new_template, suppressions, tags, to_json
 
 #: Log retention values from one year up (PCI DSS 10.7: keep audit trails at least a year).
 LOG_RETENTION_DAYS = [365, 400, 545, 731, 1096, 1827, 2557, 3653]
@@ -44,16 +44,6 @@ NO_REPLICATION = (
     "Single-region deployment (us-east-1) by design. Artifacts are rebuilt from source by the "
     "package_lambda hook, and versioning keeps every earlier object version for recovery."
 )
-
-
-def suppressions(checkov=None, guard=None):
-    """Resource Metadata that switches off scanner rules, each with the reason a reviewer reads."""
-    metadata = {}
-    if checkov:
-        metadata["checkov"] = {"skip": [{"id": rule, "comment": why} for rule, why in checkov.items()]}
-    if guard:
-        metadata["guard"] = {"SuppressedRules": list(guard), "Reasons": dict(guard)}
-    return metadata
 
 
 def _private():

@@ -37,7 +37,7 @@ from troposphere.s3 import (
 )
 from troposphere.sns import Topic, TopicPolicy
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, to_json
 
 #: CloudWatch Logs keeps the searchable copy a full year (PCI DSS 10.7).
 LOG_RETENTION_DAYS = 365
@@ -170,17 +170,12 @@ def _bucket(t, ops_key, access_logs, archive_after, retention):
             ),
         ]),
         Tags=tags(),
-        Metadata={
-            "guard": {
-                "SuppressedRules": ["S3_BUCKET_REPLICATION_ENABLED"],
-                "Reasons": {
-                    "S3_BUCKET_REPLICATION_ENABLED": (
-                        "The platform is single-region (us-east-1); the trail's second copy is the "
-                        "KMS-encrypted CloudWatch Logs group kept 365 days, and versioning keeps "
-                        "overwritten or deleted log files recoverable."),
-                },
-            },
-        },
+        Metadata=suppressions(guard={
+            "S3_BUCKET_REPLICATION_ENABLED": (
+                "The platform is single-region (us-east-1); the trail's second copy is the "
+                "KMS-encrypted CloudWatch Logs group kept 365 days, and versioning keeps "
+                "overwritten or deleted log files recoverable."),
+        }),
     )))
     bucket_arn = GetAtt(bucket, "Arn")
     objects_arn = Sub("${TrailBucket.Arn}/*")
@@ -377,15 +372,12 @@ def build():
             DataResources=[DataResource(Type="AWS::S3::Object", Values=["arn:aws:s3:::"])],
         )],
         Tags=tags(),
-        Metadata={"guard": {
-            "SuppressedRules": ["CLOUD_TRAIL_ENCRYPTION_ENABLED"],
-            "Reasons": {
-                "CLOUD_TRAIL_ENCRYPTION_ENABLED": (
-                    "KMSKeyId is Ref OpsKeyArn, the security stack's customer-managed ops key; the rule "
-                    "accepts only a literal string and cannot resolve a Ref. "
-                    "tests/test_templates/test_audit.py::test_trail__kms_key__is_the_ops_key_parameter proves it."),
-            },
-        }},
+        Metadata=suppressions(guard={
+            "CLOUD_TRAIL_ENCRYPTION_ENABLED": (
+                "KMSKeyId is Ref OpsKeyArn, the security stack's customer-managed ops key; the rule "
+                "accepts only a literal string and cannot resolve a Ref. "
+                "tests/test_templates/test_audit.py::test_trail__kms_key__is_the_ops_key_parameter proves it."),
+        }),
     )))
 
     export(t, "TrailName", Ref(trail), "Name of the CloudTrail trail.")

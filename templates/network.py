@@ -42,7 +42,7 @@ from troposphere.ec2 import (
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
 
-from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import deletable, export, name, new_template, suppressions, tags, to_json
 
 AZ_COUNT = 3
 #: (logical prefix, name qualifier) of each subnet tier, in the order their CIDRs are carved.
@@ -122,16 +122,6 @@ HTTP_REDIRECT_REASON = (
     "Port 80 is open to the internet only so the ALB listener can answer with a redirect to HTTPS; "
     "no request is forwarded over HTTP, and the tasks accept traffic from the ALB group only."
 )
-
-
-def suppressions(checkov=None, guard=None):
-    """Resource Metadata that switches off scanner rules, each with the reason a reviewer reads."""
-    metadata = {}
-    if checkov:
-        metadata["checkov"] = {"skip": [{"id": rule, "comment": why} for rule, why in checkov.items()]}
-    if guard:
-        metadata["guard"] = {"SuppressedRules": list(guard), "Reasons": dict(guard)}
-    return metadata
 
 
 def _parameters(t):

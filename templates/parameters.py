@@ -26,7 +26,7 @@ from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
 from troposphere.ssm import Parameter as SsmParameter
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, ssm_path, tag_map, tags, to_json
+from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, ssm_path, suppressions, tag_map, tags, to_json
 
 HANDLER = "ssm_parameter.handler.lambda_handler"
 RUNTIME = "python3.12"
@@ -52,16 +52,6 @@ NO_DLQ = (
     "Invoked by CloudFormation as a custom resource: the function reports every failure to "
     "CloudFormation itself (FAILED with the reason), so there is no unprocessed event to keep."
 )
-
-
-def suppressions(checkov=None, guard=None):
-    """Resource Metadata that switches off scanner rules, each with the reason a reviewer reads."""
-    metadata = {}
-    if checkov:
-        metadata["checkov"] = {"skip": [{"id": rule, "comment": why} for rule, why in checkov.items()]}
-    if guard:
-        metadata["guard"] = {"SuppressedRules": list(guard), "Reasons": dict(guard)}
-    return metadata
 
 
 def _parameters(t):
