@@ -50,6 +50,7 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from bluegreen import lambda_zip, nested
+from bluegreen.s3_objects import default_kms_key, object_exists
 from bluegreen.cfn import to_json
 from bluegreen.weights import WeightError, parse_green_weight
 
@@ -112,16 +113,9 @@ def bucket_kms_key(s3: Any, bucket: str) -> str:
         if code in ("403", "AccessDenied", "Forbidden"):
             raise PackageError(f"bucket {bucket!r} exists but these credentials may not use it (403)") from err
         raise
-    try:
-        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") != "ServerSideEncryptionConfigurationNotFoundError":
-            raise
-        rules = []
-    for rule in rules:
-        default = rule.get("ApplyServerSideEncryptionByDefault", {})
-        if default.get("SSEAlgorithm") in ("aws:kms", "aws:kms:dsse") and default.get("KMSMasterKeyID"):
-            return default["KMSMasterKeyID"]
+    key = default_kms_key(s3, bucket)
+    if key:
+        return key
     raise PackageError(
         f"bucket {bucket!r} has no default SSE-KMS key: Lambda code and templates are only uploaded to a bucket "
         "encrypted with a customer-managed KMS key (aws s3api put-bucket-encryption, docs/deployment.md)"
@@ -129,15 +123,6 @@ def bucket_kms_key(s3: Any, bucket: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ uploads
-def object_exists(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
-
 
 def upload(s3: Any, bucket: str, key: str, data: bytes, kms_key: str, content_type: str,
            metadata: dict[str, str]) -> bool:

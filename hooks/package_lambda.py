@@ -20,11 +20,11 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from botocore.exceptions import ClientError
 from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError
 from sceptre.hooks import Hook
 
 from bluegreen import lambda_zip
+from bluegreen.s3_objects import default_kms_key, object_exists
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 EXPECTED = "{source: lambda_src/<name>, bucket: <bucket name or resolver>}"
@@ -110,26 +110,13 @@ class PackageLambda(Hook):
 
     @staticmethod
     def _exists(s3: Any, bucket: str, key: str) -> bool:
-        try:
-            s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
+        return object_exists(s3, bucket, key)
 
     @staticmethod
     def _bucket_kms_key(s3: Any, bucket: str) -> str:
-        try:
-            rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") != "ServerSideEncryptionConfigurationNotFoundError":
-                raise
-            rules = []
-        for rule in rules:
-            default = rule.get("ApplyServerSideEncryptionByDefault", {})
-            if default.get("SSEAlgorithm") in ("aws:kms", "aws:kms:dsse") and default.get("KMSMasterKeyID"):
-                return default["KMSMasterKeyID"]
+        key = default_kms_key(s3, bucket)
+        if key:
+            return key
         raise InvalidHookArgumentValueError(
             f"!package_lambda: bucket {bucket!r} has no default SSE-KMS key; Lambda code is only uploaded "
             "to a bucket encrypted with our KMS key (the artifacts bucket)"

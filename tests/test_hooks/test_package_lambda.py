@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError
 
 from bluegreen import lambda_zip
+from bluegreen_hooks.preflight import Preflight
 from bluegreen_hooks.package_lambda import PackageLambda
 from tests import lambda_sources
 
@@ -217,6 +218,8 @@ def test_package_lambda__sceptre_automation_config__hook_bound_to_stack_and_proj
     root = lambda_zip.ROOT
     plan = SceptrePlan(SceptreContext(project_path=str(root), command_path=f"{environment}/automation.yaml"))
     (stack,) = [s for s in plan.graph if s.name == f"{environment}/automation"]
-    hooks = [h for event in ("before_create", "before_update", "before_create_change_set") for h in stack.hooks[event]]
+    # The group's preflight hook runs first at every point; the packaging hooks are this stack's own.
+    hooks = [h for event in ("before_create", "before_update", "before_create_change_set")
+             for h in stack.hooks[event] if not isinstance(h, Preflight)]
     assert {type(h) for h in hooks} == {PackageLambda}
     assert {(h.stack.name, h._root()) for h in hooks} == {(f"{environment}/automation", root)}
