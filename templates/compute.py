@@ -1,14 +1,19 @@
 """Compute stack: the ECS cluster and one Fargate service per colour.
 
 Blue and green are built from one loop, so they differ only in what each colour must own:
-its image, its database secret, its target group, its log group and its roles. A colour's
-roles can read only that colour's secret, so a green task can never log in to blue's
-database and the other way round.
+its image, its target group, its log group and its roles.
+
+Both colours log in to the database as the application user ``payments_app`` with IAM database
+authentication, through the one movable writer name (docs/db-switchover.md): no password
+exists, so none is injected, none has to match across clusters and none reaches a task. The
+master secrets stay with the fence and the rotation. Each task role may ``rds-db:connect`` as
+``payments_app`` to both clusters (the writer name can point at either) and as no other user;
+the writer fence revokes that user's DML on the old writer, so a stale task cannot write there.
 
 Tasks run in the private app subnets without public IPs, behind the app security group
 (reachable only from the ALB), as a non-root user on a read-only root filesystem with every
-Linux capability dropped. Secrets reach the container through ECS ``Secrets`` (resolved by
-the execution role at start), never through ``Environment`` or the image.
+Linux capability dropped. The one secret, the signing key, reaches the container through ECS
+``Secrets`` (resolved by the execution role at start), never through ``Environment`` or the image.
 
 Sizing (docs/sizing.md): 50,000 tx/h, peak x3 = ~42 tx/s; a 1 vCPU task is planned at
 20 tx/s at 50 % CPU, so 3 tasks carry the peak and 6 keep it through the loss of an AZ.
@@ -54,10 +59,17 @@ CONTAINER_USER = "10001:10001"
 #: PCI DSS 10.7 keeps audit logs a year; a literal, so scanners and auditors read it off the template.
 LOG_RETENTION_DAYS = 365
 SIGNING_KEY_PARAMETER = "app/payment-api-signing-key"
+#: The application's database user on both clusters (database.py APP_DB_USER, created by SQL:
+#: docs/deployment.md); the writer fence revokes its DML.
+APP_DB_USER = "payments_app"
+#: database.py's DatabaseName and Port, which no longer reach the task through the master secret.
+DB_NAME = "payments"
+DB_PORT = "3306"
 #: Target per task for request-count scaling: 20 tx/s planned per task = 1,200 per minute; scale before it.
 REQUESTS_PER_TARGET_PER_MINUTE = 1000
 CPU_TARGET_PERCENT = 50
 KEY_ARN_PATTERN = "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$"
+CLUSTER_RESOURCE_ID_PATTERN = "^cluster-[A-Z0-9]{1,64}$"
 
 
 def _cap(colour):
@@ -75,9 +87,6 @@ def _parameters(t):
         "LoadBalancerFullName", Type="String", AllowedPattern="^app/[A-Za-z0-9-]+/[a-f0-9]+$",
         ConstraintDescription="app/<name>/<id>",
         Description="app/<name>/<id> of the ALB, for the request-count scaling metric (alb stack)."))
-    t.add_parameter(Parameter(
-        "DataKeyArn", Type="String", AllowedPattern=KEY_ARN_PATTERN, ConstraintDescription="a KMS key ARN",
-        Description="Data KMS key that encrypts the database secrets (security stack)."))
     t.add_parameter(Parameter(
         "OpsKeyArn", Type="String", AllowedPattern=KEY_ARN_PATTERN, ConstraintDescription="a KMS key ARN",
         Description="Ops KMS key that encrypts the log groups and SSM SecureStrings (security stack)."))
@@ -104,6 +113,11 @@ def _parameters(t):
         ConstraintDescription="a lower-case DNS name without a trailing dot",
         Description="The movable database writer name both colours write through (writer stack WriterHostname)."))
     for colour in COLOURS:
+        t.add_parameter(Parameter(
+            f"{_cap(colour)}ClusterResourceId", Type="String", AllowedPattern=CLUSTER_RESOURCE_ID_PATTERN,
+            ConstraintDescription="an Aurora cluster resource ID such as cluster-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            Description=f"Resource ID of the {colour} cluster, the target of rds-db:connect (database stack)."))
+    for colour in COLOURS:
         cap = _cap(colour)
         t.add_parameter(Parameter(
             f"{cap}TargetGroupArn", Type="String",
@@ -114,11 +128,6 @@ def _parameters(t):
             f"{cap}TargetGroupFullName", Type="String", AllowedPattern="^targetgroup/[A-Za-z0-9-]+/[a-f0-9]+$",
             ConstraintDescription="targetgroup/<name>/<id>",
             Description=f"targetgroup/<name>/<id> of the {colour} target group (alb stack)."))
-        t.add_parameter(Parameter(
-            f"{cap}DbSecretArn", Type="String",
-            AllowedPattern="^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$",
-            ConstraintDescription="a Secrets Manager secret ARN",
-            Description=f"Master secret of the {colour} Aurora cluster (security stack)."))
         t.add_parameter(Parameter(
             f"{cap}ImageRepository", Type="String", AllowedPattern="^[a-z0-9]+([._/-][a-z0-9]+)*$",
             ConstraintDescription="an ECR repository name in this account and region",
@@ -192,26 +201,18 @@ def _execution_role(t, colour, log_group):
                     "Resource": GetAtt(log_group, "Arn"),
                 },
                 {
-                    "Sid": "ReadThisColoursDbSecret",
-                    "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
-                    "Resource": Ref(f"{cap}DbSecretArn"),
-                },
-                {
                     "Sid": "ReadTheSigningKey",
                     "Effect": "Allow",
                     "Action": "ssm:GetParameters",
                     "Resource": _signing_key_arn(),
                 },
                 {
-                    "Sid": "DecryptTheSecretsThroughTheirServices",
+                    # The signing key is an SSM SecureString under the ops key; nothing else is decrypted.
+                    "Sid": "DecryptTheSigningKeyThroughSsm",
                     "Effect": "Allow",
                     "Action": "kms:Decrypt",
-                    "Resource": [Ref("DataKeyArn"), Ref("OpsKeyArn")],
-                    "Condition": {"StringEquals": {"kms:ViaService": [
-                        Sub("secretsmanager.${AWS::Region}.amazonaws.com"),
-                        Sub("ssm.${AWS::Region}.amazonaws.com"),
-                    ]}},
+                    "Resource": Ref("OpsKeyArn"),
+                    "Condition": {"StringEquals": {"kms:ViaService": Sub("ssm.${AWS::Region}.amazonaws.com")}},
                 },
             ],
         },
@@ -219,21 +220,44 @@ def _execution_role(t, colour, log_group):
     return t.add_resource(Role(
         f"{cap}ExecutionRole",
         RoleName=name("role", colour, "exec"),
-        Description=f"ECS starts {colour} tasks with it: pulls the image, writes the log, reads the secrets.",
+        Description=f"ECS starts {colour} tasks with it: pulls the image, writes the log, reads the signing key.",
         AssumeRolePolicyDocument=_assume("ecs-tasks.amazonaws.com"),
         ManagedPolicyArns=[Ref(policy)],
         Tags=tags(),
     ))
 
 
+def _db_user_arn(colour):
+    return Sub("arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:${ClusterId}/" + APP_DB_USER,
+               ClusterId=Ref(f"{_cap(colour)}ClusterResourceId"))
+
+
 def _task_role(t, colour):
-    # The API gets its credentials and key from the injected secrets and calls no AWS API
-    # itself, so its role grants nothing; add only what a new feature provably needs.
+    cap = _cap(colour)
+    # The API's only AWS call is the signing of IAM database authentication tokens; its key
+    # comes from the injected secret. Add only what a new feature provably needs.
+    policy = t.add_resource(ManagedPolicy(
+        f"{cap}TaskPolicy",
+        ManagedPolicyName=name("policy", colour, "task"),
+        Description=f"The {colour} payment API may log in to the databases as {APP_DB_USER} and as nobody else.",
+        PolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [{
+                # Both clusters: the writer name the task connects through can point at either
+                # colour (docs/db-switchover.md). The fence, not IAM, decides which one takes writes.
+                "Sid": "ConnectAsTheAppUser",
+                "Effect": "Allow",
+                "Action": "rds-db:connect",
+                "Resource": [_db_user_arn(c) for c in COLOURS],
+            }],
+        },
+    ))
     return t.add_resource(Role(
-        f"{_cap(colour)}TaskRole",
+        f"{cap}TaskRole",
         RoleName=name("role", colour, "task"),
-        Description=f"Identity of the {colour} payment API containers; grants no AWS access.",
+        Description=f"Identity of the {colour} payment API containers: IAM database login as {APP_DB_USER} only.",
         AssumeRolePolicyDocument=_assume("ecs-tasks.amazonaws.com"),
+        ManagedPolicyArns=[Ref(policy)],
         Tags=tags(),
     ))
 
@@ -272,9 +296,14 @@ def _task_definition(t, colour, log_group, execution_role, task_role):
                 EnvironmentVariable(Name="APP_PORT", Value=Ref("AppPort")),
                 # Not a secret: a host name. Both colours write through it to the one active writer.
                 EnvironmentVariable(Name="DB_WRITER_HOST", Value=Ref("DbWriterHost")),
+                EnvironmentVariable(Name="DB_PORT", Value=DB_PORT),
+                EnvironmentVariable(Name="DB_NAME", Value=DB_NAME),
+                # Not secrets either: the app signs a 15-minute IAM token with the task role per
+                # connection (TLS required) instead of sending a password.
+                EnvironmentVariable(Name="DB_USER", Value=APP_DB_USER),
+                EnvironmentVariable(Name="DB_IAM_AUTH", Value="true"),
             ],
             Secrets=[
-                Secret(Name="DB_SECRET", ValueFrom=Ref(f"{cap}DbSecretArn")),
                 Secret(Name="PAYMENT_SIGNING_KEY", ValueFrom=_signing_key_arn()),
             ],
             LogConfiguration=LogConfiguration(LogDriver="awslogs", Options={

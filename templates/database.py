@@ -39,6 +39,10 @@ LOG_RETENTION_DAYS = 365
 EXCLUDED_PASSWORD_CHARACTERS = "\"@/\\'`"
 ROTATION_DAYS = 30
 SECRETS_TRANSFORM = "AWS::SecretsManager-2024-09-16"
+#: The application's own database user, on both clusters. It logs in with IAM database
+#: authentication (no password to keep in sync between the colours); the writer fence revokes its
+#: DML (docs/db-switchover.md). Created once per cluster by SQL (docs/deployment.md).
+APP_DB_USER = "payments_app"
 
 KMS_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"
 SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
@@ -319,7 +323,12 @@ def build():
         export(t, f"{c}ClusterArn", GetAtt(cluster, "DBClusterArn"), f"ARN of the {colour} cluster (AWS Backup selection).")
         export(t, f"{c}WriterEndpoint", GetAtt(cluster, "Endpoint.Address"), f"Writer (cluster) endpoint of the {colour} cluster.")
         export(t, f"{c}ReaderEndpoint", GetAtt(cluster, "ReadEndpoint.Address"), f"Reader endpoint of the {colour} cluster.")
+        # The rds-db:connect resource names the cluster by its resource ID, not its identifier.
+        export(t, f"{c}ClusterResourceId", GetAtt(cluster, "DBClusterResourceId"),
+               f"Resource ID of the {colour} cluster, for rds-db:connect (IAM database authentication).")
     export(t, "DbPort", GetAtt(clusters["blue"], "Endpoint.Port"), "MySQL port of both clusters.")
+    export(t, "AppDbUser", APP_DB_USER,
+           "Database user the payment API logs in as on either cluster, with IAM database authentication.")
     export(t, "ReplicaLagAlarmNames", Join(",", [Ref(a) for a in alarms]),
            "Comma-joined names of the AuroraReplicaLag alarms (blue, green) for the data composite alarm.")
     return t

@@ -2,7 +2,8 @@
 
 Each test fails when the property it names is removed from templates/compute.py (and
 re-rendered): placement without public IPs, the container's hardening, how secrets reach it,
-what each role may do, logs, deployment safety and auto scaling.
+what each role may do (no master secret, IAM database login as payments_app only), logs,
+deployment safety and auto scaling.
 """
 
 import json
@@ -10,7 +11,7 @@ import json
 import pytest
 
 COLOURS = ("Blue", "Green")
-OTHER = {"Blue": "Green", "Green": "Blue"}
+APP_DB_USER = "payments_app"
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +28,30 @@ def service(res, colour):
     return res[f"{colour}Service"]["Properties"]
 
 
-def statements(res, colour):
-    return {s["Sid"]: s for s in res[f"{colour}ExecutionPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+def statements(res, colour, kind="Execution"):
+    return {s["Sid"]: s for s in res[f"{colour}{kind}Policy"]["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def environment(res, colour):
+    return {e["Name"]: e["Value"] for e in container(res, colour)["Environment"]}
+
+
+def role_policies(res, role):
+    """Every policy document that reaches a role: inline, attached managed, or attached from the policy side."""
+    props = res[role]["Properties"]
+    documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+    for arn in props.get("ManagedPolicyArns", []):
+        assert isinstance(arn, dict) and "Ref" in arn, f"{role}: unexpected managed policy {arn}"
+        documents.append(res[arn["Ref"]]["Properties"]["PolicyDocument"])
+    documents += [v["Properties"]["PolicyDocument"] for v in res.values()
+                  if v["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+                  and {"Ref": role} in v["Properties"].get("Roles", [])]
+    return documents
+
+
+def db_user_arn(colour):
+    return {"Fn::Sub": ["arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:${ClusterId}/"
+                        + APP_DB_USER, {"ClusterId": {"Ref": f"{colour}ClusterResourceId"}}]}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -64,11 +87,47 @@ def test_container__privileges__not_privileged_and_all_capabilities_dropped(res,
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__secrets__injected_from_colour_secret_and_signing_key(res, colour):
+def test_container__secrets__only_the_signing_key(res, colour):
     secrets = {s["Name"]: s["ValueFrom"] for s in container(res, colour)["Secrets"]}
-    assert secrets["DB_SECRET"] == {"Ref": f"{colour}DbSecretArn"}
+    assert list(secrets) == ["PAYMENT_SIGNING_KEY"]
     assert secrets["PAYMENT_SIGNING_KEY"]["Fn::Sub"].endswith(
         ":parameter${SsmPrefix}/app/payment-api-signing-key")
+
+
+def test_template__master_secrets__not_even_a_parameter(compute):
+    # The master secret is what the fence and DMS log in with; the app must never hold it.
+    text = json.dumps(compute)
+    assert "DbSecretArn" not in text and "secretsmanager" not in text
+
+
+@pytest.mark.parametrize("role", [f"{c}{kind}" for c in COLOURS for kind in ("ExecutionRole", "TaskRole")])
+def test_role__secrets_manager__no_access_from_the_tasks(res, role):
+    documents = role_policies(res, role)
+    assert documents, role
+    for document in documents:
+        for statement in document["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not [a for a in actions if a.lower().startswith("secretsmanager:") or a == "*"], statement
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_container__db_login__payments_app_with_iam_auth(res, colour):
+    env = environment(res, colour)
+    assert env["DB_USER"] == APP_DB_USER
+    assert env["DB_IAM_AUTH"] == "true"
+
+
+def test_container__db_user__the_user_the_database_stack_names(compute, database):
+    assert database["Outputs"]["AppDbUser"]["Value"] == APP_DB_USER
+    assert {environment(compute["Resources"], c)["DB_USER"] for c in COLOURS} == {APP_DB_USER}
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_container__db_name_and_port__those_of_both_clusters(compute, database, colour):
+    clusters = {(b["Properties"]["DatabaseName"], str(b["Properties"]["Port"]))
+                for b in database["Resources"].values() if b["Type"] == "AWS::RDS::DBCluster"}
+    env = environment(compute["Resources"], colour)
+    assert clusters == {(env["DB_NAME"], env["DB_PORT"])}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -105,11 +164,9 @@ def test_task_definition__fargate__awsvpc_with_both_roles(res, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__secrets__only_its_own_colours(res, colour):
-    statement = statements(res, colour)["ReadThisColoursDbSecret"]
-    assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert statement["Resource"] == {"Ref": f"{colour}DbSecretArn"}
-    assert f"{OTHER[colour]}DbSecretArn" not in json.dumps(res[f"{colour}ExecutionPolicy"])
+def test_execution_role__statements__exactly_image_log_and_signing_key(res, colour):
+    assert set(statements(res, colour)) == {
+        "EcrLogin", "PullThisColoursImage", "WriteThisColoursLog", "ReadTheSigningKey", "DecryptTheSigningKeyThroughSsm"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -120,12 +177,12 @@ def test_execution_role__ssm__only_the_signing_key(res, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__kms__decrypt_only_through_secretsmanager_and_ssm(res, colour):
-    statement = statements(res, colour)["DecryptTheSecretsThroughTheirServices"]
+def test_execution_role__kms__decrypt_only_the_ops_key_through_ssm(res, colour):
+    statement = statements(res, colour)["DecryptTheSigningKeyThroughSsm"]
     assert statement["Action"] == "kms:Decrypt"
-    assert statement["Resource"] == [{"Ref": "DataKeyArn"}, {"Ref": "OpsKeyArn"}]
-    assert statement["Condition"]["StringEquals"]["kms:ViaService"] == [
-        {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}, {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}]
+    assert statement["Resource"] == {"Ref": "OpsKeyArn"}
+    assert statement["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -146,12 +203,35 @@ def test_execution_role__policy__managed_and_attached(res, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_task_role__permissions__none(res, colour):
+def test_task_role__permissions__only_its_managed_task_policy(res, colour):
     role = res[f"{colour}TaskRole"]["Properties"]
-    assert "Policies" not in role and "ManagedPolicyArns" not in role
-    attached = [k for k, v in res.items() if v["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
-                and {"Ref": f"{colour}TaskRole"} in v["Properties"].get("Roles", [])]
-    assert attached == []
+    assert role["ManagedPolicyArns"] == [{"Ref": f"{colour}TaskPolicy"}]
+    assert "Policies" not in role
+    assert len(role_policies(res, f"{colour}TaskRole")) == 1
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_task_role__rds_db_connect__as_payments_app_to_exactly_both_clusters(res, colour):
+    (statement,) = statements(res, colour, "Task").values()
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "rds-db:connect"
+    assert "Condition" not in statement and "NotResource" not in statement
+    # Both clusters: the writer name the task connects through can point at either colour.
+    assert statement["Resource"] == [db_user_arn("Blue"), db_user_arn("Green")]
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_task_role__db_user__no_wildcard_user_or_cluster(res, colour):
+    for arn in statements(res, colour, "Task")["ConnectAsTheAppUser"]["Resource"]:
+        text, variables = arn["Fn::Sub"]
+        assert "*" not in text and text.endswith(":dbuser:${ClusterId}/" + APP_DB_USER)
+        assert variables["ClusterId"]["Ref"] in ("BlueClusterResourceId", "GreenClusterResourceId")
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_cluster_resource_id__parameter__constrained_to_an_aurora_resource_id(compute, colour):
+    parameter = compute["Parameters"][f"{colour}ClusterResourceId"]
+    assert parameter["AllowedPattern"].startswith("^cluster-") and parameter["AllowedPattern"].endswith("$")
 
 
 @pytest.mark.parametrize("role", [f"{c}{kind}" for c in COLOURS for kind in ("ExecutionRole", "TaskRole")])
@@ -231,5 +311,4 @@ def test_outputs__contract__exported(compute):
 
 @pytest.mark.parametrize("colour", COLOURS)
 def test_container__db_writer_host__both_colours_the_one_movable_writer_name(res, colour):
-    environment = {e["Name"]: e["Value"] for e in container(res, colour)["Environment"]}
-    assert environment["DB_WRITER_HOST"] == {"Ref": "DbWriterHost"}
+    assert environment(res, colour)["DB_WRITER_HOST"] == {"Ref": "DbWriterHost"}

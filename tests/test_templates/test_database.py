@@ -283,10 +283,21 @@ def test_outputs__replica_lag_alarm_names__both_alarms_comma_joined(database):
 
 # ---------------------------------------------------------------- contract
 CONTRACT_OUTPUTS = ["BlueClusterIdentifier", "GreenClusterIdentifier", "BlueClusterArn", "GreenClusterArn",
-                    "BlueWriterEndpoint", "GreenWriterEndpoint", "ReplicaLagAlarmNames"]
+                    "BlueWriterEndpoint", "GreenWriterEndpoint", "ReplicaLagAlarmNames",
+                    "BlueClusterResourceId", "GreenClusterResourceId", "AppDbUser"]
 
 
 @pytest.mark.parametrize("output", CONTRACT_OUTPUTS)
 def test_outputs__stack_contract__exported_under_the_stack_name(database, output):
     assert database["Outputs"][output]["Export"]["Name"] == {"Fn::Sub": f"${{AWS::StackName}}-{output}"}
 
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_outputs__cluster_resource_id__the_clusters_own_for_rds_db_connect(database, colour):
+    # rds-db:connect names a cluster by its resource ID; another colour's ID would let a task in elsewhere.
+    assert database["Outputs"][f"{colour}ClusterResourceId"]["Value"] == {
+        "Fn::GetAtt": [f"{colour}Cluster", "DBClusterResourceId"]}
+
+
+def test_outputs__app_db_user__payments_app_the_fence_revokes(database):
+    assert database["Outputs"]["AppDbUser"]["Value"] == "payments_app"
