@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from bluegreen import demo
-from tests.test_emulator.conftest import free_port, run_launcher
+from tests.emulator_process import free_port, run_launcher
 
 pytestmark = pytest.mark.emulator
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,23 +23,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.emulator_process import free_port, run_launcher
+
 ROOT = Path(__file__).resolve().parents[2]
-LAUNCHER = ROOT / "scripts" / "emulator"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def run_launcher(*args: str, port: int, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "EMULATOR_PORT": str(port)}
-    env.pop("AWS_ENDPOINT_URL", None)
-    return subprocess.run(
-        [str(LAUNCHER), *args], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
-    )
 
 
 @dataclass

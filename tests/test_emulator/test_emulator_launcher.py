@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, run_launcher
+from tests.emulator_process import free_port, run_launcher
 
 pytestmark = pytest.mark.emulator
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.test_emulator.conftest import free_port, run_launcher
+from tests.emulator_process import free_port, run_launcher
 
 pytestmark = pytest.mark.emulator
 
