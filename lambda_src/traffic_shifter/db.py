@@ -43,6 +43,8 @@ from .steps import Step, StepContext, StepKind, register_step_kind
 
 COLOURS = ("blue", "green")
 DB_STEP = "db_switchover"
+#: MySQL ER_NO_SUCH_THREAD: KILL of a session that has already ended.
+MYSQL_UNKNOWN_THREAD = 1094
 
 #: Lambda environment variable -> DbConfig field; all or none must be set (templates/automation.json).
 DB_ENV_VARS = {
@@ -220,8 +222,11 @@ class SqlGrantFence:
                 try:
                     cur.execute(self.kill_sql, (pid,))
                     killed.append(pid)
-                except Exception:  # noqa: BLE001 - the session ended on its own meanwhile
-                    pass
+                except Exception as err:  # noqa: BLE001 - the driver's error class is not imported here
+                    # Only "unknown thread id": the session ended on its own meanwhile. Anything else
+                    # (no privilege to kill) would leave a stale session able to write: fail the fence.
+                    if not (err.args and err.args[0] == MYSQL_UNKNOWN_THREAD):
+                        raise
             return f"revoked {'/'.join(sorted(held)) or 'nothing (already fenced)'} of {self.grantee} on {self.schema}, killed {len(killed)} session(s)"
 
         return f"{colour}: " + self._run(colour, go)

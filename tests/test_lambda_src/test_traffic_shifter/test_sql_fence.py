@@ -110,6 +110,26 @@ def test_sql_fence__fence__stale_pooled_connection_can_no_longer_write(db):
         insert(stale, 2)
 
 
+def test_sql_fence__kill_refused_for_another_reason__fence_fails(db):
+    # A session the fencer cannot kill could still write: the fence must not report success.
+    open_session = app(db)
+    cannot_kill = SqlGrantFence(lambda colour: pymysql.connect(unix_socket=db["sock"], user="root"),
+                                kill_sql="CALL mysql.no_such_kill_procedure(%s)")
+    with pytest.raises(pymysql.err.MySQLError, match="no_such_kill_procedure"):
+        cannot_kill.fence("blue")
+    open_session.close()
+
+
+def test_sql_fence__session_ended_before_kill__fence_succeeds(db):
+    # "Unknown thread id" (1094): the session went away on its own, which is what the kill wanted.
+    ends_first = SqlGrantFence(lambda colour: pymysql.connect(unix_socket=db["sock"], user="root"),
+                               kill_sql="KILL 999999999 + 0 * %s")
+    app(db).close()
+    keep = app(db)
+    assert "killed 0 session(s)" in ends_first.fence("blue")
+    keep.close()
+
+
 def test_sql_fence__fence__new_connection_refused_writes_but_may_read(db):
     fence_for(db).fence("blue")
     with app(db) as conn:
