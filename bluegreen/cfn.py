@@ -15,6 +15,7 @@ from typing import Any
 from troposphere import (
     AWSObject,
     Export,
+    GetAtt,
     Output,
     Parameter,
     Ref,
@@ -132,3 +133,26 @@ def suppressions(checkov: dict[str, str] | None = None, guard: dict[str, str] | 
     if guard:
         metadata["guard"] = {"SuppressedRules": list(guard), "Reasons": dict(guard)}
     return metadata
+
+
+def tls_only_statements(bucket: AWSObject) -> list[dict]:
+    """Bucket-policy statements denying plain HTTP and TLS older than 1.2 to everyone (PCI DSS 4.1)."""
+    resources = [GetAtt(bucket, "Arn"), Sub("${%s.Arn}/*" % bucket.title)]
+    return [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": resources,
+            "Condition": {"Bool": {"aws:SecureTransport": False}},
+        },
+        {
+            "Sid": "DenyTlsOlderThan12",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": resources,
+            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+        },
+    ]

@@ -68,7 +68,7 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, to_json
+from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
 
 COLOURS = ("blue", "green")
 #: ELB's log-delivery account in us-east-1, the only region this stack is built for.
@@ -218,14 +218,7 @@ def _log_bucket(t):
         PolicyDocument={
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [GetAtt(bucket, "Arn"), Sub("${Bucket}/*", Bucket=GetAtt(bucket, "Arn"))],
-                    "Condition": {"Bool": {"aws:SecureTransport": False}},
-                },
+                *tls_only_statements(bucket),
                 {
                     # us-east-1 predates the log-delivery service principal: ELB's account writes the logs.
                     "Sid": "ElbWritesThisAccountsLoadBalancerLogs",

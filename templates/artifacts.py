@@ -28,7 +28,7 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from bluegreen.cfn import deletable, export, name, new_template, suppressions, tags, to_json
+from bluegreen.cfn import deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
 
 #: Log retention values from one year up (PCI DSS 10.7: keep audit trails at least a year).
 LOG_RETENTION_DAYS = [365, 400, 545, 731, 1096, 1827, 2557, 3653]
@@ -54,29 +54,6 @@ def _private():
 def _owner_enforced():
     # ACLs off: access is decided by policies alone (log delivery works through the bucket policy).
     return OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")])
-
-
-def _tls_only_statements(bucket):
-    """Deny plain HTTP and TLS older than 1.2 for every principal (PCI DSS 4.1)."""
-    resources = [GetAtt(bucket, "Arn"), Sub("${%s.Arn}/*" % bucket.title)]
-    return [
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": resources,
-            "Condition": {"Bool": {"aws:SecureTransport": False}},
-        },
-        {
-            "Sid": "DenyTlsOlderThan12",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": resources,
-            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-        },
-    ]
 
 
 def build():
@@ -128,7 +105,7 @@ def build():
         PolicyDocument={
             "Version": "2012-10-17",
             "Statement": [
-                *_tls_only_statements(access_logs),
+                *tls_only_statements(access_logs),
                 {
                     # S3 log delivery for source buckets of this account only (artifacts, trail).
                     "Sid": "S3ServerAccessLogDelivery",
@@ -172,7 +149,7 @@ def build():
         PolicyDocument={
             "Version": "2012-10-17",
             "Statement": [
-                *_tls_only_statements(artifacts),
+                *tls_only_statements(artifacts),
                 {
                     # Uploads without encryption headers get the bucket default (the data key);
                     # an upload that asks for another algorithm is refused.

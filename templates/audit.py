@@ -37,7 +37,7 @@ from troposphere.s3 import (
 )
 from troposphere.sns import Topic, TopicPolicy
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, to_json
+from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
 
 #: CloudWatch Logs keeps the searchable copy a full year (PCI DSS 10.7).
 LOG_RETENTION_DAYS = 365
@@ -178,30 +178,13 @@ def _bucket(t, ops_key, access_logs, archive_after, retention):
         }),
     )))
     bucket_arn = GetAtt(bucket, "Arn")
-    objects_arn = Sub("${TrailBucket.Arn}/*")
     t.add_resource(BucketPolicy(
         "TrailBucketPolicy",
         Bucket=Ref(bucket),
         PolicyDocument={
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, objects_arn],
-                    "Condition": {"Bool": {"aws:SecureTransport": False}},
-                },
-                {
-                    # PCI DSS 4.1: strong cryptography only.
-                    "Sid": "DenyTlsBelow12",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, objects_arn],
-                    "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-                },
+                *tls_only_statements(bucket),
                 {
                     "Sid": "CloudTrailChecksBucketAcl",
                     "Effect": "Allow",

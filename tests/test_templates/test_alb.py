@@ -243,7 +243,13 @@ def test_log_bucket_policy__elb_account__may_only_put_this_accounts_log_objects(
 
 
 def test_log_bucket_policy__statements__no_other_grants(bucket_statements):
-    assert set(bucket_statements) == {"DenyInsecureTransport", "ElbWritesThisAccountsLoadBalancerLogs"}
+    assert set(bucket_statements) == {"DenyInsecureTransport", "DenyTlsOlderThan12", "ElbWritesThisAccountsLoadBalancerLogs"}
+
+
+def test_log_bucket_policy__tls_older_than_12__denied(bucket_statements):
+    statement = bucket_statements["DenyTlsOlderThan12"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "s3:*")
+    assert statement["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
 
 
 def test_waf__web_acl__associated_with_the_alb(res):

@@ -151,7 +151,7 @@ def test_trail_bucket_policy__plain_http__denied_for_everyone(bucket_policy):
 
 
 def test_trail_bucket_policy__tls_below_1_2__denied_for_everyone(bucket_policy):
-    deny = bucket_policy["DenyTlsBelow12"]
+    deny = bucket_policy["DenyTlsOlderThan12"]
     assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "s3:*")
     assert deny["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
 
