@@ -16,8 +16,9 @@ make the stack depend on itself. The hook reads the outputs of the stack it belo
 
 Buckets are emptied in the order given, so list a log destination after the buckets that log
 to it. A bucket or stack that no longer exists is skipped, so a second ``sceptre delete`` after a
-failed one works. A protected stack (``protect: true``) is refused before anything is deleted:
-Sceptre only checks protection after the before_delete hooks have run.
+failed one works. A protected stack (``protect: true``), or one whose group config does not set
+``empty_buckets_on_delete: true`` (prod), is refused before anything is deleted: Sceptre only checks
+protection after the before_delete hooks have run.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from sceptre.hooks import Hook
 
 EXPECTED = "{bucket: <name>}, {buckets: [<name>, ...]}, {outputs: [<OutputKey>, ...]} or [<name>, ...]"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+#: Group-config key that allows emptying at all: true in dev (test stacks tear down clean), false in
+#: prod (a year of access and audit logs must not go with a `sceptre delete`).
+SWITCH = "empty_buckets_on_delete"
 #: DeleteObjects takes at most 1000 keys per call.
 _BATCH = 1000
 
@@ -61,6 +65,13 @@ class EmptyBucket(Hook):
         if self.stack is not None and self.stack.protected:
             raise ProtectedStackError(
                 f"!empty_bucket refuses to empty the buckets of '{self.stack.name}': the stack is protected"
+            )
+        if self.stack is not None and (self.stack.stack_group_config or {}).get(SWITCH) is not True:
+            raise ProtectedStackError(
+                f"!empty_bucket refuses to empty the buckets of '{self.stack.name}': its group config does not "
+                f"set {SWITCH}: true. The logs in them are audit evidence (PCI DSS 10.7 keeps a year): archive "
+                f"them first, then set {SWITCH}: true for this delete, or leave the buckets to CloudFormation, "
+                "which will not delete a bucket that still holds objects."
             )
         buckets = self._buckets_from_outputs(values) if kind == "outputs" else values
         return {bucket: self.empty(bucket) for bucket in buckets}

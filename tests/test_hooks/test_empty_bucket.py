@@ -3,6 +3,7 @@ the stack-output cases through a real Sceptre Stack and its connection manager."
 
 import re
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 from sceptre.exceptions import (
@@ -13,8 +14,11 @@ from sceptre.exceptions import (
 )
 from sceptre.stack import Stack
 
+from bluegreen.environments import read_config
 from bluegreen_hooks.empty_bucket import EmptyBucket
 from tests.test_hooks.conftest import fill_versioned
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def versions(s3, bucket):
@@ -22,7 +26,7 @@ def versions(s3, bucket):
     return listed.get("Versions", []) + listed.get("DeleteMarkers", [])
 
 
-def sceptre_stack(argument, protected=False):
+def sceptre_stack(argument, protected=False, emptying_allowed=True):
     """The artifacts stack as Sceptre builds it from config/dev/artifacts.yaml, with this hook."""
     stack = Stack(
         name="dev/artifacts",
@@ -31,6 +35,7 @@ def sceptre_stack(argument, protected=False):
         template_handler_config={"type": "file", "path": "artifacts.py"},
         protected=protected,
         hooks={"before_delete": [EmptyBucket(argument)]},
+        stack_group_config={"empty_buckets_on_delete": emptying_allowed},
     )
     return stack, stack.hooks["before_delete"][0]
 
@@ -97,6 +102,19 @@ def test_empty_bucket__protected_stack__refused_before_anything_is_deleted(serve
     with pytest.raises(ProtectedStackError, match="'dev/artifacts': the stack is protected"):
         hook.run()
     assert len(versions(server_aws.client("s3"), "s3-artifacts-dev-d01")) == 7
+
+
+def test_empty_bucket__group_config_does_not_allow_emptying__refused_before_anything_is_deleted(server_aws, artifacts_stack):
+    _, hook = sceptre_stack({"outputs": ["ArtifactBucketName"]}, emptying_allowed=False)
+    with pytest.raises(ProtectedStackError, match="does not set empty_buckets_on_delete: true"):
+        hook.run()
+    assert len(versions(server_aws.client("s3"), "s3-artifacts-dev-d01")) == 7
+
+
+@pytest.mark.parametrize("env,allowed", [("dev", True), ("prod", False)])
+def test_empty_bucket__group_configs__dev_tears_down_prod_keeps_its_logs(env, allowed):
+    config = read_config(ROOT / "config" / env / "config.yaml", env, ROOT)
+    assert config["empty_buckets_on_delete"] is allowed
 
 
 # ---------------------------------------------------------------- argument
