@@ -158,6 +158,25 @@ def _weights(launched) -> tuple[tuple[int, int], tuple[int, int], str]:
     return (groups[alb["BlueTargetGroupArn"]], groups[alb["GreenTargetGroupArn"]]), (r53["blue"], r53["green"]), ssm
 
 
+def test_diff__right_after_launch__no_difference_in_any_stack(launched):
+    result = launched.sceptre("diff", "dev")
+    assert result.returncode == 0, result.stderr[-2000:]
+    clean = {line.rsplit(" ", 1)[-1] for line in result.stdout.splitlines() if "No difference to deployed stack" in line}
+    assert clean == {f"payments-dev-{name}" for name in STACK_CONFIGS}
+
+
+def test_diff__var_green_weight_40__shows_only_the_weights_of_alb_and_route53(launched):
+    # route53 depends on alb, and both take green_weight: the diff covers both, and nothing else moves.
+    result = launched.sceptre("--var", "green_weight=40", "diff", "dev/route53.yaml")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    differing = {line.split("stack ", 1)[1].rstrip("!") for line in lines if line.startswith("==> Difference detected")}
+    assert differing == {"payments-dev-alb", "payments-dev-route53"}
+    changed = sorted(line for line in lines if line.startswith("root."))
+    assert changed == sorted(["root.parameters['BlueWeight']:", "root.parameters['GreenWeight']:"] * 2)
+    assert "Template difference" not in result.stdout
+
+
 def test_weights__after_launch__all_traffic_on_blue(launched):
     assert _weights(launched) == ((100, 0), (100, 0), "0")
 

@@ -296,3 +296,19 @@ def test_ecs_service__new_image__service_moves_to_the_new_task_definition_revisi
     assert service["taskDefinition"] == updated.resources["Task"]
     image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
     assert image == "payments/api:1.1"
+
+
+def test_describe_stacks__list_and_no_echo_parameters__returned_as_aws_returns_them(emulator, stacks):
+    # What `sceptre diff` compares against: a list must not look changed, a NoEcho value must not leak.
+    template = {
+        "Parameters": {
+            "SubnetIds": {"Type": "CommaDelimitedList"},
+            "Secret": {"Type": "String", "NoEcho": True},
+            "Plain": {"Type": "String"},
+        },
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    }
+    deployed = stacks.create(template, parameters={"SubnetIds": "subnet-a,subnet-b", "Secret": "hunter2", "Plain": "x"})
+    described = emulator.client("cloudformation").describe_stacks(StackName=deployed.name)["Stacks"][0]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]} == {
+        "SubnetIds": "subnet-a,subnet-b", "Secret": "****", "Plain": "x"}

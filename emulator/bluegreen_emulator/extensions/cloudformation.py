@@ -60,6 +60,7 @@ EXTENSIONS = [
     ("dynamic references", "{{resolve:ssm|ssm-secure|secretsmanager:...}} resolved from the emulated services"),
     ("boolean strings", "\"true\"/\"false\" from parameters become booleans for moto-native models (e.g. DynamoDB DeletionProtectionEnabled: \"false\" protected the table)"),
     ("Fn::Cidr, Fn::GetAZs", "Fn::Cidr implemented (moto: unresolved); Fn::GetAZs returns the region's six AZs (moto: four)"),
+    ("DescribeStacks parameters", "List/CommaDelimitedList values comma-joined as AWS returns them (moto: Python repr, so `sceptre diff` saw every list as changed); NoEcho values masked by key (moto compared the value)"),
     ("stack lifecycle", "reverse-dependency delete order; CREATE_FAILED/ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED, DELETE_FAILED with reasons instead of HTTP 500"),
 ]
 
@@ -139,11 +140,29 @@ def _stack_update_from_cfn(cls, original_resource, new_resource_name, cloudforma
     return backend.update_stack(name=original_resource.stack_id, template=body, role_arn=None, parameters=params, tags=None)
 
 
+def _parameter_list(self: Stack) -> list[dict[str, Any]]:
+    """DescribeStacks parameters as CloudFormation returns them.
+
+    moto renders a List/CommaDelimitedList value as Python's repr ("['a', 'b']"), so
+    ``sceptre diff`` reports every list parameter as changed; and it masks NoEcho by comparing
+    the value (not the key) with the NoEcho keys, so NoEcho values were echoed.
+    """
+    no_echo = self.resource_map.no_echo_parameter_keys
+    return [
+        {
+            "ParameterKey": key,
+            "ParameterValue": "****" if key in no_echo else (",".join(value) if isinstance(value, list) else value),
+        }
+        for key, value in self.resource_map.resolved_parameters.items()
+    ]
+
+
 def _patch_nested_stacks() -> None:
     Stack.get_cfn_attribute = _stack_get_cfn_attribute  # type: ignore[attr-defined]
     Stack.physical_resource_id = property(lambda self: self.stack_id)  # type: ignore[assignment]
     Stack.create_from_cloudformation_json = _stack_create_from_cfn  # type: ignore[method-assign]
     Stack.update_from_cloudformation_json = _stack_update_from_cfn  # type: ignore[method-assign]
+    Stack.parameter_list = property(_parameter_list)  # type: ignore[assignment]
 
 
 # ============================================================================ custom resources
