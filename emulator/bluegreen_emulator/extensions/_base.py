@@ -93,6 +93,18 @@ def is_not_found(exc: BaseException) -> bool:
     )
 
 
+def delete_if_present(call: Any, *args: Any, **kwargs: Any) -> None:
+    """Run a backend delete; a resource that is already gone is what a delete wants.
+
+    Backend exceptions form no hierarchy, so any other error is told apart by is_not_found.
+    """
+    try:
+        call(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - backend exceptions are not a hierarchy
+        if not is_not_found(exc):
+            raise
+
+
 # ----------------------------------------------------------------------------- base
 
 

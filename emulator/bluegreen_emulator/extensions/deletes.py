@@ -27,7 +27,7 @@ from moto.elbv2.models import elbv2_backends
 from moto.iam.models import iam_backends
 from moto.route53.models import route53_backends
 
-from ._base import BackendResource, is_not_found
+from ._base import BackendResource, delete_if_present, is_not_found
 
 log = logging.getLogger("bluegreen_emulator.deletes")
 
@@ -189,11 +189,7 @@ def _has_own_delete(resource: Any) -> bool:
 def _delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
     deleter = DELETERS.get(resource_json.get("Type", ""))
     if deleter is not None and not _has_own_delete(parsed_resource):
-        try:
-            deleter(parsed_resource, self._account_id, self._region_name)
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(deleter, parsed_resource, self._account_id, self._region_name)
         return
     _original_delete_resource(self, parsed_resource, resource_json)
 

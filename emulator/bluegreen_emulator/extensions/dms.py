@@ -17,7 +17,7 @@ from moto.core.utils import camelcase_to_underscores
 from moto.dms.models import FakeReplicationSubnetGroup, dms_backends
 from moto.ec2.models import ec2_backends
 
-from ._base import BackendResource, as_bool, as_int, identifier, is_not_found, tags_to_list
+from ._base import BackendResource, as_bool, as_int, delete_if_present, identifier, tags_to_list
 
 EXTENSIONS = [
     ("AWS::DMS::ReplicationSubnetGroup", "new model: create/delete_replication_subnet_group; describe reports the real subnets and VPC"),
@@ -111,11 +111,7 @@ class ReplicationSubnetGroupResource(BackendResource, CloudFormationModel):
         self._set_subnets(group, new_properties)
 
     def remove(self) -> None:
-        try:
-            _backend(self).delete_replication_subnet_group(self.physical_id)
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(_backend(self).delete_replication_subnet_group, self.physical_id)
 
     def attribute(self, name: str) -> Any:
         return self.physical_id
@@ -151,11 +147,7 @@ class ReplicationInstanceResource(BackendResource, CloudFormationModel):
             backend.tagger.tag_resource(self.physical_id, tags_to_list(new_properties.get("Tags")))
 
     def remove(self) -> None:
-        try:
-            _backend(self).delete_replication_instance(self.physical_id)
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(_backend(self).delete_replication_instance, self.physical_id)
 
     def attribute(self, name: str) -> Any:
         instance = self.instance
@@ -202,11 +194,7 @@ class EndpointResource(BackendResource, CloudFormationModel):
             backend.tagger.tag_resource(self.physical_id, tags_to_list(new_properties.get("Tags")))
 
     def remove(self) -> None:
-        try:
-            _backend(self).delete_endpoint(self.physical_id)
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(_backend(self).delete_endpoint, self.physical_id)
 
     def attribute(self, name: str) -> Any:
         endpoint = self.endpoint
@@ -248,11 +236,7 @@ class ReplicationTaskResource(BackendResource, CloudFormationModel):
         task.replication_task_settings = self._json_text(new_properties.get("ReplicationTaskSettings"))
 
     def remove(self) -> None:
-        try:
-            _backend(self).delete_replication_task(self.physical_id)
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(_backend(self).delete_replication_task, self.physical_id)
 
 
 def install(port: int) -> None:

@@ -37,7 +37,7 @@ from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 from moto.ssm.models import ssm_backends
 
-from ._base import BackendResource, as_bool, as_int, is_not_found, tags_to_list
+from ._base import BackendResource, as_bool, as_int, delete_if_present, is_not_found, tags_to_list
 
 EXTENSIONS = [
     ("AWS::ElasticLoadBalancingV2::Listener", "fix: forward actions with ForwardConfig (weighted target groups) are kept as given"),
@@ -194,11 +194,7 @@ class BucketPolicyResource(BackendResource, CloudFormationModel):
         self._backend().put_bucket_policy(new_properties["Bucket"], _policy_text(new_properties["PolicyDocument"]).encode())
 
     def remove(self) -> None:
-        try:
-            self._backend().delete_bucket_policy(self.properties["Bucket"])
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(self._backend().delete_bucket_policy, self.properties["Bucket"])
 
 
 class TopicPolicyResource(BackendResource, CloudFormationModel):
@@ -393,11 +389,7 @@ class TrailResource(BackendResource, CloudFormationModel):
         self._apply(p)
 
     def remove(self) -> None:
-        try:
-            self._backend().delete_trail(self.physical_id)
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(self._backend().delete_trail, self.physical_id)
 
     def attribute(self, name: str) -> Any:
         trail = self._backend().get_trail(self.physical_id)
@@ -644,11 +636,7 @@ class SsmParameterResource(BackendResource, CloudFormationModel):
             backend.add_tags_to_resource("Parameter", self.physical_id, new_tags)
 
     def remove(self) -> None:
-        try:
-            self._backend().delete_parameter(self.physical_id)
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(self._backend().delete_parameter, self.physical_id)
 
     def attribute(self, name: str) -> Any:
         parameter = self._backend().get_parameter(self.physical_id)
@@ -741,11 +729,7 @@ class CertificateResource(BackendResource, CloudFormationModel):
         certificate.tags.add(tags_to_list(new_properties.get("Tags")))
 
     def remove(self) -> None:
-        try:
-            self._backend().delete_certificate(self.physical_id)
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(self._backend().delete_certificate, self.physical_id)
 
 
 def install(port: int) -> None:

@@ -15,7 +15,7 @@ from moto.core.utils import camelcase_to_underscores
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
 
-from ._base import BackendResource, as_bool, as_int, identifier, is_not_found, tags_to_list
+from ._base import BackendResource, as_bool, as_int, delete_if_present, identifier, tags_to_list
 
 EXTENSIONS = [
     ("AWS::RDS::DBCluster", "new model: create_db_cluster/modify_db_cluster/delete_db_cluster; Endpoint.Address, ReadEndpoint.Address, MasterUserSecret.SecretArn"),
@@ -128,11 +128,7 @@ class DBClusterResource(BackendResource, CloudFormationModel):
 
     def remove(self) -> None:
         backend = _backend(self)
-        try:
-            backend.delete_db_cluster(self.physical_id)
-        except Exception as exc:  # noqa: BLE001 - backend exceptions are not a hierarchy
-            if not is_not_found(exc):
-                raise
+        delete_if_present(backend.delete_db_cluster, self.physical_id)
         # Automated snapshots go with the cluster (moto keeps them, and a cluster of the
         # same name created within the same minute then collides with the old snapshot).
         for snapshot_id, snapshot in list(backend.cluster_snapshots.items()):
@@ -219,11 +215,7 @@ class DBInstanceResource(BackendResource, CloudFormationModel):
             _backend(self).modify_db_instance(self.physical_id, kwargs)
 
     def remove(self) -> None:
-        try:
-            _backend(self).delete_db_instance(self.physical_id, skip_final_snapshot=True)
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(_backend(self).delete_db_instance, self.physical_id, skip_final_snapshot=True)
 
     def attribute(self, name: str) -> Any:
         db = self.instance

@@ -18,7 +18,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.rds.models import rds_backends
 from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
 
-from ._base import BackendResource, as_bool, as_int, is_not_found, tags_to_list
+from ._base import BackendResource, as_bool, as_int, delete_if_present, tags_to_list
 
 EXTENSIONS = [
     ("AWS::SecretsManager::Secret", "new model: create_secret with GenerateSecretString (real random password), KmsKeyId, tags; force-deleted on stack delete"),
@@ -111,13 +111,10 @@ class SecretResource(BackendResource, CloudFormationModel):
                 backend.put_secret_value(self.physical_id, value, None, None, ["AWSCURRENT"])
 
     def remove(self) -> None:
-        try:
-            _backend(self).delete_secret(
-                self.physical_id, recovery_window_in_days=None, force_delete_without_recovery=True
-            )
-        except Exception as exc:  # noqa: BLE001
-            if not is_not_found(exc):
-                raise
+        delete_if_present(
+            _backend(self).delete_secret,
+            self.physical_id, recovery_window_in_days=None, force_delete_without_recovery=True,
+        )
 
     def attribute(self, name: str) -> Any:
         return self.physical_id
