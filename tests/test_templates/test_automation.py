@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bluegreen import lambda_zip
+from bluegreen.environments import read_config
 from tests.test_templates import policy
 
 TAIL = policy.NAME_TAIL
@@ -351,7 +352,7 @@ _ConfigLoader.add_constructor("!package_lambda", lambda loader, node: _Tag("!pac
 
 @pytest.fixture(params=["dev", "prod"])
 def automation_config(request):
-    group = yaml.safe_load((policy.ROOT / "config" / request.param / "config.yaml").read_text())
+    group = read_config(policy.ROOT / "config" / request.param / "config.yaml", request.param, policy.ROOT)
     text = (policy.ROOT / "config" / request.param / "automation.yaml").read_text()
     return request.param, group, yaml.load(jinja2.Template(text).render(**group), Loader=_ConfigLoader)
 

@@ -11,6 +11,7 @@ import jinja2
 import pytest
 import yaml
 
+from bluegreen.environments import read_config
 from tests.test_templates import policy
 
 TAIL = policy.NAME_TAIL
@@ -253,7 +254,7 @@ _ConfigLoader.add_constructor("!stack_output", lambda loader, node: _StackOutput
 
 @pytest.mark.parametrize("environment,min_tasks", [("dev", "1"), ("prod", "2")])
 def test_monitoring_config__environment__inputs_from_contract_stacks(environment, min_tasks):
-    group = yaml.safe_load((policy.ROOT / "config" / environment / "config.yaml").read_text())
+    group = read_config(policy.ROOT / "config" / environment / "config.yaml", environment, policy.ROOT)
     text = (policy.ROOT / "config" / environment / "monitoring.yaml").read_text()
     config = yaml.load(jinja2.Template(text).render(**group), Loader=_ConfigLoader)
     assert config["template"] == {"path": "monitoring.py"}
