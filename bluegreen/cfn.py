@@ -25,6 +25,8 @@ from troposphere import (
 )
 
 ENVIRONMENTS = ("dev", "prod")
+#: A customer-managed KMS key ARN as the security stack exports it (multi-region keys too).
+KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]{32,36}$"
 #: The part every resource name ends with; the policy tests look for it.
 NAME_TAIL = "${Environment}-${EnvironmentSuffix}"
 

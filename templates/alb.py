@@ -68,7 +68,7 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
 
 COLOURS = ("blue", "green")
 #: ELB's log-delivery account in us-east-1, the only region this stack is built for.
@@ -146,7 +146,7 @@ def _parameters(t):
         Description="Days ALB logs are kept in S3 (PCI DSS 10.7: one year, 90 days at hand)."))
     t.add_parameter(Parameter(
         "OpsKeyArn", Type="String",
-        AllowedPattern="^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$",
+        AllowedPattern=KMS_KEY_ARN_PATTERN,
         ConstraintDescription="a KMS key ARN",
         Description="Ops KMS key (security stack) that encrypts the WAF log group."))
     t.add_parameter(Parameter(

@@ -28,7 +28,7 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from bluegreen.cfn import deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
 
 #: Log retention values from one year up (PCI DSS 10.7: keep audit trails at least a year).
 LOG_RETENTION_DAYS = [365, 400, 545, 731, 1096, 1827, 2557, 3653]
@@ -60,7 +60,7 @@ def build():
     t = new_template("Artifact bucket (Lambda packages) and S3 access-log bucket of the blue-green payment platform.")
     t.add_parameter(Parameter(
         "DataKeyArn", Type="String",
-        AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]{36}$",
+        AllowedPattern=KMS_KEY_ARN_PATTERN,
         ConstraintDescription="the ARN of a KMS key.",
         Description="ARN of the data KMS key (security stack) that encrypts the artifact bucket.",
     ))

@@ -37,7 +37,7 @@ from troposphere.s3 import (
 )
 from troposphere.sns import Topic, TopicPolicy
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
 
 #: CloudWatch Logs keeps the searchable copy a full year (PCI DSS 10.7).
 LOG_RETENTION_DAYS = 365
@@ -104,7 +104,7 @@ def _parameters(t):
     ops_key = t.add_parameter(Parameter(
         "OpsKeyArn",
         Type="String",
-        AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]{32,36}$",
+        AllowedPattern=KMS_KEY_ARN_PATTERN,
         ConstraintDescription="the ARN of a KMS key (security stack output OpsKeyArn).",
         Description="ARN of the ops KMS key: trail log files, their bucket, the log group and the alarm topic.",
     ))

@@ -40,9 +40,8 @@ from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
 from troposphere.sqs import Queue, QueuePolicy
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, tags, to_json
 
-KMS_KEY_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]{32,36}$"
 FUNCTION_NAME = "lambda-traffic-shifter-" + NAME_TAIL
 HANDLER = "traffic_shifter.handler.lambda_handler"
 RUNTIME = "python3.12"
@@ -70,7 +69,7 @@ def _parameters(t):
         t.add_parameter(Parameter(title, Description=description, **kwargs))
 
     p("OpsKeyArn", "Ops KMS key (security stack): DLQ, state table, log group, Lambda environment.",
-      Type="String", AllowedPattern=KMS_KEY_PATTERN, ConstraintDescription="a KMS key ARN")
+      Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN, ConstraintDescription="a KMS key ARN")
     p("ArtifactBucketName", "Artifacts bucket (artifacts stack) holding the Lambda zip.",
       Type="String", AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", ConstraintDescription="an S3 bucket name")
     p("TrafficShifterCodeKey", "S3 key of the traffic shifter's zip (!lambda_code_key lambda_src/traffic_shifter).",
@@ -118,7 +117,7 @@ def _parameters(t):
           AllowedPattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$",
           ConstraintDescription="a Secrets Manager secret ARN")
     p("DataKeyArn", "Data KMS key (security stack) the DB secrets are encrypted with.",
-      Type="String", AllowedPattern=KMS_KEY_PATTERN, ConstraintDescription="a KMS key ARN")
+      Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN, ConstraintDescription="a KMS key ARN")
     p("ReplicationInstanceIdentifier", "DMS replication instance (dms stack): the CDC metrics' dimension.",
       Type="String", AllowedPattern=r"^[a-z][a-z0-9-]{0,62}$", ConstraintDescription="a DMS instance identifier")
     for key, what in DMS_TASKS.items():

@@ -22,13 +22,12 @@ from troposphere.backup import (
 )
 from troposphere.iam import Role
 
-from bluegreen.cfn import deletable, export, name, new_template, tag_map, tags, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, tag_map, tags, to_json
 
 COLOURS = ("blue", "green")
 RETENTION_DAYS = 7
 #: 05:00 UTC, after the clusters' own backup (02:00-03:00) and maintenance (Sun 03:30-04:30) windows.
 SCHEDULE = "cron(0 5 ? * * *)"
-KMS_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"
 CLUSTER_ARN_PATTERN = r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:cluster:[a-z][a-z0-9-]*$"
 
 
@@ -40,7 +39,7 @@ def add_parameters(t):
     def p(key, **kwargs):
         return t.add_parameter(Parameter(key, **kwargs))
 
-    p("DataKeyArn", Type="String", AllowedPattern=KMS_ARN_PATTERN,
+    p("DataKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
       ConstraintDescription="the ARN of a KMS key (security stack output DataKeyArn).",
       Description="Customer-managed data key that encrypts the backup vault.")
     for colour in COLOURS:

@@ -50,7 +50,7 @@ from troposphere.ecs import Environment as EnvironmentVariable
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, tags, to_json
 
 COLOURS = ("blue", "green")
 CONTAINER = "payment-api"
@@ -68,7 +68,6 @@ DB_PORT = "3306"
 #: Target per task for request-count scaling: 20 tx/s planned per task = 1,200 per minute; scale before it.
 REQUESTS_PER_TARGET_PER_MINUTE = 1000
 CPU_TARGET_PERCENT = 50
-KEY_ARN_PATTERN = "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$"
 CLUSTER_RESOURCE_ID_PATTERN = "^cluster-[A-Z0-9]{1,64}$"
 
 
@@ -88,7 +87,7 @@ def _parameters(t):
         ConstraintDescription="app/<name>/<id>",
         Description="app/<name>/<id> of the ALB, for the request-count scaling metric (alb stack)."))
     t.add_parameter(Parameter(
-        "OpsKeyArn", Type="String", AllowedPattern=KEY_ARN_PATTERN, ConstraintDescription="a KMS key ARN",
+        "OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN, ConstraintDescription="a KMS key ARN",
         Description="Ops KMS key that encrypts the log groups and SSM SecureStrings (security stack)."))
     t.add_parameter(Parameter(
         "SsmPrefix", Type="String", AllowedPattern="^/[a-z0-9-]+/[a-z0-9-]+$",

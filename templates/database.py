@@ -18,7 +18,7 @@ from troposphere.logs import LogGroup
 from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSubnetGroup
 from troposphere.secretsmanager import HostedRotationLambda, RotationRules, RotationSchedule, SecretTargetAttachment
 
-from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, tags, to_json
 
 COLOURS = ("blue", "green")
 #: Writer first; the reader is the failover target in the other AZ (PromotionTier 1).
@@ -44,7 +44,6 @@ SECRETS_TRANSFORM = "AWS::SecretsManager-2024-09-16"
 #: DML (docs/db-switchover.md). Created once per cluster by SQL (docs/deployment.md).
 APP_DB_USER = "payments_app"
 
-KMS_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"
 SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 #: Memory-optimised classes only: dev exercises exactly the prod settings (Performance Insights
 #: with the data key included) on the smallest class that is sized for sustained load; burstable
@@ -83,10 +82,10 @@ def add_parameters(t):
     def p(key, **kwargs):
         return t.add_parameter(Parameter(key, **kwargs))
 
-    p("DataKeyArn", Type="String", AllowedPattern=KMS_ARN_PATTERN,
+    p("DataKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
       ConstraintDescription="the ARN of a KMS key (security stack output DataKeyArn).",
       Description="Customer-managed data key: Aurora storage, Performance Insights and the rotation function.")
-    p("OpsKeyArn", Type="String", AllowedPattern=KMS_ARN_PATTERN,
+    p("OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
       ConstraintDescription="the ARN of a KMS key (security stack output OpsKeyArn).",
       Description="Customer-managed ops key: the CloudWatch log groups the clusters and rotation functions write.")
     for colour in COLOURS:

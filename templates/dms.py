@@ -24,7 +24,7 @@ from troposphere.dms import Endpoint, MySqlSettings, ReplicationInstance, Replic
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
 
-from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, tags, to_json
 
 COLOURS = ("blue", "green")
 #: logical name -> (source colour, target colour, migration type, identifier label).
@@ -40,7 +40,6 @@ PAYMENT_SCHEMA = "payments"
 PAYMENT_TABLES = ("payments", "transactions", "ledger_entries", "idempotency_keys")
 LOG_RETENTION_DAYS = 365
 
-KMS_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"
 SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 DMS_INSTANCE_CLASSES = [
     "dms.t3.medium", "dms.t3.large",
@@ -179,10 +178,10 @@ def add_parameters(t):
     def p(key, **kwargs):
         return t.add_parameter(Parameter(key, **kwargs))
 
-    p("DataKeyArn", Type="String", AllowedPattern=KMS_ARN_PATTERN,
+    p("DataKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
       ConstraintDescription="the ARN of a KMS key (security stack output DataKeyArn).",
       Description="Customer-managed data key: replication instance storage, endpoint settings, secret decryption.")
-    p("OpsKeyArn", Type="String", AllowedPattern=KMS_ARN_PATTERN,
+    p("OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
       ConstraintDescription="the ARN of a KMS key (security stack output OpsKeyArn).",
       Description="Customer-managed ops key: the DMS task log group.")
     for colour in COLOURS:

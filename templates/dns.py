@@ -16,7 +16,7 @@ from troposphere import Equals, GetAtt, If, Join, Parameter, Ref, Sub
 from troposphere.logs import LogGroup, ResourcePolicy
 from troposphere.route53 import HostedZone, HostedZoneConfiguration, QueryLoggingConfig
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, new_template, tags, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, new_template, tags, to_json
 
 HOSTNAME = "${HostLabel}-" + NAME_TAIL + ".${DomainName}"
 #: PCI DSS 10.7 keeps audit logs a year; a literal, so scanners and auditors read it off the template.
@@ -48,7 +48,7 @@ def build():
     ))
     t.add_parameter(Parameter(
         "OpsKeyArn", Type="String",
-        AllowedPattern="^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$",
+        AllowedPattern=KMS_KEY_ARN_PATTERN,
         ConstraintDescription="a KMS key ARN",
         Description="Ops KMS key (security stack) that encrypts the DNS query log group.",
     ))

@@ -24,7 +24,7 @@ from troposphere import Parameter, Ref, Select, Sub
 from troposphere.cloudwatch import Alarm, CompositeAlarm, Dashboard, MetricDimension, Metric, MetricDataQuery, MetricStat
 from troposphere.sns import Topic, TopicPolicy
 
-from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, tags, to_json
 
 COLOURS = ("blue", "green")
 PERIOD = 60
@@ -32,7 +32,6 @@ PERIODS = 3
 DATAPOINTS = 2
 ALB = "AWS/ApplicationELB"
 NUMBER = "@@%s@@"
-KMS_KEY_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]{32,36}$"
 
 #: TreatMissingData per alarm kind, and why (the tests hold the template to this table).
 MISSING_DATA = {
@@ -52,7 +51,7 @@ MISSING_DATA = {
 
 def _parameters(t):
     t.add_parameter(Parameter(
-        "OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_PATTERN,
+        "OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
         ConstraintDescription="a KMS key ARN",
         Description="Ops KMS key (security stack) that encrypts the notification topic.",
     ))

@@ -42,7 +42,7 @@ from troposphere.ec2 import (
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
 
-from bluegreen.cfn import deletable, export, name, new_template, suppressions, tags, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, suppressions, tags, to_json
 
 AZ_COUNT = 3
 #: (logical prefix, name qualifier) of each subnet tier, in the order their CIDRs are carved.
@@ -148,7 +148,7 @@ def _parameters(t):
     ))
     t.add_parameter(Parameter(
         "OpsKeyArn", Type="String",
-        AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]{36}$",
+        AllowedPattern=KMS_KEY_ARN_PATTERN,
         ConstraintDescription="the ARN of a KMS key.",
         Description="ARN of the ops KMS key (security stack) that encrypts the flow log group.",
     ))

@@ -26,7 +26,7 @@ from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
 from troposphere.ssm import Parameter as SsmParameter
 
-from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, ssm_path, suppressions, tag_map, tags, to_json
+from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, ssm_path, suppressions, tag_map, tags, to_json
 
 HANDLER = "ssm_parameter.handler.lambda_handler"
 RUNTIME = "python3.12"
@@ -59,7 +59,7 @@ def _parameters(t):
         t.add_parameter(Parameter(key, Description=description, **props))
 
     p("OpsKeyArn", "ARN of the ops KMS key (security stack): SecureStrings, the log group, the Lambda environment.",
-      Type="String", AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]{36}$",
+      Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
       ConstraintDescription="the ARN of a KMS key.")
     p("ArtifactBucketName", "Bucket that holds the Lambda packages (artifacts stack ArtifactBucketName).",
       Type="String", AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
