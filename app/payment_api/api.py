@@ -1,0 +1,170 @@
+"""The HTTP routes (FastAPI). Decisions live in payments.py, pan.py and retry.py; this is the adapter.
+
+The request is checked in the order a client can act on: the Idempotency-Key header (400), then
+the body (422, without echoing any input: a body may hold a PAN), then the card token (422 when it
+looks like a card number). Every answer is signed (signing.py) and logged as one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from payment_api import __version__, pan, request_log, retry, signing
+from payment_api.payments import PaymentRequest, PaymentStore, Unavailable
+from payment_api.schema import KEY_MAX
+from payment_api.settings import Settings
+
+KEY_HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class PaymentIn(BaseModel):
+    """The body of POST /payments. Strict: no coercion ("10" is not an amount), no extra fields."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    merchant_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    customer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    amount_minor: int = Field(gt=0, le=10**12)
+    # ISO 4217 alphabetic code: three upper-case letters (shape only; the code list is the acquirer's).
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    card_token: str = Field(min_length=1, max_length=128)
+
+
+_PAYMENT_IN = TypeAdapter(PaymentIn)
+
+
+def _safe_errors(err: ValidationError) -> list[dict]:
+    """Where and what, never the offending value (it could be a PAN)."""
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]} for e in err.errors()]
+
+
+def create_app(settings: Settings, engine: Engine) -> FastAPI:
+    store = PaymentStore(engine, settings.app_colour, retry.Backoff(settings.write_retry_seconds))
+    backoff = store.backoff
+    key = settings.payment_signing_key
+    colour = settings.app_colour
+
+    def answer(status: int, body: bytes | dict, headers: dict | None = None) -> Response:
+        raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+        response = Response(raw, status_code=status, media_type="application/json", headers=headers)
+        response.headers[signing.HEADER] = signing.sign(key, raw)
+        return response
+
+    def unavailable(note: str) -> Response:
+        return answer(503, {"error": "the database writer is not accepting writes right now; retry with the same "
+                                     "Idempotency-Key", "detail": note},
+                      {"Retry-After": backoff.retry_after_header()})
+
+    app = FastAPI(title="payment-api", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = store
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return answer(exc.status_code, {"error": str(exc.detail)})
+
+    @app.post("/payments")
+    async def create_payment(request: Request) -> Response:
+        started = time.perf_counter()
+        idem = request.headers.get(KEY_HEADER)
+        logged_key = idem
+        outcome, status, payment_id, attempts, notes = "error", 500, None, None, ()
+        try:
+            if not idem:
+                outcome, status = "missing_key", 400
+                return answer(400, {"error": f"the {KEY_HEADER} header is required: one unique key per payment, "
+                                             "reused only to retry that payment"})
+            if len(idem) > KEY_MAX or not idem.isascii() or not idem.isprintable():
+                logged_key = None
+                outcome, status = "bad_key", 400
+                return answer(400, {"error": f"{KEY_HEADER} must be 1-{KEY_MAX} printable ASCII characters"})
+            if pan.looks_like_pan(idem):
+                logged_key = "<refused: looks like a card number>"
+                outcome, status = "pan_refused", 422
+                return answer(422, {"error": f"{KEY_HEADER} looks like a card number (PAN); use a random key"})
+            try:
+                raw = json.loads(await request.body())
+                body = _PAYMENT_IN.validate_python(raw)
+            except (ValueError, ValidationError) as err:
+                outcome, status = "invalid_body", 422
+                problems = _safe_errors(err) if isinstance(err, ValidationError) else [
+                    {"field": "body", "problem": "not valid JSON"}]
+                return answer(422, {"error": "invalid payment request", "problems": problems})
+            if pan.looks_like_pan(body.card_token):
+                # PCI DSS 3.4: refused before anything stores or logs it.
+                outcome, status = "pan_refused", 422
+                return answer(422, {"error": "card_token looks like a card number (PAN): send the token your "
+                                             "card vault issued, never the number"})
+            result = await run_in_threadpool(store.create, idem, PaymentRequest(**body.model_dump()))
+            outcome, status, payment_id, attempts, notes = (result.kind, result.status, result.payment_id,
+                                                            result.attempts, result.notes)
+            if result.kind == "unavailable":
+                return unavailable(f"gave up after {result.attempts} attempts in {settings.write_retry_seconds:g} s")
+            headers = {REPLAY_HEADER: "true"} if result.kind == "replayed" else None
+            return answer(result.status, result.body, headers)
+        except Exception as err:  # noqa: BLE001 - answered 500 and logged without parameters
+            notes = (f"{type(err).__name__} (MySQL {retry.mysql_code(err)})",)
+            return answer(500, {"error": "internal error; the payment was not acknowledged, retry with the same key"})
+        finally:
+            request_log.request(method="POST", route="/payments", status=status, outcome=outcome, colour=colour,
+                                latency_ms=1000 * (time.perf_counter() - started), key=logged_key,
+                                payment_id=payment_id, attempts=attempts, notes=notes)
+
+    async def _lookup(route: str, fetch: Any, arg: str, logged_key: str | None = None) -> Response:
+        started = time.perf_counter()
+        status, outcome = 500, "error"
+        try:
+            row = await run_in_threadpool(fetch, arg)
+            if row is None:
+                status, outcome = 404, "not_found"
+                return answer(404, {"error": "no such payment"})
+            status, outcome = 200, "found"
+            return answer(200, row)
+        except Unavailable as err:
+            status, outcome = 503, "unavailable"
+            return unavailable(str(err))
+        finally:
+            request_log.request(method="GET", route=route, status=status, outcome=outcome, colour=colour,
+                                latency_ms=1000 * (time.perf_counter() - started), key=logged_key)
+
+    @app.get("/payments/{payment_id}")
+    async def get_payment(payment_id: str) -> Response:
+        return await _lookup("/payments/{payment_id}", store.payment, payment_id)
+
+    @app.get("/payments")
+    async def find_payment(request: Request) -> Response:
+        idem = request.query_params.get("idempotency_key")
+        if not idem:
+            return answer(400, {"error": "GET /payments needs ?idempotency_key=K (reconciliation look-up)"})
+        return await _lookup("/payments", store.payment_by_key, idem, idem)
+
+    def _writer_state() -> str | None:
+        """None when the writer answers as a writer; else why not."""
+        try:
+            with engine.connect() as conn:
+                read_only = conn.execute(text("SELECT @@global.read_only")).scalar()
+            return "the database answers but is read-only (not the writer)" if read_only else None
+        except Exception as err:  # noqa: BLE001 - any failure means unhealthy
+            return f"the database does not answer ({type(err).__name__}, MySQL {retry.mysql_code(err)})"
+
+    @app.get("/health")
+    async def health() -> Response:
+        started = time.perf_counter()
+        problem = await run_in_threadpool(_writer_state)
+        status = 503 if problem else 200
+        body = {"status": "unavailable" if problem else "ok", "colour": colour, "version": __version__}
+        if problem:
+            body["problem"] = problem
+        request_log.request(method="GET", route="/health", status=status, outcome=body["status"], colour=colour,
+                            latency_ms=1000 * (time.perf_counter() - started))
+        return answer(status, body)
+
+    return app

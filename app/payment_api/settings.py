@@ -1,0 +1,163 @@
+"""The service's settings: one typed object read from the environment once, at start.
+
+``VARIABLES`` is the one list of what the service reads. ``where`` says who sets a variable:
+
+* ``task``: the ECS task definition (templates/compute.py). A test holds this set equal to the
+  Environment + Secrets names of templates/compute.json, both ways.
+* ``local``: only a local run sets it (a password login instead of an IAM token).
+* ``migrate``: only the one-off migration task (an admin login with DDL rights).
+
+A missing or malformed variable stops the start with one message naming every bad variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields
+from typing import Mapping
+
+TRUE, FALSE = "true", "false"
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    where: str  # task | local | migrate
+    doc: str
+    default: str | None = None  # None: required (or conditionally required, see _check)
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("APP_COLOUR", "task", "blue or green: reported in answers, logs and /health; never picks a database"),
+    Variable("APP_PORT", "task", "port to listen on", "8080"),
+    Variable("DB_WRITER_HOST", "task", "the movable writer name (resolved again on every new connection)"),
+    Variable("DB_PORT", "task", "database port", "3306"),
+    Variable("DB_NAME", "task", "schema of the payment tables"),
+    Variable("DB_USER", "task", "the DML-only application user (payments_app)"),
+    Variable("DB_IAM_AUTH", "task", "true: sign an IAM token per new connection, TLS verified with DB_CA_BUNDLE", FALSE),
+    Variable("DB_CA_BUNDLE", "task", "CA bundle the database's TLS certificate is verified against (required with IAM)", ""),
+    Variable("AWS_REGION", "task", "region the IAM database token is signed for (required with IAM)", ""),
+    Variable("WRITE_RETRY_SECONDS", "task", "how long a refused or killed write is retried before 503", "10"),
+    Variable("TLS_CERT_FILE", "task", "HTTPS certificate (PEM); with TLS_KEY_FILE: HTTPS, else plain HTTP", ""),
+    Variable("TLS_KEY_FILE", "task", "HTTPS private key (PEM)", ""),
+    Variable("TLS_SELF_SIGNED", "task", "true: create a per-task self-signed pair at the TLS paths at start", FALSE),
+    Variable("PAYMENT_SIGNING_KEY", "task", "HMAC-SHA256 key that signs every answer (ECS secret)"),
+    Variable("DB_PASSWORD", "local", "password of DB_USER when DB_IAM_AUTH is false", ""),
+    Variable("DB_ADMIN_USER", "migrate", "login with DDL rights for `payment-api migrate`", ""),
+    Variable("DB_ADMIN_PASSWORD", "migrate", "password of DB_ADMIN_USER", ""),
+)
+TASK_VARIABLES = frozenset(v.name for v in VARIABLES if v.where == "task")
+
+_COLOUR = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+
+
+class SettingsError(ValueError):
+    """The environment cannot run the service; the message names every bad variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_colour: str
+    app_port: int
+    db_writer_host: str
+    db_port: int
+    db_name: str
+    db_user: str
+    db_iam_auth: bool
+    db_ca_bundle: str
+    aws_region: str
+    write_retry_seconds: float
+    tls_cert_file: str
+    tls_key_file: str
+    tls_self_signed: bool
+    payment_signing_key: str
+    db_password: str
+    db_admin_user: str
+    db_admin_password: str
+
+    def __repr__(self) -> str:  # never print a secret by accident
+        hidden = {"payment_signing_key", "db_password", "db_admin_password"}
+        shown = ", ".join(f"{f.name}={'***' if f.name in hidden else getattr(self, f.name)!r}" for f in fields(self))
+        return f"Settings({shown})"
+
+    @property
+    def https(self) -> bool:
+        return bool(self.tls_cert_file and self.tls_key_file)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, purpose: str = "serve") -> "Settings":
+        """Read and check every variable. ``purpose``: serve (the API) or migrate (the migration task)."""
+        env = os.environ if env is None else env
+        raw = {v.name: env.get(v.name, v.default) for v in VARIABLES}
+        problems = _check(raw, purpose)
+        if problems:
+            raise SettingsError("payment-api cannot start: " + "; ".join(problems))
+        return cls(
+            app_colour=raw["APP_COLOUR"] or "",
+            app_port=int(raw["APP_PORT"]),
+            db_writer_host=raw["DB_WRITER_HOST"],
+            db_port=int(raw["DB_PORT"]),
+            db_name=raw["DB_NAME"],
+            db_user=raw["DB_USER"] or "",
+            db_iam_auth=raw["DB_IAM_AUTH"] == TRUE,
+            db_ca_bundle=raw["DB_CA_BUNDLE"],
+            aws_region=raw["AWS_REGION"],
+            write_retry_seconds=float(raw["WRITE_RETRY_SECONDS"]),
+            tls_cert_file=raw["TLS_CERT_FILE"],
+            tls_key_file=raw["TLS_KEY_FILE"],
+            tls_self_signed=raw["TLS_SELF_SIGNED"] == TRUE,
+            payment_signing_key=raw["PAYMENT_SIGNING_KEY"] or "",
+            db_password=raw["DB_PASSWORD"],
+            db_admin_user=raw["DB_ADMIN_USER"],
+            db_admin_password=raw["DB_ADMIN_PASSWORD"],
+        )
+
+
+def _check(raw: dict[str, str | None], purpose: str) -> list[str]:
+    if purpose not in ("serve", "migrate"):
+        raise ValueError(f"purpose must be serve or migrate, not {purpose!r}")
+    needed = ["DB_WRITER_HOST", "DB_NAME"]
+    if purpose == "serve":
+        needed += ["APP_COLOUR", "DB_USER", "PAYMENT_SIGNING_KEY"]
+    problems = [f"{n} is not set" for n in needed if not raw[n]]
+
+    for name, low, high in (("APP_PORT", 1, 65535), ("DB_PORT", 1, 65535)):
+        if not (raw[name] or "").isdigit() or not low <= int(raw[name]) <= high:
+            problems.append(f"{name}={raw[name]!r} is not a port number (1-65535)")
+    try:
+        if not 0 < float(raw["WRITE_RETRY_SECONDS"] or "") <= 300:
+            raise ValueError
+    except ValueError:
+        problems.append(f"WRITE_RETRY_SECONDS={raw['WRITE_RETRY_SECONDS']!r} must be a number of seconds in (0, 300]")
+    for name in ("DB_IAM_AUTH", "TLS_SELF_SIGNED"):
+        if raw[name] not in (TRUE, FALSE):
+            problems.append(f"{name}={raw[name]!r} must be true or false")
+    if raw["APP_COLOUR"] and not _COLOUR.match(raw["APP_COLOUR"]):
+        problems.append(f"APP_COLOUR={raw['APP_COLOUR']!r} must be a lower-case name such as blue or green")
+
+    if raw["DB_IAM_AUTH"] == TRUE:
+        if not raw["AWS_REGION"]:
+            problems.append("AWS_REGION is not set (DB_IAM_AUTH=true signs a token for a region)")
+        if not raw["DB_CA_BUNDLE"]:
+            problems.append("DB_CA_BUNDLE is not set (DB_IAM_AUTH=true connects over verified TLS)")
+        elif not os.path.isfile(raw["DB_CA_BUNDLE"]):
+            problems.append(f"DB_CA_BUNDLE={raw['DB_CA_BUNDLE']!r} is not a readable file")
+    elif purpose == "serve" and not raw["DB_PASSWORD"]:
+        problems.append("DB_PASSWORD is not set (DB_IAM_AUTH is false: a password login, for local use only)")
+    elif raw["DB_CA_BUNDLE"] and not os.path.isfile(raw["DB_CA_BUNDLE"]):
+        problems.append(f"DB_CA_BUNDLE={raw['DB_CA_BUNDLE']!r} is not a readable file")
+
+    if purpose == "migrate" and not raw["DB_ADMIN_USER"]:
+        problems.append("DB_ADMIN_USER is not set (the migration needs a login with DDL rights, not the DML-only app user)")
+
+    if purpose == "serve":
+        if bool(raw["TLS_CERT_FILE"]) != bool(raw["TLS_KEY_FILE"]):
+            problems.append("TLS_CERT_FILE and TLS_KEY_FILE must be set together (both: HTTPS; neither: plain HTTP)")
+        if raw["TLS_SELF_SIGNED"] == TRUE and not (raw["TLS_CERT_FILE"] and raw["TLS_KEY_FILE"]):
+            problems.append("TLS_SELF_SIGNED=true needs TLS_CERT_FILE and TLS_KEY_FILE (where to write the pair)")
+        elif raw["TLS_SELF_SIGNED"] == FALSE:
+            for name in ("TLS_CERT_FILE", "TLS_KEY_FILE"):
+                if raw[name] and not os.path.isfile(raw[name]):
+                    problems.append(f"{name}={raw[name]!r} is not a readable file")
+    return problems

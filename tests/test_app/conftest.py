@@ -1,0 +1,138 @@
+"""A real MariaDB (Debian's mariadb-server) for the payment service's tests, and the service on it.
+
+bluegreen/rehearsal/mariadb.py (the rehearsal's starter) was not in the tree when these tests were
+written, so the server fixture follows the SQL fence test's pattern
+(tests/test_lambda_src/test_traffic_shifter/test_sql_fence.py). Each test gets its own schema,
+migrated by `payment-api migrate --create-app-user`'s own code with an admin login.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pymysql
+import pytest
+
+MARIADBD = shutil.which("mariadbd") or shutil.which("mysqld") or (
+    "/usr/sbin/mariadbd" if Path("/usr/sbin/mariadbd").exists() else None)
+INSTALL_DB = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+ADMIN, ADMIN_PW, APP_USER, APP_PW = "admin", "admin-pw", "payments_app", "app-pw"
+SIGNING_KEY = "test-signing-key"
+
+if not (MARIADBD and INSTALL_DB):
+    pytest.skip("mariadbd / mariadb-install-db not found: apt-get install -y mariadb-server (Debian) to run the "
+                "payment service's tests", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    """A throw-away MariaDB on 127.0.0.1 (own datadir, socket and port), stopped and removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="app-mariadb-"))
+    data, sock, port = base / "data", base / "mysqld.sock", free_port()
+    user = ["--user=root"] if os.geteuid() == 0 else []
+    subprocess.run([INSTALL_DB, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
+                    "--skip-test-db", *user], check=True, capture_output=True, timeout=120)
+    err = open(base / "err.log", "w")
+    proc = subprocess.Popen([MARIADBD, "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
+                             "--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin",
+                             "--max-connections=500", f"--pid-file={base / 'pid'}", *user],
+                            stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                pymysql.connect(unix_socket=str(sock), user="root").close()
+                break
+            except pymysql.err.OperationalError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"mariadbd did not start: {(base / 'err.log').read_text()[-2000:]}") from None
+                time.sleep(0.2)
+        with pymysql.connect(unix_socket=str(sock), user="root", autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE USER '{ADMIN}'@'%' IDENTIFIED BY '{ADMIN_PW}'")
+            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN}'@'%' WITH GRANT OPTION")
+        yield {"sock": str(sock), "port": port}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        err.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def root(mariadb):
+    return pymysql.connect(unix_socket=mariadb["sock"], user="root", autocommit=True)
+
+
+_schemas = itertools.count(1)
+
+
+def base_env(mariadb, db_name: str, **extra) -> dict:
+    env = {"APP_COLOUR": "blue", "DB_WRITER_HOST": "127.0.0.1", "DB_PORT": str(mariadb["port"]), "DB_NAME": db_name,
+           "DB_USER": APP_USER, "DB_PASSWORD": APP_PW, "PAYMENT_SIGNING_KEY": SIGNING_KEY,
+           "DB_ADMIN_USER": ADMIN, "DB_ADMIN_PASSWORD": ADMIN_PW, "WRITE_RETRY_SECONDS": "10"}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def schema(mariadb):
+    """A new schema migrated to head and a fresh DML-only app user: {'env', 'name', 'mariadb'}."""
+    from payment_api.migrate import migrate
+    from payment_api.settings import Settings
+
+    name = f"payments_t{next(_schemas)}"
+    with root(mariadb) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP USER IF EXISTS '{APP_USER}'@'%'")
+    env = base_env(mariadb, name)
+    migrate(Settings.from_env(env, purpose="migrate"), create_app_user=True, say=lambda line: None)
+    yield {"env": env, "name": name, "mariadb": mariadb}
+    with root(mariadb) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def count(mariadb, sql: str, *args):
+    with root(mariadb) as conn, conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchone()[0]
+
+
+class RunningServer:
+    """The real service on uvicorn in a background thread, on a free loopback port."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        import uvicorn
+
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, access_log=False,
+                                                    log_config=None, workers=1))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "RunningServer":
+        self.thread.start()
+        deadline = time.time() + 20
+        while not self.server.started:
+            if time.time() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
