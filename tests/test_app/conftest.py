@@ -38,18 +38,51 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def write_tls(base: Path) -> dict:
+    """A test CA and a server certificate for 127.0.0.1, so the IAM path's verified TLS really runs."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "payment-api test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False).sign(ca_key, hashes.SHA256()))
+    paths = {"ca": base / "ca.pem", "cert": base / "server-cert.pem", "key": base / "server-key.pem"}
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                               serialization.NoEncryption()))
+    return {k: str(v) for k, v in paths.items()}
+
+
 @pytest.fixture(scope="session")
 def mariadb():
-    """A throw-away MariaDB on 127.0.0.1 (own datadir, socket and port), stopped and removed afterwards."""
+    """A throw-away MariaDB on 127.0.0.1 (own datadir, socket, port and test CA), stopped and removed afterwards."""
     base = Path(tempfile.mkdtemp(prefix="app-mariadb-"))
     data, sock, port = base / "data", base / "mysqld.sock", free_port()
+    tls = write_tls(base)
     user = ["--user=root"] if os.geteuid() == 0 else []
     subprocess.run([INSTALL_DB, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
                     "--skip-test-db", *user], check=True, capture_output=True, timeout=120)
     err = open(base / "err.log", "w")
     proc = subprocess.Popen([MARIADBD, "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
                              "--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin",
-                             "--max-connections=500", f"--pid-file={base / 'pid'}", *user],
+                             "--max-connections=500",
+                             f"--ssl-ca={tls['ca']}", f"--ssl-cert={tls['cert']}", f"--ssl-key={tls['key']}",
+                             f"--pid-file={base / 'pid'}", *user],
                             stdout=subprocess.DEVNULL, stderr=err)
     try:
         deadline = time.time() + 60
@@ -64,7 +97,7 @@ def mariadb():
         with pymysql.connect(unix_socket=str(sock), user="root", autocommit=True) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE USER '{ADMIN}'@'%' IDENTIFIED BY '{ADMIN_PW}'")
             cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN}'@'%' WITH GRANT OPTION")
-        yield {"sock": str(sock), "port": port}
+        yield {"sock": str(sock), "port": port, "ca": tls["ca"]}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
