@@ -33,6 +33,7 @@ from troposphere.ecs import (
     ContainerDefinition,
     DeploymentCircuitBreaker,
     DeploymentConfiguration,
+    HealthCheck,
     KernelCapabilities,
     LinuxParameters,
     LoadBalancer,
@@ -65,6 +66,8 @@ APP_DB_USER = "payments_app"
 #: database.py's DatabaseName and Port, which no longer reach the task through the master secret.
 DB_NAME = "payments"
 DB_PORT = "3306"
+#: Where app/Dockerfile puts the RDS CA bundle the database's certificate is verified against.
+APP_CA_BUNDLE = "/opt/payment-api/rds-global-bundle.pem"
 #: Target per task for request-count scaling: 20 tx/s planned per task = 1,200 per minute; scale before it.
 REQUESTS_PER_TARGET_PER_MINUTE = 1000
 CPU_TARGET_PERCENT = 50
@@ -301,10 +304,23 @@ def _task_definition(t, colour, log_group, execution_role, task_role):
                 # connection (TLS required) instead of sending a password.
                 EnvironmentVariable(Name="DB_USER", Value=APP_DB_USER),
                 EnvironmentVariable(Name="DB_IAM_AUTH", Value="true"),
+                # The token is signed for this region; TLS to Aurora is verified with the RDS CA bundle in the image.
+                EnvironmentVariable(Name="AWS_REGION", Value=Ref("AWS::Region")),
+                EnvironmentVariable(Name="DB_CA_BUNDLE", Value=APP_CA_BUNDLE),
+                # How long a write refused by the writer fence is retried before 503 + Retry-After.
+                EnvironmentVariable(Name="WRITE_RETRY_SECONDS", Value="10"),
+                # HTTPS from the ALB (it re-encrypts and does not validate target certificates): a
+                # per-task self-signed pair written to /tmp at start, no key in the image or a secret.
+                EnvironmentVariable(Name="TLS_CERT_FILE", Value="/tmp/tls/cert.pem"),
+                EnvironmentVariable(Name="TLS_KEY_FILE", Value="/tmp/tls/key.pem"),
+                EnvironmentVariable(Name="TLS_SELF_SIGNED", Value="true"),
             ],
             Secrets=[
                 Secret(Name="PAYMENT_SIGNING_KEY", ValueFrom=_signing_key_arn()),
             ],
+            # The image's own HEALTHCHECK (app/Dockerfile): GET /health on this task answers 200.
+            HealthCheck=HealthCheck(Command=["CMD", "payment-api", "healthcheck"], Interval=10, Timeout=5,
+                                    Retries=3, StartPeriod=30),
             LogConfiguration=LogConfiguration(LogDriver="awslogs", Options={
                 "awslogs-group": Ref(log_group),
                 "awslogs-region": Ref("AWS::Region"),
