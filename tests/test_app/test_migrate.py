@@ -1,0 +1,67 @@
+"""`payment-api migrate` on a real MariaDB: schema at head, the app user DML-only, the fence's grants respected."""
+
+from __future__ import annotations
+
+import pymysql
+import pytest
+from sqlalchemy import inspect
+
+from payment_api.migrate import MigrationError, admin_engine, current_revision, migrate
+from payment_api.schema import metadata
+from payment_api.settings import Settings
+
+from .conftest import APP_PW, APP_USER, base_env, root
+
+
+def grants(mariadb):
+    with root(mariadb) as conn, conn.cursor() as cur:
+        cur.execute(f"SHOW GRANTS FOR '{APP_USER}'@'%'")
+        return " ".join(r[0] for r in cur.fetchall())
+
+
+def test_migrate__fresh_schema__tables_of_schema_py_at_head(schema):
+    settings = Settings.from_env(schema["env"], purpose="migrate")
+    engine = admin_engine(settings)
+    try:
+        assert current_revision(engine) == "0001"
+        assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_migrate__run_again__already_current(schema):
+    done = migrate(Settings.from_env(schema["env"], purpose="migrate"), say=lambda _: None)
+    assert "revision 0001 (already current)" in done
+
+
+def test_migrate__app_user__dml_only_and_cannot_create_tables(schema):
+    g = grants(schema["mariadb"])
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE ON `" + schema["name"] + "`.*" in g
+    with pymysql.connect(host="127.0.0.1", port=schema["mariadb"]["port"], user=APP_USER, password=APP_PW,
+                         database=schema["name"]) as conn, conn.cursor() as cur:
+        with pytest.raises(pymysql.err.OperationalError) as err:
+            cur.execute("CREATE TABLE sneaky (id INT)")
+        assert err.value.args[0] == 1142
+
+
+def test_migrate__existing_fenced_user__grants_left_alone(schema):
+    m = schema["mariadb"]
+    with root(m) as conn, conn.cursor() as cur:
+        cur.execute(f"REVOKE INSERT, UPDATE, DELETE ON `{schema['name']}`.* FROM '{APP_USER}'@'%'")
+    done = migrate(Settings.from_env(schema["env"], purpose="migrate"), create_app_user=True, say=lambda _: None)
+    assert any("grants left as they are" in d for d in done)
+    assert "INSERT" not in grants(m)
+
+
+def test_migrate__fenced_flag__new_user_select_only(schema):
+    with root(schema["mariadb"]) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP USER '{APP_USER}'@'%'")
+    migrate(Settings.from_env(schema["env"], purpose="migrate"), create_app_user=True, fenced=True, say=lambda _: None)
+    g = grants(schema["mariadb"])
+    assert "GRANT SELECT ON" in g and "INSERT" not in g
+
+
+def test_migrate__bad_schema_name__refused_before_any_ddl(mariadb):
+    env = base_env(mariadb, "pay`ments; DROP DATABASE mysql")
+    with pytest.raises(MigrationError, match="DB_NAME"):
+        migrate(Settings.from_env(env, purpose="migrate"), say=lambda _: None)
