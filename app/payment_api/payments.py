@@ -31,6 +31,15 @@ from payment_api.schema import accounts, idempotency_keys, ledger_entries, payme
 ER_DUP_ENTRY = 1062
 STATUS_CAPTURED = "captured"
 
+# Built once: SQLAlchemy then reuses their compiled form, and each payment only binds values.
+_INSERT_PAYMENT = payments.insert()
+_INSERT_LEDGER = ledger_entries.insert()
+_INSERT_ANSWER = idempotency_keys.insert()
+_UPSERT_ACCOUNT = mysql_insert(accounts)
+# Created on first use with the first amount; afterwards the amount is added to the balance.
+_UPSERT_ACCOUNT = _UPSERT_ACCOUNT.on_duplicate_key_update(
+    balance_minor=accounts.c.balance_minor + _UPSERT_ACCOUNT.inserted.balance_minor)
+
 
 @dataclass(frozen=True)
 class PaymentRequest:
@@ -109,25 +118,23 @@ class PaymentStore:
                 try:
                     stage = "transaction"
                     trans = conn.begin()
-                    conn.execute(payments.insert().values(
-                        payment_id=payment_id, idempotency_key=key, merchant_id=request.merchant_id,
-                        customer_id=request.customer_id, amount_minor=request.amount_minor,
-                        currency=request.currency, card_token=request.card_token, status=STATUS_CAPTURED,
-                        colour=self.colour, created_at=now))
-                    for kind, owner, delta in (("customer", request.customer_id, -request.amount_minor),
-                                               ("merchant", request.merchant_id, request.amount_minor)):
-                        upsert = mysql_insert(accounts).values(
-                            kind=kind, owner_id=owner, currency=request.currency, balance_minor=delta, created_at=now)
-                        conn.execute(upsert.on_duplicate_key_update(balance_minor=accounts.c.balance_minor + delta))
-                    conn.execute(ledger_entries.insert(), [
-                        {"payment_id": payment_id, "account_kind": "customer", "account_owner_id": request.customer_id,
-                         "currency": request.currency, "amount_minor": -request.amount_minor, "created_at": now},
-                        {"payment_id": payment_id, "account_kind": "merchant", "account_owner_id": request.merchant_id,
-                         "currency": request.currency, "amount_minor": request.amount_minor, "created_at": now},
-                    ])
-                    conn.execute(idempotency_keys.insert().values(
-                        idempotency_key=key, request_hash=request_hash, payment_id=payment_id,
-                        response_status=201, response_body=body.decode(), created_at=now))
+                    conn.execute(_INSERT_PAYMENT, {
+                        "payment_id": payment_id, "idempotency_key": key, "merchant_id": request.merchant_id,
+                        "customer_id": request.customer_id, "amount_minor": request.amount_minor,
+                        "currency": request.currency, "card_token": request.card_token, "status": STATUS_CAPTURED,
+                        "colour": self.colour, "created_at": now})
+                    legs = (("customer", request.customer_id, -request.amount_minor),
+                            ("merchant", request.merchant_id, request.amount_minor))
+                    for kind, owner, delta in legs:  # customer first, then merchant: one lock order
+                        conn.execute(_UPSERT_ACCOUNT, {"kind": kind, "owner_id": owner, "currency": request.currency,
+                                                       "balance_minor": delta, "created_at": now})
+                    conn.execute(_INSERT_LEDGER, [
+                        {"payment_id": payment_id, "account_kind": kind, "account_owner_id": owner,
+                         "currency": request.currency, "amount_minor": delta, "created_at": now}
+                        for kind, owner, delta in legs])
+                    conn.execute(_INSERT_ANSWER, {
+                        "idempotency_key": key, "request_hash": request_hash, "payment_id": payment_id,
+                        "response_status": 201, "response_body": body.decode(), "created_at": now})
                     stage = "commit"
                     trans.commit()
                 except sa_exc.DBAPIError as err:
