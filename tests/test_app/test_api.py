@@ -188,3 +188,20 @@ def test_health__database_down__503(schema):
         assert r.status_code == 503 and r.json()["status"] == "unavailable"
         assert client.get("/payments/x").status_code == 503
     engine.dispose()
+
+
+def test_post_payment__writer_fenced_past_the_budget__503_with_retry_after(schema):
+    from .conftest import root
+
+    with root(schema["mariadb"]) as conn, conn.cursor() as cur:
+        cur.execute(f"REVOKE INSERT, UPDATE, DELETE ON `{schema['name']}`.* FROM 'payments_app'@'%'")
+    settings = Settings.from_env(dict(schema["env"], WRITE_RETRY_SECONDS="0.5"))
+    engine = make_engine(settings)
+    with TestClient(create_app(settings, engine)) as client:
+        r = post(client, "k-fenced", body())
+        assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
+        assert "same Idempotency-Key" in r.json()["error"]
+        assert signing.verify(SIGNING_KEY, r.content, r.headers[signing.HEADER])
+        assert client.get("/health").status_code == 200  # reads still answer: the task stays in service
+    engine.dispose()
+    assert table_counts(schema) == (0, 0, 0)
