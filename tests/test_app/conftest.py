@@ -27,9 +27,8 @@ INSTALL_DB = shutil.which("mariadb-install-db") or shutil.which("mysql_install_d
 ADMIN, ADMIN_PW, APP_USER, APP_PW = "admin", "admin-pw", "payments_app", "app-pw"
 SIGNING_KEY = "test-signing-key"
 
-if not (MARIADBD and INSTALL_DB):
-    pytest.skip("mariadbd / mariadb-install-db not found: apt-get install -y mariadb-server (Debian) to run the "
-                "payment service's tests", allow_module_level=True)
+MISSING = ("mariadbd / mariadb-install-db not found: apt-get install -y mariadb-server (Debian) to run the "
+           "payment service's database tests")
 
 
 def free_port() -> int:
@@ -71,6 +70,8 @@ def write_tls(base: Path) -> dict:
 @pytest.fixture(scope="session")
 def mariadb():
     """A throw-away MariaDB on 127.0.0.1 (own datadir, socket, port and test CA), stopped and removed afterwards."""
+    if not (MARIADBD and INSTALL_DB):
+        pytest.skip(MISSING)
     base = Path(tempfile.mkdtemp(prefix="app-mariadb-"))
     data, sock, port = base / "data", base / "mysqld.sock", free_port()
     tls = write_tls(base)
