@@ -9,6 +9,8 @@ injected token function, one token per new connection, over TLS verified against
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 
@@ -127,7 +129,8 @@ def test_cutover__fence_then_unfence_under_load__every_ack_exactly_once(schema):
         engine.dispose()
 
 
-def test_cutover__iam_token_path__one_token_per_new_connection_and_nothing_lost(schema):
+def test_cutover__iam_token_path__one_token_per_new_connection_and_nothing_lost(schema, caplog):
+    caplog.set_level(logging.DEBUG)
     m = schema["mariadb"]
     token_value = "iam-token-stand-in"  # MariaDB has no IAM: the user's password equals what the signer returns
     with root(m) as conn, conn.cursor() as cur:
@@ -150,5 +153,8 @@ def test_cutover__iam_token_path__one_token_per_new_connection_and_nothing_lost(
         assert any(t > run["fenced_at"] for t in tokens)  # the killed sessions were replaced with new logins
         with engine.connect() as conn:  # and the application's sessions really are TLS
             assert conn.exec_driver_sql("SHOW SESSION STATUS LIKE 'Ssl_cipher'").fetchone()[1]
+        logged = [rec.getMessage() + json.dumps(getattr(rec, "fields", {})) for rec in caplog.records]
+        assert any('"outcome": "created"' in line for line in logged)
+        assert not [line for line in logged if token_value in line]  # the token never reaches a log line
     finally:
         engine.dispose()
