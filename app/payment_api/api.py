@@ -131,6 +131,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         except Unavailable as err:
             status, outcome = 503, "unavailable"
             return unavailable(str(err))
+        except Exception:  # noqa: BLE001 - a signed 500, logged without parameters
+            return answer(500, {"error": "internal error"})
         finally:
             request_log.request(method="GET", route=route, status=status, outcome=outcome, colour=colour,
                                 latency_ms=1000 * (time.perf_counter() - started), key=logged_key)
