@@ -69,6 +69,21 @@ class MetricsSink(Protocol):
     def add_metric(self, name: str, unit: str, value: float) -> None: ...
 
 
+class TrafficPort(Protocol):
+    """Where the weights live: the ALB listener(s), Route 53 and SSM (aws.TrafficControls), or a
+    stand-in such as the rehearsal's HAProxy. The decisions never know which."""
+
+    def read(self) -> ObservedWeights: ...
+
+    def set_green_weight(self, green: int, observed: ObservedWeights) -> list[str]: ...
+
+
+class GatePort(Protocol):
+    """The gate alarms (aws.GateReader from CloudWatch, or a stand-in computing them from its own measurements)."""
+
+    def read(self) -> list[GateReading]: ...
+
+
 @dataclass(frozen=True)
 class ShifterConfig:
     ssm_prefix: str
@@ -144,12 +159,15 @@ class Shifter:
         clients: Clients | None = None,
         clock: Callable[[], float] = time.time,
         metrics: MetricsSink | None = None,
+        traffic: TrafficPort | None = None,
+        gates: GatePort | None = None,
     ) -> None:
         self.config = config
         self.clients = clients or Clients(session)
         self.clock = clock
         self.metrics = metrics
-        self.traffic = TrafficControls(
+        # The adapters default to AWS; the rehearsal passes its local stand-ins (bluegreen/rehearsal).
+        self.traffic: TrafficPort = traffic or TrafficControls(
             self.clients,
             listener_arn=config.listener_arn,
             blue_target_group_arn=config.blue_target_group_arn,
@@ -158,7 +176,7 @@ class Shifter:
             record_name=config.record_name,
             weight_parameter=config.weight_parameter,
         )
-        self.gates = GateReader(self.clients, config.gate_alarms)
+        self.gates: GatePort = gates or GateReader(self.clients, config.gate_alarms)
         self.store = StateStore(self.clients, config.state_table)
         self.notifier = Notifier(self.clients, config.notify_topic_arn, config.label)
 
