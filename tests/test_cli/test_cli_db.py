@@ -33,7 +33,7 @@ def world(aws_credentials, monkeypatch):
         db = db_world.build_db_world(w, time.time)
         world_module.deploy_function(w)  # after: its environment carries the DB_* variables
         fence = db_world.FakeFence(db)
-        register_step_kind(DbSwitchover(lambda clients, config: fence, poll_seconds=0.01))
+        register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence, poll_seconds=0.01))
         w.db, w.fence = db, fence
         try:
             yield w

@@ -16,8 +16,9 @@ What moto 5.2.5 lacks is injected at the boto3 level, never by faking the shifte
 - Failures are injected with ``DbWorld.fail_once(service, operation)`` (a before-call hook raising
   a ClientError once), e.g. Route 53 refusing the writer UPSERT.
 
-DMS itself is simulated by the fence: ``FakeFence.on_fence`` publishes, for the running task, a
-datapoint in the first metric period after the fence saying it drained (``drain=False`` never does).
+DMS itself is simulated by the fake: ``FakeFence`` is also the drain (ports.Drain); the marker it is
+given "arrives" on the new writer ``drain_after`` polls later (``drain=False``: never), and ``quiet``
+reports sessions left while ``sessions_left`` is above 0 (counting down per poll).
 """
 
 from __future__ import annotations
@@ -64,9 +65,15 @@ class FakeFence:
         self.calls: list[tuple[str, str]] = []
         self.fail: dict[str, Exception] = {}
         self.drain = True
+        self.drain_after = 0
+        self.sessions_left = 0
+        self.markers: dict[str, str] = {}
 
     def _maybe_fail(self, op: str, colour: str) -> None:
         self.calls.append((op, colour))
+        self._inject(op, colour)
+
+    def _inject(self, op: str, colour: str) -> None:
         err = self.fail.pop(f"{op}:{colour}", None) or self.fail.pop(op, None)
         if err:
             raise err
@@ -74,9 +81,30 @@ class FakeFence:
     def fence(self, colour: str) -> str:
         self._maybe_fail("fence", colour)
         self.fenced[colour] = True
-        if self.drain:
-            self.db.publish_drained(self.db.clock())
         return f"{colour}: fenced"
+
+    # ports.Drain
+    def quiet(self, colour: str) -> str:
+        from traffic_shifter.db import DrainError
+
+        self._inject("quiet", colour)
+        if self.sessions_left > 0:
+            self.sessions_left -= 1
+            raise DrainError(f"{colour}: the fence did not take: 1 session(s) of payments_app left")
+        return f"{colour}: quiet"
+
+    def mark(self, colour: str, token: str) -> str:
+        self._inject("mark", colour)
+        self.markers[token] = colour
+        return f"{colour}: drain marker {token} written"
+
+    def arrived(self, colour: str, token: str) -> bool:
+        if not self.drain or token not in self.markers:
+            return False
+        if self.drain_after > 0:
+            self.drain_after -= 1
+            return False
+        return True
 
     def unfence(self, colour: str) -> str:
         self._maybe_fail("unfence", colour)
@@ -234,7 +262,7 @@ def build_db_world(world: Any, clock: Callable[[], float]) -> DbWorld:
         "BLUE_DB_SECRET_ARN": secrets["blue"],
         "GREEN_DB_SECRET_ARN": secrets["green"],
         "CDC_LATENCY_MAX_SECONDS": "10",
-        "DRAIN_TIMEOUT_SECONDS": "240",
+        "DRAIN_TIMEOUT_SECONDS": "30",
     }
     world.env.update(env)
     db = DbWorld(world=world, env=env, clock=clock, task_arns=task_arns, endpoints=endpoints,

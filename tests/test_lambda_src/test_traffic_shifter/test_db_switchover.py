@@ -29,7 +29,8 @@ def fence(db):
 @pytest.fixture
 def kind(fence, clock):
     """The registered db_switchover kind with the fake fence and the test's clock (sleeping advances it)."""
-    k = register_step_kind(DbSwitchover(lambda clients, config: fence, clock=clock, sleep=clock.advance))
+    k = register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence,
+                                        clock=clock, sleep=clock.advance))
     yield k
     register_step_kind(DbSwitchover())
 
@@ -77,15 +78,15 @@ def test_switchover__healthy__forward_stopped_reverse_started_cdc_only_from_afte
 def test_switchover__healthy__unfence_comes_after_the_reverse_cdc_start_time(shifter, kind, db):
     switch(shifter, kind, "green")
     steps = [name for name, _ in kind.last.timeline]
-    assert steps == ["fence old writer", "wait for replication to drain", "move writer name", "stop forward replication",
-                     "start reverse replication", "unfence new writer"]
+    assert steps == ["fence old writer", "check the fence took", "write drain marker", "wait for replication to drain",
+                     "move writer name", "stop forward replication", "start reverse replication", "unfence new writer"]
     assert kind.last.write_pause >= 0
 
 
 def test_switchover__already_there__changes_nothing(shifter, kind, db, fence, world):
     world.calls.clear()
     assert kind.last is None or True
-    assert kind.procedure(shifter.clients, shifter.config.db).run("blue", actor="ops") == []
+    assert kind.procedure(shifter.clients, shifter.config).run("blue", actor="ops") == []
     assert fence.calls == []
     assert not [c for c in world.calls if c[1] in ("ChangeResourceRecordSets", "StartReplicationTask", "StopReplicationTask")]
 
@@ -192,35 +193,32 @@ def test_switchover__only_the_failed_guardrail__is_reported(shifter, kind, db):
 def test_switchover__replication_never_drains__times_out_and_undoes_the_fence(shifter, kind, db, fence, clock):
     fence.drain = False
     t0 = clock()
-    with pytest.raises(SwitchoverFailed, match="timed out after 240 s waiting for DMS task .* to drain"):
+    with pytest.raises(SwitchoverFailed, match="timed out after 30 s waiting for the drain marker to replicate to green"):
         switch(shifter, kind, "green")
-    assert clock() - t0 >= 240
+    assert 30 <= clock() - t0 < 40  # the drain timeout, not a metric period
     assert_unchanged(db, fence)
-    assert fence.calls == [("fence", "blue"), ("unfence", "blue")]
+    assert [c for c in fence.calls if c[0] in ("fence", "unfence")] == [("fence", "blue"), ("unfence", "blue")]
 
 
-def test_switchover__drain_datapoint_before_the_fence__does_not_count(shifter, kind, db, fence, clock):
-    fence.drain = False
-    db.publish(db.task_arns["initial"], clock() - 5, CDCIncomingChanges=0, CDCLatencyTarget=0)
-    with pytest.raises(SwitchoverFailed, match="to drain"):
-        switch(shifter, kind, "green")
-    assert_unchanged(db, fence)
-
-
-def test_switchover__changes_still_incoming_after_the_fence__keeps_waiting_then_moves(shifter, kind, db, fence, clock):
-    fence.drain = False
-    original = fence.fence
-
-    def fence_then_drain_later(colour):
-        out = original(colour)
-        at = clock()
-        db.publish(db.task_arns["initial"], at + 61, CDCIncomingChanges=40, CDCLatencyTarget=3)  # first period: still applying
-        db.publish(db.task_arns["initial"], at + 121, CDCIncomingChanges=0, CDCLatencyTarget=0)
-        return out
-
-    fence.fence = fence_then_drain_later
+def test_switchover__marker_arrives_after_a_few_polls__moves_once_it_is_there(shifter, kind, db, fence, clock):
+    fence.drain_after = 3
     switch(shifter, kind, "green")
     assert db.writer_colour() == "green"
+    assert fence.drain_after == 0
+
+
+def test_switchover__fence_did_not_take__waits_then_moves_once_sessions_are_gone(shifter, kind, db, fence):
+    fence.sessions_left = 2
+    switch(shifter, kind, "green")
+    assert db.writer_colour() == "green"
+
+
+def test_switchover__sessions_never_end__refused_to_drain_and_undone(shifter, kind, db, fence):
+    fence.sessions_left = 10_000
+    with pytest.raises(SwitchoverFailed, match="the fence did not take"):
+        switch(shifter, kind, "green")
+    assert_unchanged(db, fence)
+    assert fence.markers == {}  # no drain point recorded while a session was left
 
 
 # -- a failure injected at each step leaves the writer where it was --------------------------------
@@ -279,8 +277,11 @@ def test_switchover__another_one_running__refused(shifter, kind, db, fence, worl
     from traffic_shifter.aws import StateStore
     from traffic_shifter.model import ShiftState
 
+    from traffic_shifter.model import iso
+
     store = StateStore(shifter.clients, world.env["STATE_TABLE"], plan_id="db-writer")
-    store.write(ShiftState(), ShiftState(pending={"by": "ops.bob", "at": "2025-06-15T15:06:00Z"}))
+    store.write(ShiftState(), ShiftState(pending={"by": "ops.bob", "at": "2025-06-15T15:06:00Z", "from": "blue", "to": "green",
+                                                  "done": ["fence old writer"], "lease_until": iso(clock() + 20)}))
     with pytest.raises(SwitchoverRefused, match="another db switchover \\(ops.bob\\)"):
         switch(shifter, kind, "green")
     assert fence.calls == []
@@ -406,7 +407,7 @@ def test_switchover__write_pause__measured_under_a_second_in_the_test_world(worl
     """Real clock, 10 ms polling: fence -> unfence in moto (the AWS figure is in docs/db-switchover.md)."""
     db.clock = time.time
     db.publish_healthy()
-    kind = register_step_kind(DbSwitchover(lambda clients, config: fence, poll_seconds=0.01))
+    kind = register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence, poll_seconds=0.01))
     try:
         shifter = Shifter.from_env(world.env, clients=shifter_clients())
         kind.switch(shifter.clients, shifter.config, "green", "ops")

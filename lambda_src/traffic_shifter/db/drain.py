@@ -1,0 +1,72 @@
+"""The drain: prove replication carried every payment of the fenced writer to the new one, in seconds.
+
+After the fence the old writer takes no application write. A marker row written there afterwards
+(by the master login, which the fence does not touch) reaches the new writer only after every
+transaction committed before it: replication (DMS CDC's transactional apply, MySQL/MariaDB binlog
+replication) applies in commit order. So its arrival is the drain point, with no metric period to wait.
+Before the marker, ``quiet`` checks that the fence took: no session of the application user left and
+no open transaction (an open transaction across the switch is how Vitess once lost writes, PR 9453).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ShiftError
+from .fence import run_sql
+
+MARKER_TABLE = "switchover_marker"
+
+
+class DrainError(ShiftError):
+    """The fence did not take (sessions or transactions left), so no drain point can be recorded."""
+
+
+class SqlMarkerDrain:
+    def __init__(self, connect: Callable[[str], Any], *, user: str = "payments_app", schema: str = "bluegreen_ops") -> None:
+        self.connect, self.user, self.schema = connect, user, schema
+
+    @property
+    def table(self) -> str:
+        # Identifiers cannot be bound parameters; the schema comes from our configuration.
+        return f"`{self.schema}`.`{MARKER_TABLE}`"
+
+    def quiet(self, colour: str) -> str:
+        def go(cur: Any) -> str:
+            cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (self.user,))
+            sessions = [row[0] for row in cur.fetchall()]
+            cur.execute(
+                "SELECT t.trx_id, p.USER FROM information_schema.INNODB_TRX t "
+                "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.USER = %s",
+                (self.user,),
+            )
+            open_trx = [row[0] for row in cur.fetchall()]
+            if sessions or open_trx:
+                raise DrainError(f"{colour}: the fence did not take: {len(sessions)} session(s) of {self.user} and "
+                                 f"{len(open_trx)} open transaction(s) left")
+            return f"{colour}: no session of {self.user}, no open transaction"
+
+        return run_sql(self.connect, colour, go)
+
+    def mark(self, colour: str, token: str) -> str:
+        def go(cur: Any) -> str:
+            # The schema and table exist from the first switchover on; replication creates them on the other side.
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{self.schema}`")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (token VARCHAR(64) PRIMARY KEY, "
+                        "written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB")
+            cur.execute(f"INSERT INTO {self.table} (token) VALUES (%s)", (token,))
+            return f"{colour}: drain marker {token} written"
+
+        return run_sql(self.connect, colour, go)
+
+    def arrived(self, colour: str, token: str) -> bool:
+        def go(cur: Any) -> bool:
+            cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                        (self.schema, MARKER_TABLE))
+            if not cur.fetchone()[0]:
+                return False
+            cur.execute(f"SELECT COUNT(*) FROM {self.table} WHERE token = %s", (token,))
+            return bool(cur.fetchone()[0])
+
+        return bool(run_sql(self.connect, colour, go))

@@ -1,0 +1,98 @@
+"""The plan step ``{"kind": "db_switchover", "to": "green", "bake_seconds": N}`` and its entry points
+(the tick, ``bluegreen db status|switchover|recover``): the procedure built from AWS adapters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import ConfigError, PlanError
+from ..steps import Step, StepContext, StepKind, register_step_kind
+from .aws_world import DbWorld
+from .config import COLOURS, DB_ENV_VARS, DbConfig, other
+from .drain import SqlMarkerDrain
+from .fence import SqlGrantFence, secrets_connector
+from .journal import LOCK_ID, JournalStore, describe
+from .ports import Drain, Fence
+from .procedure import POLL_SECONDS, Switchover
+
+DB_STEP = "db_switchover"
+FenceFactory = Callable[[Callable[[str], Any], DbConfig], Fence]
+DrainFactory = Callable[[Callable[[str], Any], DbConfig], Drain]
+
+
+def default_fence(clients: Callable[[str], Any], config: DbConfig) -> Fence:
+    return SqlGrantFence(secrets_connector(clients, config), user=config.app_user, schema=config.app_schema)
+
+
+def default_drain(clients: Callable[[str], Any], config: DbConfig) -> Drain:
+    return SqlMarkerDrain(secrets_connector(clients, config), user=config.app_user, schema=config.marker_schema)
+
+
+class DbSwitchover(StepKind):
+    name = DB_STEP
+    fields = ("to",)
+    required = ("to",)
+
+    def __init__(self, fence_factory: FenceFactory = default_fence, *, drain_factory: DrainFactory | None = None,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 poll_seconds: float = POLL_SECONDS) -> None:
+        self.fence_factory, self.clock, self.sleep, self.poll_seconds = fence_factory, clock, sleep, poll_seconds
+        self.drain_factory = drain_factory or default_drain
+        self.last: Switchover | None = None
+
+    def validate(self, raw: Mapping[str, Any], where: str) -> int | None:
+        if raw["to"] not in COLOURS:
+            raise PlanError(f"{where}: to must be 'blue' or 'green', got {raw['to']!r}")
+        return None
+
+    def procedure(self, clients: Callable[[str], Any], config: Any) -> Switchover:
+        db: DbConfig | None = config.db
+        if db is None:
+            raise ConfigError(f"db_switchover needs the database environment variables: {', '.join(DB_ENV_VARS)}")
+        from ..aws import StateStore  # noqa: PLC0415 - avoids a cycle at import time
+        from ..shifter import logger  # noqa: PLC0415
+
+        world = DbWorld(clients, db, self.clock)
+        self.last = Switchover(
+            writer=world, replication=world, health=world,
+            fence=self.fence_factory(clients, db), drain=self.drain_factory(clients, db),
+            journal=JournalStore(StateStore(clients, config.state_table, plan_id=LOCK_ID)),  # type: ignore[arg-type]
+            config=db, log=logger, clock=self.clock, sleep=self.sleep, poll_seconds=self.poll_seconds,
+        )
+        return self.last
+
+    def switch(self, clients: Callable[[str], Any], config: Any, to: str, actor: str) -> list[str]:
+        """A switchover (the plan step and ``bluegreen db switchover``); first recovers a dead one."""
+        return self.procedure(clients, config).run(to, actor=actor)
+
+    def recover(self, clients: Callable[[str], Any], config: Any, actor: str) -> list[str]:
+        """Finish or undo a switchover whose run died; [] when none is unfinished (every tick calls this)."""
+        if getattr(config, "db", None) is None:
+            return []
+        return self.procedure(clients, config).recover(actor=actor)
+
+    def status(self, clients: Callable[[str], Any], config: Any) -> dict[str, Any]:
+        proc = self.procedure(clients, config)
+        writer = proc.writer.writer_colour()
+        to = other(writer)
+        checks = proc.guardrails(to)
+        nxt = proc.next_run()
+        return {"writer": writer, "writer_name": config.db.writer_record_name, "writer_target": proc.writer.writer_target(),  # type: ignore[attr-defined]
+                "switchover_to": to, "guardrails": [c.to_dict() for c in checks], "ready": all(c.ok for c in checks),
+                "unfinished": describe(proc.pending()), "next_run": {"action": nxt.action, "steps": list(nxt.steps), "why": nxt.why}}
+
+    def apply(self, step: Step, ctx: StepContext) -> list[str]:
+        config = getattr(ctx, "config", None)
+        if config is None:
+            raise ConfigError("db_switchover: the step context carries no shifter configuration")
+        return self.switch(ctx.client, config, step.raw["to"], ctx.actor)
+
+    def on_rollback(self, step: Step, ctx: StepContext) -> list[str]:
+        # A traffic rollback never moves the writer: both colours write through the writer name, so
+        # sending traffic back to blue loses nothing. Moving the writer back is its own guarded step.
+        return []
+
+
+DB_SWITCHOVER = register_step_kind(DbSwitchover())
