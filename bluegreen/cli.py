@@ -301,7 +301,13 @@ def format_status(s: Mapping[str, Any]) -> str:
     route53 = ", ".join(f"{r['type']} {r['blue']}/{r['green']}" for r in weights["route53"]) or "no weighted records"
     expected = s.get("expected_green_weight")
     sync = "in sync" if s.get("in_sync") else "NOT in sync"
-    rows.append(("weights", f"ALB {weights['alb']['blue']}/{weights['alb']['green']} | Route 53 {route53} | SSM {weights['ssm']}"))
+    listeners = weights.get("listeners") or []
+    if listeners:
+        # One ALB per colour (issue 16): every listener's weights, by its load balancer's name.
+        alb = ", ".join(f"{_alb_name(lw['listener'])} {lw['blue']}/{lw['green']}" for lw in listeners)
+    else:
+        alb = f"ALB {weights['alb']['blue']}/{weights['alb']['green']}"
+    rows.append(("weights", f"{alb} | Route 53 {route53} | SSM {weights['ssm']}"))
     rows.append(("", f"(blue/green; the state expects green {expected if expected is not None else '?'}: {sync})"))
     for i, gate in enumerate(s["gates"]):
         reason = f": {gate['reason']}" if gate["state"] != "OK" else ""
@@ -322,3 +328,9 @@ def format_status(s: Mapping[str, Any]) -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def _alb_name(listener_arn: str) -> str:
+    """``arn:...:listener/app/alb-blue-dev-d01/<id>/<id>`` -> ``alb-blue-dev-d01``."""
+    parts = listener_arn.split("/")
+    return parts[2] if len(parts) >= 5 and parts[1] in ("app", "net") else listener_arn

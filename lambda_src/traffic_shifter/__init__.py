@@ -11,7 +11,7 @@ Public surface:
 
 from .decisions import ALLOWED_FROM, COMMANDS, Decision, GateVerdict, allowed_commands, decide_command, decide_tick, judge_gates
 from .errors import CommandError, ConcurrentUpdateError, ConfigError, PlanError, ShiftError, WeightError
-from .model import STATUSES, GateReading, ObservedWeights, ShiftState, parse_green_weight
+from .model import STATUSES, GateReading, ListenerWeights, ObservedWeights, ShiftState, parse_green_weight
 from .plan import Plan, parse_plan
 from .shifter import ENV_VARS, Shifter, ShifterConfig
 from .steps import Step, StepContext, StepKind, TrafficStep, known_step_kinds, register_step_kind
@@ -42,6 +42,7 @@ __all__ = [
     "ShiftState",
     "Shifter",
     "ShifterConfig",
+    "ListenerWeights",
     "Step",
     "StepContext",
     "StepKind",

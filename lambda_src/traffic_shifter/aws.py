@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .errors import ConcurrentUpdateError, ConfigError
-from .model import MISSING, GateReading, ObservedWeights, RecordWeights, ShiftState, from_iso, iso
+from .model import MISSING, GateReading, ListenerWeights, ObservedWeights, RecordWeights, ShiftState, from_iso, iso
 
 #: Retries with exponential backoff and jitter on throttling (standard mode: random * 2**attempt s,
 #: so at most 1 + 2 + 4 + 8 = 15 s of waiting per call over 5 attempts), and short timeouts, so a
@@ -56,40 +56,58 @@ def _parallel(*calls: Any) -> list[Any]:
 
 
 class TrafficControls:
-    """The one number, green_weight, on the ALB listener, the Route 53 records, and SSM."""
+    """The one number, green_weight, on every ALB's listener, the Route 53 records, and SSM.
+
+    One ALB per colour (issue 16): each listener forwards with weights to its own ALB's blue and
+    green target groups, so ``listener_arns[i]`` goes with ``blue_target_group_arns[i]`` and
+    ``green_target_group_arns[i]`` (blue ALB first). Every listener gets the same weights.
+    """
 
     def __init__(
         self,
         clients: Clients,
         *,
-        listener_arn: str,
-        blue_target_group_arn: str,
-        green_target_group_arn: str,
+        listener_arns: Sequence[str],
+        blue_target_group_arns: Sequence[str],
+        green_target_group_arns: Sequence[str],
         hosted_zone_id: str,
         record_name: str,
         weight_parameter: str,
     ) -> None:
+        if isinstance(listener_arns, str) or isinstance(blue_target_group_arns, str) or isinstance(green_target_group_arns, str):
+            raise TypeError("listener and target group ARNs are sequences, one per ALB")
+        lengths = {len(listener_arns), len(blue_target_group_arns), len(green_target_group_arns)}
+        if not listener_arns or len(lengths) != 1:
+            raise ConfigError(
+                f"one blue and one green target group per listener, in the same order: got "
+                f"{len(listener_arns)} listener(s), {len(blue_target_group_arns)} blue and "
+                f"{len(green_target_group_arns)} green target group(s)"
+            )
         self.clients = clients
-        self.listener_arn = listener_arn
-        self.tg = {BLUE: blue_target_group_arn, GREEN: green_target_group_arn}
+        self.listener_arns = tuple(listener_arns)
+        self.tgs = tuple({BLUE: b, GREEN: g} for b, g in zip(blue_target_group_arns, green_target_group_arns))
         self.hosted_zone_id = hosted_zone_id
         # Route 53 returns names lower-case, with the trailing dot.
         self.record_name = record_name.lower() if record_name.endswith(".") else record_name.lower() + "."
         self.weight_parameter = weight_parameter
 
     # -- reading ---------------------------------------------------------------------------
-    def read_alb(self) -> tuple[int | None, int | None, dict[str, Any]]:
-        listeners = self.clients("elbv2").describe_listeners(ListenerArns=[self.listener_arn])["Listeners"]
+    def read_listener(self, index: int) -> tuple[int | None, int | None, dict[str, Any]]:
+        arn, tg = self.listener_arns[index], self.tgs[index]
+        listeners = self.clients("elbv2").describe_listeners(ListenerArns=[arn])["Listeners"]
         actions = listeners[0].get("DefaultActions", []) if listeners else []
         forward = next((a for a in actions if a.get("Type") == "forward"), None)
         groups = (forward or {}).get("ForwardConfig", {}).get("TargetGroups", [])
         weights = {g["TargetGroupArn"]: g.get("Weight", 1) for g in groups}
-        if forward is None or set(weights) != set(self.tg.values()):
+        if forward is None or set(weights) != set(tg.values()):
             raise ConfigError(
-                f"listener {self.listener_arn}: the default action must forward to exactly the blue and green "
+                f"listener {arn}: the default action must forward to exactly the blue and green "
                 f"target groups, found {sorted(weights) or actions}"
             )
-        return weights[self.tg[BLUE]], weights[self.tg[GREEN]], forward
+        return weights[tg[BLUE]], weights[tg[GREEN]], forward
+
+    def read_alb(self) -> list[tuple[int | None, int | None, dict[str, Any]]]:
+        return [self.read_listener(i) for i in range(len(self.listener_arns))]
 
     def read_route53(self) -> list[dict[str, Any]]:
         paginator = self.clients("route53").get_paginator("list_resource_record_sets")
@@ -111,17 +129,19 @@ class TrafficControls:
             raise
 
     def read(self) -> ObservedWeights:
-        (alb_blue, alb_green, forward), records, ssm = _parallel(self.read_alb, self.read_route53, self.read_ssm)
+        alb, records, ssm = _parallel(self.read_alb, self.read_route53, self.read_ssm)
         by_type: dict[str, dict[str, int]] = {}
         for rr in records:
             by_type.setdefault(rr["Type"], {})[rr["SetIdentifier"]] = rr["Weight"]
         return ObservedWeights(
-            alb_blue=alb_blue,
-            alb_green=alb_green,
+            alb_blue=alb[0][0],
+            alb_green=alb[0][1],
             route53=tuple(RecordWeights(t, w.get(BLUE), w.get(GREEN)) for t, w in sorted(by_type.items())),
             ssm_raw=ssm,
-            alb_action=forward,
+            alb_action=alb[0][2],
             route53_records=tuple(records),
+            listeners=tuple(ListenerWeights(arn, b, g) for arn, (b, g, _) in zip(self.listener_arns, alb)),
+            listener_actions=tuple(a for _, _, a in alb),
         )
 
     # -- writing ---------------------------------------------------------------------------
@@ -130,8 +150,11 @@ class TrafficControls:
         if not 0 <= green <= 100:
             raise ValueError(f"green weight {green} is outside 0..100")
         calls = []
-        if not observed.alb_matches(green):
-            calls.append(lambda: self._write_alb(green, observed))
+        # Each listener that differs is written (a half-applied run converges on the next one).
+        matches = observed.listener_matches(green) if observed.listeners else (observed.alb_matches(green),) * len(self.listener_arns)
+        for i, ok in enumerate(matches):
+            if not ok:
+                calls.append(lambda i=i: self._write_listener(i, green, observed))
         if not observed.route53_matches(green):
             calls.append(lambda: self._write_route53(green, observed))
         changes = [c for c in (_parallel(*calls) if calls else []) if c]
@@ -140,20 +163,25 @@ class TrafficControls:
             changes.append(f"SSM {self.weight_parameter} {observed.ssm_raw!r} -> '{green}'")
         return changes
 
-    def _write_alb(self, green: int, observed: ObservedWeights) -> str:
+    def _write_listener(self, index: int, green: int, observed: ObservedWeights) -> str:
+        arn, tg = self.listener_arns[index], self.tgs[index]
         forward_config: dict[str, Any] = {
             "TargetGroups": [
-                {"TargetGroupArn": self.tg[BLUE], "Weight": 100 - green},
-                {"TargetGroupArn": self.tg[GREEN], "Weight": green},
+                {"TargetGroupArn": tg[BLUE], "Weight": 100 - green},
+                {"TargetGroupArn": tg[GREEN], "Weight": green},
             ]
         }
-        stickiness = ((observed.alb_action or {}).get("ForwardConfig") or {}).get("TargetGroupStickinessConfig")
+        actions = observed.listener_actions or (observed.alb_action,)
+        action = actions[index] if index < len(actions) else None
+        stickiness = ((action or {}).get("ForwardConfig") or {}).get("TargetGroupStickinessConfig")
         if stickiness:
             forward_config["TargetGroupStickinessConfig"] = stickiness
         self.clients("elbv2").modify_listener(
-            ListenerArn=self.listener_arn, DefaultActions=[{"Type": "forward", "ForwardConfig": forward_config}]
+            ListenerArn=arn, DefaultActions=[{"Type": "forward", "ForwardConfig": forward_config}]
         )
-        return f"ALB blue/green {observed.alb_blue}/{observed.alb_green} -> {100 - green}/{green}"
+        before = observed.listeners[index] if index < len(observed.listeners) else None
+        was = f"{before.blue}/{before.green}" if before else f"{observed.alb_blue}/{observed.alb_green}"
+        return f"ALB {alb_name(arn)} blue/green {was} -> {100 - green}/{green}"
 
     def _write_route53(self, green: int, observed: ObservedWeights) -> str:
         records = observed.route53_records
@@ -298,3 +326,9 @@ class Notifier:
 def _dns_name(name: str) -> str:
     """Route 53 returns FQDNs with a trailing dot; some tools and emulators drop it."""
     return name.rstrip(".").lower()
+
+
+def alb_name(listener_arn: str) -> str:
+    """``arn:...:listener/app/alb-blue-dev-d01/<id>/<id>`` -> ``alb-blue-dev-d01`` (for change lines)."""
+    parts = listener_arn.split("/")
+    return parts[2] if len(parts) >= 5 and parts[1] in ("app", "net") else listener_arn

@@ -129,7 +129,7 @@ def merge_alarm_event(gates: Sequence[GateReading], event_gate: GateReading | No
 class Decision:
     """What to do. ``new_status`` None means: write nothing, change nothing."""
 
-    # noop | hold | advance | complete | rollback | reconcile | start | pause | resume | promote | status
+    # noop | hold | advance | complete | rollback | reconcile | converge | start | pause | resume | promote | status
     action: str
     reason: str
     new_status: str | None = None
@@ -232,6 +232,20 @@ def decide_tick(
         raise problems[0]
     assert plan is not None
     drift = _drift(plan, state, weights)
+    if drift:
+        # A half-applied change (one listener, the records or SSM throttled or failed): put every side
+        # at the current step's weight now, under a claim, and bake again from here: green had less (or
+        # more) than the step's share while the sides disagreed, so that time does not count.
+        w = plan.weight_at(state.step_index)
+        return Decision(
+            "converge",
+            f"{'; '.join(drift)}; converging every listener, record and SSM to green {w} ({_where(state, plan)}), bake restarts",
+            new_status=state.status,
+            new_step_index=state.step_index,
+            green_weight=w,
+            restart_bake=True,
+            drift=drift,
+        )
     if state.status == PAUSED:
         return Decision("hold", f"paused ({state.reason}); gates are still watched for rollback", drift=drift)
 

@@ -95,8 +95,21 @@ class RecordWeights:
 
 
 @dataclass(frozen=True)
+class ListenerWeights:
+    """The blue and green forward weights of one ALB's HTTPS listener (one ALB per colour, issue 16)."""
+
+    listener_arn: str
+    blue: int | None
+    green: int | None
+
+
+@dataclass(frozen=True)
 class ObservedWeights:
-    """Weights as they are on the ALB listener, in Route 53, and in SSM."""
+    """Weights as they are on the ALB listener(s), in Route 53, and in SSM.
+
+    ``alb_blue``/``alb_green`` are the first (blue ALB's) listener; with ``listeners`` set, every
+    listener must match for the ALB side to match, and each one that does not is a difference.
+    """
 
     alb_blue: int | None
     alb_green: int | None
@@ -106,9 +119,18 @@ class ObservedWeights:
     # What the writer needs to rewrite without re-reading (not part of the comparison).
     alb_action: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     route53_records: tuple[Mapping[str, Any], ...] = field(default=(), compare=False, repr=False)
+    #: Every listener read (empty: a single-listener adapter such as a stand-in, alb_* says it all).
+    listeners: tuple[ListenerWeights, ...] = ()
+    #: Each listener's forward action, in ``listeners`` order (for rewriting with its stickiness).
+    listener_actions: tuple[Mapping[str, Any], ...] = field(default=(), compare=False, repr=False)
+
+    def listener_matches(self, green: int) -> tuple[bool, ...]:
+        if not self.listeners:
+            return ((self.alb_blue, self.alb_green) == (100 - green, green),)
+        return tuple((lw.blue, lw.green) == (100 - green, green) for lw in self.listeners)
 
     def alb_matches(self, green: int) -> bool:
-        return (self.alb_blue, self.alb_green) == (100 - green, green)
+        return all(self.listener_matches(green))
 
     def route53_matches(self, green: int) -> bool:
         return bool(self.route53) and all((r.blue, r.green) == (100 - green, green) for r in self.route53)
@@ -119,8 +141,11 @@ class ObservedWeights:
     def differences(self, green: int) -> list[str]:
         """What differs from ``green`` (empty: ALB, Route 53 and SSM all say ``green``)."""
         out = []
-        if not self.alb_matches(green):
+        if not self.listeners and not self.alb_matches(green):
             out.append(f"ALB blue/green {self.alb_blue}/{self.alb_green}, expected {100 - green}/{green}")
+        for lw in self.listeners:
+            if (lw.blue, lw.green) != (100 - green, green):
+                out.append(f"ALB listener {lw.listener_arn} blue/green {lw.blue}/{lw.green}, expected {100 - green}/{green}")
         if not self.route53:
             out.append("Route 53: no blue/green weighted records found")
         for r in self.route53:
@@ -133,6 +158,7 @@ class ObservedWeights:
     def to_dict(self) -> dict[str, Any]:
         return {
             "alb": {"blue": self.alb_blue, "green": self.alb_green},
+            "listeners": [{"listener": lw.listener_arn, "blue": lw.blue, "green": lw.green} for lw in self.listeners],
             "route53": [{"type": r.record_type, "blue": r.blue, "green": r.green} for r in self.route53],
             "ssm": self.ssm_raw,
         }

@@ -49,14 +49,22 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
 ENV_VARS = {
     "SSM_PREFIX": "ssm_prefix",
     "STATE_TABLE": "state_table",
-    "LISTENER_ARN": "listener_arn",
-    "BLUE_TARGET_GROUP_ARN": "blue_target_group_arn",
-    "GREEN_TARGET_GROUP_ARN": "green_target_group_arn",
+    "LISTENER_ARNS": "listener_arns",
+    "BLUE_TARGET_GROUP_ARNS": "blue_target_group_arns",
+    "GREEN_TARGET_GROUP_ARNS": "green_target_group_arns",
     "HOSTED_ZONE_ID": "hosted_zone_id",
     "RECORD_NAME": "record_name",
     "GATE_ALARMS": "gate_alarms",
     "NOTIFY_TOPIC_ARN": "notify_topic_arn",
 }
+#: The one-ALB names these replaced (issue 16); read only when the plural one is absent, so a stack
+#: deployed before the second ALB keeps working until it is updated.
+LEGACY_ENV_VARS = {
+    "LISTENER_ARNS": "LISTENER_ARN",
+    "BLUE_TARGET_GROUP_ARNS": "BLUE_TARGET_GROUP_ARN",
+    "GREEN_TARGET_GROUP_ARNS": "GREEN_TARGET_GROUP_ARN",
+}
+ARN_LISTS = ("listener_arns", "blue_target_group_arns", "green_target_group_arns")
 TICK_ATTEMPTS = 3
 HEADLINES = {
     "rollback": "traffic ROLLED BACK to blue (green 0)",
@@ -88,9 +96,10 @@ class GatePort(Protocol):
 class ShifterConfig:
     ssm_prefix: str
     state_table: str
-    listener_arn: str
-    blue_target_group_arn: str
-    green_target_group_arn: str
+    #: One per ALB, blue ALB first; the target groups in the same order (each ALB's own).
+    listener_arns: tuple[str, ...]
+    blue_target_group_arns: tuple[str, ...]
+    green_target_group_arns: tuple[str, ...]
     hosted_zone_id: str
     record_name: str
     gate_alarms: tuple[str, ...]
@@ -100,12 +109,24 @@ class ShifterConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ShifterConfig:
+        environ = dict(environ)
+        for plural, singular in LEGACY_ENV_VARS.items():
+            if not (environ.get(plural) or "").strip() and (environ.get(singular) or "").strip():
+                environ[plural] = environ[singular]
         missing = [k for k in ENV_VARS if not (environ.get(k) or "").strip()]
         if missing:
             raise ConfigError(f"missing environment variable(s): {', '.join(missing)} (expected all of: {', '.join(ENV_VARS)})")
         values: dict[str, Any] = {field: environ[var].strip() for var, field in ENV_VARS.items()}
         values["ssm_prefix"] = values["ssm_prefix"].rstrip("/")
         values["gate_alarms"] = tuple(n.strip() for n in values["gate_alarms"].split(",") if n.strip())
+        for name in ARN_LISTS:
+            values[name] = tuple(a.strip() for a in values[name].split(",") if a.strip())
+        counts = {name: len(values[name]) for name in ARN_LISTS}
+        if len(set(counts.values())) != 1:
+            raise ConfigError(
+                "LISTENER_ARNS, BLUE_TARGET_GROUP_ARNS and GREEN_TARGET_GROUP_ARNS need one entry per ALB, "
+                f"in the same order (blue ALB first); got {counts}"
+            )
         values["db"] = DbConfig.from_env(environ)
         return cls(**values)
 
@@ -169,9 +190,9 @@ class Shifter:
         # The adapters default to AWS; the rehearsal passes its local stand-ins (bluegreen/rehearsal).
         self.traffic: TrafficPort = traffic or TrafficControls(
             self.clients,
-            listener_arn=config.listener_arn,
-            blue_target_group_arn=config.blue_target_group_arn,
-            green_target_group_arn=config.green_target_group_arn,
+            listener_arns=config.listener_arns,
+            blue_target_group_arns=config.blue_target_group_arns,
+            green_target_group_arns=config.green_target_group_arns,
             hosted_zone_id=config.hosted_zone_id,
             record_name=config.record_name,
             weight_parameter=config.weight_parameter,
@@ -319,6 +340,9 @@ class Shifter:
             if decision.new_status == ROLLED_BACK:
                 changes = self.traffic.set_green_weight(0, obs.weights)
                 changes += self._undo_steps(obs, ctx)
+            elif decision.action == "converge":
+                assert decision.green_weight is not None
+                changes = self.traffic.set_green_weight(decision.green_weight, obs.weights)
             elif decision.apply_step is not None:
                 assert obs.plan is not None
                 step = obs.plan.steps[decision.apply_step]

@@ -23,7 +23,7 @@ def test_main__status__readable_state_weights_gates_plan(world, bluegreen):
         "step started  -",
         "reason        -",
         "updated by    - at -",
-        "weights       ALB 100/0 | Route 53 A 100/0 | SSM 0",
+        "weights       alb-blue-dev-d01 100/0, alb-green-dev-d01 100/0 | Route 53 A 100/0 | SSM 0",
         "              (blue/green; the state expects green 0: in sync)",
         "gates         OK                alarm-green-health-dev-d01",
         "              INSUFFICIENT_DATA alarm-data-replication-dev-d01: no datapoints",
@@ -42,7 +42,12 @@ def test_main__status_json__machine_readable(world, bluegreen):
 
     result = json.loads(run.out)
     assert (run.code, result["ok"], result["function"]) == (0, True, "lambda-traffic-shifter-dev-d01")
-    assert result["weights"] == {"alb": {"blue": 100, "green": 0}, "route53": [{"type": "A", "blue": 100, "green": 0}], "ssm": "0"}
+    assert result["weights"] == {
+        "alb": {"blue": 100, "green": 0},
+        "listeners": [{"listener": arn, "blue": 100, "green": 0} for arn, _, _ in world.listeners()],
+        "route53": [{"type": "A", "blue": 100, "green": 0}],
+        "ssm": "0",
+    }
 
 
 def test_main__start__first_step_applied_by_the_lambda_code(world, bluegreen):
@@ -53,7 +58,8 @@ def test_main__start__first_step_applied_by_the_lambda_code(world, bluegreen):
         "start: start by jane (cli) (CHG-1234): running the plan from its first step",
         "  changed: nothing",
         "then advance: every gate OK; advancing to step 1 (green 10, bake 300 s)",
-        "  changed: ALB blue/green 100/0 -> 90/10",
+        "  changed: ALB alb-blue-dev-d01 blue/green 100/0 -> 90/10",
+        "  changed: ALB alb-green-dev-d01 blue/green 100/0 -> 90/10",
         "  changed: Route 53 A blue/green 100/0 -> 90/10",
         "  changed: SSM /payments-migration/dev-d01/traffic/green-weight '0' -> '10'",
         "status now: running (step 1, version 4)",

@@ -173,8 +173,8 @@ def test_traffic_read__listener_not_forwarding_to_both_groups__config_error(worl
     from traffic_shifter import ConfigError
 
     world.client("elbv2").modify_listener(
-        ListenerArn=world.env["LISTENER_ARN"],
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": world.env["BLUE_TARGET_GROUP_ARN"]}],
+        ListenerArn=world.listeners()[1][0],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": world.listeners()[1][1]}],
     )
 
     with pytest.raises(ConfigError, match="the default action must forward to exactly the blue and green target groups"):

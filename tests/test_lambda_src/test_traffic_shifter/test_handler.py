@@ -146,7 +146,7 @@ def test_lambda_handler__forbidden_command__ok_false_with_the_reason(world, warm
 
 
 def test_lambda_handler__unexpected_failure__published_and_reraised(world, warm):
-    world.client("elbv2").delete_listener(ListenerArn=world.env["LISTENER_ARN"])
+    world.client("elbv2").delete_listener(ListenerArn=world.listeners()[0][0])
 
     with pytest.raises(Exception, match="ListenerNotFound"):
         handler.lambda_handler(SCHEDULED, Context())
@@ -172,8 +172,8 @@ def test_lambda_handler__cold_start__builds_the_shifter_from_its_environment(wor
 
 
 def test_shifter_config__missing_environment__names_every_missing_variable(world, lambda_env, monkeypatch):
-    monkeypatch.delenv("LISTENER_ARN")
+    monkeypatch.delenv("LISTENER_ARNS")
     monkeypatch.setenv("GATE_ALARMS", " ")
 
-    with pytest.raises(ConfigError, match=r"missing environment variable\(s\): LISTENER_ARN, GATE_ALARMS \(expected all of: SSM_PREFIX,"):
+    with pytest.raises(ConfigError, match=r"missing environment variable\(s\): LISTENER_ARNS, GATE_ALARMS \(expected all of: SSM_PREFIX,"):
         handler.lambda_handler(SCHEDULED, Context())

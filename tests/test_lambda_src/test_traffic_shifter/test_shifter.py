@@ -111,22 +111,23 @@ def test_shifter_tick__gate_alarm_deleted__hold_as_missing(world, running, clock
     assert world.writes() == []
 
 
-def test_shifter_advance__alb_already_at_target__only_the_rest_is_written(world, running, clock):
-    world.client("elbv2").modify_listener(
-        ListenerArn=world.env["LISTENER_ARN"],
-        DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
-            {"TargetGroupArn": world.env["BLUE_TARGET_GROUP_ARN"], "Weight": 75},
-            {"TargetGroupArn": world.env["GREEN_TARGET_GROUP_ARN"], "Weight": 25}]}}],
-    )
+def test_shifter_tick__listeners_ahead_of_the_state__only_they_are_put_back_and_the_bake_restarts(world, running, clock):
+    # Behaviour changed (issue 14): a half-applied change is converged to the state's step before any
+    # advance, and the step bakes again (it used to advance, writing only the sides not yet at 25).
+    world.set_listener(0, 25)
+    world.set_listener(1, 25)
     clock.advance(300)
 
     result = running.tick()
 
-    assert result["changes"] == [
-        "Route 53 A blue/green 90/10 -> 75/25",
-        "SSM /payments-migration/dev-d01/traffic/green-weight '10' -> '25'",
-    ]
-    assert ("elasticloadbalancingv2", "ModifyListener") not in world.calls
+    assert result["decision"]["action"] == "converge"
+    assert result["changes"] == [f"ALB alb-{edge}-dev-d01 blue/green 75/25 -> 90/10" for edge in ("blue", "green")]
+    assert ("route53", "ChangeResourceRecordSets") not in world.calls
+    assert world.weights() == at(10)
+    clock.advance(299)
+    assert running.tick()["decision"]["action"] == "hold"
+    clock.advance(1)
+    assert running.tick()["decision"]["action"] == "advance"
     assert world.weights() == at(25)
 
 
@@ -134,8 +135,9 @@ def test_shifter_advance__stickiness_config__kept_on_the_listener(world, running
     clock.advance(300)
     running.tick()
 
-    listener = world.client("elbv2").describe_listeners(ListenerArns=[world.env["LISTENER_ARN"]])["Listeners"][0]
-    assert listener["DefaultActions"][0]["ForwardConfig"]["TargetGroupStickinessConfig"] == {"Enabled": True, "DurationSeconds": 300}
+    for arn, _, _ in world.listeners():
+        listener = world.client("elbv2").describe_listeners(ListenerArns=[arn])["Listeners"][0]
+        assert listener["DefaultActions"][0]["ForwardConfig"]["TargetGroupStickinessConfig"] == {"Enabled": True, "DurationSeconds": 300}
 
 
 # -- rollbacks -------------------------------------------------------------------------------------
@@ -152,8 +154,9 @@ def test_shifter_tick__gate_in_alarm__alb_route53_ssm_to_zero_and_rolled_back(wo
         f"gate {gate} is ALARM: Threshold Crossed: 5xx > 5 for 3 datapoints (at step 1 (green 10, bake 300 s), green 10); "
         "rolled back to green 0, waiting for an operator to resume"
     )
+    # Both ALBs' listeners go to blue in the same run (issue 16).
     assert result["changes"] == [
-        "ALB blue/green 90/10 -> 100/0",
+        *(f"ALB alb-{edge}-dev-d01 blue/green 90/10 -> 100/0" for edge in ("blue", "green")),
         "Route 53 A blue/green 90/10 -> 100/0",
         "SSM /payments-migration/dev-d01/traffic/green-weight '10' -> '0'",
     ]
@@ -265,7 +268,7 @@ def test_shifter_resume__after_pause__bake_restarts(world, running, clock):
 def test_shifter_promote__gates_ok__100_then_completes(world, running, clock):
     result = running.run("promote", actor="ops.dave")
 
-    assert result["changes"][0] == "ALB blue/green 90/10 -> 0/100"
+    assert result["changes"][:2] == [f"ALB alb-{edge}-dev-d01 blue/green 90/10 -> 0/100" for edge in ("blue", "green")]
     assert world.weights() == at(100)
     assert running.tick()["decision"]["action"] == "complete"
 
@@ -391,10 +394,59 @@ def test_shifter_status__running__weights_from_alb_route53_ssm_and_gates(world, 
 
     status = running.status()
 
-    assert status["weights"] == {"alb": {"blue": 90, "green": 10}, "route53": [{"type": "A", "blue": 90, "green": 10}], "ssm": "10"}
+    assert status["weights"] == {
+        "alb": {"blue": 90, "green": 10},
+        "listeners": [{"listener": arn, "blue": 90, "green": 10} for arn, _, _ in world.listeners()],
+        "route53": [{"type": "A", "blue": 90, "green": 10}],
+        "ssm": "10",
+    }
     assert [(g["name"], g["state"]) for g in status["gates"]] == [
         (HEALTH_GATE, "OK"), (REPLICATION_GATE, "INSUFFICIENT_DATA"), (ERRORS_GATE, "OK"),
     ]
     assert (status["state"]["status"], status["expected_green_weight"], status["in_sync"]) == ("running", 10, True)
     assert status["next_tick"]["reason"] == f"step 1 (green 10, bake 300 s) is baking, 300 s left; gate {REPLICATION_GATE} is INSUFFICIENT_DATA"
     assert world.writes() == []
+
+
+# -- two ALBs (issue 16) -----------------------------------------------------------------------------
+def test_shifter_tick__one_listener_half_applied__same_run_converges_it_and_reports_it(world, running, clock):
+    world.set_listener(1, 0)  # the green ALB's listener left behind (a throttled write)
+
+    status = running.status()
+    assert status["in_sync"] is False
+    result = running.tick()
+
+    assert result["decision"]["action"] == "converge"
+    assert result["changes"] == ["ALB alb-green-dev-d01 blue/green 100/0 -> 90/10"]
+    assert world.listener_weights() == [(90, 10), (90, 10)]
+    assert world.weights() == at(10)
+
+
+def test_shifter_rollback__listeners_split__every_listener_to_blue_in_one_run(world, running, clock):
+    world.set_listener(0, 25)
+
+    result = running.run("rollback", actor="ops.dave", reason="drill")
+
+    assert world.listener_weights() == [(100, 0), (100, 0)]
+    assert world.weights() == at(0)
+    assert len([c for c in result["changes"] if c.startswith("ALB alb-")]) == 2
+
+
+def test_shifter_config__listener_and_target_group_counts_differ__config_error_names_the_counts(world):
+    from traffic_shifter import ConfigError, ShifterConfig
+
+    env = {**world.env, "GREEN_TARGET_GROUP_ARNS": world.env["GREEN_TARGET_GROUP_ARNS"].split(",")[0]}
+    with pytest.raises(ConfigError, match=r"one entry per ALB.*'green_target_group_arns': 1"):
+        ShifterConfig.from_env(env)
+
+
+def test_shifter_config__one_alb_legacy_variables__read_as_one_listener(world):
+    from traffic_shifter import ShifterConfig
+
+    arn, blue, green = world.listeners()[0]
+    env = {k: v for k, v in world.env.items() if not k.endswith("_ARNS")}
+    env.update(LISTENER_ARN=arn, BLUE_TARGET_GROUP_ARN=blue, GREEN_TARGET_GROUP_ARN=green)
+
+    config = ShifterConfig.from_env(env)
+
+    assert (config.listener_arns, config.blue_target_group_arns, config.green_target_group_arns) == ((arn,), (blue,), (green,))

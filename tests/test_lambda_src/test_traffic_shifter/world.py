@@ -107,10 +107,22 @@ class World:
         return test_client(service)
 
     # -- what the world looks like ---------------------------------------------------------------
-    def alb_weights(self) -> tuple[int, int]:
-        listener = self.client("elbv2").describe_listeners(ListenerArns=[self.env["LISTENER_ARN"]])["Listeners"][0]
-        groups = {g["TargetGroupArn"]: g["Weight"] for g in listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
-        return groups[self.env["BLUE_TARGET_GROUP_ARN"]], groups[self.env["GREEN_TARGET_GROUP_ARN"]]
+    def listeners(self) -> list[tuple[str, str, str]]:
+        """(listener, blue target group, green target group) of each ALB, blue ALB first."""
+        return list(zip(*(self.env[k].split(",") for k in ("LISTENER_ARNS", "BLUE_TARGET_GROUP_ARNS", "GREEN_TARGET_GROUP_ARNS"))))
+
+    def listener_weights(self) -> list[tuple[int, int]]:
+        out = []
+        for arn, blue, green in self.listeners():
+            listener = self.client("elbv2").describe_listeners(ListenerArns=[arn])["Listeners"][0]
+            groups = {g["TargetGroupArn"]: g["Weight"] for g in listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
+            out.append((groups[blue], groups[green]))
+        return out
+
+    def alb_weights(self) -> Any:
+        """(blue, green) when every ALB's listener agrees; otherwise each listener's pair (never equal to one pair)."""
+        weights = self.listener_weights()
+        return weights[0] if len(set(weights)) == 1 else tuple(weights)
 
     def route53_weights(self) -> tuple[int, int]:
         records = self.client("route53").list_resource_record_sets(HostedZoneId=self.env["HOSTED_ZONE_ID"])
@@ -152,12 +164,14 @@ class World:
         text = plan if isinstance(plan, str) else json.dumps(plan)
         self.client("ssm").put_parameter(Name=f"{PREFIX}/shift/plan", Value=text, Type="String", Overwrite=True)
 
+    def set_listener(self, index: int, green: int) -> None:
+        arn, blue, green_tg = self.listeners()[index]
+        self.client("elbv2").modify_listener(ListenerArn=arn, DefaultActions=[_forward(blue, green_tg, green)])
+
     def set_weights(self, green: int) -> None:
         """Put the weights somewhere by hand (as a half-done run or an operator would leave them)."""
-        self.client("elbv2").modify_listener(
-            ListenerArn=self.env["LISTENER_ARN"],
-            DefaultActions=[_forward(self.env["BLUE_TARGET_GROUP_ARN"], self.env["GREEN_TARGET_GROUP_ARN"], green)],
-        )
+        for index in range(len(self.listeners())):
+            self.set_listener(index, green)
         records = self.client("route53").list_resource_record_sets(HostedZoneId=self.env["HOSTED_ZONE_ID"])
         changes = [
             {"Action": "UPSERT", "ResourceRecordSet": {**r, "Weight": green if r["SetIdentifier"] == "green" else 100 - green}}
@@ -216,16 +230,21 @@ def build_world() -> World:
         for i, az in enumerate("ab")
     ]
     elbv2 = c("elbv2")
-    alb = elbv2.create_load_balancer(Name="alb-payments-dev-d01", Subnets=subnets, Scheme="internet-facing")["LoadBalancers"][0]
-    tg = {
-        colour: elbv2.create_target_group(Name=f"tg-{colour}-dev-d01", Protocol="HTTP", Port=8080, VpcId=vpc)[
-            "TargetGroups"
-        ][0]["TargetGroupArn"]
-        for colour in ("blue", "green")
-    }
-    listener = elbv2.create_listener(
-        LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[_forward(tg["blue"], tg["green"], 0)]
-    )["Listeners"][0]["ListenerArn"]
+    # One ALB per colour (issue 16), each forwarding with weights to its own blue and green target group.
+    albs, listeners, tgs = {}, [], {"blue": [], "green": []}
+    for edge in ("blue", "green"):
+        albs[edge] = elbv2.create_load_balancer(Name=f"alb-{edge}-dev-d01", Subnets=subnets, Scheme="internet-facing")["LoadBalancers"][0]
+        tg = {
+            colour: elbv2.create_target_group(Name=f"tg-{edge}alb-{colour}-dev-d01", Protocol="HTTP", Port=8080, VpcId=vpc)[
+                "TargetGroups"
+            ][0]["TargetGroupArn"]
+            for colour in ("blue", "green")
+        }
+        listeners.append(elbv2.create_listener(
+            LoadBalancerArn=albs[edge]["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[_forward(tg["blue"], tg["green"], 0)]
+        )["Listeners"][0]["ListenerArn"])
+        for colour in ("blue", "green"):
+            tgs[colour].append(tg[colour])
 
     route53 = c("route53")
     zone = route53.create_hosted_zone(Name="payments.example.com.", CallerReference="world")["HostedZone"]["Id"]
@@ -241,8 +260,8 @@ def build_world() -> World:
                         "SetIdentifier": colour,
                         "Weight": weight,
                         "AliasTarget": {
-                            "HostedZoneId": alb["CanonicalHostedZoneId"],
-                            "DNSName": alb["DNSName"],
+                            "HostedZoneId": albs[colour]["CanonicalHostedZoneId"],
+                            "DNSName": albs[colour]["DNSName"],
                             "EvaluateTargetHealth": True,
                         },
                     },
@@ -281,9 +300,9 @@ def build_world() -> World:
     env = {
         "SSM_PREFIX": PREFIX,
         "STATE_TABLE": TABLE,
-        "LISTENER_ARN": listener,
-        "BLUE_TARGET_GROUP_ARN": tg["blue"],
-        "GREEN_TARGET_GROUP_ARN": tg["green"],
+        "LISTENER_ARNS": ",".join(listeners),
+        "BLUE_TARGET_GROUP_ARNS": ",".join(tgs["blue"]),
+        "GREEN_TARGET_GROUP_ARNS": ",".join(tgs["green"]),
         "HOSTED_ZONE_ID": zone.split("/")[-1],
         "RECORD_NAME": RECORD_NAME,
         "GATE_ALARMS": ",".join(GATES),
