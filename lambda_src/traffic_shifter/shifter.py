@@ -254,6 +254,7 @@ class Shifter:
             else:
                 trigger = str(event.get("detail-type") or "tick")
         actor = f"{SERVICE} ({trigger})"
+        recovered = self._recover_switchover(actor)
         for attempt in range(1, TICK_ATTEMPTS + 1):
             obs = self.observe(event_gate)
             try:
@@ -266,12 +267,26 @@ class Shifter:
                 raise
             self._audit(trigger, actor, obs, decision)
             try:
-                return self.execute(obs, decision, actor=actor, trigger=trigger)
+                result = self.execute(obs, decision, actor=actor, trigger=trigger)
+                if recovered:
+                    result["db_switchover_recovered"] = recovered
+                return result
             except ConcurrentUpdateError:
                 if attempt == TICK_ATTEMPTS:
                     raise
                 logger.warning("state changed under this tick; reading again", extra={"attempt": attempt})
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _recover_switchover(self, actor: str) -> list[str]:
+        """A database switchover whose run died is finished or undone by the next tick (db/journal.py),
+        before the traffic decision; a failure to recover is logged and never blocks a traffic rollback."""
+        if self.config.db is None:
+            return []
+        try:
+            return step_kind("db_switchover").recover(self.clients, self.config, actor)  # type: ignore[attr-defined]
+        except ShiftError as err:
+            logger.error("db switchover recovery did not run to the end", extra={"error": str(err)})
+            return [f"db switchover recovery: {err}"]
 
     def run(self, command: str, *, actor: str = "", reason: str = "") -> dict[str, Any]:
         """An operator command: status, start, pause, resume, promote, rollback."""

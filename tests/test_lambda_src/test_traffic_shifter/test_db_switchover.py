@@ -418,3 +418,97 @@ def test_switchover__write_pause__measured_under_a_second_in_the_test_world(worl
         print(f"\nwrite pause (fence -> unfence): {pause * 1000:.0f} ms; timeline {kind.last.timeline}")
     assert db.writer_colour() == "green"
     assert pause < 2.0  # includes up to 1 s of waiting for the reverse CDC start second
+
+
+# -- killed after every action: the next run finishes or undoes it ----------------------------------
+class Killed(BaseException):
+    """Not an Exception: like SIGKILL or a Lambda timeout, it skips the run's own undo."""
+
+
+def kill_after(kind, step):
+    def procedure(clients, config, _original=kind.procedure):
+        proc = _original(clients, config)
+
+        def after(name):
+            if name == step:
+                raise Killed(step)
+
+        proc.after_action = after
+        return proc
+
+    kind.procedure = procedure
+
+
+def assert_one_writer(db, fence):
+    """Exactly one colour unfenced, the writer name on it, and replication flowing away from it."""
+    writer = db.writer_colour()
+    assert fence.fenced == {writer: False, ("green" if writer == "blue" else "blue"): True}
+    statuses = db.statuses()
+    if writer == "blue":
+        assert statuses["initial"] == "running" and statuses["green_to_blue"] != "running"
+    else:
+        assert statuses["green_to_blue"] == "running" and statuses["initial"] != "running"
+    return writer
+
+
+STEPS_KILLED = ["fence old writer", "check the fence took", "write drain marker", "wait for replication to drain",
+                "move writer name", "stop forward replication", "start reverse replication", "unfence new writer"]
+
+
+@pytest.mark.parametrize("step", STEPS_KILLED)
+def test_switchover__killed_after_each_action__next_run_leaves_exactly_one_writer(shifter, kind, db, fence, clock, step):
+    kill_after(kind, step)
+    with pytest.raises(Killed):
+        switch(shifter, kind, "green")
+    del kind.procedure  # the next run is a fresh one
+    clock.advance(31)   # the dead run's lease lapses (SWITCHOVER_LEASE_SECONDS 30)
+
+    changes = kind.recover(shifter.clients, shifter.config, "traffic-shifter (tick)")
+
+    writer = assert_one_writer(db, fence)
+    assert writer == ("green" if STEPS_KILLED.index(step) >= STEPS_KILLED.index("move writer name") else "blue")
+    assert changes and ("finishing it" in changes[0] or "undoing it" in changes[0])
+    assert kind.procedure(shifter.clients, shifter.config).pending() is None  # journal closed
+
+
+def test_switchover__killed_run_lease_still_live__next_run_waits_and_changes_nothing(shifter, kind, db, fence, clock):
+    kill_after(kind, "fence old writer")
+    with pytest.raises(Killed):
+        switch(shifter, kind, "green")
+    del kind.procedure
+    calls = list(fence.calls)
+    with pytest.raises(SwitchoverRefused, match="another db switchover .* is running"):
+        kind.recover(shifter.clients, shifter.config, "ops.bob")
+    assert fence.calls == calls
+
+
+def test_switchover__killed_then_switch_again__recovers_first_then_switches(shifter, kind, db, fence, clock):
+    kill_after(kind, "write drain marker")
+    with pytest.raises(Killed):
+        switch(shifter, kind, "green")
+    del kind.procedure
+    clock.advance(31)
+    changes = switch(shifter, kind, "green")
+    assert "undoing it" in changes[0]
+    assert assert_one_writer(db, fence) == "green"
+
+
+def test_shifter_tick__dead_switchover_in_the_journal__the_tick_recovers_it(world, shifter, kind, db, fence, clock):
+    kill_after(kind, "move writer name")
+    with pytest.raises(Killed):
+        switch(shifter, kind, "green")
+    del kind.procedure
+    clock.advance(31)
+    shifter.tick()
+    assert assert_one_writer(db, fence) == "green"
+
+
+def test_db_status__dead_switchover__shows_it_and_what_the_next_run_does(shifter, kind, db, fence, clock):
+    kill_after(kind, "fence old writer")
+    with pytest.raises(Killed):
+        switch(shifter, kind, "green")
+    del kind.procedure
+    clock.advance(31)
+    status = kind.status(shifter.clients, shifter.config)
+    assert status["unfinished"]["done"] == ["fence old writer"]
+    assert status["next_run"]["action"] == "undo" and status["next_run"]["steps"] == ["fence old writer"]
