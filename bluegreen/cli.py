@@ -216,10 +216,45 @@ def format_db(result: Mapping[str, Any]) -> str:
     if result["command"] == "db switchover":
         return "\n".join([f"db switchover -> {result['to']}:", *_changes(result["changes"])])
     lines = [f"writer      {result['writer']} ({result['writer_name']} -> {result['writer_target']})",
-             f"switchover  to {result['switchover_to']}: {'READY' if result['ready'] else 'NOT ready'}"]
+             f"switchover  to {result['switchover_to']}: {'READY' if result['ready'] else 'NOT ready'}"
+             + (" (an unfinished switchover is recovered first: see below)" if result.get("unfinished") else "")]
     for c in result["guardrails"]:
         lines.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['guardrail']}: {json.dumps(c['saw'], default=str, sort_keys=True)}")
+    lines += _format_unfinished(result.get("unfinished"), result.get("next_run") or {}, result.get("checked_at"))
     return "\n".join(lines)
+
+
+#: What the next run (the next tick, or any ``bluegreen db`` command) does about the journal.
+NEXT_RUN = {
+    "none": "nothing to recover",
+    "wait": "WAIT: the switchover's run is alive (its lease is live); nothing is touched",
+    "finish": "FINISH it forward",
+    "undo": "UNDO it (the old writer keeps the writes)",
+}
+
+
+def _format_unfinished(unfinished: Mapping[str, Any] | None, nxt: Mapping[str, Any], checked_at: str | None) -> list[str]:
+    """The journal of a switchover that has not closed, and the recovery rule's verdict on it."""
+    if not unfinished:
+        lines = ["unfinished  none"]
+    else:
+        lease = unfinished.get("lease_until") or "-"
+        # Both are ISO-8601 UTC strings of one format, so they compare as text; journal.recovery decides the same way.
+        alive = bool(checked_at) and lease != "-" and checked_at < lease
+        lines = [
+            f"unfinished  switchover {unfinished.get('from')} -> {unfinished.get('to')} by {unfinished.get('by')} "
+            f"since {unfinished.get('at')} (run {unfinished.get('run')})",
+            f"            journal: done {', '.join(unfinished.get('done') or []) or 'nothing'}; "
+            f"in progress {unfinished.get('doing') or '-'}",
+            f"            lease until {lease} ({'live: its run is still going' if alive else 'lapsed: its run died'}"
+            f"{', checked ' + checked_at if checked_at else ''})",
+        ]
+    action = str(nxt.get("action") or "none")
+    steps = list(nxt.get("steps") or [])
+    lines.append(f"next run    {NEXT_RUN.get(action, action)}{': ' + ', '.join(steps) if steps else ''}")
+    if unfinished and nxt.get("why"):
+        lines.append(f"            {nxt['why']}")
+    return lines
 
 
 def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str]) -> dict[str, Any]:

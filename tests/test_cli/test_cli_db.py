@@ -101,3 +101,96 @@ def test_db_switchover__there_and_back__writer_on_blue_again(world, bluegreen):
 def test_db_switchover__without_to__usage_error(world, bluegreen):
     code, _, err = bluegreen("db", "switchover", "--env", "dev")
     assert code == 2 and "needs --to" in err
+
+
+# -- an unfinished switchover: what it is and what the next run does --------------------------------
+class Killed(BaseException):
+    """Not an Exception: like SIGKILL or a Lambda timeout, it skips the run's own undo (and the CLI's handler)."""
+
+
+@pytest.fixture
+def killable(world):
+    """The CLI's db_switchover kind with a clock the test can move, and a switch that dies after ``step``."""
+    from traffic_shifter import DbSwitchover, register_step_kind
+
+    offset = [0.0]
+    kind = register_step_kind(DbSwitchover(lambda clients, config: world.fence, drain_factory=lambda clients, config: world.fence,
+                                           clock=lambda: time.time() + offset[0], poll_seconds=0.01))
+
+    def kill_after(step):
+        original = kind.procedure
+
+        def procedure(clients, config):
+            proc = original(clients, config)
+            proc.after_action = lambda name: (_ for _ in ()).throw(Killed(name)) if name == step else None
+            return proc
+
+        kind.procedure = procedure
+        return lambda: kind.__dict__.pop("procedure")  # the next run is a fresh one
+
+    kind.kill_after, kind.offset = kill_after, offset
+    return kind
+
+
+def test_db_status__nothing_unfinished__says_none(world, bluegreen):
+    code, out, err = bluegreen("db", "status", "--env", "dev")
+    assert code == 0, err
+    assert out.splitlines()[-2:] == ["unfinished  none", "next run    nothing to recover"]
+
+
+def test_db_status__run_killed_lease_live__shows_the_journal_and_wait(world, bluegreen, killable):
+    revive = killable.kill_after("fence old writer")
+    with pytest.raises(Killed):
+        bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+    revive()
+
+    code, out, err = bluegreen("db", "status", "--env", "dev")
+
+    assert code == 0, err
+    lines = out.splitlines()
+    unfinished = next(i for i, line in enumerate(lines) if line.startswith("unfinished"))
+    assert lines[unfinished].startswith("unfinished  switchover blue -> green by jane (cli) since 20")
+    assert lines[unfinished + 1] == "            journal: done fence old writer; in progress -"
+    assert "(live: its run is still going, checked 20" in lines[unfinished + 2]
+    assert lines[unfinished + 3] == "next run    WAIT: the switchover's run is alive (its lease is live); nothing is touched"
+    assert "is running, its lease ends" in lines[unfinished + 4]
+    assert world.fence.fenced == {"blue": True, "green": True}  # status changed nothing: zero writers until recovery
+
+
+def test_db_status__run_died_before_the_move__next_run_undoes_the_fence(world, bluegreen, killable):
+    revive = killable.kill_after("write drain marker")
+    with pytest.raises(Killed):
+        bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+    revive()
+    killable.offset[0] = 31  # past SWITCHOVER_LEASE_SECONDS (30): the run is dead
+
+    code, out, err = bluegreen("db", "status", "--env", "dev", "--json")
+    result = json.loads(out)
+    text = cli.format_db(result)
+
+    assert code == 0, err
+    assert result["unfinished"]["done"] == ["fence old writer", "check the fence took", "write drain marker"]
+    assert result["next_run"] == {"action": "undo", "steps": ["fence old writer"], "why": result["next_run"]["why"]}
+    assert "(lapsed: its run died, checked " in text
+    assert "next run    UNDO it (the old writer keeps the writes): fence old writer" in text
+    assert "died before the writer name moved" in text
+    # And the next run does exactly that: blue writes again, the journal is closed.
+    assert bluegreen("db", "switchover", "--to", "blue", "--env", "dev", "--actor", "bob")[0] == 0
+    assert world.fence.fenced == {"blue": False, "green": True} and world.db.writer_colour() == "blue"
+    assert bluegreen("db", "status", "--env", "dev")[1].splitlines()[-2] == "unfinished  none"
+
+
+def test_db_status__run_died_after_the_move__next_run_finishes_it(world, bluegreen, killable):
+    revive = killable.kill_after("move writer name")
+    with pytest.raises(Killed):
+        bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+    revive()
+    killable.offset[0] = 31
+
+    code, out, err = bluegreen("db", "status", "--env", "dev")
+
+    assert code == 0, err
+    assert out.startswith("writer      green")
+    assert "            journal: done fence old writer, check the fence took, write drain marker, " \
+           "wait for replication to drain, move writer name; in progress -" in out
+    assert "next run    FINISH it forward: stop forward replication, start reverse replication, unfence new writer" in out

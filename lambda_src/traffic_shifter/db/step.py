@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ConfigError, PlanError
+from ..model import iso
 from ..steps import Step, StepContext, StepKind, register_step_kind
 from .aws_world import DbWorld
 from .config import COLOURS, DB_ENV_VARS, DbConfig, other
@@ -81,7 +82,9 @@ class DbSwitchover(StepKind):
         nxt = proc.next_run()
         return {"writer": writer, "writer_name": config.db.writer_record_name, "writer_target": proc.writer.writer_target(),  # type: ignore[attr-defined]
                 "switchover_to": to, "guardrails": [c.to_dict() for c in checks], "ready": all(c.ok for c in checks),
-                "unfinished": describe(proc.pending()), "next_run": {"action": nxt.action, "steps": list(nxt.steps), "why": nxt.why}}
+                "unfinished": describe(proc.pending()), "next_run": {"action": nxt.action, "steps": list(nxt.steps), "why": nxt.why},
+                # The time the lease is judged against (a lease past it belongs to a run that died).
+                "checked_at": iso(self.clock())}
 
     def apply(self, step: Step, ctx: StepContext) -> list[str]:
         config = getattr(ctx, "config", None)
