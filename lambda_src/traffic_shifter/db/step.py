@@ -21,6 +21,8 @@ from .procedure import POLL_SECONDS, Switchover
 DB_STEP = "db_switchover"
 FenceFactory = Callable[[Callable[[str], Any], DbConfig], Fence]
 DrainFactory = Callable[[Callable[[str], Any], DbConfig], Drain]
+#: (clients, config, clock) -> one object that is the WriterName, the Replication and the TargetHealth.
+WorldFactory = Callable[[Callable[[str], Any], DbConfig, Callable[[], float]], Any]
 
 
 def default_fence(clients: Callable[[str], Any], config: DbConfig) -> Fence:
@@ -31,16 +33,23 @@ def default_drain(clients: Callable[[str], Any], config: DbConfig) -> Drain:
     return SqlMarkerDrain(secrets_connector(clients, config), user=config.app_user, schema=config.marker_schema)
 
 
+def default_world(clients: Callable[[str], Any], config: DbConfig, clock: Callable[[], float]) -> DbWorld:
+    return DbWorld(clients, config, clock)
+
+
 class DbSwitchover(StepKind):
     name = DB_STEP
     fields = ("to",)
     required = ("to",)
 
     def __init__(self, fence_factory: FenceFactory = default_fence, *, drain_factory: DrainFactory | None = None,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+                 world_factory: WorldFactory = default_world, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep, poll_seconds: float = POLL_SECONDS,
+                 after_action: Callable[[str], None] | None = None) -> None:
+        # The factories default to AWS; the rehearsal passes its local stand-ins (bluegreen/rehearsal).
         self.fence_factory, self.clock, self.sleep, self.poll_seconds = fence_factory, clock, sleep, poll_seconds
         self.drain_factory = drain_factory or default_drain
+        self.world_factory, self.after_action = world_factory, after_action
         self.last: Switchover | None = None
 
     def validate(self, raw: Mapping[str, Any], where: str) -> int | None:
@@ -55,12 +64,13 @@ class DbSwitchover(StepKind):
         from ..aws import StateStore  # noqa: PLC0415 - avoids a cycle at import time
         from ..shifter import logger  # noqa: PLC0415
 
-        world = DbWorld(clients, db, self.clock)
+        world = self.world_factory(clients, db, self.clock)
         self.last = Switchover(
             writer=world, replication=world, health=world,
             fence=self.fence_factory(clients, db), drain=self.drain_factory(clients, db),
             journal=JournalStore(StateStore(clients, config.state_table, plan_id=LOCK_ID)),  # type: ignore[arg-type]
             config=db, log=logger, clock=self.clock, sleep=self.sleep, poll_seconds=self.poll_seconds,
+            after_action=self.after_action,
         )
         return self.last
 
