@@ -1,0 +1,219 @@
+"""The local adapters: the project's shifter and switchover code, driving the rehearsal's stand-ins.
+
+Only these differ from what the Lambda runs on AWS (lambda_src/traffic_shifter):
+
+- traffic (shifter.TrafficPort): the HAProxy server weights standing in for Route 53's weighted
+  records and the two ALB listeners; the SSM green-weight parameter is the real one (moto);
+- writer name (db.ports.WriterName): HAProxy's TCP ``writer`` backend instead of the Route 53 CNAME;
+- replication (db.ports.Replication): MariaDB GTID replication instead of the DMS tasks;
+- health (db.ports.TargetHealth): the database answers, instead of RDS's cluster status;
+- the fence's and the drain's login: MariaDB's root over its socket instead of the master secret.
+
+The gates are NOT an adapter: the rehearsal's monitor sets real CloudWatch alarm states (moto) from
+HAProxy's measurements, and the shifter reads them with its own GateReader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pymysql
+
+from traffic_shifter.db.ports import ReplicationSnapshot, Wait
+from traffic_shifter.model import ListenerWeights, ObservedWeights, RecordWeights
+
+from .haproxy import COLOURS, HAProxy
+
+OTHER = {"blue": "green", "green": "blue"}
+LOCAL_ADAPTERS = {
+    "traffic": "HAProxy server weights (runtime API): Route 53 records -> backend dns, listeners -> alb_<edge>_forward",
+    "writer_name": "HAProxy TCP backend writer (one server per database, the other in maintenance)",
+    "replication": "MariaDB row-based GTID replication (one direction at a time)",
+    "target_health": "the database answers SELECT 1",
+    "fence_and_drain_login": "MariaDB root over its unix socket (the fence's statements stay out of the binlog)",
+}
+AWS_CODE = ("decisions", "plan", "bake and gating", "state store and journal (DynamoDB on moto)",
+            "gate reader (CloudWatch alarms on moto)", "SqlGrantFence", "SqlMarkerDrain", "guardrails",
+            "switchover procedure, undo and recovery")
+
+
+def socket_login(socket_path: str, *, binlog: bool) -> Callable[[], Any]:
+    init = None if binlog else "SET SESSION sql_log_bin=0"
+    return lambda: pymysql.connect(unix_socket=socket_path, user="root", autocommit=True, connect_timeout=5,
+                                   init_command=init)
+
+
+class HAProxyTraffic:
+    """shifter.TrafficPort: one number on both listeners and the record pair, then SSM (as aws.TrafficControls)."""
+
+    RECORDS = "dns"
+
+    def __init__(self, haproxy: HAProxy, ssm: Any, weight_parameter: str) -> None:
+        self.haproxy, self.ssm, self.weight_parameter = haproxy, ssm, weight_parameter
+
+    @staticmethod
+    def listener(edge: str) -> str:
+        return f"alb_{edge}_forward"
+
+    def read(self) -> ObservedWeights:
+        stats = self.haproxy.stats()
+
+        def weights(backend: str, prefix: str = "") -> dict[str, int]:
+            return {row["svname"].removeprefix(prefix): int(row["weight"]) for row in stats
+                    if row["pxname"] == backend and row["svname"] not in ("FRONTEND", "BACKEND")}
+
+        listeners = tuple(ListenerWeights(self.listener(e), (w := weights(self.listener(e))).get("blue"), w.get("green"))
+                          for e in COLOURS)
+        records = weights(self.RECORDS, "alb_")
+        try:
+            ssm_raw = self.ssm.get_parameter(Name=self.weight_parameter)["Parameter"]["Value"]
+        except self.ssm.exceptions.ParameterNotFound:
+            ssm_raw = None
+        return ObservedWeights(alb_blue=listeners[0].blue, alb_green=listeners[0].green,
+                               route53=(RecordWeights("A", records.get("blue"), records.get("green")),),
+                               ssm_raw=ssm_raw, listeners=listeners)
+
+    def set_green_weight(self, green: int, observed: ObservedWeights) -> list[str]:
+        if not 0 <= green <= 100:
+            raise ValueError(f"green weight {green} is outside 0..100")
+        changes = []
+        want = {"blue": 100 - green, "green": green}
+        for lw, ok in zip(observed.listeners, observed.listener_matches(green)):
+            if not ok:
+                # Towards blue first, so no moment sends more to green than either end of the move.
+                for colour in sorted(COLOURS, key=lambda c: c != "blue"):
+                    self.haproxy.set_weight(lw.listener_arn, colour, want[colour])
+                changes.append(f"listener {lw.listener_arn} blue/green {lw.blue}/{lw.green} -> {want['blue']}/{green}")
+        if not observed.route53_matches(green):
+            for colour in COLOURS:
+                self.haproxy.set_weight(self.RECORDS, f"alb_{colour}", want[colour])
+            before = observed.route53[0] if observed.route53 else None
+            changes.append(f"records blue/green {before.blue if before else None}/{before.green if before else None} "
+                           f"-> {want['blue']}/{green}")
+        if not observed.ssm_matches(green):
+            self.ssm.put_parameter(Name=self.weight_parameter, Value=str(green), Type="String", Overwrite=True)
+            changes.append(f"SSM {self.weight_parameter} {observed.ssm_raw!r} -> '{green}'")
+        return changes
+
+
+class HAProxyWriterName:
+    """db.ports.WriterName: the TCP backend ``writer``; the colour whose server is not in maintenance."""
+
+    BACKEND = "writer"
+
+    def __init__(self, haproxy: HAProxy) -> None:
+        self.haproxy = haproxy
+
+    def writer_colour(self) -> str:
+        live = [c for c, status in self.haproxy.server_states(self.BACKEND).items() if status != "MAINT"]
+        if len(live) != 1:
+            raise RuntimeError(f"the writer name points to {live or 'nothing'}; expected exactly one database")
+        return live[0]
+
+    def writer_target(self) -> str:
+        return f"haproxy {self.BACKEND} -> {self.writer_colour()}"
+
+    def set_writer(self, colour: str, wait: Wait) -> str:
+        before = self.writer_colour()
+        # New connections go to ``colour`` from here on; open ones stay (as with a CNAME) until fenced.
+        self.haproxy.set_state(self.BACKEND, colour, "ready")
+        self.haproxy.set_state(self.BACKEND, OTHER[colour], "maint")
+        wait(lambda: self.writer_colour() == colour, 5, f"the writer name to point to {colour}")
+        return f"writer name {before} -> {colour}"
+
+
+class GtidReplication:
+    """db.ports.Replication over MariaDB replication: the path into a colour is that server's replica thread."""
+
+    def __init__(self, sockets: Mapping[str, str], ports: Mapping[str, int], tables: tuple[str, ...]) -> None:
+        self.sockets, self.ports, self.tables = dict(sockets), dict(ports), tables
+
+    def _root(self, colour: str) -> Any:
+        return socket_login(self.sockets[colour], binlog=False)()
+
+    def _status(self, colour: str) -> dict[str, Any]:
+        with self._root(colour) as conn, conn.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute("SHOW SLAVE STATUS")
+            return dict(cur.fetchone() or {})
+
+    @staticmethod
+    def _state(status: Mapping[str, Any]) -> str:
+        if not status:
+            return "stopped"
+        if status.get("Last_SQL_Errno") or status.get("Last_IO_Errno"):
+            return "failed"
+        running = (status.get("Slave_IO_Running"), status.get("Slave_SQL_Running"))
+        return "running" if running == ("Yes", "Yes") else "starting" if "Yes" in running or "Connecting" in running else "stopped"
+
+    def snapshot(self, to: str) -> ReplicationSnapshot:
+        frm = OTHER[to]
+        into, back = self._status(to), self._status(frm)
+        path = f"{frm}->{to}"
+        lag = into.get("Seconds_Behind_Master")
+        state = self._state(into)
+        # No table state or validation of its own (DMS has both): a table is "completed" when the
+        # replica applies without error; "Pending records" says it is NOT compared here. The
+        # rehearsal compares every row of both databases at the end (reconcile.py).
+        tables = tuple({"table": t, "state": "Table completed" if state == "running" else state,
+                        "validation": "Pending records", "failed": 0, "suspended": 0} for t in self.tables)
+        return ReplicationSnapshot(into={path: state}, reverse={f"{to}->{frm}": self._state(back)},
+                                   latency={path: float(lag) if lag is not None else None}, tables=tables)
+
+    def _slave(self, colour: str, statement: str) -> None:
+        with self._root(colour) as conn, conn.cursor() as cur:
+            cur.execute(statement)
+
+    def stop_into(self, to: str, wait: Wait) -> str:
+        self._slave(to, "STOP SLAVE")
+        wait(lambda: self._state(self._status(to)) == "stopped", 30, f"replication into {to} to stop")
+        return f"replication {OTHER[to]} -> {to} stopped"
+
+    def resume_into(self, to: str, path: str, wait: Wait) -> str:
+        self._slave(to, "START SLAVE")
+        wait(lambda: self._state(self._status(to)) == "running", 30, f"replication {path} to run again")
+        return f"replication {path} resumed from its GTID position"
+
+    def start_from(self, colour: str, wait: Wait, *, cdc_from: float) -> str:
+        # GTIDs name the exact position: the old writer continues from its own (it holds every
+        # transaction the new one applied), so cdc_from (DMS's start time) is not needed here.
+        replica = OTHER[colour]
+        with self._root(replica) as conn, conn.cursor() as cur:
+            cur.execute("STOP SLAVE")
+            cur.execute("SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_current_pos")
+            cur.execute(f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={int(self.ports[colour])}, "
+                        "MASTER_USER='repl', MASTER_PASSWORD='repl-pw', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos")
+            cur.execute("START SLAVE")
+        wait(lambda: self._state(self._status(replica)) == "running", 30, f"replication {colour} -> {replica} to run")
+        return f"replication {colour} -> {replica} started from {replica}'s GTID position"
+
+    def stop_from(self, colour: str, wait: Wait) -> str:
+        replica = OTHER[colour]
+        self._slave(replica, "STOP SLAVE")
+        wait(lambda: self._state(self._status(replica)) == "stopped", 30, f"replication {colour} -> {replica} to stop")
+        return f"replication {colour} -> {replica} stopped"
+
+
+class LocalWorld(GtidReplication):
+    """The WriterName, Replication and TargetHealth of the rehearsal, as DbWorld is all three on AWS."""
+
+    def __init__(self, haproxy: HAProxy, sockets: Mapping[str, str], ports: Mapping[str, int], tables: tuple[str, ...]) -> None:
+        super().__init__(sockets, ports, tables)
+        self.name = HAProxyWriterName(haproxy)
+
+    def writer_colour(self) -> str:
+        return self.name.writer_colour()
+
+    def writer_target(self) -> str:
+        return self.name.writer_target()
+
+    def set_writer(self, colour: str, wait: Wait) -> str:
+        return self.name.set_writer(colour, wait)
+
+    def cluster_health(self, colour: str) -> Mapping[str, Any]:
+        try:
+            with self._root(colour) as conn, conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            return {"status": "available", "writer_status": "available"}
+        except pymysql.err.MySQLError as err:
+            return {"status": f"unreachable: {err}", "writer_status": "unreachable"}

@@ -1,0 +1,216 @@
+"""HAProxy (Debian's ``haproxy``) as the stand-in for Route 53, the two ALBs and the writer name.
+
+One process, driven at run time through its runtime API (a unix socket, ``level admin``):
+
+    payments (the payment hostname)  --dns weights-->  alb_blue | alb_green   (Route 53's weighted records)
+    alb_<edge>  --listener weights-->  tg_blue | tg_green                     (each ALB's weighted forward)
+    tg_<colour> --> backend <colour>: the colour's payment-service instances, health-checked on /health
+    writer (TCP) --> the one database the writer name points to                (the Route 53 writer CNAME)
+
+Weights are server weights (``set weight``); the writer name is a TCP backend with one server per
+database, all but one in maintenance (``set server ... state``). Like a CNAME change, moving it
+sends only NEW connections to the other database; sessions already open stay where they are until
+the fence kills them. Each request through ``payments`` and ``tg_<colour>`` is logged by UDP to the
+rehearsal's gate monitor, which computes the alarms from it as CloudWatch does from the ALB's metrics.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .mariadb import check_port_free, free_port
+
+INSTALL_HINT = "apt-get install -y haproxy"
+COLOURS = ("blue", "green")
+#: One log line per request: the frontend, the backend, the status and the total active time (ms).
+LOG_FORMAT = "RH %ft %b %ST %Ta"
+
+
+class HAProxyError(RuntimeError):
+    """HAProxy cannot be started or driven; the message says what to do."""
+
+
+def binary() -> str:
+    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+    if not found:
+        raise HAProxyError(f"haproxy not found: {INSTALL_HINT} (Debian package haproxy)")
+    return found
+
+
+def available() -> bool:
+    try:
+        binary()
+        return True
+    except HAProxyError:
+        return False
+
+
+@dataclass(frozen=True)
+class Ports:
+    payments: int
+    writer: int
+    log: int
+    alb: dict[str, int]
+    tg: dict[str, int]
+
+    @classmethod
+    def pick(cls, payments: int | None = None, writer: int | None = None) -> "Ports":
+        for port in (payments, writer):
+            if port:
+                check_port_free(port)
+        return cls(payments=payments or free_port(), writer=writer or free_port(), log=free_port(),
+                   alb={c: free_port() for c in COLOURS}, tg={c: free_port() for c in COLOURS})
+
+
+def render_config(ports: Ports, socket_path: str, services: dict[str, list[int]], databases: dict[str, int],
+                  *, writer: str = "blue", green_weight: int = 0, check_ms: int = 500) -> str:
+    """The configuration text; weights start at ``green_weight`` and the writer name at ``writer``."""
+    w = {"blue": 100 - green_weight, "green": green_weight}
+    lines = [
+        "global",
+        f"  log 127.0.0.1:{ports.log} len 1024 local0 info",
+        f"  stats socket {socket_path} mode 600 level admin",
+        "  maxconn 4000",
+        "defaults",
+        "  log global",
+        "  mode http",
+        "  option dontlognull",
+        "  timeout connect 2s",
+        # Above the service's write retry budget (WRITE_RETRY_SECONDS 10): a paused write is answered, not cut.
+        "  timeout client 30s",
+        "  timeout server 30s",
+        "  retries 2",
+        "  option redispatch",
+        "",
+        "frontend payments",
+        f"  bind 127.0.0.1:{ports.payments}",
+        f"  log-format \"{LOG_FORMAT}\"",
+        "  default_backend dns",
+        "backend dns",
+        "  balance roundrobin",
+        *(f"  server alb_{c} 127.0.0.1:{ports.alb[c]} weight {w[c]}" for c in COLOURS),
+    ]
+    for edge in COLOURS:
+        lines += [
+            f"frontend alb_{edge}",
+            f"  bind 127.0.0.1:{ports.alb[edge]}",
+            "  no log",
+            f"  default_backend alb_{edge}_forward",
+            f"backend alb_{edge}_forward",
+            "  balance roundrobin",
+            *(f"  server {c} 127.0.0.1:{ports.tg[c]} weight {w[c]}" for c in COLOURS),
+        ]
+    for colour in COLOURS:
+        lines += [
+            f"frontend tg_{colour}",
+            f"  bind 127.0.0.1:{ports.tg[colour]}",
+            f"  log-format \"{LOG_FORMAT}\"",
+            f"  default_backend {colour}",
+            f"backend {colour}",
+            "  balance roundrobin",
+            "  option httpchk",
+            "  http-check send meth GET uri /health",
+            "  http-check expect status 200",
+            *(f"  server {colour}-{i + 1} 127.0.0.1:{port} check inter {check_ms} fall 2 rise 2"
+              for i, port in enumerate(services[colour])),
+        ]
+    lines += [
+        "frontend writer",
+        "  mode tcp",
+        "  no log",
+        f"  bind 127.0.0.1:{ports.writer}",
+        # Pooled database connections sit idle between payments.
+        "  timeout client 1h",
+        "  default_backend writer",
+        "backend writer",
+        "  mode tcp",
+        "  timeout server 1h",
+        *(f"  server {c} 127.0.0.1:{databases[c]}" + ("" if c == writer else " disabled") for c in COLOURS),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class HAProxy:
+    """The HAProxy process and its runtime API."""
+
+    def __init__(self, base: Path, ports: Ports) -> None:
+        self.base, self.ports = base, ports
+        self.socket_path = str(base / "haproxy.sock")
+        self.config_path = base / "haproxy.cfg"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, services: dict[str, list[int]], databases: dict[str, int], *, writer: str = "blue",
+              green_weight: int = 0) -> "HAProxy":
+        exe = binary()
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(render_config(self.ports, self.socket_path, services, databases,
+                                                  writer=writer, green_weight=green_weight))
+        check = subprocess.run([exe, "-c", "-f", str(self.config_path)], capture_output=True, text=True, timeout=30)
+        if check.returncode != 0:
+            raise HAProxyError(f"haproxy refused its configuration {self.config_path}: {check.stderr[-1500:]}")
+        self._log = open(self.base / "haproxy.log", "w")
+        self.proc = subprocess.Popen([exe, "-db", "-f", str(self.config_path)], stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self.command("show info")
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    log = (self.base / "haproxy.log").read_text(errors="replace")[-1500:]
+                    self.stop()
+                    raise HAProxyError(f"haproxy did not start (a port taken?): {log}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    # -- the runtime API ------------------------------------------------------------------------------
+    def command(self, cmd: str) -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(self.socket_path)
+            s.sendall(cmd.encode() + b"\n")
+            chunks = []
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+        out = b"".join(chunks).decode(errors="replace")
+        if out.strip() and any(word in out for word in ("Unknown command", "No such", "Require ")):
+            raise HAProxyError(f"haproxy runtime API refused {cmd!r}: {out.strip()}")
+        return out
+
+    def stats(self) -> list[dict[str, str]]:
+        text = self.command("show stat").lstrip("# ")
+        return [row for row in csv.DictReader(io.StringIO(text)) if row.get("pxname")]
+
+    def weights(self, backend: str) -> dict[str, int]:
+        """Server -> current weight of ``backend`` (``get weight`` answers ``current (initial)``)."""
+        return {row["svname"]: int(row["weight"]) for row in self.stats()
+                if row["pxname"] == backend and row["svname"] not in ("FRONTEND", "BACKEND")}
+
+    def set_weight(self, backend: str, server: str, weight: int) -> None:
+        self.command(f"set weight {backend}/{server} {int(weight)}")
+
+    def server_states(self, backend: str) -> dict[str, str]:
+        """Server -> status as HAProxy reports it (UP, DOWN, MAINT, no check, ...)."""
+        return {row["svname"]: row["status"] for row in self.stats()
+                if row["pxname"] == backend and row["svname"] not in ("FRONTEND", "BACKEND")}
+
+    def set_state(self, backend: str, server: str, state: str) -> None:
+        self.command(f"set server {backend}/{server} state {state}")

@@ -1,0 +1,171 @@
+"""An open-loop payment client: a constant arrival rate, each request with its own idempotency key.
+
+Open loop: request i is due at ``start + i / rate`` whether or not earlier ones were answered, and
+its latency counts from that due time, so a stall shows as latency and as a gap, never as a
+politely slower schedule (no coordinated omission). The client retries as a real payment client
+does: the same key and body, on 5xx, timeouts and refused connections, with capped backoff
+(honouring Retry-After), for at most ``retry_budget`` seconds; then the request counts as failed.
+Every acknowledged payment (201, or 200 for a replay) goes into the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass
+class Outcome:
+    key: str
+    due: float
+    done: float = 0.0
+    status: int | None = None
+    attempts: int = 0
+    payment_id: str = ""
+    colour: str = ""
+    error: str = ""
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.status in (200, 201) and bool(self.payment_id)
+
+    @property
+    def latency(self) -> float:
+        return self.done - self.due
+
+
+@dataclass(frozen=True)
+class Attempt:
+    at: float
+    status: int | None  # None: timeout or connection error
+    seconds: float
+
+
+@dataclass
+class LoadGenerator:
+    url: str
+    rate: float
+    duration: float | None = None  # None: until stop()
+    retry_budget: float = 30.0
+    attempt_timeout: float = 15.0
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    progress: Callable[[str], None] | None = None
+    progress_every: float = 5.0
+    verify: bool | str = True
+    outcomes: list[Outcome] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0:
+            raise ValueError(f"--rate must be above 0 payments/s, got {self.rate}")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.started_at = 0.0
+        self.stopped_at = 0.0
+        self.status_line: Callable[[], str] = lambda: ""
+
+    # -- life cycle (a thread with its own event loop, so the scenario drives the world meanwhile) --------
+    def start(self) -> "LoadGenerator":
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True, name="loadgen")
+        self._thread.start()
+        while not self.started_at:
+            time.sleep(0.01)
+        return self
+
+    def stop(self, wait_seconds: float | None = None) -> None:
+        """Stop sending; wait for the requests in flight (each ends within its retry budget)."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=wait_seconds if wait_seconds is not None else self.retry_budget + self.attempt_timeout + 5)
+
+    def join(self) -> None:
+        if self._thread:
+            self._thread.join()
+
+    # -- the schedule -------------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        limits = httpx.Limits(max_connections=2000, max_keepalive_connections=400)
+        timeout = httpx.Timeout(self.attempt_timeout, connect=3.0)
+        async with httpx.AsyncClient(base_url=self.url, limits=limits, timeout=timeout, verify=self.verify) as client:
+            self.started_at = time.time()
+            start = time.monotonic()
+            tasks: set[asyncio.Task] = set()
+            i = 0
+            next_progress = start + self.progress_every
+            while not self._stop.is_set():
+                due_mono = start + i / self.rate
+                if self.duration is not None and due_mono - start >= self.duration:
+                    break
+                delay = due_mono - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                outcome = Outcome(key=f"reh-{self.run_id}-{i:08d}", due=self.started_at + (due_mono - start))
+                self.outcomes.append(outcome)
+                task = asyncio.create_task(self._pay(client, outcome, i))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                i += 1
+                if self.progress and time.monotonic() >= next_progress:
+                    next_progress += self.progress_every
+                    self.progress(self.summary_line())
+            self.stopped_at = time.time()
+            if tasks:
+                await asyncio.wait(tasks, timeout=self.retry_budget + self.attempt_timeout + 5)
+
+    def summary_line(self) -> str:
+        now = time.time()
+        done = [o for o in self.outcomes if o.done]
+        recent = [o.latency for o in done if now - o.done < self.progress_every]
+        p99 = sorted(recent)[int(0.99 * (len(recent) - 1))] * 1000 if recent else 0.0
+        acked = sum(o.acknowledged for o in done)
+        failed = sum(not o.acknowledged for o in done)
+        extra = self.status_line()
+        return (f"t={now - self.started_at:5.0f}s sent {len(self.outcomes)} acknowledged {acked} failed {failed} "
+                f"in flight {len(self.outcomes) - len(done)} p99 {p99:.0f} ms{(' | ' + extra) if extra else ''}")
+
+    def body(self, i: int) -> dict[str, Any]:
+        rnd = random.Random(f"{self.run_id}-{i}")
+        return {"merchant_id": f"m-{rnd.randrange(40):03d}", "customer_id": f"c-{rnd.randrange(400):04d}",
+                "amount_minor": rnd.randrange(100, 50_000), "currency": rnd.choice(("EUR", "USD", "GBP")),
+                "card_token": f"tok_{uuid.UUID(int=rnd.getrandbits(128)).hex}"}
+
+    async def _pay(self, client: httpx.AsyncClient, outcome: Outcome, i: int) -> None:
+        body = self.body(i)
+        headers = {"Idempotency-Key": outcome.key}
+        backoff = 0.1
+        while True:
+            outcome.attempts += 1
+            t0 = time.time()
+            retry_after = 0.0
+            try:
+                resp = await client.post("/payments", json=body, headers=headers)
+                status = resp.status_code
+                self.attempts.append(Attempt(t0, status, time.time() - t0))
+                if status in (200, 201):
+                    data = resp.json()
+                    outcome.payment_id, outcome.colour = str(data.get("payment_id", "")), str(data.get("colour", ""))
+                    outcome.status, outcome.done = status, time.time()
+                    return
+                if status not in RETRY_STATUSES:
+                    outcome.status, outcome.error, outcome.done = status, resp.text[:200], time.time()
+                    return
+                retry_after = float(resp.headers.get("Retry-After") or 0)
+                outcome.status, outcome.error = status, resp.text[:200]
+            except (httpx.TimeoutException, httpx.TransportError) as err:
+                self.attempts.append(Attempt(t0, None, time.time() - t0))
+                outcome.status, outcome.error = None, f"{type(err).__name__}: {err}"[:200]
+            if time.time() - outcome.due >= self.retry_budget:
+                outcome.done = time.time()
+                return
+            await asyncio.sleep(min(max(backoff, min(retry_after, 1.0)), 1.0))
+            backoff = min(backoff * 2, 1.0)

@@ -1,0 +1,227 @@
+"""Start (and stop) the rehearsal's real parts on one machine, each in a temp dir on loopback ports:
+
+a moto server (the AWS control plane the shifter talks to), a blue and a green MariaDB with the
+payment schema migrated on blue and carried to green by GTID replication (green fenced), HAProxy,
+and two payment-service instances per colour that reach the database only through the writer name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from traffic_shifter.db import SqlGrantFence
+
+from . import haproxy as hp
+from . import mariadb as mdb
+from .adapters import socket_login
+from .mariadb import MariaDB, free_port
+from .world import APP_PASSWORD, APP_SCHEMA, APP_USER, World, aws_env
+
+ROOT = Path(__file__).resolve().parents[2]
+MOTO_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
+SIGNING_KEY = "rehearsal-signing-key"
+DEBIAN_PACKAGES = {"mariadb-server": mdb.available, "haproxy": hp.available}
+
+
+class StackError(RuntimeError):
+    """A part cannot start; the message says what to do (and everything started is stopped)."""
+
+
+def missing_packages() -> list[str]:
+    return [name for name, ok in DEBIAN_PACKAGES.items() if not ok()]
+
+
+def wait_http(url: str, timeout: float, what: str, proc: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-1500:] if log and log.exists() else ""
+            raise StackError(f"{what} did not answer on {url}: {tail}")
+        time.sleep(0.1)
+
+
+@dataclass
+class Service:
+    colour: str
+    index: int
+    port: int
+    proc: subprocess.Popen | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.colour}-{self.index}"
+
+
+@dataclass
+class Stack:
+    keep: bool = False
+    payments_port: int | None = None
+    per_colour: int = 2
+    base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rehearsal-")))
+    dbs: dict[str, MariaDB] = field(default_factory=dict)
+    services: list[Service] = field(default_factory=list)
+    proxy: hp.HAProxy | None = None
+    moto: subprocess.Popen | None = None
+    world: World | None = None
+
+    def service_env(self, colour: str, port: int, writer_port: int) -> dict[str, str]:
+        return {**os.environ, "APP_COLOUR": colour, "APP_PORT": str(port), "DB_WRITER_HOST": "127.0.0.1",
+                "DB_PORT": str(writer_port), "DB_NAME": APP_SCHEMA, "DB_USER": APP_USER, "DB_PASSWORD": APP_PASSWORD,
+                "PAYMENT_SIGNING_KEY": SIGNING_KEY, "WRITE_RETRY_SECONDS": "10"}
+
+    def _bin(self, name: str) -> str:
+        return str(Path(sys.executable).parent / name)
+
+    def start(self, say=print) -> World:  # noqa: ANN001
+        missing = missing_packages()
+        if missing:
+            raise StackError(f"missing Debian package(s) {', '.join(missing)}: apt-get install -y {' '.join(missing)} "
+                             "(scripts/rehearse installs them when run as root)")
+        if not MOTO_PYTHON.exists():
+            raise StackError(f"{MOTO_PYTHON} is missing: run scripts/bootstrap first")
+        try:
+            return self._start(say)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, say) -> World:  # noqa: ANN001
+        ports = hp.Ports.pick(payments=self.payments_port)
+        moto_port = free_port()
+        self._moto_log = open(self.base / "moto.log", "w")
+        self.moto = subprocess.Popen([str(MOTO_PYTHON), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+                                     stdout=self._moto_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        moto_url = f"http://127.0.0.1:{moto_port}"
+        for colour, server_id in (("blue", 1), ("green", 2)):
+            self.dbs[colour] = MariaDB(colour, server_id=server_id, base_dir=self.base, keep=self.keep).start()
+        say(f"rehearsal: MariaDB blue :{self.dbs['blue'].port}, green :{self.dbs['green'].port} ({self.base})")
+        self._migrate_blue()
+        mdb.replicate(self.dbs["blue"], self.dbs["green"])
+        mdb.wait_caught_up(self.dbs["blue"], self.dbs["green"])
+        # Green is not the writer: the same fence the switchover uses, on green only (never replicated).
+        SqlGrantFence(lambda _c: socket_login(self.dbs["green"].socket_path, binlog=False)(), user=APP_USER,
+                      schema=APP_SCHEMA, kill_sql="KILL %s").fence("green")
+        self.services = [Service(c, i + 1, free_port()) for c in hp.COLOURS for i in range(self.per_colour)]
+        by_colour = {c: [s.port for s in self.services if s.colour == c] for c in hp.COLOURS}
+        self.proxy = hp.HAProxy(self.base, ports).start(by_colour, {c: d.port for c, d in self.dbs.items()})
+        for s in self.services:
+            log = open(self.base / f"service-{s.name}.log", "w")
+            s.proc = subprocess.Popen([self._bin("payment-api"), "serve", "--host", "127.0.0.1"],
+                                      env=self.service_env(s.colour, s.port, ports.writer), stdout=log,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        for s in self.services:
+            wait_http(f"http://127.0.0.1:{s.port}/health", 60, f"payment service {s.name}", s.proc,
+                      self.base / f"service-{s.name}.log")
+        self._wait_all_up()
+        wait_http(f"{moto_url}/moto-api/", 60, "the moto server", self.moto, self.base / "moto.log")
+        self.world = World(
+            base=str(self.base), moto_url=moto_url, haproxy_socket=self.proxy.socket_path,
+            ports={"payments": ports.payments, "writer": ports.writer, "log": ports.log, "alb": ports.alb, "tg": ports.tg},
+            db_sockets={c: d.socket_path for c, d in self.dbs.items()}, db_ports={c: d.port for c, d in self.dbs.items()},
+            services={c: by_colour[c] for c in hp.COLOURS},
+            pids={"moto": self.moto.pid, "haproxy": self.proxy.proc.pid, **{f"mariadb-{c}": d.pid for c, d in self.dbs.items()},
+                  **{f"service-{s.name}": s.proc.pid for s in self.services}},
+        )
+        self.world.save()
+        say(f"rehearsal: HAProxy {self.world.url} (writer name :{ports.writer}), {len(self.services)} payment-service "
+            f"instances, moto {moto_url}")
+        return self.world
+
+    def _wait_all_up(self, timeout: float = 30) -> None:
+        """HAProxy routes only to instances its health checks passed (rise 2)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {c: self.proxy.server_states(c) for c in hp.COLOURS}
+            if all(v == "UP" for st in states.values() for v in st.values()):
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"HAProxy's health checks did not pass on every instance: {states}")
+            time.sleep(0.1)
+
+    def _migrate_blue(self) -> None:
+        blue = self.dbs["blue"]
+        env = {**self.service_env("blue", 8080, blue.port), "DB_ADMIN_USER": mdb.ADMIN_USER, "DB_ADMIN_PASSWORD": mdb.ADMIN_PASSWORD}
+        done = subprocess.run([self._bin("payment-api"), "migrate", "--create-app-user"], env=env, capture_output=True,
+                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise StackError(f"payment-api migrate on blue failed: {(done.stderr or done.stdout)[-1500:]}")
+
+    def kill_colour(self, colour: str) -> list[str]:
+        """The fault: every instance of ``colour`` dies at once (SIGKILL, no goodbye)."""
+        killed = []
+        for s in self.services:
+            if s.colour == colour and s.proc and s.proc.poll() is None:
+                os.killpg(s.proc.pid, signal.SIGKILL)
+                s.proc.wait(timeout=10)
+                killed.append(s.name)
+        return killed
+
+    def stop(self) -> None:
+        """Stop everything this stack started (services, HAProxy, databases, moto); remove the dir unless keep."""
+        for s in self.services:
+            if s.proc and s.proc.poll() is None:
+                try:
+                    os.killpg(s.proc.pid, signal.SIGTERM)
+                    s.proc.wait(timeout=15)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    try:
+                        os.killpg(s.proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        if self.proxy:
+            self.proxy.stop()
+        for db in self.dbs.values():
+            db.stop()
+        if self.moto and self.moto.poll() is None:
+            self.moto.terminate()
+            try:
+                self.moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.moto.kill()
+        if not self.keep:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+def stop_kept(world_path: str) -> list[str]:
+    """The ``stop_command`` of a ``--keep`` run: end every process it left and remove its dir."""
+    world = World.load(world_path)
+    stopped = []
+    for name, pid in world.pids.items():
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            stopped.append(name)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, signal.SIGTERM)
+                stopped.append(name)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 30
+    for pid in world.pids.values():
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+    shutil.rmtree(world.base, ignore_errors=True)
+    return stopped
+
+
+__all__ = ["Stack", "StackError", "aws_env", "missing_packages", "stop_kept"]

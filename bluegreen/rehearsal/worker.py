@@ -1,0 +1,99 @@
+"""The rehearsal's stand-ins for the Lambda and for an operator's ``bluegreen db switchover``: separate
+processes running the project's shifter (world.shifter), so a kill is a real kill.
+
+    python -m bluegreen.rehearsal.worker lambda --world W    # one JSON event per stdin line -> one result line
+    python -m bluegreen.rehearsal.worker switch --world W --to green [--die-after fence]
+
+``--die-after STEP`` SIGKILLs the process right after the switchover journaled STEP as done: the
+journal is left as a crashed Lambda leaves it, and the next run finds it (db/journal.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+# Results go to the real stdout, one JSON line each; the shifter's own JSON logs (powertools writes to
+# stdout) go to stderr, which the rehearsal keeps as the audit trail. Set before the shifter is imported.
+RESULTS = os.fdopen(os.dup(1), "w", buffering=1)
+sys.stdout = sys.stderr
+
+from .world import World, shifter  # noqa: E402
+
+
+def emit(doc: dict[str, Any]) -> None:
+    RESULTS.write(json.dumps(doc, default=str) + "\n")
+    RESULTS.flush()
+
+
+def die_after(step: str | None):
+    if not step:
+        return None
+
+    def after(name: str) -> None:
+        if name == step:
+            emit({"killed_after": name, "at": time.time()})
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return after
+
+
+def lambda_loop(world: World, step: str | None) -> int:
+    """Each line is one invocation (events are handled one at a time, as with reserved concurrency 1)."""
+    shift = shifter(world, after_action=die_after(step))
+    emit({"ready": True})
+    for line in sys.stdin:
+        event = json.loads(line)
+        started = time.time()
+        try:
+            result: dict[str, Any] = shift.tick(event)
+        except Exception as err:  # noqa: BLE001 - reported to the driver as the Lambda's error would be
+            result = {"ok": False, "error": f"{type(err).__name__}: {err}"}
+        result["started"], result["ended"] = started, time.time()
+        emit(result)
+    return 0
+
+
+def switch(world: World, to: str, step: str | None) -> int:
+    from traffic_shifter.steps import step_kind  # noqa: PLC0415 - registered by world.shifter()
+
+    shift = shifter(world, after_action=die_after(step))
+    kind = step_kind("db_switchover")
+    started = time.time()
+    try:
+        changes = kind.switch(shift.clients, shift.config, to, "operator (rehearsal)")  # type: ignore[attr-defined]
+        last = kind.last  # type: ignore[attr-defined]
+        out = {"ok": True, "changes": changes, "timeline": last.timeline if last else [],
+               "write_pause": last.write_pause if last else None}
+    except Exception as err:  # noqa: BLE001 - the caller reports it
+        out = {"ok": False, "error": f"{type(err).__name__}: {err}"}
+    out["started"], out["ended"] = started, time.time()
+    emit(out)
+    return 0 if out["ok"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bluegreen.rehearsal.worker")
+    parser.add_argument("mode", choices=("lambda", "switch"))
+    parser.add_argument("--world", required=True)
+    parser.add_argument("--to", choices=("blue", "green"))
+    parser.add_argument("--die-after", default=None)
+    args = parser.parse_args(argv)
+    # The shifter logs JSON (powertools) to stdout; results go there too, so its logs go to stderr.
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    world = World.load(args.world)
+    if args.mode == "lambda":
+        return lambda_loop(world, args.die_after)
+    if not args.to:
+        parser.error("switch needs --to blue|green")
+    return switch(world, args.to, args.die_after)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

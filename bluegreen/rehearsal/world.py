@@ -1,0 +1,148 @@
+"""What one rehearsal runs on (ports, sockets, names), written to ``world.json`` so every process of
+the rehearsal (the driver, the shifter's "Lambda", an operator's switchover) builds the same shifter.
+
+``shifter(world)`` is the project's own Shifter with the local adapters of adapters.py; its state
+table, plan and weight parameters, notifications and gate alarms are real AWS API calls to a moto
+server the rehearsal started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from traffic_shifter.aws import Clients
+from traffic_shifter.db import DbConfig, DbSwitchover, SqlGrantFence, SqlMarkerDrain
+from traffic_shifter.shifter import Shifter, ShifterConfig
+from traffic_shifter.steps import register_step_kind
+
+from .adapters import HAProxyTraffic, LocalWorld, socket_login
+from .haproxy import COLOURS, HAProxy, Ports
+
+PREFIX = "/payments-migration/rehearsal"
+STATE_TABLE = "payments-shift-state-rehearsal"
+TOPIC = "payments-shift-rehearsal"
+#: The gates the shifter reads (GATE_ALARMS on AWS: green's health composite and the data composite).
+GATES = ("alarm-green-health-rehearsal", "alarm-data-health-rehearsal")
+APP_USER, APP_PASSWORD, APP_SCHEMA = "payments_app", "app-rehearsal-pw", "payments"
+TABLES = ("payments.accounts", "payments.payments", "payments.idempotency_keys", "payments.ledger_entries")
+#: Tunables of the switchover in the rehearsal: a short lease, so a killed run is recovered within
+#: seconds (30 s on AWS, where a tick is a minute apart); the rest as deployed.
+SWITCHOVER_LEASE_SECONDS = 3.0
+
+
+@dataclass
+class World:
+    base: str
+    moto_url: str
+    haproxy_socket: str
+    ports: dict[str, Any]
+    db_sockets: dict[str, str]
+    db_ports: dict[str, int]
+    services: dict[str, list[int]]
+    pids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['payments']}"
+
+    def save(self) -> Path:
+        path = Path(self.base) / "world.json"
+        path.write_text(json.dumps(asdict(self), indent=2))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "World":
+        return cls(**json.loads(Path(path).read_text()))
+
+    def haproxy(self) -> HAProxy:
+        p = self.ports
+        proxy = HAProxy(Path(self.base), Ports(payments=p["payments"], writer=p["writer"], log=p["log"], alb=p["alb"], tg=p["tg"]))
+        proxy.socket_path = self.haproxy_socket
+        return proxy
+
+
+def aws_env(moto_url: str) -> dict[str, str]:
+    """The environment that points boto3 at the rehearsal's moto server (never at a real account)."""
+    return {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+
+
+def session(world: World) -> boto3.Session:
+    os.environ.update(aws_env(world.moto_url))
+    return boto3.Session(region_name="us-east-1")
+
+
+def db_config() -> DbConfig:
+    return DbConfig(
+        writer_zone_id="local", writer_record_name="writer.rehearsal.", blue_cluster_id="mariadb-blue",
+        green_cluster_id="mariadb-green", dms_instance_id="mariadb-replication", task_initial_arn="blue->green",
+        task_blue_to_green_arn="blue->green", task_green_to_blue_arn="green->blue", blue_secret_arn="root-socket",
+        green_secret_arn="root-socket", app_user=APP_USER, app_schema=APP_SCHEMA,
+        lease_seconds=SWITCHOVER_LEASE_SECONDS, budget_seconds=60.0, drain_timeout_seconds=10.0,
+    )
+
+
+def shifter_config(topic_arn: str) -> ShifterConfig:
+    listeners = tuple(HAProxyTraffic.listener(e) for e in COLOURS)
+    return ShifterConfig(
+        ssm_prefix=PREFIX, state_table=STATE_TABLE, listener_arns=listeners,
+        blue_target_group_arns=("tg_blue",) * 2, green_target_group_arns=("tg_green",) * 2,
+        hosted_zone_id="local", record_name="pay.rehearsal.", gate_alarms=GATES, notify_topic_arn=topic_arn,
+        db=db_config(),
+    )
+
+
+def register_local_switchover(world: World, *, after_action: Callable[[str], None] | None = None) -> DbSwitchover:
+    """The plan step ``db_switchover`` with the local world; the procedure is the Lambda's."""
+    proxy = world.haproxy()
+    fence_logins = {c: socket_login(world.db_sockets[c], binlog=False) for c in COLOURS}
+    # The marker row must replicate (it proves the drain); the fence's grants must not (they are local).
+    drain_logins = {c: socket_login(world.db_sockets[c], binlog=True) for c in COLOURS}
+    kind = DbSwitchover(
+        lambda _clients, cfg: SqlGrantFence(lambda colour: fence_logins[colour](), user=cfg.app_user,
+                                            schema=cfg.app_schema, kill_sql="KILL %s"),
+        drain_factory=lambda _clients, cfg: SqlMarkerDrain(lambda colour: drain_logins[colour](), user=cfg.app_user,
+                                                           schema=cfg.marker_schema),
+        world_factory=lambda _clients, _cfg, _clock: LocalWorld(proxy, world.db_sockets, world.db_ports, TABLES),
+        poll_seconds=0.05,
+        after_action=after_action,
+    )
+    register_step_kind(kind)
+    return kind
+
+
+def topic_arn(clients: Clients) -> str:
+    return clients("sns").create_topic(Name=TOPIC)["TopicArn"]  # idempotent: returns the existing topic
+
+
+def shifter(world: World, *, after_action: Callable[[str], None] | None = None) -> Shifter:
+    clients = Clients(session(world))
+    register_local_switchover(world, after_action=after_action)
+    config = shifter_config(topic_arn(clients))
+    traffic = HAProxyTraffic(world.haproxy(), clients("ssm"), config.weight_parameter)
+    return Shifter(config, clients=clients, traffic=traffic)
+
+
+def prepare_aws(world: World, plan: dict[str, Any]) -> None:
+    """The control-plane records the automation stack creates on AWS: state table, parameters, topic, gates."""
+    clients = Clients(session(world))
+    ddb = clients("dynamodb")
+    ddb.create_table(TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "plan_id", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "plan_id", "KeyType": "HASH"}])
+    ssm = clients("ssm")
+    ssm.put_parameter(Name=f"{PREFIX}/traffic/green-weight", Value="0", Type="String", Overwrite=True)
+    ssm.put_parameter(Name=f"{PREFIX}/shift/plan", Value=json.dumps(plan), Type="String", Overwrite=True)
+    topic_arn(clients)
+    cw = clients("cloudwatch")
+    for name in GATES:
+        cw.put_metric_alarm(AlarmName=name, Namespace="Rehearsal", MetricName=name, Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+        cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="rehearsal start")
