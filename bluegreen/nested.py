@@ -90,7 +90,11 @@ MAX_PARAMETERS = 200
 #: Child outputs the parent exports: what people and the automation look up after a deployment.
 #: The child that declares each one is found in the child templates, not named here.
 PARENT_OUTPUTS = (
-    "LoadBalancerDnsName",
+    # Both edges (one ALB per colour): what a client resolves to, and what the shifter drives.
+    "BlueLoadBalancerDnsName",
+    "GreenLoadBalancerDnsName",
+    "BlueHttpsListenerArn",
+    "GreenHttpsListenerArn",
     "BlueWriterEndpoint",
     "GreenWriterEndpoint",
     "BlueClusterIdentifier",
@@ -99,13 +103,12 @@ PARENT_OUTPUTS = (
     "TrafficShifterFunctionName",
     "TrafficShifterFunctionArn",
     "StateTableName",
-    "HttpsListenerArn",
-    "BlueTargetGroupArn",
-    "GreenTargetGroupArn",
     "HostedZoneId",
     "RecordName",
     "NotifyTopicArn",
     "GreenWeightParameterName",
+    # The operator loads the RDS CA bundle into it once (docs/db-switchover.md).
+    "DbCaBundleParameterName",
     "WriterHostname",
 )
 

@@ -1,15 +1,23 @@
-"""ALB stack: the internet-facing load balancer in front of the blue and green services.
+"""ALB stack: two complete internet-facing edges, one ALB per colour, in front of both services.
 
-One ALB, two target groups. The HTTPS listener forwards to both with the weights
+Each edge (the blue ALB, the green ALB) has its own HTTPS listener, HTTP->HTTPS redirect, WAF web
+ACL and colour-check rules, and its own two target groups: one for the blue tasks, one for the
+green tasks (a target group belongs to one load balancer, so each colour's ECS service registers
+with one target group in each ALB). Every HTTPS listener forwards with the same weights
 ``BlueWeight``/``GreenWeight`` (Sceptre derives both from the one number green_weight, and the
-traffic-shift Lambda moves the same weights), so the split changes without touching DNS.
-A request with ``X-Target-Colour: blue|green`` from an operator address goes to that colour
-only, so green is checked end to end before it takes any share.
+traffic-shift Lambda moves them on every listener), so the real split equals green_weight
+whichever edge a client reached, while the Route 53 weights (route53 stack) decide which edge
+that is. A rollback turns both listeners to blue at once; clients still holding the green
+edge's address in a DNS cache are sent to blue's tasks by it (docs/traffic-weights.md).
 
-Exposure: ports 80 and 443 only (the security group comes from the network stack); port 80
-only redirects; TLS 1.2+; headers that are not valid HTTP are dropped; AWS WAF in front.
-Logs: ALB access and connection logs to an S3 bucket of this stack (SSE-S3: the only
-encryption ALB log delivery writes to), WAF logs to a log group encrypted with the ops key.
+A request with ``X-Target-Colour: blue|green`` from an operator address goes to that colour
+only, on either edge, so green is checked end to end, through both edges, before it takes any share.
+
+Exposure: ports 80 and 443 only (one security group for both ALBs, from the network stack);
+port 80 only redirects; TLS 1.2+; headers that are not valid HTTP are dropped; AWS WAF in front
+of each. Logs: ALB access and connection logs to one S3 bucket of this stack, a prefix per edge
+(SSE-S3: the only encryption ALB log delivery writes to), each web ACL's log to its own log
+group encrypted with the ops key.
 """
 
 from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub
@@ -71,6 +79,8 @@ from troposphere.wafv2 import (
 from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
 
 COLOURS = ("blue", "green")
+#: One ALB per colour. The ALB's colour is its edge; the colour a target group's tasks run is its target.
+EDGES = COLOURS
 #: ELB's log-delivery account in us-east-1, the only region this stack is built for.
 ELB_LOG_ACCOUNT_US_EAST_1 = "127311923021"
 ACCESS_LOG_PREFIX = "access"
@@ -95,10 +105,10 @@ def _parameters(t):
         "VpcId", Type="AWS::EC2::VPC::Id", Description="VPC of the target groups (network stack)."))
     t.add_parameter(Parameter(
         "PublicSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
-        Description="Public subnets, one per AZ, the ALB listens in (network stack)."))
+        Description="Public subnets, one per AZ, both ALBs listen in (network stack)."))
     t.add_parameter(Parameter(
         "AlbSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
-        Description="Security group of the ALB: 80/443 in, app port out to the app SG (network stack)."))
+        Description="Security group of both ALBs: 80/443 in, app port out to the app SG (network stack)."))
     t.add_parameter(Parameter(
         "AccessLogBucketName", Type="String",
         AllowedPattern="^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
@@ -116,15 +126,15 @@ def _parameters(t):
         "CertificateArn", Type="String", Default="",
         AllowedPattern="^(arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[a-f0-9-]+)?$",
         ConstraintDescription="empty, or an ACM certificate ARN in us-east-1",
-        Description="ACM certificate of the HTTPS listener. Empty (dev only) creates one validated by DNS "
+        Description="ACM certificate of both HTTPS listeners. Empty (dev only) creates one validated by DNS "
                     "in HostedZoneId; prod must name the company's certificate."))
     t.add_parameter(Parameter(
         "DeletionProtection", Type="String", AllowedValues=["true", "false"],
-        Description="ALB deletion protection: false in dev (stacks are torn down), true in prod."))
+        Description="Deletion protection of both ALBs: false in dev (stacks are torn down), true in prod."))
     for colour in COLOURS:
         t.add_parameter(Parameter(
             f"{colour.capitalize()}Weight", Type="Number", MinValue=0, MaxValue=999,
-            Description=f"Share of the HTTPS listener's traffic for {colour} (ALB weight 0..999; Sceptre "
+            Description=f"Share of each HTTPS listener's traffic for {colour} (ALB weight 0..999; Sceptre "
                         "passes percentages derived from green_weight)."))
     t.add_parameter(Parameter(
         "AppPort", Type="Number", Default=8080, MinValue=1024, MaxValue=65535,
@@ -148,7 +158,7 @@ def _parameters(t):
         "OpsKeyArn", Type="String",
         AllowedPattern=KMS_KEY_ARN_PATTERN,
         ConstraintDescription="a KMS key ARN",
-        Description="Ops KMS key (security stack) that encrypts the WAF log group."))
+        Description="Ops KMS key (security stack) that encrypts the WAF log groups."))
     t.add_parameter(Parameter(
         "WafRateLimit", Type="Number", Default=20000, MinValue=100, MaxValue=2000000000,
         Description="Requests per client IP per 5 minutes above which WAF blocks (peak total is ~12,500)."))
@@ -209,8 +219,8 @@ def _log_bucket(t):
                                          "TLS-only, private and keeps logs for AccessLogRetentionDays.",
     })
     log_objects = [
-        Sub("${Bucket}/" + prefix + "/AWSLogs/${AWS::AccountId}/*", Bucket=GetAtt(bucket, "Arn"))
-        for prefix in (ACCESS_LOG_PREFIX, CONNECTION_LOG_PREFIX)
+        Sub("${Bucket}/" + log_prefix(kind, edge) + "/AWSLogs/${AWS::AccountId}/*", Bucket=GetAtt(bucket, "Arn"))
+        for edge in EDGES for kind in (ACCESS_LOG_PREFIX, CONNECTION_LOG_PREFIX)
     ]
     policy = t.add_resource(BucketPolicy(
         "AccessLogBucketPolicy",
@@ -233,10 +243,20 @@ def _log_bucket(t):
     return bucket, policy
 
 
-def _target_group(t, colour):
+def _cap(colour):
+    return colour.capitalize()
+
+
+def target_group_id(edge, target):
+    """Logical ID of the ``edge`` ALB's target group for the ``target`` colour's tasks."""
+    return f"{_cap(edge)}Alb{_cap(target)}TargetGroup"
+
+
+def _target_group(t, edge, target):
     return t.add_resource(TargetGroup(
-        f"{colour.capitalize()}TargetGroup",
-        Name=name("tg", colour),
+        target_group_id(edge, target),
+        # tg-<target>-<edge>alb-<env>-<suffix>: at most 30 of the 32 characters ELB allows.
+        Name=name("tg", target, f"{edge}alb"),
         VpcId=Ref("VpcId"),
         TargetType="ip",
         Protocol=Ref("TargetProtocol"),
@@ -260,15 +280,17 @@ def _target_group(t, colour):
             # pin clients to a colour so that a weight change or a rollback would not move them.
             TargetGroupAttribute(Key="stickiness.enabled", Value="false"),
         ],
-        Tags=tags("tg", colour),
+        Tags=tags("tg", target, f"{edge}alb"),
     ))
 
 
-def _waf(t, alb):
+def _waf(t, edge, alb):
+    """The edge's own web ACL and log: a WAF change can be tried on green's edge alone."""
+    cap = _cap(edge)
     log_group = t.add_resource(deletable(LogGroup(
-        "WafLogGroup",
+        f"{cap}WafLogGroup",
         # WAF only logs to groups whose name starts with aws-waf-logs-.
-        LogGroupName=Sub("aws-waf-logs-alb-" + NAME_TAIL),
+        LogGroupName=Sub(f"aws-waf-logs-alb-{edge}-" + NAME_TAIL),
         KmsKeyId=Ref("OpsKeyArn"),
         RetentionInDays=LOG_RETENTION_DAYS,
         Tags=tags(),
@@ -291,18 +313,20 @@ def _waf(t, alb):
                 SampledRequestsEnabled=True, CloudWatchMetricsEnabled=True, MetricName=group),
         ))
     acl = t.add_resource(WebACL(
-        "WebAcl",
-        Name=name("waf", "alb"),
+        f"{cap}WebAcl",
+        Name=name("waf", "alb", edge),
         Scope="REGIONAL",
         DefaultAction=DefaultAction(Allow=AllowAction()),
         Rules=rules,
         VisibilityConfig=VisibilityConfig(
-            SampledRequestsEnabled=True, CloudWatchMetricsEnabled=True, MetricName=Sub("waf-alb-" + NAME_TAIL)),
-        Tags=tags("waf", "alb"),
+            SampledRequestsEnabled=True, CloudWatchMetricsEnabled=True,
+            MetricName=Sub(f"waf-alb-{edge}-" + NAME_TAIL)),
+        Tags=tags("waf", "alb", edge),
     ))
-    t.add_resource(WebACLAssociation("WebAclAssociation", ResourceArn=Ref(alb), WebACLArn=GetAtt(acl, "Arn")))
+    t.add_resource(WebACLAssociation(
+        f"{cap}WebAclAssociation", ResourceArn=Ref(alb), WebACLArn=GetAtt(acl, "Arn")))
     t.add_resource(WafLoggingConfiguration(
-        "WafLogging",
+        f"{cap}WafLogging",
         ResourceArn=GetAtt(acl, "Arn"),
         # WAF wants the bare log group ARN, without the ":*" that GetAtt Arn ends with.
         LogDestinationConfigs=[Sub(
@@ -317,23 +341,17 @@ def _waf(t, alb):
     return acl
 
 
-def build():
-    t = new_template("Internet-facing ALB with weighted blue/green target groups of the payment API.")
-    _parameters(t)
-    _rules(t)
-    t.add_rule("OnlyUsEast1", {
-        "Assertions": [{
-            "Assert": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
-            "AssertDescription": "This stack is built for us-east-1 (ELB log-delivery account 127311923021).",
-        }],
-    })
-    bucket, bucket_policy = _log_bucket(t)
+def log_prefix(kind, edge):
+    """S3 prefix of one edge's access or connection logs (``access-blue``, ``connection-green``)."""
+    return f"{kind}-{edge}"
 
-    alb = t.add_resource(LoadBalancer(
-        "LoadBalancer",
+
+def _load_balancer(t, edge, bucket, bucket_policy):
+    return t.add_resource(LoadBalancer(
+        f"{_cap(edge)}LoadBalancer",
         # ELB checks that it may write to the log bucket when the attributes are set.
         DependsOn=[bucket_policy.title],
-        Name=name("alb"),
+        Name=name("alb", edge),
         Type="application",
         Scheme="internet-facing",
         IpAddressType="ipv4",
@@ -345,14 +363,106 @@ def build():
             LoadBalancerAttributes(Key="routing.http.desync_mitigation_mode", Value="strictest"),
             LoadBalancerAttributes(Key="access_logs.s3.enabled", Value="true"),
             LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=Ref(bucket)),
-            LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=ACCESS_LOG_PREFIX),
+            LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=log_prefix(ACCESS_LOG_PREFIX, edge)),
             LoadBalancerAttributes(Key="connection_logs.s3.enabled", Value="true"),
             LoadBalancerAttributes(Key="connection_logs.s3.bucket", Value=Ref(bucket)),
-            LoadBalancerAttributes(Key="connection_logs.s3.prefix", Value=CONNECTION_LOG_PREFIX),
+            LoadBalancerAttributes(Key="connection_logs.s3.prefix", Value=log_prefix(CONNECTION_LOG_PREFIX, edge)),
         ],
-        Tags=tags("alb"),
+        Tags=tags("alb", edge),
     ))
 
+
+def _listeners(t, edge, alb, certificate, groups):
+    """The edge's HTTPS listener (weighted forward, colour-check rules) and its HTTP redirect."""
+    cap = _cap(edge)
+    https = t.add_resource(Listener(
+        f"{cap}HttpsListener",
+        Metadata=suppressions(guard={"ELBV2_ACM_CERTIFICATE_REQUIRED": (
+            "The certificate is always from ACM: Fn::If picks the ACM certificate created here (dev) or "
+            "the CertificateArn parameter, whose AllowedPattern admits only ACM ARNs; the rule cannot "
+            "follow Fn::If.")}),
+        LoadBalancerArn=Ref(alb),
+        Port=443,
+        Protocol="HTTPS",
+        SslPolicy=TLS_POLICY,
+        # One certificate for the payment hostname serves both edges: clients reach either by it.
+        Certificates=[ListenerCertificate(
+            CertificateArn=If("CreateCertificate", Ref(certificate), Ref("CertificateArn")))],
+        DefaultActions=[Action(
+            Type="forward",
+            ForwardConfig=ForwardConfig(
+                # The same weights on every edge: the split is green_weight whichever ALB a client reached.
+                TargetGroups=[
+                    TargetGroupTuple(TargetGroupArn=Ref(groups[c]), Weight=Ref(f"{_cap(c)}Weight"))
+                    for c in COLOURS
+                ],
+                # Off: a pinned client would not follow a weight change or a rollback.
+                TargetGroupStickinessConfig=TargetGroupStickinessConfig(Enabled=False),
+            ),
+        )],
+        Tags=tags("listener", edge, "https"),
+    ))
+    t.add_resource(Listener(
+        f"{cap}HttpListener",
+        LoadBalancerArn=Ref(alb),
+        Port=80,
+        Protocol="HTTP",
+        # Plain HTTP never reaches a task: it only learns where the HTTPS endpoint is.
+        DefaultActions=[Action(Type="redirect", RedirectConfig=RedirectConfig(
+            Protocol="HTTPS", Port="443", Host="#{host}", Path="/#{path}", Query="#{query}",
+            StatusCode="HTTP_301"))],
+        Tags=tags("listener", edge, "http"),
+    ))
+    for target in COLOURS:
+        t.add_resource(ListenerRule(
+            f"{cap}Alb{_cap(target)}HeaderRule",
+            ListenerArn=Ref(https),
+            Priority=HEADER_RULE_PRIORITY[target],
+            Conditions=[
+                Condition(Field="http-header", HttpHeaderConfig=HttpHeaderConfig(
+                    HttpHeaderName=COLOUR_HEADER, Values=[target])),
+                # Only known addresses may bypass the weights: a colour without a share must not
+                # take real payments from whoever learns the header.
+                Condition(Field="source-ip", SourceIpConfig=SourceIpConfig(Values=Ref("ColourCheckSourceCidrs"))),
+            ],
+            Actions=[ListenerRuleAction(Type="forward", TargetGroupArn=Ref(groups[target]))],
+            Tags=tags("rule", edge, target, "header"),
+        ))
+    return https
+
+
+def _edge_outputs(t, edge, alb, https, acl, groups):
+    cap = _cap(edge)
+    export(t, f"{cap}LoadBalancerArn", Ref(alb), f"ARN of the {edge} ALB.")
+    export(t, f"{cap}LoadBalancerFullName", GetAtt(alb, "LoadBalancerFullName"),
+           f"app/<name>/<id> of the {edge} ALB, the CloudWatch LoadBalancer dimension.")
+    export(t, f"{cap}LoadBalancerDnsName", GetAtt(alb, "DNSName"),
+           f"DNS name of the {edge} ALB (alias target of the {edge} weighted record).")
+    export(t, f"{cap}LoadBalancerHostedZoneId", GetAtt(alb, "CanonicalHostedZoneID"),
+           f"Canonical hosted zone of the {edge} ALB (alias target).")
+    export(t, f"{cap}HttpsListenerArn", Ref(https),
+           f"HTTPS listener of the {edge} ALB, whose default action holds the weights.")
+    export(t, f"{cap}WebAclArn", GetAtt(acl, "Arn"), f"WAF web ACL in front of the {edge} ALB.")
+    for target, group in groups.items():
+        logical = target_group_id(edge, target)
+        export(t, f"{logical}Arn", Ref(group), f"The {edge} ALB's target group of the {target} tasks.")
+        export(t, f"{logical}FullName", GetAtt(group, "TargetGroupFullName"),
+               f"targetgroup/<name>/<id> of the {edge} ALB's {target} target group, the CloudWatch "
+               "TargetGroup dimension.")
+
+
+def build():
+    t = new_template("Two internet-facing ALBs (one per colour), each forwarding with the blue/green weights "
+                     "to its own blue and green target groups of the payment API.")
+    _parameters(t)
+    _rules(t)
+    t.add_rule("OnlyUsEast1", {
+        "Assertions": [{
+            "Assert": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+            "AssertDescription": "This stack is built for us-east-1 (ELB log-delivery account 127311923021).",
+        }],
+    })
+    bucket, bucket_policy = _log_bucket(t)
     certificate = t.add_resource(Certificate(
         "Certificate",
         Condition="CreateCertificate",
@@ -363,75 +473,13 @@ def build():
         CertificateTransparencyLoggingPreference="ENABLED",
         Tags=tags("acm", "pay"),
     ))
-    groups = {colour: _target_group(t, colour) for colour in COLOURS}
-
-    https = t.add_resource(Listener(
-        "HttpsListener",
-        Metadata=suppressions(guard={"ELBV2_ACM_CERTIFICATE_REQUIRED": (
-            "The certificate is always from ACM: Fn::If picks the ACM certificate created here (dev) or "
-            "the CertificateArn parameter, whose AllowedPattern admits only ACM ARNs; the rule cannot "
-            "follow Fn::If.")}),
-        LoadBalancerArn=Ref(alb),
-        Port=443,
-        Protocol="HTTPS",
-        SslPolicy=TLS_POLICY,
-        Certificates=[ListenerCertificate(
-            CertificateArn=If("CreateCertificate", Ref(certificate), Ref("CertificateArn")))],
-        DefaultActions=[Action(
-            Type="forward",
-            ForwardConfig=ForwardConfig(
-                TargetGroups=[
-                    TargetGroupTuple(TargetGroupArn=Ref(groups[c]), Weight=Ref(f"{c.capitalize()}Weight"))
-                    for c in COLOURS
-                ],
-                # Off: a pinned client would not follow a weight change or a rollback.
-                TargetGroupStickinessConfig=TargetGroupStickinessConfig(Enabled=False),
-            ),
-        )],
-        Tags=tags("listener", "https"),
-    ))
-    t.add_resource(Listener(
-        "HttpListener",
-        LoadBalancerArn=Ref(alb),
-        Port=80,
-        Protocol="HTTP",
-        # Plain HTTP never reaches a task: it only learns where the HTTPS endpoint is.
-        DefaultActions=[Action(Type="redirect", RedirectConfig=RedirectConfig(
-            Protocol="HTTPS", Port="443", Host="#{host}", Path="/#{path}", Query="#{query}",
-            StatusCode="HTTP_301"))],
-        Tags=tags("listener", "http"),
-    ))
-    for colour in COLOURS:
-        t.add_resource(ListenerRule(
-            f"{colour.capitalize()}HeaderRule",
-            ListenerArn=Ref(https),
-            Priority=HEADER_RULE_PRIORITY[colour],
-            Conditions=[
-                Condition(Field="http-header", HttpHeaderConfig=HttpHeaderConfig(
-                    HttpHeaderName=COLOUR_HEADER, Values=[colour])),
-                # Only known addresses may bypass the weights: a colour without a share must not
-                # take real payments from whoever learns the header.
-                Condition(Field="source-ip", SourceIpConfig=SourceIpConfig(Values=Ref("ColourCheckSourceCidrs"))),
-            ],
-            Actions=[ListenerRuleAction(Type="forward", TargetGroupArn=Ref(groups[colour]))],
-            Tags=tags("rule", colour, "header"),
-        ))
-    acl = _waf(t, alb)
-
-    export(t, "LoadBalancerArn", Ref(alb), "ARN of the ALB.")
-    export(t, "LoadBalancerFullName", GetAtt(alb, "LoadBalancerFullName"),
-           "app/<name>/<id> of the ALB, the CloudWatch LoadBalancer dimension.")
-    export(t, "LoadBalancerDnsName", GetAtt(alb, "DNSName"), "DNS name of the ALB (alias target).")
-    export(t, "LoadBalancerHostedZoneId", GetAtt(alb, "CanonicalHostedZoneID"),
-           "Canonical hosted zone of the ALB (alias target).")
-    export(t, "HttpsListenerArn", Ref(https), "HTTPS listener whose default action holds the weights.")
-    for colour, group in groups.items():
-        cap = colour.capitalize()
-        export(t, f"{cap}TargetGroupArn", Ref(group), f"ARN of the {colour} target group.")
-        export(t, f"{cap}TargetGroupFullName", GetAtt(group, "TargetGroupFullName"),
-               f"targetgroup/<name>/<id> of the {colour} target group, the CloudWatch TargetGroup dimension.")
-    export(t, "AlbLogBucketName", Ref(bucket), "Bucket with the ALB access and connection logs.")
-    export(t, "WebAclArn", GetAtt(acl, "Arn"), "WAF web ACL in front of the ALB.")
+    for edge in EDGES:
+        alb = _load_balancer(t, edge, bucket, bucket_policy)
+        groups = {target: _target_group(t, edge, target) for target in COLOURS}
+        https = _listeners(t, edge, alb, certificate, groups)
+        acl = _waf(t, edge, alb)
+        _edge_outputs(t, edge, alb, https, acl, groups)
+    export(t, "AlbLogBucketName", Ref(bucket), "Bucket with both ALBs' access and connection logs.")
     return t
 
 

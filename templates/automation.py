@@ -2,15 +2,16 @@
 
 Every minute (EventBridge schedule), and at once when a gate alarm changes state, the Lambda
 reads the shift plan and the gate alarms (green health, data health) and either advances green's
-weight by one step, holds, or rolls back to blue on the ALB listener and the Route 53 weighted
-records together. Its plan state lives in a DynamoDB table written with conditional puts.
+weight by one step, holds, or rolls back to blue on both ALBs' listeners (one ALB per colour) and
+the Route 53 weighted records together. Its plan state lives in a DynamoDB table written with
+conditional puts.
 
 Safety rails an auditor can check in this file:
   * ReservedConcurrentExecutions 1: two runs can never change weights at the same time (the
     conditional writes catch a race; the concurrency limit makes one impossible);
-  * the role may change exactly one listener, the weighted records of one name in one zone, two
-    SSM parameters, one table item set, and publish to one topic: nothing it could use to touch
-    the payment data or other traffic;
+  * the role may change exactly the two HTTPS listeners, the weighted records of one name in one
+    zone, one SSM parameter (and read three), one table item set, and publish to one topic:
+    nothing it could use to touch the payment data or other traffic;
   * every failed run is kept (Lambda DLQ, EventBridge DLQ) and pages through the alarms below,
     including a heartbeat alarm that fires when the schedule stops invoking the function.
 """
@@ -57,6 +58,15 @@ MAX_RETRY_ATTEMPTS = 0
 #: An event that waited this long behind a running invocation (concurrency 1) is stale: two
 #: newer scheduled runs have read fresher state by then.
 MAX_EVENT_AGE_SECONDS = 120
+#: One ALB per colour (alb stack): the shifter sets the same weights on every edge's listener.
+EDGES = ("blue", "green")
+#: The database switchover's forward run must end within this (SWITCHOVER_BUDGET_SECONDS); the
+#: rest of the Lambda timeout is the undo's: unfence, the writer name back, and the audit write.
+SWITCHOVER_BUDGET_SECONDS = 200
+UNDO_RESERVE_SECONDS = 100
+FUNCTION_TIMEOUT_SECONDS = SWITCHOVER_BUDGET_SECONDS + UNDO_RESERVE_SECONDS
+#: The switchover's drain marker (lambda_src/traffic_shifter/db/drain.py); dms.py replicates this schema.
+MARKER_SCHEMA = "bluegreen_ops"
 
 
 def _arn(service, resource, region=True, account=True):
@@ -82,14 +92,18 @@ def _parameters(t):
     p("SsmPrefix", "SSM prefix of this deployment (parameters stack SsmPrefix), e.g. /payments-migration/dev-d01.",
       Type="String", AllowedPattern=r"^(/[a-z0-9][a-z0-9-]*){2}$",
       ConstraintDescription="/<project>/<environment>-<suffix>, no trailing slash")
-    p("HttpsListenerArn", "ALB listener whose default forward action holds the weights (alb stack).",
-      Type="String", AllowedPattern=r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/app/.+$",
-      ConstraintDescription="an ALB listener ARN")
-    for colour in ("Blue", "Green"):
-        p(f"{colour}TargetGroupArn", f"{colour} target group (alb stack {colour}TargetGroupArn).",
-          Type="String",
-          AllowedPattern=r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/.+$",
-          ConstraintDescription="a target group ARN")
+    for edge in EDGES:
+        e = edge.capitalize()
+        p(f"{e}HttpsListenerArn", f"HTTPS listener of the {edge} ALB, whose default forward action holds the "
+                                  f"weights (alb stack {e}HttpsListenerArn).",
+          Type="String", AllowedPattern=r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/app/.+$",
+          ConstraintDescription="an ALB listener ARN")
+        for colour in ("blue", "green"):
+            group = target_group(edge, colour)
+            p(f"{group}Arn", f"The {edge} ALB's target group of the {colour} tasks (alb stack {group}Arn).",
+              Type="String",
+              AllowedPattern=r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/.+$",
+              ConstraintDescription="a target group ARN")
     p("HostedZoneId", "Hosted zone of the payment hostname (dns stack HostedZoneId).",
       Type="String", AllowedPattern=r"^Z[A-Z0-9]{1,31}$", ConstraintDescription="a Route 53 hosted zone ID")
     p("RecordName", "Payment hostname of the weighted records (route53 stack RecordName), lower case, "
@@ -116,6 +130,9 @@ def _parameters(t):
           Type="String",
           AllowedPattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$",
           ConstraintDescription="a Secrets Manager secret ARN")
+    p("DbCaBundleParameterName", "SSM String parameter (parameters stack DbCaBundleParameterName) holding the RDS "
+                                 "CA bundle the switchover verifies the databases' TLS certificates against.",
+      Type="String", AllowedPattern=r"^(/[A-Za-z0-9_.-]+)+$", ConstraintDescription="an SSM parameter name (a path)")
     p("DataKeyArn", "Data KMS key (security stack) the DB secrets are encrypted with.",
       Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN, ConstraintDescription="a KMS key ARN")
     p("ReplicationInstanceIdentifier", "DMS replication instance (dms stack): the CDC metrics' dimension.",
@@ -134,6 +151,11 @@ DMS_TASKS = {
     "CdcBlueToGreenTaskArn": "CDC-only blue -> green task",
     "CdcGreenToBlueTaskArn": "CDC-only green -> blue task",
 }
+
+
+def target_group(edge, colour):
+    """Stem of the ``edge`` ALB's target group of ``colour``'s tasks (alb stack output names)."""
+    return f"{edge.capitalize()}Alb{colour.capitalize()}TargetGroup"
 
 
 def _alarm_arn(param):
@@ -163,7 +185,7 @@ def _policy_document(log_group, table, dlq):
              "Resource": "*"},
             {"Sid": "SetListenerWeights", "Effect": "Allow",
              "Action": ["elasticloadbalancing:ModifyListener"],
-             "Resource": Ref("HttpsListenerArn")},
+             "Resource": [Ref(f"{e.capitalize()}HttpsListenerArn") for e in EDGES]},
             {"Sid": "ReadWeightedRecords", "Effect": "Allow",
              "Action": ["route53:ListResourceRecordSets"],
              "Resource": Sub("arn:${AWS::Partition}:route53:::hostedzone/${HostedZoneId}")},
@@ -219,6 +241,10 @@ def _policy_document(log_group, table, dlq):
             {"Sid": "ReadReplicationMetrics", "Effect": "Allow",
              "Action": ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"],
              "Resource": "*"},
+            # The RDS CA bundle is public, so a String parameter: no key to decrypt it with.
+            {"Sid": "ReadDbCaBundle", "Effect": "Allow",
+             "Action": ["ssm:GetParameter"],
+             "Resource": _arn("ssm", "parameter${DbCaBundleParameterName}")},
             {"Sid": "FenceLogin", "Effect": "Allow",
              "Action": ["secretsmanager:GetSecretValue"],
              "Resource": [Ref("BlueDbSecretArn"), Ref("GreenDbSecretArn")]},
@@ -250,9 +276,10 @@ def _environment(table):
     return {
         "SSM_PREFIX": Ref("SsmPrefix"),
         "STATE_TABLE": Ref(table),
-        "LISTENER_ARN": Ref("HttpsListenerArn"),
-        "BLUE_TARGET_GROUP_ARN": Ref("BlueTargetGroupArn"),
-        "GREEN_TARGET_GROUP_ARN": Ref("GreenTargetGroupArn"),
+        # One entry per ALB, blue ALB first; listener i forwards to blue and green target group i.
+        "LISTENER_ARNS": Join(",", [Ref(f"{e.capitalize()}HttpsListenerArn") for e in EDGES]),
+        "BLUE_TARGET_GROUP_ARNS": Join(",", [Ref(f"{target_group(e, 'blue')}Arn") for e in EDGES]),
+        "GREEN_TARGET_GROUP_ARNS": Join(",", [Ref(f"{target_group(e, 'green')}Arn") for e in EDGES]),
         "HOSTED_ZONE_ID": Ref("HostedZoneId"),
         "RECORD_NAME": Sub("${RecordName}."),
         "GATE_ALARMS": Join(",", [Ref("GreenHealthAlarmName"), Ref("DataHealthAlarmName")]),
@@ -268,6 +295,11 @@ def _environment(table):
         "DMS_TASK_GREEN_TO_BLUE_ARN": Ref("CdcGreenToBlueTaskArn"),
         "BLUE_DB_SECRET_ARN": Ref("BlueDbSecretArn"),
         "GREEN_DB_SECRET_ARN": Ref("GreenDbSecretArn"),
+        # TLS to the databases is verified against this bundle; the Lambda refuses to connect while
+        # the parameter holds no PEM (docs/db-switchover.md). DB_TLS_VERIFY is never set here.
+        "DB_CA_BUNDLE_PARAMETER": Ref("DbCaBundleParameterName"),
+        "SWITCHOVER_BUDGET_SECONDS": str(SWITCHOVER_BUDGET_SECONDS),
+        "MARKER_SCHEMA": MARKER_SCHEMA,
         "POWERTOOLS_SERVICE_NAME": "traffic-shifter",
         "POWERTOOLS_METRICS_NAMESPACE": "PaymentsBlueGreen",
     }
@@ -351,7 +383,8 @@ def build():
     policy = t.add_resource(ManagedPolicy(
         "FunctionPolicy",
         ManagedPolicyName=name("policy", "traffic-shifter"),
-        Description="Least privilege of the traffic shifter: one listener, one record name, two SSM parameters.",
+        Description="Least privilege of the traffic shifter: two listeners, one record name, one SSM parameter "
+                    "it writes, the switchover's record, tasks and logins.",
         PolicyDocument=_policy_document(log_group, table, dlq),
     ))
     role = t.add_resource(Role(
@@ -378,8 +411,8 @@ def build():
         Handler=HANDLER,
         Code=Code(S3Bucket=Ref("ArtifactBucketName"), S3Key=Ref("TrafficShifterCodeKey")),
         Role=GetAtt(role, "Arn"),
-        # A db switchover waits up to DRAIN_TIMEOUT_SECONDS (240) for DMS to drain after the fence.
-        Timeout=300,
+        # A db switchover's forward run ends by SWITCHOVER_BUDGET_SECONDS; what is left is its undo's.
+        Timeout=FUNCTION_TIMEOUT_SECONDS,
         MemorySize=256,
         # The concurrency guard: one run at a time, whatever triggered it.
         ReservedConcurrentExecutions=1,

@@ -1,7 +1,7 @@
 """Compute stack: the ECS cluster and one Fargate service per colour.
 
 Blue and green are built from one loop, so they differ only in what each colour must own:
-its image, its target group, its log group and its roles.
+its image, its target groups (one in each ALB: docs/traffic-weights.md), its log group and its roles.
 
 Both colours log in to the database as the application user ``payments_app`` with IAM database
 authentication, through the one movable writer name (docs/db-switchover.md): no password
@@ -21,9 +21,14 @@ Sizing (docs/sizing.md): 50,000 tx/h, peak x3 = ~42 tx/s; a 1 vCPU task is plann
 
 from troposphere import GetAtt, Join, Parameter, Ref, Sub
 from troposphere.applicationautoscaling import (
+    CustomizedMetricSpecification,
     PredefinedMetricSpecification,
     ScalableTarget,
     ScalingPolicy,
+    TargetTrackingMetric,
+    TargetTrackingMetricDataQuery,
+    TargetTrackingMetricDimension,
+    TargetTrackingMetricStat,
     TargetTrackingScalingPolicyConfiguration,
 )
 from troposphere.ecs import (
@@ -54,6 +59,8 @@ from troposphere.logs import LogGroup
 from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, tags, to_json
 
 COLOURS = ("blue", "green")
+#: One ALB per colour (alb stack); each colour's service registers with a target group in each.
+EDGES = COLOURS
 CONTAINER = "payment-api"
 #: The non-root UID:GID the image runs as; the image must not need root for anything.
 CONTAINER_USER = "10001:10001"
@@ -70,12 +77,20 @@ DB_PORT = "3306"
 APP_CA_BUNDLE = "/opt/payment-api/rds-global-bundle.pem"
 #: Target per task for request-count scaling: 20 tx/s planned per task = 1,200 per minute; scale before it.
 REQUESTS_PER_TARGET_PER_MINUTE = 1000
+#: A task's requests through both ALBs; an edge without traffic (weight 0) publishes nothing, and
+#: SUM of the array keeps the other edge's value instead of dropping the minute.
+REQUESTS_PER_TASK_EXPRESSION = "SUM([" + ", ".join(f"via{edge}" for edge in EDGES) + "])"
 CPU_TARGET_PERCENT = 50
 CLUSTER_RESOURCE_ID_PATTERN = "^cluster-[A-Z0-9]{1,64}$"
 
 
 def _cap(colour):
     return colour.capitalize()
+
+
+def target_group(edge, colour):
+    """Parameter stem of the ``edge`` ALB's target group of ``colour``'s tasks (alb stack output names)."""
+    return f"{_cap(edge)}Alb{_cap(colour)}TargetGroup"
 
 
 def _parameters(t):
@@ -85,10 +100,11 @@ def _parameters(t):
     t.add_parameter(Parameter(
         "AppSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
         Description="Security group of the tasks: app port from the ALB only (network stack)."))
-    t.add_parameter(Parameter(
-        "LoadBalancerFullName", Type="String", AllowedPattern="^app/[A-Za-z0-9-]+/[a-f0-9]+$",
-        ConstraintDescription="app/<name>/<id>",
-        Description="app/<name>/<id> of the ALB, for the request-count scaling metric (alb stack)."))
+    for edge in EDGES:
+        t.add_parameter(Parameter(
+            f"{_cap(edge)}LoadBalancerFullName", Type="String", AllowedPattern="^app/[A-Za-z0-9-]+/[a-f0-9]+$",
+            ConstraintDescription="app/<name>/<id>",
+            Description=f"app/<name>/<id> of the {edge} ALB, for the request-count scaling metric (alb stack)."))
     t.add_parameter(Parameter(
         "OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN, ConstraintDescription="a KMS key ARN",
         Description="Ops KMS key that encrypts the log groups and SSM SecureStrings (security stack)."))
@@ -121,15 +137,17 @@ def _parameters(t):
             Description=f"Resource ID of the {colour} cluster, the target of rds-db:connect (database stack)."))
     for colour in COLOURS:
         cap = _cap(colour)
-        t.add_parameter(Parameter(
-            f"{cap}TargetGroupArn", Type="String",
-            AllowedPattern="^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/.+$",
-            ConstraintDescription="a target group ARN",
-            Description=f"Target group of the {colour} service (alb stack)."))
-        t.add_parameter(Parameter(
-            f"{cap}TargetGroupFullName", Type="String", AllowedPattern="^targetgroup/[A-Za-z0-9-]+/[a-f0-9]+$",
-            ConstraintDescription="targetgroup/<name>/<id>",
-            Description=f"targetgroup/<name>/<id> of the {colour} target group (alb stack)."))
+        for edge in EDGES:
+            group = target_group(edge, colour)
+            t.add_parameter(Parameter(
+                f"{group}Arn", Type="String",
+                AllowedPattern="^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/.+$",
+                ConstraintDescription="a target group ARN",
+                Description=f"The {edge} ALB's target group the {colour} service registers with (alb stack)."))
+            t.add_parameter(Parameter(
+                f"{group}FullName", Type="String", AllowedPattern="^targetgroup/[A-Za-z0-9-]+/[a-f0-9]+$",
+                ConstraintDescription="targetgroup/<name>/<id>",
+                Description=f"targetgroup/<name>/<id> of the {edge} ALB's {colour} target group (alb stack)."))
         t.add_parameter(Parameter(
             f"{cap}ImageRepository", Type="String", AllowedPattern="^[a-z0-9]+([._/-][a-z0-9]+)*$",
             ConstraintDescription="an ECR repository name in this account and region",
@@ -349,8 +367,13 @@ def _service(t, colour, cluster, task_definition):
             Subnets=Ref("AppSubnetIds"),
             SecurityGroups=[Ref("AppSecurityGroupId")],
         )),
-        LoadBalancers=[LoadBalancer(
-            ContainerName=CONTAINER, ContainerPort=Ref("AppPort"), TargetGroupArn=Ref(f"{cap}TargetGroupArn"))],
+        # One target group in each ALB (a target group belongs to one load balancer): whichever edge a
+        # client reached, it can forward to this colour's tasks, so a rollback never waits for DNS.
+        LoadBalancers=[
+            LoadBalancer(ContainerName=CONTAINER, ContainerPort=Ref("AppPort"),
+                         TargetGroupArn=Ref(f"{target_group(edge, colour)}Arn"))
+            for edge in EDGES
+        ],
         HealthCheckGracePeriodSeconds=60,
         DeploymentConfiguration=DeploymentConfiguration(
             # A task set that never gets healthy is rolled back by ECS, not left half deployed.
@@ -391,6 +414,23 @@ def _scaling(t, colour, cluster, service):
             ScaleInCooldown=300,
         ),
     ))
+    # Every task is in one target group per ALB, so its requests are the sum of the two groups'
+    # RequestCountPerTarget (the predefined ALBRequestCountPerTarget follows one group only).
+    per_edge = [
+        TargetTrackingMetricDataQuery(
+            Id=f"via{edge}", ReturnData=False,
+            MetricStat=TargetTrackingMetricStat(
+                Metric=TargetTrackingMetric(
+                    Namespace="AWS/ApplicationELB", MetricName="RequestCountPerTarget",
+                    Dimensions=[
+                        TargetTrackingMetricDimension(Name="LoadBalancer", Value=Ref(f"{_cap(edge)}LoadBalancerFullName")),
+                        TargetTrackingMetricDimension(Name="TargetGroup", Value=Ref(f"{target_group(edge, colour)}FullName")),
+                    ]),
+                # The metric's only statistic; per target it is already an average.
+                Stat="Sum"),
+        )
+        for edge in EDGES
+    ]
     t.add_resource(ScalingPolicy(
         f"{cap}RequestScaling",
         PolicyName=name("asp", colour, "requests"),
@@ -398,10 +438,13 @@ def _scaling(t, colour, cluster, service):
         ScalingTargetId=Ref(target),
         TargetTrackingScalingPolicyConfiguration=TargetTrackingScalingPolicyConfiguration(
             TargetValue=REQUESTS_PER_TARGET_PER_MINUTE,
-            PredefinedMetricSpecification=PredefinedMetricSpecification(
-                PredefinedMetricType="ALBRequestCountPerTarget",
-                ResourceLabel=Join("/", [Ref("LoadBalancerFullName"), Ref(f"{cap}TargetGroupFullName")]),
-            ),
+            CustomizedMetricSpecification=CustomizedMetricSpecification(Metrics=[
+                *per_edge,
+                TargetTrackingMetricDataQuery(
+                    Id="requests", ReturnData=True,
+                    Expression=REQUESTS_PER_TASK_EXPRESSION,
+                    Label=f"{colour}: requests per task per minute, both ALBs"),
+            ]),
             ScaleOutCooldown=60,
             ScaleInCooldown=300,
         ),

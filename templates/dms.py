@@ -38,6 +38,11 @@ PAYMENT_SCHEMA = "payments"
 #: Tables the payment service is known to have today; the mapping covers them through the
 #: schema-wide rule, and the tests check that each of them is matched.
 PAYMENT_TABLES = ("payments", "transactions", "ledger_entries", "idempotency_keys")
+#: The switchover's drain marker (lambda_src/traffic_shifter/db/drain.py): a row written on the old
+#: writer after the fence whose arrival on the new one proves every earlier commit arrived, so the
+#: table must be in the mapping. automation.py's MARKER_SCHEMA names the same schema.
+MARKER_SCHEMA = "bluegreen_ops"
+MARKER_TABLE = "switchover_marker"
 LOG_RETENTION_DAYS = 365
 
 SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
@@ -56,12 +61,13 @@ def cap(colour: str) -> str:
 
 
 def table_mappings() -> dict:
-    """Selection rules: the whole payment schema, nothing excluded.
+    """Selection rules: the whole payment schema, and the switchover's marker table; nothing excluded.
 
     One schema-wide include instead of one rule per table, so a table the service adds later is
     replicated rather than silently left behind; FailOnNoTablesCaptured stops a task whose
     mapping matches nothing. There are no exclude rules: anything left out would have to be
-    written here, where a reviewer sees it.
+    written here, where a reviewer sees it. The marker is one table, not its schema: nothing
+    else of the operations schema is the payment service's data.
     """
     return {
         "rules": [
@@ -70,6 +76,14 @@ def table_mappings() -> dict:
                 "rule-id": "1",
                 "rule-name": "include-payments-schema-all-tables",
                 "object-locator": {"schema-name": PAYMENT_SCHEMA, "table-name": "%"},
+                "rule-action": "include",
+                "filters": [],
+            },
+            {
+                "rule-type": "selection",
+                "rule-id": "2",
+                "rule-name": "include-switchover-marker",
+                "object-locator": {"schema-name": MARKER_SCHEMA, "table-name": MARKER_TABLE},
                 "rule-action": "include",
                 "filters": [],
             },

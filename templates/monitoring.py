@@ -1,9 +1,13 @@
 """Monitoring stack: the health alarms the traffic shifter gates on, their topic, and the dashboard.
 
-Per colour (blue, green) four metric alarms watch what a payment customer would feel:
-  * 5xx rate   100 * HTTPCode_Target_5XX_Count / RequestCount of the colour's target group (%)
-  * p99        TargetResponseTime, extended statistic p99 (seconds)
-  * unhealthy  UnHealthyHostCount of the target group above a threshold (default 0)
+Per colour (blue, green) four metric alarms watch what a payment customer would feel. A colour's
+tasks sit in one target group in each ALB (one ALB per colour, docs/traffic-weights.md), so every
+ALB alarm aggregates the colour's two target groups with metric math:
+  * 5xx rate   100 * SUM(5XX of both groups) / SUM(RequestCount of both groups) (%)
+  * p99        MAX of the two groups' TargetResponseTime p99 (seconds): percentiles do not add,
+               and the worse edge is what the gate must see
+  * unhealthy  MAX of the two groups' UnHealthyHostCount above a threshold (default 0): both
+               groups hold the same tasks, so a sum would count each task twice
   * tasks      ECS Container Insights RunningTaskCount of the colour's service below a minimum
 and a composite alarm per colour (``alarm-<colour>-health-...``) is their OR. The data composite
 (``alarm-data-health-...``) is the OR of the DMS CDC latency alarms (dms stack) and the Aurora
@@ -15,6 +19,9 @@ pages once, with the composite's state reason naming the member that fired.
 
 Every alarm is evaluated per minute, 2 breaching minutes out of 3 (``DATAPOINTS``/``PERIODS``):
 a single bad minute (one slow batch, one task replaced) does not roll a migration back, two do.
+
+The dashboard shows the edge share (requests per ALB, which the Route 53 weights decide) beside
+the target share (requests per colour through both ALBs, which the listener weights decide).
 """
 
 import json
@@ -27,6 +34,8 @@ from troposphere.sns import Topic, TopicPolicy
 from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, tags, to_json
 
 COLOURS = ("blue", "green")
+#: One ALB per colour (alb stack); every colour has a target group in each.
+EDGES = COLOURS
 PERIOD = 60
 PERIODS = 3
 DATAPOINTS = 2
@@ -55,20 +64,25 @@ def _parameters(t):
         ConstraintDescription="a KMS key ARN",
         Description="Ops KMS key (security stack) that encrypts the notification topic.",
     ))
-    t.add_parameter(Parameter(
-        "LoadBalancerFullName", Type="String",
-        AllowedPattern=r"^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",
-        ConstraintDescription="app/<name>/<id>, the ALB's LoadBalancerFullName attribute",
-        Description="LoadBalancer dimension of the ALB metrics (alb stack LoadBalancerFullName).",
-    ))
+    for edge in EDGES:
+        e = edge.capitalize()
+        t.add_parameter(Parameter(
+            f"{e}LoadBalancerFullName", Type="String",
+            AllowedPattern=r"^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",
+            ConstraintDescription="app/<name>/<id>, the ALB's LoadBalancerFullName attribute",
+            Description=f"LoadBalancer dimension of the {edge} ALB's metrics (alb stack {e}LoadBalancerFullName).",
+        ))
+        for colour in COLOURS:
+            group = target_group(edge, colour)
+            t.add_parameter(Parameter(
+                f"{group}FullName", Type="String",
+                AllowedPattern=r"^targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",
+                ConstraintDescription="targetgroup/<name>/<id>, the TargetGroupFullName attribute",
+                Description=f"TargetGroup dimension of the {edge} ALB's {colour} target group "
+                            f"(alb stack {group}FullName).",
+            ))
     for colour in COLOURS:
         c = colour.capitalize()
-        t.add_parameter(Parameter(
-            f"{c}TargetGroupFullName", Type="String",
-            AllowedPattern=r"^targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",
-            ConstraintDescription="targetgroup/<name>/<id>, the TargetGroupFullName attribute",
-            Description=f"TargetGroup dimension of the {colour} target group (alb stack {c}TargetGroupFullName).",
-        ))
         t.add_parameter(Parameter(
             f"{c}ServiceName", Type="String", AllowedPattern=r"^[A-Za-z0-9_-]{1,255}$",
             ConstraintDescription="an ECS service name",
@@ -107,13 +121,37 @@ def _parameters(t):
     ))
 
 
-def _dims(colour, *, ecs=False):
-    c = colour.capitalize()
-    if ecs:
-        return [MetricDimension(Name="ClusterName", Value=Ref("ClusterName")),
-                MetricDimension(Name="ServiceName", Value=Ref(f"{c}ServiceName"))]
-    return [MetricDimension(Name="LoadBalancer", Value=Ref("LoadBalancerFullName")),
-            MetricDimension(Name="TargetGroup", Value=Ref(f"{c}TargetGroupFullName"))]
+def target_group(edge, colour):
+    """Stem of the ``edge`` ALB's target group of ``colour``'s tasks (alb stack output names)."""
+    return f"{edge.capitalize()}Alb{colour.capitalize()}TargetGroup"
+
+
+def _ecs_dims(colour):
+    return [MetricDimension(Name="ClusterName", Value=Ref("ClusterName")),
+            MetricDimension(Name="ServiceName", Value=Ref(f"{colour.capitalize()}ServiceName"))]
+
+
+def _tg_dims(edge, colour):
+    return [MetricDimension(Name="LoadBalancer", Value=Ref(f"{edge.capitalize()}LoadBalancerFullName")),
+            MetricDimension(Name="TargetGroup", Value=Ref(f"{target_group(edge, colour)}FullName"))]
+
+
+def _per_edge(prefix, colour, metric_name, stat):
+    """One hidden query per ALB of a colour's target-group metric: ``<prefix>blue``, ``<prefix>green``."""
+    return [
+        MetricDataQuery(
+            Id=f"{prefix}{edge}", ReturnData=False,
+            MetricStat=MetricStat(Metric=Metric(Namespace=ALB, MetricName=metric_name, Dimensions=_tg_dims(edge, colour)),
+                                  Period=PERIOD, Stat=stat),
+        )
+        for edge in EDGES
+    ]
+
+
+def across_edges(function, prefix):
+    """``SUM([errblue, errgreen])``: an array function works per minute over the series that have a
+    datapoint, so a minute in which one edge served nothing (its record at weight 0) still counts."""
+    return f"{function}([" + ", ".join(f"{prefix}{edge}" for edge in EDGES) + "])"
 
 
 def _common(kind, colour, description):
@@ -132,46 +170,50 @@ def _colour_alarms(t, colour):
     c = colour.capitalize()
     alarms = []
 
-    def stat(query_id, metric_name):
-        return MetricDataQuery(
-            Id=query_id, ReturnData=False,
-            MetricStat=MetricStat(Metric=Metric(Namespace=ALB, MetricName=metric_name, Dimensions=_dims(colour)),
-                                  Period=PERIOD, Stat="Sum"),
-        )
+    def result(query_id, expression, label):
+        return MetricDataQuery(Id=query_id, Expression=expression, Label=label, ReturnData=True)
 
     alarms.append(t.add_resource(Alarm(
         f"{c}Http5xxRateAlarm",
-        **_common("5xx", colour, f"{colour}: target 5xx responses above Http5xxRateThresholdPercent % of requests"),
+        **_common("5xx", colour, f"{colour}: target 5xx responses above Http5xxRateThresholdPercent % of requests "
+                                 "(both ALBs)"),
         ComparisonOperator="GreaterThanThreshold",
         Threshold=Ref("Http5xxRateThresholdPercent"),
         Metrics=[
-            stat("errors", "HTTPCode_Target_5XX_Count"),
-            stat("requests", "RequestCount"),
+            *_per_edge("err", colour, "HTTPCode_Target_5XX_Count", "Sum"),
+            *_per_edge("req", colour, "RequestCount", "Sum"),
+            MetricDataQuery(Id="errors", Expression=across_edges("SUM", "err"), ReturnData=False),
+            MetricDataQuery(Id="requests", Expression=across_edges("SUM", "req"), ReturnData=False),
             # The ALB publishes no 5XX datapoint in a minute without errors: FILL makes that 0 %.
-            MetricDataQuery(Id="rate", Expression="100 * FILL(errors, 0) / requests",
-                            Label=f"{colour} target 5xx rate (%)", ReturnData=True),
+            result("rate", "100 * FILL(errors, 0) / requests", f"{colour} target 5xx rate (%), both ALBs"),
         ],
     )))
     alarms.append(t.add_resource(Alarm(
         f"{c}P99LatencyAlarm",
-        **_common("p99", colour, f"{colour}: p99 target response time above P99LatencyThresholdSeconds"),
-        Namespace=ALB, MetricName="TargetResponseTime", Dimensions=_dims(colour),
-        ExtendedStatistic="p99", Period=PERIOD,
+        **_common("p99", colour, f"{colour}: p99 target response time above P99LatencyThresholdSeconds "
+                                 "(the worse of the two ALBs)"),
         ComparisonOperator="GreaterThanThreshold",
         Threshold=Ref("P99LatencyThresholdSeconds"),
+        Metrics=[
+            *_per_edge("p99", colour, "TargetResponseTime", "p99"),
+            result("worst", across_edges("MAX", "p99"), f"{colour} p99 (s), worse ALB"),
+        ],
     )))
     alarms.append(t.add_resource(Alarm(
         f"{c}UnhealthyHostsAlarm",
-        **_common("unhealthy-hosts", colour, f"{colour}: unhealthy targets above UnhealthyHostThreshold"),
-        Namespace=ALB, MetricName="UnHealthyHostCount", Dimensions=_dims(colour),
-        Statistic="Maximum", Period=PERIOD,
+        **_common("unhealthy-hosts", colour, f"{colour}: unhealthy targets above UnhealthyHostThreshold "
+                                             "(the worse of the two ALBs)"),
         ComparisonOperator="GreaterThanThreshold",
         Threshold=Ref("UnhealthyHostThreshold"),
+        Metrics=[
+            *_per_edge("unhealthy", colour, "UnHealthyHostCount", "Maximum"),
+            result("worst", across_edges("MAX", "unhealthy"), f"{colour} unhealthy targets, worse ALB"),
+        ],
     )))
     alarms.append(t.add_resource(Alarm(
         f"{c}RunningTasksAlarm",
         **_common("running-tasks", colour, f"{colour}: ECS running tasks below MinRunningTasks"),
-        Namespace="ECS/ContainerInsights", MetricName="RunningTaskCount", Dimensions=_dims(colour, ecs=True),
+        Namespace="ECS/ContainerInsights", MetricName="RunningTaskCount", Dimensions=_ecs_dims(colour),
         Statistic="Minimum", Period=PERIOD,
         ComparisonOperator="LessThanThreshold",
         Threshold=Ref("MinRunningTasks"),
@@ -181,10 +223,12 @@ def _colour_alarms(t, colour):
 
 def _dashboard_body():
     region = "${AWS::Region}"
-    lb = "${LoadBalancerFullName}"
 
-    def tg_metric(colour, metric, **opts):
-        return [ALB, metric, "LoadBalancer", lb, "TargetGroup", "${%sTargetGroupFullName}" % colour.capitalize(), opts]
+    def lb(edge):
+        return "${%sLoadBalancerFullName}" % edge.capitalize()
+
+    def tg_metric(edge, colour, metric, **opts):
+        return [ALB, metric, "LoadBalancer", lb(edge), "TargetGroup", "${%sFullName}" % target_group(edge, colour), opts]
 
     def graph(title, metrics, x, y, w=12, **extra):
         return {"type": "metric", "x": x, "y": y, "width": w, "height": 6,
@@ -197,32 +241,41 @@ def _dashboard_body():
                 "properties": {"title": title, "region": region, "view": "timeSeries",
                                "annotations": {"alarms": [alarm_var]}}}
 
-    rates = []
-    for i, colour in enumerate(COLOURS):
-        rates += [
-            [{"expression": f"100 * FILL(e{i}, 0) / r{i}", "label": f"{colour} 5xx %", "id": f"rate{i}"}],
-            tg_metric(colour, "HTTPCode_Target_5XX_Count", id=f"e{i}", stat="Sum", visible=False),
-            tg_metric(colour, "RequestCount", id=f"r{i}", stat="Sum", visible=False),
-        ]
+    def hidden(edge, colour, metric, query_id):
+        return tg_metric(edge, colour, metric, id=query_id, stat="Sum", visible=False)
+
+    # Edge share: what the Route 53 weights decide (which ALB clients reach).
+    edges = [[ALB, "RequestCount", "LoadBalancer", lb(e), {"stat": "Sum", "label": f"{e} ALB"}] for e in EDGES]
+    # Target share: what the listener weights decide (which colour's tasks serve), through both ALBs.
+    targets, rates = [], []
+    for colour in COLOURS:
+        targets += [[{"expression": across_edges("SUM", f"r{colour}"), "label": f"{colour} tasks", "id": f"t{colour}"}],
+                    *(hidden(e, colour, "RequestCount", f"r{colour}{e}") for e in EDGES)]
+        rates += [[{"expression": f"100 * FILL({across_edges('SUM', f'e{colour}')}, 0) / "
+                                 f"{across_edges('SUM', f'n{colour}')}",
+                    "label": f"{colour} 5xx %", "id": f"rate{colour}"}],
+                  *(hidden(e, colour, "HTTPCode_Target_5XX_Count", f"e{colour}{e}") for e in EDGES),
+                  *(hidden(e, colour, "RequestCount", f"n{colour}{e}") for e in EDGES)]
     widgets = [
         {"type": "alarm", "x": 0, "y": 0, "width": 24, "height": 3,
          "properties": {"title": "Gate and health alarms",
                         "alarms": ["${GreenHealthAlarm.Arn}", "${DataHealthAlarm.Arn}", "${BlueHealthAlarm.Arn}"]}},
-        graph("Traffic split: requests per target group",
-              [tg_metric(c, "RequestCount", stat="Sum", label=c) for c in COLOURS], 0, 3, stacked=True),
-        graph("Target 5xx rate (%)", rates, 12, 3,
+        graph("Edge share: requests per ALB (Route 53 weights)", edges, 0, 3, stacked=True),
+        graph("Target share: requests per colour, both ALBs (listener weights)", targets, 12, 3, stacked=True),
+        graph("Target 5xx rate (%), both ALBs", rates, 0, 9,
               yAxis={"left": {"min": 0}},
               annotations={"horizontal": [{"label": "threshold", "value": NUMBER % "Http5xxRateThresholdPercent"}]}),
-        graph("Target response time p99 (s)",
-              [tg_metric(c, "TargetResponseTime", stat="p99", label=c) for c in COLOURS], 0, 9),
+        graph("Target response time p99 (s) per colour and ALB",
+              [tg_metric(e, c, "TargetResponseTime", stat="p99", label=f"{c} via {e} ALB")
+               for c in COLOURS for e in EDGES], 12, 9),
         graph("ECS running tasks",
               [["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", "${ClusterName}",
                 "ServiceName", "${%sServiceName}" % c.capitalize(), {"stat": "Minimum", "label": c}]
-               for c in COLOURS], 12, 9),
-        alarm_graph("DMS CDC latency: source", "${CdcSourceAlarmArn}", 0, 15),
-        alarm_graph("DMS CDC latency: target", "${CdcTargetAlarmArn}", 6, 15),
-        alarm_graph("Aurora replica lag: blue", "${BlueLagAlarmArn}", 12, 15),
-        alarm_graph("Aurora replica lag: green", "${GreenLagAlarmArn}", 18, 15),
+               for c in COLOURS], 0, 15),
+        alarm_graph("DMS CDC latency: source", "${CdcSourceAlarmArn}", 0, 21),
+        alarm_graph("DMS CDC latency: target", "${CdcTargetAlarmArn}", 6, 21),
+        alarm_graph("Aurora replica lag: blue", "${BlueLagAlarmArn}", 12, 21),
+        alarm_graph("Aurora replica lag: green", "${GreenLagAlarmArn}", 18, 21),
     ]
     text = json.dumps({"widgets": widgets}, sort_keys=True)
     # Numbers from parameters go in unquoted: the dashboard schema wants a number there.

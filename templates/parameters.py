@@ -8,6 +8,8 @@ Everything lives under ``ssm_path()`` = /<project>/<environment>-<suffix>/:
   health/min-running-tasks
   image/blue-tag, image/green-tag   image tags the compute stack deploys
   app/payment-api-signing-key   SecureString, generated, never seen by a template or a person
+  db/rds-ca-bundle              the RDS CA bundle (PEM) the switchover verifies the databases' TLS with;
+                                created with a placeholder the operator overwrites once
 
 Configuration that only changes through a stack update is a plain AWS::SSM::Parameter. Two kinds
 go through the ``Custom::SsmParameter`` resource of lambda_src/ssm_parameter instead:
@@ -17,6 +19,8 @@ go through the ``Custom::SsmParameter`` resource of lambda_src/ssm_parameter ins
     and never overwrites a value that exists.
   * SecureStrings: CloudFormation cannot create them, and their value must never pass through a
     template or a stack parameter, so the function generates it and encrypts it with the ops key.
+  * db/rds-ca-bundle is loaded by an operator (the bundle is downloaded from AWS, not built here):
+    a stack update must not put the placeholder back over it. It is a String: the bundle is public.
 """
 
 from troposphere import GetAtt, Parameter, Ref, Sub
@@ -38,6 +42,12 @@ SIGNING_KEY_BYTES = 48
 DEFAULT_SHIFT_PLAN = (
     '{"steps": [{"green_weight": 10, "bake_seconds": 300}, {"green_weight": 25, "bake_seconds": 300}, '
     '{"green_weight": 50, "bake_seconds": 600}, {"green_weight": 100, "bake_seconds": 0}]}'
+)
+#: What db/rds-ca-bundle holds until an operator loads the bundle; the switchover refuses to connect
+#: while it holds no PEM certificate, saying to load it.
+CA_BUNDLE_PLACEHOLDER = (
+    "NOT LOADED: overwrite with the RDS CA bundle of us-east-1 (PEM), "
+    "https://truststore.pki.rds.amazonaws.com/us-east-1/us-east-1-bundle.pem"
 )
 IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 #: Every parameter the function may touch: this deployment's prefix and nothing else.
@@ -216,6 +226,11 @@ def build():
         "Key the payment API signs its responses with; generated, encrypted with the ops key.",
         Type="SecureString", KeyId=Ref("OpsKeyArn"), GeneratedLength=SIGNING_KEY_BYTES)
 
+    ca_bundle = _custom(
+        t, "DbCaBundleParameter", function, "db/rds-ca-bundle",
+        "RDS CA bundle (PEM) the database switchover verifies TLS against; loaded by an operator, never reset by a stack update.",
+        Type="String", Value=CA_BUNDLE_PLACEHOLDER)
+
     shift_plan = _plain(t, "ShiftPlanParameter", "shift/plan", Ref("ShiftPlan"),
                         "Traffic shift steps: green weight and bake time of each.")
     _plain(t, "Max5xxPercentParameter", "health/max-5xx-percent", Ref("Max5xxPercent"),
@@ -232,6 +247,8 @@ def build():
 
     export(t, "SsmPrefix", Sub("/${Project}/" + NAME_TAIL), "Prefix of every SSM parameter of this deployment.")
     export(t, "GreenWeightParameterName", Ref(green_weight), "Name of the live green weight parameter.")
+    export(t, "DbCaBundleParameterName", Ref(ca_bundle),
+           "Name of the String parameter with the RDS CA bundle the switchover verifies TLS against.")
     export(t, "ShiftPlanParameterName", Ref(shift_plan), "Name of the traffic shift plan parameter.")
     export(t, "PaymentApiSigningKeyParameterName", Ref(signing_key),
            "Name of the SecureString with the payment API signing key.")

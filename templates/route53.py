@@ -1,12 +1,14 @@
-"""Route 53 stack: the weighted blue and green records of the payment hostname.
+"""Route 53 stack: the weighted blue and green records of the payment hostname, one per edge.
 
-Both records are aliases of the one ALB, so they resolve to the same load balancer and the
-ALB's listener weights decide the real split. The Route 53 weights move in lockstep with the
-ALB's (both come from the one number green_weight) so that DNS always tells the same story
-as the listener, and a later move to one ALB per colour needs no new records.
+The blue record aliases the blue ALB and the green record the green ALB, so these weights decide
+which edge a client reaches: the edge share. The split between the colours' tasks is decided on
+each ALB's listener with the same weights (alb stack), so it equals green_weight whichever edge
+a client's resolver cached. Both weights come from the one number green_weight and move together
+(Sceptre, the traffic shifter).
 
-Each record has a Route 53 health check (HTTPS to the ALB on the health path) and evaluates
-the ALB's target health, so a hostname whose load balancer has no healthy target is withdrawn.
+Each record has a Route 53 health check (HTTPS to its own ALB on the health path) and evaluates
+that ALB's target health, so an edge that fails (a bad WAF rule, listener or certificate on
+green's ALB) is withdrawn from DNS and its share goes to the other edge.
 """
 
 from troposphere import Parameter, Ref
@@ -18,7 +20,7 @@ COLOURS = ("blue", "green")
 
 
 def build():
-    t = new_template("Weighted Route 53 alias records (blue, green) of the payment hostname.")
+    t = new_template("Weighted Route 53 alias records of the payment hostname: blue -> the blue ALB, green -> the green ALB.")
     t.add_parameter(Parameter(
         "HostedZoneId", Type="AWS::Route53::HostedZone::Id", Description="Zone of the payment hostname (dns stack)."))
     t.add_parameter(Parameter(
@@ -26,14 +28,16 @@ def build():
         AllowedPattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
         ConstraintDescription="a lower-case DNS hostname without a trailing dot",
         Description="Payment hostname the records answer for (dns stack PaymentHostname)."))
-    t.add_parameter(Parameter(
-        "LoadBalancerDnsName", Type="String", AllowedPattern=r"^[A-Za-z0-9.-]+\.elb\.amazonaws\.com$",
-        ConstraintDescription="an ELB DNS name",
-        Description="DNS name of the ALB (alb stack)."))
-    t.add_parameter(Parameter(
-        "LoadBalancerHostedZoneId", Type="String", AllowedPattern="^Z[A-Z0-9]{1,31}$",
-        ConstraintDescription="a hosted zone ID",
-        Description="Canonical hosted zone of the ALB (alb stack)."))
+    for colour in COLOURS:
+        cap = colour.capitalize()
+        t.add_parameter(Parameter(
+            f"{cap}LoadBalancerDnsName", Type="String", AllowedPattern=r"^[A-Za-z0-9.-]+\.elb\.amazonaws\.com$",
+            ConstraintDescription="an ELB DNS name",
+            Description=f"DNS name of the {colour} ALB (alb stack {cap}LoadBalancerDnsName)."))
+        t.add_parameter(Parameter(
+            f"{cap}LoadBalancerHostedZoneId", Type="String", AllowedPattern="^Z[A-Z0-9]{1,31}$",
+            ConstraintDescription="a hosted zone ID",
+            Description=f"Canonical hosted zone of the {colour} ALB (alb stack {cap}LoadBalancerHostedZoneId)."))
     t.add_parameter(Parameter(
         "HealthCheckPath", Type="String", Default="/health", AllowedPattern="^/[A-Za-z0-9/._-]{0,254}$",
         ConstraintDescription="an absolute URL path such as /health",
@@ -60,7 +64,7 @@ def build():
             f"{cap}HealthCheck",
             HealthCheckConfig=HealthCheckConfig(
                 Type="HTTPS",
-                FullyQualifiedDomainName=Ref("LoadBalancerDnsName"),
+                FullyQualifiedDomainName=Ref(f"{cap}LoadBalancerDnsName"),
                 Port=443,
                 ResourcePath=Ref("HealthCheckPath"),
                 EnableSNI=True,
@@ -77,9 +81,10 @@ def build():
             SetIdentifier=colour,
             Weight=Ref(f"{cap}Weight"),
             HealthCheckId=Ref(check),
+            # Each colour's record is its own edge: the weights pick the ALB a client reaches.
             AliasTarget=AliasTarget(
-                DNSName=Ref("LoadBalancerDnsName"),
-                HostedZoneId=Ref("LoadBalancerHostedZoneId"),
+                DNSName=Ref(f"{cap}LoadBalancerDnsName"),
+                HostedZoneId=Ref(f"{cap}LoadBalancerHostedZoneId"),
                 EvaluateTargetHealth=True,
             ),
         ))

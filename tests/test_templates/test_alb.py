@@ -1,8 +1,9 @@
 """The alb stack's security and traffic properties, one test each, on the committed JSON.
 
 Each test fails when the property it names is removed from templates/alb.py (and re-rendered):
-TLS policy, invalid-header drop, HTTP only redirects, weighted forwarding, the header rules,
-the target groups' health and draining, the log bucket and its policy, WAF, the Rules.
+two complete edges (one ALB per colour), each with its TLS policy, invalid-header drop, HTTP only
+redirecting, weighted forwarding to its own blue and green target groups, the header rules, WAF
+and logs; the target groups' health and draining, the log bucket and its policy, the Rules.
 """
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from tests.test_templates.intrinsics import Evaluation
 
 COLOURS = ("blue", "green")
+EDGES = ("Blue", "Green")
+TARGETS = ("Blue", "Green")
 ELB_LOG_ACCOUNT = "arn:aws:iam::127311923021:root"
 
 
@@ -22,19 +25,28 @@ def attributes(resource, key="LoadBalancerAttributes"):
     return {a["Key"]: a["Value"] for a in resource["Properties"][key]}
 
 
+def of_type(res, kind):
+    return {k: v for k, v in res.items() if v["Type"] == kind}
+
+
 @pytest.fixture(scope="module")
 def res(alb):
     return alb["Resources"]
 
 
-@pytest.fixture(scope="module")
-def load_balancer(res):
-    return res["LoadBalancer"]
+@pytest.fixture(scope="module", params=EDGES)
+def edge(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def https(res):
-    return res["HttpsListener"]["Properties"]
+def load_balancer(res, edge):
+    return res[f"{edge}LoadBalancer"]
+
+
+@pytest.fixture(scope="module")
+def https(res, edge):
+    return res[f"{edge}HttpsListener"]["Properties"]
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +57,38 @@ def bucket(res):
 @pytest.fixture(scope="module")
 def bucket_statements(res):
     return {s["Sid"]: s for s in res["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+
+
+# ---------------------------------------------------------------- two edges
+def test_edges__load_balancers__one_per_colour_named_after_it(res):
+    albs = of_type(res, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert {k: v["Properties"]["Name"] for k, v in albs.items()} == {
+        f"{e}LoadBalancer": {"Fn::Sub": f"alb-{e.lower()}-${{Environment}}-${{EnvironmentSuffix}}"} for e in EDGES}
+
+
+def test_edges__every_target_group__belongs_to_exactly_one_listener_of_one_alb(res):
+    # ECS and ELB refuse a target group shared by two load balancers: each ALB has its own pair.
+    groups = of_type(res, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    used_by = {g: set() for g in groups}
+    for name, listener in of_type(res, "AWS::ElasticLoadBalancingV2::Listener").items():
+        for action in listener["Properties"]["DefaultActions"]:
+            for tg in action.get("ForwardConfig", {}).get("TargetGroups", []):
+                used_by[tg["TargetGroupArn"]["Ref"]].add(listener["Properties"]["LoadBalancerArn"]["Ref"])
+    for rule in of_type(res, "AWS::ElasticLoadBalancingV2::ListenerRule").values():
+        listener = res[rule["Properties"]["ListenerArn"]["Ref"]]
+        for action in rule["Properties"]["Actions"]:
+            used_by[action["TargetGroupArn"]["Ref"]].add(listener["Properties"]["LoadBalancerArn"]["Ref"])
+    assert used_by == {f"{e}Alb{t}TargetGroup": {f"{e}LoadBalancer"} for e in EDGES for t in TARGETS}
+
+
+@pytest.mark.parametrize("suffix", ["d01", "abcdefgh"])
+def test_target_group__name__within_elb_32_characters_for_the_longest_suffix(res, suffix):
+    for logical, group in of_type(res, "AWS::ElasticLoadBalancingV2::TargetGroup").items():
+        rendered = (group["Properties"]["Name"]["Fn::Sub"]
+                    .replace("${Environment}", "prod").replace("${EnvironmentSuffix}", suffix))
+        assert len(rendered) <= 32, (logical, rendered)
+    assert res["GreenAlbBlueTargetGroup"]["Properties"]["Name"] == {
+        "Fn::Sub": "tg-blue-greenalb-${Environment}-${EnvironmentSuffix}"}
 
 
 def test_load_balancer__scheme__internet_facing_in_public_subnets_behind_alb_sg(load_balancer):
@@ -62,11 +106,12 @@ def test_load_balancer__desync_mitigation__strictest(load_balancer):
     assert attributes(load_balancer)["routing.http.desync_mitigation_mode"] == "strictest"
 
 
-def test_load_balancer__access_and_connection_logs__go_to_the_log_bucket(load_balancer):
+def test_load_balancer__access_and_connection_logs__go_to_the_log_bucket_under_its_own_prefix(load_balancer, edge):
     attrs = attributes(load_balancer)
-    for kind in ("access_logs", "connection_logs"):
+    for kind, prefix in (("access_logs", "access"), ("connection_logs", "connection")):
         assert attrs[f"{kind}.s3.enabled"] == "true"
         assert attrs[f"{kind}.s3.bucket"] == {"Ref": "AccessLogBucket"}
+        assert attrs[f"{kind}.s3.prefix"] == f"{prefix}-{edge.lower()}"
     # ELB checks its write permission when the attributes are set: the policy must exist first.
     assert "AccessLogBucketPolicy" in load_balancer["DependsOn"]
 
@@ -88,15 +133,16 @@ def test_https_listener__ssl_policy__tls_1_2_or_newer(https):
     assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
-def test_http_listener__default_action__only_redirects_to_https_301(res):
-    props = res["HttpListener"]["Properties"]
+def test_http_listener__default_action__only_redirects_to_https_301(res, edge):
+    props = res[f"{edge}HttpListener"]["Properties"]
+    assert props["LoadBalancerArn"] == {"Ref": f"{edge}LoadBalancer"}
     (action,) = props["DefaultActions"]
     assert action["Type"] == "redirect"
     assert action["RedirectConfig"]["Protocol"] == "HTTPS"
     assert action["RedirectConfig"]["Port"] == "443"
     assert action["RedirectConfig"]["StatusCode"] == "HTTP_301"
     rules_on_http = [k for k, v in res.items() if v["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
-                     and v["Properties"]["ListenerArn"] == {"Ref": "HttpListener"}]
+                     and v["Properties"]["ListenerArn"] == {"Ref": f"{edge}HttpListener"}]
     assert rules_on_http == []
 
 
@@ -130,12 +176,14 @@ def test_certificate__empty_arn__dns_validated_in_payment_zone(alb, res):
         {"DomainName": {"Ref": "PaymentHostname"}, "HostedZoneId": {"Ref": "HostedZoneId"}}]
 
 
-def test_https_listener__default_action__forwards_to_both_colours_by_weight(https):
+def test_https_listener__default_action__forwards_to_its_albs_both_colours_by_the_same_weights(https, edge):
+    # Every edge splits by green_weight, so the real split does not depend on the edge a client cached.
+    assert https["LoadBalancerArn"] == {"Ref": f"{edge}LoadBalancer"}
     (action,) = https["DefaultActions"]
     assert action["Type"] == "forward"
     assert action["ForwardConfig"]["TargetGroups"] == [
-        {"TargetGroupArn": {"Ref": "BlueTargetGroup"}, "Weight": {"Ref": "BlueWeight"}},
-        {"TargetGroupArn": {"Ref": "GreenTargetGroup"}, "Weight": {"Ref": "GreenWeight"}},
+        {"TargetGroupArn": {"Ref": f"{edge}AlbBlueTargetGroup"}, "Weight": {"Ref": "BlueWeight"}},
+        {"TargetGroupArn": {"Ref": f"{edge}AlbGreenTargetGroup"}, "Weight": {"Ref": "GreenWeight"}},
     ]
 
 
@@ -158,41 +206,41 @@ def test_rules__weights__not_both_zero(alb, blue, green, allowed):
 
 
 @pytest.mark.parametrize("colour,priority", [("green", 10), ("blue", 20)])
-def test_header_rule__colour_header_from_allowed_cidrs__forwards_to_that_colour_only(res, colour, priority):
-    props = res[f"{colour.capitalize()}HeaderRule"]["Properties"]
-    assert props["ListenerArn"] == {"Ref": "HttpsListener"}
+def test_header_rule__colour_header_from_allowed_cidrs__forwards_to_that_colour_only(res, edge, colour, priority):
+    props = res[f"{edge}Alb{colour.capitalize()}HeaderRule"]["Properties"]
+    assert props["ListenerArn"] == {"Ref": f"{edge}HttpsListener"}
     assert props["Priority"] == priority
     conditions = {c["Field"]: c for c in props["Conditions"]}
     assert conditions["http-header"]["HttpHeaderConfig"] == {"HttpHeaderName": "X-Target-Colour", "Values": [colour]}
     assert conditions["source-ip"]["SourceIpConfig"] == {"Values": {"Ref": "ColourCheckSourceCidrs"}}
-    assert props["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": f"{colour.capitalize()}TargetGroup"}}]
+    assert props["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": f"{edge}Alb{colour.capitalize()}TargetGroup"}}]
 
 
-@pytest.mark.parametrize("colour", ["Blue", "Green"])
-def test_target_group__targets__fargate_ips_on_app_port(res, colour):
-    props = res[f"{colour}TargetGroup"]["Properties"]
+@pytest.mark.parametrize("colour", TARGETS)
+def test_target_group__targets__fargate_ips_on_app_port(res, edge, colour):
+    props = res[f"{edge}Alb{colour}TargetGroup"]["Properties"]
     assert props["TargetType"] == "ip"
     assert props["Port"] == {"Ref": "AppPort"}
     assert props["VpcId"] == {"Ref": "VpcId"}
 
 
-@pytest.mark.parametrize("colour", ["Blue", "Green"])
-def test_target_group__health_check__app_health_path_with_tuned_thresholds(res, colour):
-    props = res[f"{colour}TargetGroup"]["Properties"]
+@pytest.mark.parametrize("colour", TARGETS)
+def test_target_group__health_check__app_health_path_with_tuned_thresholds(res, edge, colour):
+    props = res[f"{edge}Alb{colour}TargetGroup"]["Properties"]
     assert props["HealthCheckPath"] == {"Ref": "HealthCheckPath"}
     assert props["Matcher"] == {"HttpCode": "200"}
     assert props["HealthCheckIntervalSeconds"] * props["UnhealthyThresholdCount"] <= 30
 
 
-@pytest.mark.parametrize("colour", ["Blue", "Green"])
-def test_target_group__deregistration_delay__short_for_short_requests(res, colour):
-    assert attributes(res[f"{colour}TargetGroup"], "TargetGroupAttributes")[
+@pytest.mark.parametrize("colour", TARGETS)
+def test_target_group__deregistration_delay__short_for_short_requests(res, edge, colour):
+    assert attributes(res[f"{edge}Alb{colour}TargetGroup"], "TargetGroupAttributes")[
         "deregistration_delay.timeout_seconds"] == "30"
 
 
-@pytest.mark.parametrize("colour", ["Blue", "Green"])
-def test_target_group__stickiness__disabled(res, colour):
-    assert attributes(res[f"{colour}TargetGroup"], "TargetGroupAttributes")["stickiness.enabled"] == "false"
+@pytest.mark.parametrize("colour", TARGETS)
+def test_target_group__stickiness__disabled(res, edge, colour):
+    assert attributes(res[f"{edge}Alb{colour}TargetGroup"], "TargetGroupAttributes")["stickiness.enabled"] == "false"
 
 
 def test_log_bucket__encryption__sse_s3_the_only_kind_alb_delivers_to(bucket):
@@ -238,8 +286,9 @@ def test_log_bucket_policy__elb_account__may_only_put_this_accounts_log_objects(
     statement = bucket_statements["ElbWritesThisAccountsLoadBalancerLogs"]
     assert statement["Principal"] == {"AWS": ELB_LOG_ACCOUNT}
     assert statement["Action"] == "s3:PutObject"
-    for resource in statement["Resource"]:
-        assert resource["Fn::Sub"][0].endswith("/AWSLogs/${AWS::AccountId}/*")
+    assert sorted(resource["Fn::Sub"][0] for resource in statement["Resource"]) == sorted(
+        f"${{Bucket}}/{kind}-{edge}/AWSLogs/${{AWS::AccountId}}/*"
+        for kind in ("access", "connection") for edge in COLOURS)
 
 
 def test_log_bucket_policy__statements__no_other_grants(bucket_statements):
@@ -252,13 +301,15 @@ def test_log_bucket_policy__tls_older_than_12__denied(bucket_statements):
     assert statement["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
 
 
-def test_waf__web_acl__associated_with_the_alb(res):
-    assert res["WebAclAssociation"]["Properties"] == {
-        "ResourceArn": {"Ref": "LoadBalancer"}, "WebACLArn": {"Fn::GetAtt": ["WebAcl", "Arn"]}}
+def test_waf__web_acl__its_own_associated_with_its_alb(res, edge):
+    assert res[f"{edge}WebAclAssociation"]["Properties"] == {
+        "ResourceArn": {"Ref": f"{edge}LoadBalancer"}, "WebACLArn": {"Fn::GetAtt": [f"{edge}WebAcl", "Arn"]}}
+    assert res[f"{edge}WebAcl"]["Properties"]["Name"] == {
+        "Fn::Sub": f"waf-alb-{edge.lower()}-${{Environment}}-${{EnvironmentSuffix}}"}
 
 
-def test_waf__rules__rate_limit_and_managed_groups_incl_known_bad_inputs(res):
-    rules = {r["Name"]: r for r in res["WebAcl"]["Properties"]["Rules"]}
+def test_waf__rules__rate_limit_and_managed_groups_incl_known_bad_inputs(res, edge):
+    rules = {r["Name"]: r for r in res[f"{edge}WebAcl"]["Properties"]["Rules"]}
     assert rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"] == {
         "Limit": {"Ref": "WafRateLimit"}, "AggregateKeyType": "IP"}
     assert "Block" in rules["rate-limit-per-ip"]["Action"]
@@ -267,21 +318,30 @@ def test_waf__rules__rate_limit_and_managed_groups_incl_known_bad_inputs(res):
         assert rules[group]["OverrideAction"] == {"None": {}}, f"{group} must block, not only count"
 
 
-def test_waf__logging__encrypted_log_group_with_credentials_redacted(res):
-    group = res["WafLogGroup"]["Properties"]
+def test_waf__logging__its_own_encrypted_log_group_with_credentials_redacted(res, edge):
+    group = res[f"{edge}WafLogGroup"]["Properties"]
     assert group["KmsKeyId"] == {"Ref": "OpsKeyArn"}
     assert group["RetentionInDays"] >= 365
-    logging = res["WafLogging"]["Properties"]
-    assert logging["LogDestinationConfigs"][0]["Fn::Sub"][1] == {"LogGroup": {"Ref": "WafLogGroup"}}
+    assert group["LogGroupName"] == {"Fn::Sub": f"aws-waf-logs-alb-{edge.lower()}-${{Environment}}-${{EnvironmentSuffix}}"}
+    logging = res[f"{edge}WafLogging"]["Properties"]
+    assert logging["ResourceArn"] == {"Fn::GetAtt": [f"{edge}WebAcl", "Arn"]}
+    assert logging["LogDestinationConfigs"][0]["Fn::Sub"][1] == {"LogGroup": {"Ref": f"{edge}WafLogGroup"}}
     redacted = {f["SingleHeader"]["Name"] for f in logging["RedactedFields"]}
     assert redacted == {"authorization", "cookie"}
 
 
-def test_outputs__contract__exported(alb):
-    contract = {"LoadBalancerArn", "LoadBalancerFullName", "LoadBalancerDnsName", "LoadBalancerHostedZoneId",
-                "HttpsListenerArn", "BlueTargetGroupArn", "GreenTargetGroupArn", "BlueTargetGroupFullName",
-                "GreenTargetGroupFullName"}
+def test_outputs__contract__both_edges_exported(alb):
+    per_edge = ("LoadBalancerArn", "LoadBalancerFullName", "LoadBalancerDnsName", "LoadBalancerHostedZoneId",
+                "HttpsListenerArn", "WebAclArn")
+    contract = ({f"{e}{key}" for e in EDGES for key in per_edge}
+                | {f"{e}Alb{t}TargetGroup{kind}" for e in EDGES for t in TARGETS for kind in ("Arn", "FullName")}
+                | {"AlbLogBucketName"})
     outputs = alb["Outputs"]
-    assert contract <= set(outputs)
+    assert set(outputs) == contract
     for key in contract:
         assert outputs[key]["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-" + key}
+
+
+def test_outputs__dns_names__each_its_own_alb(alb, edge):
+    assert alb["Outputs"][f"{edge}LoadBalancerDnsName"]["Value"] == {"Fn::GetAtt": [f"{edge}LoadBalancer", "DNSName"]}
+    assert alb["Outputs"][f"{edge}HttpsListenerArn"]["Value"] == {"Ref": f"{edge}HttpsListener"}

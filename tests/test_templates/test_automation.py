@@ -10,6 +10,9 @@ import jinja2
 import pytest
 import yaml
 
+from traffic_shifter.db.config import DbConfig
+from traffic_shifter.shifter import LEGACY_ENV_VARS, ShifterConfig
+
 from bluegreen import lambda_zip
 from bluegreen.environments import read_config
 from tests.test_templates import policy
@@ -29,7 +32,9 @@ EXPECTED_STATEMENTS = {
          "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
         {"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*/*"}, None),
     "ReadListenerWeights": (["elasticloadbalancing:DescribeListeners"], "*", None),
-    "SetListenerWeights": (["elasticloadbalancing:ModifyListener"], {"Ref": "HttpsListenerArn"}, None),
+    # Both edges' listeners (one ALB per colour), and nothing else of ELB.
+    "SetListenerWeights": (["elasticloadbalancing:ModifyListener"],
+                           [{"Ref": "BlueHttpsListenerArn"}, {"Ref": "GreenHttpsListenerArn"}], None),
     "ReadWeightedRecords": (["route53:ListResourceRecordSets"], ZONE_ARN, None),
     "SetWeightedRecords": (["route53:ChangeResourceRecordSets"], ZONE_ARN, {"ForAllValues:StringEquals": {
         "route53:ChangeResourceRecordSetsNormalizedRecordNames": [{"Ref": "RecordName"}],
@@ -69,6 +74,9 @@ EXPECTED_STATEMENTS = {
         {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${BlueClusterIdentifier}-*"},
         {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${GreenClusterIdentifier}-*"}], None),
     "ReadReplicationMetrics": (["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"], "*", None),
+    # A String parameter (the bundle is public): no kms:Decrypt goes with it.
+    "ReadDbCaBundle": (["ssm:GetParameter"], {"Fn::Sub": (
+        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${DbCaBundleParameterName}")}, None),
     "FenceLogin": (["secretsmanager:GetSecretValue"], [{"Ref": "BlueDbSecretArn"}, {"Ref": "GreenDbSecretArn"}], None),
     "DataKeyForFenceLogin": (["kms:Decrypt"], {"Ref": "DataKeyArn"},
                              {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}),
@@ -147,8 +155,15 @@ def test_function__runtime__python312_x86_64_matching_the_zip(function):
 
 
 def test_function__limits__timeout_300_memory_256(function):
-    # 300 s: a db switchover may wait DRAIN_TIMEOUT_SECONDS (240) for DMS to drain after the fence.
     assert (function["Timeout"], function["MemorySize"]) == (300, 256)
+
+
+def test_function__timeout__leaves_the_switchover_undo_100_s_after_its_budget(function):
+    # The forward run ends by SWITCHOVER_BUDGET_SECONDS; a run cut off by the Lambda timeout
+    # before its undo could finish would leave the next tick to recover it (journal).
+    budget = float(function["Environment"]["Variables"]["SWITCHOVER_BUDGET_SECONDS"])
+    assert function["Timeout"] - budget >= 100
+    assert budget == DbConfig.budget_seconds  # the value the Lambda assumes without the variable
 
 
 def test_function__handler__exists_in_lambda_src(function):
@@ -180,9 +195,11 @@ def test_function__environment__the_shifter_contract(function):
     assert function["Environment"]["Variables"] == {
         "SSM_PREFIX": {"Ref": "SsmPrefix"},
         "STATE_TABLE": {"Ref": "StateTable"},
-        "LISTENER_ARN": {"Ref": "HttpsListenerArn"},
-        "BLUE_TARGET_GROUP_ARN": {"Ref": "BlueTargetGroupArn"},
-        "GREEN_TARGET_GROUP_ARN": {"Ref": "GreenTargetGroupArn"},
+        "LISTENER_ARNS": {"Fn::Join": [",", [{"Ref": "BlueHttpsListenerArn"}, {"Ref": "GreenHttpsListenerArn"}]]},
+        "BLUE_TARGET_GROUP_ARNS": {"Fn::Join": [",", [{"Ref": "BlueAlbBlueTargetGroupArn"},
+                                                      {"Ref": "GreenAlbBlueTargetGroupArn"}]]},
+        "GREEN_TARGET_GROUP_ARNS": {"Fn::Join": [",", [{"Ref": "BlueAlbGreenTargetGroupArn"},
+                                                       {"Ref": "GreenAlbGreenTargetGroupArn"}]]},
         "HOSTED_ZONE_ID": {"Ref": "HostedZoneId"},
         "RECORD_NAME": {"Fn::Sub": "${RecordName}."},
         "GATE_ALARMS": {"Fn::Join": [",", [{"Ref": "GreenHealthAlarmName"}, {"Ref": "DataHealthAlarmName"}]]},
@@ -197,9 +214,93 @@ def test_function__environment__the_shifter_contract(function):
         "DMS_TASK_GREEN_TO_BLUE_ARN": {"Ref": "CdcGreenToBlueTaskArn"},
         "BLUE_DB_SECRET_ARN": {"Ref": "BlueDbSecretArn"},
         "GREEN_DB_SECRET_ARN": {"Ref": "GreenDbSecretArn"},
+        "DB_CA_BUNDLE_PARAMETER": {"Ref": "DbCaBundleParameterName"},
+        "SWITCHOVER_BUDGET_SECONDS": "200",
+        "MARKER_SCHEMA": "bluegreen_ops",
         "POWERTOOLS_SERVICE_NAME": "traffic-shifter",
         "POWERTOOLS_METRICS_NAMESPACE": "PaymentsBlueGreen",
     }
+
+
+#: Deployed values of prod with the longest suffix (8 characters), for the parameters the
+#: environment uses: what CloudFormation would hand the function.
+ACCOUNT, REGION, TAIL_VALUE = "123456789012", "us-east-1", "prod-abcdefgh"
+ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+DEPLOYED = {
+    "SsmPrefix": f"/payments-migration/{TAIL_VALUE}",
+    "StateTable": f"ddb-shift-state-{TAIL_VALUE}",
+    **{f"{e}HttpsListenerArn": f"{ELB}:listener/app/alb-{e.lower()}-{TAIL_VALUE}/0123456789abcdef/fedcba9876543210"
+       for e in ("Blue", "Green")},
+    **{f"{e}Alb{c}TargetGroupArn": f"{ELB}:targetgroup/tg-{c.lower()}-{e.lower()}alb-{TAIL_VALUE}/0123456789abcdef"
+       for e in ("Blue", "Green") for c in ("Blue", "Green")},
+    "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+    "RecordName": f"pay-{TAIL_VALUE}.payments.example-financial-services.com",
+    "GreenHealthAlarmName": f"alarm-green-health-{TAIL_VALUE}",
+    "DataHealthAlarmName": f"alarm-data-health-{TAIL_VALUE}",
+    "NotifyTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:sns-notify-{TAIL_VALUE}",
+    "WriterZoneId": "Z9876543210ABCDEFGHIJ",
+    "WriterHostname": f"writer.db-{TAIL_VALUE}.internal",
+    "BlueClusterIdentifier": f"aurora-blue-{TAIL_VALUE}",
+    "GreenClusterIdentifier": f"aurora-green-{TAIL_VALUE}",
+    "ReplicationInstanceIdentifier": f"dms-{TAIL_VALUE}",
+    **{k: f"arn:aws:dms:{REGION}:{ACCOUNT}:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ" for k in
+       ("ReplicationTaskArn", "CdcBlueToGreenTaskArn", "CdcGreenToBlueTaskArn")},
+    **{f"{c}DbSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:secret-db-{c.lower()}-{TAIL_VALUE}-AbCdEf"
+       for c in ("Blue", "Green")},
+    "DbCaBundleParameterName": f"/payments-migration/{TAIL_VALUE}/db/rds-ca-bundle",
+}
+
+
+def deployed(node):
+    """Ref, Fn::Sub (no variable map) and Fn::Join over DEPLOYED, as CloudFormation resolves them."""
+    if isinstance(node, str):
+        return node
+    (fn, arg), = node.items()
+    if fn == "Ref":
+        return DEPLOYED[arg]
+    if fn == "Fn::Sub":
+        return re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: DEPLOYED[m.group(1)], arg)
+    if fn == "Fn::Join":
+        return arg[0].join(deployed(item) for item in arg[1])
+    raise ValueError(f"unexpected {fn} in the function's environment")
+
+
+@pytest.fixture(scope="module")
+def deployed_environment(function):
+    return {key: deployed(value) for key, value in function["Environment"]["Variables"].items()}
+
+
+def test_function__environment__read_by_the_shifter_one_listener_per_alb_with_its_own_groups(deployed_environment):
+    config = ShifterConfig.from_env(deployed_environment)
+    pairs = list(zip(config.listener_arns, config.blue_target_group_arns, config.green_target_group_arns))
+    # listener/app/<alb name>/..., targetgroup/<name>/...
+    names = [(listener.split("/")[2], blue.split("/")[1], green.split("/")[1]) for listener, blue, green in pairs]
+    assert names == [
+        ("alb-blue-" + TAIL_VALUE, "tg-blue-bluealb-" + TAIL_VALUE, "tg-green-bluealb-" + TAIL_VALUE),
+        ("alb-green-" + TAIL_VALUE, "tg-blue-greenalb-" + TAIL_VALUE, "tg-green-greenalb-" + TAIL_VALUE),
+    ]
+
+
+def test_function__environment__no_one_alb_names_left(function):
+    assert set(LEGACY_ENV_VARS.values()) & set(function["Environment"]["Variables"]) == set()
+
+
+def test_function__environment__switchover_verifies_tls_against_the_ssm_bundle(deployed_environment):
+    db = ShifterConfig.from_env(deployed_environment).db
+    assert (db.ca_bundle_parameter, db.ca_bundle, db.verify_tls) == (DEPLOYED["DbCaBundleParameterName"], "", True)
+    assert "DB_TLS_VERIFY" not in deployed_environment
+
+
+def test_function__environment__within_lambdas_4_kb_for_the_longest_names(deployed_environment):
+    # Lambda refuses a function whose variables (names and values) exceed 4 KB in total.
+    assert sum(len(k) + len(v) for k, v in deployed_environment.items()) <= 4096
+
+
+def test_function__marker_schema__the_one_dms_replicates(deployed_environment, dms):
+    import json as _json
+    rules = _json.loads(dms["Resources"]["ReplicationTask"]["Properties"]["TableMappings"])["rules"]
+    assert {"schema-name": deployed_environment["MARKER_SCHEMA"], "table-name": "switchover_marker"} in [
+        r["object-locator"] for r in rules if r["rule-action"] == "include"]
 
 
 def test_function__logs__to_its_declared_group(function, resources):

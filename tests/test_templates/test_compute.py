@@ -262,11 +262,15 @@ def test_service__execute_command__disabled(res, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_service__load_balancer__its_colours_target_group(res, colour):
-    (lb,) = service(res, colour)["LoadBalancers"]
-    assert lb["TargetGroupArn"] == {"Ref": f"{colour}TargetGroupArn"}
-    assert lb["ContainerPort"] == {"Ref": "AppPort"}
-    assert lb["ContainerName"] == container(res, colour)["Name"]
+def test_service__load_balancers__its_colours_target_group_in_each_alb(res, colour):
+    # A target group belongs to one ALB: the colour's tasks register once per ALB, so either edge
+    # can send traffic to them (a rollback does not wait for DNS).
+    lbs = service(res, colour)["LoadBalancers"]
+    assert [lb["TargetGroupArn"] for lb in lbs] == [
+        {"Ref": f"BlueAlb{colour}TargetGroupArn"}, {"Ref": f"GreenAlb{colour}TargetGroupArn"}]
+    for lb in lbs:
+        assert lb["ContainerPort"] == {"Ref": "AppPort"}
+        assert lb["ContainerName"] == container(res, colour)["Name"]
 
 
 def test_cluster__container_insights__enabled(res):
@@ -287,12 +291,20 @@ def test_scaling__cpu__target_tracking_on_average_cpu(res, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_scaling__requests__target_tracking_on_its_target_group(res, colour):
-    spec = res[f"{colour}RequestScaling"]["Properties"]["TargetTrackingScalingPolicyConfiguration"][
-        "PredefinedMetricSpecification"]
-    assert spec["PredefinedMetricType"] == "ALBRequestCountPerTarget"
-    assert spec["ResourceLabel"] == {"Fn::Join": ["/", [{"Ref": "LoadBalancerFullName"},
-                                                        {"Ref": f"{colour}TargetGroupFullName"}]]}
+def test_scaling__requests__target_tracking_on_the_sum_over_both_albs(res, colour):
+    config = res[f"{colour}RequestScaling"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    queries = {q["Id"]: q for q in config["CustomizedMetricSpecification"]["Metrics"]}
+    assert [i for i, q in queries.items() if q["ReturnData"]] == ["requests"]
+    assert queries["requests"]["Expression"] == "SUM([viablue, viagreen])"
+    for edge in ("Blue", "Green"):
+        assert queries[f"via{edge.lower()}"]["MetricStat"] == {
+            "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCountPerTarget", "Dimensions": [
+                {"Name": "LoadBalancer", "Value": {"Ref": f"{edge}LoadBalancerFullName"}},
+                {"Name": "TargetGroup", "Value": {"Ref": f"{edge}Alb{colour}TargetGroupFullName"}},
+            ]},
+            "Stat": "Sum",
+        }
+    assert config["TargetValue"] == 1000
 
 
 @pytest.mark.parametrize("colour", COLOURS)

@@ -16,10 +16,27 @@ from tests.test_templates import policy
 
 TAIL = policy.NAME_TAIL
 COLOURS = ("blue", "green")
-ALB_DIMS = lambda c: [  # noqa: E731
-    {"Name": "LoadBalancer", "Value": {"Ref": "LoadBalancerFullName"}},
-    {"Name": "TargetGroup", "Value": {"Ref": f"{c.capitalize()}TargetGroupFullName"}},
-]
+EDGES = ("blue", "green")
+
+
+def tg_dims(edge, colour):
+    return [
+        {"Name": "LoadBalancer", "Value": {"Ref": f"{edge.capitalize()}LoadBalancerFullName"}},
+        {"Name": "TargetGroup", "Value": {"Ref": f"{edge.capitalize()}Alb{colour.capitalize()}TargetGroupFullName"}},
+    ]
+
+
+def per_edge(p, prefix):
+    """The alarm's hidden query of each ALB (``<prefix>blue``, ``<prefix>green``): id -> MetricStat."""
+    return {q["Id"]: q["MetricStat"] for q in p["Metrics"] if q["Id"] in {prefix + e for e in EDGES}}
+
+
+def expected_per_edge(prefix, colour, metric, stat):
+    return {f"{prefix}{e}": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": metric,
+                                        "Dimensions": tg_dims(e, colour)}, "Period": 60, "Stat": stat}
+            for e in EDGES}
+
+
 ECS_DIMS = lambda c: [  # noqa: E731
     {"Name": "ClusterName", "Value": {"Ref": "ClusterName"}},
     {"Name": "ServiceName", "Value": {"Ref": f"{c.capitalize()}ServiceName"}},
@@ -42,25 +59,24 @@ def member_alarms(resources, colour):
 
 # ---------------------------------------------------------------- metric alarms
 @pytest.mark.parametrize("colour", COLOURS)
-def test_p99_alarm__colour__target_response_time_p99_over_threshold(resources, colour):
+def test_p99_alarm__colour__worse_of_both_albs_p99_over_threshold(resources, colour):
     p = props(resources, f"{colour.capitalize()}P99LatencyAlarm")
-    assert {k: p.get(k) for k in ("Namespace", "MetricName", "ExtendedStatistic", "Dimensions", "Period",
-                                   "ComparisonOperator", "Threshold", "AlarmName")} == {
-        "Namespace": "AWS/ApplicationELB", "MetricName": "TargetResponseTime", "ExtendedStatistic": "p99",
-        "Dimensions": ALB_DIMS(colour), "Period": 60, "ComparisonOperator": "GreaterThanThreshold",
-        "Threshold": {"Ref": "P99LatencyThresholdSeconds"}, "AlarmName": {"Fn::Sub": f"alarm-{colour}-p99-{TAIL}"},
+    assert per_edge(p, "p99") == expected_per_edge("p99", colour, "TargetResponseTime", "p99")
+    assert [(q["Id"], q["Expression"]) for q in p["Metrics"] if q["ReturnData"]] == [("worst", "MAX([p99blue, p99green])")]
+    assert {k: p.get(k) for k in ("ComparisonOperator", "Threshold", "AlarmName")} == {
+        "ComparisonOperator": "GreaterThanThreshold", "Threshold": {"Ref": "P99LatencyThresholdSeconds"},
+        "AlarmName": {"Fn::Sub": f"alarm-{colour}-p99-{TAIL}"},
     }
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_unhealthy_hosts_alarm__colour__max_unhealthy_over_threshold(resources, colour):
+def test_unhealthy_hosts_alarm__colour__worse_of_both_albs_over_threshold(resources, colour):
+    # Both groups hold the same tasks: a sum would count each unhealthy task twice.
     p = props(resources, f"{colour.capitalize()}UnhealthyHostsAlarm")
-    assert {k: p.get(k) for k in ("Namespace", "MetricName", "Statistic", "Dimensions", "ComparisonOperator",
-                                   "Threshold")} == {
-        "Namespace": "AWS/ApplicationELB", "MetricName": "UnHealthyHostCount", "Statistic": "Maximum",
-        "Dimensions": ALB_DIMS(colour), "ComparisonOperator": "GreaterThanThreshold",
-        "Threshold": {"Ref": "UnhealthyHostThreshold"},
-    }
+    assert per_edge(p, "unhealthy") == expected_per_edge("unhealthy", colour, "UnHealthyHostCount", "Maximum")
+    assert [(q["Id"], q["Expression"]) for q in p["Metrics"] if q["ReturnData"]] == [
+        ("worst", "MAX([unhealthyblue, unhealthygreen])")]
+    assert (p["ComparisonOperator"], p["Threshold"]) == ("GreaterThanThreshold", {"Ref": "UnhealthyHostThreshold"})
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -75,17 +91,25 @@ def test_running_tasks_alarm__colour__container_insights_below_minimum(resources
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_5xx_alarm__colour__percent_of_requests_with_missing_errors_as_zero(resources, colour):
+def test_5xx_alarm__colour__percent_of_both_albs_requests_with_missing_errors_as_zero(resources, colour):
     p = props(resources, f"{colour.capitalize()}Http5xxRateAlarm")
     queries = {q["Id"]: q for q in p["Metrics"]}
+    assert queries["errors"]["Expression"] == "SUM([errblue, errgreen])"
+    assert queries["requests"]["Expression"] == "SUM([reqblue, reqgreen])"
     assert queries["rate"]["Expression"] == "100 * FILL(errors, 0) / requests"
     assert [q["Id"] for q in p["Metrics"] if q["ReturnData"]] == ["rate"]
-    for query_id, metric in (("errors", "HTTPCode_Target_5XX_Count"), ("requests", "RequestCount")):
-        assert queries[query_id]["MetricStat"] == {
-            "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": metric, "Dimensions": ALB_DIMS(colour)},
-            "Period": 60, "Stat": "Sum",
-        }
+    assert per_edge(p, "err") == expected_per_edge("err", colour, "HTTPCode_Target_5XX_Count", "Sum")
+    assert per_edge(p, "req") == expected_per_edge("req", colour, "RequestCount", "Sum")
     assert (p["ComparisonOperator"], p["Threshold"]) == ("GreaterThanThreshold", {"Ref": "Http5xxRateThresholdPercent"})
+
+
+@pytest.mark.parametrize("alarm", ["Http5xxRateAlarm", "P99LatencyAlarm", "UnhealthyHostsAlarm"])
+def test_alb_alarms__blue_and_green__watch_only_their_own_colours_target_groups(resources, alarm):
+    def groups(colour):
+        return {d["Value"]["Ref"] for q in props(resources, colour.capitalize() + alarm)["Metrics"] if "MetricStat" in q
+                for d in q["MetricStat"]["Metric"]["Dimensions"] if d["Name"] == "TargetGroup"}
+    assert groups("blue") == {"BlueAlbBlueTargetGroupFullName", "GreenAlbBlueTargetGroupFullName"}
+    assert groups("green") == {"BlueAlbGreenTargetGroupFullName", "GreenAlbGreenTargetGroupFullName"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -198,23 +222,33 @@ def test_dashboard__name__bluegreen(dashboard):
     assert dashboard["name"] == {"Fn::Sub": f"dashboard-bluegreen-{TAIL}"}
 
 
-def test_dashboard__traffic_split__request_count_per_target_group(dashboard):
-    metrics = _titled(dashboard, "Traffic split: requests per target group")["metrics"]
-    assert [m[:6] for m in metrics] == [
-        ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "${LoadBalancerFullName}",
-         "TargetGroup", f"${{{c.capitalize()}TargetGroupFullName}}"] for c in COLOURS]
+def test_dashboard__edge_share__requests_per_alb(dashboard):
+    metrics = _titled(dashboard, "Edge share: requests per ALB (Route 53 weights)")["metrics"]
+    assert [m[:4] for m in metrics] == [
+        ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", f"${{{e.capitalize()}LoadBalancerFullName}}"] for e in EDGES]
 
 
-def test_dashboard__error_rates__5xx_expression_per_colour(dashboard):
-    metrics = _titled(dashboard, "Target 5xx rate (%)")["metrics"]
+def test_dashboard__target_share__requests_per_colour_summed_over_both_albs(dashboard):
+    metrics = _titled(dashboard, "Target share: requests per colour, both ALBs (listener weights)")["metrics"]
+    shown = [m[0] for m in metrics if isinstance(m[0], dict)]
+    assert [(e["label"], e["expression"]) for e in shown] == [
+        ("blue tasks", "SUM([rblueblue, rbluegreen])"), ("green tasks", "SUM([rgreenblue, rgreengreen])")]
+    hidden = {m[-1]["id"]: m[5] for m in metrics if not isinstance(m[0], dict)}
+    assert hidden == {f"r{c}{e}": f"${{{e.capitalize()}Alb{c.capitalize()}TargetGroupFullName}}"
+                      for c in COLOURS for e in EDGES}
+
+
+def test_dashboard__error_rates__5xx_expression_per_colour_over_both_albs(dashboard):
+    metrics = _titled(dashboard, "Target 5xx rate (%), both ALBs")["metrics"]
     assert [m[0]["expression"] for m in metrics if isinstance(m[0], dict)] == [
-        "100 * FILL(e0, 0) / r0", "100 * FILL(e1, 0) / r1"]
+        f"100 * FILL(SUM([e{c}blue, e{c}green]), 0) / SUM([n{c}blue, n{c}green])" for c in COLOURS]
 
 
-def test_dashboard__latency__p99_per_colour(dashboard):
-    metrics = _titled(dashboard, "Target response time p99 (s)")["metrics"]
-    assert [(m[1], m[-1]["stat"], m[5]) for m in metrics] == [
-        ("TargetResponseTime", "p99", f"${{{c.capitalize()}TargetGroupFullName}}") for c in COLOURS]
+def test_dashboard__latency__p99_per_colour_and_alb(dashboard):
+    metrics = _titled(dashboard, "Target response time p99 (s) per colour and ALB")["metrics"]
+    assert [(m[1], m[-1]["stat"], m[3], m[5]) for m in metrics] == [
+        ("TargetResponseTime", "p99", f"${{{e.capitalize()}LoadBalancerFullName}}",
+         f"${{{e.capitalize()}Alb{c.capitalize()}TargetGroupFullName}}") for c in COLOURS for e in EDGES]
 
 
 def test_dashboard__replication__four_lag_alarms_side_by_side(dashboard):
@@ -261,9 +295,9 @@ def test_monitoring_config__environment__inputs_from_contract_stacks(environment
     e = environment
     assert config["parameters"] == {
         "OpsKeyArn": f"{e}/security.yaml::OpsKeyArn",
-        "LoadBalancerFullName": f"{e}/alb.yaml::LoadBalancerFullName",
-        "BlueTargetGroupFullName": f"{e}/alb.yaml::BlueTargetGroupFullName",
-        "GreenTargetGroupFullName": f"{e}/alb.yaml::GreenTargetGroupFullName",
+        **{f"{edge}LoadBalancerFullName": f"{e}/alb.yaml::{edge}LoadBalancerFullName" for edge in ("Blue", "Green")},
+        **{f"{edge}Alb{c}TargetGroupFullName": f"{e}/alb.yaml::{edge}Alb{c}TargetGroupFullName"
+           for edge in ("Blue", "Green") for c in ("Blue", "Green")},
         "ClusterName": f"{e}/compute.yaml::ClusterName",
         "BlueServiceName": f"{e}/compute.yaml::BlueServiceName",
         "GreenServiceName": f"{e}/compute.yaml::GreenServiceName",

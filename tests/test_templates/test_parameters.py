@@ -10,7 +10,7 @@ PLAIN_PATHS = {
     "shift/plan", "health/max-5xx-percent", "health/max-p99-latency-ms", "health/min-running-tasks",
     "image/blue-tag", "image/green-tag",
 }
-CUSTOM_PATHS = {"traffic/green-weight", "app/payment-api-signing-key"}
+CUSTOM_PATHS = {"traffic/green-weight", "app/payment-api-signing-key", "db/rds-ca-bundle"}
 SHIFT_PLAN = {"steps": [
     {"green_weight": 10, "bake_seconds": 300},
     {"green_weight": 25, "bake_seconds": 300},
@@ -63,6 +63,19 @@ def test_signing_key__secure_string__generated_under_the_ops_key_with_no_value_i
     assert (props["Type"], props["KeyId"]) == ("SecureString", {"Ref": "OpsKeyArn"})
     assert "Value" not in props
     assert props["GeneratedLength"] >= 32
+
+
+def test_ca_bundle__string_owned_by_the_custom_resource__placeholder_the_switchover_refuses(resources):
+    # Owned by the custom resource so a stack update never puts the placeholder back over the
+    # bundle an operator loaded; the fence refuses a value without a PEM certificate.
+    props = _by_path(resources, "Custom::SsmParameter")["db/rds-ca-bundle"]
+    assert props["Type"] == "String"
+    assert "BEGIN CERTIFICATE" not in props["Value"]
+    assert "us-east-1-bundle.pem" in props["Value"]
+
+
+def test_ca_bundle__name__exported_for_the_automation_stack(parameters):
+    assert parameters["Outputs"]["DbCaBundleParameterName"]["Value"] == {"Ref": "DbCaBundleParameter"}
 
 
 @pytest.mark.parametrize("path", sorted(CUSTOM_PATHS))

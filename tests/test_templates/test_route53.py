@@ -1,5 +1,5 @@
-"""The route53 stack's properties, one test each, on the committed JSON: weighted alias records
-of the one ALB, their health checks, and the weight limits."""
+"""The route53 stack's properties, one test each, on the committed JSON: weighted alias records,
+each of its own colour's ALB (the weights pick the edge), their health checks, and the weight limits."""
 
 import pytest
 
@@ -14,14 +14,19 @@ def res(route53):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_record__weighted_alias__of_the_alb_in_the_payment_zone(res, colour):
+def test_record__weighted_alias__of_its_own_colours_alb_in_the_payment_zone(res, colour):
     props = res[f"{colour}Record"]["Properties"]
     assert (props["Type"], props["SetIdentifier"]) == ("A", colour.lower())
     assert props["HostedZoneId"] == {"Ref": "HostedZoneId"}
     assert props["Name"] == {"Ref": "RecordName"}
     assert props["Weight"] == {"Ref": f"{colour}Weight"}
-    assert props["AliasTarget"]["DNSName"] == {"Ref": "LoadBalancerDnsName"}
-    assert props["AliasTarget"]["HostedZoneId"] == {"Ref": "LoadBalancerHostedZoneId"}
+    assert props["AliasTarget"]["DNSName"] == {"Ref": f"{colour}LoadBalancerDnsName"}
+    assert props["AliasTarget"]["HostedZoneId"] == {"Ref": f"{colour}LoadBalancerHostedZoneId"}
+
+
+def test_records__alias_targets__two_different_albs(res):
+    targets = {res[f"{c}Record"]["Properties"]["AliasTarget"]["DNSName"]["Ref"] for c in COLOURS}
+    assert targets == {"BlueLoadBalancerDnsName", "GreenLoadBalancerDnsName"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -35,10 +40,10 @@ def test_record__health_check__attached(res, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_health_check__https__alb_hostname_and_health_path(res, colour):
+def test_health_check__https__its_own_albs_hostname_and_health_path(res, colour):
     config = res[f"{colour}HealthCheck"]["Properties"]["HealthCheckConfig"]
     assert (config["Type"], config["Port"], config["EnableSNI"]) == ("HTTPS", 443, True)
-    assert config["FullyQualifiedDomainName"] == {"Ref": "LoadBalancerDnsName"}
+    assert config["FullyQualifiedDomainName"] == {"Ref": f"{colour}LoadBalancerDnsName"}
     assert config["ResourcePath"] == {"Ref": "HealthCheckPath"}
 
 

@@ -77,7 +77,7 @@ def referrers(template: dict, parameter: str) -> set[str]:
 
 
 @pytest.mark.parametrize("stack,users", [
-    ("alb", {"HttpsListener"}),
+    ("alb", {"BlueHttpsListener", "GreenHttpsListener"}),
     ("route53", {"BlueRecord", "GreenRecord"}),
 ])
 def test_weight_parameters__template__used_only_by_listener_or_records(load_template, stack, users):
