@@ -255,6 +255,14 @@ def test_table_mappings__payment_table__included(mappings, table):
     assert included
 
 
+def test_table_mappings__switchover_marker__included_alone_from_its_schema(mappings):
+    # The drain waits for this row on the new writer: without the rule it would never arrive.
+    assert [r["object-locator"] for r in mappings["rules"]
+            if r["rule-type"] == "selection" and r["rule-action"] == "include"
+            and r["object-locator"]["schema-name"] == "bluegreen_ops"] == [
+        {"schema-name": "bluegreen_ops", "table-name": "switchover_marker"}]
+
+
 def test_table_mappings__exclusions__none(mappings):
     assert [r for r in mappings["rules"] if r.get("rule-action") == "exclude"] == []
     assert all(not r.get("filters") for r in mappings["rules"] if r["rule-type"] == "selection")
