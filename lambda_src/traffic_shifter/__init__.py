@@ -10,7 +10,7 @@ Public surface:
 """
 
 from .decisions import ALLOWED_FROM, COMMANDS, Decision, GateVerdict, allowed_commands, decide_command, decide_tick, judge_gates
-from .errors import CommandError, ConcurrentUpdateError, ConfigError, PlanError, ShiftError, WeightError
+from .errors import ApplyFailed, CommandError, ConcurrentUpdateError, ConfigError, PlanError, ShiftError, WeightError
 from .model import STATUSES, GateReading, ListenerWeights, ObservedWeights, ShiftState, parse_green_weight
 from .plan import Plan, parse_plan
 from .shifter import ENV_VARS, Shifter, ShifterConfig
@@ -19,6 +19,7 @@ from .db import DB_ENV_VARS, DbConfig, DbSwitchover, Fence, SqlGrantFence, Switc
 
 __all__ = [
     "ALLOWED_FROM",
+    "ApplyFailed",
     "COMMANDS",
     "ENV_VARS",
     "STATUSES",

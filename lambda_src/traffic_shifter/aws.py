@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
@@ -225,7 +226,9 @@ class GateReader:
         for page in paginator.paginate(AlarmNames=list(self.names), AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
             for kind, alarms in (("MetricAlarm", page.get("MetricAlarms", [])), ("CompositeAlarm", page.get("CompositeAlarms", []))):
                 for a in alarms:
-                    ts = a.get("StateUpdatedTimestamp")
+                    # When the state value last changed (StateUpdatedTimestamp also moves on an evaluation
+                    # state change; either way a bake that began before it restarts: decisions.changed_gates).
+                    ts = a.get("StateTransitionedTimestamp") or a.get("StateUpdatedTimestamp")
                     found[a["AlarmName"]] = GateReading(
                         name=a["AlarmName"],
                         state=a["StateValue"],
@@ -234,6 +237,44 @@ class GateReader:
                         alarm_type=kind,
                     )
         return [found.get(n) or GateReading(n, MISSING, "alarm not found in CloudWatch") for n in self.names]
+
+
+class GreenRequests:
+    """Requests the green target groups served (the ALB's RequestCount per target group, every ALB summed).
+
+    Only whole minutes inside the window count (CloudWatch rounds a start time down to the minute,
+    which would count requests from before the bake); a minute with no request has no datapoint.
+    """
+
+    PERIOD = 60
+
+    def __init__(self, clients: Clients, listener_arns: Sequence[str], green_target_group_arns: Sequence[str]) -> None:
+        self.clients = clients
+        self.pairs = tuple(zip(listener_arns, green_target_group_arns))
+
+    @staticmethod
+    def dimensions(listener_arn: str, target_group_arn: str) -> list[dict[str, str]]:
+        """``...:listener/app/<name>/<lb-id>/<id>`` -> ``app/<name>/<lb-id>``; ``...:targetgroup/<name>/<id>`` as it is."""
+        lb = "/".join(listener_arn.split(":", 5)[-1].split("/")[1:4])
+        tg = target_group_arn.split(":", 5)[-1]
+        return [{"Name": "LoadBalancer", "Value": lb}, {"Name": "TargetGroup", "Value": tg}]
+
+    def read(self, since: float, until: float) -> float:
+        start = -(-int(since) // self.PERIOD) * self.PERIOD
+        if until - start < self.PERIOD:
+            return 0.0
+        queries = [
+            {"Id": f"r{i}", "ReturnData": True, "MetricStat": {
+                "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount", "Dimensions": self.dimensions(lst, tg)},
+                "Period": self.PERIOD, "Stat": "Sum"}}
+            for i, (lst, tg) in enumerate(self.pairs)
+        ]
+        pages = self.clients("cloudwatch").get_paginator("get_metric_data").paginate(
+            MetricDataQueries=queries,
+            StartTime=datetime.fromtimestamp(start, tz=timezone.utc),
+            EndTime=datetime.fromtimestamp(until, tz=timezone.utc),
+        )
+        return float(sum(v for page in pages for r in page["MetricDataResults"] for v in r.get("Values", [])))
 
 
 class StateStore:
@@ -264,6 +305,8 @@ class StateStore:
             updated_at=from_iso(s("updated_at")),
             last_action=s("last_action"),
             pending=json.loads(item["pending"]["S"]) if "pending" in item else None,
+            green_weight=int(item["green_weight"]["N"]) if "green_weight" in item else None,
+            plan_hash=s("plan_hash"),
         )
 
     def write(self, expected: ShiftState, new: ShiftState) -> ShiftState:
@@ -283,6 +326,10 @@ class StateStore:
             item["step_started_at"] = {"S": iso(new.step_started_at)}
         if new.pending:
             item["pending"] = {"S": json.dumps(dict(new.pending), sort_keys=True)}
+        if new.green_weight is not None:
+            item["green_weight"] = {"N": str(new.green_weight)}
+        if new.plan_hash:
+            item["plan_hash"] = {"S": new.plan_hash}
         if expected.version == 0:
             condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(plan_id)"}
         else:

@@ -11,10 +11,22 @@ States (``status`` of the plan-state item)::
     rolled_back --start|resume--> running from the first step
     completed|idle --rollback--> rolled_back (an operator may always send traffic back to blue)
     rolled_back --tick, weights not at 0--> rolled_back (weights put back to 0: reconcile)
+
+Rules that hold under faults and races (docs/traffic-shifting.md, "Under faults"):
+
+- a rollback once claimed (``pending``) is finished by whichever run comes next, lease or not;
+- green gains weight only after every gate was OK for the whole bake: a gate whose state changed
+  after the bake began (its own timestamp, an event, or a tick that saw it without one) restarts it;
+- the shift runs the plan it was started on (``plan_hash``): an edited plan holds the shift until an
+  operator resumes it on the new plan (re-mapped by weight) or puts the old one back;
+- the state records the weight every side carries (``green_weight``); any side that differs is
+  converged to it before anything else happens;
+- below LOW_TRAFFIC_MIN_REQUESTS requests to green in the bake window, a step holds.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,15 +36,18 @@ from .model import (
     ALARM,
     COMPLETED,
     IDLE,
+    MISSING,
     OK,
     PAUSED,
     ROLLED_BACK,
     RUNNING,
     STATUSES,
+    UNREADABLE,
     GateReading,
     ObservedWeights,
     ShiftState,
     from_iso,
+    iso,
 )
 from .plan import Plan
 from .steps import TRAFFIC
@@ -110,10 +125,15 @@ def gate_from_alarm_event(event: Mapping[str, Any]) -> GateReading | None:
 def merge_alarm_event(gates: Sequence[GateReading], event_gate: GateReading | None) -> list[GateReading]:
     """Take the event's state for its gate when it is at least as recent as what describe_alarms said.
 
-    describe_alarms may lag the event by a moment; a gate not in the list is ignored (not a gate).
+    describe_alarms may lag the event by a moment; a gate not in the list is ignored (not a gate),
+    and a MISSING gate stays MISSING.
     """
     out = []
     for gate in gates:
+        if gate.state == MISSING:
+            # A gate that does not exist is never OK, whatever an event (or a forged one) says about it.
+            out.append(gate)
+            continue
         if (
             event_gate is not None
             and gate.name == event_gate.name
@@ -129,7 +149,7 @@ def merge_alarm_event(gates: Sequence[GateReading], event_gate: GateReading | No
 class Decision:
     """What to do. ``new_status`` None means: write nothing, change nothing."""
 
-    # noop | hold | advance | complete | rollback | reconcile | converge | start | pause | resume | promote | status
+    # noop | hold | advance | complete | rollback | reconcile | converge | restart | start | pause | resume | promote | status
     action: str
     reason: str
     new_status: str | None = None
@@ -138,17 +158,28 @@ class Decision:
     apply_step: int | None = None
     #: Green weight the decision leads to (None: unchanged).
     green_weight: int | None = None
-    #: Restart the bake clock of the current step (resume after pause).
+    #: Restart the bake clock of the current step (resume after pause, a converge, a gate that changed).
     restart_bake: bool = False
     #: Run a tick right after this command is committed (start, resume).
     then_tick: bool = False
-    #: What the observed weights say that the state does not (reported, not acted on).
+    #: What the observed weights say that the state does not.
     drift: tuple[str, ...] = field(default=())
+    #: When the restarted bake begins (None: now), e.g. the moment a gate changed state.
+    bake_from: float | None = None
+    #: Bind the shift to this plan (Plan.fingerprint; None: keep the binding it has).
+    plan_hash: str | None = None
+    #: The operator command this decision was taken instead of (an unfinished rollback comes first).
+    instead_of: str = ""
 
     @property
     def writes(self) -> bool:
-        """True when the state item changes (a reconcile only puts weights back, state unchanged)."""
+        """True when the state item changes (every action but noop, hold and status)."""
         return self.new_status is not None
+
+    @property
+    def towards_blue(self) -> bool:
+        """A rollback or a reconcile: green to 0, the direction that is always safe to repeat."""
+        return self.new_status == ROLLED_BACK
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,28 +190,55 @@ class Decision:
             "apply_step": self.apply_step,
             "green_weight": self.green_weight,
             "restart_bake": self.restart_bake,
+            "bake_from": iso(self.bake_from),
+            "plan_hash": self.plan_hash,
+            "instead_of": self.instead_of or None,
             "drift": list(self.drift),
         }
 
 
-#: How long a claimed action (``pending``) keeps other runs from acting, unless they roll back.
+#: How long a claimed action (``pending``) keeps other runs from acting, unless they roll back; a
+#: claim may carry its own ``lease_until`` (a database switchover step claims for its whole run).
 LEASE_SECONDS = 120
+
+
+def lease_until(pending: Mapping[str, Any]) -> float | None:
+    """When a claim stops keeping other runs out (its own lease, else LEASE_SECONDS after it was made)."""
+    own = from_iso(pending.get("lease_until"))
+    if own is not None:
+        return own
+    started = from_iso(pending.get("at"))
+    return None if started is None else started + LEASE_SECONDS
 
 
 def _busy(state: ShiftState, now: float) -> str:
     """Why another run is still applying an action ("" when none is, or its lease ran out)."""
     pending = state.pending or {}
-    started = from_iso(pending.get("at"))
-    if not pending or started is None or now - started >= LEASE_SECONDS:
+    until = lease_until(pending) if pending else None
+    if until is None or now >= until:
         return ""
     return f"another run ({pending.get('by')}) is applying {pending.get('action')} since {pending.get('at')}"
+
+
+def state_weight(state: ShiftState, plan: Plan | None) -> int | None:
+    """The green weight the state says every side carries (None: it cannot say)."""
+    if state.green_weight is not None:
+        return state.green_weight
+    if state.status in (IDLE, ROLLED_BACK):
+        return 0
+    if state.status == COMPLETED:
+        return 100
+    if plan is not None and state.step_index <= plan.last_index:
+        return plan.weight_at(state.step_index)
+    return None
 
 
 def _where(state: ShiftState, plan: Plan | None) -> str:
     if state.step_index < 0:
         return "before the first step (green 0)"
-    if plan is None or state.step_index > plan.last_index:
-        return f"at step {state.step_index + 1}"
+    if plan is None or state.step_index > plan.last_index or (state.plan_hash and state.plan_hash != plan.fingerprint):
+        weight = state_weight(state, None)
+        return f"at step {state.step_index + 1}" + (f", green {weight}" if weight is not None else "")
     return f"at {plan.steps[state.step_index].describe()}, green {plan.weight_at(state.step_index)}"
 
 
@@ -194,10 +252,47 @@ def _rollback(state: ShiftState, plan: Plan | None, why: str) -> Decision:
     )
 
 
-def _drift(plan: Plan | None, state: ShiftState, weights: ObservedWeights | None) -> tuple[str, ...]:
-    if plan is None or weights is None or state.step_index > plan.last_index:
+def _finish_rollback(state: ShiftState, plan: Plan | None, instead_of: str = "") -> Decision:
+    pending = state.pending or {}
+    why = (f"finishing the {pending.get('action')} begun by {pending.get('by')} at {pending.get('at')}, which never "
+           "recorded its end (a rollback is never left half done, and never waits for a lease)")
+    return Decision(
+        action="rollback",
+        reason=f"{why}; rolled back to green 0, waiting for an operator to resume",
+        new_status=ROLLED_BACK,
+        new_step_index=-1,
+        green_weight=0,
+        instead_of=instead_of,
+    )
+
+
+def _drift(expected: int | None, weights: ObservedWeights | None) -> tuple[str, ...]:
+    if expected is None or weights is None:
         return ()
-    return tuple(weights.differences(plan.weight_at(state.step_index)))
+    return tuple(weights.differences(expected))
+
+
+def plan_changed(state: ShiftState, plan: Plan) -> str:
+    """Why a shift bound to another plan does not follow this one ("" when it is the shift's plan)."""
+    if not state.plan_hash or state.plan_hash == plan.fingerprint:
+        return ""
+    weight = state_weight(state, None)
+    return (
+        f"the plan was edited after this shift started (the shift runs plan {state.plan_hash}, the parameter now holds "
+        f"{plan.fingerprint}); holding at step {state.step_index + 1}"
+        + (f", green {weight}" if weight is not None else "")
+        + ": put the plan back, or pause and resume to continue on the new plan from its step at that weight, "
+        "or roll back"
+    )
+
+
+def changed_gates(gates: Sequence[GateReading], since: float) -> tuple[list[GateReading], list[GateReading]]:
+    """Gates whose state changed after ``since`` (by their own timestamp), and gates not OK that carry no
+    timestamp (a tick saw them so: the bake counts from this tick)."""
+    changed = [g for g in gates if g.updated_at is not None and g.updated_at > since]
+    # MISSING and UNREADABLE carry no timestamp by nature; the alarm they become again has its own.
+    blind = [g for g in gates if g.updated_at is None and g.state not in (OK, MISSING, UNREADABLE)]
+    return changed, blind
 
 
 def decide_tick(
@@ -208,21 +303,31 @@ def decide_tick(
     plan: Plan | None,
     problems: Sequence[ShiftError] = (),
     weights: ObservedWeights | None = None,
+    requests: float | None = None,
+    min_requests: int = 0,
 ) -> Decision:
     """One scheduled or alarm-triggered tick.
 
     ``problems`` are the errors met reading the plan and the SSM weight: they stop any advance
-    (nothing is changed) but never a rollback, which needs neither.
+    (nothing is changed) but never a rollback, which needs neither. ``requests`` is what green
+    served in the bake window, judged against ``min_requests`` (0: the low-traffic guard is off).
     """
+    if state.rollback_unfinished:
+        return _finish_rollback(state, plan)
     if state.status == ROLLED_BACK and weights is not None and weights.differences(0):
         # A rolled-back shift has green at 0, whatever a raced or interrupted run left behind.
         return Decision(
             "reconcile",
             f"status is rolled_back but {'; '.join(weights.differences(0))}; putting green back to 0",
+            new_status=ROLLED_BACK,
+            new_step_index=-1,
             green_weight=0,
         )
     if state.status not in (RUNNING, PAUSED):
-        return Decision("noop", f"status is {state.status}; ticks act only while running or paused")
+        reason = f"status is {state.status}; ticks act only while running or paused"
+        if problems:
+            reason += "; PROBLEM: " + "; ".join(str(p) for p in problems)
+        return Decision("noop", reason)
     if verdict.alarms:
         return _rollback(state, plan, verdict.explain_alarms())
     busy = _busy(state, now)
@@ -231,27 +336,47 @@ def decide_tick(
     if problems:
         raise problems[0]
     assert plan is not None
-    drift = _drift(plan, state, weights)
+    changed = plan_changed(state, plan)
+    if changed:
+        return Decision("hold", changed)
+    expected = state_weight(state, plan)
+    drift = _drift(expected, weights)
     if drift:
-        # A half-applied change (one listener, the records or SSM throttled or failed): put every side
-        # at the current step's weight now, under a claim, and bake again from here: green had less (or
-        # more) than the step's share while the sides disagreed, so that time does not count.
-        w = plan.weight_at(state.step_index)
+        # A half-applied change (one listener, the records or SSM throttled, failed or deleted): put every
+        # side at the weight the state records, under a claim, and bake again from here: green had less
+        # (or more) than the step's share while the sides disagreed, so that time does not count.
+        assert expected is not None
         return Decision(
             "converge",
-            f"{'; '.join(drift)}; converging every listener, record and SSM to green {w} ({_where(state, plan)}), bake restarts",
+            f"{'; '.join(drift)}; converging every listener, record and SSM to green {expected} ({_where(state, plan)}), bake restarts",
             new_status=state.status,
             new_step_index=state.step_index,
-            green_weight=w,
+            green_weight=expected,
             restart_bake=True,
             drift=drift,
         )
     if state.status == PAUSED:
-        return Decision("hold", f"paused ({state.reason}); gates are still watched for rollback", drift=drift)
+        return Decision("hold", f"paused ({state.reason}); gates are still watched for rollback")
 
     i = state.step_index
     if i > plan.last_index:
         raise PlanError(f"the state is at step {i + 1} but the plan has {len(plan.steps)} steps; fix the plan or roll back")
+    if i >= 0:
+        since = state.step_started_at or 0.0
+        moved, blind = changed_gates(verdict.gates, since)
+        if moved or blind:
+            restart_at = max([float(math.ceil(g.updated_at)) for g in moved if g.updated_at is not None] + ([now] if blind else []))
+            seen = [f"gate {g.name} changed state at {iso(g.updated_at)} (now {g.state})" for g in moved]
+            seen += [f"gate {g.name} is {g.state} and carries no state timestamp (seen by this tick)" for g in blind]
+            return Decision(
+                "restart",
+                f"{'; '.join(seen)}, after the bake of {plan.steps[i].describe()} began at {iso(since)}: "
+                f"every gate must be OK for the whole bake, so it restarts from {iso(restart_at)}",
+                new_status=RUNNING,
+                new_step_index=i,
+                restart_bake=True,
+                bake_from=restart_at,
+            )
     waiting = []
     if i >= 0:
         left = (state.step_started_at or 0) + plan.steps[i].bake_seconds - now
@@ -260,14 +385,17 @@ def decide_tick(
     if not verdict.all_ok:
         waiting.append(verdict.explain_not_ok())
     if waiting:
-        return Decision("hold", "; ".join(waiting), drift=drift)
+        return Decision("hold", "; ".join(waiting))
+    if i >= 0 and min_requests > 0 and (expected or 0) > 0:
+        low = low_traffic(requests, min_requests, state.step_started_at)
+        if low:
+            return Decision("hold", low)
     if i == plan.last_index:
         return Decision(
             "complete",
             f"{plan.steps[i].describe()} baked with every gate OK; migration complete at green {plan.weight_at(i)}",
             new_status=COMPLETED,
             new_step_index=i,
-            drift=drift,
         )
     nxt = plan.steps[i + 1]
     return Decision(
@@ -277,8 +405,20 @@ def decide_tick(
         new_step_index=i + 1,
         apply_step=i + 1,
         green_weight=plan.weight_at(i + 1),
-        drift=drift,
     )
+
+
+def low_traffic(requests: float | None, min_requests: int, since: float | None) -> str:
+    """Why a baked step is not judged yet for lack of traffic ("" when green served enough)."""
+    if min_requests <= 0:
+        return ""
+    if requests is None:
+        return (f"green's request count for the bake window (since {iso(since)}) could not be read; a step is judged only "
+                f"on at least LOW_TRAFFIC_MIN_REQUESTS {min_requests} requests: holding (neither advancing nor rolling back)")
+    if requests < min_requests:
+        return (f"low traffic: green served {requests:.0f} request(s) in the bake window (since {iso(since)}), fewer than "
+                f"LOW_TRAFFIC_MIN_REQUESTS {min_requests}, too few to judge the step: holding (neither advancing nor rolling back)")
+    return ""
 
 
 def decide_command(
@@ -308,6 +448,9 @@ def decide_command(
 
     if command == "rollback":
         return _rollback(state, plan, f"manual rollback by {actor}{said}")
+    if state.rollback_unfinished:
+        # Whichever run comes next finishes a rollback; this one does, and does not do the command.
+        return _finish_rollback(state, plan, instead_of=command)
     busy = _busy(state, now)
     if busy:
         raise CommandError(f"cannot {command} now: {busy}; try again in a moment (rollback is always allowed)")
@@ -329,8 +472,11 @@ def decide_command(
             new_step_index=-1,
             restart_bake=True,
             then_tick=True,
+            plan_hash=plan.fingerprint,
         )
     if command == "resume":
+        if plan_changed(state, plan):
+            return _resume_on_new_plan(state, plan, actor, said)
         if state.step_index > plan.last_index:
             raise CommandError(f"cannot resume: the state is at step {state.step_index + 1} but the plan has {len(plan.steps)} steps")
         return Decision(
@@ -343,6 +489,8 @@ def decide_command(
         )
 
     # promote: straight to the step that brings green to 100, only with every gate OK.
+    if plan_changed(state, plan):
+        raise CommandError(f"cannot promote: {plan_changed(state, plan)}")
     target = plan.full_traffic_index()
     if not verdict.all_ok:
         raise CommandError(f"cannot promote: every gate must be OK; {verdict.explain_not_ok()}")
@@ -364,4 +512,39 @@ def decide_command(
         new_step_index=target,
         apply_step=target,
         green_weight=100,
+    )
+
+
+def _resume_on_new_plan(state: ShiftState, plan: Plan, actor: str, said: str) -> Decision:
+    """The explicit re-map rule: continue at the new plan's step whose weight every side carries now,
+    with that step's full bake; never past a step of another kind, never anywhere else."""
+    weight = state_weight(state, None)
+    where = "the weight the state records" if weight is not None else "no weight recorded"
+    if weight is None:
+        raise CommandError(f"cannot resume on the edited plan: the state records no green weight ({where}); put the plan back or roll back")
+    if weight == 0:
+        index = -1
+    else:
+        index = next((s.index for s in plan.steps if s.green_weight == weight), -2)
+        if index == -2:
+            raise CommandError(
+                f"cannot resume on the edited plan: it has no step at green {weight} ({where}, which every side carries); "
+                "add one, put the old plan back, or roll back and start"
+            )
+    passed = [s for s in plan.steps[: index + 1] if s.kind != TRAFFIC]
+    if passed:
+        raise CommandError(
+            f"cannot resume on the edited plan: continuing at green {weight} would pass "
+            f"{', '.join(s.describe() for s in passed)} without running it; put the old plan back, or roll back and start"
+        )
+    at = plan.steps[index].describe() if index >= 0 else "before the first step"
+    return Decision(
+        "resume",
+        f"resumed by {actor}{said} on the edited plan {plan.fingerprint}: re-mapped by weight to {at} (green {weight}); "
+        "its bake restarts now",
+        new_status=RUNNING,
+        new_step_index=index,
+        restart_bake=True,
+        then_tick=True,
+        plan_hash=plan.fingerprint,
     )

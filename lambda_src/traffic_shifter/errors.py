@@ -25,3 +25,7 @@ class CommandError(ShiftError):
 
 class ConcurrentUpdateError(ShiftError):
     """Another run changed the shift state after we read it; our write was refused."""
+
+
+class ApplyFailed(ShiftError):
+    """An action failed while it was being applied; the message says what was put back and what the next run does."""

@@ -21,6 +21,7 @@ OK = "OK"
 ALARM = "ALARM"
 INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 MISSING = "MISSING"  # named in GATE_ALARMS but not found in CloudWatch
+UNREADABLE = "UNREADABLE"  # the gates could not be read this run (never OK; a rollback does not need them)
 
 
 def iso(ts: float | None) -> str | None:
@@ -56,6 +57,15 @@ class ShiftState:
     last_action: str = ""
     #: Set by a claimed action until it is committed (an interrupted run leaves it for the audit).
     pending: Mapping[str, Any] | None = None
+    #: The green weight this state says every side carries (None: an item written before it was kept).
+    green_weight: int | None = None
+    #: Plan.fingerprint of the plan this shift runs (bound at start; "" for an item written before it was kept).
+    plan_hash: str = ""
+
+    @property
+    def rollback_unfinished(self) -> bool:
+        """A rollback was claimed and never committed: whichever run comes next finishes it."""
+        return bool(self.pending) and self.pending.get("action") in ("rollback", "reconcile")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -151,7 +161,9 @@ class ObservedWeights:
         for r in self.route53:
             if (r.blue, r.green) != (100 - green, green):
                 out.append(f"Route 53 {r.record_type} blue/green {r.blue}/{r.green}, expected {100 - green}/{green}")
-        if not self.ssm_matches(green):
+        if self.ssm_raw is None:
+            out.append(f"SSM green-weight parameter not found (deleted?), expected '{green}'")
+        elif not self.ssm_matches(green):
             out.append(f"SSM green-weight {self.ssm_raw!r}, expected '{green}'")
         return out
 

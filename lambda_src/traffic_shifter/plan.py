@@ -14,6 +14,7 @@ increasing, and the last traffic step is 100. Unknown fields are refused (a typo
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +45,13 @@ class Plan:
     def full_traffic_index(self) -> int:
         """Index of the step that brings green to 100 (validation guarantees there is one)."""
         return next(s.index for s in self.steps if s.green_weight == 100)
+
+    @property
+    def fingerprint(self) -> str:
+        """What binds a shift to its plan: a hash of the steps as validated (whitespace, key order and
+        the description do not count; any change to a step, its bake or its weight does)."""
+        canonical = json.dumps([s.to_dict() for s in self.steps], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"steps": [s.to_dict() for s in self.steps]}

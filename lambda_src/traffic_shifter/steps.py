@@ -100,6 +100,13 @@ class StepKind:
         """Undo what this step did, after traffic went back to blue. Default: nothing to undo."""
         return []
 
+    def claim_seconds(self, step: Step, config: Any) -> float:
+        """How long a run carrying this step out keeps other runs from acting (a rollback always may).
+        Default: the shifter's LEASE_SECONDS; a kind whose apply takes longer says how long."""
+        from .decisions import LEASE_SECONDS  # noqa: PLC0415 - decisions imports this module
+
+        return float(LEASE_SECONDS)
+
 
 class TrafficStep(StepKind):
     """Shift ``green_weight`` percent of the traffic to green (ALB and Route 53, then SSM)."""

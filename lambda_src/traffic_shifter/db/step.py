@@ -19,6 +19,9 @@ from .ports import Drain, Fence
 from .procedure import POLL_SECONDS, Switchover
 
 DB_STEP = "db_switchover"
+#: What a run may still take after its budget (SWITCHOVER_BUDGET_SECONDS): the undo's calls. With the
+#: default budget of 200 s this is the Lambda's 300 s timeout; the plan step's claim lasts this long.
+UNDO_SECONDS = 100.0
 FenceFactory = Callable[[Callable[[str], Any], DbConfig], Fence]
 DrainFactory = Callable[[Callable[[str], Any], DbConfig], Drain]
 #: (clients, config, clock) -> one object that is the WriterName, the Replication and the TargetHealth.
@@ -101,6 +104,12 @@ class DbSwitchover(StepKind):
         if config is None:
             raise ConfigError("db_switchover: the step context carries no shifter configuration")
         return self.switch(ctx.client, config, step.raw["to"], ctx.actor)
+
+    def claim_seconds(self, step: Step, config: Any) -> float:
+        """The plan step's claim on the shift state lasts the switchover's whole run: its budget, then
+        the undo's share of the Lambda's time (UNDO_SECONDS), so no tick acts while it may still run."""
+        db = getattr(config, "db", None)
+        return (db.budget_seconds if db is not None else 0.0) + UNDO_SECONDS
 
     def on_rollback(self, step: Step, ctx: StepContext) -> list[str]:
         # A traffic rollback never moves the writer: both colours write through the writer name, so

@@ -20,7 +20,7 @@ def aws_credentials(monkeypatch):
 
 
 @pytest.fixture
-def world(aws_credentials, monkeypatch) -> World:
+def world(aws_credentials, monkeypatch, clock) -> World:
     enable_composite_alarms(monkeypatch)
     speed_up_sns(monkeypatch)
     with mock_aws():
@@ -28,8 +28,12 @@ def world(aws_credentials, monkeypatch) -> World:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock(monkeypatch) -> FakeClock:
+    """The test's time, shared with moto's CloudWatch: alarm state timestamps are on the same clock as
+    the shifter's bakes (as CloudWatch's and Lambda's clocks agree on AWS)."""
+    c = FakeClock()
+    monkeypatch.setattr("moto.cloudwatch.models.utcnow", c.utcnow)
+    return c
 
 
 @pytest.fixture

@@ -30,8 +30,13 @@ PLAN_OBJ = parse_plan(json.dumps(PLAN))
 GATE_NAMES = ("green-health", "data-replication")
 
 
-def gates(*states: str, reason: str = "Threshold Crossed: 3 datapoints were greater than 5") -> list[GateReading]:
-    return [GateReading(name, state, reason if state != "OK" else "fine") for name, state in zip(GATE_NAMES, states)]
+#: When the gates last changed state: long before any bake in these tests (as CloudWatch reports it).
+GATES_SINCE = NOW - 86_400
+
+
+def gates(*states: str, reason: str = "Threshold Crossed: 3 datapoints were greater than 5", since: float | None = GATES_SINCE) -> list[GateReading]:
+    return [GateReading(name, state, reason if state != "OK" else "fine", since if state != "MISSING" else None)
+            for name, state in zip(GATE_NAMES, states)]
 
 
 def weights(green: int) -> ObservedWeights:
@@ -144,12 +149,16 @@ def test_decide_tick__rolled_back_weights_at_zero__noop():
 
 
 def test_decide_tick__rolled_back_but_green_not_zero__reconcile_to_zero():
+    # Behaviour changed (issue 14): a reconcile claims the state like any write, so it cannot race a
+    # start or resume committed meanwhile (it used to write the weights without a claim).
     assert tick(status="rolled_back", step=-1, green=25) == Decision(
         action="reconcile",
         reason=(
             "status is rolled_back but ALB blue/green 75/25, expected 100/0; Route 53 A blue/green 75/25, expected 100/0; "
             "SSM green-weight '25', expected '0'; putting green back to 0"
         ),
+        new_status="rolled_back",
+        new_step_index=-1,
         green_weight=0,
     )
 
@@ -276,6 +285,7 @@ def test_decide_command__start_from_idle__running_before_first_step_then_tick():
         new_step_index=-1,
         restart_bake=True,
         then_tick=True,
+        plan_hash=PLAN_OBJ.fingerprint,  # the shift is bound to the plan it starts on
     )
 
 

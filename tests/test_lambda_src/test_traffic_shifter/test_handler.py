@@ -80,7 +80,7 @@ def test_lambda_handler__decision__logged_as_json_with_all_inputs(world, warm, c
         json.loads(handler.logger.registered_formatter.format(r)) for r in caplog.records if r.getMessage() == "decision: hold"
     ]
     assert record["decision"]["reason"] == "step 1 (green 10, bake 300 s) is baking, 300 s left"
-    assert sorted(record["inputs"]) == ["gates", "now", "plan", "problems", "state", "weights"]
+    assert sorted(record["inputs"]) == ["gates", "green_requests", "now", "plan", "plan_hash", "problems", "state", "weights"]
     assert record["inputs"]["weights"]["alb"] == {"blue": 90, "green": 10}
     assert (record["service"], record["function_name"]) == ("traffic-shifter", "lambda-traffic-shifter-dev-d01")
 

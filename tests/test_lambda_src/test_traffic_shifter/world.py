@@ -92,6 +92,12 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
+    def utcnow(self) -> Any:
+        """The time as moto stamps it (naive UTC datetime)."""
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp(self.now, tz=timezone.utc).replace(tzinfo=None)
+
 
 @dataclass
 class World:
