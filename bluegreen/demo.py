@@ -9,6 +9,9 @@
    through the emulated Lambda service, as EventBridge would): the plan's steps with short
    bake times, gates healthy. When green carries 50 %, a fault is injected (green's health
    alarm goes to ALARM) and the alarm event is delivered: the Lambda rolls back by itself.
+   Every step reads back both ALBs' listener weights (one ALB per colour), both weighted
+   records with the ALB each one aliases, and SSM; the rollback must put both listeners at
+   100 % blue in that one invocation.
 4. ``sceptre delete dev`` and a check that no stack is left.
 
 The emulator does not evaluate CloudWatch metrics, so the run sets alarm states itself
@@ -40,6 +43,7 @@ DEMO_PLAN = {"steps": [
     {"green_weight": 100, "bake_seconds": 0},
 ]}
 FAULT_AT_GREEN_WEIGHT = 50
+COLOURS = ("blue", "green")
 SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 
 
@@ -49,6 +53,23 @@ def say(message: str) -> None:
 
 class DemoError(Exception):
     """A step of the run failed; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The weights as the services hold them after one step (nothing taken from the Lambda's answer)."""
+
+    #: blue/green of each ALB's HTTPS listener, blue ALB first (the LISTENER_ARNS order).
+    listeners: tuple[str, ...]
+    #: blue/green of the two weighted records.
+    r53: str
+    #: record (SetIdentifier) -> name of the ALB its alias target resolves to.
+    aliases: dict[str, str]
+    ssm: str
+
+    @property
+    def all_blue(self) -> bool:
+        return all(w == "100/0" for w in self.listeners) and self.r53 == "100/0"
 
 
 @dataclass
@@ -61,23 +82,28 @@ class Report:
     teardown: str = "not run"
 
     def render(self) -> str:
-        lines = ["", "=" * 72, "REPORT: blue-green run on the local emulator", "=" * 72]
+        lines = ["", "=" * 78, "REPORT: blue-green run on the local emulator", "=" * 78]
         lines.append(f"sceptre launch: {len(self.stacks)} stacks, {sum(self.stacks.values())} resources "
                      f"in {self.launch_seconds:.0f} s")
         for name, count in sorted(self.stacks.items()):
             lines.append(f"  {name:<34} {count:>4} resources")
         lines.append(f"phantom check: {self.phantoms}")
-        lines.append("traffic shift (weights read back from the ALB listener, Route 53 and SSM):")
-        lines.append(f"  {'t+s':>6}  {'event':<34} {'ALB b/g':>9} {'R53 b/g':>9} {'SSM':>4}  status")
+        lines.append("traffic shift (weights read back from both ALBs' listeners, Route 53 and SSM):")
+        lines.append(f"  {'t+s':>6}  {'event':<34} {'blue ALB':>9} {'green ALB':>9} {'R53 b/g':>9} {'SSM':>4}  status")
         for s in self.steps:
-            lines.append(f"  {s['t']:>6.1f}  {s['event']:<34} {s['alb']:>9} {s['r53']:>9} {s['ssm']:>4}  {s['status']}")
+            blue, green = s["listeners"]
+            lines.append(f"  {s['t']:>6.1f}  {s['event']:<34} {blue:>9} {green:>9} {s['r53']:>9} {s['ssm']:>4}  {s['status']}")
+        if self.steps:
+            aliases = self.steps[-1]["aliases"]
+            lines.append("weighted records alias two different ALBs: " + ", ".join(
+                f"{record} -> {aliases.get(record)}" for record in COLOURS))
         if self.rollback:
             r = self.rollback
             lines.append(f"rollback: {r['reason']}")
-            lines.append(f"  alarm event delivered -> ALB and Route 53 both at 100 % blue in {r['seconds']:.2f} s "
+            lines.append(f"  alarm event delivered -> both ALB listeners and Route 53 at 100 % blue in {r['seconds']:.2f} s "
                          f"(one Lambda invocation through the emulator)")
         lines.append(f"teardown: {self.teardown}")
-        lines.append("=" * 72)
+        lines.append("=" * 78)
         return "\n".join(lines)
 
 
@@ -105,16 +131,32 @@ class Emulated:
     def lambda_env(self) -> dict[str, str]:
         return self.lam.get_function_configuration(FunctionName=self.function)["Environment"]["Variables"]
 
-    def weights(self, env: dict[str, str]) -> tuple[str, str, str]:
-        listener = self.elb.describe_listeners(ListenerArns=[env["LISTENER_ARN"]])["Listeners"][0]
-        groups = {g["TargetGroupArn"]: g.get("Weight") for g in
-                  listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
-        alb = f"{groups[env['BLUE_TARGET_GROUP_ARN']]}/{groups[env['GREEN_TARGET_GROUP_ARN']]}"
-        records = self.r53.list_resource_record_sets(HostedZoneId=env["HOSTED_ZONE_ID"])["ResourceRecordSets"]
-        by_colour = {r["SetIdentifier"]: r["Weight"] for r in records if "SetIdentifier" in r and "Weight" in r}
-        r53 = f"{by_colour.get('blue')}/{by_colour.get('green')}"
+    def weights(self, env: dict[str, str]) -> Reading:
+        """Both listeners (LISTENER_ARNS with the target groups in the same order), both records, SSM."""
+        arns = {key: env[key].split(",") for key in ("LISTENER_ARNS", "BLUE_TARGET_GROUP_ARNS", "GREEN_TARGET_GROUP_ARNS")}
+        listeners = []
+        for listener_arn, blue, green in zip(arns["LISTENER_ARNS"], arns["BLUE_TARGET_GROUP_ARNS"],
+                                             arns["GREEN_TARGET_GROUP_ARNS"]):
+            listener = self.elb.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]
+            groups = {g["TargetGroupArn"]: g.get("Weight") for g in
+                      listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
+            listeners.append(f"{groups.get(blue)}/{groups.get(green)}")
+        records = [r for r in self.r53.list_resource_record_sets(HostedZoneId=env["HOSTED_ZONE_ID"])["ResourceRecordSets"]
+                   if r.get("SetIdentifier") in COLOURS and "Weight" in r]
+        by_colour = {r["SetIdentifier"]: r for r in records}
+        albs = {_dns(lb["DNSName"]): lb["LoadBalancerName"]
+                for lb in self.elb.describe_load_balancers()["LoadBalancers"]}
+        aliases = {colour: albs.get(_dns(r.get("AliasTarget", {}).get("DNSName", "")), "not an ALB of this account")
+                   for colour, r in by_colour.items()}
+        r53 = "/".join(str(by_colour.get(c, {}).get("Weight")) for c in COLOURS)
         ssm = self.ssm.get_parameter(Name=env["SSM_PREFIX"] + "/traffic/green-weight")["Parameter"]["Value"]
-        return alb, r53, ssm
+        return Reading(listeners=tuple(listeners), r53=r53, aliases=aliases, ssm=ssm)
+
+
+def _dns(name: str) -> str:
+    """An alias target as Route 53 returns it (``dualstack.``, trailing dot, any case) -> the ALB's DNSName."""
+    name = name.lower().rstrip(".")
+    return name[len("dualstack."):] if name.startswith("dualstack.") else name
 
 
 def run_sceptre(*args: str) -> None:
@@ -176,12 +218,14 @@ def shift_with_fault(aws: Emulated, report: Report) -> None:
     set_gates(aws, env, "OK", "demo: metrics healthy")
     start = time.monotonic()
 
-    def record(event: str, status: str) -> tuple[str, str, str]:
-        alb, r53, ssm = aws.weights(env)
-        report.steps.append({"t": time.monotonic() - start, "event": event, "alb": alb, "r53": r53,
-                             "ssm": ssm, "status": status})
-        say(f"{event:<34} ALB blue/green {alb:>7}   Route 53 {r53:>7}   SSM {ssm:>3}   {status}")
-        return alb, r53, ssm
+    def record(event: str, status: str) -> Reading:
+        reading = aws.weights(env)
+        report.steps.append({"t": time.monotonic() - start, "event": event, "listeners": reading.listeners,
+                             "r53": reading.r53, "aliases": reading.aliases, "ssm": reading.ssm, "status": status})
+        edges = "   ".join(f"{edge} ALB {w:>6}" for edge, w in zip(COLOURS, reading.listeners))
+        records = ", ".join(f"{c} -> {reading.aliases.get(c)}" for c in COLOURS)
+        say(f"{event:<34} {edges}   Route 53 {reading.r53:>7} ({records})   SSM {reading.ssm:>3}   {status}")
+        return reading
 
     record("before start", "idle")
     result = aws.invoke({"command": "start", "actor": "demo"})
@@ -189,11 +233,13 @@ def shift_with_fault(aws: Emulated, report: Report) -> None:
     for _ in range(20):
         time.sleep(DEMO_PLAN["steps"][0]["bake_seconds"] + 0.5)
         result = aws.invoke(SCHEDULED_EVENT)
-        _, _, ssm = record(f"schedule tick: {result['decision']['action']}", result["state"]["status"])
-        if int(ssm) >= FAULT_AT_GREEN_WEIGHT:
+        reading = record(f"schedule tick: {result['decision']['action']}", result["state"]["status"])
+        if int(reading.ssm) >= FAULT_AT_GREEN_WEIGHT:
             break
     else:
         raise DemoError("the shift never reached 50 % green; run `bluegreen shift status --env dev`")
+    if len(set(reading.aliases.values())) != len(COLOURS):
+        raise DemoError(f"the weighted records must alias two different ALBs, found {reading.aliases}")
 
     gate = env["GATE_ALARMS"].split(",")[0]
     reason = "demo fault: green target 5xx rate 12 % > 1 % for 1 datapoint"
@@ -201,10 +247,10 @@ def shift_with_fault(aws: Emulated, report: Report) -> None:
     aws.cw.set_alarm_state(AlarmName=gate, StateValue="ALARM", StateReason=reason)
     sent = time.monotonic()
     result = aws.invoke(alarm_event(gate, "ALARM", reason))
-    alb, r53, _ = record(f"alarm event: {result['decision']['action']}", result["state"]["status"])
     seconds = time.monotonic() - sent
-    if alb != "100/0" or r53 != "100/0":
-        raise DemoError(f"rollback did not restore blue: ALB {alb}, Route 53 {r53}")
+    reading = record(f"alarm event: {result['decision']['action']}", result["state"]["status"])
+    if not reading.all_blue:
+        raise DemoError(f"rollback did not restore blue in that run: listeners {reading.listeners}, Route 53 {reading.r53}")
     report.rollback = {"reason": result["state"]["reason"], "seconds": seconds}
     result = aws.invoke(SCHEDULED_EVENT)
     record("next tick (plan stopped)", result["state"]["status"])

@@ -2,7 +2,8 @@
 
 One emulator and one launch for the module (about a minute); the tests run in file order:
 launch, no phantoms, encryption and weights seen through the service APIs, a `--var`
-weight change, the automatic rollback, and a `sceptre delete` that leaves nothing behind.
+weight change, the two edges (each record aliases its own colour's ALB, each service sits in both
+ALBs), the automatic rollback of both listeners, and a `sceptre delete` that leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -147,15 +148,25 @@ def test_encryption__state_table__kms_with_the_ops_key(launched):
     assert table["SSEDescription"]["KMSMasterKeyArn"] == launched.outputs("security")["OpsKeyArn"]
 
 
-def _weights(launched) -> tuple[tuple[int, int], tuple[int, int], str]:
+def _weights(launched) -> tuple[tuple[tuple[int, int], ...], tuple[int, int], str]:
+    """Each ALB's listener (blue ALB first) on its own target groups, the two records, SSM."""
     alb = launched.outputs("alb")
-    listener = launched.client("elbv2").describe_listeners(ListenerArns=[alb["HttpsListenerArn"]])["Listeners"][0]
-    groups = {g["TargetGroupArn"]: g["Weight"] for g in listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
+    elb = launched.client("elbv2")
+    listeners = []
+    for edge in ("Blue", "Green"):
+        listener = elb.describe_listeners(ListenerArns=[alb[f"{edge}HttpsListenerArn"]])["Listeners"][0]
+        groups = {g["TargetGroupArn"]: g["Weight"] for g in listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
+        listeners.append((groups[alb[f"{edge}AlbBlueTargetGroupArn"]], groups[alb[f"{edge}AlbGreenTargetGroupArn"]]))
     zone = launched.outputs("dns")["HostedZoneId"]
     records = launched.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
     r53 = {r["SetIdentifier"]: r["Weight"] for r in records if "Weight" in r}
     ssm = launched.client("ssm").get_parameter(Name="/payments-migration/dev-d01/traffic/green-weight")["Parameter"]["Value"]
-    return (groups[alb["BlueTargetGroupArn"]], groups[alb["GreenTargetGroupArn"]]), (r53["blue"], r53["green"]), ssm
+    return tuple(listeners), (r53["blue"], r53["green"]), ssm
+
+
+def split(blue: int, green: int) -> tuple[tuple[tuple[int, int], ...], tuple[int, int]]:
+    """Both listeners and the records at blue/green."""
+    return ((blue, green), (blue, green)), (blue, green)
 
 
 def test_diff__right_after_launch__no_difference_in_any_stack(launched):
@@ -178,43 +189,75 @@ def test_diff__var_green_weight_40__shows_only_the_weights_of_alb_and_route53(la
 
 
 def test_weights__after_launch__all_traffic_on_blue(launched):
-    assert _weights(launched) == ((100, 0), (100, 0), "0")
+    assert _weights(launched) == (*split(100, 0), "0")
 
 
-def test_weights__sceptre_var_green_weight_30__alb_route53_and_ssm_follow(launched):
+def test_weights__sceptre_var_green_weight_30__both_listeners_route53_and_ssm_follow(launched):
     for stack in ("alb", "route53"):
         result = launched.sceptre("--var", "green_weight=30", "update", "-y", f"dev/{stack}.yaml")
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert _weights(launched) == ((70, 30), (70, 30), "30")
+    assert _weights(launched) == (*split(70, 30), "30")
 
 
 def test_weights__plain_launch_after_a_shift__keeps_the_shift(launched):
     # Without --var the weights come from SSM, so a later launch does not undo the shift.
     result = launched.sceptre("launch", "-y", "dev/alb.yaml")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert _weights(launched) == ((70, 30), (70, 30), "30")
+    assert _weights(launched) == (*split(70, 30), "30")
 
 
 def test_weights__bad_green_weight__refused_and_nothing_changes(launched):
     result = launched.sceptre("--var", "green_weight=150", "update", "-y", "dev/route53.yaml")
     assert result.returncode != 0
     assert "green_weight" in result.stdout + result.stderr
-    assert _weights(launched) == ((70, 30), (70, 30), "30")
+    assert _weights(launched) == (*split(70, 30), "30")
 
 
-def test_shift__healthy_gates_then_fault_at_50__lambda_rolls_back_alb_and_route53(aws_env):
+def test_edges__records__alias_the_blue_alb_and_the_green_alb(launched):
+    alb = launched.outputs("alb")
+    zone = launched.outputs("dns")["HostedZoneId"]
+    records = launched.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    aliases = {r["SetIdentifier"]: r["AliasTarget"]["DNSName"].rstrip(".").lower() for r in records if "Weight" in r}
+    assert aliases == {"blue": alb["BlueLoadBalancerDnsName"].lower(), "green": alb["GreenLoadBalancerDnsName"].lower()}
+    assert aliases["blue"] != aliases["green"]
+
+
+def test_edges__each_service__registered_in_a_target_group_of_each_alb(launched):
+    alb = launched.outputs("alb")
+    compute = launched.outputs("compute")
+    ecs = launched.client("ecs")
+    for colour in ("Blue", "Green"):
+        (service,) = ecs.describe_services(cluster=compute["ClusterName"],
+                                           services=[compute[f"{colour}ServiceName"]])["services"]
+        assert [lb["targetGroupArn"] for lb in service["loadBalancers"]] == [
+            alb[f"BlueAlb{colour}TargetGroupArn"], alb[f"GreenAlb{colour}TargetGroupArn"]]
+
+
+def test_ca_bundle__parameter__placeholder_until_an_operator_loads_the_bundle(launched):
+    name = launched.outputs("parameters")["DbCaBundleParameterName"]
+    env = launched.client("lambda").get_function_configuration(
+        FunctionName="lambda-traffic-shifter-dev-d01")["Environment"]["Variables"]
+    assert env["DB_CA_BUNDLE_PARAMETER"] == name and "DB_TLS_VERIFY" not in env
+    parameter = launched.client("ssm").get_parameter(Name=name)["Parameter"]
+    assert parameter["Type"] == "String" and "BEGIN CERTIFICATE" not in parameter["Value"]
+
+
+def test_shift__healthy_gates_then_fault_at_50__lambda_rolls_back_both_listeners_and_route53(aws_env):
     for stack in ("alb", "route53"):
         assert aws_env.sceptre("--var", "green_weight=0", "update", "-y", f"dev/{stack}.yaml").returncode == 0
     report = demo.Report()
     demo.shift_with_fault(demo.Emulated("dev"), report)
-    assert [(s["alb"], s["r53"], s["ssm"]) for s in report.steps] == [
-        ("100/0", "100/0", "0"),    # before start
-        ("90/10", "90/10", "10"),   # start
-        ("75/25", "75/25", "25"),   # advance after the bake
-        ("50/50", "50/50", "50"),   # advance after the bake
-        ("100/0", "100/0", "0"),    # alarm event: rollback
-        ("100/0", "100/0", "0"),    # next tick: the plan stays stopped
+    both = lambda w: (w, w)  # noqa: E731 - the same weights on the blue and the green ALB
+    assert [(s["listeners"], s["r53"], s["ssm"]) for s in report.steps] == [
+        (both("100/0"), "100/0", "0"),    # before start
+        (both("90/10"), "90/10", "10"),   # start
+        (both("75/25"), "75/25", "25"),   # advance after the bake
+        (both("50/50"), "50/50", "50"),   # advance after the bake
+        (both("100/0"), "100/0", "0"),    # alarm event: both listeners back to blue in this one run
+        (both("100/0"), "100/0", "0"),    # next tick: the plan stays stopped
     ]
+    assert {tuple(sorted(s["aliases"].items())) for s in report.steps} == {
+        (("blue", "alb-blue-dev-d01"), ("green", "alb-green-dev-d01"))}
     assert report.steps[-1]["status"] == "rolled_back"
     assert "alarm-green-health-dev-d01 is ALARM" in report.rollback["reason"]
 

@@ -1,4 +1,4 @@
-"""ECS TaskDefinition: every property, and an update is a new revision.
+"""ECS TaskDefinition: every property, and an update is a new revision; ECS Service: its load balancers.
 
 moto 5.2's model registers only Family, ContainerDefinitions, Volumes and Memory (no
 NetworkMode, RequiresCompatibilities, Cpu, TaskRoleArn, ExecutionRoleArn, Tags, ...), and
@@ -6,6 +6,12 @@ on update it stores the container definitions without converting their keys (des
 then lacks ``image``). Here a task definition is registered with all its properties; any
 change registers a new revision and deregisters the old one, as CloudFormation does, so
 the service referencing it moves to the new revision.
+
+moto's AWS::ECS::Service drops ``LoadBalancers`` ("TODO" in its model), so
+``describe_services`` showed no target group at all; with one ALB per colour each service
+registers with a target group in each ALB, and that is what has to be seen. The service's
+create and update now record the property as the ECS API returns it (camelCase, the port a
+number). Nothing else of moto's service model changes.
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
-from moto.ecs.models import ecs_backends
+from moto.ecs.models import Service, ecs_backends
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 
 from ._base import BackendResource, tags_to_list
 
 EXTENSIONS = [
     ("AWS::ECS::TaskDefinition", "replaces moto's model: all properties (awsvpc, Fargate, Cpu, roles, tags, ...), update = new revision + deregister the old one"),
+    ("AWS::ECS::Service", "fix: LoadBalancers reach the service on create and update (describe_services shows every target group; moto dropped them)"),
 ]
 
 
@@ -70,3 +77,38 @@ class TaskDefinitionResource(BackendResource, CloudFormationModel):
 
     def attribute(self, name: str) -> Any:
         return self.physical_id
+
+
+def load_balancers(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    """CloudFormation ``LoadBalancers`` as DescribeServices returns them."""
+    out = []
+    for lb in properties.get("LoadBalancers") or []:
+        item = _camel(lb)
+        if str(item.get("containerPort", "")).isdigit():
+            item["containerPort"] = int(item["containerPort"])
+        out.append(item)
+    return out
+
+
+_original_create_service = Service.create_from_cloudformation_json.__func__
+_original_update_service = Service.update_from_cloudformation_json.__func__
+
+
+def _create_service(cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+                    **kwargs: Any) -> Service:
+    service = _original_create_service(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    service.load_balancers = load_balancers(cloudformation_json["Properties"])
+    return service
+
+
+def _update_service(cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str,
+                    region_name: str) -> Service:
+    service = _original_update_service(cls, original_resource, new_resource_name, cloudformation_json,
+                                       account_id, region_name)
+    service.load_balancers = load_balancers(cloudformation_json["Properties"])
+    return service
+
+
+def install(port: int) -> None:
+    Service.create_from_cloudformation_json = classmethod(_create_service)  # type: ignore[method-assign]
+    Service.update_from_cloudformation_json = classmethod(_update_service)  # type: ignore[method-assign]
