@@ -152,7 +152,11 @@ class DbWorld:
         return self._start(arn, wait)
 
     def start_from(self, colour: str, wait: Wait, *, cdc_from: float) -> str:
-        return self._start(self.config.cdc_task_from(colour), wait, cdc_from=cdc_from)
+        started = self._start(self.config.cdc_task_from(colour), wait, cdc_from=cdc_from)
+        # DMS's CdcStartTime has whole seconds: writes are let in (the unfence comes next) only once
+        # that second has passed, so every new write is after the reverse task's start.
+        wait(lambda: self.clock() >= cdc_from, 5, "the reverse CDC start time")
+        return started
 
     def stop_from(self, colour: str, wait: Wait) -> str:
         return self._stop(self.config.cdc_task_from(colour), wait)

@@ -125,15 +125,20 @@ class Switchover:
         self.timeline = []
         t_fence = self.clock()
 
+        previous: list[str] = []
+
         def act(name: str, do: Callable[[], str], undo_fn: Callable[[], str] | None = None) -> None:
-            book.step(doing=name)
+            # One journal write per action: the one before it done, this one begun. A run that dies
+            # in between leaves "doing" on an action that may have landed; the recovery rule treats
+            # "doing" as attempted (undone, or run again: every action is idempotent).
+            book.step(done=previous.pop() if previous else None, doing=name)
             if undo_fn is not None:
                 # Registered before acting: a call that landed but whose wait failed is undone too.
                 undo.append((name, undo_fn))
             self._info(f"db switchover: {name}", to=to)
             done = do()
             changes.append(done)
-            book.step(done=name)
+            previous.append(name)
             self.timeline.append((name, round(self.clock() - t_fence, 6)))
             self._info(f"db switchover: {name} done", result=done, seconds_since_fence=self.timeline[-1][1])
             if self.after_action:
@@ -154,7 +159,6 @@ class Switchover:
             book.entry["cdc_from"] = cdc_from
             act(j.START, lambda: self.replication.start_from(to, wait, cdc_from=cdc_from),
                 lambda: self.replication.stop_from(to, wait))
-            wait(lambda: self.clock() >= cdc_from, 5, "the reverse CDC start time")
             act(j.UNFENCE, lambda: self.fence.unfence(to))
         except LeaseLost:
             raise
