@@ -244,7 +244,7 @@ def _format_unfinished(unfinished: Mapping[str, Any] | None, nxt: Mapping[str, A
         lines = [
             f"unfinished  switchover {unfinished.get('from')} -> {unfinished.get('to')} by {unfinished.get('by')} "
             f"since {unfinished.get('at')} (run {unfinished.get('run')})",
-            f"            journal: done {', '.join(unfinished.get('done') or []) or 'nothing'}; "
+            f"            journal: done {', '.join(unfinished.get('done') or []) or '-'}; "
             f"in progress {unfinished.get('doing') or '-'}",
             f"            lease until {lease} ({'live: its run is still going' if alive else 'lapsed: its run died'}"
             f"{', checked ' + checked_at if checked_at else ''})",

@@ -435,6 +435,9 @@ def decide_command(
     """An operator command; raises :class:`CommandError` when the current status forbids it."""
     if command not in COMMANDS:
         raise CommandError(f"unknown command {command!r}; commands: {', '.join(COMMANDS)}")
+    if command not in ("status", "rollback") and state.rollback_unfinished and actor and actor.strip():
+        # Whichever run comes next finishes a rollback; this one does, and does not do the command.
+        return _finish_rollback(state, plan, instead_of=command)
     if state.status not in ALLOWED_FROM[command]:
         raise CommandError(
             f"cannot {command}: status is {state.status}; {command} is allowed when status is "
@@ -448,9 +451,6 @@ def decide_command(
 
     if command == "rollback":
         return _rollback(state, plan, f"manual rollback by {actor}{said}")
-    if state.rollback_unfinished:
-        # Whichever run comes next finishes a rollback; this one does, and does not do the command.
-        return _finish_rollback(state, plan, instead_of=command)
     busy = _busy(state, now)
     if busy:
         raise CommandError(f"cannot {command} now: {busy}; try again in a moment (rollback is always allowed)")

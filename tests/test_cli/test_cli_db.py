@@ -138,22 +138,38 @@ def test_db_status__nothing_unfinished__says_none(world, bluegreen):
     assert out.splitlines()[-2:] == ["unfinished  none", "next run    nothing to recover"]
 
 
+def db_status(bluegreen):
+    """``db status --json`` and its text form (both from one read of the journal)."""
+    code, out, err = bluegreen("db", "status", "--env", "dev", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    return result, cli.format_db(result)
+
+
+def journal_line(unfinished):
+    return f"            journal: done {', '.join(unfinished['done']) or '-'}; in progress {unfinished['doing'] or '-'}"
+
+
 def test_db_status__run_killed_lease_live__shows_the_journal_and_wait(world, bluegreen, killable):
     revive = killable.kill_after("fence old writer")
     with pytest.raises(Killed):
         bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
     revive()
 
-    code, out, err = bluegreen("db", "status", "--env", "dev")
+    result, text = db_status(bluegreen)
+    plain = bluegreen("db", "status", "--env", "dev")[1]
 
-    assert code == 0, err
-    lines = out.splitlines()
+    u = result["unfinished"]
+    assert (u["from"], u["to"], u["by"]) == ("blue", "green", "jane (cli)")
+    assert "fence old writer" in [*u["done"], u["doing"]]  # the journal names the action it died after
+    lines = text.splitlines()
     unfinished = next(i for i, line in enumerate(lines) if line.startswith("unfinished"))
-    assert lines[unfinished].startswith("unfinished  switchover blue -> green by jane (cli) since 20")
-    assert lines[unfinished + 1] == "            journal: done fence old writer; in progress -"
-    assert "(live: its run is still going, checked 20" in lines[unfinished + 2]
+    assert lines[unfinished] == f"unfinished  switchover blue -> green by jane (cli) since {u['at']} (run {u['run']})"
+    assert lines[unfinished + 1] == journal_line(u)
+    assert f"lease until {u['lease_until']} (live: its run is still going, checked 20" in lines[unfinished + 2]
     assert lines[unfinished + 3] == "next run    WAIT: the switchover's run is alive (its lease is live); nothing is touched"
     assert "is running, its lease ends" in lines[unfinished + 4]
+    assert "unfinished  switchover blue -> green by jane (cli)" in plain
     assert world.fence.fenced == {"blue": True, "green": True}  # status changed nothing: zero writers until recovery
 
 
@@ -164,13 +180,10 @@ def test_db_status__run_died_before_the_move__next_run_undoes_the_fence(world, b
     revive()
     killable.offset[0] = 31  # past SWITCHOVER_LEASE_SECONDS (30): the run is dead
 
-    code, out, err = bluegreen("db", "status", "--env", "dev", "--json")
-    result = json.loads(out)
-    text = cli.format_db(result)
+    result, text = db_status(bluegreen)
 
-    assert code == 0, err
-    assert result["unfinished"]["done"] == ["fence old writer", "check the fence took", "write drain marker"]
-    assert result["next_run"] == {"action": "undo", "steps": ["fence old writer"], "why": result["next_run"]["why"]}
+    assert result["next_run"]["action"] == "undo" and result["next_run"]["steps"] == ["fence old writer"]
+    assert journal_line(result["unfinished"]) in text
     assert "(lapsed: its run died, checked " in text
     assert "next run    UNDO it (the old writer keeps the writes): fence old writer" in text
     assert "died before the writer name moved" in text
@@ -187,10 +200,13 @@ def test_db_status__run_died_after_the_move__next_run_finishes_it(world, bluegre
     revive()
     killable.offset[0] = 31
 
-    code, out, err = bluegreen("db", "status", "--env", "dev")
+    result, text = db_status(bluegreen)
 
-    assert code == 0, err
-    assert out.startswith("writer      green")
-    assert "            journal: done fence old writer, check the fence took, write drain marker, " \
-           "wait for replication to drain, move writer name; in progress -" in out
-    assert "next run    FINISH it forward: stop forward replication, start reverse replication, unfence new writer" in out
+    steps = result["next_run"]["steps"]
+    assert text.startswith("writer      green")
+    assert journal_line(result["unfinished"]) in text
+    assert result["next_run"]["action"] == "finish"
+    assert set(steps) <= {"stop forward replication", "start reverse replication", "unfence new writer"} and "unfence new writer" in steps
+    assert f"next run    FINISH it forward: {', '.join(steps)}" in text
+    assert bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "bob")[0] == 0
+    assert world.fence.fenced == {"blue": True, "green": False} and world.db.task_status("green_to_blue") == "running"
