@@ -32,20 +32,26 @@ class SqlMarkerDrain:
         # Identifiers cannot be bound parameters; the schema comes from our configuration.
         return f"`{self.schema}`.`{MARKER_TABLE}`"
 
-    def quiet(self, colour: str) -> str:
+    def quiet(self, colour: str, *, opened_before: int | None = None) -> str:
+        """``opened_before``: the fence's session watermark. Sessions above it logged in after the REVOKE
+        and hold no DML (the service reconnects at once, through the name that still points here), so
+        only the ones up to it must be gone; without it, every session of the user counts."""
+        limit = opened_before if opened_before is not None else 2**63
+
         def go(cur: Any) -> str:
-            cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (self.user,))
+            cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s AND ID <= %s", (self.user, limit))
             sessions = [row[0] for row in cur.fetchall()]
             cur.execute(
                 "SELECT t.trx_id, p.USER FROM information_schema.INNODB_TRX t "
-                "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.USER = %s",
-                (self.user,),
+                "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.USER = %s AND p.ID <= %s",
+                (self.user, limit),
             )
             open_trx = [row[0] for row in cur.fetchall()]
+            which = f" opened before the fence (id <= {opened_before})" if opened_before is not None else ""
             if sessions or open_trx:
-                raise DrainError(f"{colour}: the fence did not take: {len(sessions)} session(s) of {self.user} and "
+                raise DrainError(f"{colour}: the fence did not take: {len(sessions)} session(s) of {self.user}{which} and "
                                  f"{len(open_trx)} open transaction(s) left")
-            return f"{colour}: no session of {self.user}, no open transaction"
+            return f"{colour}: no session of {self.user}{which}, no open transaction"
 
         return run_sql(self.connect, colour, go)
 

@@ -49,6 +49,8 @@ class SqlGrantFence:
     ) -> None:
         self.connect = connect
         self.user, self.host, self.schema, self.kill_sql = user, host, schema, kill_sql
+        #: colour -> the highest session id when the fence listed the sessions to kill (for the drain's check).
+        self.watermarks: dict[str, int] = {}
 
     @property
     def grantee(self) -> str:
@@ -74,9 +76,13 @@ class SqlGrantFence:
             if held:
                 # Identifiers cannot be bound parameters; user, host and schema come from our configuration.
                 cur.execute(f"REVOKE {', '.join(sorted(held))} ON `{self.schema}`.* FROM %s@%s", (self.user, self.host))
-            cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (self.user,))
+            # Listed after the REVOKE: every session that may still hold the old grants is in this list
+            # (and has an id up to the watermark); one opened later logs in without DML.
+            cur.execute("SELECT ID, USER FROM information_schema.PROCESSLIST")
+            sessions = cur.fetchall()
+            self.watermarks[colour] = max((int(pid) for pid, _ in sessions), default=0)
             killed = []
-            for (pid,) in cur.fetchall():
+            for (pid,) in ((pid,) for pid, user in sessions if user == self.user):
                 try:
                     cur.execute(self.kill_sql, (pid,))
                     killed.append(pid)

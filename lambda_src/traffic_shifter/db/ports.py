@@ -35,7 +35,7 @@ class Drain(Protocol):
     commit order, so the marker's arrival proves every earlier payment arrived.
     """
 
-    def quiet(self, colour: str) -> str: ...
+    def quiet(self, colour: str, *, opened_before: int | None = None) -> str: ...  # only sessions up to the fence's watermark count
 
     def mark(self, colour: str, token: str) -> str: ...
 

@@ -183,7 +183,8 @@ class Switchover:
 
         def quiet() -> bool:
             try:
-                seen.append(self.drain.quiet(colour))
+                before = getattr(self.fence, "watermarks", {}).get(colour)
+                seen.append(self.drain.quiet(colour) if before is None else self.drain.quiet(colour, opened_before=before))
                 return True
             except DrainError as err:
                 seen.append(str(err))

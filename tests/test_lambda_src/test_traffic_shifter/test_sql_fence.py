@@ -175,3 +175,36 @@ def test_sql_fence__fence_and_unfence__measured(db, capsys):
     assert t1 - t0 < 1.0
     for p in pools:
         p.close()
+
+
+def drain_for(server):
+    from traffic_shifter.db import SqlMarkerDrain  # noqa: PLC0415
+
+    return SqlMarkerDrain(lambda colour: pymysql.connect(unix_socket=server["sock"], user="root"))
+
+
+def test_drain_quiet__service_reconnects_after_the_fence__the_fence_still_counts_as_taken(db):
+    # The rehearsal found it: the service reconnects at once (the writer name still points here), so
+    # "no session of the user" never holds; a session opened after the REVOKE has no DML and does not count.
+    before = app(db)
+    fence = fence_for(db)
+    fence.fence("blue")
+    after = app(db)  # logged in after the REVOKE: may read, cannot write
+    with pytest.raises(pymysql.err.OperationalError):
+        insert(after, 7)
+    assert "opened before the fence" in drain_for(db).quiet("blue", opened_before=fence.watermarks["blue"])
+    with pytest.raises(Exception, match="the fence did not take: 1 session"):
+        drain_for(db).quiet("blue")  # without the watermark every session counts
+    after.close()
+    before.close()
+
+
+def test_drain_quiet__a_session_older_than_the_fence_is_left__refused(db):
+    fence = fence_for(db)
+    fence.fence("blue")
+    # A pre-fence session that survived the kills (as if the KILL had not landed yet): below the watermark.
+    fence.watermarks["blue"] += 1000
+    survivor = app(db)
+    with pytest.raises(Exception, match="the fence did not take: 1 session"):
+        drain_for(db).quiet("blue", opened_before=fence.watermarks["blue"])
+    survivor.close()
