@@ -11,7 +11,7 @@ master secrets stay with the fence and the rotation. Each task role may ``rds-db
 the writer fence revokes that user's DML on the old writer, so a stale task cannot write there.
 
 Tasks run in the private app subnets without public IPs, behind the app security group
-(reachable only from the ALB), as a non-root user on a read-only root filesystem with every
+(reachable only from the two ALBs), as a non-root user on a read-only root filesystem with every
 Linux capability dropped. The one secret, the signing key, reaches the container through ECS
 ``Secrets`` (resolved by the execution role at start), never through ``Environment`` or the image.
 
