@@ -302,6 +302,7 @@ def format_result(result: Mapping[str, Any]) -> str:
     decision = result["decision"]
     lines.append(f"{decision['action']}: {decision['reason']}")
     lines += _changes(result.get("changes", []))
+    lines += [f"  note: {n}" for n in result.get("notes", [])]
     tick = result.get("tick")
     if tick:
         lines.append(f"then {tick['decision']['action']}: {tick['decision']['reason']}")
@@ -355,6 +356,15 @@ def format_status(s: Mapping[str, Any]) -> str:
         mark = ">" if i == state["step_index"] else " "
         what = f"green {step['green_weight']}" if step.get("kind", "traffic") == "traffic" else step["kind"]
         rows.append(("plan" if i == 0 else "", f"{mark} {i + 1}. {what}, bake {step['bake_seconds']} s"))
+    if state.get("plan_hash"):
+        # The shift runs the plan it was started on; an edited parameter holds it (docs/traffic-shifting.md).
+        same = state["plan_hash"] == s.get("plan_hash")
+        rows.append(("plan bound", f"{state['plan_hash']} ({'the parameter holds it' if same else 'the parameter holds ' + str(s.get('plan_hash')) + ': EDITED, the shift holds'})"))
+    low = s.get("low_traffic")
+    if low:
+        served = "?" if low["green_requests"] is None else f"{low['green_requests']:.0f}"
+        rows.append(("traffic", f"green served {served} request(s) this bake (LOW_TRAFFIC_MIN_REQUESTS {low['min_requests']})"
+                                + (": too few, the step holds" if low["holding"] else "")))
     nxt = s.get("next_tick") or {}
     rows.append(("next tick", f"{nxt.get('action')}: {nxt.get('reason')}"))
     width = max(len(k) for k, _ in rows)

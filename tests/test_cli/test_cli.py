@@ -170,3 +170,38 @@ def test_make_session__aws_endpoint_url__clients_use_the_emulator(monkeypatch):
 
     assert session.client("lambda").meta.endpoint_url == "http://localhost:5999"
     assert session.region_name == "us-east-1"
+
+
+# -- issue 14: what status says under faults --------------------------------------------------------
+def _set_lambda_env(world, **variables):
+    world.env.update(variables)
+    world.client("lambda").update_function_configuration(FunctionName=world_module.FUNCTION_NAME, Environment={"Variables": world.env})
+
+
+def test_main__status__low_traffic_guard_and_a_plan_edited_mid_shift(world, bluegreen):
+    _set_lambda_env(world, LOW_TRAFFIC_MIN_REQUESTS="100")
+    assert bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT)).code == 0
+    world.put_plan({"steps": [{"green_weight": 10, "bake_seconds": 0}, {"green_weight": 100, "bake_seconds": 0}]})
+
+    run = bluegreen("shift", "status", "--env", "dev", "--project-dir", str(PROJECT_ROOT))
+
+    rows = run.out.splitlines()
+    assert run.code == 0
+    assert any(r.startswith("PROBLEM       the plan was edited after this shift started") for r in rows)
+    assert any(r.startswith("plan bound    ") and r.endswith(": EDITED, the shift holds)") for r in rows)
+    assert "traffic       green served 0 request(s) this bake (LOW_TRAFFIC_MIN_REQUESTS 100)" in rows
+    assert rows[-1].startswith("next tick     hold: the plan was edited after this shift started")
+
+
+def test_main__command_loses_a_race__exit_1_says_what_the_world_is(world, bluegreen):
+    assert bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT)).code == 0
+    item = world.client("dynamodb").get_item(TableName=world_module.TABLE, Key={"plan_id": {"S": "traffic"}})["Item"]
+    item["pending"] = {"S": json.dumps({"action": "rollback", "by": "traffic-shifter (alarm)", "at": "2020-01-01T00:00:00Z"})}
+    world.client("dynamodb").put_item(TableName=world_module.TABLE, Item=item)  # a rollback that never recorded its end
+
+    run = bluegreen("shift", "pause", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT))
+
+    assert run.code == 1
+    assert "cannot pause: finishing the rollback begun by traffic-shifter (alarm) at 2020-01-01T00:00:00Z" in run.err
+    assert "pause was not carried out (status is now rolled_back)" in run.err
+    assert world.weights() == {"alb": (100, 0), "route53": (100, 0), "ssm": "0"}

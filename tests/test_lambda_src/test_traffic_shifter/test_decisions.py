@@ -12,8 +12,10 @@ from traffic_shifter import (
     Decision,
     GateReading,
     ObservedWeights,
+    Plan,
     PlanError,
     ShiftState,
+    Step,
     WeightError,
     decide_command,
     decide_tick,
@@ -359,3 +361,107 @@ def test_decide_command__another_run_holds_the_lease__refused_but_rollback_allow
     with pytest.raises(CommandError, match=r"cannot pause now: another run \(traffic-shifter\) is applying advance"):
         command("pause", pending=pending)
     assert command("rollback", pending=pending).action == "rollback"
+
+
+# -- issue 14: the rules under faults, as pure functions ----------------------------------------------
+def test_decide_tick__claim_with_its_own_lease__held_until_it_ends():
+    # A db_switchover step claims for its whole run (budget + undo), longer than LEASE_SECONDS.
+    pending = {"action": "advance", "by": "traffic-shifter", "at": iso(NOW - 200), "lease_until": iso(NOW + 100)}
+
+    assert tick(step=0, baked=900, pending=pending).action == "hold"
+    assert decide_tick(
+        state=ShiftState(status="running", step_index=0, step_started_at=NOW - 900, version=3, pending=pending),
+        verdict=judge_gates(gates("OK", "OK")), now=NOW + 100, plan=PLAN_OBJ, weights=weights(10),
+    ).action == "advance"
+
+
+@pytest.mark.parametrize("action", ["rollback", "reconcile"])
+def test_decide_tick__rollback_claimed_never_committed__finished_whatever_the_gates_and_the_lease(action):
+    pending = {"action": action, "by": "ops.carol", "at": iso(NOW - 1)}
+
+    decision = tick(step=2, baked=900, pending=pending, green=25)
+
+    assert (decision.action, decision.new_status, decision.green_weight) == ("rollback", "rolled_back", 0)
+    assert decision.reason.startswith(f"finishing the {action} begun by ops.carol at {iso(NOW - 1)}")
+
+
+def test_decide_tick__gate_changed_after_the_bake_began__restart_from_that_moment():
+    read = [GateReading("green-health", "OK", "fine", NOW - 30.5), GateReading("data-replication", "OK", "fine", GATES_SINCE)]
+    s = ShiftState(status="running", step_index=1, step_started_at=NOW - 900, version=3, green_weight=25)
+
+    decision = decide_tick(state=s, verdict=judge_gates(read), now=NOW, plan=PLAN_OBJ, weights=weights(25))
+
+    assert (decision.action, decision.new_step_index, decision.restart_bake, decision.bake_from) == ("restart", 1, True, NOW - 30)
+    assert decision.reason.startswith(f"gate green-health changed state at {iso(NOW - 30.5)} (now OK), after the bake")
+
+
+def test_decide_tick__gate_without_timestamp_not_ok__restart_from_this_tick():
+    read = [GateReading("green-health", "INSUFFICIENT_DATA", "stand-in", None), GateReading("data-replication", "OK", "fine", None)]
+    s = ShiftState(status="running", step_index=0, step_started_at=NOW - 900, version=3)
+
+    decision = decide_tick(state=s, verdict=judge_gates(read), now=NOW, plan=PLAN_OBJ, weights=weights(10))
+
+    assert (decision.action, decision.bake_from) == ("restart", NOW)
+    assert "carries no state timestamp (seen by this tick)" in decision.reason
+
+
+def test_merge_alarm_event__missing_gate__stays_missing_whatever_the_event():
+    read = [GateReading("green-health", "MISSING", "alarm not found in CloudWatch")]
+
+    assert merge_alarm_event(read, gate_from_alarm_event(alarm_event("green-health", "OK"))) == read
+
+
+def test_decide_tick__plan_edited__hold_and_say_so():
+    edited = parse_plan('{"steps": [{"green_weight": 25, "bake_seconds": 0}, {"green_weight": 100, "bake_seconds": 0}]}')
+
+    decision = tick(step=1, baked=900, plan=edited, green=25, plan_hash=PLAN_OBJ.fingerprint, green_weight=25)
+
+    assert decision.action == "hold"
+    assert decision.reason.startswith(f"the plan was edited after this shift started (the shift runs plan {PLAN_OBJ.fingerprint}, "
+                                      f"the parameter now holds {edited.fingerprint}); holding at step 2, green 25")
+
+
+def test_plan_fingerprint__formatting_and_description_do_not_count_a_bake_does():
+    same = parse_plan(json.dumps({"description": "other words", **PLAN}, indent=2))
+    longer = parse_plan(json.dumps({"steps": [{**PLAN["steps"][0], "bake_seconds": 301}, *PLAN["steps"][1:]]}))
+
+    assert same.fingerprint == PLAN_OBJ.fingerprint != longer.fingerprint
+
+
+def test_decide_command__resume_on_an_edited_plan__re_mapped_to_the_step_at_the_current_weight():
+    edited = parse_plan('{"steps": [{"green_weight": 5, "bake_seconds": 60}, {"green_weight": 25, "bake_seconds": 120}, '
+                        '{"green_weight": 100, "bake_seconds": 0}]}')
+
+    decision = command("resume", status="paused", step=1, plan=edited, plan_hash=PLAN_OBJ.fingerprint, green_weight=25)
+
+    assert (decision.new_step_index, decision.restart_bake, decision.plan_hash) == (1, True, edited.fingerprint)
+
+
+def test_decide_command__resume_on_an_edited_plan__never_past_a_step_of_another_kind():
+    edited = Plan(steps=(Step(0, "db_switchover", 0, None, {"kind": "db_switchover", "to": "green"}),
+                         Step(1, "traffic", 60, 25), Step(2, "traffic", 0, 100)))
+
+    with pytest.raises(CommandError, match=r"would pass step 1 \(db_switchover, bake 0 s\) without running it"):
+        command("resume", status="paused", step=1, plan=edited, plan_hash=PLAN_OBJ.fingerprint, green_weight=25)
+
+
+@pytest.mark.parametrize(("requests", "action"), [(None, "hold"), (0, "hold"), (99, "hold"), (100, "advance")])
+def test_decide_tick__low_traffic_guard(requests, action):
+    s = ShiftState(status="running", step_index=0, step_started_at=NOW - 300, version=3, green_weight=10)
+
+    decision = decide_tick(state=s, verdict=judge_gates(gates("OK", "OK")), now=NOW, plan=PLAN_OBJ, weights=weights(10),
+                           requests=requests, min_requests=100)
+
+    assert decision.action == action
+    if action == "hold":
+        assert decision.reason.endswith("holding (neither advancing nor rolling back)")
+
+
+def test_decide_tick__low_traffic_guard_off__no_count_needed():
+    assert tick(step=0, baked=300).action == "advance"
+
+
+def test_decide_tick__state_records_its_weight__drift_is_judged_against_it_not_the_plan():
+    decision = tick(step=1, baked=10, green=10, green_weight=25)
+
+    assert decision.action == "converge" and decision.green_weight == 25
