@@ -21,6 +21,8 @@ from .conftest import ROOT
 pytestmark = pytest.mark.emulator
 
 SUFFIX = "n01"
+#: One ALB per colour; both listeners carry the same weights.
+EDGES = ("blue", "green")
 
 
 @pytest.fixture
@@ -61,6 +63,16 @@ def listener_weights(emulator, listener_arn: str) -> dict[str, int]:
             for action in listener["DefaultActions"] for group in action.get("ForwardConfig", {}).get("TargetGroups", [])}
 
 
+def edge_weights(emulator, outputs: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Each edge's listener weights, read through the parent's own output for that edge."""
+    return {edge: listener_weights(emulator, outputs[f"{edge.capitalize()}HttpsListenerArn"]) for edge in EDGES}
+
+
+def expected_weights(edge: str, green: int) -> dict[str, int]:
+    # Each ALB has its own pair of target groups: tg-<colour>-<edge>alb-<env>-<suffix>.
+    return {f"tg-blue-{edge}alb-dev-{SUFFIX}": 100 - green, f"tg-green-{edge}alb-dev-{SUFFIX}": green}
+
+
 def test_package_deploy__create_shift_update_delete__weights_follow_ssm_and_nothing_left(
         aws_env, project, bucket, tmp_path):
     stack_name = f"nested-{uuid.uuid4().hex[:8]}"
@@ -74,16 +86,14 @@ def test_package_deploy__create_shift_update_delete__weights_follow_ssm_and_noth
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert set(outputs) == set(nested.PARENT_OUTPUTS)
-    assert listener_weights(aws_env, outputs["HttpsListenerArn"]) == {f"tg-blue-dev-{SUFFIX}": 90,
-                                                                      f"tg-green-dev-{SUFFIX}": 10}
+    assert edge_weights(aws_env, outputs) == {edge: expected_weights(edge, 10) for edge in EDGES}
     weight_parameter = outputs["GreenWeightParameterName"]
     assert ssm.get_parameter(Name=weight_parameter)["Parameter"]["Value"] == "10"
 
     # The traffic shifter moves on to 25 % and records it; a plain deployment must keep it.
     ssm.put_parameter(Name=weight_parameter, Value="25", Overwrite=True)
     assert run([*common, "--deploy"]) == 0
-    assert listener_weights(aws_env, outputs["HttpsListenerArn"]) == {f"tg-blue-dev-{SUFFIX}": 75,
-                                                                      f"tg-green-dev-{SUFFIX}": 25}
+    assert edge_weights(aws_env, outputs) == {edge: expected_weights(edge, 25) for edge in EDGES}
 
     assert run(["--env", "dev", "--stack-name", stack_name, "--delete"]) == 0
     left = [s["StackName"] for s in cfn.list_stacks()["StackSummaries"]
