@@ -403,21 +403,23 @@ def test_db_step__without_database_variables__refused_before_anything(world, clo
 
 
 # -- the write pause, measured ------------------------------------------------------------------------
-def test_switchover__write_pause__measured_under_a_second_in_the_test_world(world, db, fence, capsys):
-    """Real clock, 10 ms polling: fence -> unfence in moto (the AWS figure is in docs/db-switchover.md)."""
+def test_switchover__real_clock__moves_the_writer_and_records_its_write_pause(world, db, fence, capsys):
+    """Real clock, 10 ms polling: the pause is recorded and printed, never asserted (speed is measured by
+    bench_switchover.py and reported in docs/db-switchover.md)."""
     db.clock = time.time
     db.publish_healthy()
     kind = register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence, poll_seconds=0.01))
     try:
         shifter = Shifter.from_env(world.env, clients=shifter_clients())
-        kind.switch(shifter.clients, shifter.config, "green", "ops")
+        changes = kind.switch(shifter.clients, shifter.config, "green", "ops")
     finally:
         register_step_kind(DbSwitchover())
     pause = kind.last.write_pause
     with capsys.disabled():
         print(f"\nwrite pause (fence -> unfence): {pause * 1000:.0f} ms; timeline {kind.last.timeline}")
     assert db.writer_colour() == "green"
-    assert pause < 2.0  # includes up to 1 s of waiting for the reverse CDC start second
+    assert changes[-1] == f"write pause {pause:.3f} s (fence -> unfence)"
+    assert [name for name, _ in kind.last.timeline][0] == "fence old writer" and kind.last.timeline[-1][1] == pause
 
 
 # -- killed after every action: the next run finishes or undoes it ----------------------------------
