@@ -17,6 +17,8 @@ from ..errors import ShiftError
 from .fence import run_sql
 
 MARKER_TABLE = "switchover_marker"
+#: MySQL ER_NO_SUCH_TABLE and ER_BAD_DB_ERROR: the marker table (or its schema) does not exist yet.
+NO_SUCH_TABLE = (1146, 1049)
 
 
 class DrainError(ShiftError):
@@ -57,22 +59,29 @@ class SqlMarkerDrain:
 
     def mark(self, colour: str, token: str) -> str:
         def go(cur: Any) -> str:
-            # The schema and table exist from the first switchover on; replication creates them on the other side.
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{self.schema}`")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (token VARCHAR(64) PRIMARY KEY, "
-                        "written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB")
-            cur.execute(f"INSERT INTO {self.table} (token) VALUES (%s)", (token,))
+            try:
+                cur.execute(f"INSERT INTO {self.table} (token) VALUES (%s)", (token,))
+            except Exception as err:  # noqa: BLE001 - the driver's error class is not imported here
+                if not (err.args and err.args[0] in NO_SUCH_TABLE):
+                    raise
+                # The first switchover creates the table (replication carries it to the other side); later
+                # ones only insert: a DDL statement in the middle of the write pause would slow its apply.
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{self.schema}`")
+                cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (token VARCHAR(64) PRIMARY KEY, "
+                            "written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB")
+                cur.execute(f"INSERT INTO {self.table} (token) VALUES (%s)", (token,))
             return f"{colour}: drain marker {token} written"
 
         return run_sql(self.connect, colour, go)
 
     def arrived(self, colour: str, token: str) -> bool:
         def go(cur: Any) -> bool:
-            cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
-                        (self.schema, MARKER_TABLE))
-            if not cur.fetchone()[0]:
-                return False
-            cur.execute(f"SELECT COUNT(*) FROM {self.table} WHERE token = %s", (token,))
+            try:
+                cur.execute(f"SELECT COUNT(*) FROM {self.table} WHERE token = %s", (token,))
+            except Exception as err:  # noqa: BLE001 - see mark
+                if err.args and err.args[0] in NO_SUCH_TABLE:
+                    return False  # the table itself has not replicated yet
+                raise
             return bool(cur.fetchone()[0])
 
         return bool(run_sql(self.connect, colour, go))

@@ -208,3 +208,13 @@ def test_drain_quiet__a_session_older_than_the_fence_is_left__refused(db):
     with pytest.raises(Exception, match="the fence did not take: 1 session"):
         drain_for(db).quiet("blue", opened_before=fence.watermarks["blue"])
     survivor.close()
+
+
+def test_drain_marker__first_creates_the_table__later_only_insert(db):
+    drain = drain_for(db)
+    with admin(db) as conn, conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS bluegreen_ops")
+    assert drain.arrived("blue", "t1") is False  # no table yet: not arrived, no error
+    drain.mark("blue", "t1")
+    drain.mark("blue", "t2")
+    assert drain.arrived("blue", "t1") and drain.arrived("blue", "t2") and not drain.arrived("blue", "t3")
