@@ -15,7 +15,7 @@ def test_pci_guard__committed_templates__every_template_evaluated(pci_guard_resu
     assert expected - pci_guard_result.templates == set()
 
 
-def test_pci_guard__bare_bucket__reported_with_its_pci_controls(bare_templates):
+def test_pci_guard__bare_bucket__reported_with_its_pci_controls(bare_templates, pci_guard_rules):
     result = scan.pci_guard(bare_templates)
     found = {(f.rule, f.resource): f.message for f in result.findings}
     assert found[("S3_BUCKET_VERSIONING_ENABLED", "Bare")] == "PCI DSS 10.5.3"

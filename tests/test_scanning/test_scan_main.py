@@ -15,12 +15,12 @@ def _fake_run(stdout="", stderr="", returncode=0):
     return run
 
 
-def test_main__guard_finds_a_bare_bucket__exits_non_zero(bare_templates, capsys):
+def test_main__guard_finds_a_bare_bucket__exits_non_zero(bare_templates, pci_guard_rules, capsys):
     assert scan.main(["--only", "pci-guard", "--templates", str(bare_templates)]) == 1
     assert "scan: FAILED: pci-guard" in capsys.readouterr().out
 
 
-def test_main__clean_template__exits_zero(tmp_path, capsys):
+def test_main__clean_template__exits_zero(tmp_path, pci_guard_rules, capsys):
     shutil.copy(policy.TEMPLATES / "security.json", tmp_path / "security.json")
     assert scan.main(["--only", "pci-guard", "--templates", str(tmp_path)]) == 0
     assert "scan: all scanners clean" in capsys.readouterr().out
@@ -44,8 +44,9 @@ def test_cfn_lint__crash_exit_status__is_an_error(tmp_path):
     assert result.error == "cfn-lint exit 1: Traceback: boom"
 
 
-def test_pci_guard__no_summary_line__is_an_error(tmp_path):
-    result = scan.pci_guard(tmp_path, run=_fake_run(stderr="pci-guard: cfn-guard v3 not available", returncode=2))
+def test_pci_guard__no_summary_line__is_an_error(tmp_path, stand_in_script):
+    result = scan.pci_guard(tmp_path, script=stand_in_script,
+                            run=_fake_run(stderr="pci-guard: cfn-guard v3 not available", returncode=2))
     assert result.error == "pci_guard.sh exit 2 without its summary line: pci-guard: cfn-guard v3 not available"
 
 
@@ -56,10 +57,10 @@ def test_pci_guard__script_missing__is_an_error(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("returncode", [0, 1])
-def test_pci_guard__guard_error_line__counted_as_a_failure(tmp_path, returncode):
+def test_pci_guard__guard_error_line__counted_as_a_failure(tmp_path, stand_in_script, returncode):
     out = ("templates/x.json: passed=0 failed=1 skipped=0\n"
            "  FAIL GUARD_ERROR (cfn-guard exit 5): parse error\n"
            "pci-guard: 1 failed rule checks across 1 templates\n")
-    result = scan.pci_guard(tmp_path, run=_fake_run(stdout=out, returncode=returncode))
+    result = scan.pci_guard(tmp_path, script=stand_in_script, run=_fake_run(stdout=out, returncode=returncode))
     assert result.findings == [scan.Finding("x", "GUARD_ERROR", "-", "(cfn-guard exit 5): parse error")]
     assert not result.ok
