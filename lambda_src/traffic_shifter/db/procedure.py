@@ -159,7 +159,9 @@ class Switchover:
             book.entry["cdc_from"] = cdc_from
             act(j.START, lambda: self.replication.start_from(to, wait, cdc_from=cdc_from),
                 lambda: self.replication.stop_from(to, wait))
-            act(j.UNFENCE, lambda: self.fence.unfence(to))
+            # Its undo fences the new writer again: a GRANT that landed but whose answer was lost must
+            # not leave two writers once the undo unfences the old one.
+            act(j.UNFENCE, lambda: self.fence.unfence(to), lambda: self.fence.fence(to))
         except LeaseLost:
             raise
         except Exception as err:

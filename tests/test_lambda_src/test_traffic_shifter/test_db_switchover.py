@@ -258,6 +258,21 @@ def test_switchover__unfencing_new_writer_fails__everything_undone(shifter, kind
     assert_unchanged(db, fence)
 
 
+def test_switchover__unfence_lands_but_its_answer_is_lost__new_fenced_again_never_two_writers(shifter, kind, db, fence, monkeypatch):
+    real_unfence = fence.unfence
+
+    def lands_then_fails(colour):
+        real_unfence(colour)
+        if colour == "green":
+            raise ConnectionError("lost the answer to GRANT")
+        return f"{colour}: unfenced"
+
+    monkeypatch.setattr(fence, "unfence", lands_then_fails)
+    with pytest.raises(SwitchoverFailed, match="lost the answer to GRANT.*writer stays on blue"):
+        switch(shifter, kind, "green")
+    assert_unchanged(db, fence)  # blue alone writable again, green fenced again
+
+
 def test_switchover__an_undo_fails_too__says_undo_incomplete(shifter, kind, db, fence):
     fence.fail["unfence:green"] = RuntimeError("grant failed")
     fence.fail["unfence:blue"] = RuntimeError("blue unreachable")
