@@ -36,8 +36,8 @@ def test_how_to_get__names_the_variable_the_registry_and_its_commit():
     assert scanning.REGISTRY_COMMIT in scanning.HOW_TO_GET
 
 
-def test_registry_commit__the_one_the_shared_readme_names():
-    readme = scanning.DEFAULT_PCI_GUARD / "README.md"
+def test_registry_commit__the_one_the_rule_sets_readme_names():
+    readme = scanning.pci_guard_folder() / "README.md"
     if not readme.is_file():
         unavailable(f"no {readme} to compare with")
     assert scanning.REGISTRY_COMMIT in readme.read_text()
