@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import asynccontextmanager
 from typing import Any
+
+import anyio
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -47,6 +50,11 @@ def _safe_errors(err: ValidationError) -> list[dict]:
     return [{"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]} for e in err.errors()]
 
 
+#: Threads for payments and look-ups (anyio's default is 40; see lifespan below) and for /health.
+WORKER_THREADS = 400
+HEALTH_THREADS = 2
+
+
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     store = PaymentStore(engine, settings.app_colour, retry.Backoff(settings.write_retry_seconds))
     backoff = store.backoff
@@ -64,7 +72,21 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                                      "Idempotency-Key", "detail": note},
                       {"Retry-After": backoff.retry_after_header()})
 
-    app = FastAPI(title="payment-api", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    limiters: dict[str, anyio.CapacityLimiter] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # noqa: ANN202 - FastAPI's lifespan signature
+        # A write pause (the fence, the name move) keeps each paying request's thread asleep between
+        # retries; at 70 payments/s per task a 2 s pause holds ~150 of them. anyio's default of 40
+        # threads would queue every request behind those (and the health check with them, so the
+        # load balancer would mark a healthy task down: the rehearsal found exactly that).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        # The health check has threads of its own: it answers whatever the payments are doing.
+        limiters["health"] = anyio.CapacityLimiter(HEALTH_THREADS)
+        yield
+
+    app = FastAPI(title="payment-api", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.state.store = store
 
     @app.exception_handler(StarletteHTTPException)
@@ -148,10 +170,14 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             return answer(400, {"error": "GET /payments needs ?idempotency_key=K (reconciliation look-up)"})
         return await _lookup("/payments", store.payment_by_key, idem, idem)
 
+    # The health check's own pool (same login, same events, e.g. the IAM token per connection): in a write
+    # pause every pooled connection may be busy with a retrying payment, and a full pool is not a dead writer.
+    health_engine = create_engine(engine.url, pool=engine.pool.recreate())
+
     def _writer_state() -> str | None:
         """None when the writer answers as a writer; else why not."""
         try:
-            with engine.connect() as conn:
+            with health_engine.connect() as conn:
                 read_only = conn.execute(text("SELECT @@global.read_only")).scalar()
             return "the database answers but is read-only (not the writer)" if read_only else None
         except Exception as err:  # noqa: BLE001 - any failure means unhealthy
@@ -160,7 +186,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     @app.get("/health")
     async def health() -> Response:
         started = time.perf_counter()
-        problem = await run_in_threadpool(_writer_state)
+        limiter = limiters.get("health") or anyio.CapacityLimiter(HEALTH_THREADS)
+        problem = await anyio.to_thread.run_sync(_writer_state, limiter=limiter)
         status = 503 if problem else 200
         body = {"status": "unavailable" if problem else "ok", "colour": colour, "version": __version__}
         if problem:

@@ -47,7 +47,8 @@ def test_backoff__grows_to_the_cap_and_stops_at_the_budget():
     b = retry.Backoff(budget_seconds=10)
     rng = random.Random(1)
     delays = [b.delay(a, 0, rng) for a in range(8)]
-    assert all(0 < d <= 1.0 for d in delays) and delays[0] <= 0.05 and delays[-1] >= 0.5
+    # Full jitter in [ceiling / 2, ceiling], the ceiling doubling from 50 ms up to the cap.
+    assert all(0 < d <= b.cap_seconds for d in delays) and delays[0] <= 0.05 and delays[-1] >= b.cap_seconds / 2
     assert b.delay(3, 9.9, rng) <= 0.1 + 1e-9
     assert b.delay(3, 10.0, rng) is None
 

@@ -1,0 +1,48 @@
+"""The health check answers during a write pause, however many payments are waiting on the fence.
+
+Found by the rehearsal: every payment waiting on a fenced writer sleeps in a worker thread between
+its retries; with anyio's default 40 threads, 40 waiting payments queued every later request, the
+health check with them, so the load balancer marked a healthy task down in the middle of a
+switchover (and the gate rolled the shift back). Here: more payments than that wait on the project's
+own fence, and /health must still answer, then every payment lands once the fence lifts.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pymysql
+
+from payment_api.api import create_app
+from payment_api.database import make_engine
+from payment_api.settings import Settings
+from traffic_shifter import SqlGrantFence
+
+from .conftest import RunningServer
+
+WAITING = 80  # twice anyio's default thread count
+
+
+def body(i: int) -> dict:
+    return {"merchant_id": "m-1", "customer_id": f"c-{i}", "amount_minor": 100 + i, "currency": "EUR", "card_token": f"tok_{i}"}
+
+
+def test_health__payments_waiting_on_the_fence__health_answers_and_every_payment_lands(schema):
+    m, db = schema["mariadb"], schema["name"]
+    settings = Settings.from_env(schema["env"])
+    fence = SqlGrantFence(lambda colour: pymysql.connect(unix_socket=m["sock"], user="root"), schema=db, kill_sql="KILL %s")
+    with RunningServer(create_app(settings, make_engine(settings))) as server, ThreadPoolExecutor(WAITING) as pool:
+        fence.fence("blue")
+        pending = [pool.submit(httpx.post, f"{server.url}/payments", json=body(i), headers={"Idempotency-Key": f"hp-{i}"},
+                               timeout=30) for i in range(WAITING)]
+        time.sleep(1.0)
+        waiting = sum(not f.done() for f in pending)
+        health = httpx.get(f"{server.url}/health", timeout=5)
+        fence.unfence("blue")
+        results = [f.result() for f in pending]
+        answers = [r.status_code for r in results]
+    assert waiting > 40, f"only {waiting} payments were waiting on the fence; the test would prove nothing"
+    assert health.status_code == 200, health.text
+    assert answers == [201] * WAITING
