@@ -94,7 +94,9 @@ class Document:
 class Resolver:
     """Ref / Fn::Sub / Fn::GetAtt / Fn::Join / Fn::Select / Fn::If for one template and SAMPLE_PARAMETERS."""
 
-    def __init__(self, template: dict, parameters: dict[str, str] | None = None):
+    def __init__(self, template: dict, parameters: dict[str, str] | None = None, *, check: bool = True):
+        # check=False for values a moto run produced (its hosted zone IDs do not start with Z as AWS's do).
+        self.check = check
         self.template = template
         self.resources = template.get("Resources", {})
         self.parameters = dict(parameters or SAMPLE_PARAMETERS)
@@ -110,9 +112,9 @@ class Resolver:
             raise KeyError(f"parameter {pname!r} has no sample: add one to SAMPLE_PARAMETERS in {__file__}")
         value = self.parameters[pname]
         pattern = declared.get("AllowedPattern")
-        if pattern and not re.fullmatch(pattern, value):
+        if self.check and pattern and not re.fullmatch(pattern, value):
             raise ValueError(f"sample {pname}={value!r} does not match the template's AllowedPattern {pattern!r}")
-        if declared.get("AllowedValues") and value not in [str(v) for v in declared["AllowedValues"]]:
+        if self.check and declared.get("AllowedValues") and value not in [str(v) for v in declared["AllowedValues"]]:
             raise ValueError(f"sample {pname}={value!r} is not one of {declared['AllowedValues']}")
         return value
 
@@ -238,4 +240,39 @@ def unclassified_policy_properties(templates: Path = TEMPLATES) -> list[str]:
             if body["Type"] not in POLICY_PROPERTIES and any(
                     k.endswith(("PolicyDocument", "KeyPolicy", "ResourcePolicy")) for k in props):
                 out.append(f"{path.stem}.{logical} ({body['Type']}): add it to POLICY_PROPERTIES in {__file__}")
+    return out
+
+
+def parameters_from_environment(template: dict, function: str, env: dict[str, str]) -> dict[str, str]:
+    """The template parameters under which ``function`` gets ``env``: each variable's Ref, ``${P}.`` or
+    Join of Refs read backwards. Samples fill what the environment does not name (keys, suffix)."""
+    variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    declared = template.get("Parameters", {})
+    found = dict(SAMPLE_PARAMETERS)
+    for var, node in variables.items():
+        if var not in env or not isinstance(node, dict):
+            continue
+        (fn, arg), = node.items()
+        if fn == "Ref" and arg in declared:
+            found[arg] = env[var]
+        elif fn == "Fn::Sub" and isinstance(arg, str) and re.fullmatch(r"\$\{(\w+)\}\.", arg):
+            found[arg[2:-2]] = env[var].rstrip(".")
+        elif fn == "Fn::Join" and all(set(r) == {"Ref"} and r["Ref"] in declared for r in arg[1]):
+            values = env[var].split(arg[0])
+            if len(values) != len(arg[1]):
+                raise ValueError(f"{var}={env[var]!r} has {len(values)} entries; the template gives {len(arg[1])}")
+            found.update({r["Ref"]: v for r, v in zip(arg[1], values)})
+    return found
+
+
+def environment_mismatches(template: dict, function: str, env: dict[str, str], parameters: dict[str, str]) -> list[str]:
+    """Variables the run set that the template, under ``parameters``, would set otherwise."""
+    resolver = Resolver(template, parameters, check=False)
+    variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    out = []
+    for var, value in env.items():
+        if var in variables:
+            want = str(resolver.resolve(variables[var]))
+            if want.rstrip(".") != value.rstrip("."):
+                out.append(f"{var}: the run used {value!r}, the template gives {want!r}")
     return out

@@ -1,0 +1,99 @@
+"""One recorded run of the traffic shifter against moto: every AWS call its code makes.
+
+The world is the shifter tests' (tests/test_lambda_src/test_traffic_shifter/world.py, db_world.py),
+configured as templates/automation.json configures the Lambda (two gate alarms, the CA bundle
+parameter). The run covers every path that calls AWS: status, start, a bake and an advance, pause,
+resume, rollback, promote, a database switchover to green and back, the fence's login (secret and CA
+bundle) and a notification. Calls are recorded with botocore's ``before-parameter-build`` event (the
+API parameters as the code passes them) on the shifter's own clients, so the test's arranging and inspecting calls are not among them.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from tests.test_lambda_src.test_traffic_shifter import world as w
+from tests.test_lambda_src.test_traffic_shifter.db_world import FakeFence, build_db_world
+
+CA_BUNDLE_PARAMETER = w.PREFIX + "/db/ca-bundle"
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str  # botocore service name: ssm, elbv2, route53, ...
+    operation: str  # API operation: GetParameter, ModifyListener, ...
+    params: dict[str, Any]
+
+
+def record(clients: Any, calls: list[Call]) -> Any:
+    """Record every call of ``clients`` (a traffic_shifter Clients) with its API parameters; returns the undo."""
+    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params)))
+    # A client copies its session's event hooks when it is made: register on each client itself.
+    from traffic_shifter.aws import SERVICES
+    made = [clients(service) for service in SERVICES] + [c for c in clients._clients.values()]
+    for emitter in [c.meta.events for c in made] + [clients.session.events]:  # the session: clients made later
+        emitter.register("before-parameter-build", before, unique_id="iam-record")
+    return lambda: [e.unregister("before-parameter-build", unique_id="iam-record")
+                    for e in [c.meta.events for c in made] + [clients.session.events]]
+
+
+def run_shifter(clock: Any, monkeypatch: Any) -> tuple[dict[str, str], list[Call]]:
+    """(the Lambda's environment, every call it made); call inside mock_aws() with the world fixtures' patches."""
+    from traffic_shifter import Shifter, register_step_kind
+    from traffic_shifter.db import DbSwitchover
+    from traffic_shifter.db import fence as sql_fence
+
+    world = w.build_world()
+    db = build_db_world(world, clock)
+    # As the template deploys it: the two composite gates, the CA bundle in SSM.
+    world.env["GATE_ALARMS"] = ",".join((w.HEALTH_GATE, w.REPLICATION_GATE))
+    world.env["DB_CA_BUNDLE_PARAMETER"] = CA_BUNDLE_PARAMETER
+    w.test_client("ssm").put_parameter(Name=CA_BUNDLE_PARAMETER, Value=PEM, Type="String")
+    fence = FakeFence(db)
+    kind = register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence,
+                                           clock=clock, sleep=clock.advance))
+    calls: list[Call] = []
+    undo = lambda: None  # noqa: E731
+    try:
+        shifter = Shifter.from_env(world.env, clients=w.shifter_clients(), clock=clock)
+        undo = record(shifter.clients, calls)
+        shifter.run("status")
+        shifter.run("start", actor="ops.alice", reason="iam run")
+        clock.advance(301)
+        shifter.tick()
+        shifter.run("pause", actor="ops.alice", reason="iam run")
+        shifter.run("resume", actor="ops.alice")
+        shifter.run("rollback", actor="ops.alice", reason="iam run")
+        shifter.run("start", actor="ops.alice")
+        shifter.run("promote", actor="ops.alice")
+        for to in ("green", "blue"):
+            db.publish_healthy()  # CDC metrics of the last minutes (the guardrails read them)
+            kind.switch(shifter.clients, shifter.config, to, "ops.alice")
+        config = shifter.config.db
+        # The real fence's login: the CA bundle and each colour's secret (the SQL connection itself is refused).
+        monkeypatch.setattr(sql_fence, "CA_BUNDLE_FILE", sql_fence.Path(monkeypatch_tmp(monkeypatch)) / "ca.pem")
+        import pymysql
+
+        def refuse(**_: Any) -> None:
+            raise ConnectionRefusedError("no database in this run")
+        monkeypatch.setattr(pymysql, "connect", refuse)
+        connect = sql_fence.secrets_connector(shifter.clients, config)
+        for colour in ("blue", "green"):
+            try:
+                connect(colour)
+            except ConnectionRefusedError:
+                pass
+    finally:
+        undo()
+        register_step_kind(DbSwitchover())
+        db.close()
+    return dict(world.env), calls
+
+
+def monkeypatch_tmp(monkeypatch: Any) -> str:
+    import tempfile
+    return tempfile.mkdtemp(prefix="iam-ca-")
