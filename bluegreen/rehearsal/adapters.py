@@ -184,8 +184,15 @@ class GtidReplication:
             cur.execute(f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={int(self.ports[colour])}, "
                         "MASTER_USER='repl', MASTER_PASSWORD='repl-pw', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos")
             cur.execute("START SLAVE")
-        wait(lambda: self._state(self._status(replica)) == "running", 30, f"replication {colour} -> {replica} to run")
+        # The position is fixed by CHANGE MASTER: once the applier runs, every write the new writer takes
+        # from now on is in its binlog and will be fetched, even while the fetcher is still connecting.
+        wait(lambda: self._applying(self._status(replica)), 30, f"replication {colour} -> {replica} to run")
         return f"replication {colour} -> {replica} started from {replica}'s GTID position"
+
+    @staticmethod
+    def _applying(status: Mapping[str, Any]) -> bool:
+        return (status.get("Slave_SQL_Running") == "Yes" and status.get("Slave_IO_Running") in ("Yes", "Connecting")
+                and not status.get("Last_IO_Errno") and not status.get("Last_SQL_Errno"))
 
     def stop_from(self, colour: str, wait: Wait) -> str:
         replica = OTHER[colour]

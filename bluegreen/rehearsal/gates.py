@@ -71,8 +71,11 @@ def p99(values: Sequence[float]) -> float | None:
 
 
 def windows(now: float, th: Thresholds) -> list[tuple[float, float]]:
-    """The evaluation periods ending at ``now``, newest first."""
-    return [(now - (k + 1) * th.period, now - k * th.period) for k in range(th.periods)]
+    """The evaluation periods, newest first: the one in progress and the complete ones before it, aligned
+    to whole periods as CloudWatch's are. (Windows sliding with ``now`` would not do: a burst inside one
+    period would, sliding, straddle two, and every single-period breach would become "2 of 3".)"""
+    current = math.floor(now / th.period) * th.period
+    return [(current - k * th.period, current - (k - 1) * th.period) for k in range(th.periods)]
 
 
 def breaching_5xx(samples: Iterable[Sample], th: Thresholds) -> bool:
@@ -86,7 +89,8 @@ def breaching_p99(samples: Iterable[Sample], th: Thresholds) -> bool:
     return value is not None and value > th.p99_seconds
 
 
-def judge_colour(samples: Sequence[Sample], unhealthy: Sequence[tuple[float, int]], now: float, th: Thresholds) -> tuple[str, str]:
+def judge_colour(samples: Sequence[Sample], unhealthy: Sequence[tuple[float, int]], now: float, th: Thresholds,
+                 since: float = 0.0) -> tuple[str, str]:
     """(state, reason) of a colour's health composite: ALARM when any member alarm is in ALARM."""
     reasons = []
     for name, breach in (("5xx rate", breaching_5xx), ("p99", breaching_p99)):
@@ -97,7 +101,8 @@ def judge_colour(samples: Sequence[Sample], unhealthy: Sequence[tuple[float, int
     hits = 0
     for lo, hi in windows(now, th):
         counts = [n for at, n in unhealthy if lo < at <= hi]
-        hits += (not counts) or max(counts) > th.unhealthy_hosts
+        # A period before the monitor started is not "missing data" (the alarm did not exist yet).
+        hits += (not counts and lo >= since) or bool(counts) and max(counts) > th.unhealthy_hosts
     if hits >= th.datapoints:
         reasons.append(f"unhealthy targets in {hits} of {th.periods} periods")
     return (ALARM, "; ".join(reasons)) if reasons else (OK, "every member alarm OK")
@@ -140,9 +145,10 @@ class GateMonitor:
 
     def __init__(self, log_port: int, th: Thresholds, *, unhealthy: Callable[[str], int],
                  replication: Callable[[], tuple[float | None, bool]], set_alarm: Callable[[str, str, str], None],
-                 gates: dict[str, str], on_change: Callable[[str, str, str], None], eval_seconds: float = 0.1) -> None:
+                 gates: dict[str, str], on_change: Callable[[str, str, str], None], eval_seconds: float = 0.1,
+                 sample_seconds: float = 0.25) -> None:
         self.th, self.unhealthy, self.replication, self.set_alarm = th, unhealthy, replication, set_alarm
-        self.gates, self.on_change, self.eval_seconds = gates, on_change, eval_seconds
+        self.gates, self.on_change, self.eval_seconds, self.sample_seconds = gates, on_change, eval_seconds, sample_seconds
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self.sock.bind(("127.0.0.1", log_port))
@@ -157,10 +163,13 @@ class GateMonitor:
         self.history: dict[str, list[Sample]] = {k: [] for k in self.samples}
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._receive, daemon=True, name="gate-log"),
-                         threading.Thread(target=self._judge, daemon=True, name="gate-judge")]
+                         threading.Thread(target=self._judge, daemon=True, name="gate-judge"),
+                         threading.Thread(target=self._sample_health, daemon=True, name="gate-health"),
+                         threading.Thread(target=self._sample_replication, daemon=True, name="gate-replication")]
         self._lock = threading.Lock()
 
     def start(self) -> "GateMonitor":
+        self.started = time.time()
         for t in self._threads:
             t.start()
         return self
@@ -185,32 +194,39 @@ class GateMonitor:
                     self.samples[parsed[0]].append(parsed[1])
                     self.history[parsed[0]].append(parsed[1])
 
+    def _sample_health(self) -> None:
+        while not self._stop.wait(self.sample_seconds):
+            for colour in self.health:
+                try:
+                    count = self.unhealthy(colour)
+                except Exception:  # noqa: BLE001 - no reading is missing data (breaching for this alarm)
+                    continue
+                with self._lock:
+                    self.health[colour].append((time.time(), count))
+
+    def _sample_replication(self) -> None:
+        # Its own thread: SHOW SLAVE STATUS waits while a switchover stops or starts a path, and
+        # that wait must not starve the health samples.
+        while not self._stop.wait(self.sample_seconds):
+            try:
+                lag, failed = self.replication()
+            except Exception:  # noqa: BLE001 - a failed reading breaches the data gate only
+                lag, failed = None, True
+            with self._lock:
+                self.lags.append((time.time(), lag, failed))
+
     def _judge(self) -> None:
         while not self._stop.wait(self.eval_seconds):
             now = time.time()
-            try:
-                for colour in self.health:
-                    self.health[colour].append((now, self.unhealthy(colour)))
-                lag, failed = self.replication()
-                self.lags.append((now, lag, failed))
-            except Exception as err:  # noqa: BLE001 - a failed reading is a breaching one, not a crash
-                for colour in self.health:
-                    self.health[colour].append((now, 99))
-                self.lags.append((now, None, True))
-                reading_error = str(err)
-            else:
-                reading_error = ""
             with self._lock:
                 for q in (*self.samples.values(), *self.health.values(), self.lags):
                     while q and _at(q[0]) < now - self.keep:
                         q.popleft()
-                green = judge_colour(list(self.samples["tg_green"]), list(self.health["green"]), now, self.th)
+                green = judge_colour(list(self.samples["tg_green"]), list(self.health["green"]), now, self.th, self.started)
                 data = judge_data(list(self.lags), now, self.th)
             verdicts = {"green": green, "data": data}
             for name, kind in self.gates.items():
                 state, reason = verdicts[kind]
-                if reading_error:
-                    reason = f"{reason} (a reading failed: {reading_error})"
                 if state != self.state[name]:
                     self.state[name] = state
                     self.changes.append({"at": now, "gate": name, "state": state, "reason": reason})

@@ -69,8 +69,28 @@ class Ports:
                    alb={c: free_port() for c in COLOURS}, tg={c: free_port() for c in COLOURS})
 
 
+@dataclass(frozen=True)
+class HealthCheck:
+    """The target groups' health check (templates/alb.json): its timeout and thresholds as deployed;
+    only the interval is shortened (10 s on AWS) to the rehearsal's time scale."""
+
+    interval_ms: int = 500
+    timeout_s: int = 5
+    unhealthy: int = 2
+    healthy: int = 3
+
+    @classmethod
+    def from_template(cls, path: Path) -> "HealthCheck":
+        import json  # noqa: PLC0415
+
+        resources = json.loads(path.read_text())["Resources"].values()
+        tg = next(r["Properties"] for r in resources if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup")
+        return cls(timeout_s=int(tg["HealthCheckTimeoutSeconds"]), unhealthy=int(tg["UnhealthyThresholdCount"]),
+                   healthy=int(tg["HealthyThresholdCount"]))
+
+
 def render_config(ports: Ports, socket_path: str, services: dict[str, list[int]], databases: dict[str, int],
-                  *, writer: str = "blue", green_weight: int = 0, check_ms: int = 500) -> str:
+                  *, writer: str = "blue", green_weight: int = 0, check: HealthCheck = HealthCheck()) -> str:
     """The configuration text; weights start at ``green_weight`` and the writer name at ``writer``."""
     w = {"blue": 100 - green_weight, "green": green_weight}
     lines = [
@@ -118,7 +138,8 @@ def render_config(ports: Ports, socket_path: str, services: dict[str, list[int]]
             "  option httpchk",
             "  http-check send meth GET uri /health",
             "  http-check expect status 200",
-            *(f"  server {colour}-{i + 1} 127.0.0.1:{port} check inter {check_ms} fall 2 rise 2"
+            f"  timeout check {check.timeout_s}s",
+            *(f"  server {colour}-{i + 1} 127.0.0.1:{port} check inter {check.interval_ms} fall {check.unhealthy} rise {check.healthy}"
               for i, port in enumerate(services[colour])),
         ]
     lines += [
@@ -147,11 +168,11 @@ class HAProxy:
         self.proc: subprocess.Popen | None = None
 
     def start(self, services: dict[str, list[int]], databases: dict[str, int], *, writer: str = "blue",
-              green_weight: int = 0) -> "HAProxy":
+              green_weight: int = 0, check: HealthCheck = HealthCheck()) -> "HAProxy":
         exe = binary()
         self.base.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render_config(self.ports, self.socket_path, services, databases,
-                                                  writer=writer, green_weight=green_weight))
+                                                  writer=writer, green_weight=green_weight, check=check))
         check = subprocess.run([exe, "-c", "-f", str(self.config_path)], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise HAProxyError(f"haproxy refused its configuration {self.config_path}: {check.stderr[-1500:]}")
@@ -206,6 +227,11 @@ class HAProxy:
 
     def set_weight(self, backend: str, server: str, weight: int) -> None:
         self.command(f"set weight {backend}/{server} {int(weight)}")
+
+    def unhealthy(self, backend: str) -> int:
+        """Servers the health checks hold down (``DOWN``, ``DOWN 1/3`` rising again) or in maintenance:
+        what the ALB's UnHealthyHostCount counts. ``UP 1/2`` (one check failed) still serves."""
+        return sum(status.split()[0] in ("DOWN", "MAINT") for status in self.server_states(backend).values())
 
     def server_states(self, backend: str) -> dict[str, str]:
         """Server -> status as HAProxy reports it (UP, DOWN, MAINT, no check, ...)."""

@@ -9,7 +9,7 @@ not counted, and the report says so).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -151,7 +151,3 @@ def payments_by_key_over_http(url: str, keys: Iterable[str], *, verify: bool | s
 
     with httpx.Client(base_url=url, timeout=10, verify=verify) as client, ThreadPoolExecutor(workers) as pool:
         return dict(pool.map(lambda k: look(client, k), keys))
-
-
-def counts(values: Iterable[str]) -> Counter:
-    return Counter(values)

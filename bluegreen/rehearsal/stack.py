@@ -30,6 +30,7 @@ from .world import APP_PASSWORD, APP_SCHEMA, APP_USER, World, aws_env
 ROOT = Path(__file__).resolve().parents[2]
 MOTO_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
 SIGNING_KEY = "rehearsal-signing-key"
+SERVICE_NICE = 10
 DEBIAN_PACKAGES = {"mariadb-server": mdb.available, "haproxy": hp.available}
 
 
@@ -119,10 +120,13 @@ class Stack:
                       schema=APP_SCHEMA, kill_sql="KILL %s").fence("green")
         self.services = [Service(c, i + 1, free_port()) for c in hp.COLOURS for i in range(self.per_colour)]
         by_colour = {c: [s.port for s in self.services if s.colour == c] for c in hp.COLOURS}
-        self.proxy = hp.HAProxy(self.base, ports).start(by_colour, {c: d.port for c, d in self.dbs.items()})
+        self.proxy = hp.HAProxy(self.base, ports).start(by_colour, {c: d.port for c, d in self.dbs.items()},
+                                                        check=hp.HealthCheck.from_template(ROOT / "templates" / "alb.json"))
         for s in self.services:
             log = open(self.base / f"service-{s.name}.log", "w")
-            s.proc = subprocess.Popen([self._bin("payment-api"), "serve", "--host", "127.0.0.1"],
+            # On AWS the shifter and the switchover run on their own (Lambda) CPUs; here every part shares
+            # this machine's cores, so the services yield to them (and to the databases): nice 10.
+            s.proc = subprocess.Popen(["nice", "-n", str(SERVICE_NICE), self._bin("payment-api"), "serve", "--host", "127.0.0.1"],
                                       env=self.service_env(s.colour, s.port, ports.writer), stdout=log,
                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         for s in self.services:

@@ -52,7 +52,10 @@ def lambda_loop(world: World, step: str | None) -> int:
         event = json.loads(line)
         started = time.time()
         try:
-            result: dict[str, Any] = shift.tick(event)
+            if "command" in event:  # an operator's command (bluegreen shift start|pause|rollback ...)
+                result: dict[str, Any] = shift.run(event["command"], actor=event.get("actor", ""), reason=event.get("reason", ""))
+            else:
+                result = shift.tick(event)
         except Exception as err:  # noqa: BLE001 - reported to the driver as the Lambda's error would be
             result = {"ok": False, "error": f"{type(err).__name__}: {err}"}
         result["started"], result["ended"] = started, time.time()

@@ -1,0 +1,182 @@
+"""``scripts/rehearse`` / ``bluegreen rehearse``: the dress rehearsal, its count and its report.
+
+    scripts/rehearse                              # the default scenario at 140 payments/s
+    scripts/rehearse --scenario crash --rate 60   # the switchover killed after the fence
+    scripts/rehearse --url https://pay-dev-d01.example.com --duration 120   # against a deployment
+    scripts/rehearse --keep                       # leave the servers running; report.json says how to stop them
+    python -m bluegreen.rehearsal stop --world .rehearsal/world.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import mariadb as mdb
+from . import report as rp
+from .haproxy import HAProxyError
+from .loadgen import LoadGenerator
+from .mariadb import MariaDBError
+from .reconcile import Acknowledged, payments_by_key, payments_by_key_over_http, read_books, reconcile, table_checksums
+from .scenario import SCENARIOS, Options, Rehearsal, adapters_report
+from .stack import StackError, stop_kept
+
+
+def ledger_of(load: LoadGenerator) -> list[Acknowledged]:
+    return [Acknowledged(o.key, o.payment_id, o.done, o.colour) for o in load.outcomes if o.acknowledged]
+
+
+def base_report(load: LoadGenerator, *, scenario: str, rate: float) -> dict[str, Any]:
+    outcomes = load.outcomes
+    requests = len(outcomes)
+    acknowledged = sum(o.acknowledged for o in outcomes)
+    elapsed = max(1e-9, load.stopped_at - load.started_at)
+    achieved = requests / elapsed
+    failed = requests - acknowledged
+    return {
+        "scenario": scenario, "target_rate": rate, "achieved_rate": round(achieved, 2),
+        "achieved_rate_percent": round(100 * achieved / rate, 2), "requests": requests, "acknowledged": acknowledged,
+        "failed": failed, "failed_percent": round(100 * failed / requests, 4) if requests else 0.0,
+        "retried_requests": sum(o.attempts > 1 for o in outcomes),
+        "client_write_gap_s": round(rp.client_write_gap([o.done for o in outcomes if o.acknowledged]), 3),
+        "started_at": load.started_at, "ended_at": max([load.stopped_at] + [o.done for o in outcomes]),
+    }
+
+
+def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    reh = Rehearsal(o, log_dir=out)
+    try:
+        world = reh.start()
+        load = reh.start_load()
+        error = None
+        try:
+            reh.run()
+        except (RuntimeError, TimeoutError) as err:
+            # The count still matters most when the scenario went wrong: settle, count and report it.
+            error = f"{type(err).__name__}: {err}"
+            o.say(f"rehearse: the scenario stopped early: {error}")
+        reh.marks.phase("drain (load stopped)", o.say)
+        reh.settle()
+        dbs = reh.stack.dbs
+        with dbs[reh.writer].admin_login().connect() as conn:
+            on_writer = payments_by_key(conn)
+            books = read_books(conn)
+        checksums = {}
+        for colour, db in dbs.items():
+            with db.admin_login().connect() as conn:
+                checksums[colour] = table_checksums(conn)
+        counted = reconcile(ledger_of(load), on_writer, checksums=checksums, books=books)
+        report = base_report(load, scenario=o.scenario, rate=o.rate)
+        report.update(counted)
+        report["phases"] = rp.phase_rows(reh.marks.spans(report["ended_at"]), load.outcomes, load.attempts)
+        pauses = [s.get("write_pause") for s in reh.switchovers if s.get("write_pause") is not None]
+        recovery = getattr(reh, "recovery", None)
+        if recovery and recovery.get("killed_at"):
+            # The killed run's pause: from its fence to the unfence by the recovering run.
+            pauses.append(round(recovery["at"] - recovery["killed_at"], 3))
+        report["write_pause_s"] = round(max(pauses), 3) if pauses else None
+        report["switchovers"] = reh.switchovers
+        if recovery:
+            report["recovery"] = recovery
+        first_blue = reh.sampler.first_all_blue(reh.fault_at) if reh.fault_at else None
+        report["fault_to_blue_s"] = round(first_blue - reh.fault_at, 3) if first_blue else None
+        alarms = [e for e in reh.marks.events if e["event"] == "gate" and e["state"] == "ALARM" and e["at"] >= (reh.fault_at or 0)]
+        report["fault_to_alarm_s"] = round(alarms[0]["at"] - reh.fault_at, 3) if alarms and reh.fault_at else None
+        report["final_writer"] = reh.writer
+        report["gate_thresholds"] = reh.thresholds.__dict__
+        report["events"] = reh.marks.events
+        report["adapters"] = adapters_report()
+        report["shifter_runs"] = len(reh.lam.results)
+        report["shifter_restarts"] = reh.lam.restarts
+        report["mariadb"] = mdb.binaries()[0]
+        if o.keep:
+            report["url"] = world.url
+            report["databases"] = {c: {**db.admin_login("payments").as_dict()} for c, db in dbs.items()}
+            report["stop_command"] = f"{sys.executable} -m bluegreen.rehearsal stop --world {Path(world.base) / 'world.json'}"
+        report["scenario_error"] = error
+        report["scenario_completed"] = error is None
+        report["targets"] = rp.judge(report)
+        rp.write(out, report, load.outcomes, load.attempts, reh.sampler.rows)
+        return report
+    finally:
+        reh.stop()
+
+
+def rehearse_url(url: str, rate: float, duration: float, out: Path, say, verify: bool | str = True) -> dict[str, Any]:  # noqa: ANN001
+    """Against a deployment: the same client, ledger and count, through the service's look-up."""
+    load = LoadGenerator(url, rate, duration=duration, progress=say, verify=verify).start()
+    load.join()
+    counted = reconcile(ledger_of(load), payments_by_key_over_http(url, {o.key for o in load.outcomes if o.acknowledged}, verify=verify))
+    report = base_report(load, scenario="url", rate=rate)
+    report.update(counted)
+    report["url"] = url
+    report["phases"] = rp.phase_rows([("load", report["started_at"], report["ended_at"])], load.outcomes, load.attempts)
+    report["write_pause_s"] = report["fault_to_blue_s"] = None
+    report["note"] = ("reconciled through GET /payments?idempotency_key= (no database access): divergent rows and "
+                      "the balance are counted only by a local rehearsal")
+    report["targets"] = rp.judge(report)
+    rp.write(out, report, load.outcomes, load.attempts, [])
+    return report
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rehearse", description="The migration dress rehearsal (docs/rehearsal.md).")
+    p.add_argument("--scenario", choices=SCENARIOS, default="default")
+    p.add_argument("--rate", type=float, default=140.0, help="payments per second, constant arrival rate (default 140)")
+    p.add_argument("--duration", type=float, default=None,
+                   help="seconds of load with --url (default 60); locally it sets each bake so the run lasts about that long")
+    p.add_argument("--bake", type=float, default=None, help="seconds of each bake and steady phase (default 10)")
+    p.add_argument("--gate-period", type=float, default=1.0, help="seconds per alarm period (CloudWatch: 60; default 1)")
+    p.add_argument("--out", default=".rehearsal", help="where report.json, ledger.csv and rehearsal.png go")
+    p.add_argument("--url", default=None, help="a deployed environment's payment URL: load and count only")
+    p.add_argument("--insecure", action="store_true", help="with --url: do not verify TLS (a test stack's self-signed certificate)")
+    p.add_argument("--port", type=int, default=None, help="the load balancer's port (default: a free one)")
+    p.add_argument("--keep", action="store_true", help="leave every server running; report.json has url, databases, stop_command")
+    return p
+
+
+#: Phases of a scenario that last one bake each (the duration splits into these).
+BAKES = {"default": 9, "crash": 9}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["stop"]:
+        sp = argparse.ArgumentParser(prog="rehearse stop")
+        sp.add_argument("--world", required=True)
+        args = sp.parse_args(argv[1:])
+        print(f"rehearse: stopped {', '.join(stop_kept(args.world)) or 'nothing (already gone)'}")
+        return 0
+    args = parser().parse_args(argv)
+    if args.rate <= 0:
+        print(f"rehearse: --rate must be above 0 payments/s, got {args.rate:g}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        if args.url:
+            report = rehearse_url(args.url, args.rate, args.duration or 60.0, out, say, verify=not args.insecure)
+        else:
+            bake = args.bake if args.bake is not None else (args.duration / BAKES[args.scenario] if args.duration else 10.0)
+            report = rehearse_local(Options(scenario=args.scenario, rate=args.rate, bake=bake, gate_period=args.gate_period,
+                                            port=args.port, keep=args.keep, say=say), out)
+    except (StackError, MariaDBError, HAProxyError) as err:
+        print(f"rehearse: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rehearse: interrupted; every process it started has been stopped", file=sys.stderr)
+        return 130
+    print(rp.table(report))
+    print(f"\nrehearse: {out / 'report.json'}, {out / 'ledger.csv'}, {out / 'rehearsal.png'}")
+    if report.get("stop_command"):
+        print(f"rehearse: servers left running at {report['url']}; stop them with: {report['stop_command']}")
+    missed = [n for n, t in report["targets"].items() if t["met"] is False]
+    if missed:
+        print(f"rehearse: targets missed: {', '.join(missed)}", file=sys.stderr)
+    return 1 if missed else 0

@@ -1,0 +1,161 @@
+"""The rehearsal's report: ``report.json``, ``ledger.csv``, a PNG plot and a terminal table.
+
+The figures are computed from what was recorded (the client's outcomes and attempts, the phase
+marks, the switchovers' own timelines, HAProxy's weights over time) and judged against the targets
+of the change board (TARGETS): lost 0, duplicated 0, divergent 0, balance intact, failed at most
+0.01 % of requests, client write gap and fault-to-blue at most 2 s, achieved rate at least 99 %.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .gates import p99
+from .loadgen import Attempt, Outcome
+
+TARGETS = {
+    "scenario_completed": ("==", True),
+    "lost": ("==", 0),
+    "duplicated": ("==", 0),
+    "divergent_rows": ("==", 0),
+    "balance_ok": ("==", True),
+    "failed_percent": ("<=", 0.01),
+    "client_write_gap_s": ("<=", 2.0),
+    "fault_to_blue_s": ("<=", 2.0),
+    "achieved_rate_percent": (">=", 99.0),
+}
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * (len(ordered) - 1)))))]
+
+
+def client_write_gap(acknowledged_at: Sequence[float]) -> float:
+    """The longest time between two consecutive acknowledgements: the write pause as clients saw it."""
+    times = sorted(acknowledged_at)
+    return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+
+
+def phase_rows(spans: Sequence[tuple[str, float, float]], outcomes: Sequence[Outcome], attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
+    rows = []
+    for name, start, end in spans:
+        due = [o for o in outcomes if start <= o.due < end and o.done]
+        lat = [o.latency * 1000 for o in due if o.acknowledged]
+        rows.append({
+            "name": name, "start": round(start, 3), "end": round(end, 3),
+            "requests": len(due),
+            "p50_ms": round(percentile(lat, 0.50), 1) if lat else None,
+            "p99_ms": round(p99(lat), 1) if lat else None,
+            # Errors: attempts answered 5xx or not at all (retried by the client), and requests that failed.
+            "errors": sum(1 for a in attempts if start <= a.at < end and (a.status is None or a.status >= 500)),
+            "failed": sum(1 for o in due if not o.acknowledged),
+        })
+    return rows
+
+
+def judge(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, (op, want) in TARGETS.items():
+        got = report.get(name)
+        if got is None:
+            out[name] = {"target": f"{op} {want}", "value": None, "met": None}
+            continue
+        met = got == want if op == "==" else got <= want if op == "<=" else got >= want
+        out[name] = {"target": f"{op} {want}", "value": got, "met": bool(met)}
+    return out
+
+
+def write_ledger(path: Path, outcomes: Sequence[Outcome]) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["idempotency_key", "payment_id", "acknowledged_at", "colour"])
+        for o in outcomes:
+            if o.acknowledged:
+                w.writerow([o.key, o.payment_id, f"{o.done:.6f}", o.colour])
+
+
+def write_requests(path: Path, outcomes: Sequence[Outcome]) -> None:
+    """Every request the client made (acknowledged or not): for a closer look than the report's."""
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["idempotency_key", "due", "done", "status", "attempts", "latency_ms", "colour", "error"])
+        for o in outcomes:
+            w.writerow([o.key, f"{o.due:.6f}", f"{o.done:.6f}", o.status, o.attempts,
+                        f"{o.latency * 1000:.1f}" if o.done else "", o.colour, o.error])
+
+
+def plot(path: Path, report: dict[str, Any], outcomes: Sequence[Outcome], attempts: Sequence[Attempt],
+         weights: Sequence[dict[str, Any]]) -> None:
+    import matplotlib  # noqa: PLC0415 - only the report needs it
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    t0 = report["started_at"]
+    end = report["ended_at"]
+    seconds = range(int(end - t0) + 1)
+    acks = [0] * len(seconds)
+    errs = [0] * len(seconds)
+    lat: list[list[float]] = [[] for _ in seconds]
+    for o in outcomes:
+        if o.acknowledged and 0 <= int(o.done - t0) < len(seconds):
+            acks[int(o.done - t0)] += 1
+            lat[int(o.done - t0)].append(o.latency * 1000)
+    for a in attempts:
+        if (a.status is None or a.status >= 500) and 0 <= int(a.at - t0) < len(seconds):
+            errs[int(a.at - t0)] += 1
+    fig, axes = plt.subplots(4, 1, figsize=(12, 10), sharex=True)
+    axes[0].step([w["at"] - t0 for w in weights], [w["records_green"] for w in weights], where="post", label="records green %")
+    axes[0].step([w["at"] - t0 for w in weights], [w["listeners_green"][0] for w in weights], where="post",
+                 label="listeners green %", linestyle="--")
+    axes[0].plot([w["at"] - t0 for w in weights], [100 if w["writer"] == "green" else 0 for w in weights], label="writer green",
+                 linestyle=":")
+    axes[0].set_ylabel("green %")
+    axes[0].legend(loc="upper right", fontsize=8)
+    axes[1].plot(list(seconds), acks)
+    axes[1].axhline(report["target_rate"], color="grey", linewidth=0.5)
+    axes[1].set_ylabel("acknowledged / s")
+    axes[2].plot(list(seconds), errs, color="tab:red")
+    axes[2].set_ylabel("5xx or no answer / s")
+    axes[3].plot(list(seconds), [p99(v) or 0 for v in lat], color="tab:purple")
+    axes[3].set_ylabel("p99 ms (from due time)")
+    axes[3].set_xlabel("seconds")
+    for ph in report["phases"]:
+        for ax in axes:
+            ax.axvline(ph["start"] - t0, color="grey", linewidth=0.5, linestyle="--")
+        axes[0].annotate(ph["name"], (ph["start"] - t0, 102), fontsize=7, rotation=20)
+    fig.suptitle(f"rehearsal {report['scenario']}: lost {report['lost']}, duplicated {report['duplicated']}, "
+                 f"write pause {report['write_pause_s']} s, fault to blue {report['fault_to_blue_s']} s")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [f"rehearsal {report['scenario']}: {report['requests']} requests at {report['achieved_rate']} of "
+             f"{report['target_rate']} payments/s",
+             f"{'phase':<34} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'failed':>7}"]
+    for ph in report["phases"]:
+        lines.append(f"{ph['name'][:34]:<34} {ph['requests']:>8} {ph['p50_ms'] or '-':>8} {ph['p99_ms'] or '-':>8} "
+                     f"{ph['errors']:>7} {ph['failed']:>7}")
+    lines.append("")
+    for name, t in report["targets"].items():
+        mark = "n/a " if t["met"] is None else "ok  " if t["met"] else "MISS"
+        lines.append(f"  {mark} {name:<22} {str(t['value']):>10}   target {t['target']}")
+    return "\n".join(lines)
+
+
+def write(out: Path, report: dict[str, Any], outcomes: Sequence[Outcome], attempts: Sequence[Attempt],
+          weights: Sequence[dict[str, Any]]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    write_ledger(out / "ledger.csv", outcomes)
+    write_requests(out / "requests.csv", outcomes)
+    plot(out / "rehearsal.png", report, outcomes, attempts, weights)
