@@ -19,7 +19,8 @@ from bluegreen import scan
 from tests.conftest import ROOT, unavailable
 
 PCI_GUARD_RULES = "PCI_GUARD_RULES"
-DEFAULT_PCI_GUARD = ROOT.parent / "shared" / "pci-guard"
+#: ../shared/pci-guard: the folder of the runner bluegreen.scan calls by default.
+DEFAULT_PCI_GUARD = scan.PCI_GUARD.parent
 #: What the folder holds: the runner, the rule set's mapping, and the rules the mapping names.
 PCI_GUARD_FILES = ("pci_guard.sh", "rule_set_pci_dss_3_2_1.json", "rules")
 #: The AWS Guard Rules Registry commit the rule set was copied from (shared/pci-guard/README.md).
