@@ -242,6 +242,22 @@ def _where(state: ShiftState, plan: Plan | None) -> str:
     return f"at {plan.steps[state.step_index].describe()}, green {plan.weight_at(state.step_index)}"
 
 
+def switchover_grace(state: ShiftState, plan: Plan | None, now: float) -> str:
+    """Why an alarm holds instead of rolling back ("" when it does not): the current step is a
+    ``db_switchover`` with ``grace_seconds`` and they have not passed since it began. Its write pause
+    stalls both colours alike (both write through the one name) and shows on green's latency alarm;
+    a rollback would not move the writer back anyway. Once the grace is over, an alarm rolls back."""
+    if plan is None or state.step_started_at is None or not 0 <= state.step_index <= plan.last_index:
+        return ""
+    step = plan.steps[state.step_index]
+    grace = int(step.raw.get("grace_seconds") or 0) if step.kind == "db_switchover" else 0
+    ends = state.step_started_at + grace
+    if not grace or now >= ends:
+        return ""
+    return (f"within the {grace} s grace of {step.describe()} (until {iso(ends)}): its write pause slows both colours "
+            "alike, so the shift holds instead of rolling back")
+
+
 def _rollback(state: ShiftState, plan: Plan | None, why: str) -> Decision:
     return Decision(
         action="rollback",
@@ -329,6 +345,9 @@ def decide_tick(
             reason += "; PROBLEM: " + "; ".join(str(p) for p in problems)
         return Decision("noop", reason)
     if verdict.alarms:
+        grace = switchover_grace(state, plan, now)
+        if grace:
+            return Decision("hold", f"{verdict.explain_alarms()}; {grace}")
         return _rollback(state, plan, verdict.explain_alarms())
     busy = _busy(state, now)
     if busy:

@@ -42,7 +42,9 @@ def default_world(clients: Callable[[str], Any], config: DbConfig, clock: Callab
 
 class DbSwitchover(StepKind):
     name = DB_STEP
-    fields = ("to",)
+    #: ``grace_seconds`` (optional): how long after the step began an alarm holds the shift instead of
+    #: rolling it back (decisions.switchover_grace); cover the switchover and its write pause's aftermath.
+    fields = ("to", "grace_seconds")
     required = ("to",)
 
     def __init__(self, fence_factory: FenceFactory = default_fence, *, drain_factory: DrainFactory | None = None,
@@ -58,6 +60,9 @@ class DbSwitchover(StepKind):
     def validate(self, raw: Mapping[str, Any], where: str) -> int | None:
         if raw["to"] not in COLOURS:
             raise PlanError(f"{where}: to must be 'blue' or 'green', got {raw['to']!r}")
+        grace = raw.get("grace_seconds", 0)
+        if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= 3600:
+            raise PlanError(f"{where}: grace_seconds must be a whole number of seconds from 0 to 3600, got {grace!r}")
         return None
 
     def procedure(self, clients: Callable[[str], Any], config: Any) -> Switchover:

@@ -465,3 +465,30 @@ def test_decide_tick__state_records_its_weight__drift_is_judged_against_it_not_t
     decision = tick(step=1, baked=10, green=10, green_weight=25)
 
     assert decision.action == "converge" and decision.green_weight == 25
+
+
+def _switchover_plan(**db_step):
+    return parse_plan(json.dumps({"steps": [{"green_weight": 10, "bake_seconds": 60}, {"green_weight": 100, "bake_seconds": 60},
+                                            {"kind": "db_switchover", "to": "green", "bake_seconds": 600, **db_step}]}))
+
+
+def test_decide_tick__alarm_within_the_switchover_grace__holds_and_says_why():
+    # Found by the rehearsal: the switchover's write pause stalls both colours and trips green's p99 alarm.
+    decision = tick(step=2, baked=30, gate_states=("ALARM", "OK"), plan=_switchover_plan(grace_seconds=120), green=100)
+    assert decision.action == "hold" and "within the 120 s grace of step 3 (db_switchover" in decision.reason
+    assert decision.new_status is None and decision.green_weight is None  # nothing is written
+
+
+def test_decide_tick__alarm_after_the_grace__rolls_back():
+    assert tick(step=2, baked=121, gate_states=("ALARM", "OK"), plan=_switchover_plan(grace_seconds=120), green=100).action == "rollback"
+
+
+def test_decide_tick__alarm_at_a_switchover_step_without_grace_or_a_traffic_step__rolls_back():
+    assert tick(step=2, baked=5, gate_states=("ALARM", "OK"), plan=_switchover_plan(), green=100).action == "rollback"
+    assert tick(step=1, baked=5, gate_states=("ALARM", "OK"), plan=_switchover_plan(grace_seconds=120), green=100).action == "rollback"
+
+
+@pytest.mark.parametrize("grace", [-1, 3601, 1.5, "60", True])
+def test_plan__switchover_grace_not_whole_seconds_in_range__refused(grace):
+    with pytest.raises(PlanError, match="grace_seconds must be a whole number"):
+        _switchover_plan(grace_seconds=grace)
