@@ -14,6 +14,7 @@ a deadline; the count at the end does not depend on timing.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -70,11 +71,17 @@ class Marks:
         return [(name, start, stop) for (name, start), stop in zip(self.items, ends)]
 
 
-def plan_for(scenario: str, bake: float) -> dict[str, Any]:
+def grace_for(gate_period: float) -> int:
+    """The db switchover step's grace (decisions.switchover_grace): the switchover and three alarm periods."""
+    return max(5, math.ceil(5 * gate_period))
+
+
+def plan_for(scenario: str, bake: float, gate_period: float = 1.0) -> dict[str, Any]:
     b = max(1, round(bake))
     steps: list[dict[str, Any]] = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b}]
     if scenario == "default":
-        steps += [{"green_weight": 100, "bake_seconds": b}, {"kind": "db_switchover", "to": "green", "bake_seconds": 3600}]
+        steps += [{"green_weight": 100, "bake_seconds": b},
+                  {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace_for(gate_period)}]
     else:
         steps += [{"green_weight": 100, "bake_seconds": 3600}]
     return {"steps": steps, "description": f"rehearsal ({scenario})"}
@@ -186,7 +193,7 @@ class Rehearsal:
     def start(self) -> World:
         say = self.o.say
         self.world = self.stack.start(say=say)
-        prepare_aws(self.world, plan_for(self.o.scenario, self.o.bake))
+        prepare_aws(self.world, plan_for(self.o.scenario, self.o.bake, self.o.gate_period))
         cw = Clients(session(self.world))("cloudwatch")
         th = Thresholds.from_templates(self.o.gate_period)
         proxy = self.world.haproxy()
@@ -275,7 +282,8 @@ class Rehearsal:
             if not again.get("ok"):
                 raise RuntimeError(f"the switchover to green after the recovery failed: {again.get('error')}")
             self.marks.phase("writer green", say)
-        time.sleep(o.bake)
+        # The fault comes after the switchover's grace: an alarm then rolls back, as it would on AWS.
+        time.sleep(max(o.bake, grace_for(o.gate_period) + o.gate_period if o.scenario == "default" else o.bake))
         now = self.lam.results[-1].get("state") or {} if self.lam.results else {}
         if now.get("status") != "running":
             raise RuntimeError(f"the shift was no longer running before the fault (status {now.get('status')}: "
