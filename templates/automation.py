@@ -68,6 +68,11 @@ FUNCTION_TIMEOUT_SECONDS = SWITCHOVER_BUDGET_SECONDS + UNDO_RESERVE_SECONDS
 #: What Lambda does with the role to attach the function to the VPC (beside DescribeNetworkInterfaces).
 ENI_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
                "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+#: parliament wants ModifyListener's NLB listener format too (access.py's operator grants the same statement).
+PARLIAMENT_MODIFY_LISTENER = {
+    "issue": "RESOURCE_MISMATCH", "actions": ["elasticloadbalancing:ModifyListener"],
+    "reason": "parliament expects the NLB listener format as well; ModifyListener takes an ALB or an NLB "
+              "listener, and granting exactly the two ALB listeners the shifter sets is least privilege."}
 #: The switchover's drain marker (lambda_src/traffic_shifter/db/drain.py); dms.py replicates this schema.
 MARKER_SCHEMA = "bluegreen_ops"
 
@@ -165,8 +170,13 @@ def _alarm_arn(param):
     return _arn("cloudwatch", "alarm:${%s}" % param)
 
 
+def _region_service(service):
+    return Sub(f"{service}.${{AWS::Region}}.amazonaws.com")
+
+
 def _policy_document(log_group, table, dlq):
-    region_service = lambda s: Sub(f"{s}.${{AWS::Region}}.amazonaws.com")  # noqa: E731
+    """The function's role: what its code calls (code_statements) and what Lambda does with the role."""
+    code = code_statements(GetAtt(table, "Arn"))
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -181,6 +191,19 @@ def _policy_document(log_group, table, dlq):
             {"Sid": "ManageVpcNetworkInterfaces", "Effect": "Allow",
              "Action": ENI_ACTIONS,
              "Resource": _arn("ec2", "*/*")},
+            *code,
+            {"Sid": "DeadLetter", "Effect": "Allow",
+             "Action": ["sqs:SendMessage"],
+             "Resource": GetAtt(dlq, "Arn")},
+            *ops_key_statements(["sns", "sqs"]),
+        ],
+    }
+
+
+def code_statements(table_arn):
+    """What the shifter's code calls, on exactly its resources: the Lambda's role and the operator's
+    (the bluegreen CLI runs the same code in-process) both grant these."""
+    return [
             # DescribeListeners has no resource-level permissions in IAM.
             {"Sid": "ReadListenerWeights", "Effect": "Allow",
              "Action": ["elasticloadbalancing:DescribeListeners"],
@@ -211,7 +234,7 @@ def _policy_document(log_group, table, dlq):
             # The shifter reads and conditionally puts one item; it never updates, deletes or scans.
             {"Sid": "ReadAndWriteShiftState", "Effect": "Allow",
              "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
-             "Resource": GetAtt(table, "Arn")},
+             "Resource": table_arn},
             # -- the database switchover: one record, three tasks, two clusters, two secrets.
             {"Sid": "ReadWriterName", "Effect": "Allow",
              "Action": ["route53:ListResourceRecordSets"],
@@ -253,25 +276,26 @@ def _policy_document(log_group, table, dlq):
             {"Sid": "DataKeyForFenceLogin", "Effect": "Allow",
              "Action": ["kms:Decrypt"],
              "Resource": Ref("DataKeyArn"),
-             "Condition": {"StringEquals": {"kms:ViaService": region_service("secretsmanager")}}},
+             "Condition": {"StringEquals": {"kms:ViaService": _region_service("secretsmanager")}}},
             {"Sid": "Notify", "Effect": "Allow",
              "Action": ["sns:Publish"],
              "Resource": Ref("NotifyTopicArn")},
-            {"Sid": "DeadLetter", "Effect": "Allow",
-             "Action": ["sqs:SendMessage"],
-             "Resource": GetAtt(dlq, "Arn")},
-            # The state table, topic and DLQ are encrypted with the ops key: the role uses the key
-            # only through those services, never directly.
+    ]
+
+
+def ops_key_statements(message_services):
+    """The state table, topic (and the function's DLQ) are encrypted with the ops key: it is used only
+    through those services, never directly."""
+    return [
             {"Sid": "OpsKeyForStateTable", "Effect": "Allow",
              "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
              "Resource": Ref("OpsKeyArn"),
-             "Condition": {"StringEquals": {"kms:ViaService": region_service("dynamodb")}}},
+             "Condition": {"StringEquals": {"kms:ViaService": _region_service("dynamodb")}}},
             {"Sid": "OpsKeyForMessages", "Effect": "Allow",
              "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
              "Resource": Ref("OpsKeyArn"),
-             "Condition": {"StringEquals": {"kms:ViaService": [region_service("sns"), region_service("sqs")]}}},
-        ],
-    }
+             "Condition": {"StringEquals": {"kms:ViaService": [_region_service(s) for s in message_services]}}},
+    ]
 
 
 def _environment(table):
@@ -393,9 +417,7 @@ def build():
              "reason": "Lambda creates and deletes the function's network interfaces with this role when it attaches "
                        "the function to the VPC; their IDs are not known in advance, so the writes are held to this "
                        "account and region (ec2:<region>:<account>:*/*) instead of named resources."},
-            {"issue": "RESOURCE_MISMATCH", "actions": ["elasticloadbalancing:ModifyListener"],
-             "reason": "parliament expects the NLB listener format as well; ModifyListener takes an ALB or an NLB "
-                       "listener, and granting exactly the two ALB listeners the shifter sets is least privilege."},
+            PARLIAMENT_MODIFY_LISTENER,
         ]}},
     ))
     role = t.add_resource(Role(

@@ -59,6 +59,8 @@ SAMPLE_PARAMETERS: dict[str, str] = {
     "ReplicationTaskArn": ARN % ("dms", "task:INITIALTASKDEVD01"),
     "CdcBlueToGreenTaskArn": ARN % ("dms", "task:CDCBLUETOGREENDEVD01"),
     "CdcGreenToBlueTaskArn": ARN % ("dms", "task:CDCGREENTOBLUEDEVD01"),
+    "StateTableName": "ddb-shift-state-dev-d01",
+    "TrafficShifterFunctionArn": ARN % ("lambda", "function:lambda-traffic-shifter-dev-d01"),
 }
 
 #: Resource type -> the properties that hold a policy document ("Policies[].PolicyDocument" for lists).

@@ -26,12 +26,14 @@ class Call:
     service: str  # botocore service name: ssm, elbv2, route53, ...
     operation: str  # API operation: GetParameter, ModifyListener, ...
     params: dict[str, Any]
+    phase: str = ""  # the command that made it: "shift rollback", "db switchover", ...
 
 
-def record(clients: Any, calls: list[Call]) -> Any:
-    """Record every call of ``clients`` (a traffic_shifter Clients) with its API parameters; returns the undo."""
+def record(clients: Any, calls: list[Call], phase: list[str]) -> Any:
+    """Record every call of ``clients`` (a traffic_shifter Clients) with its API parameters, under the
+    current ``phase[0]``; returns the undo."""
     def before(model: Any, params: dict[str, Any], **_: Any) -> None:
-        calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params)))
+        calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params), phase[0]))
     # A client copies its session's event hooks when it is made: register on each client itself.
     from traffic_shifter.aws import SERVICES
     made = [clients(service) for service in SERVICES] + [c for c in clients._clients.values()]
@@ -60,20 +62,27 @@ def run_shifter(clock: Any, monkeypatch: Any) -> tuple[dict[str, str], list[Call
     undo = lambda: None  # noqa: E731
     try:
         shifter = Shifter.from_env(world.env, clients=w.shifter_clients(), clock=clock)
-        undo = record(shifter.clients, calls)
-        shifter.run("status")
-        shifter.run("start", actor="ops.alice", reason="iam run")
+        phase = [""]
+        undo = record(shifter.clients, calls, phase)
+
+        def step(name: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+            phase[0] = name
+            fn(*args, **kwargs)
+        step("shift status", shifter.run, "status")
+        step("shift start", shifter.run, "start", actor="ops.alice", reason="iam run")
         clock.advance(301)
-        shifter.tick()
-        shifter.run("pause", actor="ops.alice", reason="iam run")
-        shifter.run("resume", actor="ops.alice")
-        shifter.run("rollback", actor="ops.alice", reason="iam run")
-        shifter.run("start", actor="ops.alice")
-        shifter.run("promote", actor="ops.alice")
+        step("tick", shifter.tick)
+        step("shift pause", shifter.run, "pause", actor="ops.alice", reason="iam run")
+        step("shift resume", shifter.run, "resume", actor="ops.alice")
+        step("shift rollback", shifter.run, "rollback", actor="ops.alice", reason="iam run")
+        step("shift start", shifter.run, "start", actor="ops.alice")
+        step("shift promote", shifter.run, "promote", actor="ops.alice")
         for to in ("green", "blue"):
             db.publish_healthy()  # CDC metrics of the last minutes (the guardrails read them)
-            kind.switch(shifter.clients, shifter.config, to, "ops.alice")
+            step("db switchover", kind.switch, shifter.clients, shifter.config, to, "ops.alice")
+        step("db status", kind.status, shifter.clients, shifter.config)
         config = shifter.config.db
+        phase[0] = "db switchover"
         # The real fence's login: the CA bundle and each colour's secret (the SQL connection itself is refused).
         monkeypatch.setattr(sql_fence, "CA_BUNDLE_FILE", sql_fence.Path(monkeypatch_tmp(monkeypatch)) / "ca.pem")
         import pymysql

@@ -16,10 +16,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from moto import mock_aws
-
 from tests.test_iam import documents, grants, lambda_run
-from tests.test_lambda_src.test_traffic_shifter import world as w
 
 TEMPLATE = json.loads((documents.TEMPLATES / "automation.json").read_text())
 FUNCTION, POLICY = "TrafficShifterFunction", "FunctionPolicy"
@@ -29,26 +26,6 @@ KNOWN_EXCESS = {
         "no code path calls it (the switchover reads CDC metrics with GetMetricData); removing it needs "
         "tests/test_templates/test_automation.py's pinned statement changed with it",
 }
-
-
-@pytest.fixture(scope="module")
-def recorded():
-    mp = pytest.MonkeyPatch()
-    try:
-        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-            mp.delenv(var, raising=False)
-        for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                           ("AWS_DEFAULT_REGION", "us-east-1"), ("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")):
-            mp.setenv(var, value)
-        w.enable_composite_alarms(mp)
-        w.speed_up_sns(mp)
-        clock = w.FakeClock()
-        mp.setattr("moto.cloudwatch.models.utcnow", clock.utcnow)
-        with mock_aws():
-            env, calls = lambda_run.run_shifter(clock, mp)
-    finally:
-        mp.undo()
-    return env, calls
 
 
 @pytest.fixture(scope="module")

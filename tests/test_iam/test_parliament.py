@@ -29,7 +29,8 @@ def test_documents__every_template__every_policy_bearing_type_is_read():
 def test_documents__every_template__finds_the_shifter_policy_and_both_kinds_of_others(docs):
     labels = {d.label for d in docs}
     assert {"automation.FunctionPolicy.PolicyDocument", "automation.FunctionRole.AssumeRolePolicyDocument",
-            "security.OpsKey.KeyPolicy"} <= labels
+            "security.OpsKey.KeyPolicy", "access.OperatorPolicy.PolicyDocument",
+            "access.AuditorPolicy.PolicyDocument", "access.OperatorRole.AssumeRolePolicyDocument"} <= labels
     assert {parliament_scan.kind(d) for d in docs} == {"identity", "trust", "resource"}
 
 
