@@ -78,12 +78,10 @@ def grace_for(gate_period: float) -> int:
 
 def plan_for(scenario: str, bake: float, gate_period: float = 1.0) -> dict[str, Any]:
     b = max(1, round(bake))
-    steps: list[dict[str, Any]] = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b}]
-    if scenario == "default":
-        steps += [{"green_weight": 100, "bake_seconds": b},
-                  {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace_for(gate_period)}]
-    else:
-        steps += [{"green_weight": 100, "bake_seconds": 3600}]
+    # The last step's bake outlasts the run: the fault comes during it, while the shift still runs.
+    steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
+             {"green_weight": 100, "bake_seconds": b},
+             {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace_for(gate_period)}]
     return {"steps": steps, "description": f"rehearsal ({scenario})"}
 
 
@@ -251,6 +249,8 @@ class Rehearsal:
         step_wait = o.bake * 3 + 60
         self.marks.phase("warm-up (blue only)", say)
         time.sleep(o.warmup)
+        if o.scenario == "crash":
+            self.crash_and_recover()
         started = self.command("start")
         if "error" in started:
             raise RuntimeError(f"the shifter refused to start: {started['error']}")
@@ -259,31 +259,14 @@ class Rehearsal:
                                 step_wait, f"step {index + 1} (green {weight} %)")
             self._still_running(r, f"step {index + 1}")
             self.marks.phase(f"shift green {weight} %", say, at=r["ended"])
-        if o.scenario == "default":
-            r = self.wait_state(lambda s: s.get("step_index", -1) >= 3 or s.get("status") == "rolled_back", step_wait,
-                                "the database switchover step")
-            self._still_running(r, "the database switchover step")
-            self.marks.event("switchover", to="green", ok=True, via="plan step (the shifter's Lambda)")
-            self.switchovers.append(self._plan_step_switchover())
-            self.marks.phase("writer green", say, at=r["ended"])
-        else:
-            time.sleep(o.bake)
-            self.marks.phase("switchover killed after the fence", say)
-            killed = self.switch("green", die_after="fence")
-            if killed.get("returncode") != -9:
-                raise RuntimeError(f"the switchover process was to be killed after the fence; it ended: {killed}")
-            recovered = self.lam.wait_for(lambda r: bool(r.get("db_switchover_recovered")), 60,
-                                          "the shifter's next run to recover the killed switchover")
-            self.marks.event("recovered", changes=recovered["db_switchover_recovered"])
-            self.recovery = {"at": recovered["ended"], "changes": recovered["db_switchover_recovered"],
-                             "killed_at": killed.get("ended")}
-            self.marks.phase("switchover again", say)
-            again = self.switch("green")
-            if not again.get("ok"):
-                raise RuntimeError(f"the switchover to green after the recovery failed: {again.get('error')}")
-            self.marks.phase("writer green", say)
+        r = self.wait_state(lambda s: s.get("step_index", -1) >= 3 or s.get("status") == "rolled_back", step_wait,
+                            "the database switchover step")
+        self._still_running(r, "the database switchover step")
+        self.marks.event("switchover", to="green", ok=True, via="plan step (the shifter's Lambda)")
+        self.switchovers.append(self._plan_step_switchover())
+        self.marks.phase("writer green", say, at=r["ended"])
         # The fault comes after the switchover's grace: an alarm then rolls back, as it would on AWS.
-        time.sleep(max(o.bake, grace_for(o.gate_period) + o.gate_period if o.scenario == "default" else o.bake))
+        time.sleep(max(o.bake, grace_for(o.gate_period) + o.gate_period))
         now = self.lam.results[-1].get("state") or {} if self.lam.results else {}
         if now.get("status") != "running":
             raise RuntimeError(f"the shift was no longer running before the fault (status {now.get('status')}: "
@@ -300,6 +283,24 @@ class Rehearsal:
             raise RuntimeError(f"the switchover back to blue failed: {back.get('error')}")
         self.marks.phase("writer blue, all traffic blue", say)
         time.sleep(o.bake)
+
+    def crash_and_recover(self) -> None:
+        """An operator's switchover to green, killed right after the fence (blue fenced, green not yet
+        the writer: no database takes payments); the shifter's next run finds the journal and, once its
+        lease has lapsed, undoes it. Before the shift: all traffic is blue, so the stall is blue's alone."""
+        say = self.o.say
+        self.marks.phase("switchover killed after the fence", say)
+        killed = self.switch("green", die_after="fence")
+        if killed.get("returncode") != -9 or killed.get("killed_after") != "fence old writer":
+            raise RuntimeError(f"the switchover process was to be killed after the fence; it ended: {killed}")
+        recovered = self.lam.wait_for(
+            lambda r: any("undoing it" in c or "finishing it" in c for c in r.get("db_switchover_recovered") or ()),
+            60, "the shifter's next run to recover the killed switchover")
+        self.recovery = {"at": recovered["ended"], "changes": recovered["db_switchover_recovered"],
+                         "killed_at": killed.get("at")}
+        self.marks.event("recovered", changes=recovered["db_switchover_recovered"])
+        self.marks.phase("recovered (blue writes again)", say, at=recovered["ended"])
+        time.sleep(self.o.bake)
 
     @staticmethod
     def _still_running(result: dict[str, Any], what: str) -> None:
