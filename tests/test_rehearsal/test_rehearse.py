@@ -1,0 +1,123 @@
+"""The whole chain with real servers: a short rehearsal (tens of seconds), the count at the end,
+the --url mode against the local stack, and bad input.
+
+Real parts: two MariaDB servers with GTID replication, HAProxy, four payment-service processes, a
+moto server, the shifter's worker process. Nothing timed is asserted (the machines are noisy): the
+timing figures are reported by the rehearsal itself, and the targets a change board reads are
+judged there; here the count must be exact and the scenario must have run to its end.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from bluegreen.rehearsal import cli, haproxy, mariadb
+from bluegreen.rehearsal.cli import rehearse_local, rehearse_url
+from bluegreen.rehearsal.scenario import Options
+from bluegreen.rehearsal.stack import Stack, StackError
+
+needs_servers = pytest.mark.skipif(not (mariadb.available() and haproxy.available()),
+                                   reason="needs Debian's mariadb-server and haproxy: apt-get install -y mariadb-server haproxy")
+
+RATE = 30.0
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rehearsal")
+    report = rehearse_local(Options(scenario="default", rate=RATE, bake=2, warmup=2, say=quiet), out)
+    return report, out
+
+
+@needs_servers
+def test_rehearsal__default__ran_to_its_end_and_nothing_was_lost(default_run):
+    report, _ = default_run
+    assert report["scenario_completed"], report["scenario_error"]
+    assert (report["lost"], report["duplicated"], report["divergent_rows"], report["balance_ok"]) == (0, 0, 0, True)
+    assert report["acknowledged"] > 0 and report["requests"] >= report["acknowledged"]
+    assert report["final_writer"] == "blue"
+
+
+@needs_servers
+def test_rehearsal__default__the_projects_code_moved_everything(default_run):
+    report, _ = default_run
+    plan_step, back = report["switchovers"]
+    assert plan_step["via"] == "plan step" and plan_step["ok"] and back["to"] == "blue" and back["ok"]
+    assert [step for step, _ in back["timeline"]][0] == "fence old writer" and back["timeline"][-1][0] == "unfence new writer"
+    faults = [e for e in report["events"] if e["event"] == "fault"]
+    alarms = [e for e in report["events"] if e["event"] == "gate" and e["state"] == "ALARM" and e["at"] >= faults[0]["at"]]
+    assert faults[0]["killed"] == ["green-1", "green-2"] and alarms, report["events"]
+    assert report["fault_to_blue_s"] is not None and report["write_pause_s"] is not None
+    names = [p["name"] for p in report["phases"]]
+    assert names[:4] == ["warm-up (blue only)", "shift green 10 %", "shift green 50 %", "shift green 100 %"]
+    assert "fault in green, rollback" in names and "switchover back to blue" in names
+    assert set(report["adapters"]["local"]) == {"traffic", "writer_name", "replication", "target_health", "fence_and_drain_login"}
+
+
+@needs_servers
+def test_rehearsal__default__writes_report_ledger_and_plot(default_run):
+    report, out = default_run
+    saved = json.loads((out / "report.json").read_text())
+    for key in ("target_rate", "achieved_rate", "requests", "acknowledged", "failed", "lost", "duplicated", "divergent_rows",
+                "balance_ok", "write_pause_s", "client_write_gap_s", "fault_to_blue_s", "phases"):
+        assert key in saved, key
+    assert set(saved["phases"][0]) >= {"name", "start", "end", "p50_ms", "p99_ms", "errors"}
+    rows = list(csv.DictReader((out / "ledger.csv").open()))
+    assert list(rows[0]) == ["idempotency_key", "payment_id", "acknowledged_at", "colour"]
+    assert len(rows) == report["acknowledged"] and len({r["idempotency_key"] for r in rows}) == len(rows)
+    assert (out / "rehearsal.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "lost" in cli.rp.table(report)
+
+
+@needs_servers
+def test_rehearse_url__against_the_local_stack__counts_through_the_service_and_finds_a_planted_loss(tmp_path):
+    stack = Stack()
+    world = stack.start(say=quiet)
+    try:
+        report = rehearse_url(world.url, rate=20, duration=3, out=tmp_path, say=quiet)
+        assert report["lost"] == 0 and report["acknowledged"] > 0 and report["divergent_rows"] is None
+        # Plant a loss: one acknowledged payment removed from the writer; the same count through the service finds it.
+        key = next(csv.DictReader((tmp_path / "ledger.csv").open()))["idempotency_key"]
+        with stack.dbs["blue"].root(binlog=False) as conn, conn.cursor() as cur:
+            cur.execute("SET FOREIGN_KEY_CHECKS=0")
+            cur.execute("DELETE FROM payments.idempotency_keys WHERE idempotency_key=%s", (key,))
+            cur.execute("DELETE FROM payments.payments WHERE idempotency_key=%s", (key,))
+        from bluegreen.rehearsal.reconcile import Acknowledged, payments_by_key_over_http, reconcile  # noqa: PLC0415
+
+        ledger = [Acknowledged(r["idempotency_key"], r["payment_id"], 0.0, r["colour"]) for r in csv.DictReader((tmp_path / "ledger.csv").open())]
+        recount = reconcile(ledger, payments_by_key_over_http(world.url, [r.idempotency_key for r in ledger]))
+        assert recount["lost"] == 1 and recount["lost_keys"] == [key]
+    finally:
+        stack.stop()
+
+
+def test_rehearse__rate_not_above_zero__clear_message_and_nothing_started(capsys):
+    assert cli.main(["--rate", "0"]) == 2
+    assert "--rate must be above 0" in capsys.readouterr().err
+
+
+def test_rehearse__debian_packages_missing__names_them_and_starts_nothing(monkeypatch, tmp_path):
+    monkeypatch.setattr(haproxy, "available", lambda: False)
+    monkeypatch.setattr("bluegreen.rehearsal.stack.DEBIAN_PACKAGES", {"mariadb-server": lambda: True, "haproxy": lambda: False})
+    stack = Stack(base=tmp_path / "base")
+    with pytest.raises(StackError, match="apt-get install -y haproxy"):
+        stack.start(say=quiet)
+    assert stack.dbs == {} and stack.moto is None
+
+
+@needs_servers
+def test_rehearse__port_taken__clear_message_and_nothing_left_running(tmp_path):
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["--port", str(port), "--out", str(tmp_path)]) == 2
