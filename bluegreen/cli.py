@@ -58,7 +58,7 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bluegreen", description="Blue-green migration operator commands.")
-    sub = parser.add_subparsers(dest="group", required=True, metavar="{shift,db}")
+    sub = parser.add_subparsers(dest="group", required=True, metavar="{shift,db,rehearse}")
     shift = sub.add_parser(
         "shift",
         help="traffic shift: status, start, pause, resume, promote, rollback",
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
     ):
         db.add_argument(flag, **kwargs)
+    # Parsed by the rehearsal's own command line (bluegreen/rehearsal/cli.py); listed here for --help.
+    sub.add_parser("rehearse", help="the migration dress rehearsal on this machine (docs/rehearsal.md)", add_help=False)
     return parser
 
 
@@ -99,6 +101,11 @@ def main(
 ) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["rehearse"]:
+        from bluegreen.rehearsal.cli import main as rehearse  # noqa: PLC0415 - only this command needs it
+
+        return rehearse(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         run = run_db if args.group == "db" else run_shift

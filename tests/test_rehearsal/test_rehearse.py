@@ -121,3 +121,10 @@ def test_rehearse__port_taken__clear_message_and_nothing_left_running(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         assert cli.main(["--port", str(port), "--out", str(tmp_path)]) == 2
+
+
+def test_bluegreen_rehearse__the_operator_cli_runs_the_rehearsal_command(capsys):
+    from bluegreen import cli as operator_cli  # noqa: PLC0415
+
+    assert operator_cli.main(["rehearse", "--rate", "0"]) == 2
+    assert "--rate must be above 0" in capsys.readouterr().err
