@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from . import mariadb as mdb
 from . import report as rp
 from .haproxy import HAProxyError
-from .loadgen import LoadGenerator
+from .loadgen import LoadFleet, LoadGenerator
 from .mariadb import MariaDBError
 from .reconcile import Acknowledged, payments_by_key, payments_by_key_over_http, read_books, reconcile, table_checksums
 from .scenario import SCENARIOS, Options, Rehearsal, adapters_report
@@ -25,11 +26,11 @@ from .stack import StackError, stop_kept
 from .world import SWITCHOVER_LEASE_SECONDS
 
 
-def ledger_of(load: LoadGenerator) -> list[Acknowledged]:
+def ledger_of(load: LoadGenerator | LoadFleet) -> list[Acknowledged]:
     return [Acknowledged(o.key, o.payment_id, o.done, o.colour) for o in load.outcomes if o.acknowledged]
 
 
-def base_report(load: LoadGenerator, *, scenario: str, rate: float) -> dict[str, Any]:
+def base_report(load: LoadGenerator | LoadFleet, *, scenario: str, rate: float) -> dict[str, Any]:
     outcomes = load.outcomes
     requests = len(outcomes)
     acknowledged = sum(o.acknowledged for o in outcomes)
@@ -113,7 +114,7 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
 
 def rehearse_url(url: str, rate: float, duration: float, out: Path, say, verify: bool | str = True) -> dict[str, Any]:  # noqa: ANN001
     """Against a deployment: the same client, ledger and count, through the service's look-up."""
-    load = LoadGenerator(url, rate, duration=duration, progress=say, verify=verify).start()
+    load = LoadFleet(url, rate, duration=duration, progress=say, verify=verify).start()
     load.join()
     counted = reconcile(ledger_of(load), payments_by_key_over_http(url, {o.key for o in load.outcomes if o.acknowledged}, verify=verify))
     report = base_report(load, scenario="url", rate=rate)
@@ -148,8 +149,20 @@ def parser() -> argparse.ArgumentParser:
 BAKES = {"default": 9, "crash": 9}
 
 
+def _interrupted(_signum, _frame) -> None:  # noqa: ANN001 - the signal module's handler signature
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    # A kill (SIGTERM) stops everything the rehearsal started, as a Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["stop"]:
         sp = argparse.ArgumentParser(prog="rehearse stop")
         sp.add_argument("--world", required=True)

@@ -169,3 +169,97 @@ class LoadGenerator:
                 return
             await asyncio.sleep(min(max(backoff, min(retry_after, 1.0)), 1.0))
             backoff = min(backoff * 2, 1.0)
+
+
+def _child(url: str, rate: float, offset: float, duration: float | None, run_id: str, verify: bool | str,
+           start_at: float, stop, counters, results) -> None:  # noqa: ANN001 - multiprocessing primitives
+    """One process of the fleet: its own open-loop schedule (every n-th request), outcomes sent back at the end."""
+    gen = LoadGenerator(url, rate, duration=duration, run_id=run_id, verify=verify)
+    delay = start_at + offset - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    gen.start()
+    while not stop.is_set() and gen._thread.is_alive():
+        stop.wait(0.5)
+        done = [o for o in gen.outcomes if o.done]
+        counters[:] = [len(gen.outcomes), sum(o.acknowledged for o in done), sum(not o.acknowledged for o in done)]
+    gen.stop()
+    results.put((gen.started_at, gen.stopped_at, gen.outcomes, gen.attempts))
+
+
+@dataclass
+class LoadFleet:
+    """The generator over several processes (one Python process tops out well below 140 payments/s of
+    HTTP), each with every n-th slot of one constant-rate schedule, so together they are one open loop."""
+
+    url: str
+    rate: float
+    duration: float | None = None
+    processes: int = 2
+    progress: Callable[[str], None] | None = None
+    progress_every: float = 5.0
+    verify: bool | str = True
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0:
+            raise ValueError(f"--rate must be above 0 payments/s, got {self.rate}")
+        import multiprocessing  # noqa: PLC0415
+
+        self._mp = multiprocessing.get_context("spawn")
+        self._stop = self._mp.Event()
+        self._results = self._mp.Queue()
+        self._counters = [self._mp.Array("l", 3) for _ in range(self.processes)]
+        self._procs: list[Any] = []
+        self.outcomes: list[Outcome] = []
+        self.attempts: list[Attempt] = []
+        self.started_at = self.stopped_at = 0.0
+        self.status_line: Callable[[], str] = lambda: ""
+        self._ticker: threading.Thread | None = None
+        self._done = threading.Event()
+
+    def start(self) -> "LoadFleet":
+        start_at = time.time() + 1.5  # every process imported and ready, then one schedule for all
+        each = self.rate / self.processes
+        for k in range(self.processes):
+            p = self._mp.Process(target=_child, daemon=True, args=(
+                self.url, each, k / self.rate, self.duration, f"{self.run_id}{k}", self.verify, start_at,
+                self._stop, self._counters[k], self._results))
+            p.start()
+            self._procs.append(p)
+        while time.time() < start_at:
+            time.sleep(0.05)
+        self.started_at = start_at
+        if self.progress:
+            self._ticker = threading.Thread(target=self._tick, daemon=True, name="loadfleet-progress")
+            self._ticker.start()
+        return self
+
+    def _tick(self) -> None:
+        while not self._done.wait(self.progress_every):
+            sent, acked, failed = (sum(c[i] for c in self._counters) for i in range(3))
+            extra = self.status_line()
+            self.progress(f"t={time.time() - self.started_at:5.0f}s sent {sent} acknowledged {acked} failed {failed} "
+                          f"in flight {sent - acked - failed}{(' | ' + extra) if extra else ''}")
+
+    def _collect(self, timeout: float) -> None:
+        starts, stops = [], []
+        for _ in self._procs:
+            started, stopped, outcomes, attempts = self._results.get(timeout=timeout)
+            starts.append(started)
+            stops.append(stopped)
+            self.outcomes += outcomes
+            self.attempts += attempts
+        for p in self._procs:
+            p.join(timeout=10)
+        self.outcomes.sort(key=lambda o: o.due)
+        self.attempts.sort(key=lambda a: a.at)
+        self.started_at, self.stopped_at = min(starts), max(stops)
+        self._done.set()
+
+    def stop(self, wait_seconds: float = 60.0) -> None:
+        self._stop.set()
+        self._collect(wait_seconds)
+
+    def join(self) -> None:
+        self._collect(timeout=(self.duration or 0) + 120)

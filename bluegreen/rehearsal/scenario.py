@@ -25,15 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from traffic_shifter.aws import Clients
-
 from . import mariadb as mdb
 from .adapters import AWS_CODE, LOCAL_ADAPTERS, HAProxyTraffic, HAProxyWriterName
 from .gates import GateMonitor, Thresholds
 from .lambda_process import LambdaProcess, alarm_event, worker_command
-from .loadgen import LoadGenerator
+from .loadgen import LoadFleet
 from .stack import Stack
-from .world import GATES, World, aws_env, prepare_aws, session
+from .world import GATES, World, aws_env, clients, prepare_aws
 
 SCENARIOS = ("default", "crash")
 
@@ -184,7 +182,7 @@ class Rehearsal:
         self.world: World | None = None
         self.monitor: GateMonitor | None = None
         self.lam: LambdaProcess | None = None
-        self.load: LoadGenerator | None = None
+        self.load: LoadFleet | None = None
         self.sampler: Sampler | None = None
 
     # -- set-up and tear-down ---------------------------------------------------------------------------
@@ -192,7 +190,7 @@ class Rehearsal:
         say = self.o.say
         self.world = self.stack.start(say=say)
         prepare_aws(self.world, plan_for(self.o.scenario, self.o.bake, self.o.gate_period))
-        cw = Clients(session(self.world))("cloudwatch")
+        cw = clients(self.world)("cloudwatch")
         th = Thresholds.from_templates(self.o.gate_period)
         proxy = self.world.haproxy()
         dbs = self.stack.dbs
@@ -319,8 +317,8 @@ class Rehearsal:
         return {"ok": False, "to": "green", "via": "plan step", "error": "no write pause in the shifter's results"}
 
     # -- the load --------------------------------------------------------------------------------------
-    def start_load(self) -> LoadGenerator:
-        self.load = LoadGenerator(self.world.url, self.o.rate, progress=self.o.say)
+    def start_load(self) -> LoadFleet:
+        self.load = LoadFleet(self.world.url, self.o.rate, progress=self.o.say)
         self.load.status_line = self._status_line
         return self.load.start()
 

@@ -9,7 +9,6 @@ server the rehearsal started.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,9 +73,23 @@ def aws_env(moto_url: str) -> dict[str, str]:
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
 
 
-def session(world: World) -> boto3.Session:
-    os.environ.update(aws_env(world.moto_url))
-    return boto3.Session(region_name="us-east-1")
+class LocalClients(Clients):
+    """The shifter's clients, every one pointed at the rehearsal's moto server (the process environment
+    is left alone: nothing else in this process may reach the rehearsal's endpoint by accident)."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        super().__init__(boto3.Session(region_name="us-east-1", aws_access_key_id="rehearsal",
+                                       aws_secret_access_key="rehearsal"))
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, config=self.config, endpoint_url=self.endpoint)
+        return self._clients[service]
+
+
+def clients(world: World) -> LocalClients:
+    return LocalClients(world.moto_url)
 
 
 def db_config() -> DbConfig:
@@ -123,7 +136,7 @@ def topic_arn(clients: Clients) -> str:
 
 
 def shifter(world: World, *, after_action: Callable[[str], None] | None = None) -> Shifter:
-    clients = Clients(session(world))
+    clients = LocalClients(world.moto_url)
     register_local_switchover(world, after_action=after_action)
     config = shifter_config(topic_arn(clients))
     traffic = HAProxyTraffic(world.haproxy(), clients("ssm"), config.weight_parameter)
@@ -132,7 +145,7 @@ def shifter(world: World, *, after_action: Callable[[str], None] | None = None) 
 
 def prepare_aws(world: World, plan: dict[str, Any]) -> None:
     """The control-plane records the automation stack creates on AWS: state table, parameters, topic, gates."""
-    clients = Clients(session(world))
+    clients = LocalClients(world.moto_url)
     ddb = clients("dynamodb")
     ddb.create_table(TableName=STATE_TABLE, BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "plan_id", "AttributeType": "S"}],
