@@ -17,7 +17,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -340,4 +339,4 @@ def adapters_report() -> dict[str, Any]:
     return {"local": dict(LOCAL_ADAPTERS), "project_code": list(AWS_CODE)}
 
 
-__all__ = ["Options", "Rehearsal", "SCENARIOS", "adapters_report", "plan_for", "sys"]
+__all__ = ["Options", "Rehearsal", "SCENARIOS", "adapters_report", "plan_for"]
