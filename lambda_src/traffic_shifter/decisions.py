@@ -304,8 +304,13 @@ def plan_changed(state: ShiftState, plan: Plan) -> str:
 
 def changed_gates(gates: Sequence[GateReading], since: float) -> tuple[list[GateReading], list[GateReading]]:
     """Gates whose state changed after ``since`` (by their own timestamp), and gates not OK that carry no
-    timestamp (a tick saw them so: the bake counts from this tick)."""
-    changed = [g for g in gates if g.updated_at is not None and g.updated_at > since]
+    timestamp (a tick saw them so: the bake counts from this tick).
+
+    The state keeps whole seconds, so a change within the bake start's own second cannot be placed
+    before or after it; it is not counted (the run that began the bake saw every gate OK, and a gate
+    not OK now holds or rolls back by its state). Counting it made a start restart its own bake."""
+    after = math.floor(since) + 1.0
+    changed = [g for g in gates if g.updated_at is not None and g.updated_at >= after]
     # MISSING and UNREADABLE carry no timestamp by nature; the alarm they become again has its own.
     blind = [g for g in gates if g.updated_at is None and g.state not in (OK, MISSING, UNREADABLE)]
     return changed, blind

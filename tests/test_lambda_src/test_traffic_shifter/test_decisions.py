@@ -492,3 +492,14 @@ def test_decide_tick__alarm_at_a_switchover_step_without_grace_or_a_traffic_step
 def test_plan__switchover_grace_not_whole_seconds_in_range__refused(grace):
     with pytest.raises(PlanError, match="grace_seconds must be a whole number"):
         _switchover_plan(grace_seconds=grace)
+
+
+@pytest.mark.parametrize("changed_after, restarts", [(0.5, False), (1.0, True), (4.2, True)])
+def test_decide_tick__gate_changed_in_the_bake_start_second__not_counted_later_ones_restart(changed_after, restarts):
+    # The state keeps whole seconds: a change in the start's own second may be before the start (the demo's
+    # flake: a start restarting its own bake); one a second or more later is during the bake.
+    start = NOW - 10
+    s = ShiftState(status="running", step_index=0, step_started_at=start, version=3)
+    decision = decide_tick(state=s, verdict=judge_gates(gates("OK", "OK", since=start + changed_after)), now=NOW,
+                           plan=PLAN_OBJ, weights=weights(PLAN_OBJ.weight_at(0)))
+    assert (decision.action == "restart") is restarts, decision
