@@ -258,20 +258,8 @@ def switchover_grace(state: ShiftState, plan: Plan | None, now: float) -> str:
             "alike, so the shift holds instead of rolling back")
 
 
-def _rollback(state: ShiftState, plan: Plan | None, why: str) -> Decision:
-    return Decision(
-        action="rollback",
-        reason=f"{why} ({_where(state, plan)}); rolled back to green 0, waiting for an operator to resume",
-        new_status=ROLLED_BACK,
-        new_step_index=-1,
-        green_weight=0,
-    )
-
-
-def _finish_rollback(state: ShiftState, plan: Plan | None, instead_of: str = "") -> Decision:
-    pending = state.pending or {}
-    why = (f"finishing the {pending.get('action')} begun by {pending.get('by')} at {pending.get('at')}, which never "
-           "recorded its end (a rollback is never left half done, and never waits for a lease)")
+def _rolled_back(why: str, instead_of: str = "") -> Decision:
+    """The one shape of every rollback: green 0, status rolled_back, until an operator resumes."""
     return Decision(
         action="rollback",
         reason=f"{why}; rolled back to green 0, waiting for an operator to resume",
@@ -280,6 +268,17 @@ def _finish_rollback(state: ShiftState, plan: Plan | None, instead_of: str = "")
         green_weight=0,
         instead_of=instead_of,
     )
+
+
+def _rollback(state: ShiftState, plan: Plan | None, why: str) -> Decision:
+    return _rolled_back(f"{why} ({_where(state, plan)})")
+
+
+def _finish_rollback(state: ShiftState, plan: Plan | None, instead_of: str = "") -> Decision:
+    pending = state.pending or {}
+    why = (f"finishing the {pending.get('action')} begun by {pending.get('by')} at {pending.get('at')}, which never "
+           "recorded its end (a rollback is never left half done, and never waits for a lease)")
+    return _rolled_back(why, instead_of)
 
 
 def _drift(expected: int | None, weights: ObservedWeights | None) -> tuple[str, ...]:
