@@ -23,7 +23,7 @@ ALB_WEIGHT_MAX = 999
 ROUTE53_WEIGHT_MAX = 255
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
-HOW_TO_PASS = "sceptre --var green_weight=50 update dev/route53.yaml"
+HOW_TO_PASS = "sceptre --var green_weight=50 update dev/route53"
 
 
 class WeightError(ValueError):

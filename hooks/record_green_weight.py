@@ -99,9 +99,17 @@ class RecordGreenWeight(Hook):
                 # The parameters stack owns the parameter (its type, tags, policy): never create it here.
                 raise GreenWeightNotRecordedError(
                     f"{self.stack.name} - SSM parameter {parameter_name!r} does not exist; launch the "
-                    f"parameters stack first (sceptre launch {self.stack.name.split('/')[0]}/parameters.yaml)"
+                    f"parameters stack first (sceptre launch {self._parameters_stack()})"
                 ) from err
             raise
+
+    def _parameters_stack(self) -> str:
+        """The stack config the parameter belongs to: the dependency the stack config names for it."""
+        for dependency in self.stack.dependencies or ():
+            path = getattr(dependency, "name", dependency)
+            if str(path).removesuffix(".yaml").endswith("/parameters"):
+                return str(path) if str(path).endswith(".yaml") else f"{path}.yaml"
+        return f"{self.stack.name.split('/')[0]}/operations/parameters.yaml"
 
     def _call(self, service: str, command: str, kwargs: dict) -> dict:
         return self.stack.connection_manager.call(service=service, command=command, kwargs=kwargs)

@@ -58,7 +58,8 @@ class TrafficWeight(Resolver):
             )
 
     def _stack_path(self) -> str:
-        return f"{self.stack.name}.yaml" if self.stack is not None else "dev/route53.yaml"
+        # The stack's group: the route53 group holds every weight, so updating it moves them together.
+        return self.stack.name.rsplit("/", 1)[0] if self.stack is not None else "dev/route53"
 
     def _fail(self, message: str, err: Exception | None = None):
         prefix = f"{self.stack.name} - " if self.stack is not None else ""

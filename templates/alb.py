@@ -1,45 +1,26 @@
 """ALB stack: two complete internet-facing edges, one ALB per colour, in front of both services.
 
-Each edge (the blue ALB, the green ALB) has its own HTTPS listener, HTTP->HTTPS redirect, WAF web
-ACL and colour-check rules, and its own two target groups: one for the blue tasks, one for the
-green tasks (a target group belongs to one load balancer, so each colour's ECS service registers
-with one target group in each ALB). Every HTTPS listener forwards with the same weights
-``BlueWeight``/``GreenWeight`` (Sceptre derives both from the one number green_weight, and the
-traffic-shift Lambda moves them on every listener), so the real split equals green_weight
-whichever edge a client reached, while the Route 53 weights (route53 stack) decide which edge
-that is. A rollback turns both listeners to blue at once; clients still holding the green
-edge's address in a DNS cache are sent to blue's tasks by it (docs/traffic-weights.md).
+Each edge (the blue ALB, the green ALB) has its own WAF web ACL and logs, and its own two target
+groups: one for the blue tasks, one for the green tasks (a target group belongs to one load
+balancer, so each colour's ECS service registers with one target group in each ALB). The
+listeners, which hold the weights, are the listeners stack's (the ``route53`` stack group): a
+weight change never touches this stack. The certificate both HTTPS listeners use is chosen here:
+the company's (``CertificateArn``) or, in dev, one requested and validated by DNS.
 
-A request with ``X-Target-Colour: blue|green`` from an operator address goes to that colour
-only, on either edge, so green is checked end to end, through both edges, before it takes any share.
-
-Exposure: ports 80 and 443 only (one security group for both ALBs, from the network stack);
-port 80 only redirects; TLS 1.2+; headers that are not valid HTTP are dropped; AWS WAF in front
-of each. Logs: ALB access and connection logs to one S3 bucket of this stack, a prefix per edge
-(SSE-S3: the only encryption ALB log delivery writes to), each web ACL's log to its own log
-group encrypted with the ops key.
+Exposure: one security group for both ALBs (ports 80 and 443 only, from the network stack);
+headers that are not valid HTTP are dropped; AWS WAF in front of each. Logs: ALB access and
+connection logs to one S3 bucket of this stack, a prefix per edge (SSE-S3: the only encryption
+ALB log delivery writes to), each web ACL's log to its own log group encrypted with the ops key.
 """
 
 from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub
 from troposphere.certificatemanager import Certificate, DomainValidationOption
 from troposphere.elasticloadbalancingv2 import (
-    Action,
-    Certificate as ListenerCertificate,
-    Condition,
-    ForwardConfig,
-    HttpHeaderConfig,
-    Listener,
-    ListenerRule,
-    ListenerRuleAction,
     LoadBalancer,
     LoadBalancerAttributes,
     Matcher,
-    RedirectConfig,
-    SourceIpConfig,
     TargetGroup,
     TargetGroupAttribute,
-    TargetGroupStickinessConfig,
-    TargetGroupTuple,
 )
 from troposphere.logs import LogGroup
 from troposphere.s3 import (
@@ -85,10 +66,6 @@ EDGES = COLOURS
 ELB_LOG_ACCOUNT_US_EAST_1 = "127311923021"
 ACCESS_LOG_PREFIX = "access"
 CONNECTION_LOG_PREFIX = "connection"
-COLOUR_HEADER = "X-Target-Colour"
-#: Listener rule priority of each colour's header rule (fixed: tests and runbooks name them).
-HEADER_RULE_PRIORITY = {"green": 10, "blue": 20}
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 #: Managed rule groups in front of a card-payment API (PCI DSS 6.6), in evaluation order.
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -131,11 +108,6 @@ def _parameters(t):
     t.add_parameter(Parameter(
         "DeletionProtection", Type="String", AllowedValues=["true", "false"],
         Description="Deletion protection of both ALBs: false in dev (stacks are torn down), true in prod."))
-    for colour in COLOURS:
-        t.add_parameter(Parameter(
-            f"{colour.capitalize()}Weight", Type="Number", MinValue=0, MaxValue=999,
-            Description=f"Share of each HTTPS listener's traffic for {colour} (ALB weight 0..999; Sceptre "
-                        "passes percentages derived from green_weight)."))
     t.add_parameter(Parameter(
         "AppPort", Type="Number", Default=8080, MinValue=1024, MaxValue=65535,
         Description="Port the payment API listens on in its task (unprivileged: the container runs as non-root)."))
@@ -147,10 +119,6 @@ def _parameters(t):
         AllowedPattern="^/[A-Za-z0-9/._-]{0,254}$",
         ConstraintDescription="an absolute URL path such as /health",
         Description="Path of the application's health endpoint."))
-    t.add_parameter(Parameter(
-        "ColourCheckSourceCidrs", Type="CommaDelimitedList",
-        Description="Up to 4 CIDRs (operators, the NAT egress of the automation) allowed to pick a colour "
-                    f"with the {COLOUR_HEADER} header; nobody else can reach a colour that has no share."))
     t.add_parameter(Parameter(
         "AccessLogRetentionDays", Type="Number", Default=400, MinValue=90, MaxValue=3650,
         Description="Days ALB logs are kept in S3 (PCI DSS 10.7: one year, 90 days at hand)."))
@@ -179,15 +147,6 @@ def _rules(t):
         "Assertions": [{
             "Assert": {"Fn::Equals": [{"Ref": "DeletionProtection"}, "true"]},
             "AssertDescription": "DeletionProtection must be true in prod.",
-        }],
-    })
-    t.add_rule("WeightsNotBothZero", {
-        "Assertions": [{
-            "Assert": {"Fn::Not": [{"Fn::And": [
-                {"Fn::Equals": [{"Ref": "BlueWeight"}, "0"]},
-                {"Fn::Equals": [{"Ref": "GreenWeight"}, "0"]},
-            ]}]},
-            "AssertDescription": "BlueWeight and GreenWeight cannot both be 0: one colour must receive the traffic.",
         }],
     })
 
@@ -372,66 +331,7 @@ def _load_balancer(t, edge, bucket, bucket_policy):
     ))
 
 
-def _listeners(t, edge, alb, certificate, groups):
-    """The edge's HTTPS listener (weighted forward, colour-check rules) and its HTTP redirect."""
-    cap = _cap(edge)
-    https = t.add_resource(Listener(
-        f"{cap}HttpsListener",
-        Metadata=suppressions(guard={"ELBV2_ACM_CERTIFICATE_REQUIRED": (
-            "The certificate is always from ACM: Fn::If picks the ACM certificate created here (dev) or "
-            "the CertificateArn parameter, whose AllowedPattern admits only ACM ARNs; the rule cannot "
-            "follow Fn::If.")}),
-        LoadBalancerArn=Ref(alb),
-        Port=443,
-        Protocol="HTTPS",
-        SslPolicy=TLS_POLICY,
-        # One certificate for the payment hostname serves both edges: clients reach either by it.
-        Certificates=[ListenerCertificate(
-            CertificateArn=If("CreateCertificate", Ref(certificate), Ref("CertificateArn")))],
-        DefaultActions=[Action(
-            Type="forward",
-            ForwardConfig=ForwardConfig(
-                # The same weights on every edge: the split is green_weight whichever ALB a client reached.
-                TargetGroups=[
-                    TargetGroupTuple(TargetGroupArn=Ref(groups[c]), Weight=Ref(f"{_cap(c)}Weight"))
-                    for c in COLOURS
-                ],
-                # Off: a pinned client would not follow a weight change or a rollback.
-                TargetGroupStickinessConfig=TargetGroupStickinessConfig(Enabled=False),
-            ),
-        )],
-        Tags=tags("listener", edge, "https"),
-    ))
-    t.add_resource(Listener(
-        f"{cap}HttpListener",
-        LoadBalancerArn=Ref(alb),
-        Port=80,
-        Protocol="HTTP",
-        # Plain HTTP never reaches a task: it only learns where the HTTPS endpoint is.
-        DefaultActions=[Action(Type="redirect", RedirectConfig=RedirectConfig(
-            Protocol="HTTPS", Port="443", Host="#{host}", Path="/#{path}", Query="#{query}",
-            StatusCode="HTTP_301"))],
-        Tags=tags("listener", edge, "http"),
-    ))
-    for target in COLOURS:
-        t.add_resource(ListenerRule(
-            f"{cap}Alb{_cap(target)}HeaderRule",
-            ListenerArn=Ref(https),
-            Priority=HEADER_RULE_PRIORITY[target],
-            Conditions=[
-                Condition(Field="http-header", HttpHeaderConfig=HttpHeaderConfig(
-                    HttpHeaderName=COLOUR_HEADER, Values=[target])),
-                # Only known addresses may bypass the weights: a colour without a share must not
-                # take real payments from whoever learns the header.
-                Condition(Field="source-ip", SourceIpConfig=SourceIpConfig(Values=Ref("ColourCheckSourceCidrs"))),
-            ],
-            Actions=[ListenerRuleAction(Type="forward", TargetGroupArn=Ref(groups[target]))],
-            Tags=tags("rule", edge, target, "header"),
-        ))
-    return https
-
-
-def _edge_outputs(t, edge, alb, https, acl, groups):
+def _edge_outputs(t, edge, alb, acl, groups):
     cap = _cap(edge)
     export(t, f"{cap}LoadBalancerArn", Ref(alb), f"ARN of the {edge} ALB.")
     export(t, f"{cap}LoadBalancerFullName", GetAtt(alb, "LoadBalancerFullName"),
@@ -440,8 +340,6 @@ def _edge_outputs(t, edge, alb, https, acl, groups):
            f"DNS name of the {edge} ALB (alias target of the {edge} weighted record).")
     export(t, f"{cap}LoadBalancerHostedZoneId", GetAtt(alb, "CanonicalHostedZoneID"),
            f"Canonical hosted zone of the {edge} ALB (alias target).")
-    export(t, f"{cap}HttpsListenerArn", Ref(https),
-           f"HTTPS listener of the {edge} ALB, whose default action holds the weights.")
     export(t, f"{cap}WebAclArn", GetAtt(acl, "Arn"), f"WAF web ACL in front of the {edge} ALB.")
     for target, group in groups.items():
         logical = target_group_id(edge, target)
@@ -452,8 +350,8 @@ def _edge_outputs(t, edge, alb, https, acl, groups):
 
 
 def build():
-    t = new_template("Two internet-facing ALBs (one per colour), each forwarding with the blue/green weights "
-                     "to its own blue and green target groups of the payment API.")
+    t = new_template("Two internet-facing ALBs (one per colour), each with WAF, logs and its own blue and green "
+                     "target groups of the payment API (the listeners stack holds the weights).")
     _parameters(t)
     _rules(t)
     t.add_rule("OnlyUsEast1", {
@@ -476,9 +374,10 @@ def build():
     for edge in EDGES:
         alb = _load_balancer(t, edge, bucket, bucket_policy)
         groups = {target: _target_group(t, edge, target) for target in COLOURS}
-        https = _listeners(t, edge, alb, certificate, groups)
         acl = _waf(t, edge, alb)
-        _edge_outputs(t, edge, alb, https, acl, groups)
+        _edge_outputs(t, edge, alb, acl, groups)
+    export(t, "ListenerCertificateArn", If("CreateCertificate", Ref(certificate), Ref("CertificateArn")),
+           "ACM certificate of both HTTPS listeners (listeners stack): the company's, or the one requested here.")
     export(t, "AlbLogBucketName", Ref(bucket), "Bucket with both ALBs' access and connection logs.")
     return t
 

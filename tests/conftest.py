@@ -35,8 +35,8 @@ def fresh_sceptre_connections():
 
 @pytest.fixture
 def route53_stack(fresh_sceptre_connections):
-    """A real Sceptre stack object of dev/route53 (external name payments-dev-route53)."""
+    """A real Sceptre stack object of dev/route53/route53 (external name payments-dev-route53-route53)."""
     from sceptre.stack import Stack
 
-    return Stack(name="dev/route53", project_code="payments", region="us-east-1",
+    return Stack(name="dev/route53/route53", project_code="payments", region="us-east-1",
                  template_handler_config={"type": "file", "path": "templates/route53.py"})

@@ -5,7 +5,7 @@ have an empty physical ID (or are missing from ListStackResources) and no servic
 them. This module lists a stack's resources and asks the owning service about each one
 through its own API (boto3, against the emulator endpoint):
 
-    python -m bluegreen_emulator phantoms --stack payments-dev-network
+    python -m bluegreen_emulator phantoms --stack payments-dev-networking-network
     scripts/emulator phantoms                     # every stack
     scripts/emulator phantoms --stack X --delete  # delete X, then report leftovers
 

@@ -24,7 +24,14 @@ pytestmark = pytest.mark.emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SCEPTRE = Path(sys.executable).parent / "sceptre"
-STACK_CONFIGS = sorted(p.stem for p in (ROOT / "config" / "dev").glob("*.yaml") if p.name != "config.yaml")
+#: Each dev stack's short name -> its concern's sub-group (config/dev/<group>/<stack>.yaml).
+STACK_GROUPS = {p.stem: p.parent.name for p in (ROOT / "config" / "dev").glob("*/*.yaml") if p.name != "config.yaml"}
+STACK_CONFIGS = sorted(STACK_GROUPS)
+
+
+def stack_name(stack: str) -> str:
+    """CloudFormation name Sceptre gives dev/<group>/<stack>: payments-dev-<group>-<stack>."""
+    return f"payments-dev-{STACK_GROUPS[stack]}-{stack}"
 
 
 class Launched:
@@ -45,7 +52,7 @@ class Launched:
                               capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
 
     def outputs(self, stack: str) -> dict[str, str]:
-        described = self.client("cloudformation").describe_stacks(StackName=f"payments-dev-{stack}")["Stacks"][0]
+        described = self.client("cloudformation").describe_stacks(StackName=stack_name(stack))["Stacks"][0]
         return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
@@ -77,7 +84,7 @@ def test_launch__dev_group__every_stack_create_complete(launched):
         for s in launched.client("cloudformation").list_stacks()["StackSummaries"]
         if s["StackStatus"] != "DELETE_COMPLETE"
     }
-    assert statuses == {f"payments-dev-{name}": "CREATE_COMPLETE" for name in STACK_CONFIGS}
+    assert statuses == {stack_name(name): "CREATE_COMPLETE" for name in STACK_CONFIGS}
 
 
 def test_phantoms__every_resource_of_every_stack__returned_by_its_service(launched):
@@ -150,7 +157,7 @@ def test_encryption__state_table__kms_with_the_ops_key(launched):
 
 def _weights(launched) -> tuple[tuple[tuple[int, int], ...], tuple[int, int], str]:
     """Each ALB's listener (blue ALB first) on its own target groups, the two records, SSM."""
-    alb = launched.outputs("alb")
+    alb = {**launched.outputs("alb"), **launched.outputs("listeners")}
     elb = launched.client("elbv2")
     listeners = []
     for edge in ("Blue", "Green"):
@@ -173,16 +180,17 @@ def test_diff__right_after_launch__no_difference_in_any_stack(launched):
     result = launched.sceptre("diff", "dev")
     assert result.returncode == 0, result.stderr[-2000:]
     clean = {line.rsplit(" ", 1)[-1] for line in result.stdout.splitlines() if "No difference to deployed stack" in line}
-    assert clean == {f"payments-dev-{name}" for name in STACK_CONFIGS}
+    assert clean == {stack_name(name) for name in STACK_CONFIGS}
 
 
-def test_diff__var_green_weight_40__shows_only_the_weights_of_alb_and_route53(launched):
-    # route53 depends on alb, and both take green_weight: the diff covers both, and nothing else moves.
-    result = launched.sceptre("--var", "green_weight=40", "diff", "dev/route53.yaml")
+def test_diff__var_green_weight_40__shows_only_the_weights_of_the_route53_group(launched):
+    # The route53 group holds every weight (listeners and records): the diff covers both stacks, and
+    # nothing else moves, though Sceptre diffs their dependencies too.
+    result = launched.sceptre("--var", "green_weight=40", "diff", "dev/route53")
     assert result.returncode == 0, result.stderr[-2000:]
     lines = [line.strip() for line in result.stdout.splitlines()]
     differing = {line.split("stack ", 1)[1].rstrip("!") for line in lines if line.startswith("==> Difference detected")}
-    assert differing == {"payments-dev-alb", "payments-dev-route53"}
+    assert differing == {stack_name("listeners"), stack_name("route53")}
     changed = sorted(line for line in lines if line.startswith("root."))
     assert changed == sorted(["root.parameters['BlueWeight']:", "root.parameters['GreenWeight']:"] * 2)
     assert "Template difference" not in result.stdout
@@ -192,22 +200,22 @@ def test_weights__after_launch__all_traffic_on_blue(launched):
     assert _weights(launched) == (*split(100, 0), "0")
 
 
-def test_weights__sceptre_var_green_weight_30__both_listeners_route53_and_ssm_follow(launched):
-    for stack in ("alb", "route53"):
-        result = launched.sceptre("--var", "green_weight=30", "update", "-y", f"dev/{stack}.yaml")
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+def test_weights__sceptre_var_green_weight_30_update_route53_group__both_listeners_route53_and_ssm_follow(launched):
+    # One command, the design's own: every weight of the environment moves together.
+    result = launched.sceptre("--var", "green_weight=30", "update", "-y", "dev/route53")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert _weights(launched) == (*split(70, 30), "30")
 
 
 def test_weights__plain_launch_after_a_shift__keeps_the_shift(launched):
     # Without --var the weights come from SSM, so a later launch does not undo the shift.
-    result = launched.sceptre("launch", "-y", "dev/alb.yaml")
+    result = launched.sceptre("launch", "-y", "dev/route53/listeners.yaml")
     assert result.returncode == 0, result.stderr[-2000:]
     assert _weights(launched) == (*split(70, 30), "30")
 
 
 def test_weights__bad_green_weight__refused_and_nothing_changes(launched):
-    result = launched.sceptre("--var", "green_weight=150", "update", "-y", "dev/route53.yaml")
+    result = launched.sceptre("--var", "green_weight=150", "update", "-y", "dev/route53")
     assert result.returncode != 0
     assert "green_weight" in result.stdout + result.stderr
     assert _weights(launched) == (*split(70, 30), "30")

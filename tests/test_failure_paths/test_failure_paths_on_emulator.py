@@ -1,6 +1,6 @@
 """Each bad input through the real commands, against a fresh emulator: the message, and nothing changed.
 
-One emulator for the module, with dev/security.yaml deployed from the project as it is. Every
+One emulator for the module, with dev/security/security.yaml deployed from the project as it is. Every
 test runs ``sceptre`` (or ``bluegreen``) in a subprocess, with a bad value either in a copy of
 config/ (templates/ linked) or on the command line, and checks the error text and that the
 emulator's stacks are exactly as before: no stack created, the security stack not updated.
@@ -60,7 +60,7 @@ def world():
     started = run_launcher("start", port=port)
     assert started.returncode == 0, started.stderr
     world = World(started.stdout.strip().splitlines()[-1])
-    deployed = world.run("sceptre", "launch", "-y", "dev/security.yaml")
+    deployed = world.run("sceptre", "launch", "-y", "dev/security/security.yaml")
     assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
     yield world
     run_launcher("stop", port=port, timeout=60)
@@ -70,7 +70,7 @@ def world():
 @pytest.fixture
 def before(world):
     state = world.state()
-    assert set(state) == {"payments-dev-security"}
+    assert set(state) == {"payments-dev-security-security"}
     return state
 
 
@@ -124,8 +124,8 @@ def test_sceptre_launch__prod_without_certificate__refused_and_nothing_changed(w
 
 def test_sceptre_update__bad_suffix_on_deployed_stack__refused_and_stack_unchanged(world, before, tmp_path):
     project = project_with(tmp_path, "dev", "environment_suffix: d01", "environment_suffix: D01")
-    result = world.run("sceptre", "update", "-y", "dev/security.yaml", project=project)
-    refused(result, "dev/security - preflight refused the 'dev' environment", "got 'D01'")
+    result = world.run("sceptre", "update", "-y", "dev/security/security.yaml", project=project)
+    refused(result, "dev/security/security - preflight refused the 'dev' environment", "got 'D01'")
     assert world.state() == before
 
 

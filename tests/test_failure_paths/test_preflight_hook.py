@@ -92,22 +92,22 @@ def test_group_config__every_stack__preflight_first_at_every_point_before_aws(en
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_group_config__stacks_own_hooks__kept_after_the_preflight(env):
     found = stacks(env)
-    assert kinds(found[f"{env}/alb"])["after_update"] == ["RecordGreenWeight"]
-    assert kinds(found[f"{env}/alb"])["before_delete"] == ["EmptyBucket"]
-    assert kinds(found[f"{env}/automation"])["before_create"] == ["Preflight", "PackageLambda"]
-    assert kinds(found[f"{env}/route53"])["after_create"] == ["RecordGreenWeight"]
-    assert kinds(found[f"{env}/artifacts"])["before_delete"] == ["EmptyBucket"]
+    assert kinds(found[f"{env}/route53/listeners"])["after_update"] == ["RecordGreenWeight"]
+    assert kinds(found[f"{env}/compute/alb"])["before_delete"] == ["EmptyBucket"]
+    assert kinds(found[f"{env}/operations/automation"])["before_create"] == ["Preflight", "PackageLambda"]
+    assert kinds(found[f"{env}/route53/route53"])["after_create"] == ["RecordGreenWeight"]
+    assert kinds(found[f"{env}/operations/artifacts"])["before_delete"] == ["EmptyBucket"]
 
 
 def test_group_config__dev_values__pass_the_preflight():
-    stack = stacks("dev")["dev/network"]
+    stack = stacks("dev")["dev/networking/network"]
     stack.hooks["before_launch"][0]._environ = {}
     assert stack.hooks["before_launch"][0].run() is None
 
 
 def test_group_config__prod_without_certificate__refused_until_it_is_set():
-    stack = stacks("prod")["prod/network"]
+    stack = stacks("prod")["prod/networking/network"]
     stack.hooks["before_launch"][0]._environ = {}
-    with pytest.raises(PreflightFailedError, match=r"prod/network - preflight refused the 'prod' environment, nothing "
+    with pytest.raises(PreflightFailedError, match=r"prod/networking/network - preflight refused the 'prod' environment, nothing "
                                                    r"was changed: certificate_arn is empty in prod"):
         stack.hooks["before_launch"][0].run()

@@ -81,7 +81,7 @@ def sse_s3_bucket(s3):
 
 
 # ---------------------------------------------------------------- empty_bucket
-ARTIFACTS_STACK = "payments-dev-artifacts"
+ARTIFACTS_STACK = "payments-dev-operations-artifacts"
 #: A stand-in for templates/artifacts.json: two buckets and the two outputs the hook reads.
 ARTIFACTS_TEMPLATE = {
     "Resources": {
@@ -170,7 +170,7 @@ def artifacts_stack(server_aws):
 
 # ---------------------------------------------------------------- record_green_weight
 GREEN_WEIGHT_PARAMETER = "/payments-migration/dev-d01/traffic/green-weight"
-ROUTE53_STACK = "payments-dev-route53"
+ROUTE53_STACK = "payments-dev-route53-route53"
 #: A stand-in for templates/route53.json: the weight parameters are all the hook reads.
 WEIGHTED_TEMPLATE = {
     "Parameters": {"BlueWeight": {"Type": "Number"}, "GreenWeight": {"Type": "Number"}},
@@ -197,7 +197,7 @@ def green_weight_parameter(ssm):
 
 @pytest.fixture
 def deploy(cloudformation):
-    """deploy(green) creates payments-dev-route53, or updates it, with GreenWeight=green."""
+    """deploy(green) creates payments-dev-route53-route53, or updates it, with GreenWeight=green."""
     import json
 
     def run(green: str, blue: str = "0"):

@@ -27,9 +27,9 @@ def versions(s3, bucket):
 
 
 def sceptre_stack(argument, protected=False, emptying_allowed=True):
-    """The artifacts stack as Sceptre builds it from config/dev/artifacts.yaml, with this hook."""
+    """The artifacts stack as Sceptre builds it from config/dev/operations/artifacts.yaml, with this hook."""
     stack = Stack(
-        name="dev/artifacts",
+        name="dev/operations/artifacts",
         project_code="payments",
         region="us-east-1",
         template_handler_config={"type": "file", "path": "artifacts.py"},
@@ -99,7 +99,7 @@ def test_empty_bucket__output_key_unknown__error_lists_the_outputs(artifacts_sta
 
 def test_empty_bucket__protected_stack__refused_before_anything_is_deleted(server_aws, artifacts_stack):
     _, hook = sceptre_stack({"outputs": ["ArtifactBucketName"]}, protected=True)
-    with pytest.raises(ProtectedStackError, match="'dev/artifacts': the stack is protected"):
+    with pytest.raises(ProtectedStackError, match="'dev/operations/artifacts': the stack is protected"):
         hook.run()
     assert len(versions(server_aws.client("s3"), "s3-artifacts-dev-d01")) == 7
 

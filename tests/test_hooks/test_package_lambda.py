@@ -216,10 +216,10 @@ def test_package_lambda__sceptre_automation_config__hook_bound_to_stack_and_proj
     from sceptre.plan.plan import SceptrePlan
 
     root = lambda_zip.ROOT
-    plan = SceptrePlan(SceptreContext(project_path=str(root), command_path=f"{environment}/automation.yaml"))
-    (stack,) = [s for s in plan.graph if s.name == f"{environment}/automation"]
+    plan = SceptrePlan(SceptreContext(project_path=str(root), command_path=f"{environment}/operations/automation.yaml"))
+    (stack,) = [s for s in plan.graph if s.name == f"{environment}/operations/automation"]
     # The group's preflight hook runs first at every point; the packaging hooks are this stack's own.
     hooks = [h for event in ("before_create", "before_update", "before_create_change_set")
              for h in stack.hooks[event] if not isinstance(h, Preflight)]
     assert {type(h) for h in hooks} == {PackageLambda}
-    assert {(h.stack.name, h._root()) for h in hooks} == {(f"{environment}/automation", root)}
+    assert {(h.stack.name, h._root()) for h in hooks} == {(f"{environment}/operations/automation", root)}

@@ -60,7 +60,7 @@ def test_run__stack_not_deployed_yet__nothing_written(route53_stack, green_weigh
 
 
 def test_run__stack_missing__refused_naming_it(route53_stack, green_weight_parameter, cloudformation, ssm):
-    with pytest.raises(GreenWeightNotRecordedError, match=rf"dev/route53 - cannot read stack {ROUTE53_STACK}"):
+    with pytest.raises(GreenWeightNotRecordedError, match=rf"dev/route53/route53 - cannot read stack {ROUTE53_STACK}"):
         hook(route53_stack).run()
     assert stored(ssm) == ("10", 1)
 
@@ -68,7 +68,7 @@ def test_run__stack_missing__refused_naming_it(route53_stack, green_weight_param
 def test_run__parameter_missing__refused_pointing_to_parameters_stack(route53_stack, deploy, ssm):
     deploy("30")
     with pytest.raises(GreenWeightNotRecordedError,
-                       match=r"does not exist; launch the parameters stack first \(sceptre launch dev/parameters.yaml\)"):
+                       match=r"does not exist; launch the parameters stack first \(sceptre launch dev/operations/parameters.yaml\)"):
         hook(route53_stack).run()
     assert ssm.describe_parameters()["Parameters"] == []
 

@@ -70,8 +70,8 @@ def test_lambda_code_key__sceptre_automation_config__resolves_to_the_built_key(e
     from sceptre.context import SceptreContext
     from sceptre.plan.plan import SceptrePlan
 
-    plan = SceptrePlan(SceptreContext(project_path=str(policy.ROOT), command_path=f"{environment}/automation.yaml"))
-    (stack,) = [s for s in plan.graph if s.name == f"{environment}/automation"]
+    plan = SceptrePlan(SceptreContext(project_path=str(policy.ROOT), command_path=f"{environment}/operations/automation.yaml"))
+    (stack,) = [s for s in plan.graph if s.name == f"{environment}/operations/automation"]
     resolver = stack._parameters["TrafficShifterCodeKey"]
     assert isinstance(resolver, LambdaCodeKey)
     assert resolver.resolve() == lambda_zip.build("traffic_shifter").key

@@ -20,7 +20,7 @@ from sceptre.resolvers.environment_variable import EnvironmentVariable
 from bluegreen_resolvers.traffic_weight import TrafficWeight
 
 ROOT = Path(__file__).resolve().parents[2]
-HOW_TO = r"sceptre --var green_weight=50 update dev/route53\.yaml"
+HOW_TO = r"sceptre --var green_weight=50 update dev/route53\b"
 
 
 def weight(stack, colour, green_weight):
@@ -40,7 +40,7 @@ def test_resolve__valid_green_weight__each_colour_gets_its_share(route53_stack, 
     "\u0663", None, True, [50], {"value": 50},
 ])
 def test_setup__invalid_literal_green_weight__refused_with_how_to_pass_it(route53_stack, green_weight):
-    message = (r"dev/route53 - green_weight must be a whole number from 0 to 100 .*got "
+    message = (r"dev/route53/route53 - green_weight must be a whole number from 0 to 100 .*got "
                + re.escape(repr(green_weight)) + ".*" + HOW_TO)
     with pytest.raises(InvalidResolverArgumentError, match=message):
         TrafficWeight({"colour": "green", "green_weight": green_weight}).clone_for_stack(route53_stack)
@@ -99,21 +99,21 @@ def run_sceptre(*args):
 
 
 @pytest.mark.parametrize("command", [
-    ["--var", "green_weight=150", "update", "-y", "dev/route53.yaml"],
-    ["--var", "green_weight=150", "update", "-y", "dev/alb.yaml"],
-    ["--var", "green_weight=abc", "launch", "-y", "dev/route53.yaml"],
+    ["--var", "green_weight=150", "update", "-y", "dev/route53"],
+    ["--var", "green_weight=150", "update", "-y", "dev/route53/listeners.yaml"],
+    ["--var", "green_weight=abc", "launch", "-y", "dev/route53/route53.yaml"],
 ])
 def test_cli__bad_green_weight__fails_with_message_before_any_aws_call(aws_env, network_attempts, command):
     result = run_sceptre(*command)
     assert result.exit_code == 1
     assert "green_weight must be a whole number from 0 to 100" in result.output
-    assert "sceptre --var green_weight=50 update dev/" in result.output
+    assert "sceptre --var green_weight=50 update dev/route53" in result.output
     assert network_attempts == []
 
 
 def test_cli__valid_green_weight__does_reach_for_aws(aws_env, network_attempts):
     # The control for the test above: with a good value Sceptre goes on to the stack outputs,
     # and the guard sees it try the network, so an empty list there means something.
-    result = run_sceptre("--var", "green_weight=50", "update", "-y", "dev/route53.yaml")
+    result = run_sceptre("--var", "green_weight=50", "update", "-y", "dev/route53")
     assert result.exit_code != 0
     assert network_attempts != []

@@ -1,9 +1,9 @@
 """The alb stack's security and traffic properties, one test each, on the committed JSON.
 
 Each test fails when the property it names is removed from templates/alb.py (and re-rendered):
-two complete edges (one ALB per colour), each with its TLS policy, invalid-header drop, HTTP only
-redirecting, weighted forwarding to its own blue and green target groups, the header rules, WAF
-and logs; the target groups' health and draining, the log bucket and its policy, the Rules.
+two complete edges (one ALB per colour), each with its invalid-header drop, its own blue and green
+target groups, WAF and logs; the target groups' health and draining, the log bucket and its policy,
+the Rules. The listeners and their weights are test_listeners.py's.
 """
 
 import pytest
@@ -45,11 +45,6 @@ def load_balancer(res, edge):
 
 
 @pytest.fixture(scope="module")
-def https(res, edge):
-    return res[f"{edge}HttpsListener"]["Properties"]
-
-
-@pytest.fixture(scope="module")
 def bucket(res):
     return res["AccessLogBucket"]["Properties"]
 
@@ -64,21 +59,6 @@ def test_edges__load_balancers__one_per_colour_named_after_it(res):
     albs = of_type(res, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert {k: v["Properties"]["Name"] for k, v in albs.items()} == {
         f"{e}LoadBalancer": {"Fn::Sub": f"alb-{e.lower()}-${{Environment}}-${{EnvironmentSuffix}}"} for e in EDGES}
-
-
-def test_edges__every_target_group__belongs_to_exactly_one_listener_of_one_alb(res):
-    # ECS and ELB refuse a target group shared by two load balancers: each ALB has its own pair.
-    groups = of_type(res, "AWS::ElasticLoadBalancingV2::TargetGroup")
-    used_by = {g: set() for g in groups}
-    for name, listener in of_type(res, "AWS::ElasticLoadBalancingV2::Listener").items():
-        for action in listener["Properties"]["DefaultActions"]:
-            for tg in action.get("ForwardConfig", {}).get("TargetGroups", []):
-                used_by[tg["TargetGroupArn"]["Ref"]].add(listener["Properties"]["LoadBalancerArn"]["Ref"])
-    for rule in of_type(res, "AWS::ElasticLoadBalancingV2::ListenerRule").values():
-        listener = res[rule["Properties"]["ListenerArn"]["Ref"]]
-        for action in rule["Properties"]["Actions"]:
-            used_by[action["TargetGroupArn"]["Ref"]].add(listener["Properties"]["LoadBalancerArn"]["Ref"])
-    assert used_by == {f"{e}Alb{t}TargetGroup": {f"{e}LoadBalancer"} for e in EDGES for t in TARGETS}
 
 
 @pytest.mark.parametrize("suffix", ["d01", "abcdefgh"])
@@ -128,30 +108,6 @@ def test_rules__prod_deletion_protection__must_be_true(alb, protection, allowed)
     assert holds(alb, rule["Assertions"][0]["Assert"], DeletionProtection=protection) is allowed
 
 
-def test_https_listener__ssl_policy__tls_1_2_or_newer(https):
-    assert (https["Protocol"], https["Port"]) == ("HTTPS", 443)
-    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-
-
-def test_http_listener__default_action__only_redirects_to_https_301(res, edge):
-    props = res[f"{edge}HttpListener"]["Properties"]
-    assert props["LoadBalancerArn"] == {"Ref": f"{edge}LoadBalancer"}
-    (action,) = props["DefaultActions"]
-    assert action["Type"] == "redirect"
-    assert action["RedirectConfig"]["Protocol"] == "HTTPS"
-    assert action["RedirectConfig"]["Port"] == "443"
-    assert action["RedirectConfig"]["StatusCode"] == "HTTP_301"
-    rules_on_http = [k for k, v in res.items() if v["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
-                     and v["Properties"]["ListenerArn"] == {"Ref": f"{edge}HttpListener"}]
-    assert rules_on_http == []
-
-
-def test_https_listener__certificate__created_acm_or_given_acm_arn(alb, https):
-    (cert,) = https["Certificates"]
-    assert cert["CertificateArn"] == {"Fn::If": ["CreateCertificate", {"Ref": "Certificate"}, {"Ref": "CertificateArn"}]}
-    assert alb["Parameters"]["CertificateArn"]["AllowedPattern"].startswith("^(arn:aws[a-z-]*:acm:")
-
-
 @pytest.mark.parametrize("environment,arn,allowed", [
     ("prod", "", False),
     ("prod", "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab", True),
@@ -174,46 +130,6 @@ def test_certificate__empty_arn__dns_validated_in_payment_zone(alb, res):
     assert cert["Properties"]["ValidationMethod"] == "DNS"
     assert cert["Properties"]["DomainValidationOptions"] == [
         {"DomainName": {"Ref": "PaymentHostname"}, "HostedZoneId": {"Ref": "HostedZoneId"}}]
-
-
-def test_https_listener__default_action__forwards_to_its_albs_both_colours_by_the_same_weights(https, edge):
-    # Every edge splits by green_weight, so the real split does not depend on the edge a client cached.
-    assert https["LoadBalancerArn"] == {"Ref": f"{edge}LoadBalancer"}
-    (action,) = https["DefaultActions"]
-    assert action["Type"] == "forward"
-    assert action["ForwardConfig"]["TargetGroups"] == [
-        {"TargetGroupArn": {"Ref": f"{edge}AlbBlueTargetGroup"}, "Weight": {"Ref": "BlueWeight"}},
-        {"TargetGroupArn": {"Ref": f"{edge}AlbGreenTargetGroup"}, "Weight": {"Ref": "GreenWeight"}},
-    ]
-
-
-def test_https_listener__stickiness__off_so_clients_follow_weight_changes(https):
-    (action,) = https["DefaultActions"]
-    assert action["ForwardConfig"]["TargetGroupStickinessConfig"] == {"Enabled": False}
-
-
-@pytest.mark.parametrize("colour", ["Blue", "Green"])
-def test_parameters__weight__number_within_alb_limits(alb, colour):
-    param = alb["Parameters"][f"{colour}Weight"]
-    assert (param["Type"], param["MinValue"], param["MaxValue"]) == ("Number", 0, 999)
-
-
-@pytest.mark.parametrize("blue,green,allowed", [("0", "0", False), ("0", "100", True), ("100", "0", True),
-                                                ("90", "10", True)])
-def test_rules__weights__not_both_zero(alb, blue, green, allowed):
-    (assertion,) = alb["Rules"]["WeightsNotBothZero"]["Assertions"]
-    assert holds(alb, assertion["Assert"], BlueWeight=blue, GreenWeight=green) is allowed
-
-
-@pytest.mark.parametrize("colour,priority", [("green", 10), ("blue", 20)])
-def test_header_rule__colour_header_from_allowed_cidrs__forwards_to_that_colour_only(res, edge, colour, priority):
-    props = res[f"{edge}Alb{colour.capitalize()}HeaderRule"]["Properties"]
-    assert props["ListenerArn"] == {"Ref": f"{edge}HttpsListener"}
-    assert props["Priority"] == priority
-    conditions = {c["Field"]: c for c in props["Conditions"]}
-    assert conditions["http-header"]["HttpHeaderConfig"] == {"HttpHeaderName": "X-Target-Colour", "Values": [colour]}
-    assert conditions["source-ip"]["SourceIpConfig"] == {"Values": {"Ref": "ColourCheckSourceCidrs"}}
-    assert props["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": f"{edge}Alb{colour.capitalize()}TargetGroup"}}]
 
 
 @pytest.mark.parametrize("colour", TARGETS)
@@ -332,10 +248,10 @@ def test_waf__logging__its_own_encrypted_log_group_with_credentials_redacted(res
 
 def test_outputs__contract__both_edges_exported(alb):
     per_edge = ("LoadBalancerArn", "LoadBalancerFullName", "LoadBalancerDnsName", "LoadBalancerHostedZoneId",
-                "HttpsListenerArn", "WebAclArn")
+                "WebAclArn")
     contract = ({f"{e}{key}" for e in EDGES for key in per_edge}
                 | {f"{e}Alb{t}TargetGroup{kind}" for e in EDGES for t in TARGETS for kind in ("Arn", "FullName")}
-                | {"AlbLogBucketName"})
+                | {"AlbLogBucketName", "ListenerCertificateArn"})
     outputs = alb["Outputs"]
     assert set(outputs) == contract
     for key in contract:
@@ -344,4 +260,3 @@ def test_outputs__contract__both_edges_exported(alb):
 
 def test_outputs__dns_names__each_its_own_alb(alb, edge):
     assert alb["Outputs"][f"{edge}LoadBalancerDnsName"]["Value"] == {"Fn::GetAtt": [f"{edge}LoadBalancer", "DNSName"]}
-    assert alb["Outputs"][f"{edge}HttpsListenerArn"]["Value"] == {"Ref": f"{edge}HttpsListener"}

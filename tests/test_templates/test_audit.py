@@ -256,8 +256,8 @@ def test_alarm_topic_policy__plain_http__denied(topic_policy):
 
 # ---------------------------------------------------------------- stack config
 def test_audit_config__prod__is_a_symlink_to_dev():
-    prod = policy.ROOT / "config" / "prod" / "audit.yaml"
-    assert prod.is_symlink() and os.readlink(prod) == "../dev/audit.yaml"
+    prod = policy.ROOT / "config" / "prod" / "security" / "audit.yaml"
+    assert prod.is_symlink() and os.readlink(prod) == "../../dev/security/audit.yaml"
 
 
 class _StackOutput(str):
@@ -275,7 +275,7 @@ _ConfigLoader.add_constructor("!empty_bucket", lambda loader, node: {"!empty_buc
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def audit_config(request):
     # Sceptre renders the config with Jinja (the group's variables) before it parses the YAML.
-    text = (policy.ROOT / "config" / request.param / "audit.yaml").read_text()
+    text = (policy.ROOT / "config" / request.param / "security" / "audit.yaml").read_text()
     return request.param, yaml.load(jinja2.Template(text).render(environment=request.param), Loader=_ConfigLoader)
 
 
@@ -283,8 +283,8 @@ def test_audit_config__key_and_log_bucket__come_from_stack_outputs(audit_config)
     environment, config = audit_config
     assert config["template"] == {"path": "audit.py"}
     assert config["parameters"] == {
-        "OpsKeyArn": f"{environment}/security.yaml::OpsKeyArn",
-        "AccessLogBucketName": f"{environment}/artifacts.yaml::AccessLogBucketName",
+        "OpsKeyArn": f"{environment}/security/security.yaml::OpsKeyArn",
+        "AccessLogBucketName": f"{environment}/operations/artifacts.yaml::AccessLogBucketName",
     }
     assert all(isinstance(v, _StackOutput) for v in config["parameters"].values())
 

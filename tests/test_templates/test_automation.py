@@ -427,8 +427,8 @@ def test_outputs__contract__exported(automation):
 
 
 def test_automation_config__prod__is_a_symlink_to_dev():
-    prod = policy.ROOT / "config" / "prod" / "automation.yaml"
-    assert prod.is_symlink() and os.readlink(prod) == "../dev/automation.yaml"
+    prod = policy.ROOT / "config" / "prod" / "operations" / "automation.yaml"
+    assert prod.is_symlink() and os.readlink(prod) == "../../dev/operations/automation.yaml"
 
 
 class _Tag:
@@ -454,14 +454,14 @@ _ConfigLoader.add_constructor("!package_lambda", lambda loader, node: _Tag("!pac
 @pytest.fixture(params=["dev", "prod"])
 def automation_config(request):
     group = read_config(policy.ROOT / "config" / request.param / "config.yaml", request.param, policy.ROOT)
-    text = (policy.ROOT / "config" / request.param / "automation.yaml").read_text()
+    text = (policy.ROOT / "config" / request.param / "operations" / "automation.yaml").read_text()
     return request.param, group, yaml.load(jinja2.Template(text).render(**group), Loader=_ConfigLoader)
 
 
 def test_automation_config__hooks__package_before_create_update_and_change_set(automation_config):
     env, _, config = automation_config
     expected = [_Tag("!package_lambda", {"source": "lambda_src/traffic_shifter",
-                                         "bucket": _Tag("!stack_output", f"{env}/artifacts.yaml::ArtifactBucketName")})]
+                                         "bucket": _Tag("!stack_output", f"{env}/operations/artifacts.yaml::ArtifactBucketName")})]
     assert config["hooks"] == {"before_create": expected, "before_update": expected,
                                "before_create_change_set": expected}
 

@@ -271,8 +271,8 @@ def test_outputs__contract__exported(monitoring):
 
 
 def test_monitoring_config__prod__is_a_symlink_to_dev():
-    prod = policy.ROOT / "config" / "prod" / "monitoring.yaml"
-    assert prod.is_symlink() and os.readlink(prod) == "../dev/monitoring.yaml"
+    prod = policy.ROOT / "config" / "prod" / "operations" / "monitoring.yaml"
+    assert prod.is_symlink() and os.readlink(prod) == "../../dev/operations/monitoring.yaml"
 
 
 class _StackOutput(str):
@@ -289,19 +289,19 @@ _ConfigLoader.add_constructor("!stack_output", lambda loader, node: _StackOutput
 @pytest.mark.parametrize("environment,min_tasks", [("dev", "1"), ("prod", "2")])
 def test_monitoring_config__environment__inputs_from_contract_stacks(environment, min_tasks):
     group = read_config(policy.ROOT / "config" / environment / "config.yaml", environment, policy.ROOT)
-    text = (policy.ROOT / "config" / environment / "monitoring.yaml").read_text()
+    text = (policy.ROOT / "config" / environment / "operations" / "monitoring.yaml").read_text()
     config = yaml.load(jinja2.Template(text).render(**group), Loader=_ConfigLoader)
     assert config["template"] == {"path": "monitoring.py"}
     e = environment
     assert config["parameters"] == {
-        "OpsKeyArn": f"{e}/security.yaml::OpsKeyArn",
-        **{f"{edge}LoadBalancerFullName": f"{e}/alb.yaml::{edge}LoadBalancerFullName" for edge in ("Blue", "Green")},
-        **{f"{edge}Alb{c}TargetGroupFullName": f"{e}/alb.yaml::{edge}Alb{c}TargetGroupFullName"
+        "OpsKeyArn": f"{e}/security/security.yaml::OpsKeyArn",
+        **{f"{edge}LoadBalancerFullName": f"{e}/compute/alb.yaml::{edge}LoadBalancerFullName" for edge in ("Blue", "Green")},
+        **{f"{edge}Alb{c}TargetGroupFullName": f"{e}/compute/alb.yaml::{edge}Alb{c}TargetGroupFullName"
            for edge in ("Blue", "Green") for c in ("Blue", "Green")},
-        "ClusterName": f"{e}/compute.yaml::ClusterName",
-        "BlueServiceName": f"{e}/compute.yaml::BlueServiceName",
-        "GreenServiceName": f"{e}/compute.yaml::GreenServiceName",
-        "CdcLatencyAlarmNames": f"{e}/dms.yaml::CdcLatencyAlarmNames",
-        "ReplicaLagAlarmNames": f"{e}/database.yaml::ReplicaLagAlarmNames",
+        "ClusterName": f"{e}/compute/compute.yaml::ClusterName",
+        "BlueServiceName": f"{e}/compute/compute.yaml::BlueServiceName",
+        "GreenServiceName": f"{e}/compute/compute.yaml::GreenServiceName",
+        "CdcLatencyAlarmNames": f"{e}/database/dms.yaml::CdcLatencyAlarmNames",
+        "ReplicaLagAlarmNames": f"{e}/database/database.yaml::ReplicaLagAlarmNames",
         "MinRunningTasks": min_tasks,
     }

@@ -16,7 +16,8 @@ from sceptre.resolvers import Resolver
 from bluegreen_resolvers.traffic_weight import TrafficWeight
 
 ROOT = Path(__file__).resolve().parents[2]
-STACKS = [f"{env}/{stack}" for env in ("dev", "prod") for stack in ("alb", "route53")]
+#: The route53 group: the stacks that hold the weights.
+STACKS = [f"{env}/route53/{stack}" for env in ("dev", "prod") for stack in ("listeners", "route53")]
 
 
 def read(stack_name: str, green_weight: str):
@@ -77,7 +78,7 @@ def referrers(template: dict, parameter: str) -> set[str]:
 
 
 @pytest.mark.parametrize("stack,users", [
-    ("alb", {"BlueHttpsListener", "GreenHttpsListener"}),
+    ("listeners", {"BlueHttpsListener", "GreenHttpsListener"}),
     ("route53", {"BlueRecord", "GreenRecord"}),
 ])
 def test_weight_parameters__template__used_only_by_listener_or_records(load_template, stack, users):

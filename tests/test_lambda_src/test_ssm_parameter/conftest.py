@@ -75,7 +75,7 @@ def event(response_server):
             "RequestType": request_type,
             "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:lambda-ssm-parameter-dev-d01",
             "ResponseURL": f"http://127.0.0.1:{response_server.server_port}/cfn-response?X-Amz-Signature=abc",
-            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/payments-dev-parameters/1b2c",
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/payments-dev-operations-parameters/1b2c",
             "RequestId": str(uuid.uuid4()),
             "LogicalResourceId": logical,
             "ResourceType": "Custom::SsmParameter",
