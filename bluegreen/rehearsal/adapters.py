@@ -20,6 +20,7 @@ from typing import Any
 
 import pymysql
 
+from bluegreen.local_mariadb import ReplicaStatus, replica_status, root_connection, start_replica
 from traffic_shifter.db.ports import ReplicationSnapshot, Wait
 from traffic_shifter.model import ListenerWeights, ObservedWeights, RecordWeights
 
@@ -39,9 +40,7 @@ AWS_CODE = ("decisions", "plan", "bake and gating", "state store and journal (Dy
 
 
 def socket_login(socket_path: str, *, binlog: bool) -> Callable[[], Any]:
-    init = None if binlog else "SET SESSION sql_log_bin=0"
-    return lambda: pymysql.connect(unix_socket=socket_path, user="root", autocommit=True, connect_timeout=5,
-                                   init_command=init)
+    return lambda: root_connection(socket_path, binlog=binlog)
 
 
 class HAProxyTraffic:
@@ -130,75 +129,52 @@ class GtidReplication:
         self.sockets, self.ports, self.tables = dict(sockets), dict(ports), tables
 
     def _root(self, colour: str) -> Any:
-        return socket_login(self.sockets[colour], binlog=False)()
+        return root_connection(self.sockets[colour])
 
-    def _status(self, colour: str) -> dict[str, Any]:
-        with self._root(colour) as conn, conn.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute("SHOW SLAVE STATUS")
-            return dict(cur.fetchone() or {})
-
-    @staticmethod
-    def _state(status: Mapping[str, Any]) -> str:
-        if not status:
-            return "stopped"
-        if status.get("Last_SQL_Errno") or status.get("Last_IO_Errno"):
-            return "failed"
-        running = (status.get("Slave_IO_Running"), status.get("Slave_SQL_Running"))
-        return "running" if running == ("Yes", "Yes") else "starting" if "Yes" in running or "Connecting" in running else "stopped"
+    def _status(self, colour: str) -> ReplicaStatus:
+        with self._root(colour) as conn:
+            return replica_status(conn)
 
     def snapshot(self, to: str) -> ReplicationSnapshot:
         frm = OTHER[to]
         into, back = self._status(to), self._status(frm)
         path = f"{frm}->{to}"
-        lag = into.get("Seconds_Behind_Master")
-        state = self._state(into)
         # No table state or validation of its own (DMS has both): a table is "completed" when the
         # replica applies without error; "Pending records" says it is NOT compared here. The
         # rehearsal compares every row of both databases at the end (reconcile.py).
-        tables = tuple({"table": t, "state": "Table completed" if state == "running" else state,
+        tables = tuple({"table": t, "state": "Table completed" if into.state == "running" else into.state,
                         "validation": "Pending records", "failed": 0, "suspended": 0} for t in self.tables)
-        return ReplicationSnapshot(into={path: state}, reverse={f"{to}->{frm}": self._state(back)},
-                                   latency={path: float(lag) if lag is not None else None}, tables=tables)
+        return ReplicationSnapshot(into={path: into.state}, reverse={f"{to}->{frm}": back.state},
+                                   latency={path: into.lag}, tables=tables)
 
-    def _slave(self, colour: str, statement: str) -> None:
-        with self._root(colour) as conn, conn.cursor() as cur:
-            cur.execute(statement)
+    def _stop(self, replica: str, wait: Wait, path: str) -> str:
+        with self._root(replica) as conn, conn.cursor() as cur:
+            cur.execute("STOP SLAVE")
+        wait(lambda: self._status(replica).state == "stopped", 30, f"replication {path} to stop")
+        return f"replication {path} stopped"
 
     def stop_into(self, to: str, wait: Wait) -> str:
-        self._slave(to, "STOP SLAVE")
-        wait(lambda: self._state(self._status(to)) == "stopped", 30, f"replication into {to} to stop")
-        return f"replication {OTHER[to]} -> {to} stopped"
+        return self._stop(to, wait, f"{OTHER[to]} -> {to}")
 
     def resume_into(self, to: str, path: str, wait: Wait) -> str:
-        self._slave(to, "START SLAVE")
-        wait(lambda: self._state(self._status(to)) == "running", 30, f"replication {path} to run again")
+        with self._root(to) as conn, conn.cursor() as cur:
+            cur.execute("START SLAVE")
+        wait(lambda: self._status(to).state == "running", 30, f"replication {path} to run again")
         return f"replication {path} resumed from its GTID position"
 
     def start_from(self, colour: str, wait: Wait, *, cdc_from: float) -> str:
         # GTIDs name the exact position: the old writer continues from its own (it holds every
         # transaction the new one applied), so cdc_from (DMS's start time) is not needed here.
         replica = OTHER[colour]
-        with self._root(replica) as conn, conn.cursor() as cur:
-            cur.execute("STOP SLAVE")
-            cur.execute("SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_current_pos")
-            cur.execute(f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={int(self.ports[colour])}, "
-                        "MASTER_USER='repl', MASTER_PASSWORD='repl-pw', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos")
-            cur.execute("START SLAVE")
+        with self._root(replica) as conn:
+            start_replica(conn, self.ports[colour])
         # The position is fixed by CHANGE MASTER: once the applier runs, every write the new writer takes
         # from now on is in its binlog and will be fetched, even while the fetcher is still connecting.
-        wait(lambda: self._applying(self._status(replica)), 30, f"replication {colour} -> {replica} to run")
+        wait(lambda: self._status(replica).applying, 30, f"replication {colour} -> {replica} to run")
         return f"replication {colour} -> {replica} started from {replica}'s GTID position"
 
-    @staticmethod
-    def _applying(status: Mapping[str, Any]) -> bool:
-        return (status.get("Slave_SQL_Running") == "Yes" and status.get("Slave_IO_Running") in ("Yes", "Connecting")
-                and not status.get("Last_IO_Errno") and not status.get("Last_SQL_Errno"))
-
     def stop_from(self, colour: str, wait: Wait) -> str:
-        replica = OTHER[colour]
-        self._slave(replica, "STOP SLAVE")
-        wait(lambda: self._state(self._status(replica)) == "stopped", 30, f"replication {colour} -> {replica} to stop")
-        return f"replication {colour} -> {replica} stopped"
+        return self._stop(OTHER[colour], wait, f"{colour} -> {OTHER[colour]}")
 
 
 class LocalWorld(GtidReplication):

@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import mariadb as mdb
+import pymysql
+
+from bluegreen import local_mariadb as mdb
+
 from .adapters import AWS_CODE, LOCAL_ADAPTERS, HAProxyTraffic, HAProxyWriterName
 from .gates import GateMonitor, Thresholds
 from .lambda_process import LambdaProcess, alarm_event, worker_command
@@ -83,33 +86,25 @@ def plan_for(scenario: str, bake: float, gate_period: float = 1.0) -> dict[str, 
 
 
 class ReplicationReader:
-    """(lag of the running path, any path failed) from SHOW SLAVE STATUS, over one kept connection per server."""
+    """(lag of the running path, any path failed) from each server's replica status, over one kept
+    root connection per server (the data gate samples it often)."""
 
     def __init__(self, dbs: dict[str, Any]) -> None:
         self.dbs, self.conns = dbs, {}
 
-    def _status(self, colour: str) -> dict[str, Any]:
-        import pymysql  # noqa: PLC0415
-
+    def _status(self, colour: str) -> mdb.ReplicaStatus:
         try:
-            conn = self.conns.get(colour) or self.dbs[colour].root(cursorclass=pymysql.cursors.DictCursor)
+            conn = self.conns.get(colour) or self.dbs[colour].root()
             self.conns[colour] = conn
-            with conn.cursor() as cur:
-                cur.execute("SHOW SLAVE STATUS")
-                return dict(cur.fetchone() or {})
+            return mdb.replica_status(conn)
         except pymysql.err.MySQLError:
             self.conns.pop(colour, None)
             raise
 
     def __call__(self) -> tuple[float | None, bool]:
-        lags, failed = [], False
-        for colour in self.dbs:
-            st = self._status(colour)
-            if st:
-                failed |= bool(st.get("Last_SQL_Errno") or st.get("Last_IO_Errno"))
-                if st.get("Seconds_Behind_Master") is not None:
-                    lags.append(float(st["Seconds_Behind_Master"]))
-        return (max(lags) if lags else None), failed
+        statuses = [self._status(colour) for colour in self.dbs]
+        lags = [st.lag for st in statuses if st.lag is not None]
+        return (max(lags) if lags else None), any(st.failed for st in statuses)
 
 
 class Sampler:

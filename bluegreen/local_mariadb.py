@@ -1,0 +1,408 @@
+"""A real MariaDB server (Debian's ``mariadbd`` + ``mariadb-install-db``) in a temp datadir on loopback.
+
+The project's one starter: the rehearsal's blue and green databases, the payment service's tests,
+the fence's tests and ``scripts/payment-api-local`` all start theirs here. ``MariaDB`` is a context
+manager: it initialises a datadir, starts the server on a free 127.0.0.1 port (or the one asked
+for: a taken port is a clear error, not a hang), waits until the server answers and stops it (and
+removes the datadir unless ``keep``) on exit.
+
+Replication helpers set up what stands in for DMS CDC: row-based GTID replication, one direction at
+a time (``replicate(source, replica)``), stopped and reversed by the switchover. ``replica_status``
+is the one reader of ``SHOW SLAVE STATUS``.
+
+``python -m bluegreen.local_mariadb -- COMMAND`` runs COMMAND with a throw-away server (see ``main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+INSTALL_HINT = "apt-get install -y mariadb-server"
+ADMIN_USER, ADMIN_PASSWORD = "admin", "admin-pw"
+REPL_USER, REPL_PASSWORD = "repl", "repl-pw"
+
+
+class MariaDBError(RuntimeError):
+    """The server cannot be started or driven; the message says what to do."""
+
+
+def binaries() -> tuple[str, str]:
+    """(mariadbd, mariadb-install-db) paths, or MariaDBError naming the Debian package."""
+    server = shutil.which("mariadbd") or shutil.which("mysqld") or next(
+        (p for p in ("/usr/sbin/mariadbd", "/usr/sbin/mysqld") if Path(p).exists()), None)
+    install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+    if not (server and install):
+        missing = [name for name, path in (("mariadbd", server), ("mariadb-install-db", install)) if not path]
+        raise MariaDBError(f"{' and '.join(missing)} not found: {INSTALL_HINT} (Debian package mariadb-server)")
+    return server, install
+
+
+def available() -> bool:
+    return not missing()
+
+
+def missing(purpose: str = "") -> str:
+    """"" when the server can be started, else what to install (to run ``purpose``): a skip's reason."""
+    try:
+        binaries()
+        return ""
+    except MariaDBError as err:
+        return f"{err}{' to run ' + purpose if purpose else ''}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as err:
+            raise MariaDBError(f"port 127.0.0.1:{port} is taken ({err.strerror}): choose another port or leave "
+                               "it out to take a free one") from None
+
+
+@dataclass(frozen=True)
+class Login:
+    """How anyone (the service, the reconciliation, an operator) reaches one database."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str = ""
+
+    def connect(self, **kw) -> pymysql.connections.Connection:
+        return pymysql.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                               database=self.database or None, autocommit=True, connect_timeout=5, **kw)
+
+    def as_dict(self) -> dict:
+        return {"host": self.host, "port": self.port, "user": self.user, "password": self.password,
+                "database": self.database}
+
+
+def root_connection(socket_path: str, *, binlog: bool = False, **kw) -> pymysql.connections.Connection:
+    """root over the unix socket (no password); ``binlog=False`` keeps its statements out of the binary log."""
+    init = None if binlog else "SET SESSION sql_log_bin=0"
+    return pymysql.connect(unix_socket=socket_path, user="root", autocommit=True, connect_timeout=5,
+                           init_command=init, **kw)
+
+
+#: What a server that replicates (or is replicated from) runs with: the rehearsal's pair, DMS CDC's stand-in.
+REPLICATION_ARGS = ("--binlog-format=ROW", "--gtid-strict-mode=ON", "--log-slave-updates=ON", "--gtid-domain-id=0",
+                    "--sync-binlog=0", "--skip-slave-start")
+
+
+class MariaDB:
+    """One throw-away MariaDB on 127.0.0.1: own datadir, socket, port, server_id and (unless
+    ``binlog=False``: a lone server nothing replicates from) binary log."""
+
+    def __init__(self, name: str = "db", *, server_id: int = 1, port: int | None = None, base_dir: Path | None = None,
+                 keep: bool = False, start_timeout: float = 60.0, binlog: bool = True,
+                 extra_args: tuple[str, ...] = ()) -> None:
+        self.name, self.server_id, self.keep, self.start_timeout = name, server_id, keep, start_timeout
+        self.binlog = binlog
+        self.extra_args = tuple(extra_args)
+        self._asked_port = port
+        self._base_dir = base_dir
+        self.port = 0
+        self.base: Path | None = None
+        self.proc: subprocess.Popen | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    @property
+    def socket_path(self) -> str:
+        assert self.base is not None, "server not started"
+        return str(self.base / "mysqld.sock")
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> "MariaDB":
+        server, install = binaries()
+        if self._asked_port:
+            check_port_free(self._asked_port)
+        self.port = self._asked_port or free_port()
+        try:
+            return self._start(server, install)
+        except BaseException:  # a failed or interrupted start leaves no server and no datadir behind
+            self.stop()
+            raise
+
+    def _start(self, server: str, install: str) -> "MariaDB":
+        if self._base_dir is not None:
+            self._base_dir.mkdir(parents=True, exist_ok=True)
+            self.base = Path(tempfile.mkdtemp(prefix=f"mariadb-{self.name}-", dir=self._base_dir))
+        else:
+            self.base = Path(tempfile.mkdtemp(prefix=f"mariadb-{self.name}-"))
+        data = self.base / "data"
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        init = subprocess.run([install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
+                               "--skip-test-db", *user], capture_output=True, text=True, timeout=180)
+        if init.returncode != 0:
+            raise MariaDBError(f"mariadb-install-db failed for {self.name}: {(init.stderr or init.stdout)[-1500:]}")
+        log = ([f"--log-bin={self.base / 'binlog'}", f"--relay-log={self.base / 'relay'}", *REPLICATION_ARGS]
+               if self.binlog else ["--skip-log-bin"])
+        args = [server, "--no-defaults", f"--datadir={data}", f"--socket={self.socket_path}", f"--port={self.port}",
+                "--bind-address=127.0.0.1", "--skip-name-resolve", f"--pid-file={self.base / 'mysqld.pid'}",
+                f"--server-id={self.server_id}", *log, "--max-connections=800", "--innodb-buffer-pool-size=64M",
+                "--innodb-flush-log-at-trx-commit=2", *user, *self.extra_args]
+        self._err = open(self.base / "err.log", "w")
+        # Own process group: a Ctrl-C to the rehearsal is handled by it (it stops the server cleanly),
+        # and stop() can end everything the server started.
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._err, start_new_session=True)
+        self._wait_ready()
+        with self.root() as conn, conn.cursor() as cur:
+            for stmt in (f"CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'%' IDENTIFIED BY '{ADMIN_PASSWORD}'",
+                         f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN_USER}'@'%' WITH GRANT OPTION",
+                         f"CREATE USER IF NOT EXISTS '{REPL_USER}'@'%' IDENTIFIED BY '{REPL_PASSWORD}'",
+                         f"GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{REPL_USER}'@'%'"):
+                cur.execute(stmt)
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                pymysql.connect(unix_socket=self.socket_path, user="root", connect_timeout=2).close()
+                return
+            except pymysql.err.OperationalError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    log = self.error_log()[-2000:]
+                    hint = " (port taken?)" if "Address already in use" in log else ""
+                    raise MariaDBError(f"mariadbd {self.name} did not start{hint}: {log}") from None
+                time.sleep(0.2)
+
+    def error_log(self) -> str:
+        try:
+            return (self.base / "err.log").read_text(errors="replace") if self.base else ""
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 30 s) and remove its datadir unless keep."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        if getattr(self, "_err", None):
+            self._err.close()
+        if self.base is not None and not self.keep:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def __enter__(self) -> "MariaDB":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- connections --------------------------------------------------------------------------------
+    def root(self, *, binlog: bool = False, **kw) -> pymysql.connections.Connection:
+        """An admin connection over the unix socket (root, no password): for setup, status and the fence.
+
+        By default its statements stay out of the binary log (sql_log_bin=0): users, grants and the
+        fence are local to one server, as on AWS, where DMS replicates table data, never grants.
+        ``binlog=True`` for changes that must replicate.
+        """
+        return root_connection(self.socket_path, binlog=binlog, **kw)
+
+    def admin_login(self, database: str = "") -> Login:
+        return Login("127.0.0.1", self.port, ADMIN_USER, ADMIN_PASSWORD, database)
+
+    def execute(self, sql: str, args=None) -> list[tuple]:
+        with self.root() as conn, conn.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall() or ())
+
+    def gtid_current_pos(self) -> str:
+        return str(self.execute("SELECT @@GLOBAL.gtid_current_pos")[0][0] or "")
+
+    def gtid_slave_pos(self) -> str:
+        return str(self.execute("SELECT @@GLOBAL.gtid_slave_pos")[0][0] or "")
+
+
+# -- replication (the stand-in for DMS CDC and its reverse task) ------------------------------------------
+@dataclass(frozen=True)
+class ReplicaStatus:
+    """One server's ``SHOW SLAVE STATUS`` row, read by ``replica_status`` ({} when it replicates from nobody).
+
+    The one reading of it: the rehearsal's replication adapter, its data gate and the helpers here
+    all judge a replica through these properties.
+    """
+
+    row: Mapping[str, Any]
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.row)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.row.get("Last_SQL_Errno") or self.row.get("Last_IO_Errno"))
+
+    @property
+    def running(self) -> bool:
+        return (self.row.get("Slave_IO_Running"), self.row.get("Slave_SQL_Running")) == ("Yes", "Yes")
+
+    @property
+    def applying(self) -> bool:
+        """The applier runs and the fetcher runs or is connecting: from here no transaction is missed."""
+        return (self.row.get("Slave_SQL_Running") == "Yes" and self.row.get("Slave_IO_Running") in ("Yes", "Connecting")
+                and not self.failed)
+
+    @property
+    def state(self) -> str:
+        """stopped, failed, running or starting (the words of the switchover's Replication port)."""
+        if not self.row:
+            return "stopped"
+        if self.failed:
+            return "failed"
+        if self.running:
+            return "running"
+        threads = (self.row.get("Slave_IO_Running"), self.row.get("Slave_SQL_Running"))
+        return "starting" if "Yes" in threads or "Connecting" in threads else "stopped"
+
+    @property
+    def lag(self) -> float | None:
+        seconds = self.row.get("Seconds_Behind_Master")
+        return float(seconds) if seconds is not None else None
+
+    def describe(self) -> str:
+        return (f"IO={self.row.get('Slave_IO_Running')} SQL={self.row.get('Slave_SQL_Running')} "
+                f"error={self.row.get('Last_Error') or self.row.get('Last_IO_Error') or '-'}")
+
+
+def replica_status(conn: pymysql.connections.Connection) -> ReplicaStatus:
+    """``SHOW SLAVE STATUS`` over ``conn`` (a root connection, kept or new)."""
+    with conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SHOW SLAVE STATUS")
+        return ReplicaStatus(dict(cur.fetchone() or {}))
+
+
+def start_replica(conn: pymysql.connections.Connection, source_port: int) -> None:
+    """Over the replica's root ``conn``: replicate from 127.0.0.1:``source_port``, continuing from its own position.
+
+    A replica that was a source before (reversed) holds every transaction it wrote or applied in its
+    binary log (log_slave_updates), so its slave position is its current position.
+    """
+    with conn.cursor() as cur:
+        cur.execute("STOP SLAVE")
+        cur.execute("SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_current_pos")
+        cur.execute(f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={int(source_port)}, "
+                    f"MASTER_USER='{REPL_USER}', MASTER_PASSWORD='{REPL_PASSWORD}', MASTER_CONNECT_RETRY=1, "
+                    "MASTER_USE_GTID=slave_pos")
+        cur.execute("START SLAVE")
+
+
+def replicate(source: MariaDB, replica: MariaDB) -> None:
+    """Start row-based GTID replication source -> replica (replica continues from its own slave_pos)."""
+    with replica.root() as conn:
+        start_replica(conn, source.port)
+
+
+def stop_replication(replica: MariaDB) -> None:
+    replica.execute("STOP SLAVE")
+
+
+def replication_status(replica: MariaDB) -> ReplicaStatus:
+    with replica.root() as conn:
+        return replica_status(conn)
+
+
+def replicating(replica: MariaDB) -> bool:
+    return replication_status(replica).running
+
+
+def wait_caught_up(source: MariaDB, replica: MariaDB, timeout: float = 30.0) -> float:
+    """Wait until the replica applied everything the source has committed; seconds waited.
+
+    MASTER_GTID_WAIT returns when the replica's slave position includes the source's current GTID
+    position (applied in commit order), so the arrival proves every earlier transaction arrived.
+    """
+    target = source.gtid_current_pos()
+    started = time.monotonic()
+    if target:
+        result = replica.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (target, timeout))[0][0]
+        if result != 0:
+            raise MariaDBError(f"{replica.name} did not catch up with {source.name} ({target}) in {timeout:.0f} s: "
+                               f"{replication_status(replica).describe()}")
+    return time.monotonic() - started
+
+
+def reverse(old_source: MariaDB, new_source: MariaDB) -> None:
+    """The switchover's reverse task: stop old->new, start new->old (old continues from its own position)."""
+    stop_replication(new_source)
+    new_source.execute("RESET SLAVE ALL")
+    replicate(new_source, old_source)
+
+
+# -- a command with a throw-away server (scripts/payment-api-local) -----------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bluegreen.local_mariadb [--name N] [--port P] [--keep] -- COMMAND [ARG...]``.
+
+    Starts a lone server (no binary log), runs COMMAND with its admin login in MARIADB_HOST,
+    MARIADB_PORT, MARIADB_USER, MARIADB_PASSWORD (and MARIADB_SOCKET, MARIADB_DIR), and stops and
+    removes the server when COMMAND ends, on Ctrl-C and on SIGTERM. Exits with COMMAND's code; 1 with
+    a message naming the Debian package when mariadb-server is missing, or when the port is taken.
+    """
+    parser = argparse.ArgumentParser(prog="python -m bluegreen.local_mariadb",
+                                     description="Run a command with a throw-away MariaDB on 127.0.0.1.")
+    parser.add_argument("--name", default="mariadb", help="the datadir's prefix and the messages' (default mariadb)")
+    parser.add_argument("--port", type=int, help="the server's port (default: a free one)")
+    parser.add_argument("--keep", action="store_true", help="leave the datadir behind")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="after --: the command to run")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("name the command to run after --, e.g. -- mariadb -uroot")
+    try:
+        with MariaDB(args.name, port=args.port, keep=args.keep, binlog=False) as db:
+            env = {**os.environ, "MARIADB_HOST": "127.0.0.1", "MARIADB_PORT": str(db.port), "MARIADB_USER": ADMIN_USER,
+                   "MARIADB_PASSWORD": ADMIN_PASSWORD, "MARIADB_SOCKET": db.socket_path, "MARIADB_DIR": str(db.base)}
+            child = subprocess.Popen(command, env=env)
+            # SIGTERM ends the command first; the server is stopped once it has gone (the with block).
+            previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # the command had the same Ctrl-C (one process group): let it finish
+                return child.wait()
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+    except MariaDBError as err:
+        print(f"{args.name}: {err}", file=sys.stderr)
+        return 1
+
+
+__all__ = ["ADMIN_PASSWORD", "ADMIN_USER", "INSTALL_HINT", "Login", "MariaDB", "MariaDBError", "REPL_PASSWORD",
+           "REPL_USER", "ReplicaStatus", "available", "binaries", "check_port_free", "free_port", "missing",
+           "replica_status", "replicate", "replicating", "replication_status", "reverse", "root_connection",
+           "start_replica", "stop_replication", "wait_caught_up"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
