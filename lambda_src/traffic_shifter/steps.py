@@ -3,22 +3,12 @@
 A plan step is a JSON object with a ``kind`` (default ``"traffic"``), a ``bake_seconds`` and the
 fields of its kind. Each kind is a :class:`StepKind` registered under its name; the plan parser
 asks the kind to validate the step's own fields, and the shifter asks it to carry the step out
-when the plan advances onto it. Adding a kind (e.g. the database writer switchover) is::
-
-    class DbSwitchover(StepKind):
-        name = "db_switchover"
-        fields = ("cluster_id", "target_instance")
-
-        def validate(self, raw, where):
-            ...                       # raise PlanError(f"{where}: ...") on a bad field
-            return None               # None: this step leaves the traffic weights alone
-
-        def apply(self, step, ctx):
-            rds = ctx.client("rds")   # retrying client from the shifter's session
-            ...                       # idempotent: check before acting
-            return ["rds: writer switched to ..."]
-
-    register_step_kind(DbSwitchover())
+when the plan advances onto it. ``traffic`` (below) moves the weights; ``db_switchover``
+(``db/step.py``, the one other kind) moves the database writer. A new kind subclasses
+:class:`StepKind` the way ``db/step.py`` does, with its ``name``, its ``fields``, ``validate``
+(raise :class:`PlanError` naming ``where``; return None when the step leaves the weights alone),
+an idempotent ``apply`` and, where a rollback must undo it, ``on_rollback``; then
+``register_step_kind`` it.
 
 The decisions (advance after bake when every gate is OK, roll back on ALARM) are the same for
 every kind; a kind only says how its step is validated, carried out, and undone on rollback.
