@@ -1,19 +1,13 @@
 """A real MariaDB (Debian's mariadb-server) for the payment service's tests, and the service on it.
 
-bluegreen/rehearsal/mariadb.py (the rehearsal's starter) was not in the tree when these tests were
-written, so the server fixture follows the SQL fence test's pattern
-(tests/test_lambda_src/test_traffic_shifter/test_sql_fence.py). Each test gets its own schema,
-migrated by `payment-api migrate --create-app-user`'s own code with an admin login.
+The server comes from the project's one starter (bluegreen/local_mariadb.py), with a test CA for the
+IAM path's verified TLS. Each test gets its own schema, migrated by `payment-api migrate
+--create-app-user`'s own code with the starter's admin login.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,20 +15,14 @@ from pathlib import Path
 import pymysql
 import pytest
 
-MARIADBD = shutil.which("mariadbd") or shutil.which("mysqld") or (
-    "/usr/sbin/mariadbd" if Path("/usr/sbin/mariadbd").exists() else None)
-INSTALL_DB = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
-ADMIN, ADMIN_PW, APP_USER, APP_PW = "admin", "admin-pw", "payments_app", "app-pw"
+from bluegreen import local_mariadb
+from bluegreen.local_mariadb import ADMIN_PASSWORD as ADMIN_PW
+from bluegreen.local_mariadb import ADMIN_USER as ADMIN
+from bluegreen.local_mariadb import free_port
+
+APP_USER, APP_PW = "payments_app", "app-pw"
 SIGNING_KEY = "test-signing-key"
-
-MISSING = ("mariadbd / mariadb-install-db not found: apt-get install -y mariadb-server (Debian) to run the "
-           "payment service's database tests")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+MISSING = local_mariadb.missing("the payment service's database tests")
 
 
 def write_tls(base: Path) -> dict:
@@ -68,42 +56,14 @@ def write_tls(base: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def mariadb():
-    """A throw-away MariaDB on 127.0.0.1 (own datadir, socket, port and test CA), stopped and removed afterwards."""
-    if not (MARIADBD and INSTALL_DB):
+def mariadb(tmp_path_factory):
+    """A throw-away MariaDB on 127.0.0.1 with a test CA: {'sock', 'port', 'ca'}; stopped and removed afterwards."""
+    if MISSING:
         pytest.skip(MISSING)
-    base = Path(tempfile.mkdtemp(prefix="app-mariadb-"))
-    data, sock, port = base / "data", base / "mysqld.sock", free_port()
-    tls = write_tls(base)
-    user = ["--user=root"] if os.geteuid() == 0 else []
-    subprocess.run([INSTALL_DB, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                    "--skip-test-db", *user], check=True, capture_output=True, timeout=120)
-    err = open(base / "err.log", "w")
-    proc = subprocess.Popen([MARIADBD, "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
-                             "--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin",
-                             "--max-connections=500",
-                             f"--ssl-ca={tls['ca']}", f"--ssl-cert={tls['cert']}", f"--ssl-key={tls['key']}",
-                             f"--pid-file={base / 'pid'}", *user],
-                            stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                pymysql.connect(unix_socket=str(sock), user="root").close()
-                break
-            except pymysql.err.OperationalError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"mariadbd did not start: {(base / 'err.log').read_text()[-2000:]}") from None
-                time.sleep(0.2)
-        with pymysql.connect(unix_socket=str(sock), user="root", autocommit=True) as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE USER '{ADMIN}'@'%' IDENTIFIED BY '{ADMIN_PW}'")
-            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN}'@'%' WITH GRANT OPTION")
-        yield {"sock": str(sock), "port": port, "ca": tls["ca"]}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        err.close()
-        shutil.rmtree(base, ignore_errors=True)
+    tls = write_tls(tmp_path_factory.mktemp("tls"))
+    with local_mariadb.MariaDB("app", binlog=False, extra_args=(
+            f"--ssl-ca={tls['ca']}", f"--ssl-cert={tls['cert']}", f"--ssl-key={tls['key']}")) as server:
+        yield {"sock": server.socket_path, "port": server.port, "ca": tls["ca"]}
 
 
 def root(mariadb):

@@ -1,68 +1,32 @@
 """The real fence (SqlGrantFence) against a real MySQL-compatible server: MariaDB started in a temp datadir.
 
 CI installs it with ``apt-get install -y mariadb-server`` (Debian package ``mariadb-server``; the test
-needs only the ``mariadbd`` and ``mariadb-install-db`` binaries). Aurora differs in one statement:
-it has no SUPER, so the fence kills sessions with ``CALL mysql.rds_kill(id)`` (the default) instead of
-``KILL id`` (used here). Skipped, saying so, only when the binaries are missing.
+needs only the ``mariadbd`` and ``mariadb-install-db`` binaries, started by the project's one starter,
+bluegreen/local_mariadb.py). Aurora differs in one statement: it has no SUPER, so the fence kills
+sessions with ``CALL mysql.rds_kill(id)`` (the default) instead of ``KILL id`` (used here). Skipped,
+saying so, only when the binaries are missing.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 pymysql = pytest.importorskip("pymysql")
 
+from bluegreen import local_mariadb  # noqa: E402
 from traffic_shifter import SqlGrantFence  # noqa: E402
 
-MARIADBD = shutil.which("mariadbd") or shutil.which("mysqld") or ("/usr/sbin/mariadbd" if Path("/usr/sbin/mariadbd").exists() else None)
-INSTALL_DB = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
-
-pytestmark = pytest.mark.skipif(
-    not (MARIADBD and INSTALL_DB),
-    reason="mariadbd / mariadb-install-db not found: apt-get install -y mariadb-server (Debian) to run the real fence test",
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+MISSING = local_mariadb.missing("the real fence test")
+pytestmark = pytest.mark.skipif(bool(MISSING), reason=MISSING)
 
 
 @pytest.fixture(scope="module")
 def server():
     """A throw-away MariaDB on 127.0.0.1 (own datadir, socket and port), stopped and removed afterwards."""
-    base = Path(tempfile.mkdtemp(prefix="fence-mariadb-"))
-    data, sock, port = base / "data", base / "mysqld.sock", _free_port()
-    user = ["--user=root"] if os.geteuid() == 0 else []
-    subprocess.run([INSTALL_DB, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                    "--skip-test-db", *user], check=True, capture_output=True, timeout=120)
-    proc = subprocess.Popen([MARIADBD, "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
-                             "--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin", f"--pid-file={base / 'pid'}",
-                             *user], stdout=subprocess.DEVNULL, stderr=open(base / "err.log", "w"))
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                pymysql.connect(unix_socket=str(sock), user="root").close()
-                break
-            except pymysql.err.OperationalError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"mariadbd did not start: {(base / 'err.log').read_text()[-2000:]}") from None
-                time.sleep(0.2)
-        yield {"sock": str(sock), "port": port}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        shutil.rmtree(base, ignore_errors=True)
+    with local_mariadb.MariaDB("fence", binlog=False) as db:
+        yield {"sock": db.socket_path, "port": db.port}
 
 
 def admin(server):
