@@ -5,6 +5,11 @@ parameters, every resource name is ``<type>[-<qualifier>]-<environment>-<suffix>
 every taggable resource carries Environment/Project/CostCenter, stateful resources
 say ``Delete`` explicitly, and outputs are exported as ``${AWS::StackName}-<Name>``.
 The policy tests in tests/test_templates/ hold every rendered template to the same rules.
+
+The rest of the template library lives beside this module, one job each: cfn_parameters (the
+parameter kinds every stack declares), cfn_iam (policy documents, trust policies, roles),
+cfn_storage (buckets, log groups and topics, encrypted and deletable), cfn_alarms (metric queries)
+and cfn_lambda (the platform's VPC functions).
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from typing import Any
 from troposphere import (
     AWSObject,
     Export,
-    GetAtt,
     Output,
     Parameter,
     Ref,
@@ -25,10 +29,12 @@ from troposphere import (
 )
 
 ENVIRONMENTS = ("dev", "prod")
-#: A customer-managed KMS key ARN as the security stack exports it (multi-region keys too).
-KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-)?[0-9a-f-]{32,36}$"
 #: The part every resource name ends with; the policy tests look for it.
 NAME_TAIL = "${Environment}-${EnvironmentSuffix}"
+#: The two colours, blue first: every per-colour resource, parameter and output is built from this.
+COLOURS = ("blue", "green")
+#: One ALB per colour: an ALB's colour is its edge, the colour a target group's tasks run is its target.
+EDGES = COLOURS
 
 IDENTITY_PARAMETERS = {
     "Environment": dict(
@@ -55,6 +61,20 @@ IDENTITY_PARAMETERS = {
         Description="CostCenter tag value charged for every resource.",
     ),
 }
+
+
+def cap(word: str) -> str:
+    """``blue`` -> ``Blue``: the form colours take in logical IDs, parameter and output names."""
+    return word.capitalize()
+
+
+def target_group(edge: str, colour: str) -> str:
+    """``BlueAlbGreenTargetGroup``: the ``edge`` ALB's target group of ``colour``'s tasks.
+
+    The alb stack's logical ID; its outputs, and the parameters other stacks take them as, add
+    ``Arn`` or ``FullName``.
+    """
+    return f"{cap(edge)}Alb{cap(colour)}TargetGroup"
 
 
 def new_template(description: str) -> Template:
@@ -126,7 +146,7 @@ def to_json(t: Template) -> str:
 def suppressions(checkov: dict[str, str] | None = None, guard: dict[str, str] | None = None) -> dict:
     """Resource Metadata switching off scanner rules, each with the reason a reviewer reads.
 
-    ``checkov`` and ``guard`` map a rule id to its reason; bluegreen.exceptions lists them all
+    ``checkov`` and ``guard`` map a rule id to its reason; bluegreen.suppressions lists them all
     in docs/security-exceptions.md and a test refuses a suppression without a real reason.
     """
     metadata: dict[str, Any] = {}
@@ -135,26 +155,3 @@ def suppressions(checkov: dict[str, str] | None = None, guard: dict[str, str] | 
     if guard:
         metadata["guard"] = {"SuppressedRules": list(guard), "Reasons": dict(guard)}
     return metadata
-
-
-def tls_only_statements(bucket: AWSObject) -> list[dict]:
-    """Bucket-policy statements denying plain HTTP and TLS older than 1.2 to everyone (PCI DSS 4.1)."""
-    resources = [GetAtt(bucket, "Arn"), Sub("${%s.Arn}/*" % bucket.title)]
-    return [
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": resources,
-            "Condition": {"Bool": {"aws:SecureTransport": False}},
-        },
-        {
-            "Sid": "DenyTlsOlderThan12",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": resources,
-            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-        },
-    ]

@@ -13,7 +13,7 @@ connection logs to one S3 bucket of this stack, a prefix per edge (SSE-S3: the o
 ALB log delivery writes to), each web ACL's log to its own log group encrypted with the ops key.
 """
 
-from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub
+from troposphere import Equals, GetAtt, If, Ref, Sub
 from troposphere.certificatemanager import Certificate, DomainValidationOption
 from troposphere.elasticloadbalancingv2 import (
     LoadBalancer,
@@ -21,23 +21,6 @@ from troposphere.elasticloadbalancingv2 import (
     Matcher,
     TargetGroup,
     TargetGroupAttribute,
-)
-from troposphere.logs import LogGroup
-from troposphere.s3 import (
-    AbortIncompleteMultipartUpload,
-    Bucket,
-    BucketEncryption,
-    BucketPolicy,
-    LifecycleConfiguration,
-    LifecycleRule,
-    LoggingConfiguration,
-    NoncurrentVersionExpiration,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
-    VersioningConfiguration,
 )
 from troposphere.wafv2 import (
     AllowAction,
@@ -57,11 +40,11 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import COLOURS, EDGES, NAME_TAIL, cap, export, name, new_template, suppressions, tags, target_group, to_json
+from bluegreen.cfn_iam import allow
+from bluegreen.cfn_storage import bucket, bucket_policy, lifecycle_rule, log_group
 
-COLOURS = ("blue", "green")
-#: One ALB per colour. The ALB's colour is its edge; the colour a target group's tasks run is its target.
-EDGES = COLOURS
 #: ELB's log-delivery account in us-east-1, the only region this stack is built for.
 ELB_LOG_ACCOUNT_US_EAST_1 = "127311923021"
 ACCESS_LOG_PREFIX = "access"
@@ -73,63 +56,34 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesSQLiRuleSet",
 )
-#: PCI DSS 10.7 keeps audit logs a year; a literal, so scanners and auditors read it off the template.
-LOG_RETENTION_DAYS = 365
 
 
 def _parameters(t):
-    t.add_parameter(Parameter(
-        "VpcId", Type="AWS::EC2::VPC::Id", Description="VPC of the target groups (network stack)."))
-    t.add_parameter(Parameter(
-        "PublicSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
-        Description="Public subnets, one per AZ, both ALBs listen in (network stack)."))
-    t.add_parameter(Parameter(
-        "AlbSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
-        Description="Security group of both ALBs: 80/443 in, app port out to the app SG (network stack)."))
-    t.add_parameter(Parameter(
-        "AccessLogBucketName", Type="String",
-        AllowedPattern="^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-        ConstraintDescription="an S3 bucket name",
-        Description="Bucket that receives the S3 server access logs of the ALB log bucket (artifacts stack)."))
-    t.add_parameter(Parameter(
-        "HostedZoneId", Type="AWS::Route53::HostedZone::Id",
-        Description="Zone of the payment hostname, for DNS validation of the certificate (dns stack)."))
-    t.add_parameter(Parameter(
-        "PaymentHostname", Type="String",
-        AllowedPattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        ConstraintDescription="a lower-case DNS hostname",
-        Description="Hostname clients use for the payment API (dns stack)."))
-    t.add_parameter(Parameter(
-        "CertificateArn", Type="String", Default="",
-        AllowedPattern="^(arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[a-f0-9-]+)?$",
-        ConstraintDescription="empty, or an ACM certificate ARN in us-east-1",
-        Description="ACM certificate of both HTTPS listeners. Empty (dev only) creates one validated by DNS "
-                    "in HostedZoneId; prod must name the company's certificate."))
-    t.add_parameter(Parameter(
-        "DeletionProtection", Type="String", AllowedValues=["true", "false"],
-        Description="Deletion protection of both ALBs: false in dev (stacks are torn down), true in prod."))
-    t.add_parameter(Parameter(
-        "AppPort", Type="Number", Default=8080, MinValue=1024, MaxValue=65535,
-        Description="Port the payment API listens on in its task (unprivileged: the container runs as non-root)."))
-    t.add_parameter(Parameter(
-        "TargetProtocol", Type="String", Default="HTTPS", AllowedValues=["HTTP", "HTTPS"],
-        Description="Protocol from the ALB to the tasks; HTTPS keeps card data encrypted inside the VPC too."))
-    t.add_parameter(Parameter(
-        "HealthCheckPath", Type="String", Default="/health",
-        AllowedPattern="^/[A-Za-z0-9/._-]{0,254}$",
-        ConstraintDescription="an absolute URL path such as /health",
-        Description="Path of the application's health endpoint."))
-    t.add_parameter(Parameter(
-        "AccessLogRetentionDays", Type="Number", Default=400, MinValue=90, MaxValue=3650,
-        Description="Days ALB logs are kept in S3 (PCI DSS 10.7: one year, 90 days at hand)."))
-    t.add_parameter(Parameter(
-        "OpsKeyArn", Type="String",
-        AllowedPattern=KMS_KEY_ARN_PATTERN,
-        ConstraintDescription="a KMS key ARN",
-        Description="Ops KMS key (security stack) that encrypts the WAF log groups."))
-    t.add_parameter(Parameter(
-        "WafRateLimit", Type="Number", Default=20000, MinValue=100, MaxValue=2000000000,
-        Description="Requests per client IP per 5 minutes above which WAF blocks (peak total is ~12,500)."))
+    params.add(t, "VpcId", "VPC of the target groups (network stack).", params.VPC_ID)
+    params.add(t, "PublicSubnetIds", "Public subnets, one per AZ, both ALBs listen in (network stack).",
+               params.SUBNET_IDS)
+    params.add(t, "AlbSecurityGroupId", "Security group of both ALBs: 80/443 in, app port out to the app SG "
+               "(network stack).", params.SECURITY_GROUP_ID)
+    params.add(t, "AccessLogBucketName", "Bucket that receives the S3 server access logs of the ALB log bucket "
+               "(artifacts stack).", params.BUCKET_NAME)
+    params.add(t, "HostedZoneId", "Zone of the payment hostname, for DNS validation of the certificate (dns stack).",
+               params.ZONE_ID)
+    params.add(t, "PaymentHostname", "Hostname clients use for the payment API (dns stack).", params.DNS_NAME)
+    params.add(t, "CertificateArn", "ACM certificate of both HTTPS listeners. Empty (dev only) creates one validated "
+               "by DNS in HostedZoneId; prod must name the company's certificate.", Default="",
+               AllowedPattern="^(arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[a-f0-9-]+)?$",
+               ConstraintDescription="empty, or an ACM certificate ARN in us-east-1")
+    params.switch(t, "DeletionProtection", "Deletion protection of both ALBs: false in dev (stacks are torn down), "
+                  "true in prod.")
+    params.app_port(t, "Port the payment API listens on in its task (unprivileged: the container runs as non-root).")
+    params.add(t, "TargetProtocol", "Protocol from the ALB to the tasks; HTTPS keeps card data encrypted inside the "
+               "VPC too.", Default="HTTPS", AllowedValues=["HTTP", "HTTPS"])
+    params.health_check_path(t)
+    params.add(t, "AccessLogRetentionDays", "Days ALB logs are kept in S3 (PCI DSS 10.7: one year, 90 days at hand).",
+               params.NUMBER, Default=400, MinValue=90, MaxValue=3650)
+    params.add(t, "OpsKeyArn", "Ops KMS key (security stack) that encrypts the WAF log groups.", params.KMS_KEY_ARN)
+    params.add(t, "WafRateLimit", "Requests per client IP per 5 minutes above which WAF blocks (peak total is "
+               "~12,500).", params.NUMBER, Default=20000, MinValue=100, MaxValue=2000000000)
 
 
 def _rules(t):
@@ -152,68 +106,32 @@ def _rules(t):
 
 
 def _log_bucket(t):
-    bucket = t.add_resource(deletable(Bucket(
-        "AccessLogBucket",
-        BucketName=name("s3", "alb-logs", account=True),
-        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[ServerSideEncryptionRule(
-            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
-        VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
-        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LoggingConfiguration=LoggingConfiguration(
-            DestinationBucketName=Ref("AccessLogBucketName"), LogFilePrefix=Sub("s3/alb-logs-" + NAME_TAIL + "/")),
-        LifecycleConfiguration=LifecycleConfiguration(Rules=[LifecycleRule(
-            Id="expire-alb-logs",
-            Status="Enabled",
-            ExpirationInDays=Ref("AccessLogRetentionDays"),
-            NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=Ref("AccessLogRetentionDays")),
-            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
-        )]),
-        Tags=tags(),
-    )))
-    bucket.Metadata = suppressions(guard={
-        "S3_BUCKET_REPLICATION_ENABLED": "Copying ALB logs to the organisation's log-archive account is "
-                                         "set up there, not by this stack; here the bucket is versioned, "
-                                         "TLS-only, private and keeps logs for AccessLogRetentionDays.",
-    })
+    logs = bucket(
+        t, "AccessLogBucket", "alb-logs",
+        lifecycle_rule("expire-alb-logs", expire_after=Ref("AccessLogRetentionDays"),
+                       noncurrent_after=Ref("AccessLogRetentionDays")),
+        # ALB log delivery writes only to SSE-S3 buckets (tests/test_templates/policy.py names it).
+        kms_key=None,
+        log_to=Ref("AccessLogBucketName"), log_prefix=Sub("s3/alb-logs-" + NAME_TAIL + "/"),
+        Metadata=suppressions(guard={
+            "S3_BUCKET_REPLICATION_ENABLED": "Copying ALB logs to the organisation's log-archive account is "
+                                             "set up there, not by this stack; here the bucket is versioned, "
+                                             "TLS-only, private and keeps logs for AccessLogRetentionDays.",
+        }),
+    )
     log_objects = [
-        Sub("${Bucket}/" + log_prefix(kind, edge) + "/AWSLogs/${AWS::AccountId}/*", Bucket=GetAtt(bucket, "Arn"))
+        Sub("${Bucket}/" + log_prefix(kind, edge) + "/AWSLogs/${AWS::AccountId}/*", Bucket=GetAtt(logs, "Arn"))
         for edge in EDGES for kind in (ACCESS_LOG_PREFIX, CONNECTION_LOG_PREFIX)
     ]
-    policy = t.add_resource(BucketPolicy(
-        "AccessLogBucketPolicy",
-        Bucket=Ref(bucket),
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                *tls_only_statements(bucket),
-                {
-                    # us-east-1 predates the log-delivery service principal: ELB's account writes the logs.
-                    "Sid": "ElbWritesThisAccountsLoadBalancerLogs",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{ELB_LOG_ACCOUNT_US_EAST_1}:root"},
-                    "Action": "s3:PutObject",
-                    "Resource": log_objects,
-                },
-            ],
-        },
-    ))
-    return bucket, policy
-
-
-def _cap(colour):
-    return colour.capitalize()
-
-
-def target_group_id(edge, target):
-    """Logical ID of the ``edge`` ALB's target group for the ``target`` colour's tasks."""
-    return f"{_cap(edge)}Alb{_cap(target)}TargetGroup"
+    # us-east-1 predates the log-delivery service principal: ELB's account writes the logs.
+    policy = bucket_policy(t, logs, allow("ElbWritesThisAccountsLoadBalancerLogs", "s3:PutObject", log_objects,
+                                          principal={"AWS": f"arn:aws:iam::{ELB_LOG_ACCOUNT_US_EAST_1}:root"}))
+    return logs, policy
 
 
 def _target_group(t, edge, target):
     return t.add_resource(TargetGroup(
-        target_group_id(edge, target),
+        target_group(edge, target),
         # tg-<target>-<edge>alb-<env>-<suffix>: at most 30 of the 32 characters ELB allows.
         Name=name("tg", target, f"{edge}alb"),
         VpcId=Ref("VpcId"),
@@ -245,15 +163,8 @@ def _target_group(t, edge, target):
 
 def _waf(t, edge, alb):
     """The edge's own web ACL and log: a WAF change can be tried on green's edge alone."""
-    cap = _cap(edge)
-    log_group = t.add_resource(deletable(LogGroup(
-        f"{cap}WafLogGroup",
-        # WAF only logs to groups whose name starts with aws-waf-logs-.
-        LogGroupName=Sub(f"aws-waf-logs-alb-{edge}-" + NAME_TAIL),
-        KmsKeyId=Ref("OpsKeyArn"),
-        RetentionInDays=LOG_RETENTION_DAYS,
-        Tags=tags(),
-    )))
+    # WAF only logs to groups whose name starts with aws-waf-logs-.
+    waf_logs = log_group(t, f"{cap(edge)}WafLogGroup", Sub(f"aws-waf-logs-alb-{edge}-" + NAME_TAIL))
     rules = [WebACLRule(
         Name="rate-limit-per-ip",
         Priority=0,
@@ -272,7 +183,7 @@ def _waf(t, edge, alb):
                 SampledRequestsEnabled=True, CloudWatchMetricsEnabled=True, MetricName=group),
         ))
     acl = t.add_resource(WebACL(
-        f"{cap}WebAcl",
+        f"{cap(edge)}WebAcl",
         Name=name("waf", "alb", edge),
         Scope="REGIONAL",
         DefaultAction=DefaultAction(Allow=AllowAction()),
@@ -283,14 +194,14 @@ def _waf(t, edge, alb):
         Tags=tags("waf", "alb", edge),
     ))
     t.add_resource(WebACLAssociation(
-        f"{cap}WebAclAssociation", ResourceArn=Ref(alb), WebACLArn=GetAtt(acl, "Arn")))
+        f"{cap(edge)}WebAclAssociation", ResourceArn=Ref(alb), WebACLArn=GetAtt(acl, "Arn")))
     t.add_resource(WafLoggingConfiguration(
-        f"{cap}WafLogging",
+        f"{cap(edge)}WafLogging",
         ResourceArn=GetAtt(acl, "Arn"),
         # WAF wants the bare log group ARN, without the ":*" that GetAtt Arn ends with.
         LogDestinationConfigs=[Sub(
             "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${LogGroup}",
-            LogGroup=Ref(log_group))],
+            LogGroup=Ref(waf_logs))],
         # Credentials and card-holder cookies never go to the log.
         RedactedFields=[
             LoggingConfigurationFieldToMatch(SingleHeader=SingleHeader(Name="authorization")),
@@ -307,7 +218,7 @@ def log_prefix(kind, edge):
 
 def _load_balancer(t, edge, bucket, bucket_policy):
     return t.add_resource(LoadBalancer(
-        f"{_cap(edge)}LoadBalancer",
+        f"{cap(edge)}LoadBalancer",
         # ELB checks that it may write to the log bucket when the attributes are set.
         DependsOn=[bucket_policy.title],
         Name=name("alb", edge),
@@ -332,17 +243,17 @@ def _load_balancer(t, edge, bucket, bucket_policy):
 
 
 def _edge_outputs(t, edge, alb, acl, groups):
-    cap = _cap(edge)
-    export(t, f"{cap}LoadBalancerArn", Ref(alb), f"ARN of the {edge} ALB.")
-    export(t, f"{cap}LoadBalancerFullName", GetAtt(alb, "LoadBalancerFullName"),
+    c = cap(edge)
+    export(t, f"{c}LoadBalancerArn", Ref(alb), f"ARN of the {edge} ALB.")
+    export(t, f"{c}LoadBalancerFullName", GetAtt(alb, "LoadBalancerFullName"),
            f"app/<name>/<id> of the {edge} ALB, the CloudWatch LoadBalancer dimension.")
-    export(t, f"{cap}LoadBalancerDnsName", GetAtt(alb, "DNSName"),
+    export(t, f"{c}LoadBalancerDnsName", GetAtt(alb, "DNSName"),
            f"DNS name of the {edge} ALB (alias target of the {edge} weighted record).")
-    export(t, f"{cap}LoadBalancerHostedZoneId", GetAtt(alb, "CanonicalHostedZoneID"),
+    export(t, f"{c}LoadBalancerHostedZoneId", GetAtt(alb, "CanonicalHostedZoneID"),
            f"Canonical hosted zone of the {edge} ALB (alias target).")
-    export(t, f"{cap}WebAclArn", GetAtt(acl, "Arn"), f"WAF web ACL in front of the {edge} ALB.")
+    export(t, f"{c}WebAclArn", GetAtt(acl, "Arn"), f"WAF web ACL in front of the {edge} ALB.")
     for target, group in groups.items():
-        logical = target_group_id(edge, target)
+        logical = target_group(edge, target)
         export(t, f"{logical}Arn", Ref(group), f"The {edge} ALB's target group of the {target} tasks.")
         export(t, f"{logical}FullName", GetAtt(group, "TargetGroupFullName"),
                f"targetgroup/<name>/<id> of the {edge} ALB's {target} target group, the CloudWatch "

@@ -10,28 +10,13 @@ Both buckets are emptied by the empty_bucket hook before the stack is deleted (S
 delete a bucket that still holds object versions).
 """
 
-from troposphere import GetAtt, Parameter, Ref, Sub
-from troposphere.s3 import (
-    AbortIncompleteMultipartUpload,
-    Bucket,
-    BucketEncryption,
-    BucketPolicy,
-    LifecycleConfiguration,
-    LifecycleRule,
-    LoggingConfiguration,
-    NoncurrentVersionExpiration,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
-    VersioningConfiguration,
-)
+from troposphere import Ref, Sub
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import export, new_template, suppressions, to_json
+from bluegreen.cfn_iam import allow, deny
+from bluegreen.cfn_storage import RETENTION_DAYS_FROM_A_YEAR, bucket, bucket_policy, lifecycle_rule
 
-#: Log retention values from one year up (PCI DSS 10.7: keep audit trails at least a year).
-LOG_RETENTION_DAYS = [365, 400, 545, 731, 1096, 1827, 2557, 3653]
 #: The log prefix of the artifact bucket inside the access-log bucket.
 ARTIFACT_LOG_PREFIX = "s3/artifacts/"
 
@@ -46,139 +31,65 @@ NO_REPLICATION = (
 )
 
 
-def _private():
-    return PublicAccessBlockConfiguration(
-        BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True)
+def _parameters(t):
+    params.add(t, "DataKeyArn", "ARN of the data KMS key (security stack) that encrypts the artifact bucket.",
+               params.KMS_KEY_ARN)
+    params.add(t, "NoncurrentVersionExpirationDays", "Days a replaced or deleted object version is kept before "
+               "S3 expires it.", params.NUMBER, Default=30, MinValue=1, MaxValue=365)
+    params.add(t, "AccessLogRetentionDays", "Days S3 access logs are kept (PCI DSS 10.7 asks for at least one year).",
+               params.NUMBER, Default=365, AllowedValues=RETENTION_DAYS_FROM_A_YEAR)
 
 
-def _owner_enforced():
-    # ACLs off: access is decided by policies alone (log delivery works through the bucket policy).
-    return OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")])
-
-
-def build():
-    t = new_template("Artifact bucket (Lambda packages) and S3 access-log bucket of the blue-green payment platform.")
-    t.add_parameter(Parameter(
-        "DataKeyArn", Type="String",
-        AllowedPattern=KMS_KEY_ARN_PATTERN,
-        ConstraintDescription="the ARN of a KMS key.",
-        Description="ARN of the data KMS key (security stack) that encrypts the artifact bucket.",
-    ))
-    t.add_parameter(Parameter(
-        "NoncurrentVersionExpirationDays", Type="Number", Default=30, MinValue=1, MaxValue=365,
-        Description="Days a replaced or deleted object version is kept before S3 expires it.",
-    ))
-    t.add_parameter(Parameter(
-        "AccessLogRetentionDays", Type="Number", Default=365, AllowedValues=LOG_RETENTION_DAYS,
-        Description="Days S3 access logs are kept (PCI DSS 10.7 asks for at least one year).",
-    ))
-
-    access_logs = t.add_resource(deletable(Bucket(
-        "AccessLogBucket",
-        BucketName=name("s3", "access-logs", account=True),
+def _access_log_bucket(t):
+    access_logs = bucket(
+        t, "AccessLogBucket", "access-logs",
+        lifecycle_rule("ExpireLogsAfterRetention", expire_after=Ref("AccessLogRetentionDays"),
+                       noncurrent_after=Ref("NoncurrentVersionExpirationDays")),
         # S3 server access logging cannot deliver to a bucket whose default encryption is SSE-KMS,
         # so this bucket uses SSE-S3 (AES-256). It holds request metadata only, never artifacts or
         # card data (docs/security-exceptions.md; tests/test_templates/policy.py names it).
-        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[ServerSideEncryptionRule(
-            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
-        VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-        PublicAccessBlockConfiguration=_private(),
-        OwnershipControls=_owner_enforced(),
-        LifecycleConfiguration=LifecycleConfiguration(Rules=[LifecycleRule(
-            Id="ExpireLogsAfterRetention",
-            Status="Enabled",
-            ExpirationInDays=Ref("AccessLogRetentionDays"),
-            NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                NoncurrentDays=Ref("NoncurrentVersionExpirationDays")),
-            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
-        )]),
-        Tags=tags(),
+        kms_key=None,
         Metadata=suppressions(
             checkov={"CKV_AWS_18": ACCESS_LOG_NOT_LOGGED},
             guard={"S3_BUCKET_LOGGING_ENABLED": ACCESS_LOG_NOT_LOGGED,
                    "S3_BUCKET_REPLICATION_ENABLED": NO_REPLICATION},
         ),
-    )))
-    t.add_resource(BucketPolicy(
-        "AccessLogBucketPolicy",
-        Bucket=Ref(access_logs),
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                *tls_only_statements(access_logs),
-                {
-                    # S3 log delivery for source buckets of this account only (artifacts, trail).
-                    "Sid": "S3ServerAccessLogDelivery",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": Sub("${AccessLogBucket.Arn}/*"),
-                    "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
-                },
-            ],
-        },
-    ))
+    )
+    bucket_policy(t, access_logs, allow(
+        # S3 log delivery for source buckets of this account only (artifacts, trail).
+        "S3ServerAccessLogDelivery", "s3:PutObject", Sub("${AccessLogBucket.Arn}/*"),
+        principal={"Service": "logging.s3.amazonaws.com"},
+        condition={"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}}))
+    return access_logs
 
-    artifacts = t.add_resource(deletable(Bucket(
-        "ArtifactBucket",
-        BucketName=name("s3", "artifacts", account=True),
-        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[ServerSideEncryptionRule(
-            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                SSEAlgorithm="aws:kms", KMSMasterKeyID=Ref("DataKeyArn")),
-            # One data key per bucket instead of one KMS call per object: cheaper, same key.
-            BucketKeyEnabled=True,
-        )]),
-        VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-        PublicAccessBlockConfiguration=_private(),
-        OwnershipControls=_owner_enforced(),
-        LoggingConfiguration=LoggingConfiguration(
-            DestinationBucketName=Ref(access_logs), LogFilePrefix=ARTIFACT_LOG_PREFIX),
-        LifecycleConfiguration=LifecycleConfiguration(Rules=[LifecycleRule(
-            Id="ExpireNoncurrentVersions",
-            Status="Enabled",
-            NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                NoncurrentDays=Ref("NoncurrentVersionExpirationDays")),
-            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
-        )]),
-        Tags=tags(),
+
+def _artifact_bucket(t, access_logs):
+    artifacts = bucket(
+        t, "ArtifactBucket", "artifacts",
+        lifecycle_rule("ExpireNoncurrentVersions", noncurrent_after=Ref("NoncurrentVersionExpirationDays")),
+        kms_key=Ref("DataKeyArn"), log_to=Ref(access_logs), log_prefix=ARTIFACT_LOG_PREFIX,
         Metadata=suppressions(guard={"S3_BUCKET_REPLICATION_ENABLED": NO_REPLICATION}),
-    )))
-    t.add_resource(BucketPolicy(
-        "ArtifactBucketPolicy",
-        Bucket=Ref(artifacts),
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                *tls_only_statements(artifacts),
-                {
-                    # Uploads without encryption headers get the bucket default (the data key);
-                    # an upload that asks for another algorithm is refused.
-                    "Sid": "DenyOtherEncryptionAlgorithms",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:PutObject",
-                    "Resource": Sub("${ArtifactBucket.Arn}/*"),
-                    "Condition": {
-                        "Null": {"s3:x-amz-server-side-encryption": "false"},
-                        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-                    },
-                },
-                {
-                    # ... and one that names a KMS key other than the data key is refused too.
-                    "Sid": "DenyOtherKmsKeys",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:PutObject",
-                    "Resource": Sub("${ArtifactBucket.Arn}/*"),
-                    "Condition": {
-                        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
-                        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": Ref("DataKeyArn")},
-                    },
-                },
-            ],
-        },
-    ))
+    )
+    objects = Sub("${ArtifactBucket.Arn}/*")
+    # Uploads without encryption headers get the bucket default (the data key); an upload that asks
+    # for another algorithm, or names a KMS key other than the data key, is refused.
+    bucket_policy(
+        t, artifacts,
+        deny("DenyOtherEncryptionAlgorithms", "s3:PutObject", objects, condition={
+            "Null": {"s3:x-amz-server-side-encryption": "false"},
+            "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
+        deny("DenyOtherKmsKeys", "s3:PutObject", objects, condition={
+            "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+            "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": Ref("DataKeyArn")}}),
+    )
+    return artifacts
 
+
+def build():
+    t = new_template("Artifact bucket (Lambda packages) and S3 access-log bucket of the blue-green payment platform.")
+    _parameters(t)
+    access_logs = _access_log_bucket(t)
+    artifacts = _artifact_bucket(t, access_logs)
     export(t, "ArtifactBucketName", Ref(artifacts), "Name of the bucket that holds the Lambda packages.")
     export(t, "AccessLogBucketName", Ref(access_logs), "Name of the bucket that receives S3 server access logs.")
     return t

@@ -12,35 +12,15 @@ What an assessor asks for, and where it is:
     trail changes, failed console logins) publish to an encrypted SNS topic (10.6).
 """
 
-from troposphere import GetAtt, Parameter, Ref, Sub
+from troposphere import GetAtt, Ref, Sub
 from troposphere.cloudtrail import DataResource, EventSelector, Trail
 from troposphere.cloudwatch import Alarm
-from troposphere.iam import ManagedPolicy, Role
-from troposphere.logs import LogGroup, MetricFilter, MetricTransformation
-from troposphere.s3 import (
-    AbortIncompleteMultipartUpload,
-    Bucket,
-    BucketEncryption,
-    BucketPolicy,
-    LifecycleConfiguration,
-    LifecycleRule,
-    LifecycleRuleTransition,
-    LoggingConfiguration,
-    NoncurrentVersionExpiration,
-    NoncurrentVersionTransition,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
-    VersioningConfiguration,
-)
-from troposphere.sns import Topic, TopicPolicy
+from troposphere.logs import MetricFilter, MetricTransformation
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, suppressions, tags, tls_only_statements, to_json
-
-#: CloudWatch Logs keeps the searchable copy a full year (PCI DSS 10.7).
-LOG_RETENTION_DAYS = 365
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, to_json
+from bluegreen.cfn_iam import allow, deny, managed_policy, role, service_trust, this_account
+from bluegreen.cfn_storage import LOG_RETENTION_DAYS, bucket, bucket_policy, lifecycle_rule, log_group, topic
 
 #: CIS AWS Foundations benchmark (monitoring section) metric filters, one alarm each.
 #: key -> (filter pattern, alarm threshold per 5 minutes, what the alarm means)
@@ -101,209 +81,89 @@ def trail_arn() -> Sub:
 
 
 def _parameters(t):
-    ops_key = t.add_parameter(Parameter(
-        "OpsKeyArn",
-        Type="String",
-        AllowedPattern=KMS_KEY_ARN_PATTERN,
-        ConstraintDescription="the ARN of a KMS key (security stack output OpsKeyArn).",
-        Description="ARN of the ops KMS key: trail log files, their bucket, the log group and the alarm topic.",
-    ))
-    access_logs = t.add_parameter(Parameter(
-        "AccessLogBucketName",
-        Type="String",
-        AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-        ConstraintDescription="an S3 bucket name (artifacts stack output AccessLogBucketName).",
-        Description="Bucket that receives the server access logs of the trail bucket.",
-    ))
-    archive_after = t.add_parameter(Parameter(
-        "TrailArchiveAfterDays",
-        Type="Number",
-        Default=90,
-        # PCI DSS 10.7: the last three months must stay immediately available.
-        MinValue=90,
-        MaxValue=180,
-        Description="Days trail log files stay in S3 Standard before moving to Glacier (90-180).",
-    ))
-    retention = t.add_parameter(Parameter(
-        "TrailRetentionDays",
-        Type="Number",
-        Default=365,
-        # PCI DSS 10.7: at least one year of audit history. MinValue above the archive
-        # MaxValue keeps the expiration after the transition, as S3 requires.
-        MinValue=365,
-        MaxValue=3653,
-        Description="Days trail log files are kept in all (at least 365).",
-    ))
+    ops_key = params.add(t, "OpsKeyArn", "ARN of the ops KMS key: trail log files, their bucket, the log group "
+                         "and the alarm topic.", params.KMS_KEY_ARN)
+    access_logs = params.add(t, "AccessLogBucketName", "Bucket that receives the server access logs of the trail "
+                             "bucket (artifacts stack AccessLogBucketName).", params.BUCKET_NAME)
+    # PCI DSS 10.7: the last three months must stay immediately available, and at least one year of
+    # audit history is kept. The retention's minimum above the archive's maximum keeps the
+    # expiration after the transition, as S3 requires.
+    archive_after = params.add(t, "TrailArchiveAfterDays", "Days trail log files stay in S3 Standard before moving "
+                               "to Glacier (90-180).", params.NUMBER, Default=90, MinValue=90, MaxValue=180)
+    retention = params.add(t, "TrailRetentionDays", "Days trail log files are kept in all (at least 365).",
+                           params.NUMBER, Default=365, MinValue=365, MaxValue=3653)
     return ops_key, access_logs, archive_after, retention
 
 
 def _bucket(t, ops_key, access_logs, archive_after, retention):
-    bucket = t.add_resource(deletable(Bucket(
-        "TrailBucket",
-        BucketName=name("s3", "trail", account=True),
-        BucketEncryption=BucketEncryption(ServerSideEncryptionConfiguration=[ServerSideEncryptionRule(
-            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                SSEAlgorithm="aws:kms", KMSMasterKeyID=Ref(ops_key)),
-            # No S3 Bucket Key: with one, CloudTrail would need kms:Decrypt on the ops key to
-            # create the trail, which the key policy does not (and need not) give it. A few
-            # thousand log files a day cost little in KMS calls.
-            BucketKeyEnabled=False,
-        )]),
-        # A deleted or overwritten log file stays recoverable as a noncurrent version.
-        VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-        PublicAccessBlockConfiguration=PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
-        # ACLs off: access is decided by the bucket policy and IAM alone.
-        OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LoggingConfiguration=LoggingConfiguration(
-            DestinationBucketName=Ref(access_logs), LogFilePrefix=Sub("s3-trail-" + NAME_TAIL + "/")),
-        LifecycleConfiguration=LifecycleConfiguration(Rules=[
-            LifecycleRule(
-                Id="archive-then-expire-audit-history",
-                Status="Enabled",
-                Transitions=[LifecycleRuleTransition(StorageClass="GLACIER", TransitionInDays=Ref(archive_after))],
-                ExpirationInDays=Ref(retention),
-                NoncurrentVersionTransitions=[NoncurrentVersionTransition(
-                    StorageClass="GLACIER", TransitionInDays=Ref(archive_after))],
-                NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=Ref(retention)),
-                AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
-            ),
-        ]),
-        Tags=tags(),
+    trail_bucket = bucket(
+        t, "TrailBucket", "trail",
+        lifecycle_rule("archive-then-expire-audit-history", expire_after=Ref(retention),
+                       noncurrent_after=Ref(retention), archive_after=Ref(archive_after)),
+        kms_key=Ref(ops_key),
+        # No S3 Bucket Key: with one, CloudTrail would need kms:Decrypt on the ops key to create the
+        # trail, which the key policy does not (and need not) give it. A few thousand log files a day
+        # cost little in KMS calls.
+        bucket_key=False,
+        log_to=Ref(access_logs), log_prefix=Sub("s3-trail-" + NAME_TAIL + "/"),
         Metadata=suppressions(guard={
             "S3_BUCKET_REPLICATION_ENABLED": (
                 "The platform is single-region (us-east-1); the trail's second copy is the "
                 "KMS-encrypted CloudWatch Logs group kept 365 days, and versioning keeps "
                 "overwritten or deleted log files recoverable."),
         }),
-    )))
-    bucket_arn = GetAtt(bucket, "Arn")
-    t.add_resource(BucketPolicy(
-        "TrailBucketPolicy",
-        Bucket=Ref(bucket),
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                *tls_only_statements(bucket),
-                {
-                    "Sid": "CloudTrailChecksBucketAcl",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                    "Action": "s3:GetBucketAcl",
-                    "Resource": bucket_arn,
-                    # Only our trail, not any trail that names this bucket (confused deputy).
-                    "Condition": {"StringEquals": {"aws:SourceArn": trail_arn()}},
-                },
-                {
-                    "Sid": "CloudTrailWritesThisAccountsLogs",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": Sub("${TrailBucket.Arn}/AWSLogs/${AWS::AccountId}/*"),
-                    "Condition": {"StringEquals": {
-                        "s3:x-amz-acl": "bucket-owner-full-control",
-                        "aws:SourceArn": trail_arn(),
-                    }},
-                },
-            ],
-        },
-    ))
-    return bucket
+    )
+    cloudtrail = {"Service": "cloudtrail.amazonaws.com"}
+    bucket_policy(
+        t, trail_bucket,
+        # Only our trail, not any trail that names this bucket (confused deputy).
+        allow("CloudTrailChecksBucketAcl", "s3:GetBucketAcl", GetAtt(trail_bucket, "Arn"), principal=cloudtrail,
+              condition={"StringEquals": {"aws:SourceArn": trail_arn()}}),
+        allow("CloudTrailWritesThisAccountsLogs", "s3:PutObject", Sub("${TrailBucket.Arn}/AWSLogs/${AWS::AccountId}/*"),
+              principal=cloudtrail, condition={"StringEquals": {
+                  "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn()}}),
+    )
+    return trail_bucket
 
 
 def _cloudwatch_delivery(t, ops_key):
-    log_group = t.add_resource(deletable(LogGroup(
-        "TrailLogGroup",
-        LogGroupName=name("log", "trail"),
-        RetentionInDays=LOG_RETENTION_DAYS,
-        KmsKeyId=Ref(ops_key),
-        Tags=tags(),
-    )))
-    role = t.add_resource(Role(
-        "TrailLogsRole",
-        RoleName=name("role", "trail-logs"),
-        Description="Lets CloudTrail deliver this stack's trail to its CloudWatch Logs group.",
-        AssumeRolePolicyDocument={
-            "Version": "2012-10-17",
-            # No aws:SourceArn/SourceAccount condition: CloudTrail documents those keys for the
-            # bucket, topic and key policies, not for the AssumeRole of log delivery, and an unmet
-            # condition fails CreateTrail. Only a principal allowed iam:PassRole on this role in
-            # this account can attach it to a trail.
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }],
-        },
-        Tags=tags("role", "trail-logs"),
-    ))
-    # A managed policy rather than an inline one (PCI guard IAM_NO_INLINE_POLICY_CHECK).
-    policy = t.add_resource(ManagedPolicy(
-        "TrailLogsPolicy",
-        ManagedPolicyName=name("policy", "trail-logs"),
-        Description="Create log streams and put events in the trail's log group only.",
-        Roles=[Ref(role)],
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "WriteTrailLogStreams",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                # A multi-region trail writes one stream per region, all named <account>_CloudTrail_<region>.
-                "Resource": Sub(
-                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${TrailLogGroup}"
-                    ":log-stream:${AWS::AccountId}_CloudTrail_*"),
-            }],
-        },
-    ))
-    return log_group, role, policy
+    group = log_group(t, "TrailLogGroup", name("log", "trail"), key=Ref(ops_key))
+    # No aws:SourceArn/SourceAccount condition: CloudTrail documents those keys for the bucket,
+    # topic and key policies, not for the AssumeRole of log delivery, and an unmet condition fails
+    # CreateTrail. Only a principal allowed iam:PassRole on this role in this account can attach it
+    # to a trail.
+    delivery = role(t, "TrailLogsRole", name("role", "trail-logs"),
+                    "Lets CloudTrail deliver this stack's trail to its CloudWatch Logs group.",
+                    service_trust("cloudtrail.amazonaws.com"), Tags=tags("role", "trail-logs"))
+    policy = managed_policy(
+        t, "TrailLogsPolicy", name("policy", "trail-logs"),
+        "Create log streams and put events in the trail's log group only.",
+        # A multi-region trail writes one stream per region, all named <account>_CloudTrail_<region>.
+        [allow("WriteTrailLogStreams", ["logs:CreateLogStream", "logs:PutLogEvents"], Sub(
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${TrailLogGroup}"
+            ":log-stream:${AWS::AccountId}_CloudTrail_*"))],
+        Roles=[Ref(delivery)],
+    )
+    return group, delivery, policy
 
 
-def _alarms(t, ops_key, log_group):
-    topic = t.add_resource(deletable(Topic(
-        "AuditAlarmTopic",
-        TopicName=name("sns", "audit-alarms"),
-        DisplayName="Audit alarms",
-        KmsMasterKeyId=Ref(ops_key),
-        Tags=tags(),
-    )))
-    t.add_resource(TopicPolicy(
-        "AuditAlarmTopicPolicy",
-        Topics=[Ref(topic)],
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AlarmsOfThisAccountPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": "sns:Publish",
-                    "Resource": Ref(topic),
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")},
-                        "ArnLike": {"aws:SourceArn": Sub(
-                            "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:alarm-*-"
-                            + NAME_TAIL)},
-                    },
-                },
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sns:Publish",
-                    "Resource": Ref(topic),
-                    "Condition": {"Bool": {"aws:SecureTransport": False}},
-                },
-            ],
-        },
-    ))
+def _alarms(t, group):
+    alarm_topic = topic(
+        t, "AuditAlarmTopic", "audit-alarms", "Audit alarms",
+        allow("AlarmsOfThisAccountPublish", "sns:Publish", Ref("AuditAlarmTopic"),
+              principal={"Service": "cloudwatch.amazonaws.com"},
+              condition={**this_account(), "ArnLike": {"aws:SourceArn": Sub(
+                  "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:alarm-*-" + NAME_TAIL)}}),
+        deny("DenyInsecureTransport", "sns:Publish", Ref("AuditAlarmTopic"),
+             condition={"Bool": {"aws:SecureTransport": False}}),
+    )
     namespace = Sub("${Project}/audit/" + NAME_TAIL)
     for key, (pattern, threshold, meaning) in SECURITY_EVENTS.items():
         metric = _logical(key)
         t.add_resource(MetricFilter(
             f"{metric}Filter",
             FilterName=name("mf", key),
-            LogGroupName=Ref(log_group),
+            LogGroupName=Ref(group),
             FilterPattern=pattern,
             MetricTransformations=[MetricTransformation(
                 MetricName=metric, MetricNamespace=namespace, MetricValue="1", DefaultValue=0)],
@@ -321,32 +181,32 @@ def _alarms(t, ops_key, log_group):
             ComparisonOperator="GreaterThanOrEqualToThreshold",
             # No matching event in a period is the normal case, not missing data.
             TreatMissingData="notBreaching",
-            AlarmActions=[Ref(topic)],
+            AlarmActions=[Ref(alarm_topic)],
             Tags=tags(),
         ))
-    return topic
+    return alarm_topic
 
 
 def build():
     t = new_template("CloudTrail audit trail, its encrypted bucket and log group, and the PCI/CIS security alarms.")
     ops_key, access_logs, archive_after, retention = _parameters(t)
-    bucket = _bucket(t, ops_key, access_logs, archive_after, retention)
-    log_group, role, policy = _cloudwatch_delivery(t, ops_key)
-    topic = _alarms(t, ops_key, log_group)
+    trail_bucket = _bucket(t, ops_key, access_logs, archive_after, retention)
+    group, delivery, policy = _cloudwatch_delivery(t, ops_key)
+    alarm_topic = _alarms(t, group)
 
     trail = t.add_resource(deletable(Trail(
         "Trail",
         # CloudTrail checks the bucket policy and the role's permissions when the trail is created.
         DependsOn=["TrailBucketPolicy", policy.title],
         TrailName=name("trail"),
-        S3BucketName=Ref(bucket),
+        S3BucketName=Ref(trail_bucket),
         IsLogging=True,
         IsMultiRegionTrail=True,
         IncludeGlobalServiceEvents=True,
         EnableLogFileValidation=True,
         KMSKeyId=Ref(ops_key),
-        CloudWatchLogsLogGroupArn=GetAtt(log_group, "Arn"),
-        CloudWatchLogsRoleArn=GetAtt(role, "Arn"),
+        CloudWatchLogsLogGroupArn=GetAtt(group, "Arn"),
+        CloudWatchLogsRoleArn=GetAtt(delivery, "Arn"),
         EventSelectors=[EventSelector(
             ReadWriteType="All",
             IncludeManagementEvents=True,
@@ -365,9 +225,9 @@ def build():
 
     export(t, "TrailName", Ref(trail), "Name of the CloudTrail trail.")
     export(t, "TrailArn", GetAtt(trail, "Arn"), "ARN of the CloudTrail trail.")
-    export(t, "TrailBucketName", Ref(bucket), "Bucket holding the trail's log files and digests.")
-    export(t, "TrailLogGroupName", Ref(log_group), "CloudWatch Logs group receiving the trail.")
-    export(t, "AuditAlarmTopicArn", Ref(topic), "SNS topic the security alarms publish to.")
+    export(t, "TrailBucketName", Ref(trail_bucket), "Bucket holding the trail's log files and digests.")
+    export(t, "TrailLogGroupName", Ref(group), "CloudWatch Logs group receiving the trail.")
+    export(t, "AuditAlarmTopicArn", Ref(alarm_topic), "SNS topic the security alarms publish to.")
     return t
 
 
