@@ -2,7 +2,8 @@
 
 ``install(port)`` imports every module (which defines the models), applies the patches
 and rebuilds moto's CloudFormation type map so that a type defined here replaces moto's
-model of the same type.
+model of the same type. Every moto internal changed on the way is listed, with its
+reason, in ``bluegreen_emulator.moto_internals``; ``patch()`` there is how it is changed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import functools
 import importlib
 
-#: Order matters only for patches: cloudformation first (engine), awslambda next.
+#: One module per service, plus the engine (cloudformation) and the stack-delete hook
+#: (deletes, which collects the service modules' DELETERS). Order matters only for
+#: patches: cloudformation first (engine), awslambda next, deletes last.
 MODULES = (
     "cloudformation",
     "awslambda",
@@ -22,7 +25,17 @@ MODULES = (
     "cloudwatch",
     "ecs",
     "wafv2",
-    "misc",
+    "elbv2",
+    "s3",
+    "sns",
+    "sqs",
+    "cloudtrail",
+    "applicationautoscaling",
+    "route53",
+    "ssm",
+    "kms",
+    "acm",
+    "iam",
     "logs",
     "dynamodb",
     "deletes",
@@ -49,6 +62,8 @@ def install(port: int) -> list[str]:
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
 
+    from ..moto_internals import patch
+
     modules = [importlib.import_module(f"{__name__}.{name}") for name in MODULES]
     for module in modules:
         if hasattr(module, "install"):
@@ -63,7 +78,7 @@ def install(port: int) -> list[str]:
             by_type[model.cloudformation_type()] = model
         return list(by_type.values())
 
-    parsing.get_model_list = get_model_list
+    patch("moto.cloudformation.parsing.get_model_list", get_model_list)
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
     _installed = [kind for _module, kind, _what in extension_table()]

@@ -18,10 +18,19 @@ Upstreaming: in moto the same methods would live on the backend's model class it
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any, ClassVar
+from contextlib import contextmanager
+from typing import Any, Callable, ClassVar, Iterator
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.core.exceptions import ServiceException
+from werkzeug.exceptions import HTTPException
+
+#: moto's own error classes: every service error derives from one of these (its
+#: ``_RESTError`` is a werkzeug HTTPException); test_moto_internals checks it. An error of
+#: any other class coming out of moto or an extension is a bug, not an AWS answer.
+MOTO_ERRORS: tuple[type[Exception], ...] = (ServiceException, HTTPException)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -80,29 +89,45 @@ def identifier(name: str, max_len: int = 63, lower: bool = True) -> str:
     return value.strip("-")
 
 
-def is_not_found(exc: BaseException) -> bool:
-    """True for the backends' various 'does not exist' exceptions."""
-    name = type(exc).__name__.lower()
-    text = str(exc).lower()
-    return (
-        "notfound" in name
-        or "nosuch" in name
-        or "not found" in text
-        or "does not exist" in text
-        or "could not be found" in text
-    )
+def policy_text(value: Any) -> str:
+    """A policy document as the JSON text the APIs take (templates give objects)."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
-def delete_if_present(call: Any, *args: Any, **kwargs: Any) -> None:
-    """Run a backend delete; a resource that is already gone is what a delete wants.
+@contextmanager
+def absent_ok(error: type[BaseException] | tuple[type[BaseException], ...], message: str) -> Iterator[None]:
+    """A delete of something already gone is what the delete wants.
 
-    Backend exceptions form no hierarchy, so any other error is told apart by is_not_found.
+    For moto errors that mean "not found" only by their text (e.g. a ValidationException
+    "No scalable target found"): ``error`` with ``message`` in it is ignored, any other is
+    raised. Where moto has a not-found class of its own, ``contextlib.suppress`` it.
     """
     try:
-        call(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - backend exceptions are not a hierarchy
-        if not is_not_found(exc):
+        yield
+    except error as exc:
+        if message not in str(exc):
             raise
+
+
+#: A stack-delete function for a moto model without a delete: (model object, account, region).
+Deleter = Callable[[Any, str, str], None]
+
+
+def getatt(attributes: dict[str, Callable[[Any], Any]], fallback: Callable[[Any, str], Any] | None = None) -> Callable[[Any, str], Any]:
+    """A ``get_cfn_attribute`` for a moto model: attribute name -> how to read it from the model.
+
+    Other names go to ``fallback`` (moto's own method), or are the error moto raises for an
+    unknown attribute.
+    """
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+        if attribute_name in attributes:
+            return attributes[attribute_name](self)
+        if fallback is not None:
+            return fallback(self, attribute_name)
+        raise UnformattedGetAttTemplateException()
+
+    return get_cfn_attribute
 
 
 # ----------------------------------------------------------------------------- base
@@ -113,7 +138,7 @@ class BackendResource:
 
     Subclasses set ``TYPE`` (and ``NAME_PROPERTY``, ``ATTRIBUTES``, ``REPLACE_ON``) and
     implement ``create(name)``, ``remove()``, optionally ``update(new_properties)`` and
-    ``attribute(name)``.
+    ``attribute(name)`` -- or ``put(properties)`` for both create and update.
     """
 
     #: The CloudFormation resource type, e.g. "AWS::RDS::DBCluster".
@@ -135,11 +160,15 @@ class BackendResource:
     # ---------------------------------------------------------------- to implement
 
     def create(self, name: str) -> None:
-        """Create the resource in the backend and set ``self.physical_id``."""
-        raise NotImplementedError
+        """Create the resource in the backend and set ``self.physical_id`` (default: ``put``)."""
+        self.put(self.properties)
 
     def update(self, new_properties: dict[str, Any]) -> None:
-        """Apply a no-replacement update in place (default: replace the resource)."""
+        """Apply a no-replacement update in place (default: ``put``; without it, replacement)."""
+        self.put(new_properties)
+
+    def put(self, properties: dict[str, Any]) -> None:
+        """For APIs whose one call creates or overwrites (PutX): create and update in one."""
         raise NotImplementedError
 
     def remove(self) -> None:
@@ -209,6 +238,11 @@ class BackendResource:
                 original_resource.properties = new_properties
                 return original_resource
         return original_resource.replace(new_resource_name, cloudformation_json)
+
+    def changed(self, new_properties: dict[str, Any]) -> dict[str, Any]:
+        """The properties an update changes (new value, or None when removed)."""
+        keys = set(self.properties) | set(new_properties)
+        return {k: new_properties.get(k) for k in keys if self.properties.get(k) != new_properties.get(k)}
 
     def needs_replacement(self, new_properties: dict[str, Any]) -> bool:
         keys = list(self.REPLACE_ON)

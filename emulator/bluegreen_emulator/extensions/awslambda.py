@@ -16,6 +16,9 @@ invocation starts ``lambda_bootstrap.py`` with the emulator venv's interpreter:
 Invoke then returns the handler's real result (or Lambda's error document with
 ``FunctionError``), and custom resources that PUT to their ResponseURL really complete.
 Other runtimes keep moto's behaviour (Docker).
+
+Also two CloudFormation models: EventInvokeConfig (moto had none: a phantom) and
+Permission (moto's had no physical ID and was never removed).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -31,15 +35,26 @@ import tempfile
 import threading
 import uuid
 import zipfile
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from moto.awslambda.exceptions import UnknownFunctionException, UnknownPolicyException
 from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.awslambda.utils import get_backend as get_lambda_backend
+from moto.core.common_models import CloudFormationModel
+from moto.logs.exceptions import LogsClientError
 
 from .. import launcher
+from ..moto_internals import patch
+from ._base import BackendResource, as_int
+
+log = logging.getLogger("bluegreen_emulator.awslambda")
 
 EXTENSIONS = [
     ("Lambda Invoke (python runtimes)", "handler runs in a subprocess with the function's env, AWS_ENDPOINT_URL = emulator, timeout enforced, only boto3 & co. importable besides the zip"),
+    ("AWS::Lambda::EventInvokeConfig", "new model: put/delete_function_event_invoke_config (retries, max age, destinations)"),
+    ("AWS::Lambda::Permission", "replaces moto's model: Ref = statement id, remove_permission on delete"),
 ]
 
 #: What the Lambda Python runtime provides besides the standard library.
@@ -192,15 +207,63 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     payload, errored, logs = run_python_function(self, event)
     try:
         self.save_logs(logs or "(no output)")
-    except Exception:  # noqa: BLE001 - logging must never break an invocation
-        pass
+    except LogsClientError as exc:  # the result counts more than its log: say so, return it
+        log.warning("Lambda %s: output not written to CloudWatch Logs: %s", self.function_name, exc)
     return payload, errored, logs
+
+
+# ----------------------------------------------------------------------------- CloudFormation models
+
+
+class EventInvokeConfigResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::Lambda::EventInvokeConfig"
+    REPLACE_ON = ("FunctionName", "Qualifier")
+
+    @staticmethod
+    def _config(p: dict[str, Any]) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+            if p.get(key) is not None:
+                config[key] = as_int(p[key])
+        if p.get("DestinationConfig"):
+            config["DestinationConfig"] = p["DestinationConfig"]
+        return config
+
+    def put(self, p: dict[str, Any]) -> None:
+        backend = get_lambda_backend(self.account_id, self.region_name)
+        backend.get_function(p["FunctionName"]).event_invoke_config = []  # put replaces the configuration
+        backend.put_function_event_invoke_config(p["FunctionName"], self._config(p))
+        self.physical_id = f"{p['FunctionName']}|{p.get('Qualifier', '$LATEST')}"
+
+    def remove(self) -> None:
+        backend = get_lambda_backend(self.account_id, self.region_name)
+        with suppress(UnknownFunctionException):  # the function went first
+            backend.delete_function_event_invoke_config(self.properties["FunctionName"])
+
+
+class PermissionResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::Lambda::Permission"
+    REPLACE_ON = ("Action", "FunctionName", "Principal", "SourceArn", "SourceAccount", "EventSourceToken", "FunctionUrlAuthType", "PrincipalOrgID")
+
+    def create(self, name: str) -> None:
+        p = dict(self.properties)
+        sid = name[:100]
+        statement = {k: v for k, v in p.items() if k != "FunctionName"}
+        statement["StatementId"] = sid
+        backend = get_lambda_backend(self.account_id, self.region_name)
+        backend.add_permission(p["FunctionName"], None, json.dumps(statement))
+        self.physical_id = sid
+
+    def remove(self) -> None:
+        backend = get_lambda_backend(self.account_id, self.region_name)
+        with suppress(UnknownFunctionException, UnknownPolicyException):  # the function went first
+            backend.remove_permission(self.properties["FunctionName"], self.physical_id)
 
 
 def install(port: int) -> None:
     global _PORT
     _PORT = port
-    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+    patch("moto.awslambda.models.LambdaFunction._invoke_lambda", _invoke_lambda)
 
 
 def clear_cache() -> None:

@@ -19,6 +19,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.utils import unix_time
 from moto.moto_api._internal import mock_random
 
+from ..moto_internals import patch
 from ._base import BackendResource, as_int, tags_to_dict
 
 EXTENSIONS = [
@@ -121,22 +122,14 @@ def _r_delete_backup_selection(self: BackupResponse) -> str:
 
 
 def _install_selection_api() -> None:
-    for name, func in (
-        ("create_backup_selection", create_backup_selection),
-        ("get_backup_selection", get_backup_selection),
-        ("list_backup_selections", list_backup_selections),
-        ("delete_backup_selection", delete_backup_selection),
+    for name, backend_func, response_func in (
+        ("create_backup_selection", create_backup_selection, _r_create_backup_selection),
+        ("get_backup_selection", get_backup_selection, _r_get_backup_selection),
+        ("list_backup_selections", list_backup_selections, _r_list_backup_selections),
+        ("delete_backup_selection", delete_backup_selection, _r_delete_backup_selection),
     ):
-        if not hasattr(BackupBackend, name):
-            setattr(BackupBackend, name, func)
-    for name, func in (
-        ("create_backup_selection", _r_create_backup_selection),
-        ("get_backup_selection", _r_get_backup_selection),
-        ("list_backup_selections", _r_list_backup_selections),
-        ("delete_backup_selection", _r_delete_backup_selection),
-    ):
-        if not hasattr(BackupResponse, name):
-            setattr(BackupResponse, name, func)
+        patch(f"moto.backup.models.BackupBackend.{name}", backend_func)
+        patch(f"moto.backup.responses.BackupResponse.{name}", response_func)
 
 
 # ----------------------------------------------------------------------------- models

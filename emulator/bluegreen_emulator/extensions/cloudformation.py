@@ -41,16 +41,17 @@ import uuid
 from typing import Any
 from urllib.parse import urlparse
 
+from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.utils import get_backend as get_lambda_backend
-from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
-from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation import utils as cfn_utils
 from moto.cloudformation.exceptions import CloudFormationError, UnformattedGetAttTemplateException, ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack, cloudformation_backends
 from moto.core.common_models import CloudFormationModel
 
 from .. import launcher
+from ..moto_internals import patch
+from ._base import MOTO_ERRORS
 
 log = logging.getLogger("bluegreen_emulator.cloudformation")
 
@@ -65,6 +66,7 @@ EXTENSIONS = [
 ]
 
 _PORT = 5100
+_PARSING = "moto.cloudformation.parsing"
 
 
 # ============================================================================ events
@@ -87,7 +89,7 @@ def add_resource_event(stack: Stack, logical_id: str, physical_id: str, resource
 def _stack_for(account_id: str, region_name: str, stack_id: str) -> Stack | None:
     try:
         return cloudformation_backends[account_id][region_name].get_stack(stack_id)
-    except Exception:  # noqa: BLE001
+    except ValidationError:  # "Stack with id ... does not exist"
         return None
 
 
@@ -158,11 +160,12 @@ def _parameter_list(self: Stack) -> list[dict[str, Any]]:
 
 
 def _patch_nested_stacks() -> None:
-    Stack.get_cfn_attribute = _stack_get_cfn_attribute  # type: ignore[attr-defined]
-    Stack.physical_resource_id = property(lambda self: self.stack_id)  # type: ignore[assignment]
-    Stack.create_from_cloudformation_json = _stack_create_from_cfn  # type: ignore[method-assign]
-    Stack.update_from_cloudformation_json = _stack_update_from_cfn  # type: ignore[method-assign]
-    Stack.parameter_list = property(_parameter_list)  # type: ignore[assignment]
+    stack = "moto.cloudformation.models.Stack"
+    patch(f"{stack}.get_cfn_attribute", _stack_get_cfn_attribute)
+    patch(f"{stack}.physical_resource_id", property(lambda self: self.stack_id))
+    patch(f"{stack}.create_from_cloudformation_json", _stack_create_from_cfn)
+    patch(f"{stack}.update_from_cloudformation_json", _stack_update_from_cfn)
+    patch(f"{stack}.parameter_list", property(_parameter_list))
 
 
 # ============================================================================ custom resources
@@ -170,6 +173,11 @@ def _patch_nested_stacks() -> None:
 
 class CustomResourceFailed(Exception):
     """A custom resource provider answered FAILED (or never answered)."""
+
+
+#: What a resource delete may raise for a reason of the services (a dependency still in
+#: place, a provider's FAILED): retried in another order, then reported.
+DELETE_RETRIED: tuple[type[Exception], ...] = (*MOTO_ERRORS, CustomResourceFailed)
 
 
 class _PendingRequest:
@@ -298,10 +306,15 @@ class CustomResource(CloudFormationModel):
         new_physical = response.get("PhysicalResourceId") or old.physical_id
         if new_physical != old.physical_id:
             # Replacement: CloudFormation deletes the old resource in its cleanup phase.
+            # A failed cleanup does not fail the update (as in CloudFormation): it is a
+            # DELETE_FAILED event of the old resource.
             try:
                 old._send("Delete", old.properties, physical_id=old.physical_id)
-            except Exception as exc:  # noqa: BLE001 - cleanup failures do not fail the update
+            except (CustomResourceFailed, UnknownFunctionException) as exc:
                 log.warning("custom resource %s: cleanup Delete failed: %s", old.logical_id, exc)
+                stack = _stack_for(old.account_id, old.region_name, old.stack_id)
+                if stack is not None:
+                    add_resource_event(stack, old.logical_id, old.physical_id, old.resource_type, "DELETE_FAILED", _failure_reason(exc))
         old.physical_id = new_physical
         old.properties = new_properties
         old.data = response.get("Data") or {}
@@ -310,12 +323,10 @@ class CustomResource(CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         try:
             self._send("Delete", self.properties, physical_id=self.physical_id)
-        except Exception as exc:
-            if "Function not found" in str(exc) or type(exc).__name__ == "UnknownFunctionException":
-                # The provider is gone (deleted outside the stack): CloudFormation would
-                # time out; the emulator reports it clearly.
-                raise CustomResourceFailed(f"Delete: provider function not found: {exc}") from exc
-            raise
+        except UnknownFunctionException as exc:
+            # The provider is gone (deleted outside the stack): CloudFormation would
+            # time out; the emulator reports it clearly.
+            raise CustomResourceFailed(f"Delete: provider function not found: {exc}") from exc
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
@@ -348,10 +359,10 @@ def _resource_class_from_type(resource_type: str) -> Any:
 _original_resource_class_from_type = parsing.resource_class_from_type
 
 
-def _patch_custom_resources(port: int) -> None:
-    parsing.CustomModel = CustomResource  # type: ignore[attr-defined]
-    parsing.resource_class_from_type = _resource_class_from_type
-    cfn_responses.CloudFormationResponse.process_cfn_response = _process_cfn_response  # type: ignore[method-assign]
+def _patch_custom_resources() -> None:
+    patch(f"{_PARSING}.CustomModel", CustomResource)
+    patch(f"{_PARSING}.resource_class_from_type", _resource_class_from_type)
+    patch("moto.cloudformation.responses.CloudFormationResponse.process_cfn_response", _process_cfn_response)
 
 
 # ============================================================================ dynamic references
@@ -493,7 +504,7 @@ def _ordered_delete(self: Any) -> None:
                     if parsed is not None and not isinstance(parsed, (str, int, float, list, dict)):
                         self._delete_resource(parsed, resources[name])
                     self._parsed_resources.pop(name, None)
-                except Exception as exc:  # noqa: BLE001 - retried, then reported
+                except DELETE_RETRIED as exc:  # e.g. DependencyViolation: retried, then reported
                     last_exception = exc
                     continue
                 remaining.remove(name)
@@ -511,19 +522,34 @@ def _resolved(resources_map: Any, resource_json: dict[str, Any]) -> Any:
     return _clean_json(resource_json.get("Properties") or {}, resources_map)
 
 
+#: What resolving a resource's properties can raise for a reason in the template or the
+#: services (an unresolvable GetAtt, a missing export or secret, a bad Fn::Cidr, ...).
+RESOLVE_ERRORS: tuple[type[Exception], ...] = (*MOTO_ERRORS, UnformattedGetAttTemplateException, ValueError, KeyError)
+
+_UNRESOLVED = object()
+
+
+def _try_resolved(resources_map: Any, logical_id: str, resource_json: dict[str, Any]) -> Any:
+    """The resolved properties, or _UNRESOLVED (logged: that resource's value changes then go unseen)."""
+    try:
+        return _resolved(resources_map, resource_json)
+    except RESOLVE_ERRORS as exc:
+        log.warning("%s: properties not resolvable (%s: %s); changes of its referenced values are not propagated",
+                    logical_id, type(exc).__name__, exc)
+        return _UNRESOLVED
+
+
 def _remember(resources_map: Any, logical_id: str, resource_json: dict[str, Any]) -> None:
     """Record the resolved properties a resource was created/updated with."""
-    try:
-        resolved = _resolved(resources_map, resource_json)
-    except Exception:  # noqa: BLE001 - only used to detect changes later
-        return
-    resources_map.__dict__.setdefault("_bluegreen_resolved", {})[logical_id] = resolved
+    resolved = _try_resolved(resources_map, logical_id, resource_json)
+    if resolved is not _UNRESOLVED:
+        resources_map.__dict__.setdefault("_bluegreen_resolved", {})[logical_id] = resolved
 
 
 def _parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
     try:
         resource = _original_parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - not handled: named for the stack's failure event, re-raised
         if not hasattr(exc, "_bluegreen_resource"):
             exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]
         raise
@@ -546,11 +572,8 @@ def _cascading_update(self: Any, template: dict[str, Any], parameters: dict[str,
         for logical_id, resource_json in self._resource_json_map.items():
             if logical_id not in remembered or self._parsed_resources.get(logical_id) is None:
                 continue
-            try:
-                now = _resolved(self, resource_json)
-            except Exception:  # noqa: BLE001
-                continue
-            if now == remembered[logical_id]:
+            now = _try_resolved(self, logical_id, resource_json)
+            if now is _UNRESOLVED or now == remembered[logical_id]:
                 continue
             updated = parsing.parse_and_update_resource(logical_id, resource_json, self, self._account_id, self._region_name)
             if updated is not None:
@@ -579,7 +602,7 @@ def _parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], r
         resource = _replace_if_renamed(resource_class, original, logical_id, resource_json, resources_map, account_id, region_name)
         if resource is None:
             resource = _original_parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - not handled: named for the stack's failure event, re-raised
         if not hasattr(exc, "_bluegreen_resource"):
             exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]
         raise
@@ -610,7 +633,7 @@ def _replace_if_renamed(resource_class: Any, original: Any, logical_id: str, res
 def _parse_output(output_logical_id: str, output_json: Any, resources_map: Any) -> Any:
     try:
         return _original_parse_output(output_logical_id, output_json, resources_map)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - not handled: named for the stack's failure event, re-raised
         if not hasattr(exc, "_bluegreen_resource"):
             exc._bluegreen_resource = (f"Outputs.{output_logical_id}", "Output")  # type: ignore[attr-defined]
         raise
@@ -622,9 +645,15 @@ _original_resource_map_update = parsing.ResourceMap.update
 _original_parse_and_update_resource = parsing.parse_and_update_resource
 
 
+def _is_bug(exc: BaseException) -> bool:
+    """Not an answer of a service or a provider: the emulator's log gets the traceback."""
+    return not isinstance(exc, (*MOTO_ERRORS, CustomResourceFailed))
+
+
 def _failure_reason(exc: BaseException) -> str:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return f"{message} ({type(exc).__name__}, emulator)"
+    kind = "emulator bug, traceback in the emulator log" if _is_bug(exc) else "emulator"
+    return f"{message} ({type(exc).__name__}, {kind})"
 
 
 def _create_stack(self: CloudFormationBackend, name: str, template: str, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> Stack:
@@ -637,24 +666,27 @@ def _create_stack(self: CloudFormationBackend, name: str, template: str, paramet
         if stack is not None:
             try:
                 stack.resource_map.delete()
-            except Exception:  # noqa: BLE001
-                pass
+            except DELETE_RETRIED as cleanup_exc:  # the template error is the answer; say what is left
+                log.warning("stack %s: cleanup after a template error failed, resources may be left: %s",
+                            name, _failure_reason(cleanup_exc))
             self.stacks.pop(stack.stack_id, None)
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failure is the stack's CREATE_FAILED, named below
         stack = next((s for s in self.stacks.values() if s.name == name), None)
         if stack is None:
             raise ValidationError(message=_failure_reason(exc)) from exc
         logical_id, resource_type = getattr(exc, "_bluegreen_resource", ("", ""))
         reason = _failure_reason(exc)
-        log.warning("stack %s: resource %s (%s) failed to create: %s", name, logical_id, resource_type, reason)
+        log.warning("stack %s: resource %s (%s) failed to create: %s", name, logical_id, resource_type, reason,
+                    exc_info=_is_bug(exc))
         if logical_id:
             add_resource_event(stack, logical_id, "", resource_type, "CREATE_FAILED", reason)
         stack.status = "CREATE_FAILED"
         stack._add_stack_event("ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user.")
         try:
             stack.resource_map.delete()
-        except Exception as rollback_exc:  # noqa: BLE001
+        except Exception as rollback_exc:  # noqa: BLE001 - reported as ROLLBACK_FAILED with its reason
+            log.warning("stack %s: rollback failed: %s", name, _failure_reason(rollback_exc), exc_info=_is_bug(rollback_exc))
             stack.status = "ROLLBACK_FAILED"
             stack._add_stack_event("ROLLBACK_FAILED", _failure_reason(rollback_exc))
         else:
@@ -681,11 +713,11 @@ def _update_stack(self: CloudFormationBackend, name: str, *args: Any, **kwargs: 
         return _original_update_stack(self, name, *args, **kwargs)
     except CloudFormationError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failure is the stack's UPDATE_ROLLBACK_FAILED, named below
         stack = self.get_stack(name)
         logical_id, resource_type = getattr(exc, "_bluegreen_resource", ("", ""))
         reason = _failure_reason(exc)
-        log.warning("stack %s: update failed at %s: %s", name, logical_id, reason)
+        log.warning("stack %s: update failed at %s: %s", name, logical_id, reason, exc_info=_is_bug(exc))
         if logical_id:
             add_resource_event(stack, logical_id, "", resource_type, "UPDATE_FAILED", reason)
         stack.status = "UPDATE_ROLLBACK_FAILED"
@@ -697,17 +729,17 @@ def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
     stack = None
     try:
         stack = self.get_stack(name_or_stack_id)
-    except Exception:  # noqa: BLE001 - unknown stacks: moto's behaviour (no-op)
+    except ValidationError:  # unknown stack: moto's delete is a no-op, as AWS's
         pass
     try:
         _original_delete_stack(self, name_or_stack_id)
     except CloudFormationError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failure is the stack's DELETE_FAILED, named below
         if stack is None:
             raise
         reason = _failure_reason(exc)
-        log.warning("stack %s: delete failed: %s", stack.name, reason)
+        log.warning("stack %s: delete failed: %s", stack.name, reason, exc_info=_is_bug(exc))
         stack.status = "DELETE_FAILED"
         stack._add_stack_event("DELETE_FAILED", f"The following resource(s) failed to delete: {reason}")
         self.stacks[stack.stack_id] = stack
@@ -798,18 +830,19 @@ def install(port: int) -> None:
     global _PORT
     _PORT = port
     _patch_nested_stacks()
-    _patch_custom_resources(port)
-    parsing.clean_json = _clean_json
-    parsing.generate_resource_name = _generate_resource_name
-    parsing.parse_output = _parse_output
-    parsing.parse_resource = _parse_resource
-    parsing.parse_and_create_resource = _parse_and_create_resource
-    parsing.parse_and_update_resource = _parse_and_update_resource
-    parsing.ResourceMap.delete = _ordered_delete  # type: ignore[method-assign]
-    parsing.ResourceMap.update = _cascading_update  # type: ignore[method-assign]
-    for module in (cfn_utils, cfn_models, cfn_responses):
-        if hasattr(module, "get_stack_from_s3_url"):
-            module.get_stack_from_s3_url = _get_stack_from_s3_url  # type: ignore[attr-defined]
-    CloudFormationBackend.create_stack = _create_stack  # type: ignore[method-assign]
-    CloudFormationBackend.update_stack = _update_stack  # type: ignore[method-assign]
-    CloudFormationBackend.delete_stack = _delete_stack  # type: ignore[method-assign]
+    _patch_custom_resources()
+    for name, value in (
+        ("clean_json", _clean_json),
+        ("generate_resource_name", _generate_resource_name),
+        ("parse_output", _parse_output),
+        ("parse_resource", _parse_resource),
+        ("parse_and_create_resource", _parse_and_create_resource),
+        ("parse_and_update_resource", _parse_and_update_resource),
+        ("ResourceMap.delete", _ordered_delete),
+        ("ResourceMap.update", _cascading_update),
+    ):
+        patch(f"{_PARSING}.{name}", value)
+    for module in ("utils", "models", "responses"):
+        patch(f"moto.cloudformation.{module}.get_stack_from_s3_url", _get_stack_from_s3_url)
+    for name, value in (("create_stack", _create_stack), ("update_stack", _update_stack), ("delete_stack", _delete_stack)):
+        patch(f"moto.cloudformation.models.CloudFormationBackend.{name}", value)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import inspect
 import json
+from contextlib import suppress
 from typing import Any, Callable
 
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import camelcase_to_underscores
+from moto.dms.exceptions import ResourceNotFoundFault
 from moto.dms.models import FakeReplicationSubnetGroup, dms_backends
 from moto.ec2.models import ec2_backends
 
-from ._base import BackendResource, as_bool, as_int, delete_if_present, identifier, tags_to_list
+from ..moto_internals import patch
+from ._base import BackendResource, as_bool, as_int, identifier, tags_to_list
 
 EXTENSIONS = [
     ("AWS::DMS::ReplicationSubnetGroup", "new model: create/delete_replication_subnet_group; describe reports the real subnets and VPC"),
@@ -43,6 +46,14 @@ def _call(func: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     return func(**call)
 
 
+def _retag(resource: BackendResource, changed: dict[str, Any]) -> None:
+    """Tags of an update: DMS tags by ARN (the physical ID) in the backend's tagger."""
+    if "Tags" in changed:
+        tagger = _backend(resource).tagger
+        tagger.delete_all_tags_for_resource(resource.physical_id)
+        tagger.tag_resource(resource.physical_id, tags_to_list(changed["Tags"]))
+
+
 def _snake(properties: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
     result = {}
     for key, value in properties.items():
@@ -59,29 +70,24 @@ def _snake(properties: dict[str, Any], skip: set[str] = frozenset()) -> dict[str
     return result
 
 
-def _patch_subnet_group_output() -> None:
+_original_subnet_group_to_dict = FakeReplicationSubnetGroup.to_dict
+
+
+def _subnet_group_to_dict(self: FakeReplicationSubnetGroup) -> dict[str, Any]:
     """moto describes every replication subnet group with a made-up subnet and VPC."""
-    if getattr(FakeReplicationSubnetGroup.to_dict, "_bluegreen", False):
-        return
-    original = FakeReplicationSubnetGroup.to_dict
-
-    def to_dict(self: FakeReplicationSubnetGroup) -> dict[str, Any]:
-        result = original(self)
-        subnets = getattr(self, "_bluegreen_subnets", None)
-        if subnets:
-            result["VpcId"] = subnets[0].vpc_id
-            result["Subnets"] = [
-                {
-                    "SubnetIdentifier": s.id,
-                    "SubnetAvailabilityZone": {"Name": s.availability_zone},
-                    "SubnetStatus": "Active",
-                }
-                for s in subnets
-            ]
-        return result
-
-    to_dict._bluegreen = True  # type: ignore[attr-defined]
-    FakeReplicationSubnetGroup.to_dict = to_dict  # type: ignore[method-assign]
+    result = _original_subnet_group_to_dict(self)
+    subnets = getattr(self, "_bluegreen_subnets", None)
+    if subnets:
+        result["VpcId"] = subnets[0].vpc_id
+        result["Subnets"] = [
+            {
+                "SubnetIdentifier": s.id,
+                "SubnetAvailabilityZone": {"Name": s.availability_zone},
+                "SubnetStatus": "Active",
+            }
+            for s in subnets
+        ]
+    return result
 
 
 class ReplicationSubnetGroupResource(BackendResource, CloudFormationModel):
@@ -111,7 +117,8 @@ class ReplicationSubnetGroupResource(BackendResource, CloudFormationModel):
         self._set_subnets(group, new_properties)
 
     def remove(self) -> None:
-        delete_if_present(_backend(self).delete_replication_subnet_group, self.physical_id)
+        with suppress(ResourceNotFoundFault):
+            _backend(self).delete_replication_subnet_group(self.physical_id)
 
     def attribute(self, name: str) -> Any:
         return self.physical_id
@@ -136,18 +143,16 @@ class ReplicationInstanceResource(BackendResource, CloudFormationModel):
         return _backend(self).replication_instances[self.physical_id]
 
     def update(self, new_properties: dict[str, Any]) -> None:
-        changed = {k: v for k, v in new_properties.items() if self.properties.get(k) != v}
+        changed = self.changed(new_properties)
         kwargs = _snake(changed, skip={"ReplicationInstanceIdentifier", "Tags"})
         kwargs["replication_instance_arn"] = self.physical_id
         kwargs["apply_immediately"] = True
         _call(_backend(self).modify_replication_instance, kwargs)
-        if "Tags" in changed:
-            backend = _backend(self)
-            backend.tagger.delete_all_tags_for_resource(self.physical_id)
-            backend.tagger.tag_resource(self.physical_id, tags_to_list(new_properties.get("Tags")))
+        _retag(self, changed)
 
     def remove(self) -> None:
-        delete_if_present(_backend(self).delete_replication_instance, self.physical_id)
+        with suppress(ResourceNotFoundFault):
+            _backend(self).delete_replication_instance(self.physical_id)
 
     def attribute(self, name: str) -> Any:
         instance = self.instance
@@ -183,18 +188,16 @@ class EndpointResource(BackendResource, CloudFormationModel):
 
     def update(self, new_properties: dict[str, Any]) -> None:
         endpoint = self.endpoint
-        changed = {k: v for k, v in new_properties.items() if self.properties.get(k) != v}
+        changed = self.changed(new_properties)
         for key, value in _snake(changed, skip={"EndpointIdentifier", "Tags"}).items():
             if key == "endpoint_type":
                 value = str(value).lower()
             setattr(endpoint, key, value)
-        if "Tags" in changed:
-            backend = _backend(self)
-            backend.tagger.delete_all_tags_for_resource(self.physical_id)
-            backend.tagger.tag_resource(self.physical_id, tags_to_list(new_properties.get("Tags")))
+        _retag(self, changed)
 
     def remove(self) -> None:
-        delete_if_present(_backend(self).delete_endpoint, self.physical_id)
+        with suppress(ResourceNotFoundFault):
+            _backend(self).delete_endpoint(self.physical_id)
 
     def attribute(self, name: str) -> Any:
         endpoint = self.endpoint
@@ -236,8 +239,9 @@ class ReplicationTaskResource(BackendResource, CloudFormationModel):
         task.replication_task_settings = self._json_text(new_properties.get("ReplicationTaskSettings"))
 
     def remove(self) -> None:
-        delete_if_present(_backend(self).delete_replication_task, self.physical_id)
+        with suppress(ResourceNotFoundFault):
+            _backend(self).delete_replication_task(self.physical_id)
 
 
 def install(port: int) -> None:
-    _patch_subnet_group_output()
+    patch("moto.dms.models.FakeReplicationSubnetGroup.to_dict", _subnet_group_to_dict)

@@ -20,6 +20,7 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.kms.models import kms_backends
 
+from ..moto_internals import patch
 from ._base import as_bool, as_int, tags_to_list
 
 EXTENSIONS = [
@@ -30,10 +31,11 @@ def _key_arn(key_id: str, account_id: str, region_name: str) -> str:
     """AWS reports KMSMasterKeyArn: resolve a key ID or alias given in the template."""
     if key_id.startswith("arn:") and ":alias/" not in key_id:
         return key_id
-    try:
-        return kms_backends[account_id][region_name].describe_key(key_id).arn
-    except Exception:  # noqa: BLE001 - unknown key: keep what the template says
-        return key_id
+    backend = kms_backends[account_id][region_name]
+    alias = backend.get_alias_name(key_id)
+    raw_id = backend.get_key_id_from_alias(alias) if alias.startswith("alias/") else backend.get_key_id(key_id)
+    key = backend.keys.get(raw_id) if raw_id else None
+    return key.arn if key is not None else key_id  # unknown key: keep what the template says
 
 
 def _sse(spec: dict[str, Any] | None, account_id: str, region_name: str) -> dict[str, Any] | None:
@@ -116,5 +118,5 @@ def _normalised(value: Any) -> Any:
 
 
 def install(port: int) -> None:
-    Table.create_from_cloudformation_json = classmethod(_create)  # type: ignore[method-assign, assignment]
-    Table.update_from_cloudformation_json = classmethod(_update)  # type: ignore[method-assign, assignment]
+    patch("moto.dynamodb.models.table.Table.create_from_cloudformation_json", classmethod(_create))
+    patch("moto.dynamodb.models.table.Table.update_from_cloudformation_json", classmethod(_update))

@@ -1,26 +1,38 @@
-"""EC2: VPCEndpoint (crash fix + delete), SecurityGroupIngress / SecurityGroupEgress.
+"""EC2: VPCEndpoint (crash fix + delete), SecurityGroupIngress / SecurityGroupEgress, deletes.
 
 moto 5.2's VPCEndpoint model iterates ``RouteTableIds`` unconditionally (a Gateway
 endpoint without route tables crashes the stack), stores a dict PolicyDocument as-is,
 has no delete (endpoints survive their stack) and no update. Its SecurityGroupIngress
 has no physical ID, ignores IPv6 / prefix-list sources and is never revoked, and there
-is no SecurityGroupEgress model at all.
+is no SecurityGroupEgress model at all. EIPs, NAT and internet gateways, their
+attachments, route tables, routes and flow logs outlived their stack; they are deleted with
+it (``DELETERS``, see deletes.py).
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
+from moto.ec2.exceptions import (
+    InvalidAssociationIdError,
+    InvalidFlowLogIdError,
+    InvalidInternetGatewayIdError,
+    InvalidRouteError,
+    InvalidRouteTableIdError,
+    InvalidVpnGatewayIdError,
+)
 from moto.ec2.models import ec2_backends
 
-from ._base import BackendResource, as_bool, tags_to_dict
+from ._base import BackendResource, Deleter, as_bool, tags_to_dict
 
 EXTENSIONS = [
     ("AWS::EC2::VPCEndpoint", "replaces moto's model: no crash without RouteTableIds, JSON policy, update (modify_vpc_endpoint), delete"),
     ("AWS::EC2::SecurityGroupIngress", "replaces moto's model: Ref = rule ID (sgr-...), IPv6/prefix-list sources, revoked on delete"),
     ("AWS::EC2::SecurityGroupEgress", "new model: authorize/revoke_security_group_egress; Ref = rule ID"),
+    ("stack delete (EC2 network types)", "EIP, NatGateway, InternetGateway, VPCGatewayAttachment, RouteTable, Route, FlowLog are deleted with their stack"),
     ("AWS::EC2::SubnetRouteTableAssociation", "replaces moto's model, which never associated the subnet: associate_route_table / disassociate; Ref = rtbassoc-..."),
 ]
 
@@ -91,10 +103,8 @@ class VPCEndpointResource(BackendResource, CloudFormationModel):
                 ec2.enis.pop(eni_id, None)
         elif endpoint.destination_prefix_list_id:
             for route_table_id in endpoint.route_table_ids or []:
-                try:
+                with suppress(InvalidRouteTableIdError, InvalidRouteError):  # gone with its table
                     ec2.delete_route(route_table_id, None, destination_prefix_list_id=endpoint.destination_prefix_list_id)
-                except Exception:  # noqa: BLE001 - route already gone with its table
-                    pass
         endpoint.state = "deleted"
         # AWS lists a deleted endpoint for a while in state "deleted"; the emulator
         # forgets it at once so leftovers are easy to spot.
@@ -195,11 +205,80 @@ class SubnetRouteTableAssociationResource(BackendResource, CloudFormationModel):
         )
 
     def remove(self) -> None:
-        try:
+        with suppress(InvalidAssociationIdError):  # gone with its route table
             _ec2(self).disassociate_route_table(self.physical_id)
-        except Exception as exc:  # noqa: BLE001 - route table already gone
-            if "InvalidAssociationID" not in type(exc).__name__ and "association" not in str(exc).lower():
-                raise
 
     def attribute(self, name: str) -> Any:
         return self.physical_id
+
+
+# ----------------------------------------------------------------------------- stack delete
+
+
+def _eip(obj: Any, account_id: str, region: str) -> None:
+    ec2 = ec2_backends[account_id][region]
+    if obj in ec2.addresses:
+        ec2.release_address(address=obj.public_ip)
+
+
+def _nat(obj: Any, account_id: str, region: str) -> None:
+    ec2 = ec2_backends[account_id][region]
+    if obj.id in ec2.nat_gateways:  # moto's delete of an unknown ID is an AttributeError
+        ec2.delete_nat_gateway(obj.id)
+        # AWS shows deleted NAT gateways for an hour; moto keeps them forever.
+        ec2.nat_gateways.pop(obj.id, None)
+
+
+def _igw(obj: Any, account_id: str, region: str) -> None:
+    ec2 = ec2_backends[account_id][region]
+    with suppress(InvalidInternetGatewayIdError):
+        if obj.vpc is not None:
+            ec2.detach_internet_gateway(obj.id, obj.vpc.id)
+        ec2.delete_internet_gateway(obj.id)
+
+
+def _gateway_attachment(obj: Any, account_id: str, region: str) -> None:
+    ec2 = ec2_backends[account_id][region]
+    gateway_id = obj.gateway_id or ""
+    if gateway_id.startswith("igw-"):
+        igw = ec2.internet_gateways.get(gateway_id)
+        if igw is not None and igw.vpc is not None:
+            ec2.detach_internet_gateway(gateway_id, obj.vpc_id)
+    elif gateway_id.startswith("vgw-"):
+        with suppress(InvalidVpnGatewayIdError):
+            ec2.detach_vpn_gateway(gateway_id, obj.vpc_id)
+
+
+def _route_table(obj: Any, account_id: str, region: str) -> None:
+    ec2 = ec2_backends[account_id][region]
+    for association_id in list(obj._associations):
+        with suppress(InvalidAssociationIdError):
+            ec2.disassociate_route_table(association_id)
+    with suppress(InvalidRouteTableIdError):
+        ec2.delete_route_table(obj.id)
+
+
+def _route(obj: Any, account_id: str, region: str) -> None:
+    with suppress(InvalidRouteTableIdError, InvalidRouteError):  # gone with its table
+        ec2_backends[account_id][region].delete_route(
+            obj.route_table.id,
+            obj.destination_cidr_block,
+            getattr(obj, "destination_ipv6_cidr_block", None),
+            getattr(obj, "destination_prefix_list_id", None),
+        )
+
+
+def _flow_log(obj: Any, account_id: str, region: str) -> None:
+    with suppress(InvalidFlowLogIdError):
+        ec2_backends[account_id][region].delete_flow_logs([obj.id])
+
+
+DELETERS: dict[str, Deleter] = {
+    "AWS::EC2::EIP": _eip,
+    "AWS::EC2::NatGateway": _nat,
+    "AWS::EC2::InternetGateway": _igw,
+    "AWS::EC2::VPCGatewayAttachment": _gateway_attachment,
+    "AWS::EC2::RouteTable": _route_table,
+    "AWS::EC2::Route": _route,
+    "AWS::EC2::FlowLog": _flow_log,
+}

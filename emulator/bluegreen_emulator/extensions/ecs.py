@@ -11,22 +11,27 @@ moto's AWS::ECS::Service drops ``LoadBalancers`` ("TODO" in its model), so
 ``describe_services`` showed no target group at all; with one ALB per colour each service
 registers with a target group in each ALB, and that is what has to be seen. The service's
 create and update now record the property as the ECS API returns it (camelCase, the port a
-number). Nothing else of moto's service model changes.
+number). Nothing else of moto's service model changes. Clusters and services outlived their
+stack; they are deleted with it (``DELETERS``, see deletes.py).
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
-from moto.ecs.models import Service, ecs_backends
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+from moto.ecs.exceptions import ClusterNotFoundException, ServiceNotFoundException, TaskDefinitionNotFoundException
+from moto.ecs.models import Service, ecs_backends
 
-from ._base import BackendResource, tags_to_list
+from ..moto_internals import patch
+from ._base import BackendResource, Deleter, tags_to_list
 
 EXTENSIONS = [
     ("AWS::ECS::TaskDefinition", "replaces moto's model: all properties (awsvpc, Fargate, Cpu, roles, tags, ...), update = new revision + deregister the old one"),
     ("AWS::ECS::Service", "fix: LoadBalancers reach the service on create and update (describe_services shows every target group; moto dropped them)"),
+    ("stack delete (ECS)", "Cluster and Service are deleted with their stack"),
 ]
 
 
@@ -70,7 +75,7 @@ class TaskDefinitionResource(BackendResource, CloudFormationModel):
         backend = self._backend()
         try:
             backend.deregister_task_definition(self.physical_id)
-        except Exception:  # noqa: BLE001 - already deregistered
+        except TaskDefinitionNotFoundException:  # already deregistered
             return
         if hasattr(backend, "delete_task_definitions"):
             backend.delete_task_definitions([self.physical_id])
@@ -110,5 +115,24 @@ def _update_service(cls, original_resource: Any, new_resource_name: str, cloudfo
 
 
 def install(port: int) -> None:
-    Service.create_from_cloudformation_json = classmethod(_create_service)  # type: ignore[method-assign]
-    Service.update_from_cloudformation_json = classmethod(_update_service)  # type: ignore[method-assign]
+    patch("moto.ecs.models.Service.create_from_cloudformation_json", classmethod(_create_service))
+    patch("moto.ecs.models.Service.update_from_cloudformation_json", classmethod(_update_service))
+
+
+# ----------------------------------------------------------------------------- stack delete
+
+
+def _cluster(obj: Any, account_id: str, region: str) -> None:
+    ecs = ecs_backends[account_id][region]
+    with suppress(ClusterNotFoundException):
+        ecs.delete_cluster(obj.name)
+    # moto keeps deleted clusters as INACTIVE; AWS forgets them soon.
+    ecs.clusters.pop(obj.name, None)
+
+
+def _service(obj: Any, account_id: str, region: str) -> None:
+    with suppress(ClusterNotFoundException, ServiceNotFoundException):
+        ecs_backends[account_id][region].delete_service(obj.cluster_name, obj.name, force=True)
+
+
+DELETERS: dict[str, Deleter] = {"AWS::ECS::Cluster": _cluster, "AWS::ECS::Service": _service}

@@ -1,4 +1,4 @@
-"""CloudWatch Logs: AWS::Logs::LogGroup KmsKeyId and in-place updates.
+"""CloudWatch Logs: AWS::Logs::LogGroup KmsKeyId and in-place updates; the MetricFilter model.
 
 moto 5.2's ``LogGroup.create_from_cloudformation_json`` passes the template properties
 as keyword arguments to ``create_log_group``, which reads ``kmsKeyId`` (the API's
@@ -8,18 +8,21 @@ no update: a changed retention, key or tag set was never applied.
 
 The fix keeps moto's model (Ref = name, GetAtt Arn) and replaces its two class methods;
 upstream they would replace ``LogGroup.create_from_cloudformation_json`` and add
-``update_from_cloudformation_json`` unchanged.
+``update_from_cloudformation_json`` unchanged. AWS::Logs::MetricFilter had no model (a phantom).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from moto.core.common_models import CloudFormationModel
 from moto.logs.models import LogGroup, logs_backends
 
-from ._base import as_int, tags_to_dict
+from ..moto_internals import patch
+from ._base import BackendResource, as_int, tags_to_dict
 
 EXTENSIONS = [
+    ("AWS::Logs::MetricFilter", "new model: put_metric_filter / delete_metric_filter"),
     ("AWS::Logs::LogGroup", "fix: KmsKeyId reaches the log group (describe_log_groups shows kmsKeyId; moto dropped it), RetentionInDays as a number, Tags; in-place update of retention, key and tags (moto: none)"),
 ]
 
@@ -57,6 +60,42 @@ def _update(cls: type[LogGroup], original_resource: LogGroup, new_resource_name:
     return group
 
 
+class MetricFilterResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::Logs::MetricFilter"
+    NAME_PROPERTY = "FilterName"
+    REPLACE_ON = ("LogGroupName",)
+
+    def _backend(self):
+        return logs_backends[self.account_id][self.region_name]
+
+    @staticmethod
+    def _transformations(properties: dict[str, Any]) -> list[dict[str, Any]]:
+        result = []
+        for t in properties.get("MetricTransformations") or []:
+            t = dict(t)
+            if "DefaultValue" in t:
+                t["DefaultValue"] = float(t["DefaultValue"])
+            result.append(t)
+        return result
+
+    def create(self, name: str) -> None:
+        self._backend().put_metric_filter(
+            name, self.properties.get("FilterPattern", ""), self.properties["LogGroupName"], self._transformations(self.properties)
+        )
+        self.physical_id = name
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        backend = self._backend()
+        backend.delete_metric_filter(self.physical_id, self.properties["LogGroupName"])
+        backend.put_metric_filter(
+            self.physical_id, new_properties.get("FilterPattern", ""), new_properties["LogGroupName"], self._transformations(new_properties)
+        )
+
+    def remove(self) -> None:
+        # moto: no error when the filter or its log group is gone
+        self._backend().delete_metric_filter(self.physical_id, self.properties["LogGroupName"])
+
+
 def install(port: int) -> None:
-    LogGroup.create_from_cloudformation_json = classmethod(_create)  # type: ignore[method-assign, assignment]
-    LogGroup.update_from_cloudformation_json = classmethod(_update)  # type: ignore[method-assign, assignment]
+    patch("moto.logs.models.LogGroup.create_from_cloudformation_json", classmethod(_create))
+    patch("moto.logs.models.LogGroup.update_from_cloudformation_json", classmethod(_update))

@@ -8,14 +8,16 @@ the name for ``Ref`` and ignore ``DBClusterIdentifier``; these models replace th
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import camelcase_to_underscores
 from moto.ec2.models import ec2_backends
+from moto.rds.exceptions import DBClusterNotFoundError, DBInstanceNotFoundError
 from moto.rds.models import rds_backends
 
-from ._base import BackendResource, as_bool, as_int, delete_if_present, identifier, tags_to_list
+from ._base import BackendResource, as_bool, as_int, identifier, tags_to_list
 
 EXTENSIONS = [
     ("AWS::RDS::DBCluster", "new model: create_db_cluster/modify_db_cluster/delete_db_cluster; Endpoint.Address, ReadEndpoint.Address, MasterUserSecret.SecretArn"),
@@ -115,9 +117,7 @@ class DBClusterResource(BackendResource, CloudFormationModel):
         return _backend(self).clusters[self.physical_id]
 
     def update(self, new_properties: dict[str, Any]) -> None:
-        changed = {
-            k: v for k, v in new_properties.items() if self.properties.get(k) != v
-        }
+        changed = self.changed(new_properties)
         kwargs = _kwargs(changed, skip={"DBClusterIdentifier", "Tags"})
         if "Tags" in changed:
             self.cluster.tags = tags_to_list(new_properties.get("Tags"))
@@ -128,7 +128,8 @@ class DBClusterResource(BackendResource, CloudFormationModel):
 
     def remove(self) -> None:
         backend = _backend(self)
-        delete_if_present(backend.delete_db_cluster, self.physical_id)
+        with suppress(DBClusterNotFoundError):
+            backend.delete_db_cluster(self.physical_id)
         # Automated snapshots go with the cluster (moto keeps them, and a cluster of the
         # same name created within the same minute then collides with the old snapshot).
         for snapshot_id, snapshot in list(backend.cluster_snapshots.items()):
@@ -206,7 +207,7 @@ class DBInstanceResource(BackendResource, CloudFormationModel):
         return _backend(self).databases[self.physical_id]
 
     def update(self, new_properties: dict[str, Any]) -> None:
-        changed = {k: v for k, v in new_properties.items() if self.properties.get(k) != v}
+        changed = self.changed(new_properties)
         kwargs = _kwargs(changed, skip={"DBInstanceIdentifier", "Tags"})
         if "Tags" in changed:
             self.instance.tags = tags_to_list(new_properties.get("Tags"))
@@ -215,7 +216,8 @@ class DBInstanceResource(BackendResource, CloudFormationModel):
             _backend(self).modify_db_instance(self.physical_id, kwargs)
 
     def remove(self) -> None:
-        delete_if_present(_backend(self).delete_db_instance, self.physical_id, skip_final_snapshot=True)
+        with suppress(DBInstanceNotFoundError):
+            _backend(self).delete_db_instance(self.physical_id, skip_final_snapshot=True)
 
     def attribute(self, name: str) -> Any:
         db = self.instance
@@ -235,73 +237,72 @@ class DBInstanceResource(BackendResource, CloudFormationModel):
         raise KeyError(name)
 
 
-class DBClusterParameterGroupResource(BackendResource, CloudFormationModel):
+class _ParameterGroup(BackendResource):
+    """A DB or DB cluster parameter group: created with its parameters, updated in place."""
+
+    REPLACE_ON = ("Family", "Description")
+
+    def _create_group(self, name: str, family: str | None, description: str | None, tags: list[dict[str, str]]) -> Any:
+        raise NotImplementedError
+
+    def _groups(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _modify(self, parameters: list[dict[str, str]]) -> None:
+        raise NotImplementedError
+
+    def create(self, name: str) -> None:
+        p = self.properties
+        group = self._create_group(identifier(name, 255), p.get("Family"), p.get("Description"), tags_to_list(p.get("Tags")))
+        self.physical_id = group.name
+        self._apply_parameters(p.get("Parameters") or {})
+
+    def _apply_parameters(self, parameters: dict[str, Any]) -> None:
+        if parameters:
+            self._modify([{"ParameterName": k, "ParameterValue": str(v)} for k, v in parameters.items()])
+
+    def update(self, new_properties: dict[str, Any]) -> None:
+        group = self._groups()[self.physical_id]
+        group.parameters.clear()
+        group.tags = tags_to_list(new_properties.get("Tags"))
+        self._apply_parameters(new_properties.get("Parameters") or {})
+
+    def remove(self) -> None:
+        self._groups().pop(self.physical_id, None)
+
+
+class DBClusterParameterGroupResource(_ParameterGroup, CloudFormationModel):
     TYPE = "AWS::RDS::DBClusterParameterGroup"
     NAME_PROPERTY = "DBClusterParameterGroupName"
-    REPLACE_ON = ("Family", "Description")
 
-    def create(self, name: str) -> None:
-        group = _backend(self).create_db_cluster_parameter_group(
-            db_cluster_parameter_group_name=identifier(name, 255),
-            db_parameter_group_family=self.properties.get("Family"),
-            description=self.properties.get("Description"),
-            tags=tags_to_list(self.properties.get("Tags")),
+    def _create_group(self, name: str, family: str | None, description: str | None, tags: list[dict[str, str]]) -> Any:
+        return _backend(self).create_db_cluster_parameter_group(
+            db_cluster_parameter_group_name=name, db_parameter_group_family=family, description=description, tags=tags
         )
-        self.physical_id = group.name
-        self._apply_parameters(self.properties.get("Parameters") or {})
 
-    def _apply_parameters(self, parameters: dict[str, Any]) -> None:
-        if parameters:
-            _backend(self).modify_db_cluster_parameter_group(
-                self.physical_id,
-                [
-                    {"ParameterName": k, "ParameterValue": str(v), "ApplyMethod": "pending-reboot"}
-                    for k, v in parameters.items()
-                ],
-            )
+    def _groups(self) -> dict[str, Any]:
+        return _backend(self).db_cluster_parameter_groups
 
-    def update(self, new_properties: dict[str, Any]) -> None:
-        group = _backend(self).db_cluster_parameter_groups[self.physical_id]
-        group.parameters.clear()
-        group.tags = tags_to_list(new_properties.get("Tags"))
-        self._apply_parameters(new_properties.get("Parameters") or {})
-
-    def remove(self) -> None:
-        _backend(self).db_cluster_parameter_groups.pop(self.physical_id, None)
+    def _modify(self, parameters: list[dict[str, str]]) -> None:
+        _backend(self).modify_db_cluster_parameter_group(
+            self.physical_id, [{**parameter, "ApplyMethod": "pending-reboot"} for parameter in parameters]
+        )
 
 
-class DBParameterGroupResource(BackendResource, CloudFormationModel):
+class DBParameterGroupResource(_ParameterGroup, CloudFormationModel):
     TYPE = "AWS::RDS::DBParameterGroup"
     NAME_PROPERTY = "DBParameterGroupName"
-    REPLACE_ON = ("Family", "Description")
 
-    def create(self, name: str) -> None:
-        group = _backend(self).create_db_parameter_group(
-            {
-                "db_parameter_group_name": identifier(name, 255),
-                "db_parameter_group_family": self.properties.get("Family"),
-                "description": self.properties.get("Description"),
-                "tags": tags_to_list(self.properties.get("Tags")),
-            }
+    def _create_group(self, name: str, family: str | None, description: str | None, tags: list[dict[str, str]]) -> Any:
+        return _backend(self).create_db_parameter_group(
+            {"db_parameter_group_name": name, "db_parameter_group_family": family, "description": description, "tags": tags}
         )
-        self.physical_id = group.name
-        self._apply_parameters(self.properties.get("Parameters") or {})
 
-    def _apply_parameters(self, parameters: dict[str, Any]) -> None:
-        if parameters:
-            _backend(self).modify_db_parameter_group(
-                self.physical_id,
-                [{"ParameterName": k, "ParameterValue": str(v)} for k, v in parameters.items()],
-            )
+    def _groups(self) -> dict[str, Any]:
+        return _backend(self).db_parameter_groups
 
-    def update(self, new_properties: dict[str, Any]) -> None:
-        group = _backend(self).db_parameter_groups[self.physical_id]
-        group.parameters.clear()
-        group.tags = tags_to_list(new_properties.get("Tags"))
-        self._apply_parameters(new_properties.get("Parameters") or {})
-
-    def remove(self) -> None:
-        _backend(self).db_parameter_groups.pop(self.physical_id, None)
+    def _modify(self, parameters: list[dict[str, str]]) -> None:
+        _backend(self).modify_db_parameter_group(self.physical_id, parameters)
 
 
 class DBSubnetGroupResource(BackendResource, CloudFormationModel):

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import suppress
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 from moto.rds.models import rds_backends
+from moto.secretsmanager.exceptions import SecretNotFoundException
 from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
 
-from ._base import BackendResource, as_bool, as_int, delete_if_present, tags_to_list
+from ..moto_internals import patch
+from ._base import BackendResource, as_bool, as_int, policy_text, tags_to_list
 
 EXTENSIONS = [
     ("AWS::SecretsManager::Secret", "new model: create_secret with GenerateSecretString (real random password), KmsKeyId, tags; force-deleted on stack delete"),
@@ -111,10 +114,8 @@ class SecretResource(BackendResource, CloudFormationModel):
                 backend.put_secret_value(self.physical_id, value, None, None, ["AWSCURRENT"])
 
     def remove(self) -> None:
-        delete_if_present(
-            _backend(self).delete_secret,
-            self.physical_id, recovery_window_in_days=None, force_delete_without_recovery=True,
-        )
+        # forced: no recovery window, and moto's forced delete of an unknown secret is no error
+        _backend(self).delete_secret(self.physical_id, recovery_window_in_days=None, force_delete_without_recovery=True)
 
     def attribute(self, name: str) -> Any:
         return self.physical_id
@@ -177,23 +178,18 @@ class SecretTargetAttachmentResource(BackendResource, CloudFormationModel):
         return self.physical_id
 
 
-def _patch_rotation_rules_output() -> None:
+_original_secret_to_dict = FakeSecret.to_dict
+
+
+def _secret_to_dict(self: FakeSecret) -> dict[str, Any]:
     """describe_secret: also report ScheduleExpression / Duration recorded by RotationSchedule."""
-    if getattr(FakeSecret.to_dict, "_bluegreen", False):
-        return
-    original = FakeSecret.to_dict
-
-    def to_dict(self: FakeSecret) -> dict[str, Any]:
-        result = original(self)
-        extra = getattr(self, "_bluegreen_rotation_rules", None)
-        if extra and "RotationRules" in result:
-            result["RotationRules"].update(extra)
-            if not result["RotationRules"].get("AutomaticallyAfterDays"):
-                result["RotationRules"].pop("AutomaticallyAfterDays", None)
-        return result
-
-    to_dict._bluegreen = True  # type: ignore[attr-defined]
-    FakeSecret.to_dict = to_dict  # type: ignore[method-assign]
+    result = _original_secret_to_dict(self)
+    extra = getattr(self, "_bluegreen_rotation_rules", None)
+    if extra and "RotationRules" in result:
+        result["RotationRules"].update(extra)
+        if not result["RotationRules"].get("AutomaticallyAfterDays"):
+            result["RotationRules"].pop("AutomaticallyAfterDays", None)
+    return result
 
 
 class RotationScheduleResource(BackendResource, CloudFormationModel):
@@ -203,7 +199,7 @@ class RotationScheduleResource(BackendResource, CloudFormationModel):
     TYPE = "AWS::SecretsManager::RotationSchedule"
     REPLACE_ON = ("SecretId",)
 
-    def _apply(self, properties: dict[str, Any]) -> None:
+    def put(self, properties: dict[str, Any]) -> None:
         secret = _backend(self).secrets[properties["SecretId"]]
         rules = properties.get("RotationRules") or {}
         days = as_int(rules.get("AutomaticallyAfterDays"), 0) or 0
@@ -229,12 +225,6 @@ class RotationScheduleResource(BackendResource, CloudFormationModel):
             secret.next_rotation_date = int(time.time()) + days * 86400
         self.physical_id = secret.arn
 
-    def create(self, name: str) -> None:
-        self._apply(self.properties)
-
-    def update(self, new_properties: dict[str, Any]) -> None:
-        self._apply(new_properties)
-
     def remove(self) -> None:
         try:
             secret = _backend(self).secrets[self.physical_id]
@@ -251,26 +241,14 @@ class ResourcePolicyResource(BackendResource, CloudFormationModel):
     TYPE = "AWS::SecretsManager::ResourcePolicy"
     REPLACE_ON = ("SecretId",)
 
-    def _apply(self, properties: dict[str, Any]) -> None:
-        policy = properties.get("ResourcePolicy")
-        if not isinstance(policy, str):
-            policy = json.dumps(policy)
-        arn, _name = _backend(self).put_resource_policy(properties["SecretId"], policy)
+    def put(self, properties: dict[str, Any]) -> None:
+        arn, _name = _backend(self).put_resource_policy(properties["SecretId"], policy_text(properties.get("ResourcePolicy")))
         self.physical_id = arn
 
-    def create(self, name: str) -> None:
-        self._apply(self.properties)
-
-    def update(self, new_properties: dict[str, Any]) -> None:
-        self._apply(new_properties)
-
     def remove(self) -> None:
-        try:
+        with suppress(SecretNotFoundException):  # the secret went first
             _backend(self).delete_resource_policy(self.physical_id)
-        except Exception as exc:  # noqa: BLE001
-            if not (is_not_found(exc) or isinstance(exc, KeyError)):
-                raise
 
 
 def install(port: int) -> None:
-    _patch_rotation_rules_output()
+    patch("moto.secretsmanager.models.FakeSecret.to_dict", _secret_to_dict)

@@ -6,12 +6,14 @@ Rules are stored, never evaluated: no request is ever inspected.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
+from moto.wafv2.exceptions import WAFNonexistentItemException
 from moto.wafv2.models import wafv2_backends
 
-from ._base import BackendResource, is_not_found, tags_to_list
+from ._base import BackendResource, tags_to_list
 
 EXTENSIONS = [
     ("AWS::WAFv2::WebACL", "new model: create/update/delete_web_acl (rules stored, not evaluated); Ref = Name|Id|Scope, GetAtt Arn, Id"),
@@ -114,7 +116,7 @@ class LoggingConfigurationResource(BackendResource, CloudFormationModel):
     TYPE = "AWS::WAFv2::LoggingConfiguration"
     REPLACE_ON = ("ResourceArn",)
 
-    def _put(self, p: dict[str, Any]) -> None:
+    def put(self, p: dict[str, Any]) -> None:
         _backend(self).put_logging_configuration(
             p["ResourceArn"],
             list(p.get("LogDestinationConfigs") or []),
@@ -122,17 +124,8 @@ class LoggingConfigurationResource(BackendResource, CloudFormationModel):
             False,
             p.get("LoggingFilter"),
         )
-
-    def create(self, name: str) -> None:
-        self._put(self.properties)
-        self.physical_id = self.properties["ResourceArn"]
-
-    def update(self, new_properties: dict[str, Any]) -> None:
-        self._put(new_properties)
+        self.physical_id = p["ResourceArn"]
 
     def remove(self) -> None:
-        try:
+        with suppress(WAFNonexistentItemException):
             _backend(self).delete_logging_configuration(self.physical_id)
-        except Exception as exc:  # noqa: BLE001
-            if not (is_not_found(exc) or "Nonexistent" in type(exc).__name__):
-                raise
