@@ -1,7 +1,6 @@
-"""Deployment environments as the Sceptre stack-group configs define them.
+"""Deployment environments as Sceptre reads the stack groups that define them.
 
-``config/config.yaml`` holds what every group shares (``region``); ``config/<env>/config.yaml``
-holds the environment's own keys::
+An environment is a top-level stack group ``config/<env>/`` whose group config names itself::
 
     environment: dev
     environment_suffix: d01
@@ -9,24 +8,25 @@ holds the environment's own keys::
     parameters:
       Project: payments-migration
 
-Resource names follow ``<kind>[-<qualifier>...]-<environment>-<suffix>`` (bluegreen.cfn.name), so
-the traffic shifter of dev/d01 is ``lambda-traffic-shifter-dev-d01``.
+(``config/nested-dev/`` shares dev's group config through a symlink and so says ``environment: dev``:
+it is dev's nested parent, not an environment of its own.) Resource names follow
+``<kind>[-<qualifier>...]-<environment>-<suffix>`` (bluegreen.cfn.name), so the traffic shifter of
+dev/d01 is ``lambda-traffic-shifter-dev-d01``.
 
-The files are read the way Sceptre reads them: Jinja first (``{{ environment }}``,
-``{{ environment_variable.X }}``; an unknown ``var`` renders empty), then YAML, where the tags
-of resolvers and hooks (``!stack_output``, ``!ssm``, ...) are kept as plain values, not run.
+Nothing here parses a config file: ``SceptrePlan`` reads the group (Jinja with ``var`` empty,
+``environment_variable``, inheritance from config/config.yaml, resolvers and hooks set up but not
+run) and the values come from its ``Stack`` objects: ``stack_group_config``, the parameters every
+stack is given and ``Stack.region``. They must agree across the group's stacks.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 CONFIG_DIR = "config"
 CONFIG_FILE = "config.yaml"
@@ -75,20 +75,78 @@ def find_project_root(start: Path | None = None) -> Path:
     raise EnvironmentConfigError(f"no {CONFIG_DIR}/{CONFIG_FILE} in {here} or its parents; run from the project folder")
 
 
+def stacks(root: Path, group: str, variables: Mapping[str, Any] | None = None) -> list[Any]:
+    """Sceptre's stacks of ``config/<group>/`` (SceptrePlan: no AWS call); a config Sceptre refuses is
+    an EnvironmentConfigError naming the folder."""
+    from sceptre.context import SceptreContext
+    from sceptre.exceptions import SceptreException
+    from sceptre.plan.plan import SceptrePlan
+
+    folder = Path(root) / CONFIG_DIR / group
+    context = SceptreContext(project_path=str(root), command_path=group, user_variables=dict(variables or {}))
+    try:
+        return sorted(SceptrePlan(context).command_stacks, key=lambda s: s.name)
+    except ValueError as err:  # Sceptre's only ValueError: a file that is not YAML once rendered
+        raise EnvironmentConfigError(f"{folder}: not valid YAML once Sceptre rendered it: {err}") from err
+    except (SceptreException, TypeError) as err:
+        raise EnvironmentConfigError(f"{folder}: Sceptre cannot read it: {err}") from err
+
+
+def group_config(root: Path, group: str) -> dict[str, Any]:
+    """The group config Sceptre gives the stacks of ``config/<group>/`` (``Stack.stack_group_config``)
+    plus ``parameters`` (what every stack is given) and ``region``; keys that differ between the
+    group's stacks (a sub-group's own values) are left out."""
+    found = stacks(root, group)
+    if not found:
+        raise EnvironmentConfigError(f"{Path(root) / CONFIG_DIR / group}: no stack configs, so Sceptre reads no "
+                                     "group config there")
+    from bluegreen.nested import unresolved_parameters
+
+    def common(values: list[dict[str, Any]]) -> dict[str, Any]:
+        first = values[0]
+        return {k: v for k, v in first.items() if all(k in other and other[k] == v for other in values[1:])}
+
+    config = common([dict(s.stack_group_config) for s in found])
+    config["parameters"] = common([{k: v for k, v in unresolved_parameters(s).items() if isinstance(v, str)}
+                                   for s in found])
+    if len({s.region for s in found}) == 1:
+        config["region"] = found[0].region
+    return config
+
+
+def read_config(path: Path, environment: str, root: Path) -> dict[str, Any]:
+    """The group config of ``path``'s folder as Sceptre reads it (``group_config``; ``path`` names the
+    group's config.yaml, ``environment`` is kept for the callers that name it)."""
+    group = Path(path).resolve().parent if Path(path).name == CONFIG_FILE else Path(path).resolve()
+    return group_config(root, str(group.relative_to((Path(root) / CONFIG_DIR).resolve())))
+
+
+@lru_cache(maxsize=32)
+def _environment_of(root: str, group: str, mtime: float) -> str | None:
+    try:
+        return group_config(Path(root), group).get("environment")
+    except EnvironmentConfigError:
+        return None
+
+
 def known_environments(root: Path) -> list[str]:
+    """The top-level groups whose group config names themselves (``environment: <folder>``)."""
     config = Path(root) / CONFIG_DIR
-    return sorted(p.parent.name for p in config.glob(f"*/{CONFIG_FILE}"))
+    found = []
+    for path in sorted(config.glob(f"*/{CONFIG_FILE}")):
+        group = path.parent.name
+        if _environment_of(str(Path(root).resolve()), group, path.stat().st_mtime) == group:
+            found.append(group)
+    return found
 
 
 def load_environment(name: str, root: Path | None = None) -> Environment:
     """The environment ``name`` (a folder of config/), with its names checked against each other."""
     root = find_project_root() if root is None else Path(root)
-    known = known_environments(root)
-    if name not in known:
-        raise UnknownEnvironmentError(name, known)
     path = root / CONFIG_DIR / name / CONFIG_FILE
-    shared = read_config(root / CONFIG_DIR / CONFIG_FILE, name, root)
-    values = {**shared, **read_config(path, name, root)}
+    if not path.is_file():
+        raise UnknownEnvironmentError(name, known_environments(root))
+    values = group_config(root, name)
 
     def required(key: str, where: Mapping[str, Any] = values, label: str = "") -> str:
         value = where.get(key)
@@ -98,14 +156,13 @@ def load_environment(name: str, root: Path | None = None) -> Environment:
 
     environment = required("environment")
     if environment != name:
-        raise EnvironmentConfigError(f"{path}: environment is {environment!r} but the folder is {name!r}")
+        raise EnvironmentConfigError(f"{path}: environment is {environment!r} but the folder is {name!r}"
+                                     + (f" (config/{name} deploys {environment!r}: use {environment!r})"
+                                        if environment in known_environments(root) else ""))
     suffix = required("environment_suffix")
     if not _SUFFIX.match(suffix):
         raise EnvironmentConfigError(f"{path}: environment_suffix must be 2-8 lower-case letters or digits, got {suffix!r}")
-    parameters = values.get("parameters")
-    if not isinstance(parameters, Mapping):
-        raise EnvironmentConfigError(f"{path}: parameters must be a mapping with Project, got {parameters!r}")
-    project = required("Project", parameters, "parameters: Project")
+    project = required("Project", values["parameters"], "parameters: Project")
     ssm_prefix = required("ssm_prefix").rstrip("/")
     expected = f"/{project}/{environment}-{suffix}"
     if ssm_prefix != expected:
@@ -118,48 +175,3 @@ def load_environment(name: str, root: Path | None = None) -> Environment:
         region=required("region"),
         config_file=path,
     )
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    """Safe YAML that keeps Sceptre's resolver and hook tags as the plain values under them."""
-
-
-def _untagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-
-_ConfigLoader.add_multi_constructor("!", _untagged)
-
-
-def read_config(path: Path, environment: str, root: Path) -> dict[str, Any]:
-    """One Sceptre config file: rendered with Jinja (as Sceptre does), then parsed."""
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise EnvironmentConfigError(f"cannot read {path}: {err.strerror}") from err
-    if "{{" in text or "{%" in text:
-        import jinja2  # Sceptre's own dependency
-
-        try:
-            text = jinja2.Template(text).render(
-                environment=environment,
-                command_path=environment,
-                project_path=str(root),
-                environment_variable=os.environ,
-                var={},
-            )
-        except jinja2.TemplateError as err:
-            raise EnvironmentConfigError(f"{path}: Jinja error: {err}") from err
-    try:
-        data = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as err:
-        raise EnvironmentConfigError(f"{path}: not valid YAML: {err}") from err
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise EnvironmentConfigError(f"{path}: expected a mapping at the top, got {type(data).__name__}")
-    return data

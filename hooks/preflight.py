@@ -14,8 +14,9 @@ Argument (a dict; every value comes from the group config through ``!stack_attr`
       before_create: *preflight
       ...
 
-The other environments' ``vpc_cidr`` are read from the other group configs of the project
-(config/<env>/config.yaml). When AWS_ENDPOINT_URL points at 127.0.0.1 or localhost, its port
+The other environments' ``vpc_cidr`` come from Sceptre's reading of their stack groups
+(bluegreen.environments: the groups whose config names themselves, so config/nested-dev/, which is
+dev's own group config, is not "another environment"). When AWS_ENDPOINT_URL points at 127.0.0.1 or localhost, its port
 must answer. Every problem is reported at once, on one line of one PreflightFailedError; the checks are
 bluegreen/preflight.py.
 
@@ -68,21 +69,27 @@ _config_reader.CONFIG_MERGE_STRATEGY_OVERRIDES["hooks"] = {
 
 
 @lru_cache(maxsize=None)
-def other_vpc_cidrs(project_path: str, stack_group: str) -> dict[str, str]:
-    """{group: vpc_cidr} of the project's other top-level group configs that set vpc_cidr
-    (read once per run: every stack of the plan asks)."""
-    from sceptre.context import SceptreContext
+def other_vpc_cidrs(project_path: str, environment: str) -> dict[str, str]:
+    """{environment: vpc_cidr} of the project's other environments that set vpc_cidr, as Sceptre reads
+    their groups (bluegreen.environments; read once per run: every stack of the plan asks).
 
+    ``environment`` is the one being deployed (a stack-group path such as ``dev/networking`` names its
+    first part). An environment's nested parent (config/nested-dev/, dev's own group config) is not
+    another environment, so its identical vpc_cidr is no overlap.
+    """
+    from bluegreen.environments import EnvironmentConfigError, group_config, known_environments
+
+    this = environment.split("/")[0]
     found = {}
-    for config in sorted(Path(project_path, "config").glob("*/config.yaml")):
-        group = config.parent.name
-        if group == stack_group.split("/")[0]:
+    for other in known_environments(Path(project_path)):
+        if other == this:
             continue
-        reader = _config_reader.ConfigReader(SceptreContext(project_path=project_path, command_path=group))
-        # _read renders the group config as Sceptre would (parents merged, Jinja applied).
-        cidr = reader._read(f"{group}/config.yaml").get("vpc_cidr")
+        try:
+            cidr = group_config(Path(project_path), other).get("vpc_cidr")
+        except EnvironmentConfigError:
+            continue  # that environment's own preflight reports it
         if cidr:
-            found[group] = str(cidr)
+            found[other] = str(cidr)
     return found
 
 
@@ -115,7 +122,7 @@ class Preflight(Hook):
         values = self.argument
         others = self._other_environments
         if others is None:
-            others = dict(other_vpc_cidrs(self.stack.config["project_path"], self.stack.config["stack_group_path"]))
+            others = dict(other_vpc_cidrs(self.stack.stack_group_config["project_path"], str(values.get("environment"))))
         environ = os.environ if self._environ is None else self._environ
         kwargs = {"connect": self._connect} if self._connect is not None else {}
         found = preflight.problems(values, other_environments=others,

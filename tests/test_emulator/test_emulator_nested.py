@@ -1,26 +1,36 @@
-"""The nested parent, packaged and deployed with python -m bluegreen.package, on the emulator.
+"""The nested parent deployed by Sceptre (config/nested-dev/main.yaml) on the emulator.
 
-A copy of the project whose dev group uses the suffix n01, so nothing collides with the names
-the other emulator tests (or a demo) use. One test walks the life of a deployment: create with
-10 % for green, a shift made behind CloudFormation's back (as the traffic shifter does), an
-update without --green-weight that must keep that shift, and the delete.
+A copy of the project whose dev group uses the suffix n01, so nothing collides with the names the
+other emulator tests (or a demo) use. One test walks the life of a deployment with Sceptre's own
+commands: launch with 10 % for green, a shift made behind CloudFormation's back (as the traffic
+shifter does), ``sceptre diff`` that shows it, a launch without ``--var`` that must keep that shift,
+a diff with nothing left to show, and the delete, whose hook empties the nested stacks' buckets.
 """
 
 from __future__ import annotations
 
-import functools
+import os
+import re
+import shlex
 import shutil
+import subprocess
+import sys
 import uuid
 
+import boto3
 import pytest
 
-from bluegreen import lambda_zip, nested, package
+from bluegreen import nested
+from tests.emulator_process import run_launcher
 
 from .conftest import ROOT
 
 pytestmark = pytest.mark.emulator
 
+SCEPTRE = os.path.join(os.path.dirname(sys.executable), "sceptre")
 SUFFIX = "n01"
+PARENT = "nested-dev/main.yaml"
+STACK_NAME = "payments-dev-main"
 #: One ALB per colour; both listeners carry the same weights.
 EDGES = ("blue", "green")
 
@@ -29,32 +39,60 @@ EDGES = ("blue", "green")
 def project(tmp_path):
     root = tmp_path / "project"
     shutil.copytree(ROOT / "config", root / "config", symlinks=True)
-    shutil.copytree(ROOT / "templates", root / "templates", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(ROOT / "templates", root / "templates", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "lambda_src", root / "lambda_src", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / ".build").symlink_to(ROOT / ".build")  # the Lambda dependency cache: no pip run
     config = root / "config" / "dev" / "config.yaml"
     config.write_text(config.read_text().replace("d01", SUFFIX))
     return root
 
 
-@pytest.fixture
-def aws_env(emulator, monkeypatch):
-    for key, value in {"AWS_ENDPOINT_URL": emulator.url, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    return emulator
+class Deployer:
+    """The emulator as its deployer: the environment ``scripts/emulator env`` prints, and clients with it."""
+
+    def __init__(self, emulator):
+        printed = run_launcher("env", port=emulator.port)
+        assert printed.returncode == 0, printed.stderr
+        self.env = {m.group(1): shlex.split(m.group(2))[0] if m.group(2) else ""
+                    for m in re.finditer(r"^(?:export )?([A-Z_]+)=(.*)$", printed.stdout, re.M)}
+        self.port = emulator.port
+        self.session = boto3.session.Session(aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+                                             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+                                             region_name="us-east-1")
+        self.url = self.env["AWS_ENDPOINT_URL"]
+
+    def client(self, service: str):
+        return self.session.client(service, endpoint_url=self.url)
 
 
 @pytest.fixture
-def bucket(aws_env):
+def deployer(emulator):
+    return Deployer(emulator)
+
+
+@pytest.fixture
+def bucket(deployer):
     name = f"pkg-{uuid.uuid4().hex[:12]}"
-    key = aws_env.client("kms").create_key(Description="packaging")["KeyMetadata"]["Arn"]
-    s3 = aws_env.client("s3")
+    emulator = deployer
+    key = emulator.client("kms").create_key(Description="packaging")["KeyMetadata"]["Arn"]
+    s3 = emulator.client("s3")
     s3.create_bucket(Bucket=name)
     s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})
     return name
+
+
+@pytest.fixture
+def sceptre(deployer, project, bucket):
+    env = {**os.environ, **deployer.env, "PACKAGING_BUCKET": bucket, "EMULATOR_PORT": str(deployer.port)}
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        env.pop(key, None)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([SCEPTRE, "--dir", str(project), *args], env=env, cwd=project, capture_output=True,
+                              text=True, timeout=600, stdin=subprocess.DEVNULL)
+    yield run
+    run("delete", "-y", PARENT)  # a failed test leaves nothing behind
 
 
 def listener_weights(emulator, listener_arn: str) -> dict[str, int]:
@@ -73,29 +111,53 @@ def expected_weights(edge: str, green: int) -> dict[str, int]:
     return {f"tg-blue-{edge}alb-dev-{SUFFIX}": 100 - green, f"tg-green-{edge}alb-dev-{SUFFIX}": green}
 
 
-def test_package_deploy__create_shift_update_delete__weights_follow_ssm_and_nothing_left(
-        aws_env, project, bucket, tmp_path):
-    stack_name = f"nested-{uuid.uuid4().hex[:8]}"
-    run = functools.partial(package.main, root=project, out=lambda line: None,
-                            builder=functools.partial(lambda_zip.build, cache_dir=ROOT / lambda_zip.BUILD_DIR))
-    common = ["--env", "dev", "--bucket", bucket, "--stack-name", stack_name, "--output", str(tmp_path / "p.json")]
-    cfn, ssm = aws_env.client("cloudformation"), aws_env.client("ssm")
+def versions(s3, bucket: str) -> int:
+    listed = s3.list_object_versions(Bucket=bucket)
+    return len(listed.get("Versions", [])) + len(listed.get("DeleteMarkers", []))
 
-    # CreateStack directly: the emulator evaluates a parent's outputs only on that path.
-    assert run([*common, "--deploy", "--direct", "--green-weight", "10"]) == 0
-    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+
+def test_sceptre_parent__launch_shift_diff_launch_delete__weights_follow_ssm_and_nothing_left(
+        deployer, sceptre, bucket):
+    emulator = deployer
+    cfn, ssm, s3 = emulator.client("cloudformation"), emulator.client("ssm"), emulator.client("s3")
+
+    # The first launch: no SSM weight exists yet (the parameters stack inside the parent creates it).
+    launched = sceptre("--var", "green_weight=10", "launch", "-y", PARENT)
+    assert launched.returncode == 0, (launched.stdout + launched.stderr)[-3000:]
+    stack = cfn.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert set(outputs) == set(nested.PARENT_OUTPUTS)
-    assert edge_weights(aws_env, outputs) == {edge: expected_weights(edge, 10) for edge in EDGES}
+    assert edge_weights(emulator, outputs) == {edge: expected_weights(edge, 10) for edge in EDGES}
     weight_parameter = outputs["GreenWeightParameterName"]
-    assert ssm.get_parameter(Name=weight_parameter)["Parameter"]["Value"] == "10"
+    assert ssm.get_parameter(Name=weight_parameter)["Parameter"]["Value"] == "10"  # !record_green_weight
+    # !package_nested put every child and both Lambda zips into the packaging bucket, under its KMS key.
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {k.split("/")[1] for k in keys if k.startswith("templates/")} == \
+        {name for name in nested.generate("dev").order}
+    assert {k.split("/")[1] for k in keys if k.startswith("lambda/")} == {"traffic_shifter", "ssm_parameter"}
 
-    # The traffic shifter moves on to 25 % and records it; a plain deployment must keep it.
+    # The traffic shifter moves on to 25 % and records it; diff shows it, a plain launch keeps it.
     ssm.put_parameter(Name=weight_parameter, Value="25", Overwrite=True)
-    assert run([*common, "--deploy"]) == 0
-    assert edge_weights(aws_env, outputs) == {edge: expected_weights(edge, 25) for edge in EDGES}
+    diff = sceptre("diff", "-n", PARENT)
+    assert diff.returncode == 0, (diff.stdout + diff.stderr)[-3000:]
+    assert "GreenWeight" in diff.stdout and "25" in diff.stdout, diff.stdout[-3000:]
+    relaunched = sceptre("launch", "-y", PARENT)
+    assert relaunched.returncode == 0, (relaunched.stdout + relaunched.stderr)[-3000:]
+    assert edge_weights(emulator, outputs) == {edge: expected_weights(edge, 25) for edge in EDGES}
+    assert "No difference" in sceptre("diff", "-n", PARENT).stdout
 
-    assert run(["--env", "dev", "--stack-name", stack_name, "--delete"]) == 0
+    status = sceptre("status", PARENT)
+    assert "complete" in status.stdout.lower(), status.stdout + status.stderr
+
+    # Delete: the hook empties the nested stacks' buckets first, then CloudFormation deletes them all.
+    trail = cfn.describe_stacks(StackName=cfn.describe_stack_resource(
+        StackName=STACK_NAME, LogicalResourceId="AuditStack")["StackResourceDetail"]["PhysicalResourceId"])
+    trail_bucket = {o["OutputKey"]: o["OutputValue"] for o in trail["Stacks"][0]["Outputs"]}["TrailBucketName"]
+    s3.put_object(Bucket=trail_bucket, Key="AWSLogs/probe.json", Body=b"{}")
+    deleted = sceptre("delete", "-y", PARENT)
+    assert deleted.returncode == 0, (deleted.stdout + deleted.stderr)[-3000:]
     left = [s["StackName"] for s in cfn.list_stacks()["StackSummaries"]
-            if s["StackName"].startswith(stack_name) and s["StackStatus"] != "DELETE_COMPLETE"]
+            if s["StackName"].startswith(STACK_NAME) and s["StackStatus"] != "DELETE_COMPLETE"]
     assert left == []
+    assert trail_bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
