@@ -53,6 +53,13 @@ def assert_unchanged(db, fence):
     assert statuses["blue_to_green"] == "ready" and statuses["green_to_blue"] in ("ready", "stopped")  # never left running
 
 
+def assert_refused_and_undone(shifter, kind, db, fence, error: str) -> None:
+    """The switchover to green fails with ``error`` (a step's failure injected) and leaves everything as before."""
+    with pytest.raises(SwitchoverFailed, match=error):
+        switch(shifter, kind, "green")
+    assert_unchanged(db, fence)
+
+
 # -- the happy path ---------------------------------------------------------------------------------
 def test_switchover__healthy__writer_name_moves_to_green(shifter, kind, db):
     switch(shifter, kind, "green")
@@ -193,10 +200,9 @@ def test_switchover__only_the_failed_guardrail__is_reported(shifter, kind, db):
 def test_switchover__replication_never_drains__times_out_and_undoes_the_fence(shifter, kind, db, fence, clock):
     fence.drain = False
     t0 = clock()
-    with pytest.raises(SwitchoverFailed, match="timed out after 30 s waiting for the drain marker to replicate to green"):
-        switch(shifter, kind, "green")
+    assert_refused_and_undone(shifter, kind, db, fence,
+                              "timed out after 30 s waiting for the drain marker to replicate to green")
     assert 30 <= clock() - t0 < 40  # the drain timeout, not a metric period
-    assert_unchanged(db, fence)
     assert [c for c in fence.calls if c[0] in ("fence", "unfence")] == [("fence", "blue"), ("unfence", "blue")]
 
 
@@ -215,47 +221,35 @@ def test_switchover__fence_did_not_take__waits_then_moves_once_sessions_are_gone
 
 def test_switchover__sessions_never_end__refused_to_drain_and_undone(shifter, kind, db, fence):
     fence.sessions_left = 10_000
-    with pytest.raises(SwitchoverFailed, match="the fence did not take"):
-        switch(shifter, kind, "green")
-    assert_unchanged(db, fence)
+    assert_refused_and_undone(shifter, kind, db, fence, "the fence did not take")
     assert fence.markers == {}  # no drain point recorded while a session was left
 
 
 # -- a failure injected at each step leaves the writer where it was --------------------------------
 def test_switchover__fence_fails__nothing_else_happens(shifter, kind, db, fence):
     fence.fail["fence"] = RuntimeError("connection refused")
-    with pytest.raises(SwitchoverFailed, match="connection refused.*writer stays on blue"):
-        switch(shifter, kind, "green")
-    assert_unchanged(db, fence)
+    assert_refused_and_undone(shifter, kind, db, fence, "connection refused.*writer stays on blue")
 
 
 def test_switchover__route53_refuses_the_move__fence_undone_name_unchanged(shifter, kind, db, fence):
     db.fail_once("route53", "ChangeResourceRecordSets")
-    with pytest.raises(SwitchoverFailed, match="InternalFailure"):
-        switch(shifter, kind, "green")
-    assert_unchanged(db, fence)
+    assert_refused_and_undone(shifter, kind, db, fence, "InternalFailure")
 
 
 def test_switchover__stopping_forward_fails__name_moved_back(shifter, kind, db, fence):
     db.fail_once("dms", "StopReplicationTask")
-    with pytest.raises(SwitchoverFailed, match="StopReplicationTask"):
-        switch(shifter, kind, "green")
-    assert_unchanged(db, fence)
+    assert_refused_and_undone(shifter, kind, db, fence, "StopReplicationTask")
 
 
 def test_switchover__starting_reverse_fails__forward_resumed_name_moved_back(shifter, kind, db, fence):
     db.fail_once("dms", "StartReplicationTask")
-    with pytest.raises(SwitchoverFailed, match="StartReplicationTask"):
-        switch(shifter, kind, "green")
-    assert_unchanged(db, fence)
+    assert_refused_and_undone(shifter, kind, db, fence, "StartReplicationTask")
     assert db.starts[-1]["StartReplicationTaskType"] == "resume-processing"  # forward continues from its checkpoint
 
 
 def test_switchover__unfencing_new_writer_fails__everything_undone(shifter, kind, db, fence):
     fence.fail["unfence:green"] = RuntimeError("grant failed")
-    with pytest.raises(SwitchoverFailed, match="grant failed.*writer stays on blue"):
-        switch(shifter, kind, "green")
-    assert_unchanged(db, fence)
+    assert_refused_and_undone(shifter, kind, db, fence, "grant failed.*writer stays on blue")
 
 
 def test_switchover__unfence_lands_but_its_answer_is_lost__new_fenced_again_never_two_writers(shifter, kind, db, fence, monkeypatch):
@@ -268,9 +262,8 @@ def test_switchover__unfence_lands_but_its_answer_is_lost__new_fenced_again_neve
         return f"{colour}: unfenced"
 
     monkeypatch.setattr(fence, "unfence", lands_then_fails)
-    with pytest.raises(SwitchoverFailed, match="lost the answer to GRANT.*writer stays on blue"):
-        switch(shifter, kind, "green")
-    assert_unchanged(db, fence)  # blue alone writable again, green fenced again
+    # blue alone writable again, green fenced again
+    assert_refused_and_undone(shifter, kind, db, fence, "lost the answer to GRANT.*writer stays on blue")
 
 
 def test_switchover__an_undo_fails_too__says_undo_incomplete(shifter, kind, db, fence):
@@ -442,7 +435,8 @@ class Killed(BaseException):
     """Not an Exception: like SIGKILL or a Lambda timeout, it skips the run's own undo."""
 
 
-def kill_after(kind, step):
+def switch_killed_after(shifter, kind, step: str) -> None:
+    """A switchover to green whose process dies right after ``step``; the next run is a fresh one."""
     def procedure(clients, config, _original=kind.procedure):
         proc = _original(clients, config)
 
@@ -454,6 +448,9 @@ def kill_after(kind, step):
         return proc
 
     kind.procedure = procedure
+    with pytest.raises(Killed):
+        switch(shifter, kind, "green")
+    del kind.procedure
 
 
 def assert_one_writer(db, fence):
@@ -474,10 +471,7 @@ STEPS_KILLED = ["fence old writer", "check the fence took", "write drain marker"
 
 @pytest.mark.parametrize("step", STEPS_KILLED)
 def test_switchover__killed_after_each_action__next_run_leaves_exactly_one_writer(shifter, kind, db, fence, clock, step):
-    kill_after(kind, step)
-    with pytest.raises(Killed):
-        switch(shifter, kind, "green")
-    del kind.procedure  # the next run is a fresh one
+    switch_killed_after(shifter, kind, step)
     clock.advance(31)   # the dead run's lease lapses (SWITCHOVER_LEASE_SECONDS 30)
 
     changes = kind.recover(shifter.clients, shifter.config, "traffic-shifter (tick)")
@@ -489,10 +483,7 @@ def test_switchover__killed_after_each_action__next_run_leaves_exactly_one_write
 
 
 def test_switchover__killed_run_lease_still_live__next_run_waits_and_changes_nothing(shifter, kind, db, fence, clock):
-    kill_after(kind, "fence old writer")
-    with pytest.raises(Killed):
-        switch(shifter, kind, "green")
-    del kind.procedure
+    switch_killed_after(shifter, kind, "fence old writer")
     calls = list(fence.calls)
     with pytest.raises(SwitchoverRefused, match="another db switchover .* is running"):
         kind.recover(shifter.clients, shifter.config, "ops.bob")
@@ -500,10 +491,7 @@ def test_switchover__killed_run_lease_still_live__next_run_waits_and_changes_not
 
 
 def test_switchover__killed_then_switch_again__recovers_first_then_switches(shifter, kind, db, fence, clock):
-    kill_after(kind, "write drain marker")
-    with pytest.raises(Killed):
-        switch(shifter, kind, "green")
-    del kind.procedure
+    switch_killed_after(shifter, kind, "write drain marker")
     clock.advance(31)
     changes = switch(shifter, kind, "green")
     assert "undoing it" in changes[0]
@@ -511,20 +499,14 @@ def test_switchover__killed_then_switch_again__recovers_first_then_switches(shif
 
 
 def test_shifter_tick__dead_switchover_in_the_journal__the_tick_recovers_it(world, shifter, kind, db, fence, clock):
-    kill_after(kind, "move writer name")
-    with pytest.raises(Killed):
-        switch(shifter, kind, "green")
-    del kind.procedure
+    switch_killed_after(shifter, kind, "move writer name")
     clock.advance(31)
     shifter.tick()
     assert assert_one_writer(db, fence) == "green"
 
 
 def test_db_status__dead_switchover__shows_it_and_what_the_next_run_does(shifter, kind, db, fence, clock):
-    kill_after(kind, "fence old writer")
-    with pytest.raises(Killed):
-        switch(shifter, kind, "green")
-    del kind.procedure
+    switch_killed_after(shifter, kind, "fence old writer")
     clock.advance(31)
     status = kind.status(shifter.clients, shifter.config)
     # One journal write per action: the fence is recorded as begun (it may have landed) until the next one begins.

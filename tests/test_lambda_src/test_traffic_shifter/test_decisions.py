@@ -62,15 +62,14 @@ def command(name, status="running", step=0, gate_states=("OK", "OK"), plan=PLAN_
 
 
 # -- ticks ----------------------------------------------------------------------------------------
-def test_decide_tick__bake_done_gates_ok__advance_to_next_step():
-    assert tick(step=0, baked=300) == Decision(
-        action="advance",
-        reason="bake done, every gate OK; advancing to step 2 (green 25, bake 300 s)",
-        new_status="running",
-        new_step_index=1,
-        apply_step=1,
-        green_weight=25,
-    )
+@pytest.mark.parametrize(("step", "baked", "expected"), [
+    (0, 300, Decision(action="advance", reason="bake done, every gate OK; advancing to step 2 (green 25, bake 300 s)",
+                      new_status="running", new_step_index=1, apply_step=1, green_weight=25)),
+    (3, 0, Decision(action="complete", new_status="completed", new_step_index=3,
+                    reason="step 4 (green 100, bake 0 s) baked with every gate OK; migration complete at green 100")),
+], ids=["advance-to-next-step", "last-step-complete"])
+def test_decide_tick__bake_done_gates_ok__next_step_or_complete_at_the_last(step, baked, expected):
+    assert tick(step=step, baked=baked) == expected
 
 
 def test_decide_tick__started_no_step_yet__advance_to_first_step():
@@ -162,15 +161,6 @@ def test_decide_tick__rolled_back_but_green_not_zero__reconcile_to_zero():
         new_status="rolled_back",
         new_step_index=-1,
         green_weight=0,
-    )
-
-
-def test_decide_tick__last_step_baked__complete():
-    assert tick(step=3, baked=0) == Decision(
-        action="complete",
-        reason="step 4 (green 100, bake 0 s) baked with every gate OK; migration complete at green 100",
-        new_status="completed",
-        new_step_index=3,
     )
 
 

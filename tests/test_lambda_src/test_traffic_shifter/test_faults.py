@@ -60,6 +60,13 @@ def state(world) -> dict:
     return world.state_item()
 
 
+def held(shifter) -> tuple[str, dict]:
+    """One tick that must hold: its reason, and the status read right after it."""
+    result = shifter.tick()
+    assert result["decision"]["action"] == "hold"
+    return result["decision"]["reason"], shifter.status()
+
+
 def at_step(shifter, clock, step: int) -> None:
     for _ in range(step):
         clock.advance(PLAN["steps"][shifter.store.load().step_index]["bake_seconds"])
@@ -398,12 +405,10 @@ def test_plan_edited_mid_shift__holds_and_says_why_never_skips_a_bake(world, run
                               {"green_weight": 50, "bake_seconds": 0}, {"green_weight": 100, "bake_seconds": 0}]})
     clock.advance(60)
 
-    result = running.tick()
-    status = running.status()
+    reason, status = held(running)
 
-    assert result["decision"]["action"] == "hold"
-    assert result["decision"]["reason"].startswith("the plan was edited after this shift started")
-    assert "holding at step 2, green 25: put the plan back, or pause and resume" in result["decision"]["reason"]
+    assert reason.startswith("the plan was edited after this shift started")
+    assert "holding at step 2, green 25: put the plan back, or pause and resume" in reason
     assert any(p.startswith("the plan was edited") for p in status["problems"])
     assert world.weights() == at(25)
 
@@ -555,12 +560,10 @@ def test_low_traffic__bake_done_too_few_requests__holds_and_status_says_so(world
     serve_green(world, clock, 30, clock() + 90)
     clock.advance(300)
 
-    result = guarded.tick()
-    status = guarded.status()
+    reason, status = held(guarded)
 
-    assert result["decision"]["action"] == "hold"
-    assert result["decision"]["reason"].startswith("low traffic: green served 30 request(s) in the bake window")
-    assert "fewer than LOW_TRAFFIC_MIN_REQUESTS 100" in result["decision"]["reason"]
+    assert reason.startswith("low traffic: green served 30 request(s) in the bake window")
+    assert "fewer than LOW_TRAFFIC_MIN_REQUESTS 100" in reason
     assert status["low_traffic"]["holding"] is True and status["low_traffic"]["green_requests"] == 30
     assert world.weights() == at(10) and state(world)["status"] == "running"  # neither promoted nor rolled back
 

@@ -16,6 +16,15 @@ def at(green: int) -> dict:
     return {"alb": (100 - green, green), "route53": (100 - green, green), "ssm": str(green)}
 
 
+def assert_full_bake_then_green_25(world, shifter: Shifter, clock) -> None:
+    """Step 1's bake (300 s) runs in full from now: a hold one second before its end, then the advance."""
+    clock.advance(299)
+    assert shifter.tick()["decision"]["action"] == "hold"
+    clock.advance(1)
+    assert shifter.tick()["decision"]["action"] == "advance"
+    assert world.weights() == at(25)
+
+
 def run_to_step(shifter: Shifter, clock, step: int) -> None:
     """From a started shift (step 0) advance with healthy gates until ``step`` is applied."""
     for _ in range(step):
@@ -124,11 +133,7 @@ def test_shifter_tick__listeners_ahead_of_the_state__only_they_are_put_back_and_
     assert result["changes"] == [f"ALB alb-{edge}-dev-d01 blue/green 75/25 -> 90/10" for edge in ("blue", "green")]
     assert ("route53", "ChangeResourceRecordSets") not in world.calls
     assert world.weights() == at(10)
-    clock.advance(299)
-    assert running.tick()["decision"]["action"] == "hold"
-    clock.advance(1)
-    assert running.tick()["decision"]["action"] == "advance"
-    assert world.weights() == at(25)
+    assert_full_bake_then_green_25(world, running, clock)
 
 
 def test_shifter_advance__stickiness_config__kept_on_the_listener(world, running, clock):
@@ -258,11 +263,7 @@ def test_shifter_resume__after_pause__bake_restarts(world, running, clock):
     clock.advance(100)
 
     running.run("resume", actor="ops.bob")
-    clock.advance(299)
-    assert running.tick()["decision"]["action"] == "hold"
-    clock.advance(1)
-    assert running.tick()["decision"]["action"] == "advance"
-    assert world.weights() == at(25)
+    assert_full_bake_then_green_25(world, running, clock)
 
 
 def test_shifter_promote__gates_ok__100_then_completes(world, running, clock):
