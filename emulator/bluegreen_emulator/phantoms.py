@@ -240,6 +240,15 @@ def _alarm(kind: str) -> Check:
     return check
 
 
+def _ec2_described(operation: str, id_parameter: str, key: str) -> tuple[str, Check]:
+    """(how, check): EC2's describe call for the physical ID lists the resource."""
+
+    def check(c: Clients, pid: str, props: dict[str, Any]) -> None:
+        _require(getattr(c("ec2"), operation)(**{id_parameter: [pid]})[key])
+
+    return f"ec2.{operation}" + ("(PublicIps)" if id_parameter == "PublicIps" else ""), check
+
+
 def _dms(operation: str, key: str, filter_name: str) -> Check:
     def check(c: Clients, pid: str, props: dict[str, Any]) -> None:
         items = getattr(c("dms"), operation)(Filters=[{"Name": filter_name, "Values": [pid]}])[key]
@@ -275,22 +284,22 @@ CHECKS: dict[str, tuple[str, Check]] = {
     # CloudFormation
     "AWS::CloudFormation::Stack": ("cloudformation.describe_stacks (not DELETE_COMPLETE)", _stack),
     # EC2 / VPC
-    "AWS::EC2::VPC": ("ec2.describe_vpcs", lambda c, p, _: _require(c("ec2").describe_vpcs(VpcIds=[p])["Vpcs"])),
-    "AWS::EC2::Subnet": ("ec2.describe_subnets", lambda c, p, _: _require(c("ec2").describe_subnets(SubnetIds=[p])["Subnets"])),
-    "AWS::EC2::SecurityGroup": ("ec2.describe_security_groups", lambda c, p, _: _require(c("ec2").describe_security_groups(GroupIds=[p])["SecurityGroups"])),
+    "AWS::EC2::VPC": _ec2_described("describe_vpcs", "VpcIds", "Vpcs"),
+    "AWS::EC2::Subnet": _ec2_described("describe_subnets", "SubnetIds", "Subnets"),
+    "AWS::EC2::SecurityGroup": _ec2_described("describe_security_groups", "GroupIds", "SecurityGroups"),
     "AWS::EC2::SecurityGroupIngress": ("ec2.describe_security_group_rules", _sg_rule),
     "AWS::EC2::SecurityGroupEgress": ("ec2.describe_security_group_rules", _sg_rule),
-    "AWS::EC2::InternetGateway": ("ec2.describe_internet_gateways", lambda c, p, _: _require(c("ec2").describe_internet_gateways(InternetGatewayIds=[p])["InternetGateways"])),
+    "AWS::EC2::InternetGateway": _ec2_described("describe_internet_gateways", "InternetGatewayIds", "InternetGateways"),
     "AWS::EC2::VPCGatewayAttachment": ("ec2.describe_internet_gateways / describe_vpn_gateways attachments", _gateway_attachment),
-    "AWS::EC2::EIP": ("ec2.describe_addresses(PublicIps)", lambda c, p, _: _require(c("ec2").describe_addresses(PublicIps=[p])["Addresses"])),
+    "AWS::EC2::EIP": _ec2_described("describe_addresses", "PublicIps", "Addresses"),
     "AWS::EC2::NatGateway": ("ec2.describe_nat_gateways (not deleted)", _nat),
-    "AWS::EC2::RouteTable": ("ec2.describe_route_tables", lambda c, p, _: _require(c("ec2").describe_route_tables(RouteTableIds=[p])["RouteTables"])),
+    "AWS::EC2::RouteTable": _ec2_described("describe_route_tables", "RouteTableIds", "RouteTables"),
     "AWS::EC2::Route": ("route in ec2.describe_route_tables", _route),
     "AWS::EC2::SubnetRouteTableAssociation": ("association in ec2.describe_route_tables", _subnet_association),
-    "AWS::EC2::FlowLog": ("ec2.describe_flow_logs", lambda c, p, _: _require(c("ec2").describe_flow_logs(FlowLogIds=[p])["FlowLogs"])),
+    "AWS::EC2::FlowLog": _ec2_described("describe_flow_logs", "FlowLogIds", "FlowLogs"),
     "AWS::EC2::VPCEndpoint": ("ec2.describe_vpc_endpoints (not deleted)", _vpce),
-    "AWS::EC2::NetworkAcl": ("ec2.describe_network_acls", lambda c, p, _: _require(c("ec2").describe_network_acls(NetworkAclIds=[p])["NetworkAcls"])),
-    "AWS::EC2::LaunchTemplate": ("ec2.describe_launch_templates", lambda c, p, _: _require(c("ec2").describe_launch_templates(LaunchTemplateIds=[p])["LaunchTemplates"])),
+    "AWS::EC2::NetworkAcl": _ec2_described("describe_network_acls", "NetworkAclIds", "NetworkAcls"),
+    "AWS::EC2::LaunchTemplate": _ec2_described("describe_launch_templates", "LaunchTemplateIds", "LaunchTemplates"),
     # IAM
     "AWS::IAM::Role": ("iam.get_role", lambda c, p, _: c("iam").get_role(RoleName=p)),
     "AWS::IAM::Policy": ("iam.list_role/user/group_policies contain PolicyName", _iam_inline_policy),
@@ -407,7 +416,7 @@ def check_resource(clients: Clients, resource_type: str, physical_id: str, prope
     how, check = entry
     try:
         check(clients, physical_id, properties)
-    except Exception as exc:  # noqa: BLE001 - classified below
+    except Exception as exc:  # noqa: BLE001 - any failure is a failing verdict: MISSING, or error naming its type
         if _is_not_found(exc):
             return "MISSING", f"{how}: {exc}"[:300]
         return "error", f"{how}: {type(exc).__name__}: {exc}"[:300]

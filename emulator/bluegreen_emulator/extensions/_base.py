@@ -133,6 +133,10 @@ def getatt(attributes: dict[str, Callable[[Any], Any]], fallback: Callable[[Any,
 # ----------------------------------------------------------------------------- base
 
 
+class ExtensionError(RuntimeError):
+    """A bug of an extension model, kept from being mistaken for something moto handles."""
+
+
 class BackendResource:
     """Lifecycle shared by every extension model (mix in before CloudFormationModel).
 
@@ -145,8 +149,10 @@ class BackendResource:
     TYPE: ClassVar[str] = ""
     #: The property that names the resource (moto generates a name when it is absent).
     NAME_PROPERTY: ClassVar[str] = ""
-    #: Names accepted by Fn::GetAtt.
+    #: Names accepted by Fn::GetAtt, answered by ``attribute(name)``.
     ATTRIBUTES: ClassVar[tuple[str, ...]] = ()
+    #: Or a table: Fn::GetAtt name -> how to read it from the resource.
+    GETATT: ClassVar[dict[str, Callable[[Any], Any]]] = {}
     #: Properties whose change requires a new physical resource (CFN "Replacement").
     REPLACE_ON: ClassVar[tuple[str, ...]] = ()
 
@@ -191,7 +197,7 @@ class BackendResource:
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.ATTRIBUTES
+        return attr in cls.ATTRIBUTES or attr in cls.GETATT
 
     @property
     def physical_resource_id(self) -> str:
@@ -201,6 +207,8 @@ class BackendResource:
         return True
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name in self.GETATT:
+            return self.GETATT[attribute_name](self)
         if attribute_name not in self.ATTRIBUTES:
             raise UnformattedGetAttTemplateException()
         return self.attribute(attribute_name)
@@ -276,19 +284,16 @@ class BackendResource:
         return new
 
     def delete(self, account_id: str, region_name: str) -> None:
-        """Called by moto's ResourceMap on stack delete and on resource removal."""
-        self.remove()
+        """Called by moto's ResourceMap on stack delete and on resource removal.
 
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        # moto only lands here when delete() raised TypeError/AttributeError: a bug.
-        raise RuntimeError(f"{cls.TYPE} {resource_name}: delete failed inside the emulator extension")
+        moto takes a TypeError or AttributeError out of here for "this model has no delete"
+        and tries another way, which would hide a bug of the extension: it leaves as an
+        ExtensionError naming the resource and the cause.
+        """
+        try:
+            self.remove()
+        except (TypeError, AttributeError) as exc:
+            raise ExtensionError(f"{self.TYPE} {self.logical_id} ({self.physical_id}): delete failed: {type(exc).__name__}: {exc}") from exc
 
     def __repr__(self) -> str:
         return f"<{self.TYPE} {self.logical_id} {self.physical_id}>"

@@ -51,7 +51,7 @@ from moto.core.common_models import CloudFormationModel
 
 from .. import launcher
 from ..moto_internals import patch
-from ._base import MOTO_ERRORS
+from ._base import MOTO_ERRORS, BackendResource
 
 log = logging.getLogger("bluegreen_emulator.cloudformation")
 
@@ -190,17 +190,15 @@ _PENDING: dict[str, _PendingRequest] = {}
 _PENDING_LOCK = threading.Lock()
 
 
-class CustomResource(CloudFormationModel):
+class CustomResource(BackendResource, CloudFormationModel):
     """A custom resource served by a Lambda function (ServiceToken = function ARN)."""
 
+    TYPE = "AWS::CloudFormation::CustomResource"
+
     def __init__(self, account_id: str, region_name: str, stack_id: str, logical_id: str, resource_type: str, properties: dict[str, Any]):
-        self.account_id = account_id
-        self.region_name = region_name
+        super().__init__(account_id, region_name, logical_id, properties)
         self.stack_id = stack_id
-        self.logical_id = logical_id
         self.resource_type = resource_type
-        self.properties = properties
-        self.physical_id = ""
         self.data: dict[str, Any] = {}
 
     # moto's CustomModel API (kept for moto code that calls it)
@@ -211,25 +209,9 @@ class CustomResource(CloudFormationModel):
     def set_data(self, data: dict[str, Any]) -> None:
         self.data = data or {}
 
-    # ------------------------------------------------------------ CFN interface
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudFormation::CustomResource"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return True
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.physical_id
-
-    def is_created(self) -> bool:
-        return True
+        return True  # any key of the provider's Data
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name in self.data:
@@ -320,17 +302,13 @@ class CustomResource(CloudFormationModel):
         old.data = response.get("Data") or {}
         return old
 
-    def delete(self, account_id: str, region_name: str) -> None:
+    def remove(self) -> None:
         try:
             self._send("Delete", self.properties, physical_id=self.physical_id)
         except UnknownFunctionException as exc:
             # The provider is gone (deleted outside the stack): CloudFormation would
             # time out; the emulator reports it clearly.
             raise CustomResourceFailed(f"Delete: provider function not found: {exc}") from exc
-
-    @classmethod
-    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
-        raise CustomResourceFailed(f"custom resource {resource_name}: delete failed")
 
 
 def _process_cfn_response(self: Any) -> tuple[int, dict[str, int], str]:
@@ -614,9 +592,7 @@ def _replace_if_renamed(resource_class: Any, original: Any, logical_id: str, res
                         resources_map: Any, account_id: str, region_name: str) -> Any:
     """A changed custom name means replacement in CloudFormation; moto's own models
     mostly keep the old name. Create the new resource, then delete the old one."""
-    from ._base import BackendResource
-
-    if original is None or isinstance(original, (BackendResource, CustomResource)):
+    if original is None or isinstance(original, BackendResource):
         return None
     name_property = resource_class.cloudformation_name_type() if hasattr(resource_class, "cloudformation_name_type") else ""
     if not name_property:

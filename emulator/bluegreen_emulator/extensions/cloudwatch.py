@@ -64,36 +64,26 @@ def _metric_data_queries(metrics: list[dict[str, Any]] | None) -> list[MetricDat
     return queries
 
 
-class AlarmResource(BackendResource, CloudFormationModel):
-    TYPE = "AWS::CloudWatch::Alarm"
+class _Alarm(BackendResource):
+    """An alarm made by PutMetricAlarm, which overwrites an alarm of the same name: updates in place."""
+
     NAME_PROPERTY = "AlarmName"
     ATTRIBUTES = ("Arn",)
+
+    def _arguments(self, p: dict[str, Any]) -> dict[str, Any]:
+        """put_metric_alarm's arguments of this kind of alarm."""
+        raise NotImplementedError
 
     def _put(self, name: str, p: dict[str, Any]) -> None:
         alarm = _backend(self).put_metric_alarm(
             name=name,
-            namespace=p.get("Namespace"),
-            metric_name=p.get("MetricName"),
-            metric_data_queries=_metric_data_queries(p.get("Metrics")),
-            comparison_operator=p.get("ComparisonOperator"),
-            evaluation_periods=as_int(p.get("EvaluationPeriods")),
-            datapoints_to_alarm=as_int(p.get("DatapointsToAlarm")),
-            period=as_int(p.get("Period")),
-            threshold=as_float(p.get("Threshold")),
-            statistic=p.get("Statistic"),
-            extended_statistic=p.get("ExtendedStatistic"),
             description=p.get("AlarmDescription"),
-            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions") or []],
             alarm_actions=list(p.get("AlarmActions") or []),
             ok_actions=list(p.get("OKActions") or []),
             insufficient_data_actions=list(p.get("InsufficientDataActions") or []),
-            unit=p.get("Unit"),
             actions_enabled=as_bool(p.get("ActionsEnabled"), True),
-            treat_missing_data=p.get("TreatMissingData"),
-            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
-            threshold_metric_id=p.get("ThresholdMetricId"),
-            rule=None,
             tags=tags_to_list(p.get("Tags")) or None,
+            **self._arguments(p),
         )
         self.physical_id = alarm.name
 
@@ -101,7 +91,6 @@ class AlarmResource(BackendResource, CloudFormationModel):
         self._put(name, self.properties)
 
     def update(self, new_properties: dict[str, Any]) -> None:
-        # PutMetricAlarm overwrites an alarm of the same name: an in-place update.
         _backend(self).tagger.delete_all_tags_for_resource(self.attribute("Arn"))
         self._put(self.physical_id, new_properties)
 
@@ -116,43 +105,38 @@ class AlarmResource(BackendResource, CloudFormationModel):
         return _backend(self).alarms[self.physical_id].alarm_arn
 
 
-class CompositeAlarmResource(BackendResource, CloudFormationModel):
-    TYPE = "AWS::CloudWatch::CompositeAlarm"
-    NAME_PROPERTY = "AlarmName"
-    ATTRIBUTES = ("Arn",)
+class AlarmResource(_Alarm, CloudFormationModel):
+    TYPE = "AWS::CloudWatch::Alarm"
 
-    def _put(self, name: str, p: dict[str, Any]) -> None:
-        alarm = _backend(self).put_metric_alarm(
-            name=name,
-            namespace=None,
-            metric_name=None,
-            comparison_operator=None,
-            evaluation_periods=None,
-            period=None,
-            threshold=None,
-            statistic=None,
-            description=p.get("AlarmDescription"),
-            dimensions=[],
-            alarm_actions=list(p.get("AlarmActions") or []),
-            ok_actions=list(p.get("OKActions") or []),
-            insufficient_data_actions=list(p.get("InsufficientDataActions") or []),
-            actions_enabled=as_bool(p.get("ActionsEnabled"), True),
-            rule=p.get("AlarmRule"),
-            tags=tags_to_list(p.get("Tags")) or None,
+    def _arguments(self, p: dict[str, Any]) -> dict[str, Any]:
+        return dict(
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            metric_data_queries=_metric_data_queries(p.get("Metrics")),
+            comparison_operator=p.get("ComparisonOperator"),
+            evaluation_periods=as_int(p.get("EvaluationPeriods")),
+            datapoints_to_alarm=as_int(p.get("DatapointsToAlarm")),
+            period=as_int(p.get("Period")),
+            threshold=as_float(p.get("Threshold")),
+            statistic=p.get("Statistic"),
+            extended_statistic=p.get("ExtendedStatistic"),
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions") or []],
+            unit=p.get("Unit"),
+            treat_missing_data=p.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=p.get("ThresholdMetricId"),
+            rule=None,
         )
-        self.physical_id = alarm.name
 
-    def create(self, name: str) -> None:
-        self._put(name, self.properties)
 
-    def update(self, new_properties: dict[str, Any]) -> None:
-        self._put(self.physical_id, new_properties)
+class CompositeAlarmResource(_Alarm, CloudFormationModel):
+    TYPE = "AWS::CloudWatch::CompositeAlarm"
 
-    def remove(self) -> None:
-        AlarmResource.remove(self)  # type: ignore[arg-type]
-
-    def attribute(self, name: str) -> Any:
-        return _backend(self).alarms[self.physical_id].alarm_arn
+    def _arguments(self, p: dict[str, Any]) -> dict[str, Any]:
+        return dict(
+            namespace=None, metric_name=None, comparison_operator=None, evaluation_periods=None, period=None,
+            threshold=None, statistic=None, dimensions=[], rule=p.get("AlarmRule"),
+        )
 
 
 class DashboardResource(BackendResource, CloudFormationModel):

@@ -127,7 +127,11 @@ class ReplicationSubnetGroupResource(BackendResource, CloudFormationModel):
 class ReplicationInstanceResource(BackendResource, CloudFormationModel):
     TYPE = "AWS::DMS::ReplicationInstance"
     NAME_PROPERTY = "ReplicationInstanceIdentifier"
-    ATTRIBUTES = ("Id", "ReplicationInstancePrivateIpAddresses", "ReplicationInstancePublicIpAddresses")
+    GETATT = {
+        "Id": lambda r: r.instance.id,
+        "ReplicationInstancePrivateIpAddresses": lambda r: ",".join(r.instance.private_ip_addresses),
+        "ReplicationInstancePublicIpAddresses": lambda r: ",".join(r.instance.public_ip_addresses),
+    }
     REPLACE_ON = ("KmsKeyId", "PubliclyAccessible", "ReplicationSubnetGroupIdentifier", "ResourceIdentifier", "AvailabilityZone")
 
     def create(self, name: str) -> None:
@@ -154,21 +158,14 @@ class ReplicationInstanceResource(BackendResource, CloudFormationModel):
         with suppress(ResourceNotFoundFault):
             _backend(self).delete_replication_instance(self.physical_id)
 
-    def attribute(self, name: str) -> Any:
-        instance = self.instance
-        if name == "Id":
-            return instance.id
-        if name == "ReplicationInstancePrivateIpAddresses":
-            return ",".join(instance.private_ip_addresses)
-        if name == "ReplicationInstancePublicIpAddresses":
-            return ",".join(instance.public_ip_addresses)
-        raise KeyError(name)
-
 
 class EndpointResource(BackendResource, CloudFormationModel):
     TYPE = "AWS::DMS::Endpoint"
     NAME_PROPERTY = "EndpointIdentifier"
-    ATTRIBUTES = ("ExternalId", "Id")
+    GETATT = {
+        "ExternalId": lambda r: r.endpoint.external_id or r.endpoint.id,
+        "Id": lambda r: r.endpoint.endpoint_identifier,
+    }
     REPLACE_ON = ("KmsKeyId", "ResourceIdentifier")
 
     def create(self, name: str) -> None:
@@ -198,14 +195,6 @@ class EndpointResource(BackendResource, CloudFormationModel):
     def remove(self) -> None:
         with suppress(ResourceNotFoundFault):
             _backend(self).delete_endpoint(self.physical_id)
-
-    def attribute(self, name: str) -> Any:
-        endpoint = self.endpoint
-        if name == "Id":
-            return endpoint.endpoint_identifier
-        if name == "ExternalId":
-            return endpoint.external_id or endpoint.id
-        raise KeyError(name)
 
 
 class ReplicationTaskResource(BackendResource, CloudFormationModel):

@@ -79,19 +79,38 @@ def _backend(resource: BackendResource):
     return rds_backends[resource.account_id][resource.region_name]
 
 
+#: Route 53 hosted zone of RDS endpoints in us-east-1.
+RDS_HOSTED_ZONE_ID = "Z2R2ITUGPM61AM"
+
+
+def _secret_arn(record: Any) -> str | None:
+    """MasterUserSecret.SecretArn of a cluster or instance (None without a managed secret)."""
+    secret = getattr(record, "master_user_secret", None)
+    return secret.secret_arn if secret else None
+
+
+def _modify_arguments(resource: BackendResource, record: Any, new_properties: dict[str, Any]) -> dict[str, Any]:
+    """An update's Modify* arguments (applied at once); tags are set on the record directly."""
+    changed = resource.changed(new_properties)
+    if "Tags" in changed:
+        record.tags = tags_to_list(new_properties.get("Tags"))
+    kwargs = _kwargs(changed, skip={resource.NAME_PROPERTY, "Tags"})
+    return {**kwargs, "apply_immediately": True} if kwargs else {}
+
+
 class DBClusterResource(BackendResource, CloudFormationModel):
     TYPE = "AWS::RDS::DBCluster"
     NAME_PROPERTY = "DBClusterIdentifier"
-    ATTRIBUTES = (
-        "DBClusterArn",
-        "DBClusterResourceId",
-        "Endpoint",
-        "Endpoint.Address",
-        "Endpoint.Port",
-        "ReadEndpoint",
-        "ReadEndpoint.Address",
-        "MasterUserSecret.SecretArn",
-    )
+    GETATT = {
+        "DBClusterArn": lambda r: r.cluster.db_cluster_arn,
+        "DBClusterResourceId": lambda r: r.cluster.db_cluster_resource_id,
+        "Endpoint": lambda r: r.cluster.endpoint,
+        "Endpoint.Address": lambda r: r.cluster.endpoint,
+        "Endpoint.Port": lambda r: str(r.cluster.port),
+        "ReadEndpoint": lambda r: r.cluster.reader_endpoint,
+        "ReadEndpoint.Address": lambda r: r.cluster.reader_endpoint,
+        "MasterUserSecret.SecretArn": lambda r: _secret_arn(r.cluster),
+    }
     REPLACE_ON = (
         "Engine",
         "EngineMode",
@@ -117,14 +136,9 @@ class DBClusterResource(BackendResource, CloudFormationModel):
         return _backend(self).clusters[self.physical_id]
 
     def update(self, new_properties: dict[str, Any]) -> None:
-        changed = self.changed(new_properties)
-        kwargs = _kwargs(changed, skip={"DBClusterIdentifier", "Tags"})
-        if "Tags" in changed:
-            self.cluster.tags = tags_to_list(new_properties.get("Tags"))
+        kwargs = _modify_arguments(self, self.cluster, new_properties)
         if kwargs:
-            kwargs["db_cluster_identifier"] = self.physical_id
-            kwargs["apply_immediately"] = True
-            _backend(self).modify_db_cluster(kwargs)
+            _backend(self).modify_db_cluster({**kwargs, "db_cluster_identifier": self.physical_id})
 
     def remove(self) -> None:
         backend = _backend(self)
@@ -136,35 +150,18 @@ class DBClusterResource(BackendResource, CloudFormationModel):
             if snapshot_id.startswith(f"rds:{self.physical_id}-") and getattr(snapshot, "snapshot_type", "") == "automated":
                 backend.cluster_snapshots.pop(snapshot_id, None)
 
-    def attribute(self, name: str) -> Any:
-        cluster = self.cluster
-        if name == "DBClusterArn":
-            return cluster.db_cluster_arn
-        if name == "DBClusterResourceId":
-            return cluster.db_cluster_resource_id
-        if name in ("Endpoint", "Endpoint.Address"):
-            return cluster.endpoint
-        if name == "Endpoint.Port":
-            return str(cluster.port)
-        if name in ("ReadEndpoint", "ReadEndpoint.Address"):
-            return cluster.reader_endpoint
-        if name == "MasterUserSecret.SecretArn":
-            secret = getattr(cluster, "master_user_secret", None)
-            return secret.secret_arn if secret else None
-        raise KeyError(name)
-
 
 class DBInstanceResource(BackendResource, CloudFormationModel):
     TYPE = "AWS::RDS::DBInstance"
     NAME_PROPERTY = "DBInstanceIdentifier"
-    ATTRIBUTES = (
-        "DBInstanceArn",
-        "DbiResourceId",
-        "Endpoint.Address",
-        "Endpoint.Port",
-        "Endpoint.HostedZoneId",
-        "MasterUserSecret.SecretArn",
-    )
+    GETATT = {
+        "DBInstanceArn": lambda r: r.instance.db_instance_arn,
+        "DbiResourceId": lambda r: getattr(r.instance, "dbi_resource_id", r.instance.db_instance_identifier),
+        "Endpoint.Address": lambda r: r.instance.address,
+        "Endpoint.Port": lambda r: str(r.instance.port),
+        "Endpoint.HostedZoneId": lambda r: RDS_HOSTED_ZONE_ID,
+        "MasterUserSecret.SecretArn": lambda r: _secret_arn(r.instance),
+    }
     REPLACE_ON = (
         "DBClusterIdentifier",
         "Engine",
@@ -207,34 +204,13 @@ class DBInstanceResource(BackendResource, CloudFormationModel):
         return _backend(self).databases[self.physical_id]
 
     def update(self, new_properties: dict[str, Any]) -> None:
-        changed = self.changed(new_properties)
-        kwargs = _kwargs(changed, skip={"DBInstanceIdentifier", "Tags"})
-        if "Tags" in changed:
-            self.instance.tags = tags_to_list(new_properties.get("Tags"))
+        kwargs = _modify_arguments(self, self.instance, new_properties)
         if kwargs:
-            kwargs["apply_immediately"] = True
             _backend(self).modify_db_instance(self.physical_id, kwargs)
 
     def remove(self) -> None:
         with suppress(DBInstanceNotFoundError):
             _backend(self).delete_db_instance(self.physical_id, skip_final_snapshot=True)
-
-    def attribute(self, name: str) -> Any:
-        db = self.instance
-        if name == "DBInstanceArn":
-            return db.db_instance_arn
-        if name == "DbiResourceId":
-            return getattr(db, "dbi_resource_id", db.db_instance_identifier)
-        if name == "Endpoint.Address":
-            return db.address
-        if name == "Endpoint.Port":
-            return str(db.port)
-        if name == "Endpoint.HostedZoneId":
-            return "Z2R2ITUGPM61AM"
-        if name == "MasterUserSecret.SecretArn":
-            secret = getattr(db, "master_user_secret", None)
-            return secret.secret_arn if secret else None
-        raise KeyError(name)
 
 
 class _ParameterGroup(BackendResource):
