@@ -59,29 +59,33 @@ class SqlMarkerDrain:
 
     def mark(self, colour: str, token: str) -> str:
         def go(cur: Any) -> str:
-            try:
-                cur.execute(f"INSERT INTO {self.table} (token) VALUES (%s)", (token,))
-            except Exception as err:  # noqa: BLE001 - the driver's error class is not imported here
-                if not (err.args and err.args[0] in NO_SUCH_TABLE):
-                    raise
+            insert = (f"INSERT INTO {self.table} (token) VALUES (%s)", (token,))
+            if not execute_if_table_exists(cur, *insert):
                 # The first switchover creates the table (replication carries it to the other side); later
                 # ones only insert: a DDL statement in the middle of the write pause would slow its apply.
                 cur.execute(f"CREATE DATABASE IF NOT EXISTS `{self.schema}`")
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (token VARCHAR(64) PRIMARY KEY, "
                             "written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB")
-                cur.execute(f"INSERT INTO {self.table} (token) VALUES (%s)", (token,))
+                cur.execute(*insert)
             return f"{colour}: drain marker {token} written"
 
         return run_sql(self.connect, colour, go)
 
     def arrived(self, colour: str, token: str) -> bool:
         def go(cur: Any) -> bool:
-            try:
-                cur.execute(f"SELECT COUNT(*) FROM {self.table} WHERE token = %s", (token,))
-            except Exception as err:  # noqa: BLE001 - see mark
-                if err.args and err.args[0] in NO_SUCH_TABLE:
-                    return False  # the table itself has not replicated yet
-                raise
+            if not execute_if_table_exists(cur, f"SELECT COUNT(*) FROM {self.table} WHERE token = %s", (token,)):
+                return False  # the table itself has not replicated yet
             return bool(cur.fetchone()[0])
 
         return bool(run_sql(self.connect, colour, go))
+
+
+def execute_if_table_exists(cur: Any, sql: str, args: tuple) -> bool:
+    """Run ``sql``; False, raising nothing, when the marker table (or its schema) does not exist yet."""
+    try:
+        cur.execute(sql, args)
+        return True
+    except Exception as err:  # noqa: BLE001 - the driver's error class is not imported here
+        if err.args and err.args[0] in NO_SUCH_TABLE:
+            return False
+        raise

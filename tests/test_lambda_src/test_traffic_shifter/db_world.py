@@ -69,19 +69,20 @@ class FakeFence:
         self.sessions_left = 0
         self.markers: dict[str, str] = {}
 
-    def _maybe_fail(self, op: str, colour: str) -> None:
-        self.calls.append((op, colour))
-        self._inject(op, colour)
-
     def _inject(self, op: str, colour: str) -> None:
         err = self.fail.pop(f"{op}:{colour}", None) or self.fail.pop(op, None)
         if err:
             raise err
 
+    def _grant(self, op: str, colour: str, *, fenced: bool) -> str:
+        """fence or unfence: recorded as called, failing if told to, else the colour's new state."""
+        self.calls.append((op, colour))
+        self._inject(op, colour)
+        self.fenced[colour] = fenced
+        return f"{colour}: {op}d"
+
     def fence(self, colour: str) -> str:
-        self._maybe_fail("fence", colour)
-        self.fenced[colour] = True
-        return f"{colour}: fenced"
+        return self._grant("fence", colour, fenced=True)
 
     # ports.Drain
     def quiet(self, colour: str) -> str:
@@ -107,9 +108,7 @@ class FakeFence:
         return True
 
     def unfence(self, colour: str) -> str:
-        self._maybe_fail("unfence", colour)
-        self.fenced[colour] = False
-        return f"{colour}: unfenced"
+        return self._grant("unfence", colour, fenced=False)
 
     def is_fenced(self, colour: str) -> bool:
         return self.fenced[colour]

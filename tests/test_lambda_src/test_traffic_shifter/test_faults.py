@@ -60,6 +60,25 @@ def state(world) -> dict:
     return world.state_item()
 
 
+def tick_between_read_and_claim(monkeypatch, world, running, clock, *, alarm: str | None = None) -> list[str]:
+    """Another run ticks once between ``running``'s read and its claim (after ``alarm`` went to ALARM, if
+    given); the returned list receives that tick's action."""
+    other = other_shifter(world, clock)
+    real_observe = running.observe
+    raced: list[str] = []
+
+    def observe_then_race(*args, **kwargs):
+        obs = real_observe(*args, **kwargs)
+        if not raced:
+            if alarm:
+                world.set_gate(alarm, "ALARM", "5xx")
+            raced.append(other.tick()["decision"]["action"])
+        return obs
+
+    monkeypatch.setattr(running, "observe", observe_then_race)
+    return raced
+
+
 def held(shifter) -> tuple[str, dict]:
     """One tick that must hold: its reason, and the status read right after it."""
     result = shifter.tick()
@@ -191,17 +210,7 @@ def test_unfinished_rollback__any_operator_command_finishes_it_first_and_says_so
 
 def test_operator_rollback_claim_races_a_tick__read_again_and_applied_not_refused(world, running, clock, monkeypatch):
     clock.advance(300)
-    other = other_shifter(world, clock)
-    real_observe = running.observe
-    raced = []
-
-    def observe_then_race(*args, **kwargs):
-        obs = real_observe(*args, **kwargs)
-        if not raced:
-            raced.append(other.tick()["decision"]["action"])  # the tick advances between our read and our claim
-        return obs
-
-    monkeypatch.setattr(running, "observe", observe_then_race)
+    raced = tick_between_read_and_claim(monkeypatch, world, running, clock)  # the tick advances
     result = running.run("rollback", actor="ops.carol", reason="declines")
 
     assert raced == ["advance"]
@@ -479,18 +488,7 @@ def test_plan_edited__rollback_and_start__runs_the_new_plan(world, running, cloc
 
 # == two runs at once apply one action =============================================================
 def test_operator_pause_loses_to_an_alarm_rollback__says_exactly_what_the_world_is(world, running, clock, monkeypatch):
-    other = other_shifter(world, clock)
-    real_observe = running.observe
-    raced = []
-
-    def observe_then_race(*args, **kwargs):
-        obs = real_observe(*args, **kwargs)
-        if not raced:
-            world.set_gate(HEALTH_GATE, "ALARM", "5xx")
-            raced.append(other.tick()["decision"]["action"])
-        return obs
-
-    monkeypatch.setattr(running, "observe", observe_then_race)
+    raced = tick_between_read_and_claim(monkeypatch, world, running, clock, alarm=HEALTH_GATE)  # it rolls back
     with pytest.raises(CommandError) as refused:
         running.run("pause", actor="ops.bob")
 
