@@ -1,7 +1,8 @@
 """Start and stop the local emulator from tests: a free loopback port and the launcher script.
 
 The project venv cannot import moto's server dependencies, so tests run ``scripts/emulator``
-(which uses .venv-emulator) in a subprocess.
+(which uses .venv-emulator) in a subprocess. The emulator enforces IAM: clients sign as the
+deployer it creates at start (``aws_env`` / ``session``, the keys ``scripts/emulator env`` prints).
 """
 
 from __future__ import annotations
@@ -9,10 +10,16 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = ROOT / "scripts" / "emulator"
+if str(ROOT / "emulator") not in sys.path:
+    sys.path.insert(0, str(ROOT / "emulator"))  # the launcher API is standard library only
+
+from bluegreen_emulator import launcher  # noqa: E402
 
 
 def free_port() -> int:
@@ -27,3 +34,17 @@ def run_launcher(*args: str, port: int, timeout: float = 120) -> subprocess.Comp
     return subprocess.run(
         [str(LAUNCHER), *args], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )
+
+
+def aws_env(port: int) -> dict[str, str]:
+    """AWS_ENDPOINT_URL and the deployer's keys of the emulator running on ``port``."""
+    return launcher.env_vars(port)
+
+
+def session(port: int, region: str = "us-east-1") -> Any:
+    """A boto3 session signing as the deployer of the emulator on ``port`` (clients still need endpoint_url)."""
+    import boto3
+
+    env = aws_env(port)
+    return boto3.session.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                                 region_name=region)

@@ -42,14 +42,21 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"pid:    {st.pid}")
     print(f"url:    {st.url}")
     print(f"log:    {st.log_file}")
+    if st.iam:
+        print(f"iam:    {'enforced' if st.iam == 'enforce' else 'not enforced (EMULATOR_IAM=off)'}")
     if st.extensions:
         print("extensions: " + ", ".join(st.extensions))
     return 0 if st.running else 3
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    print("# eval \"$(scripts/emulator env)\"  -- points boto3, Sceptre and the AWS CLI at the emulator")
-    for line in launcher.env_lines(_port(args)):
+    try:
+        lines = launcher.env_lines(_port(args))
+    except launcher.EmulatorError as exc:
+        print(f"emulator: {exc}", file=sys.stderr)
+        return 2
+    print("# eval \"$(scripts/emulator env)\"  -- points boto3, Sceptre and the AWS CLI at the emulator, as its deployer")
+    for line in lines:
         print(line)
     return 0
 
@@ -81,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     p = add("stop", cmd_stop, "stop the emulator started from this checkout")
     p.add_argument("--all", action="store_true", help="stop every emulator of this checkout")
     add("status", cmd_status, "show whether the emulator runs (exit 3 if not)")
-    add("env", cmd_env, "print the export lines that point AWS clients at the emulator")
+    add("env", cmd_env, "print the export lines that point AWS clients at the running emulator, as its deployer")
     add("serve", cmd_serve, "run the server in the foreground (what `start` runs)")
     sub.add_parser("phantoms", help="report stack resources the emulated services do not know (see phantoms --help)")
 

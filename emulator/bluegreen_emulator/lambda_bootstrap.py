@@ -10,8 +10,13 @@ Usage: python -S -E lambda_bootstrap.py CODE_DIR RUNTIME_DIR HANDLER RESULT_FILE
   function's log. An exception produces Lambda's error document and exit code 1.
 * The handler gets ``AWS_LAMBDA_FUNCTION_TIMEOUT`` seconds, measured from its start,
   like Lambda (interpreter start-up is not counted).
+* Credentials: the function's own execution role. Before the handler is imported, the
+  invocation's one-time Lambda service key (``_EMULATOR_LAMBDA_KEY_ID``/``_SECRET``, made by
+  iam_enforcement.lambda_environment) calls sts:AssumeRole on ``_EMULATOR_ROLE_ARN`` at the
+  emulator, which checks the role's trust policy; the handler sees only the role session's
+  ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``, as in Lambda.
 
-Standard library only; nothing here imports moto.
+Standard library and the runtime's botocore only; nothing here imports moto.
 """
 
 from __future__ import annotations
@@ -61,11 +66,45 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class RoleNotAssumed(Exception):
+    pass
+
+
+def assume_execution_role() -> None:
+    """Replace the service key in the environment by the execution role's session credentials."""
+    role = os.environ.pop("_EMULATOR_ROLE_ARN", "")
+    key_id = os.environ.pop("_EMULATOR_LAMBDA_KEY_ID", "")
+    secret = os.environ.pop("_EMULATOR_LAMBDA_SECRET", "")
+    if not (role and key_id and secret):
+        raise RoleNotAssumed("the emulator gave this invocation no key to assume the function's role")
+    import botocore.session  # the runtime's (RUNTIME_DIR), as the handler's boto3 uses
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = botocore.session.Session()
+    session.set_credentials(key_id, secret)
+    sts = session.create_client("sts", region_name=os.environ.get("AWS_REGION", "us-east-1"),
+                                endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
+    try:
+        credentials = sts.assume_role(RoleArn=role, RoleSessionName=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "lambda")[:64],
+                                      DurationSeconds=3600)["Credentials"]
+    except (BotoCoreError, ClientError) as exc:
+        raise RoleNotAssumed(f"The role defined for the function cannot be assumed by Lambda ({role}): {exc}") from exc
+    os.environ.update({"AWS_ACCESS_KEY_ID": credentials["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+                       "AWS_SESSION_TOKEN": credentials["SessionToken"]})
+
+
 def main() -> int:
     code_dir, runtime_dir, handler, result_file = sys.argv[1:5]
     layer_paths = [p for p in os.environ.get("_EMULATOR_LAYER_PATHS", "").split(os.pathsep) if p]
     sys.path[:0] = [code_dir, *layer_paths, runtime_dir]
     os.chdir(code_dir)
+    try:
+        assume_execution_role()
+    except RoleNotAssumed as exc:
+        print(f"[ERROR] {exc}", flush=True)
+        with open(result_file, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps({"errorMessage": str(exc), "errorType": "AccessDeniedException"}))
+        return 1
 
     timeout = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
     context = Context(timeout)

@@ -4,8 +4,9 @@ This module must not import moto: it is also imported from the project venv, whi
 cannot install moto's server dependencies. The server itself runs in a separate
 process (``python -m bluegreen_emulator serve``) with the emulator venv's interpreter.
 
-State lives in ``<repo>/.emulator/`` (gitignored), one pid file and one log per port:
-``emulator-<port>.pid`` and ``emulator-<port>.log``.
+State lives in ``<repo>/.emulator/`` (gitignored), one pid file, one log and one credentials file
+per port: ``emulator-<port>.pid``, ``emulator-<port>.log`` and ``emulator-<port>.credentials.json``
+(the deployer's keys, made by the server at start: IAM is enforced, see iam_enforcement.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 5100
 #: Path the emulator answers itself (see server.py); identifies *our* server on a port.
 HEALTH_PATH = "/__emulator/health"
-#: Fake credentials: moto accepts anything, and real keys must never reach the emulator.
+#: The server process's own environment: real keys must never reach the emulator. Under IAM
+#: enforcement these are refused like any unknown key; clients use the deployer's (env_vars).
 FAKE_ACCESS_KEY = "testing"
 FAKE_SECRET_KEY = "testing"
 REGION = "us-east-1"
@@ -51,6 +53,7 @@ class Status:
     pid_file: Path
     detail: str = ""
     extensions: list[str] | None = None
+    iam: str | None = None  # "enforce" or "off", from the running server
 
 
 def default_port() -> int:
@@ -93,20 +96,52 @@ def emulator_python() -> str:
     return sys.executable
 
 
+def credentials_file(port: int) -> Path:
+    return state_dir() / f"emulator-{port}.credentials.json"
+
+
+def write_credentials(port: int, deployer: dict[str, str], iam: str) -> None:
+    """The deployer's keys for clients of this server (owner-only file, replaced atomically)."""
+    path = credentials_file(port)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_suffix(".tmp")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({**deployer, "iam": iam, "port": port}, fh)
+    os.replace(staging, path)
+
+
+def read_credentials(port: int) -> dict[str, str] | None:
+    try:
+        return json.loads(credentials_file(port).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def env_vars(port: int | None = None) -> dict[str, str]:
-    """Environment that points boto3 / Sceptre / the AWS CLI at the emulator."""
+    """Environment that points boto3 / Sceptre / the AWS CLI at the running emulator, as its deployer."""
     port = port or default_port()
+    deployer = read_credentials(port)
+    if deployer is None:
+        raise EmulatorError(
+            f"no emulator credentials for port {port} ({credentials_file(port)}): the deployer's keys are made "
+            f"when the emulator starts.\n  Start it first: EMULATOR_PORT={port} scripts/emulator start"
+        )
     return {
         "AWS_ENDPOINT_URL": url_for(port),
-        "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
+        "AWS_ACCESS_KEY_ID": deployer["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": deployer["SecretAccessKey"],
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
     }
 
 
+#: Unset by ``env``: a session token or profile from elsewhere would not match the deployer's keys.
+CLEARED_VARIABLES = ("AWS_SESSION_TOKEN", "AWS_PROFILE")
+
+
 def env_lines(port: int | None = None) -> list[str]:
-    return [f"export {k}={v}" for k, v in env_vars(port).items()]
+    return [f"export {k}={v}" for k, v in env_vars(port).items()] + [f"unset {k}" for k in CLEARED_VARIABLES]
 
 
 # --------------------------------------------------------------------------- probes
@@ -195,6 +230,7 @@ def status(port: int | None = None) -> Status:
         if doc and doc.get("pid") == pid:
             st.running = True
             st.extensions = doc.get("extensions")
+            st.iam = doc.get("iam")
             st.detail = "running"
         else:
             st.detail = "process alive but not answering the health check (starting or hung)"
@@ -202,6 +238,7 @@ def status(port: int | None = None) -> Status:
         st.running = True
         st.pid = doc.get("pid")
         st.extensions = doc.get("extensions")
+        st.iam = doc.get("iam")
         st.detail = "running (started elsewhere: no pid file of this checkout)"
     else:
         st.detail = "not running"
@@ -230,6 +267,7 @@ def start(port: int | None = None, timeout: float = 90.0) -> str:
             f"(EMULATOR_PORT={port})\n  Log: {log_file(port)}"
         )
     pid_file(port).unlink(missing_ok=True)
+    credentials_file(port).unlink(missing_ok=True)
     if port_in_use(port):
         raise EmulatorError(
             f"port {port} on {HOST} is already in use by another program (not the emulator "
@@ -246,7 +284,8 @@ def start(port: int | None = None, timeout: float = 90.0) -> str:
         env["PYTHONUNBUFFERED"] = "1"
         env["EMULATOR_PORT"] = str(port)
         # The server must never use real credentials for anything.
-        env.update({k: v for k, v in env_vars(port).items() if k != "AWS_ENDPOINT_URL"})
+        env.update({"AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
+                    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
         env.pop("AWS_ENDPOINT_URL", None)
         env.pop("AWS_SESSION_TOKEN", None)
         env.pop("AWS_PROFILE", None)
@@ -316,6 +355,8 @@ def stop(port: int | None = None) -> bool:
         _terminate(pid)
         stopped = True
     pid_file(port).unlink(missing_ok=True)
+    if stopped or health(port) is None:
+        credentials_file(port).unlink(missing_ok=True)
     return stopped
 
 

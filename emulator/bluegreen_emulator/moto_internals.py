@@ -125,6 +125,15 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.route53.models.RecordSet", MODEL, "extensions.route53", "weighted records of one name (blue and green) were replaced or deleted together"),
     _e("moto.kms.models.Key", MODEL, "extensions.kms", "a KeyPolicy object broke DescribeKey (HTTP 500); no update; delete did not schedule deletion"),
     _e("moto.ssm.models.Parameter", MODEL, "extensions.ssm", "no Name crashed; map Tags; update deleted and re-created"),
+    # ---------------------------------------------------------------- IAM enforcement
+    _e("moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_normal_action", REPLACE, "iam_enforcement",
+       "moto checked every non-S3 request against resource '*' (a statement scoped to an ARN never matched) and an unmet condition denied"),
+    _e("moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_s3_action", REPLACE, "iam_enforcement",
+       "S3 requests checked by the same access control as above; now by the emulator's (signature, identity policies)"),
+    _e("moto.iam.models.Role.create_from_cloudformation_json", WRAP, "iam_cfn", "ManagedPolicyArns dropped: no managed policy attached to the role"),
+    _e("moto.iam.models.Role.update_from_cloudformation_json", REPLACE, "iam_cfn",
+       "only the description changed (trust policy, inline Policies, ManagedPolicyArns kept; MaxSessionDuration read from RoleDescription)"),
+    _e("moto.iam.models.ManagedPolicy.update_from_cloudformation_json", ADD, "iam_cfn", "no update: a changed PolicyDocument never reached IAM"),
 )
 
 _BY_TARGET = {entry.target: entry for entry in INTERNALS}

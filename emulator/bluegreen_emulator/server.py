@@ -1,8 +1,10 @@
-"""The emulator server: moto's WSGI app with our extensions installed first.
+"""The emulator server: moto's WSGI app with our extensions and IAM enforcement installed first.
 
 Runs in the foreground; ``launcher.start`` runs it in the background. Listens on
 127.0.0.1 only: custom-resource Lambdas run as local subprocesses (see
 extensions/awslambda.py), so nothing outside this machine ever needs to reach it.
+At start it creates the deployer (iam_enforcement.create_deployer) and writes its keys to
+``launcher.credentials_file(port)``, which ``scripts/emulator env`` prints.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ def build_app(port: int) -> Callable[..., Any]:
 
     extensions = install(port)
 
+    from . import iam_enforcement, launcher
+
+    iam = "enforce" if iam_enforcement.install() else "off"
+    deployer = iam_enforcement.create_deployer()
+    launcher.write_credentials(port, deployer, iam)
+
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     moto_app = DomainDispatcherApplication(create_backend_app)
@@ -40,6 +48,8 @@ def build_app(port: int) -> Callable[..., Any]:
                     "port": port,
                     "uptime_seconds": round(time.time() - started, 1),
                     "extensions": extensions,
+                    "iam": iam,
+                    "deployer": deployer["Arn"],
                 }
             ).encode()
             start_response(
@@ -47,6 +57,7 @@ def build_app(port: int) -> Callable[..., Any]:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        iam_enforcement.keep_raw_body(environ)
         return moto_app(environ, start_response)
 
     return app

@@ -24,6 +24,7 @@ import pytest
 from botocore.config import Config
 
 from tests.emulator_process import free_port, run_launcher
+from tests.emulator_process import session as deployer_session
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -36,9 +37,7 @@ class Emulator:
     _session: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self._session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
+        self._session = deployer_session(self.port, REGION)
 
     def client(self, service: str) -> Any:
         return self._session.client(service, endpoint_url=self.url, config=Config(retries={"max_attempts": 2}))

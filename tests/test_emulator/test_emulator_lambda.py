@@ -91,6 +91,10 @@ def function(emulator, code_bucket):
     role = iam.create_role(RoleName="emulator-test-lambda", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    # The handler runs as this role (IAM is enforced): it may write its test parameters, nothing else.
+    iam.put_role_policy(RoleName="emulator-test-lambda", PolicyName="write-test-parameters", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:PutParameter",
+                                                "Resource": "arn:aws:ssm:us-east-1:123456789012:parameter/lambda-test/*"}]}))
     emulator.client("lambda").create_function(
         FunctionName="emulator-test-handler", Runtime="python3.12", Handler="app.handler", Role=role, Timeout=3,
         Code={"S3Bucket": code_bucket, "S3Key": "handler.zip"}, Environment={"Variables": {"TARGET": "payments"}},
@@ -156,7 +160,10 @@ def provider_template(code_bucket: str, log_parameter: str, weight: str, fail: s
         "Resources": {
             "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+                "Policies": [{"PolicyName": "log-parameter", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:PutParameter"],
+                     "Resource": {"Fn::Sub": "arn:aws:ssm:${AWS::Region}:${AWS::AccountId}:parameter/cr-log-*"}}]}}]}},
             "Provider": {"Type": "AWS::Lambda::Function", "Properties": {
                 "Runtime": "python3.12", "Handler": "provider.handler", "Timeout": 30,
                 "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"S3Bucket": code_bucket, "S3Key": "provider.zip"}}},

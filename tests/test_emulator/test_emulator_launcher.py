@@ -1,4 +1,4 @@
-"""scripts/emulator: start / status / env / stop, the port-taken error, loopback only."""
+"""scripts/emulator: start / status / env / stop, the port-taken error, loopback only, the deployer's keys."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import socket
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.emulator_process import free_port, run_launcher
 
@@ -73,18 +75,52 @@ def test_launcher_stop__nothing_running__succeeds_quietly():
     assert "no emulator" in result.stderr
 
 
-def test_launcher_env__port_override__prints_exports_for_boto3_and_sceptre():
-    result = run_launcher("env", port=5123, timeout=30)
+def test_launcher_env__running__exports_the_deployers_keys_for_boto3_and_sceptre(emulator):
+    result = run_launcher("env", port=emulator.port, timeout=30)
 
-    assert result.returncode == 0
-    lines = [line for line in result.stdout.splitlines() if line.startswith("export ")]
-    assert lines == [
-        "export AWS_ENDPOINT_URL=http://127.0.0.1:5123",
-        "export AWS_ACCESS_KEY_ID=testing",
-        "export AWS_SECRET_ACCESS_KEY=testing",
-        "export AWS_DEFAULT_REGION=us-east-1",
-        "export AWS_REGION=us-east-1",
-    ]
+    assert result.returncode == 0, result.stderr
+    exports = dict(line[len("export "):].split("=", 1) for line in result.stdout.splitlines() if line.startswith("export "))
+    keys = exports.pop("AWS_ACCESS_KEY_ID"), exports.pop("AWS_SECRET_ACCESS_KEY")
+    assert exports == {"AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    assert [line for line in result.stdout.splitlines() if line.startswith("unset ")] == [
+        "unset AWS_SESSION_TOKEN", "unset AWS_PROFILE"]
+    deployer = boto3.session.Session(aws_access_key_id=keys[0], aws_secret_access_key=keys[1], region_name="us-east-1")
+    identity = deployer.client("sts", endpoint_url=emulator.url).get_caller_identity()
+    assert keys[0].startswith("AKIA")
+    assert identity["Arn"] == "arn:aws:iam::123456789012:user/emulator/emulator-deployer"
+
+
+def test_launcher_env__nothing_running__says_to_start_it_first():
+    port = free_port()
+    result = run_launcher("env", port=port, timeout=30)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"Start it first: EMULATOR_PORT={port} scripts/emulator start" in result.stderr
+
+
+def test_launcher_status__running__says_iam_is_enforced(emulator):
+    result = run_launcher("status", port=emulator.port, timeout=30)
+
+    assert "iam:    enforced" in result.stdout
+
+
+def test_server__fake_testing_keys__refused_as_unknown(emulator):
+    fake = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+
+    with pytest.raises(ClientError) as raised:
+        fake.client("ssm", endpoint_url=emulator.url).get_parameter(Name="/anything")
+
+    assert raised.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    assert "access key testing is not known to the emulator" in raised.value.response["Error"]["Message"]
+
+
+def test_server__deployer_key_with_a_wrong_secret__signature_does_not_match(emulator):
+    key = run_launcher("env", port=emulator.port, timeout=30).stdout.split("AWS_ACCESS_KEY_ID=", 1)[1].split()[0]
+    forged = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key="x" * 40, region_name="us-east-1")
+
+    with pytest.raises(ClientError, match="SignatureDoesNotMatch"):
+        forged.client("sts", endpoint_url=emulator.url).get_caller_identity()
 
 
 def test_server_health__running__identifies_the_emulator_and_its_pid(emulator):
