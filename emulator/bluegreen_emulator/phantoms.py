@@ -240,6 +240,15 @@ def _alarm(kind: str) -> Check:
     return check
 
 
+def _got(service: str, operation: str, id_parameter: str) -> tuple[str, Check]:
+    """(how, check): the service's get/describe call for the physical ID answers (not found raises)."""
+
+    def check(c: Clients, pid: str, props: dict[str, Any]) -> None:
+        getattr(c(service), operation)(**{id_parameter: pid})
+
+    return f"{service}.{operation}", check
+
+
 def _ec2_described(operation: str, id_parameter: str, key: str) -> tuple[str, Check]:
     """(how, check): EC2's describe call for the physical ID lists the resource."""
 
@@ -301,42 +310,42 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::EC2::NetworkAcl": _ec2_described("describe_network_acls", "NetworkAclIds", "NetworkAcls"),
     "AWS::EC2::LaunchTemplate": _ec2_described("describe_launch_templates", "LaunchTemplateIds", "LaunchTemplates"),
     # IAM
-    "AWS::IAM::Role": ("iam.get_role", lambda c, p, _: c("iam").get_role(RoleName=p)),
+    "AWS::IAM::Role": _got("iam", "get_role", "RoleName"),
     "AWS::IAM::Policy": ("iam.list_role/user/group_policies contain PolicyName", _iam_inline_policy),
-    "AWS::IAM::ManagedPolicy": ("iam.get_policy", lambda c, p, _: c("iam").get_policy(PolicyArn=p)),
-    "AWS::IAM::InstanceProfile": ("iam.get_instance_profile", lambda c, p, _: c("iam").get_instance_profile(InstanceProfileName=p)),
-    "AWS::IAM::User": ("iam.get_user", lambda c, p, _: c("iam").get_user(UserName=p)),
+    "AWS::IAM::ManagedPolicy": _got("iam", "get_policy", "PolicyArn"),
+    "AWS::IAM::InstanceProfile": _got("iam", "get_instance_profile", "InstanceProfileName"),
+    "AWS::IAM::User": _got("iam", "get_user", "UserName"),
     # KMS, SSM, Secrets Manager
     "AWS::KMS::Key": ("kms.describe_key (not PendingDeletion)", _kms_key),
     "AWS::KMS::Alias": ("kms.list_aliases", _kms_alias),
-    "AWS::SSM::Parameter": ("ssm.get_parameter", lambda c, p, _: c("ssm").get_parameter(Name=p)),
+    "AWS::SSM::Parameter": _got("ssm", "get_parameter", "Name"),
     "AWS::SecretsManager::Secret": ("secretsmanager.describe_secret (not deleted)", _secret),
     "AWS::SecretsManager::SecretTargetAttachment": ("secretsmanager.describe_secret of SecretId", _secret_of("SecretId")),
     "AWS::SecretsManager::RotationSchedule": ("secretsmanager.describe_secret RotationEnabled", _rotation),
     "AWS::SecretsManager::ResourcePolicy": ("secretsmanager.get_resource_policy", lambda c, p, props: _require(c("secretsmanager").get_resource_policy(SecretId=props.get("SecretId") or p).get("ResourcePolicy"))),
     # Storage, messaging
-    "AWS::S3::Bucket": ("s3.head_bucket", lambda c, p, _: c("s3").head_bucket(Bucket=p)),
+    "AWS::S3::Bucket": _got("s3", "head_bucket", "Bucket"),
     "AWS::S3::BucketPolicy": ("s3.get_bucket_policy of Bucket", _bucket_policy),
-    "AWS::SNS::Topic": ("sns.get_topic_attributes", lambda c, p, _: c("sns").get_topic_attributes(TopicArn=p)),
+    "AWS::SNS::Topic": _got("sns", "get_topic_attributes", "TopicArn"),
     "AWS::SNS::TopicPolicy": ("sns.get_topic_attributes Policy of each topic", _topic_policy),
-    "AWS::SNS::Subscription": ("sns.get_subscription_attributes", lambda c, p, _: c("sns").get_subscription_attributes(SubscriptionArn=p)),
-    "AWS::SQS::Queue": ("sqs.get_queue_attributes", lambda c, p, _: c("sqs").get_queue_attributes(QueueUrl=p)),
+    "AWS::SNS::Subscription": _got("sns", "get_subscription_attributes", "SubscriptionArn"),
+    "AWS::SQS::Queue": _got("sqs", "get_queue_attributes", "QueueUrl"),
     "AWS::SQS::QueuePolicy": ("sqs.get_queue_attributes Policy of each queue", _queue_policy),
-    "AWS::DynamoDB::Table": ("dynamodb.describe_table", lambda c, p, _: c("dynamodb").describe_table(TableName=p)),
+    "AWS::DynamoDB::Table": _got("dynamodb", "describe_table", "TableName"),
     "AWS::ECR::Repository": ("ecr.describe_repositories", lambda c, p, _: c("ecr").describe_repositories(repositoryNames=[p])),
     # Logs, CloudTrail, CloudWatch, EventBridge
     "AWS::Logs::LogGroup": ("logs.describe_log_groups", _log_group),
     "AWS::Logs::MetricFilter": ("logs.describe_metric_filters", _metric_filter),
-    "AWS::CloudTrail::Trail": ("cloudtrail.get_trail", lambda c, p, _: c("cloudtrail").get_trail(Name=p)),
+    "AWS::CloudTrail::Trail": _got("cloudtrail", "get_trail", "Name"),
     "AWS::CloudWatch::Alarm": ("cloudwatch.describe_alarms (MetricAlarm)", _alarm("MetricAlarm")),
     "AWS::CloudWatch::CompositeAlarm": ("cloudwatch.describe_alarms (CompositeAlarm)", _alarm("CompositeAlarm")),
-    "AWS::CloudWatch::Dashboard": ("cloudwatch.get_dashboard", lambda c, p, _: c("cloudwatch").get_dashboard(DashboardName=p)),
+    "AWS::CloudWatch::Dashboard": _got("cloudwatch", "get_dashboard", "DashboardName"),
     "AWS::Events::Rule": ("events.describe_rule", _event_rule),
-    "AWS::Events::EventBus": ("events.describe_event_bus", lambda c, p, _: c("events").describe_event_bus(Name=p)),
+    "AWS::Events::EventBus": _got("events", "describe_event_bus", "Name"),
     # Lambda
-    "AWS::Lambda::Function": ("lambda.get_function", lambda c, p, _: c("lambda").get_function(FunctionName=p)),
+    "AWS::Lambda::Function": _got("lambda", "get_function", "FunctionName"),
     "AWS::Lambda::Permission": ("lambda.get_policy has the statement", _lambda_permission),
-    "AWS::Lambda::EventSourceMapping": ("lambda.get_event_source_mapping", lambda c, p, _: c("lambda").get_event_source_mapping(UUID=p)),
+    "AWS::Lambda::EventSourceMapping": _got("lambda", "get_event_source_mapping", "UUID"),
     # ECS, autoscaling, load balancing, DNS, certificates
     "AWS::ECS::Cluster": ("ecs.describe_clusters (ACTIVE)", _ecs_cluster),
     "AWS::ECS::Service": ("ecs.describe_services (ACTIVE)", _ecs_service),
@@ -347,29 +356,29 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::ElasticLoadBalancingV2::TargetGroup": ("elbv2.describe_target_groups", lambda c, p, _: c("elbv2").describe_target_groups(TargetGroupArns=[p])),
     "AWS::ElasticLoadBalancingV2::Listener": ("elbv2.describe_listeners", lambda c, p, _: c("elbv2").describe_listeners(ListenerArns=[p])),
     "AWS::ElasticLoadBalancingV2::ListenerRule": ("elbv2.describe_rules", lambda c, p, _: c("elbv2").describe_rules(RuleArns=[p])),
-    "AWS::Route53::HostedZone": ("route53.get_hosted_zone", lambda c, p, _: c("route53").get_hosted_zone(Id=p)),
+    "AWS::Route53::HostedZone": _got("route53", "get_hosted_zone", "Id"),
     "AWS::Route53::RecordSet": ("route53.list_resource_record_sets (name, type, set id)", _record_set),
     "AWS::Route53::RecordSetGroup": ("route53.list_resource_record_sets (each record)", _record_set_group),
-    "AWS::Route53::HealthCheck": ("route53.get_health_check", lambda c, p, _: c("route53").get_health_check(HealthCheckId=p)),
-    "AWS::Route53::QueryLoggingConfig": ("route53.get_query_logging_config", lambda c, p, _: c("route53").get_query_logging_config(Id=p)),
+    "AWS::Route53::HealthCheck": _got("route53", "get_health_check", "HealthCheckId"),
+    "AWS::Route53::QueryLoggingConfig": _got("route53", "get_query_logging_config", "Id"),
     "AWS::Logs::ResourcePolicy": ("logs.describe_resource_policies", lambda c, p, props: _require(any(
         r["policyName"] == (props.get("PolicyName") or p) for r in c("logs").describe_resource_policies()["resourcePolicies"]))),
     "AWS::Lambda::EventInvokeConfig": ("lambda.get_function_event_invoke_config", lambda c, p, props: c("lambda").get_function_event_invoke_config(FunctionName=props.get("FunctionName") or p.split("|")[0])),
     "AWS::WAFv2::WebACL": ("wafv2.get_web_acl", lambda c, p, _: c("wafv2").get_web_acl(Name=p.split("|")[0], Id=p.split("|")[1], Scope=p.split("|")[2])),
     "AWS::WAFv2::WebACLAssociation": ("wafv2.get_web_acl_for_resource", lambda c, p, props: _require(c("wafv2").get_web_acl_for_resource(ResourceArn=props.get("ResourceArn") or p.split("|")[0]).get("WebACL"))),
-    "AWS::WAFv2::LoggingConfiguration": ("wafv2.get_logging_configuration", lambda c, p, _: c("wafv2").get_logging_configuration(ResourceArn=p)),
-    "AWS::CertificateManager::Certificate": ("acm.describe_certificate", lambda c, p, _: c("acm").describe_certificate(CertificateArn=p)),
+    "AWS::WAFv2::LoggingConfiguration": _got("wafv2", "get_logging_configuration", "ResourceArn"),
+    "AWS::CertificateManager::Certificate": _got("acm", "describe_certificate", "CertificateArn"),
     # RDS, DMS, Backup
-    "AWS::RDS::DBCluster": ("rds.describe_db_clusters", lambda c, p, _: c("rds").describe_db_clusters(DBClusterIdentifier=p)),
-    "AWS::RDS::DBInstance": ("rds.describe_db_instances", lambda c, p, _: c("rds").describe_db_instances(DBInstanceIdentifier=p)),
-    "AWS::RDS::DBSubnetGroup": ("rds.describe_db_subnet_groups", lambda c, p, _: c("rds").describe_db_subnet_groups(DBSubnetGroupName=p)),
-    "AWS::RDS::DBClusterParameterGroup": ("rds.describe_db_cluster_parameter_groups", lambda c, p, _: c("rds").describe_db_cluster_parameter_groups(DBClusterParameterGroupName=p)),
-    "AWS::RDS::DBParameterGroup": ("rds.describe_db_parameter_groups", lambda c, p, _: c("rds").describe_db_parameter_groups(DBParameterGroupName=p)),
+    "AWS::RDS::DBCluster": _got("rds", "describe_db_clusters", "DBClusterIdentifier"),
+    "AWS::RDS::DBInstance": _got("rds", "describe_db_instances", "DBInstanceIdentifier"),
+    "AWS::RDS::DBSubnetGroup": _got("rds", "describe_db_subnet_groups", "DBSubnetGroupName"),
+    "AWS::RDS::DBClusterParameterGroup": _got("rds", "describe_db_cluster_parameter_groups", "DBClusterParameterGroupName"),
+    "AWS::RDS::DBParameterGroup": _got("rds", "describe_db_parameter_groups", "DBParameterGroupName"),
     "AWS::DMS::ReplicationInstance": ("dms.describe_replication_instances", _dms("describe_replication_instances", "ReplicationInstances", "replication-instance-arn")),
     "AWS::DMS::Endpoint": ("dms.describe_endpoints", _dms("describe_endpoints", "Endpoints", "endpoint-arn")),
     "AWS::DMS::ReplicationSubnetGroup": ("dms.describe_replication_subnet_groups", _dms("describe_replication_subnet_groups", "ReplicationSubnetGroups", "replication-subnet-group-id")),
     "AWS::DMS::ReplicationTask": ("dms.describe_replication_tasks", _dms("describe_replication_tasks", "ReplicationTasks", "replication-task-arn")),
-    "AWS::Backup::BackupVault": ("backup.describe_backup_vault", lambda c, p, _: c("backup").describe_backup_vault(BackupVaultName=p)),
+    "AWS::Backup::BackupVault": _got("backup", "describe_backup_vault", "BackupVaultName"),
     "AWS::Backup::BackupPlan": ("backup.get_backup_plan (not deleted)", _backup_plan),
     "AWS::Backup::BackupSelection": ("backup.get_backup_selection", lambda c, p, props: c("backup").get_backup_selection(BackupPlanId=props["BackupPlanId"], SelectionId=p)),
 }

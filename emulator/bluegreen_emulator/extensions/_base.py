@@ -25,6 +25,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.exceptions import ServiceException
+from moto.core.utils import camelcase_to_underscores
 from werkzeug.exceptions import HTTPException
 
 #: moto's own error classes: every service error derives from one of these (its
@@ -69,6 +70,28 @@ def as_float(value: Any, default: float | None = None) -> float | None:
     if value is None or value == "":
         return default
     return float(value)
+
+
+def snake_kwargs(properties: dict[str, Any], skip: set[str] | frozenset[str] = frozenset(),
+                 bools: set[str] | frozenset[str] = frozenset(), ints: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    """CloudFormation properties -> the snake_case keyword arguments of a moto backend method.
+
+    None values and ``skip`` are left out; Tags become [{Key, Value}]; the snake names in
+    ``bools`` / ``ints`` are converted (templates pass "true" and "5432" as strings).
+    """
+    kwargs: dict[str, Any] = {}
+    for key, value in properties.items():
+        if key in skip or value is None:
+            continue
+        name = camelcase_to_underscores(key)
+        if name == "tags":
+            value = tags_to_list(value)
+        elif name in bools:
+            value = as_bool(value)
+        elif name in ints:
+            value = as_int(value)
+        kwargs[name] = value
+    return kwargs
 
 
 def identifier(name: str, max_len: int = 63, lower: bool = True) -> str:

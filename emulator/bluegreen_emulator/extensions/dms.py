@@ -14,13 +14,12 @@ from contextlib import suppress
 from typing import Any, Callable
 
 from moto.core.common_models import CloudFormationModel
-from moto.core.utils import camelcase_to_underscores
 from moto.dms.exceptions import ResourceNotFoundFault
 from moto.dms.models import FakeReplicationSubnetGroup, dms_backends
 from moto.ec2.models import ec2_backends
 
 from ..moto_internals import patch
-from ._base import BackendResource, as_bool, as_int, identifier, tags_to_list
+from ._base import BackendResource, identifier, snake_kwargs, tags_to_list
 
 EXTENSIONS = [
     ("AWS::DMS::ReplicationSubnetGroup", "new model: create/delete_replication_subnet_group; describe reports the real subnets and VPC"),
@@ -55,19 +54,11 @@ def _retag(resource: BackendResource, changed: dict[str, Any]) -> None:
 
 
 def _snake(properties: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
-    result = {}
-    for key, value in properties.items():
-        if key in skip or value is None:
-            continue
-        name = camelcase_to_underscores(key)
-        if name == "tags":
-            value = tags_to_list(value)
-        elif name in ("multi_az", "auto_minor_version_upgrade", "publicly_accessible", "allow_major_version_upgrade"):
-            value = as_bool(value)
-        elif name in ("allocated_storage", "port"):
-            value = as_int(value)
-        result[name] = value
-    return result
+    return snake_kwargs(
+        properties, skip,
+        bools={"multi_az", "auto_minor_version_upgrade", "publicly_accessible", "allow_major_version_upgrade"},
+        ints={"allocated_storage", "port"},
+    )
 
 
 _original_subnet_group_to_dict = FakeReplicationSubnetGroup.to_dict

@@ -12,12 +12,11 @@ from contextlib import suppress
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
-from moto.core.utils import camelcase_to_underscores
 from moto.ec2.models import ec2_backends
 from moto.rds.exceptions import DBClusterNotFoundError, DBInstanceNotFoundError
 from moto.rds.models import rds_backends
 
-from ._base import BackendResource, as_bool, as_int, identifier, tags_to_list
+from ._base import BackendResource, identifier, snake_kwargs, tags_to_list
 
 EXTENSIONS = [
     ("AWS::RDS::DBCluster", "new model: create_db_cluster/modify_db_cluster/delete_db_cluster; Endpoint.Address, ReadEndpoint.Address, MasterUserSecret.SecretArn"),
@@ -56,22 +55,10 @@ _INTS = {
 
 def _kwargs(properties: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
     """CloudFormation properties -> the snake_case kwargs moto's RDS backend takes."""
-    kwargs: dict[str, Any] = {}
-    for key, value in properties.items():
-        if key in skip or value is None:
-            continue
-        name = camelcase_to_underscores(key)
-        if name == "tags":
-            value = tags_to_list(value)
-        elif name == "master_user_secret":
-            if isinstance(value, dict) and value.get("KmsKeyId"):
-                kwargs["master_user_secret_kms_key_id"] = value["KmsKeyId"]
-            continue
-        elif name in _BOOLS:
-            value = as_bool(value)
-        elif name in _INTS:
-            value = as_int(value)
-        kwargs[name] = value
+    kwargs = snake_kwargs(properties, skip, bools=_BOOLS, ints=_INTS)
+    secret = kwargs.pop("master_user_secret", None)
+    if isinstance(secret, dict) and secret.get("KmsKeyId"):
+        kwargs["master_user_secret_kms_key_id"] = secret["KmsKeyId"]
     return kwargs
 
 

@@ -121,6 +121,13 @@ class SecretResource(BackendResource, CloudFormationModel):
         return self.physical_id
 
 
+#: TargetType -> (the RDS backend's records, the host attribute, the secret's identifier key, its attribute)
+_TARGETS = {
+    "AWS::RDS::DBCluster": ("clusters", "endpoint", "dbClusterIdentifier", "db_cluster_identifier"),
+    "AWS::RDS::DBInstance": ("databases", "address", "dbInstanceIdentifier", "db_instance_identifier"),
+}
+
+
 class SecretTargetAttachmentResource(BackendResource, CloudFormationModel):
     """Adds the connection details of an RDS cluster/instance to a secret (as AWS does)."""
 
@@ -128,27 +135,19 @@ class SecretTargetAttachmentResource(BackendResource, CloudFormationModel):
     REPLACE_ON = ("SecretId",)
 
     def _target_fields(self, properties: dict[str, Any]) -> dict[str, Any]:
+        target = _TARGETS.get(properties.get("TargetType", ""))
+        if target is None:
+            # Redshift / DocumentDB targets: record the id only.
+            return {"targetId": properties.get("TargetId")}
+        records, host, key, identifier_attribute = target
         rds = rds_backends[self.account_id][self.region_name]
-        target_id = str(properties.get("TargetId", "")).lower()
-        target_type = properties.get("TargetType", "")
-        if target_type == "AWS::RDS::DBCluster":
-            cluster = rds.clusters[target_id]
-            return {
-                "engine": _SECRET_ENGINE.get(cluster.engine, cluster.engine),
-                "host": cluster.endpoint,
-                "port": int(cluster.port),
-                "dbClusterIdentifier": cluster.db_cluster_identifier,
-            }
-        if target_type == "AWS::RDS::DBInstance":
-            db = rds.databases[target_id]
-            return {
-                "engine": _SECRET_ENGINE.get(db.engine, db.engine),
-                "host": db.address,
-                "port": int(db.port),
-                "dbInstanceIdentifier": db.db_instance_identifier,
-            }
-        # Redshift / DocumentDB targets: record the id only.
-        return {"targetId": properties.get("TargetId")}
+        record = getattr(rds, records)[str(properties.get("TargetId", "")).lower()]
+        return {
+            "engine": _SECRET_ENGINE.get(record.engine, record.engine),
+            "host": getattr(record, host),
+            "port": int(record.port),
+            key: getattr(record, identifier_attribute),
+        }
 
     def _attach(self, properties: dict[str, Any]) -> None:
         backend = _backend(self)
