@@ -14,18 +14,22 @@ branch_labels = None
 depends_on = None
 
 
+def create_table(name: str, *columns: sa.Column, constraints: tuple = ()) -> None:
+    """A payment table: its columns, then created_at (every table has it, last), then its constraints; InnoDB."""
+    op.create_table(name, *columns, sa.Column("created_at", sa.DateTime, nullable=False), *constraints,
+                    mysql_engine="InnoDB")
+
+
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "accounts",
         sa.Column("kind", sa.String(8), primary_key=True),
         sa.Column("owner_id", sa.String(64), primary_key=True),
         sa.Column("currency", sa.String(3), primary_key=True),
         sa.Column("balance_minor", sa.BigInteger, nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.CheckConstraint("kind IN ('customer', 'merchant')", name="ck_accounts_kind"),
-        mysql_engine="InnoDB",
+        constraints=(sa.CheckConstraint("kind IN ('customer', 'merchant')", name="ck_accounts_kind"),),
     )
-    op.create_table(
+    create_table(
         "payments",
         sa.Column("payment_id", sa.String(36), primary_key=True),
         sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
@@ -36,11 +40,9 @@ def upgrade() -> None:
         sa.Column("card_token", sa.String(128), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("colour", sa.String(16), nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.CheckConstraint("amount_minor > 0", name="ck_payments_amount_positive"),
-        mysql_engine="InnoDB",
+        constraints=(sa.CheckConstraint("amount_minor > 0", name="ck_payments_amount_positive"),),
     )
-    op.create_table(
+    create_table(
         "idempotency_keys",
         sa.Column("idempotency_key", sa.String(255), primary_key=True),
         sa.Column("request_hash", sa.String(64), nullable=False),
@@ -48,10 +50,8 @@ def upgrade() -> None:
                   nullable=False),
         sa.Column("response_status", sa.Integer, nullable=False),
         sa.Column("response_body", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        mysql_engine="InnoDB",
     )
-    op.create_table(
+    create_table(
         "ledger_entries",
         sa.Column("entry_id", sa.BigInteger, primary_key=True, autoincrement=True),
         sa.Column("payment_id", sa.String(36), sa.ForeignKey("payments.payment_id", name="fk_ledger_payment"),
@@ -60,11 +60,10 @@ def upgrade() -> None:
         sa.Column("account_owner_id", sa.String(64), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("amount_minor", sa.BigInteger, nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.ForeignKeyConstraint(["account_kind", "account_owner_id", "currency"],
-                                ["accounts.kind", "accounts.owner_id", "accounts.currency"], name="fk_ledger_account"),
-        sa.Index("ix_ledger_payment", "payment_id"),
-        mysql_engine="InnoDB",
+        constraints=(sa.ForeignKeyConstraint(["account_kind", "account_owner_id", "currency"],
+                                             ["accounts.kind", "accounts.owner_id", "accounts.currency"],
+                                             name="fk_ledger_account"),
+                     sa.Index("ix_ledger_payment", "payment_id")),
     )
 
 
