@@ -53,8 +53,13 @@ def app(server, user="payments_app", password="app-pw"):
     return pymysql.connect(host="127.0.0.1", port=server["port"], user=user, password=password, database="payments", autocommit=True)
 
 
-def fence_for(server) -> SqlGrantFence:
-    return SqlGrantFence(lambda colour: pymysql.connect(unix_socket=server["sock"], user="root"), kill_sql="KILL %s")
+def root_login(server):
+    """The fence's and the drain's login: root over the socket (the master secret's on AWS)."""
+    return lambda colour: pymysql.connect(unix_socket=server["sock"], user="root")
+
+
+def fence_for(server, kill_sql: str = "KILL %s") -> SqlGrantFence:
+    return SqlGrantFence(root_login(server), kill_sql=kill_sql)
 
 
 def insert(conn, pid):
@@ -77,8 +82,7 @@ def test_sql_fence__fence__stale_pooled_connection_can_no_longer_write(db):
 def test_sql_fence__kill_refused_for_another_reason__fence_fails(db):
     # A session the fencer cannot kill could still write: the fence must not report success.
     open_session = app(db)
-    cannot_kill = SqlGrantFence(lambda colour: pymysql.connect(unix_socket=db["sock"], user="root"),
-                                kill_sql="CALL mysql.no_such_kill_procedure(%s)")
+    cannot_kill = fence_for(db, kill_sql="CALL mysql.no_such_kill_procedure(%s)")
     with pytest.raises(pymysql.err.MySQLError, match="no_such_kill_procedure"):
         cannot_kill.fence("blue")
     open_session.close()
@@ -86,8 +90,7 @@ def test_sql_fence__kill_refused_for_another_reason__fence_fails(db):
 
 def test_sql_fence__session_ended_before_kill__fence_succeeds(db):
     # "Unknown thread id" (1094): the session went away on its own, which is what the kill wanted.
-    ends_first = SqlGrantFence(lambda colour: pymysql.connect(unix_socket=db["sock"], user="root"),
-                               kill_sql="KILL 999999999 + 0 * %s")
+    ends_first = fence_for(db, kill_sql="KILL 999999999 + 0 * %s")
     app(db).close()
     keep = app(db)
     assert "killed 0 session(s)" in ends_first.fence("blue")
@@ -144,7 +147,7 @@ def test_sql_fence__fence_and_unfence__measured(db, capsys):
 def drain_for(server):
     from traffic_shifter.db import SqlMarkerDrain  # noqa: PLC0415
 
-    return SqlMarkerDrain(lambda colour: pymysql.connect(unix_socket=server["sock"], user="root"))
+    return SqlMarkerDrain(root_login(server))
 
 
 def test_drain_quiet__service_reconnects_after_the_fence__the_fence_still_counts_as_taken(db):
