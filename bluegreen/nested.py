@@ -297,7 +297,7 @@ def _check_hooks(group: Group) -> None:
         for point, hook in stack.hook_calls():
             if not _is_hook(hook) or tag_of(hook) not in HANDLED_HOOKS:
                 raise NestedError(
-                    f"{stack.path}: hook {show(hook) if _is_hook(hook) else hook!r} ({point}) has no nested-stack "
+                    f"{stack.path}: hook {show(hook) if _is_hook(hook) else repr(hook)} ({point}) has no nested-stack "
                     f"equivalent and the parent's stack config does not do its work (it does "
                     f"{', '.join(sorted(HANDLED_HOOKS))}); teach it before using the hook"
                 )

@@ -20,9 +20,22 @@ ENVS = ("dev", "prod")
 
 
 def sceptre_stacks(env: str) -> dict:
-    """Sceptre's stacks of ``env`` by short name (``network``), read by Sceptre's config reader."""
+    """Sceptre's stacks of ``env`` by short name (``network`` of ``dev/networking/network``), read by
+    Sceptre's config reader."""
     plan = SceptrePlan(SceptreContext(project_path=str(ROOT), command_path=env))
-    return {stack.name.split("/", 1)[1]: stack for stack in plan.graph}
+    return {stack.name.rsplit("/", 1)[-1]: stack for stack in plan.graph}
+
+
+def config_file(root: Path, env: str, name: str) -> Path:
+    """The stack config ``name`` of ``env`` wherever its sub-group puts it (``dev/networking/network.yaml``)."""
+    (path,) = (Path(root) / "config" / env).rglob(name)
+    return path
+
+
+def stack_path(root: Path, env: str, name: str) -> str:
+    """The ``!stack_output`` path of stack ``name``: ``{{ environment }}/networking/network.yaml``."""
+    relative = config_file(root, env, f"{name}.yaml").relative_to(Path(root) / "config" / env)
+    return "{{ environment }}/" + relative.as_posix()
 
 
 @pytest.fixture(scope="session")

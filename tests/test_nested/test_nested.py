@@ -16,7 +16,7 @@ from sceptre.resolvers.stack_output import StackOutput as SceptreStackOutput
 from bluegreen import cfn, exceptions, nested
 from bluegreen_resolvers.lambda_code_key import LambdaCodeKey
 from bluegreen_resolvers.traffic_weight import TrafficWeight
-from tests.test_nested.conftest import ENVS, ROOT, edit
+from tests.test_nested.conftest import ENVS, ROOT, config_file, edit, stack_path
 
 STACK = "AWS::CloudFormation::Stack"
 
@@ -203,13 +203,13 @@ def test_parent__identity_parameters__defaults_from_the_group_config(env, genera
 def test_parent_graph__each_sceptre_dependency__ordered_by_getatt_or_dependson(env, generated, sceptre):
     graph = parent_graph(generated[env])
     unordered = [f"{name} -> {dep.name}" for name, stack in sceptre[env].items() for dep in stack.dependencies
-                 if nested.logical_id(dep.name.split("/")[1]) not in reachable(graph, nested.logical_id(name))]
+                 if nested.logical_id(dep.name.rsplit("/", 1)[-1]) not in reachable(graph, nested.logical_id(name))]
     assert unordered == []
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_parent_graph__each_parent_edge__a_sceptre_dependency(env, generated, sceptre):
-    sceptre_graph = {nested.logical_id(n): {nested.logical_id(d.name.split("/")[1]) for d in s.dependencies}
+    sceptre_graph = {nested.logical_id(n): {nested.logical_id(d.name.rsplit("/", 1)[-1]) for d in s.dependencies}
                      for n, s in sceptre[env].items()}
     extra = [f"{a} -> {b}" for a, deps in parent_graph(generated[env]).items() for b in deps
              if b not in reachable(sceptre_graph, a)]
@@ -259,7 +259,7 @@ def test_main_json__weights__every_use_reads_the_one_green_weight(main_json):
 
 def test_main_json__lambda_code__one_key_parameter_per_lambda_and_no_defaults(main_json):
     sources = set()
-    for path in (ROOT / "config" / "prod").glob("*.yaml"):
+    for path in (ROOT / "config" / "prod").rglob("*.yaml"):
         sources |= set(re.findall(r"!lambda_code_key\s+lambda_src/([a-z_]+)", path.read_text()))
     code = {k for k in main_json["Parameters"] if k.endswith(nested.CODE_KEY_SUFFIX)}
     assert code == {nested.camel(s) + nested.CODE_KEY_SUFFIX for s in sources}
@@ -289,71 +289,78 @@ def generate(root, env="prod") -> dict:
     return json.loads(cfn.to_json(nested.generate(env, root).template))
 
 
-def test_generate__config_value_changed__parent_default_follows(project):
+def test_generate__config_value_changed__the_stack_is_given_the_new_value(project):
     edit(project / "config" / "prod" / "config.yaml", "vpc_cidr: 10.50.0.0/16", "vpc_cidr: 10.77.0.0/16")
-    assert generate(project)["Parameters"]["VpcCidr"]["Default"] == "10.77.0.0/16"
+    assert generate(project)["Resources"]["NetworkStack"]["Properties"]["Parameters"]["VpcCidr"] == "10.77.0.0/16"
+
+
+def test_generate__var_given__the_stacks_read_with_it_as_sceptre_would(project):
+    parent = nested.generate("prod", project, {"green_image_tag": "1.4.2"})
+    given = json.loads(cfn.to_json(parent.template))["Resources"]["ComputeStack"]["Properties"]["Parameters"]
+    assert (given["GreenImageTag"], given["BlueImageTag"]) == ("1.4.2", "1.0.0")
 
 
 def test_generate__stack_config_removed__its_stack_and_outputs_leave_the_parent(project):
     before = generate(project)
-    (project / "config" / "prod" / "backup.yaml").unlink()
+    config_file(project, "prod", "backup.yaml").unlink()
     after = generate(project)
     assert set(stacks(before)) - set(stacks(after)) == {"BackupStack"}
 
 
 def test_generate__stack_config_added__parent_gains_its_stack(project):
-    (project / "config" / "prod" / "audit2.yaml").write_text(
+    (config_file(project, "prod", "audit.yaml").parent / "audit2.yaml").write_text(
         "template:\n  path: audit.py\nparameters:\n"
-        "  OpsKeyArn: !stack_output {{ environment }}/security.yaml::OpsKeyArn\n"
-        "  AccessLogBucketName: !stack_output {{ environment }}/artifacts.yaml::AccessLogBucketName\n")
+        f"  OpsKeyArn: !stack_output {stack_path(project, 'prod', 'security')}::OpsKeyArn\n"
+        f"  AccessLogBucketName: !stack_output {stack_path(project, 'prod', 'artifacts')}::AccessLogBucketName\n")
     resource = generate(project)["Resources"]["Audit2Stack"]
     assert resource["Properties"]["TemplateURL"] == "audit.json"
     assert resource["Properties"]["Parameters"]["OpsKeyArn"] == {"Fn::GetAtt": ["SecurityStack", "Outputs.OpsKeyArn"]}
 
 
-def test_generate__new_config_key_used__parent_gains_a_parameter_with_the_env_value(project):
-    edit(project / "config" / "dev" / "monitoring.yaml", "parameters:\n",
+def test_generate__new_config_key_used__the_stack_is_given_the_env_value(project):
+    edit(config_file(project, "dev", "monitoring.yaml"), "parameters:\n",
          'parameters:\n  UnhealthyHostThreshold: "{{ unhealthy_hosts }}"\n')
     with (project / "config" / "prod" / "config.yaml").open("a") as config:
         config.write("unhealthy_hosts: 2\n")
     template = generate(project)
-    assert template["Parameters"]["UnhealthyHosts"]["Default"] == "2"
-    assert template["Resources"]["MonitoringStack"]["Properties"]["Parameters"]["UnhealthyHostThreshold"] == \
-        {"Ref": "UnhealthyHosts"}
+    assert template["Resources"]["MonitoringStack"]["Properties"]["Parameters"]["UnhealthyHostThreshold"] == "2"
+    assert "UnhealthyHosts" not in template["Parameters"]  # env values are no parent parameters (module docstring)
 
 
 def test_generate__explicit_dependency_added__becomes_depends_on(project):
-    edit(project / "config" / "dev" / "backup.yaml", "template:", "dependencies:\n  - {{ environment }}/audit.yaml\ntemplate:")
+    edit(config_file(project, "dev", "backup.yaml"), "template:",
+         f"dependencies:\n  - {stack_path(project, 'dev', 'audit')}\ntemplate:")
     assert generate(project)["Resources"]["BackupStack"]["DependsOn"] == ["AuditStack"]
 
 
-def test_generate__config_value_inside_a_literal__sub_of_the_parameter(project):
-    edit(project / "config" / "dev" / "alb.yaml", 'HealthCheckPath: "{{ health_check_path }}"',
-         'HealthCheckPath: "/v1{{ health_check_path }}"')
-    value = generate(project)["Resources"]["AlbStack"]["Properties"]["Parameters"]["HealthCheckPath"]
-    assert value == {"Fn::Sub": "/v1${HealthCheckPath}"}
+@pytest.mark.parametrize("old,new,passed", [
+    ('"{{ health_check_path }}"', '"/v1{{ health_check_path }}"', "/v1/health"),
+    # A value the Jinja computes from a key reaches the parent as Sceptre rendered it.
+    ('"{{ health_check_path }}"', '"{% if app_port == 8080 %}/ready{% endif %}"', "/ready"),
+])
+def test_generate__jinja_around_a_config_value__the_string_sceptre_renders(project, old, new, passed):
+    edit(config_file(project, "dev", "route53.yaml"), f"HealthCheckPath: {old}", f"HealthCheckPath: {new}")
+    assert generate(project)["Resources"]["Route53Stack"]["Properties"]["Parameters"]["HealthCheckPath"] == passed
 
 
 @pytest.mark.parametrize("stack_file,old,new,message", [
     ("dms.yaml", "template:", "protect: true\ntemplate:", r"cannot reproduce the stack-config keys \['protect'\]"),
     ("network.yaml", 'VpcCidr: "{{ vpc_cidr }}"', "VpcCidr: !file_contents cidr.txt",
      r"parameter VpcCidr: !file_contents 'cidr.txt' has no nested-stack equivalent"),
-    ("network.yaml", 'VpcCidr: "{{ vpc_cidr }}"', 'VpcCidr: "{% if vpc_cidr %}10.1.0.0/16{% endif %}"',
-     r"group-config keys \['vpc_cidr'\] steer the Jinja"),
     ("network.yaml", 'VpcCidr: "{{ vpc_cidr }}"', 'VpcCidr: "{{ vpc_cidr }}"\n  NoSuchThing: "x"',
      r"network.json declares no parameters \['NoSuchThing'\]"),
-    ("alb.yaml", "  VpcId: !stack_output {{ environment }}/network.yaml::VpcId\n", "",
+    ("alb.yaml", "  VpcId: !stack_output {{ environment }}/networking/network.yaml::VpcId\n", "",
      r"alb.json needs parameters \['VpcId'\] that nobody gives"),
     ("alb.yaml", "network.yaml::VpcId", "network.yaml::NoSuchOutput",
      r"network declares no output 'NoSuchOutput'"),
     ("network.yaml", "template:", "hooks:\n  before_create:\n    - !cmd echo hi\ntemplate:",
      r"hook !cmd 'echo hi' \(before_create\) has no nested-stack equivalent"),
     ("network.yaml", "template:", "dependencies:\n  - {{ environment }}/nowhere.yaml\ntemplate:",
-     r"dependency 'nowhere' names no stack config of prod"),
+     r"Sceptre cannot read the group: .*Dependency prod/nowhere.yaml not found"),
 ])
 def test_generate__config_the_parent_cannot_reproduce__raises_naming_file_and_fix(project, stack_file, old, new,
                                                                                     message):
-    edit(project / "config" / "dev" / stack_file, old, new)
+    edit(config_file(project, "dev", stack_file), old, new)
     with pytest.raises(nested.NestedError, match=message):
         nested.generate("prod", project)
 
@@ -382,7 +389,7 @@ def test_parent__green_weight_ssm__the_parameter_sceptre_reads_and_the_hooks_wri
 def test_parent__buckets_to_empty__every_empty_bucket_hook_with_its_outputs():
     parent = nested.generate("prod")
     expected = {}
-    for path in sorted((ROOT / "config" / "prod").glob("*.yaml")):
+    for path in sorted((ROOT / "config" / "prod").rglob("*.yaml")):
         for outputs in re.findall(r"!empty_bucket\s+outputs: \[([^\]]+)\]", path.read_text()):
             expected[nested.logical_id(path.stem)] = tuple(o.strip() for o in outputs.split(","))
     assert dict(parent.buckets_to_empty) == expected

@@ -1,27 +1,51 @@
-"""bluegreen.package against moto: uploads, the packaged parent, the deployment and its errors."""
+"""The nested parent's Sceptre stack config (config/nested-<env>/main.yaml), its template handler and
+hooks, and what is left of python -m bluegreen.package: uploads against moto, the parent's stack as
+Sceptre reads it, the emptying guard, the change set with nested stacks."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import socket
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from botocore.exceptions import ClientError
+from sceptre.context import SceptreContext
+from sceptre.exceptions import InvalidHookArgumentTypeError, ProtectedStackError
+from sceptre.plan.plan import SceptrePlan
+from sceptre.stack_status import StackChangeSetStatus
 
 from bluegreen import lambda_zip, nested, package
-from tests.test_nested.conftest import ROOT
+from bluegreen_hooks.empty_nested_buckets import EmptyNestedBuckets
+from bluegreen_hooks.package_nested import NestedPackagingError, PackageNested
+from tests.test_nested.conftest import ENVS, ROOT
 
 BUCKET = "packages-123456789012-us-east-1"
+#: Every Sceptre hook point that uploads before CloudFormation is called for the parent.
+UPLOAD_POINTS = ("before_create", "before_update", "before_create_change_set")
 
 
 def fake_build(name: str, *, root: Path = ROOT) -> lambda_zip.Package:
     """Stands in for lambda_zip.build: no pip, a distinct and stable payload per Lambda."""
     data = f"zip of {name}".encode()
     return lambda_zip.Package(name=name, data=data, sha256=hashlib.sha256(data).hexdigest())
+
+
+def parent_stack(env: str, **variables):
+    """Sceptre's stack of config/nested-<env>/main.yaml (no AWS call)."""
+    context = SceptreContext(project_path=str(ROOT), command_path=f"nested-{env}/main.yaml",
+                             user_variables={"packaging_bucket": BUCKET, **variables})
+    (stack,) = [s for s in SceptrePlan(context).graph if s.name == f"nested-{env}/main"]
+    return stack
+
+
+def kinds(hooks) -> list[str]:
+    return [type(h).__name__ for h in hooks]
+
+
+@pytest.fixture(scope="module")
+def parents():
+    return {env: nested.generate(env) for env in ENVS}
 
 
 @pytest.fixture
@@ -38,12 +62,6 @@ def bucket(aws, kms_key):
     return BUCKET
 
 
-@pytest.fixture
-def packaged(aws, bucket, tmp_path):
-    return package.package("prod", bucket, session=aws, output=tmp_path / "main.packaged.json", builder=fake_build,
-                           out=lambda line: None)
-
-
 def keys(aws, bucket=BUCKET) -> set[str]:
     return {o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])}
 
@@ -54,332 +72,306 @@ def split(url: str) -> tuple[str, str]:
     return parsed.netloc.split(".s3.")[0], parsed.path.lstrip("/")
 
 
-# ------------------------------------------------------------------------------------ package
-def test_package__kms_bucket__every_child_template_and_lambda_zip_uploaded(aws, packaged):
-    parent = nested.generate("prod")
-    expected = {package.template_key(Path(f).stem, (ROOT / "templates" / f).read_bytes())
-                for f in parent.children.values()}
-    expected |= {fake_build(name).key for name in parent.lambda_code.values()}
-    assert expected <= keys(aws)
-    assert keys(aws) - expected == {split(packaged.template_url)[1]}  # and the packaged parent itself
+# ------------------------------------------------------------------------------------ the stack config
+@pytest.mark.parametrize("env", ENVS)
+def test_parent_config__group_config__the_environments_own(env, sceptre):
+    stack = parent_stack(env)
+    child = next(iter(sceptre[env].values()))
+    shared = set(child.stack_group_config) - {"project_path"}
+    assert {k: stack.stack_group_config.get(k) for k in shared} == {k: child.stack_group_config[k] for k in shared}
+    assert stack.external_name == f"payments-{env}-main"
+    assert stack.tags == child.tags
 
 
-def test_package__packaged_template__each_template_url_holds_its_child(aws, packaged):
-    s3 = aws.client("s3")
-    for logical, filename in packaged.parent.children.items():
-        bucket, key = split(packaged.template["Resources"][logical]["Properties"]["TemplateURL"])
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        assert body == (ROOT / "templates" / filename).read_bytes(), logical
+@pytest.mark.parametrize("env", ENVS)
+def test_parent_config__parameters__exactly_what_the_parent_needs_and_the_identity(env, parents):
+    stack = parent_stack(env)
+    given = nested.unresolved_parameters(stack)
+    declared = json.loads(nested.cfn.to_json(parents[env].template))["Parameters"]
+    assert set(given) == set(declared)
+    assert all(given[k] == declared[k]["Default"] for k in nested.cfn.IDENTITY_PARAMETERS)
+    code = {k: v._argument for k, v in given.items() if k.endswith(nested.CODE_KEY_SUFFIX)}
+    assert code == {k: f"lambda_src/{name}" for k, name in parents[env].lambda_code.items()}
+    assert [nested.tag_of(v) for k, v in given.items() if k.endswith(nested.CODE_KEY_SUFFIX)] == \
+        ["lambda_code_key"] * len(code)
+    assert given[nested.CODE_BUCKET] == BUCKET
 
 
-def test_package__packaged_template__code_parameters_default_to_the_uploaded_zips(aws, packaged):
-    params = packaged.template["Parameters"]
-    for name, lambda_name in packaged.parent.lambda_code.items():
-        assert params[name]["Default"] == fake_build(lambda_name).key
-        assert params[name]["Default"] in keys(aws)
-    assert params[nested.CODE_BUCKET]["Default"] == BUCKET
+@pytest.mark.parametrize("env", ENVS)
+def test_parent_config__green_weight__the_ssm_parameter_the_stacks_read_and_write(env, parents):
+    stack = parent_stack(env)
+    weight = nested.unresolved_parameters(stack)[nested.GREEN_WEIGHT]
+    assert nested.tag_of(weight) == "traffic_weight" and weight._argument["colour"] == "green"
+    assert (weight._argument["green_weight"]._argument,) == parents[env].green_weight_sources
+    records = [h._argument["parameter_name"] for point in ("after_create", "after_update")
+               for h in stack.hooks[point] if nested.tag_of(h) == "record_green_weight"]
+    assert set(records) == set(parents[env].green_weight_records) and len(records) == 2
 
 
-def test_package__output_file__the_packaged_template_and_its_upload(aws, packaged):
-    written = packaged.output.read_bytes()
-    assert json.loads(written) == packaged.template
-    bucket, key = split(packaged.template_url)
-    assert aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == written
+def test_parent_config__var_green_weight__the_literal_split():
+    weight = nested.unresolved_parameters(parent_stack("dev", green_weight="30"))[nested.GREEN_WEIGHT]
+    assert weight.resolve() == "30"
 
 
-def test_package__packaged_template__otherwise_the_committed_parent(packaged):
+@pytest.mark.parametrize("env", ENVS)
+def test_parent_config__hooks__preflight_then_upload_before_aws_and_emptying_before_delete(env):
+    hooks = parent_stack(env).hooks
+    for point in UPLOAD_POINTS:
+        assert kinds(hooks[point]) == ["Preflight", "PackageNested"], point
+    assert kinds(hooks["before_delete"]) == ["EmptyNestedBuckets"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_parent_config__user_data__the_environment_bucket_region_and_project(env):
+    assert package.settings(parent_stack(env).sceptre_user_data) == (env, BUCKET, "us-east-1", ROOT, {
+        "packaging_bucket": BUCKET})
+
+
+def test_parent_config__no_bucket__the_handler_says_how_to_give_one(monkeypatch):
+    monkeypatch.delenv("PACKAGING_BUCKET", raising=False)
+    context = SceptreContext(project_path=str(ROOT), command_path="nested-dev/main.yaml")
+    (stack,) = list(SceptrePlan(context).graph)
+    with pytest.raises(package.PackageError, match=r"no packaging bucket: run with --var packaging_bucket=<bucket> "
+                                                   r"or set PACKAGING_BUCKET"):
+        package.packaged_template(nested.generate("dev"), stack.sceptre_user_data["bucket"], "us-east-1")
+
+
+def test_environments__nested_groups__not_environments_of_their_own():
+    from bluegreen.environments import EnvironmentConfigError, known_environments, load_environment
+
+    assert known_environments(ROOT) == ["dev", "prod"]
+    with pytest.raises(EnvironmentConfigError, match=r"environment is 'dev' but the folder is 'nested-dev' "
+                                                     r"\(config/nested-dev deploys 'dev': use 'dev'\)"):
+        load_environment("nested-dev", ROOT)
+
+
+# ------------------------------------------------------------------------------------ the template handler
+def test_handler__sceptre_renders_the_parent__packaged_compact_and_within_the_body_limit():
+    body = parent_stack("prod").template.body
+    assert len(body.encode()) <= 51_200  # CloudFormation's TemplateBody limit: Sceptre sends it inline
+    template = json.loads(body.removeprefix("---\n"))  # Sceptre's YAML document marker; JSON is YAML
     committed = json.loads((ROOT / "templates" / "main.json").read_text())
-    for logical in packaged.parent.children:
-        packaged.template["Resources"][logical]["Properties"]["TemplateURL"] = \
-            committed["Resources"][logical]["Properties"]["TemplateURL"]
-    for name in packaged.parameters:
-        del packaged.template["Parameters"][name]["Default"]
-    assert packaged.template == committed
+    urls = {}
+    for logical, resource in template["Resources"].items():
+        urls[logical] = split(resource["Properties"]["TemplateURL"])
+        resource["Properties"]["TemplateURL"] = committed["Resources"][logical]["Properties"]["TemplateURL"]
+    assert template == committed
+    parent = nested.generate("prod")
+    assert urls == {logical: (BUCKET, key) for logical, (key, _) in package.child_objects(parent).items()}
 
 
-def test_package__objects__sse_kms_under_the_buckets_key(aws, packaged, kms_key):
+# ------------------------------------------------------------------------------------ uploads
+@pytest.fixture
+def uploaded(aws, bucket, parents):
+    return package.upload(parents["prod"], bucket, aws.client("s3"), builder=fake_build)
+
+
+def test_upload__kms_bucket__every_child_template_and_lambda_zip(aws, uploaded, parents):
+    parent = parents["prod"]
+    expected = {key for key, _ in package.child_objects(parent).values()}
+    expected |= {fake_build(name).key for name in parent.lambda_code.values()}
+    assert keys(aws) == expected == set(uploaded) and all(uploaded.values())
+
+
+def test_upload__each_template_url__holds_its_child(aws, uploaded, parents):
+    template = package.packaged_template(parents["prod"], BUCKET, "us-east-1")
+    s3 = aws.client("s3")
+    for logical, filename in parents["prod"].children.items():
+        bucket, key = split(template["Resources"][logical]["Properties"]["TemplateURL"])
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == (ROOT / "templates" / filename).read_bytes()
+
+
+def test_upload__objects__sse_kms_under_the_buckets_key(aws, uploaded, kms_key):
     s3 = aws.client("s3")
     for key in keys(aws):
         head = s3.head_object(Bucket=BUCKET, Key=key)
         assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", kms_key), key
 
 
-def test_package__second_run__uploads_nothing(aws, bucket, packaged, tmp_path):
-    again = package.package("prod", bucket, session=aws, output=tmp_path / "again.json", builder=fake_build,
-                            out=lambda line: None)
-    assert again.uploaded == [] and len(again.skipped) == len(packaged.uploaded)
+def test_upload__second_run__uploads_nothing(aws, bucket, uploaded, parents):
+    again = package.upload(parents["prod"], bucket, aws.client("s3"), builder=fake_build)
+    assert set(again) == set(uploaded) and not any(again.values())
 
 
-def test_package__missing_bucket__raises_saying_so(aws, tmp_path):
+def test_upload__missing_bucket__raises_saying_so(aws, parents):
     with pytest.raises(package.PackageError, match=r"bucket 'nowhere-bucket' does not exist"):
-        package.package("prod", "nowhere-bucket", session=aws, output=tmp_path / "x.json", builder=fake_build)
+        package.upload(parents["prod"], "nowhere-bucket", aws.client("s3"), builder=fake_build)
 
 
-def test_package__bucket_without_kms_key__refused(aws, tmp_path):
+def test_upload__bucket_without_kms_key__refused_and_nothing_uploaded(aws, parents):
     aws.client("s3").create_bucket(Bucket="plain-bucket")
     with pytest.raises(package.PackageError, match=r"bucket 'plain-bucket' has no default SSE-KMS key"):
-        package.package("prod", "plain-bucket", session=aws, output=tmp_path / "x.json", builder=fake_build)
+        package.upload(parents["prod"], "plain-bucket", aws.client("s3"), builder=fake_build)
+    assert keys(aws, "plain-bucket") == set()
 
 
-def test_package__lambda_source_broken__raises_naming_it(aws, bucket, tmp_path):
+def test_upload__lambda_source_broken__raises_naming_it(aws, bucket, parents):
     def broken(name, *, root):
         raise lambda_zip.LambdaSourceError("requirement must be pinned")
     with pytest.raises(package.PackageError, match=r"cannot build lambda_src/\w+: requirement must be pinned"):
-        package.package("prod", bucket, session=aws, output=tmp_path / "x.json", builder=broken)
+        package.upload(parents["prod"], bucket, aws.client("s3"), builder=broken)
 
 
-# ------------------------------------------------------------------------------------ preflight
-def test_check_endpoint__nothing_listening__raises_naming_the_emulator():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # bound, never listening: connections are refused
-        with pytest.raises(package.PackageError, match=rf"AWS_ENDPOINT_URL is http://127.0.0.1:{port} but nothing "
-                                                       r"answers there.*scripts/emulator start"):
-            package.check_endpoint({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}, timeout=1)
+def test_settings__other_keys__refused_naming_the_expected():
+    with pytest.raises(package.PackageError, match=r"sceptre_user_data takes exactly \['bucket', 'environment'"):
+        package.settings({"environment": "dev"})
 
 
-def test_check_endpoint__unset__no_check():
-    assert package.check_endpoint({}) is None
+# ------------------------------------------------------------------------------------ the hooks
+def test_package_nested_hook__parent_stack__uploads_what_the_handler_names(aws, bucket):
+    stack = parent_stack("prod")
+    (hook,) = [h for h in stack.hooks["before_create"] if isinstance(h, PackageNested)]
+    hook._s3_client, hook._builder = aws.client("s3"), fake_build
+    done = hook.run()
+    template = json.loads(stack.template.body.removeprefix("---\n"))
+    named = {split(r["Properties"]["TemplateURL"])[1] for r in template["Resources"].values()}
+    assert named <= set(done) and named <= keys(aws)
+    assert set(done) - named == {fake_build(n).key for n in ("ssm_parameter", "traffic_shifter")}
 
 
-def test_main__no_credentials__exit_1_with_a_message(capsys, monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-
-    class NoCredentials:
-        region_name = "us-east-1"
-
-        def get_credentials(self):
-            return None
-    assert package.main(["--bucket", BUCKET], session_factory=NoCredentials) == 1
-    assert "no AWS credentials: set AWS_PROFILE" in capsys.readouterr().err
+def test_package_nested_hook__bucket_without_kms_key__refused_naming_the_stack(aws):
+    aws.client("s3").create_bucket(Bucket=BUCKET)
+    stack = parent_stack("dev")
+    (hook,) = [h for h in stack.hooks["before_update"] if isinstance(h, PackageNested)]
+    hook._s3_client, hook._builder = aws.client("s3"), fake_build
+    with pytest.raises(NestedPackagingError, match=rf"^nested-dev/main - bucket '{BUCKET}' has no default SSE-KMS"):
+        hook.run()
 
 
-def test_main__package_only__exit_0_and_the_parent_written(aws, bucket, tmp_path):
-    output = tmp_path / "out.json"
-    lines = []
-    code = package.main(["--env", "dev", "--bucket", bucket, "--output", str(output)],
-                        session_factory=lambda: aws, builder=fake_build, out=lines.append)
-    assert code == 0
-    assert json.loads(output.read_text())["Parameters"]["Environment"]["Default"] == "dev"
-    assert f"wrote {output}" in lines
+@pytest.mark.parametrize("hook", [PackageNested, EmptyNestedBuckets])
+def test_nested_hooks__argument_given__refused(hook):
+    with pytest.raises(InvalidHookArgumentTypeError, match=r"takes no argument"):
+        hook({"bucket": "x"}).setup()
 
 
-# ------------------------------------------------------------------------------------ deploy
-class FakeCloudFormation:
-    """CloudFormation as deploy() sees it (moto's CloudFormation does not import in this venv:
-    sceptre's jsonschema pin). Operations finish on the second look, like the real service."""
+class NestedStacks:
+    """CloudFormation as the emptying hook sees the parent (moto's CloudFormation does not import in this
+    venv: sceptre's jsonschema pin): each nested stack's outputs by logical ID; None = parent gone."""
 
-    def __init__(self, status: str | None = None, finish: str = "COMPLETE", change_set_reason: str = ""):
-        self.status = status
-        self.finish = finish
-        self.change_set_reason = change_set_reason
-        self.calls: list[tuple[str, dict]] = []
-        self.events: list[dict] = []
-        self.pending: str | None = None
+    def __init__(self, outputs: dict[str, dict[str, str]] | None):
+        self.outputs = outputs
+        self.calls: list[str] = []
 
-    def _event(self, logical: str, status: str, reason: str = "") -> None:
-        self.events.insert(0, {"EventId": str(len(self.events)), "Timestamp": datetime.now(timezone.utc),
-                               "LogicalResourceId": logical, "ResourceStatus": status,
-                               "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatusReason": reason})
+    def _missing(self, name):
+        from botocore.exceptions import ClientError
+        return ClientError({"Error": {"Code": "ValidationError", "Message": f"Stack {name} does not exist"}}, "Describe")
+
+    def describe_stack_resource(self, StackName, LogicalResourceId):
+        self.calls.append(LogicalResourceId)
+        if self.outputs is None or LogicalResourceId not in self.outputs:
+            raise self._missing(StackName)
+        return {"StackResourceDetail": {"PhysicalResourceId": f"arn:stack/{LogicalResourceId}"}}
 
     def describe_stacks(self, StackName):
-        if self.status is None:
-            raise ClientError({"Error": {"Code": "ValidationError",
-                                         "Message": f"Stack with id {StackName} does not exist"}}, "DescribeStacks")
-        if self.pending:
-            self.status, self.pending = self.pending, None
-            self._event("demo", self.status)
-        return {"Stacks": [{"StackName": StackName, "StackStatus": self.status}]}
-
-    def create_change_set(self, **kwargs):
-        self.calls.append(("create_change_set", kwargs))
-        return {"Id": "arn:changeset/1"}
-
-    def describe_change_set(self, ChangeSetName, StackName):
-        if self.change_set_reason:
-            return {"Status": "FAILED", "StatusReason": self.change_set_reason}
-        return {"Status": "CREATE_COMPLETE", "Changes": [{"ResourceChange": {
-            "Action": "Add", "LogicalResourceId": "NetworkStack", "ResourceType": "AWS::CloudFormation::Stack"}}]}
-
-    def delete_change_set(self, **kwargs):
-        self.calls.append(("delete_change_set", kwargs))
-
-    def _start(self, verb: str) -> None:
-        self.status = f"{verb}_IN_PROGRESS"
-        self._event("NetworkStack", f"{verb}_IN_PROGRESS")
-        self.pending = f"{verb}_{self.finish}" if self.finish == "COMPLETE" else self.finish
-
-    def execute_change_set(self, **kwargs):
-        self.calls.append(("execute_change_set", kwargs))
-        kind = self.calls[0][1]["ChangeSetType"]
-        self._start(kind)
-
-    def create_stack(self, **kwargs):
-        self.calls.append(("create_stack", kwargs))
-        self._start("CREATE")
-
-    def update_stack(self, **kwargs):
-        self.calls.append(("update_stack", kwargs))
-        self._start("UPDATE")
-
-    def get_paginator(self, name):
-        assert name == "describe_stack_events"
-        fake = self
-
-        class Pages:
-            def paginate(self, StackName):
-                return [{"StackEvents": list(fake.events)}]
-        return Pages()
-
-    def describe_stack_resources(self, StackName):
-        return {"StackResources": []}
+        logical = StackName.split("/")[-1]
+        return {"Stacks": [{"Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in self.outputs[logical].items()]}]}
 
 
-QUIET = dict(out=lambda line: None, sleep=lambda seconds: None)
+def test_empty_nested_buckets__dev_parent__the_nested_stacks_buckets_emptied_in_reverse_launch_order(aws):
+    from tests.test_hooks.conftest import fill_versioned
+
+    s3 = aws.client("s3")
+    names = {"ArtifactBucketName": "s3-artifacts", "AccessLogBucketName": "s3-access-logs",
+             "AlbLogBucketName": "s3-alb-logs", "TrailBucketName": "s3-trail"}
+    for name in names.values():
+        s3.create_bucket(Bucket=name)
+        fill_versioned(s3, name)
+    outputs = {"ArtifactsStack": {k: names[k] for k in ("ArtifactBucketName", "AccessLogBucketName")},
+               "AlbStack": {"AlbLogBucketName": names["AlbLogBucketName"]},
+               "AuditStack": {"TrailBucketName": names["TrailBucketName"], "TrailName": "not a bucket"}}
+    stack = parent_stack("dev")
+    (hook,) = stack.hooks["before_delete"]
+    hook._s3_client, hook._cloudformation_client = s3, NestedStacks(outputs)
+    emptied = hook.run()
+    assert list(emptied) == ["s3-trail", "s3-alb-logs", "s3-artifacts", "s3-access-logs"]
+    assert all(s3.list_object_versions(Bucket=b).get("Versions") is None for b in names.values())
 
 
-def test_deploy__new_stack__create_change_set_with_nested_stacks_and_capabilities():
-    cfn = FakeCloudFormation()
-    assert package.deploy(cfn, "demo", "https://b.s3.us-east-1.amazonaws.com/k", {"GreenWeight": "0"},
-                          {"Project": "x"}, **QUIET) == "CREATE_COMPLETE"
-    (name, request), = [c for c in cfn.calls if c[0] == "create_change_set"]
-    assert (request["ChangeSetType"], request["IncludeNestedStacks"]) == ("CREATE", True)
-    assert set(request["Capabilities"]) == {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"}
-    assert request["Parameters"] == [{"ParameterKey": "GreenWeight", "ParameterValue": "0"}]
-    assert request["Tags"] == [{"Key": "Project", "Value": "x"}]
-    assert [c[0] for c in cfn.calls] == ["create_change_set", "execute_change_set"]
+def test_empty_nested_buckets__parent_gone__nothing_to_empty(aws):
+    (hook,) = parent_stack("dev").hooks["before_delete"]
+    hook._s3_client, hook._cloudformation_client = aws.client("s3"), NestedStacks(None)
+    assert hook.run() == {}
 
 
-def test_deploy__existing_stack__update_change_set_and_events_printed():
-    cfn = FakeCloudFormation(status="UPDATE_COMPLETE")
+def test_empty_nested_buckets__prod_parent__refused_before_any_call():
+    (hook,) = parent_stack("prod").hooks["before_delete"]
+    cfn = hook._cloudformation_client = NestedStacks({})
+    with pytest.raises(ProtectedStackError, match=r"does not set empty_buckets_on_delete: true"):
+        hook.run()
+    assert cfn.calls == []
+
+
+# ------------------------------------------------------------------------------------ the change set
+class Calls:
+    """Sceptre's connection manager, recording calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def call(self, service, command, kwargs=None, **_):
+        self.calls.append((service, command, kwargs))
+        return {}
+
+
+def test_nested_actions__create_change_set__includes_the_nested_stacks():
+    actions = package.nested_actions(parent_stack("prod"))
+    actions.connection_manager = manager = Calls()
+    actions._create_change_set("release-42", {"StackName": "payments-prod-main", "ChangeSetName": "release-42"})
+    assert manager.calls == [("cloudformation", "create_change_set", {
+        "StackName": "payments-prod-main", "ChangeSetName": "release-42", "IncludeNestedStacks": True})]
+
+
+class ChangeSetActions:
+    """What create_change_set() drives: Sceptre's StackActions, with the change set's fate chosen."""
+
+    def __init__(self, status, described):
+        self.status, self.described = status, described
+        self.stack = parent_stack("prod")
+        self.created = []
+
+    def create_change_set(self, name):
+        self.created.append(name)
+
+    def wait_for_cs_completion(self, name):
+        return self.status
+
+    def describe_change_set(self, name):
+        return self.described
+
+
+def test_create_change_set__ready__changes_printed_with_the_sceptre_commands_to_go_on():
+    actions = ChangeSetActions(StackChangeSetStatus.READY, {"Status": "CREATE_COMPLETE", "Changes": [
+        {"ResourceChange": {"Action": "Modify", "LogicalResourceId": "ComputeStack",
+                            "ResourceType": "AWS::CloudFormation::Stack"}}]})
     lines = []
-    status = package.deploy(cfn, "demo", "https://x", {}, {}, out=lines.append, sleep=lambda s: None)
-    assert status == "UPDATE_COMPLETE"
-    assert cfn.calls[0][1]["ChangeSetType"] == "UPDATE"
-    assert any("Add" in line and "NetworkStack" in line for line in lines)  # the change set
-    assert any("UPDATE_IN_PROGRESS" in line and "NetworkStack" in line for line in lines)  # the events
+    assert package.create_change_set(actions, "release-42", out=lines.append) == "READY"
+    assert actions.created == ["release-42"]
+    assert any("Modify" in line and "ComputeStack" in line for line in lines)
+    assert lines[-1] == ("review: sceptre describe change-set nested-prod/main.yaml release-42; "
+                         "run: sceptre execute nested-prod/main.yaml release-42")
 
 
-def test_deploy__review_only__change_set_not_executed():
-    cfn = FakeCloudFormation(status="UPDATE_COMPLETE")
-    assert package.deploy(cfn, "demo", "https://x", {}, {}, review_only=True, **QUIET) == "REVIEW"
-    assert [c[0] for c in cfn.calls] == ["create_change_set"]
-
-
-def test_deploy__no_changes__change_set_deleted_and_no_changes_returned():
-    cfn = FakeCloudFormation(status="UPDATE_COMPLETE",
-                             change_set_reason="The submitted information didn't contain changes.")
-    assert package.deploy(cfn, "demo", "https://x", {}, {}, **QUIET) == "NO_CHANGES"
-    assert [c[0] for c in cfn.calls] == ["create_change_set", "delete_change_set"]
-
-
-def test_deploy__change_set_fails__raises_with_the_reason():
-    cfn = FakeCloudFormation(status="UPDATE_COMPLETE", change_set_reason="Parameter GreenWeight failed to satisfy")
-    with pytest.raises(package.PackageError, match=r"change set bluegreen-.* failed: Parameter GreenWeight"):
-        package.deploy(cfn, "demo", "https://x", {}, {}, **QUIET)
-
-
-def test_deploy__update_rolls_back__final_status_returned():
-    cfn = FakeCloudFormation(status="UPDATE_COMPLETE", finish="UPDATE_ROLLBACK_COMPLETE")
-    assert package.deploy(cfn, "demo", "https://x", {}, {}, **QUIET) == "UPDATE_ROLLBACK_COMPLETE"
-
-
-def test_deploy__direct__create_stack_without_change_set():
-    cfn = FakeCloudFormation()
-    assert package.deploy(cfn, "demo", "https://x", {}, {}, direct=True, **QUIET) == "CREATE_COMPLETE"
-    assert [c[0] for c in cfn.calls] == ["create_stack"]
-
-
-@pytest.mark.parametrize("status,message", [
-    ("ROLLBACK_COMPLETE", r"ROLLBACK_COMPLETE \(its creation failed\): delete it"),
-    ("UPDATE_IN_PROGRESS", r"is UPDATE_IN_PROGRESS: wait until it settles"),
-])
-def test_deploy__stack_not_updatable__raises_saying_what_to_do(status, message):
-    with pytest.raises(package.PackageError, match=message):
-        package.deploy(FakeCloudFormation(status=status), "demo", "https://x", {}, {}, **QUIET)
-
-
-# ------------------------------------------------------------------------------------ green weight
-@pytest.fixture
-def parent():
-    return nested.generate("prod")
-
-
-def test_choose_green_weight__value_in_ssm__used(aws, parent):
-    ssm = aws.client("ssm")
-    ssm.put_parameter(Name=parent.green_weight_sources[0], Value="25", Type="String")
-    assert package.choose_green_weight(None, parent, ssm, stack={"StackStatus": "UPDATE_COMPLETE"}) == "25"
-
-
-def test_choose_green_weight__requested__wins_over_ssm(aws, parent):
-    ssm = aws.client("ssm")
-    ssm.put_parameter(Name=parent.green_weight_sources[0], Value="25", Type="String")
-    assert package.choose_green_weight("50", parent, ssm, stack=None) == "50"
-
-
-def test_choose_green_weight__nothing_in_ssm_and_no_stack__all_blue(aws, parent):
-    assert package.choose_green_weight(None, parent, aws.client("ssm"), stack=None) == "0"
-
-
-def test_choose_green_weight__nothing_in_ssm_but_stack_exists__refuses_to_guess(aws, parent):
-    with pytest.raises(package.PackageError, match=r"cannot tell the green_weight in force.*--green-weight"):
-        package.choose_green_weight(None, parent, aws.client("ssm"), stack={"StackStatus": "UPDATE_COMPLETE"})
-
-
-def test_choose_green_weight__bad_request__raises_with_the_rule(aws, parent):
-    with pytest.raises(package.PackageError, match=r"--green-weight: green_weight must be a whole number from 0 to 100"):
-        package.choose_green_weight("150", parent, aws.client("ssm"), stack=None)
-
-
-def test_record_green_weight__ssm_differs__overwritten(aws, parent):
-    ssm = aws.client("ssm")
-    name = parent.green_weight_records[0]
-    ssm.put_parameter(Name=name, Value="0", Type="String")
-    package.record_green_weight(ssm, parent, "30", out=lambda line: None)
-    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "30"
-
-
-def test_record_green_weight__parameter_missing__warns_and_creates_nothing(aws, parent):
+def test_create_change_set__no_changes__said_and_not_a_failure():
+    actions = ChangeSetActions(StackChangeSetStatus.NO_CHANGES, {"Status": "FAILED"})
     lines = []
-    ssm = aws.client("ssm")
-    package.record_green_weight(ssm, parent, "30", out=lines.append)
-    assert lines and lines[0].startswith("warning: SSM parameter")
-    assert ssm.describe_parameters()["Parameters"] == []
+    assert package.create_change_set(actions, "cs", out=lines.append) == "NO_CHANGES"
+    assert lines == ["payments-prod-main: change set cs has no changes"]
 
 
-# ------------------------------------------------------------------------------------ delete
-def test_main__delete_prod_without_allow_prod__refused_before_any_call(capsys, monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-
-    class Session:
-        region_name = "us-east-1"
-
-        def get_credentials(self):
-            return object()
-
-        def client(self, service):
-            raise AssertionError(f"no {service} call may happen")
-    assert package.main(["--env", "prod", "--delete"], session_factory=Session) == 1
-    assert "refusing to delete a prod parent without --allow-prod" in capsys.readouterr().err
+def test_create_change_set__failed__raises_with_the_reason():
+    actions = ChangeSetActions(StackChangeSetStatus.DEFUNCT, {"Status": "FAILED",
+                                                             "StatusReason": "Parameter GreenWeight failed"})
+    with pytest.raises(package.PackageError, match=r"change set cs of payments-prod-main is FAILED: Parameter"):
+        package.create_change_set(actions, "cs", out=lambda line: None)
 
 
-def test_main__no_bucket_without_delete__usage_error(capsys):
+def test_main__environment_without_a_parent_config__exit_1_saying_so(capsys, tmp_path):
+    (tmp_path / "config" / "qa").mkdir(parents=True)
+    assert package.main(["--env", "qa", "--change-set", "cs"], root=tmp_path) == 1
+    assert "no parent stack config config/nested-qa/main.yaml" in capsys.readouterr().err
+
+
+def test_main__no_change_set_name__usage_error(capsys):
     with pytest.raises(SystemExit):
         package.main(["--env", "dev"])
-    assert "--bucket is required (except with --delete)" in capsys.readouterr().err
-
-
-# ------------------------------------------------------------------------------------ overrides
-def test_overrides__known_parameter__passed_as_given(packaged):
-    assert package.overrides(["GreenImageTag=1.4.2"], packaged.template) == {"GreenImageTag": "1.4.2"}
-
-
-@pytest.mark.parametrize("pair,message", [
-    ("NoSuchThing=1", r"--parameter takes KEY=VALUE with KEY a parameter of the parent .*got 'NoSuchThing=1'"),
-    ("GreenImageTag", r"got 'GreenImageTag'"),
-    ("GreenWeight=50", r"--parameter GreenWeight: set by the package command itself \(use --green-weight\)"),
-    ("TrafficShifterCodeKey=x", r"--parameter TrafficShifterCodeKey: set by the package command itself"),
-])
-def test_overrides__unknown_or_reserved__refused(packaged, pair, message):
-    with pytest.raises(package.PackageError, match=message):
-        package.overrides([pair], packaged.template)
+    assert "--change-set" in capsys.readouterr().err
