@@ -31,9 +31,10 @@ def deny(sid: str, action: Any, resource: Any, *, condition: dict, principal: An
 
 
 def _statement(sid, effect, action, resource, principal, condition) -> dict:
-    statement = {"Sid": sid, "Effect": effect, "Action": action, "Resource": resource}
+    statement = {"Sid": sid, "Effect": effect}
     if principal is not None:
         statement["Principal"] = principal
+    statement.update(Action=action, Resource=resource)
     if condition:
         statement["Condition"] = condition
     return statement

@@ -55,7 +55,7 @@ TARGET_GROUP_FULL_NAME = Kind(pattern=r"^targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]
 BUCKET_NAME = Kind(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", constraint="an S3 bucket name.")
 #: A host name as the records and the IAM conditions on them want it: lower case, no trailing dot.
 DNS_NAME = Kind(pattern=r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-                constraint="a lower-case DNS name without a trailing dot, e.g. pay-dev-d01.example.com.")
+                constraint="a lower-case DNS name without a trailing dot.")
 HOSTED_ZONE_ID = Kind(pattern=r"^Z[A-Z0-9]{1,31}$", constraint="a Route 53 hosted zone ID.")
 CLUSTER_IDENTIFIER = Kind(pattern=r"^[a-z][a-z0-9-]{0,62}$", constraint="an RDS cluster identifier.")
 #: /<project>/<environment>-<suffix>, the parameters stack's SsmPrefix.

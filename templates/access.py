@@ -16,9 +16,10 @@ import importlib.util
 from pathlib import Path
 
 from troposphere import Ref, Sub
-from troposphere.iam import ManagedPolicy, Role
 
-from bluegreen.cfn import export, name, new_template, tags, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import export, new_template, to_json
+from bluegreen.cfn_iam import allow, policy_and_role, policy_document
 
 #: One hour: a change window's session; a longer one needs a fresh MFA sign-in.
 MAX_SESSION_SECONDS = 3600
@@ -46,17 +47,11 @@ def _parameters(t, automation):
     shifter = automation.build().parameters
     for key in SHIFTER_PARAMETERS:
         t.add_parameter(shifter[key])
-    t.add_parameter(_parameter("StateTableName", "The shifter's state table (automation stack StateTableName).",
-                               AllowedPattern=r"^[A-Za-z0-9_.-]{3,255}$", ConstraintDescription="a DynamoDB table name"))
-    t.add_parameter(_parameter(
-        "TrafficShifterFunctionArn", "The traffic-shifter Lambda (automation stack TrafficShifterFunctionArn).",
-        AllowedPattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}$",
-        ConstraintDescription="a Lambda function ARN"))
-
-
-def _parameter(title, description, **kwargs):
-    from troposphere import Parameter
-    return Parameter(title, Type="String", Description=description, **kwargs)
+    params.add(t, "StateTableName", "The shifter's state table (automation stack StateTableName).",
+               AllowedPattern=r"^[A-Za-z0-9_.-]{3,255}$", ConstraintDescription="a DynamoDB table name")
+    params.add(t, "TrafficShifterFunctionArn", "The traffic-shifter Lambda (automation stack TrafficShifterFunctionArn).",
+               AllowedPattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}$",
+               ConstraintDescription="a Lambda function ARN")
 
 
 def _table_arn():
@@ -64,8 +59,7 @@ def _table_arn():
 
 
 def _function_configuration():
-    return {"Sid": "ReadShifterConfiguration", "Effect": "Allow", "Action": ["lambda:GetFunctionConfiguration"],
-            "Resource": Ref("TrafficShifterFunctionArn")}
+    return allow("ReadShifterConfiguration", ["lambda:GetFunctionConfiguration"], Ref("TrafficShifterFunctionArn"))
 
 
 def operator_statements(automation):
@@ -91,43 +85,26 @@ def auditor_statements(automation):
         _function_configuration(),
         *reads,
         {**table_key, "Sid": "OpsKeyForReadingShiftState", "Action": ["kms:Decrypt", "kms:DescribeKey"]},
-        {"Sid": "ReadShifterLog", "Effect": "Allow",
-         "Action": ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"],
-         "Resource": Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/"
-                         + automation.FUNCTION_NAME + ":*")},
+        allow("ReadShifterLog", ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"],
+              Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/"
+                  + automation.FUNCTION_NAME + ":*")),
     ]
 
 
 def _people_trust():
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
-            "Action": "sts:AssumeRole",
-            # People, not automation: a session from a signed-in user with MFA.
-            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
-        }],
-    }
+    return policy_document({
+        "Effect": "Allow",
+        "Principal": {"AWS": Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+        "Action": "sts:AssumeRole",
+        # People, not automation: a session from a signed-in user with MFA.
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+    })
 
 
 def _role(t, title, who, description, statements, metadata=None):
-    policy = t.add_resource(ManagedPolicy(
-        f"{title}Policy",
-        **({"Metadata": metadata} if metadata else {}),
-        ManagedPolicyName=name("policy", who),
-        Description=description,
-        PolicyDocument={"Version": "2012-10-17", "Statement": statements},
-    ))
-    role = t.add_resource(Role(
-        f"{title}Role",
-        RoleName=name("role", who),
-        Description=description,
-        AssumeRolePolicyDocument=_people_trust(),
-        MaxSessionDuration=MAX_SESSION_SECONDS,
-        ManagedPolicyArns=[Ref(policy)],
-        Tags=tags(),
-    ))
+    policy, role = policy_and_role(
+        t, title, [who], _people_trust(), statements, policy_description=description, role_description=description,
+        policy_props={"Metadata": metadata} if metadata else None, MaxSessionDuration=MAX_SESSION_SECONDS)
     export(t, f"{title}RoleArn", role.get_att("Arn"), f"Role of the {who} (assume with MFA).")
     export(t, f"{title}PolicyArn", Ref(policy), f"Managed policy of the {who}.")
     return policy, role

@@ -20,7 +20,7 @@ from troposphere.logs import MetricFilter, MetricTransformation
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, to_json
 from bluegreen.cfn_iam import allow, deny, managed_policy, role, service_trust, this_account
-from bluegreen.cfn_storage import LOG_RETENTION_DAYS, bucket, bucket_policy, lifecycle_rule, log_group, topic
+from bluegreen.cfn_storage import bucket, bucket_policy, lifecycle_rule, log_group, topic
 
 #: CIS AWS Foundations benchmark (monitoring section) metric filters, one alarm each.
 #: key -> (filter pattern, alarm threshold per 5 minutes, what the alarm means)

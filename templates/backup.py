@@ -9,7 +9,7 @@ Vault Lock follows the VaultLock parameter: off in dev, where the stack must tea
 prod in governance mode (docs/data-tier.md says why not compliance mode).
 """
 
-from troposphere import Equals, GetAtt, If, NoValue, Parameter, Ref, Sub
+from troposphere import Equals, GetAtt, If, NoValue, Ref, Sub
 from troposphere.backup import (
     BackupPlan,
     BackupPlanResourceType,
@@ -20,35 +20,24 @@ from troposphere.backup import (
     LifecycleResourceType,
     LockConfigurationType,
 )
-from troposphere.iam import Role
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, tag_map, tags, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import COLOURS, cap, deletable, export, name, new_template, tag_map, to_json
+from bluegreen.cfn_iam import role, service_trust
 
-COLOURS = ("blue", "green")
 RETENTION_DAYS = 7
 #: 05:00 UTC, after the clusters' own backup (02:00-03:00) and maintenance (Sun 03:30-04:30) windows.
 SCHEDULE = "cron(0 5 ? * * *)"
 CLUSTER_ARN_PATTERN = r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:cluster:[a-z][a-z0-9-]*$"
 
 
-def cap(colour: str) -> str:
-    return colour.capitalize()
-
-
 def add_parameters(t):
-    def p(key, **kwargs):
-        return t.add_parameter(Parameter(key, **kwargs))
-
-    p("DataKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
-      ConstraintDescription="the ARN of a KMS key (security stack output DataKeyArn).",
-      Description="Customer-managed data key that encrypts the backup vault.")
+    params.add(t, "DataKeyArn", "Customer-managed data key that encrypts the backup vault.", params.KMS_KEY_ARN)
     for colour in COLOURS:
-        p(f"{cap(colour)}ClusterArn", Type="String", AllowedPattern=CLUSTER_ARN_PATTERN,
-          ConstraintDescription="the ARN of an RDS DB cluster.",
-          Description=f"ARN of the {colour} Aurora cluster (database stack output).")
-    p("VaultLock", Type="String", AllowedValues=["true", "false"], Default="true",
-      Description="true: governance-mode Vault Lock keeps recovery points for at least the retention period; "
-                  "false only where the stack must tear down (dev).")
+        params.add(t, f"{cap(colour)}ClusterArn", f"ARN of the {colour} Aurora cluster (database stack output).",
+                   AllowedPattern=CLUSTER_ARN_PATTERN, ConstraintDescription="the ARN of an RDS DB cluster.")
+    params.switch(t, "VaultLock", "true: governance-mode Vault Lock keeps recovery points for at least the retention "
+                  "period; false only where the stack must tear down (dev).", Default="true")
 
 
 def build():
@@ -68,25 +57,15 @@ def build():
         BackupVaultTags=tag_map() | {"Name": name("backup", "vault")},
     )))
 
-    role = t.add_resource(Role(
-        "BackupRole",
-        RoleName=name("role", "backup"),
-        Description="Assumed by AWS Backup to snapshot and restore the Aurora clusters of this deployment.",
-        AssumeRolePolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "backup.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
-            }],
-        },
+    backup_role = role(
+        t, "BackupRole", name("role", "backup"),
+        "Assumed by AWS Backup to snapshot and restore the Aurora clusters of this deployment.",
+        service_trust("backup.amazonaws.com", source_account=True),
         ManagedPolicyArns=[
             Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"),
             Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"),
         ],
-        Tags=tags(),
-    ))
+    )
 
     plan = t.add_resource(BackupPlan(
         "BackupPlan",
@@ -110,7 +89,7 @@ def build():
         BackupPlanId=Ref(plan),
         BackupSelection=BackupSelectionResourceType(
             SelectionName=name("backup", "aurora"),
-            IamRoleArn=GetAtt(role, "Arn"),
+            IamRoleArn=GetAtt(backup_role, "Arn"),
             Resources=[Ref(f"{cap(colour)}ClusterArn") for colour in COLOURS],
         ),
     ))

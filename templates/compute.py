@@ -19,7 +19,7 @@ Sizing (docs/sizing.md): 50,000 tx/h, peak x3 = ~42 tx/s; a payment measured ~3 
 at 6 ms, so a 1 vCPU task carries 83 tx/s at 50 % CPU: one task per AZ (3), not CPU, sets the count.
 """
 
-from troposphere import GetAtt, Join, Parameter, Ref, Sub
+from troposphere import GetAtt, Join, Ref, Sub
 from troposphere.applicationautoscaling import (
     CustomizedMetricSpecification,
     PredefinedMetricSpecification,
@@ -53,19 +53,15 @@ from troposphere.ecs import (
     Volume,
 )
 from troposphere.ecs import Environment as EnvironmentVariable
-from troposphere.iam import ManagedPolicy, Role
-from troposphere.logs import LogGroup
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, tags, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import COLOURS, EDGES, NAME_TAIL, cap, export, name, new_template, tags, target_group, to_json
+from bluegreen.cfn_iam import allow, policy_and_role, service_trust, via_service
+from bluegreen.cfn_storage import log_group
 
-COLOURS = ("blue", "green")
-#: One ALB per colour (alb stack); each colour's service registers with a target group in each.
-EDGES = COLOURS
 CONTAINER = "payment-api"
 #: The non-root UID:GID the image runs as; the image must not need root for anything.
 CONTAINER_USER = "10001:10001"
-#: PCI DSS 10.7 keeps audit logs a year; a literal, so scanners and auditors read it off the template.
-LOG_RETENTION_DAYS = 365
 SIGNING_KEY_PARAMETER = "app/payment-api-signing-key"
 #: The application's database user on both clusters (database.py APP_DB_USER, created by SQL:
 #: docs/deployment.md); the writer fence revokes its DML.
@@ -86,105 +82,63 @@ CPU_TARGET_PERCENT = 50
 CLUSTER_RESOURCE_ID_PATTERN = "^cluster-[A-Z0-9]{1,64}$"
 
 
-def _cap(colour):
-    return colour.capitalize()
-
-
-def target_group(edge, colour):
-    """Parameter stem of the ``edge`` ALB's target group of ``colour``'s tasks (alb stack output names)."""
-    return f"{_cap(edge)}Alb{_cap(colour)}TargetGroup"
-
-
 def _parameters(t):
-    t.add_parameter(Parameter(
-        "AppSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
-        Description="Private app subnets, one per AZ, the tasks run in (network stack)."))
-    t.add_parameter(Parameter(
-        "AppSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
-        Description="Security group of the tasks: app port from the ALB only (network stack)."))
+    params.add(t, "AppSubnetIds", "Private app subnets, one per AZ, the tasks run in (network stack).", params.SUBNET_IDS)
+    params.add(t, "AppSecurityGroupId", "Security group of the tasks: app port from the ALB only (network stack).",
+               params.SECURITY_GROUP_ID)
     for edge in EDGES:
-        t.add_parameter(Parameter(
-            f"{_cap(edge)}LoadBalancerFullName", Type="String", AllowedPattern="^app/[A-Za-z0-9-]+/[a-f0-9]+$",
-            ConstraintDescription="app/<name>/<id>",
-            Description=f"app/<name>/<id> of the {edge} ALB, for the request-count scaling metric (alb stack)."))
-    t.add_parameter(Parameter(
-        "OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN, ConstraintDescription="a KMS key ARN",
-        Description="Ops KMS key that encrypts the log groups and SSM SecureStrings (security stack)."))
-    t.add_parameter(Parameter(
-        "SsmPrefix", Type="String", AllowedPattern="^/[a-z0-9-]+/[a-z0-9-]+$",
-        ConstraintDescription="/<project>/<environment>-<suffix>",
-        Description=f"SSM prefix of this deployment (parameters stack); the task reads "
-                    f"<prefix>/{SIGNING_KEY_PARAMETER}."))
-    t.add_parameter(Parameter(
-        "AppPort", Type="Number", Default=8080, MinValue=1024, MaxValue=65535,
-        Description="Port the payment API listens on (same as the target groups')."))
-    t.add_parameter(Parameter(
-        "TaskCpu", Type="String", Default="1024", AllowedValues=["512", "1024", "2048", "4096"],
-        Description="Fargate CPU units per task (docs/sizing.md)."))
-    t.add_parameter(Parameter(
-        "TaskMemory", Type="String", Default="2048", AllowedValues=["1024", "2048", "3072", "4096", "8192"],
-        Description="Fargate memory (MiB) per task; must suit TaskCpu (docs/sizing.md)."))
-    t.add_parameter(Parameter(
-        "MaxTaskCount", Type="Number", Default=18, MinValue=3, MaxValue=60,
-        Description="Most tasks auto scaling may run per colour."))
-    t.add_parameter(Parameter(
-        "DbWriterHost", Type="String",
-        AllowedPattern=r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        ConstraintDescription="a lower-case DNS name without a trailing dot",
-        Description="The movable database writer name both colours write through (writer stack WriterHostname)."))
+        params.add(t, f"{cap(edge)}LoadBalancerFullName", f"app/<name>/<id> of the {edge} ALB, for the request-count "
+                   "scaling metric (alb stack).", params.LOAD_BALANCER_FULL_NAME)
+    params.add(t, "OpsKeyArn", "Ops KMS key that encrypts the log groups and SSM SecureStrings (security stack).",
+               params.KMS_KEY_ARN)
+    params.add(t, "SsmPrefix", f"SSM prefix of this deployment (parameters stack); the task reads "
+               f"<prefix>/{SIGNING_KEY_PARAMETER}.", params.SSM_PREFIX)
+    params.app_port(t, "Port the payment API listens on (same as the target groups').")
+    params.add(t, "TaskCpu", "Fargate CPU units per task (docs/sizing.md).", Default="1024",
+               AllowedValues=["512", "1024", "2048", "4096"])
+    params.add(t, "TaskMemory", "Fargate memory (MiB) per task; must suit TaskCpu (docs/sizing.md).", Default="2048",
+               AllowedValues=["1024", "2048", "3072", "4096", "8192"])
+    params.add(t, "MaxTaskCount", "Most tasks auto scaling may run per colour.", params.NUMBER,
+               Default=18, MinValue=3, MaxValue=60)
+    params.add(t, "DbWriterHost", "The movable database writer name both colours write through (writer stack "
+               "WriterHostname).", params.DNS_NAME)
     for colour in COLOURS:
-        t.add_parameter(Parameter(
-            f"{_cap(colour)}ClusterResourceId", Type="String", AllowedPattern=CLUSTER_RESOURCE_ID_PATTERN,
-            ConstraintDescription="an Aurora cluster resource ID such as cluster-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-            Description=f"Resource ID of the {colour} cluster, the target of rds-db:connect (database stack)."))
+        params.add(t, f"{cap(colour)}ClusterResourceId", f"Resource ID of the {colour} cluster, the target of "
+                   "rds-db:connect (database stack).", AllowedPattern=CLUSTER_RESOURCE_ID_PATTERN,
+                   ConstraintDescription="an Aurora cluster resource ID such as cluster-ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     for colour in COLOURS:
-        cap = _cap(colour)
-        for edge in EDGES:
-            group = target_group(edge, colour)
-            t.add_parameter(Parameter(
-                f"{group}Arn", Type="String",
-                AllowedPattern="^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/.+$",
-                ConstraintDescription="a target group ARN",
-                Description=f"The {edge} ALB's target group the {colour} service registers with (alb stack)."))
-            t.add_parameter(Parameter(
-                f"{group}FullName", Type="String", AllowedPattern="^targetgroup/[A-Za-z0-9-]+/[a-f0-9]+$",
-                ConstraintDescription="targetgroup/<name>/<id>",
-                Description=f"targetgroup/<name>/<id> of the {edge} ALB's {colour} target group (alb stack)."))
-        t.add_parameter(Parameter(
-            f"{cap}ImageRepository", Type="String", AllowedPattern="^[a-z0-9]+([._/-][a-z0-9]+)*$",
-            ConstraintDescription="an ECR repository name in this account and region",
-            Description=f"ECR repository (this account, this region) of the {colour} image."))
-        t.add_parameter(Parameter(
-            f"{cap}ImageTag", Type="String", AllowedPattern="^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-            ConstraintDescription="an image tag (not latest: releases are pinned)",
-            Description=f"Image tag the {colour} service runs; a release tag, never latest."))
-        t.add_parameter(Parameter(
-            f"{cap}DesiredCount", Type="Number", MinValue=3, MaxValue=60,
-            Description=f"Tasks of the {colour} service, also its scaling minimum (3 = one per AZ)."))
+        _colour_parameters(t, colour)
     t.add_rule("ImagesArePinned", {"Assertions": [
         {
-            "Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": f"{_cap(c)}ImageTag"}, "latest"]}]},
-            "AssertDescription": f"{_cap(c)}ImageTag must name a release, not latest: a moving tag would "
+            "Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": f"{cap(c)}ImageTag"}, "latest"]}]},
+            "AssertDescription": f"{cap(c)}ImageTag must name a release, not latest: a moving tag would "
                                  "change what runs without a stack update.",
         }
         for c in COLOURS
     ]})
 
 
-def _assume(service):
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-            # Only ECS acting for this account's tasks may take the role (confused deputy).
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")},
-                "ArnLike": {"aws:SourceArn": Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*")},
-            },
-        }],
-    }
+def _colour_parameters(t, colour):
+    """Where the colour's tasks register (its target group in each ALB), what they run, how many."""
+    for edge in EDGES:
+        group = target_group(edge, colour)
+        params.add(t, f"{group}Arn", f"The {edge} ALB's target group the {colour} service registers with (alb stack).",
+                   params.TARGET_GROUP_ARN)
+        params.add(t, f"{group}FullName", f"targetgroup/<name>/<id> of the {edge} ALB's {colour} target group (alb "
+                   "stack).", params.TARGET_GROUP_FULL_NAME)
+    params.add(t, f"{cap(colour)}ImageRepository", f"ECR repository (this account, this region) of the {colour} image.",
+               AllowedPattern="^[a-z0-9]+([._/-][a-z0-9]+)*$",
+               ConstraintDescription="an ECR repository name in this account and region")
+    params.add(t, f"{cap(colour)}ImageTag", f"Image tag the {colour} service runs; a release tag, never latest.",
+               params.IMAGE_TAG)
+    params.add(t, f"{cap(colour)}DesiredCount", f"Tasks of the {colour} service, also its scaling minimum (3 = one "
+               "per AZ).", params.NUMBER, MinValue=3, MaxValue=60)
+
+
+def _ecs_trust():
+    # Only ECS acting for this account's tasks may take the role (confused deputy).
+    return service_trust("ecs-tasks.amazonaws.com", source_account=True,
+                         source_arn=Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*"))
 
 
 def _signing_key_arn():
@@ -192,70 +146,34 @@ def _signing_key_arn():
                + SIGNING_KEY_PARAMETER)
 
 
-def _execution_role(t, colour, log_group):
-    cap = _cap(colour)
-    # A managed policy rather than an inline one: reviewers and IAM Access Analyzer see it on its own.
-    policy = t.add_resource(ManagedPolicy(
-        f"{cap}ExecutionPolicy",
-        ManagedPolicyName=name("policy", colour, "exec"),
-        Description=f"What ECS needs to start a {colour} task, and nothing of the other colour.",
-        Metadata={"parliament": {"ignore": [{
+def _execution_role(t, colour, logs):
+    repository = Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/${Repo}",
+                     Repo=Ref(f"{cap(colour)}ImageRepository"))
+    _, role = policy_and_role(
+        t, f"{cap(colour)}Execution", [colour, "exec"], _ecs_trust(), [
+            # ECR issues registry tokens account-wide; the token alone reads no repository.
+            allow("EcrLogin", "ecr:GetAuthorizationToken", "*"),
+            allow("PullThisColoursImage",
+                  ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], repository),
+            allow("WriteThisColoursLog", ["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(logs, "Arn")),
+            allow("ReadTheSigningKey", "ssm:GetParameters", _signing_key_arn()),
+            # The signing key is an SSM SecureString under the ops key; nothing else is decrypted.
+            allow("DecryptTheSigningKeyThroughSsm", "kms:Decrypt", Ref("OpsKeyArn"),
+                  condition={"StringEquals": {"kms:ViaService": via_service("ssm")}}),
+        ],
+        policy_description=f"What ECS needs to start a {colour} task, and nothing of the other colour.",
+        role_description=f"ECS starts {colour} tasks with it: pulls the image, writes the log, reads the signing key.",
+        policy_props={"Metadata": {"parliament": {"ignore": [{
             "issue": "CREDENTIALS_EXPOSURE", "actions": ["ecr:GetAuthorizationToken"],
             "reason": "ECS needs a registry token to pull the image; the action has no resource-level permissions "
-                      "and the token alone reads no repository (PullThisColoursImage names the one it may pull)."}]}},
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    # ECR issues registry tokens account-wide; the token alone reads no repository.
-                    "Sid": "EcrLogin",
-                    "Effect": "Allow",
-                    "Action": "ecr:GetAuthorizationToken",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "PullThisColoursImage",
-                    "Effect": "Allow",
-                    "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-                    "Resource": Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/${Repo}",
-                                    Repo=Ref(f"{cap}ImageRepository")),
-                },
-                {
-                    "Sid": "WriteThisColoursLog",
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": GetAtt(log_group, "Arn"),
-                },
-                {
-                    "Sid": "ReadTheSigningKey",
-                    "Effect": "Allow",
-                    "Action": "ssm:GetParameters",
-                    "Resource": _signing_key_arn(),
-                },
-                {
-                    # The signing key is an SSM SecureString under the ops key; nothing else is decrypted.
-                    "Sid": "DecryptTheSigningKeyThroughSsm",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": Ref("OpsKeyArn"),
-                    "Condition": {"StringEquals": {"kms:ViaService": Sub("ssm.${AWS::Region}.amazonaws.com")}},
-                },
-            ],
-        },
-    ))
-    return t.add_resource(Role(
-        f"{cap}ExecutionRole",
-        RoleName=name("role", colour, "exec"),
-        Description=f"ECS starts {colour} tasks with it: pulls the image, writes the log, reads the signing key.",
-        AssumeRolePolicyDocument=_assume("ecs-tasks.amazonaws.com"),
-        ManagedPolicyArns=[Ref(policy)],
-        Tags=tags(),
-    ))
+                      "and the token alone reads no repository (PullThisColoursImage names the one it may pull)."}]}}},
+    )
+    return role
 
 
 def _db_user_arn(colour):
     return Sub("arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:${ClusterId}/" + APP_DB_USER,
-               ClusterId=Ref(f"{_cap(colour)}ClusterResourceId"))
+               ClusterId=Ref(f"{cap(colour)}ClusterResourceId"))
 
 
 IAM_DB_AUTH_REASON = (
@@ -264,41 +182,27 @@ IAM_DB_AUTH_REASON = (
 
 
 def _task_role(t, colour):
-    cap = _cap(colour)
     # The API's only AWS call is the signing of IAM database authentication tokens; its key
     # comes from the injected secret. Add only what a new feature provably needs.
-    policy = t.add_resource(ManagedPolicy(
-        f"{cap}TaskPolicy",
-        ManagedPolicyName=name("policy", colour, "task"),
-        Description=f"The {colour} payment API may log in to the databases as {APP_DB_USER} and as nobody else.",
-        Metadata={"parliament": {"ignore": [{"issue": issue, "actions": ["rds-db:connect"], "reason": IAM_DB_AUTH_REASON}
-                                            for issue in ("CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS")]}},
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [{
-                # Both clusters: the writer name the task connects through can point at either
-                # colour (docs/db-switchover.md). The fence, not IAM, decides which one takes writes.
-                "Sid": "ConnectAsTheAppUser",
-                "Effect": "Allow",
-                "Action": "rds-db:connect",
-                "Resource": [_db_user_arn(c) for c in COLOURS],
-            }],
-        },
-    ))
-    return t.add_resource(Role(
-        f"{cap}TaskRole",
-        RoleName=name("role", colour, "task"),
-        Description=f"Identity of the {colour} payment API containers: IAM database login as {APP_DB_USER} only.",
-        AssumeRolePolicyDocument=_assume("ecs-tasks.amazonaws.com"),
-        ManagedPolicyArns=[Ref(policy)],
-        Tags=tags(),
-    ))
+    _, role = policy_and_role(
+        t, f"{cap(colour)}Task", [colour, "task"], _ecs_trust(), [
+            # Both clusters: the writer name the task connects through can point at either
+            # colour (docs/db-switchover.md). The fence, not IAM, decides which one takes writes.
+            allow("ConnectAsTheAppUser", "rds-db:connect", [_db_user_arn(c) for c in COLOURS]),
+        ],
+        policy_description=f"The {colour} payment API may log in to the databases as {APP_DB_USER} and as nobody else.",
+        role_description=f"Identity of the {colour} payment API containers: IAM database login as {APP_DB_USER} only.",
+        policy_props={"Metadata": {"parliament": {"ignore": [
+            {"issue": issue, "actions": ["rds-db:connect"], "reason": IAM_DB_AUTH_REASON}
+            for issue in ("CREDENTIALS_EXPOSURE", "PERMISSIONS_MANAGEMENT_ACTIONS")]}}},
+    )
+    return role
 
 
-def _task_definition(t, colour, log_group, execution_role, task_role):
-    cap = _cap(colour)
+def _task_definition(t, colour, logs, execution_role, task_role):
+    c = cap(colour)
     return t.add_resource(TaskDefinition(
-        f"{cap}TaskDefinition",
+        f"{c}TaskDefinition",
         Family=name("task", colour),
         RequiresCompatibilities=["FARGATE"],
         NetworkMode="awsvpc",
@@ -312,7 +216,7 @@ def _task_definition(t, colour, log_group, execution_role, task_role):
         ContainerDefinitions=[ContainerDefinition(
             Name=CONTAINER,
             Image=Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/${Repo}:${Tag}",
-                      Repo=Ref(f"{cap}ImageRepository"), Tag=Ref(f"{cap}ImageTag")),
+                      Repo=Ref(f"{c}ImageRepository"), Tag=Ref(f"{c}ImageTag")),
             Essential=True,
             User=CONTAINER_USER,
             Privileged=False,
@@ -353,7 +257,7 @@ def _task_definition(t, colour, log_group, execution_role, task_role):
             HealthCheck=HealthCheck(Command=["CMD", "payment-api", "healthcheck"], Interval=10, Timeout=5,
                                     Retries=3, StartPeriod=30),
             LogConfiguration=LogConfiguration(LogDriver="awslogs", Options={
-                "awslogs-group": Ref(log_group),
+                "awslogs-group": Ref(logs),
                 "awslogs-region": Ref("AWS::Region"),
                 "awslogs-stream-prefix": colour,
                 # Blocking mode: a payment log line is never dropped to keep the app going.
@@ -366,15 +270,15 @@ def _task_definition(t, colour, log_group, execution_role, task_role):
 
 
 def _service(t, colour, cluster, task_definition):
-    cap = _cap(colour)
+    c = cap(colour)
     return t.add_resource(Service(
-        f"{cap}Service",
+        f"{c}Service",
         ServiceName=name("svc", colour),
         Cluster=Ref(cluster),
         TaskDefinition=Ref(task_definition),
         LaunchType="FARGATE",
         PlatformVersion="LATEST",
-        DesiredCount=Ref(f"{cap}DesiredCount"),
+        DesiredCount=Ref(f"{c}DesiredCount"),
         NetworkConfiguration=NetworkConfiguration(AwsvpcConfiguration=AwsvpcConfiguration(
             AssignPublicIp="DISABLED",
             Subnets=Ref("AppSubnetIds"),
@@ -404,18 +308,18 @@ def _service(t, colour, cluster, task_definition):
 
 
 def _scaling(t, colour, cluster, service):
-    cap = _cap(colour)
+    c = cap(colour)
     target = t.add_resource(ScalableTarget(
-        f"{cap}ScalableTarget",
+        f"{c}ScalableTarget",
         ServiceNamespace="ecs",
         ScalableDimension="ecs:service:DesiredCount",
         ResourceId=Join("/", ["service", Ref(cluster), GetAtt(service, "Name")]),
-        MinCapacity=Ref(f"{cap}DesiredCount"),
+        MinCapacity=Ref(f"{c}DesiredCount"),
         MaxCapacity=Ref("MaxTaskCount"),
         Tags=tags("scaling", colour),
     ))
     t.add_resource(ScalingPolicy(
-        f"{cap}CpuScaling",
+        f"{c}CpuScaling",
         PolicyName=name("asp", colour, "cpu"),
         PolicyType="TargetTrackingScaling",
         ScalingTargetId=Ref(target),
@@ -436,7 +340,7 @@ def _scaling(t, colour, cluster, service):
                 Metric=TargetTrackingMetric(
                     Namespace="AWS/ApplicationELB", MetricName="RequestCountPerTarget",
                     Dimensions=[
-                        TargetTrackingMetricDimension(Name="LoadBalancer", Value=Ref(f"{_cap(edge)}LoadBalancerFullName")),
+                        TargetTrackingMetricDimension(Name="LoadBalancer", Value=Ref(f"{cap(edge)}LoadBalancerFullName")),
                         TargetTrackingMetricDimension(Name="TargetGroup", Value=Ref(f"{target_group(edge, colour)}FullName")),
                     ]),
                 # The metric's only statistic; per target it is already an average.
@@ -445,7 +349,7 @@ def _scaling(t, colour, cluster, service):
         for edge in EDGES
     ]
     t.add_resource(ScalingPolicy(
-        f"{cap}RequestScaling",
+        f"{c}RequestScaling",
         PolicyName=name("asp", colour, "requests"),
         PolicyType="TargetTrackingScaling",
         ScalingTargetId=Ref(target),
@@ -475,22 +379,16 @@ def build():
     ))
     services = {}
     for colour in COLOURS:
-        log_group = t.add_resource(deletable(LogGroup(
-            f"{_cap(colour)}LogGroup",
-            LogGroupName=Sub(f"/ecs/log-app-{colour}-" + NAME_TAIL),
-            KmsKeyId=Ref("OpsKeyArn"),
-            RetentionInDays=LOG_RETENTION_DAYS,
-            Tags=tags(),
-        )))
-        execution_role = _execution_role(t, colour, log_group)
+        logs = log_group(t, f"{cap(colour)}LogGroup", Sub(f"/ecs/log-app-{colour}-" + NAME_TAIL))
+        execution_role = _execution_role(t, colour, logs)
         task_role = _task_role(t, colour)
-        task_definition = _task_definition(t, colour, log_group, execution_role, task_role)
+        task_definition = _task_definition(t, colour, logs, execution_role, task_role)
         services[colour] = _service(t, colour, cluster, task_definition)
         _scaling(t, colour, cluster, services[colour])
 
     export(t, "ClusterName", Ref(cluster), "Name of the ECS cluster.")
     for colour, service in services.items():
-        export(t, f"{_cap(colour)}ServiceName", GetAtt(service, "Name"), f"Name of the {colour} ECS service.")
+        export(t, f"{cap(colour)}ServiceName", GetAtt(service, "Name"), f"Name of the {colour} ECS service.")
     return t
 
 

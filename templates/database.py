@@ -11,16 +11,17 @@ credentials come from the security stack's secrets by dynamic reference and are 
 every 30 days by the Secrets Manager hosted rotation Lambda inside the VPC.
 """
 
-from troposphere import GetAtt, GetAZs, Join, Parameter, Ref, Select, Sub
-from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
-from troposphere.iam import Role
-from troposphere.logs import LogGroup
+from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub
+from troposphere.cloudwatch import Alarm
 from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSubnetGroup
 from troposphere.secretsmanager import HostedRotationLambda, RotationRules, RotationSchedule, SecretTargetAttachment
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, tags, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import COLOURS, NAME_TAIL, cap, deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn_alarms import GATE_EVALUATION, dimensions, expression, metric_query
+from bluegreen.cfn_iam import role, service_trust
+from bluegreen.cfn_storage import log_group
 
-COLOURS = ("blue", "green")
 #: Writer first; the reader is the failover target in the other AZ (PromotionTier 1).
 INSTANCES_PER_CLUSTER = 2
 ENGINE = "aurora-mysql"
@@ -32,8 +33,6 @@ LOG_EXPORTS = ["audit", "error", "slowquery"]
 #: schema changes (PCI DSS 10.2.2, 10.2.4, 10.2.5, 10.2.7). QUERY_DML is deliberately absent:
 #: the audit log records the full statement text, so it would copy card data into the logs.
 AUDIT_EVENTS = "CONNECT,QUERY_DCL,QUERY_DDL"
-#: PCI DSS 10.7: one year of audit trail; a literal because the Guard rule only accepts literals.
-LOG_RETENTION_DAYS = 365
 #: Must equal the characters the security stack's GenerateSecretString excludes, or a rotation
 #: could produce a password the application's connection strings cannot carry.
 EXCLUDED_PASSWORD_CHARACTERS = "\"@/\\'`"
@@ -43,8 +42,6 @@ SECRETS_TRANSFORM = "AWS::SecretsManager-2024-09-16"
 #: authentication (no password to keep in sync between the colours); the writer fence revokes its
 #: DML (docs/db-switchover.md). Created once per cluster by SQL (docs/deployment.md).
 APP_DB_USER = "payments_app"
-
-SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 #: Memory-optimised classes only: dev exercises exactly the prod settings (Performance Insights
 #: with the data key included) on the smallest class that is sized for sustained load; burstable
 #: (t) classes are out (docs/data-tier.md).
@@ -52,10 +49,6 @@ DB_INSTANCE_CLASSES = [
     "db.r6g.large", "db.r6g.xlarge", "db.r6g.2xlarge", "db.r6g.4xlarge",
     "db.r7g.large", "db.r7g.xlarge", "db.r7g.2xlarge", "db.r7g.4xlarge",
 ]
-
-
-def cap(colour: str) -> str:
-    return colour.capitalize()
 
 
 def cluster_parameters() -> dict[str, str]:
@@ -79,49 +72,33 @@ def cluster_parameters() -> dict[str, str]:
 
 
 def add_parameters(t):
-    def p(key, **kwargs):
-        return t.add_parameter(Parameter(key, **kwargs))
-
-    p("DataKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
-      ConstraintDescription="the ARN of a KMS key (security stack output DataKeyArn).",
-      Description="Customer-managed data key: Aurora storage, Performance Insights and the rotation function.")
-    p("OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
-      ConstraintDescription="the ARN of a KMS key (security stack output OpsKeyArn).",
-      Description="Customer-managed ops key: the CloudWatch log groups the clusters and rotation functions write.")
+    params.add(t, "DataKeyArn", "Customer-managed data key: Aurora storage, Performance Insights and the rotation "
+               "function.", params.KMS_KEY_ARN)
+    params.add(t, "OpsKeyArn", "Customer-managed ops key: the CloudWatch log groups the clusters and rotation "
+               "functions write.", params.KMS_KEY_ARN)
     for colour in COLOURS:
-        p(f"{cap(colour)}DbSecretArn", Type="String", AllowedPattern=SECRET_ARN_PATTERN,
-          ConstraintDescription="the ARN of a Secrets Manager secret.",
-          Description=f"Master credentials secret of the {colour} cluster (security stack output).")
-    p("DbSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
-      Description="Private database subnets, one per AZ (network stack output DbSubnetIds).")
-    p("DbSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
-      Description="Security group of the clusters; admits 3306 only from the app, DMS and rotation groups.")
-    p("RotationSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
-      Description="Security group of the secret rotation functions (to the DB and the Secrets Manager endpoint).")
-    p("DbInstanceClass", Type="String", AllowedValues=DB_INSTANCE_CLASSES,
-      Description="Instance class of every cluster member (dev small; prod sized in docs/data-tier.md).")
-    p("DbEngineVersion", Type="String", Default="8.0.mysql_aurora.3.10.3",
-      AllowedPattern=r"^8\.0\.mysql_aurora\.3\.[0-9]{2}\.[0-9]+$",
-      ConstraintDescription="an Aurora MySQL 3 engine version such as 8.0.mysql_aurora.3.10.3.",
-      Description="Aurora MySQL engine version of both clusters (kept equal so a switchover changes nothing).")
-    p("DeletionProtection", Type="String", AllowedValues=["true", "false"], Default="true",
-      Description="Deletion protection of both clusters: false only where the stack must tear down (dev).")
-    p("BackupRetentionDays", Type="Number", MinValue=1, MaxValue=35, Default=7,
-      Description="Days of automated backups, i.e. the point-in-time restore window (1-35).")
-    p("MonitoringIntervalSeconds", Type="Number", AllowedValues=["1", "5", "10", "15", "30", "60"], Default="60",
-      Description="Enhanced Monitoring granularity in seconds.")
-    p("ReplicaLagThresholdSeconds", Type="Number", MinValue=1, MaxValue=300, Default=2,
-      Description="AuroraReplicaLag (in seconds) above which a cluster's replica-lag alarm fires; see docs/data-tier.md.")
-
-
-def log_group(logical: str, group_name: Sub) -> LogGroup:
-    return deletable(LogGroup(
-        logical,
-        LogGroupName=group_name,
-        KmsKeyId=Ref("OpsKeyArn"),
-        RetentionInDays=LOG_RETENTION_DAYS,
-        Tags=tags(),
-    ))
+        params.add(t, f"{cap(colour)}DbSecretArn", f"Master credentials secret of the {colour} cluster (security stack "
+                   "output).", params.SECRET_ARN)
+    params.add(t, "DbSubnetIds", "Private database subnets, one per AZ (network stack output DbSubnetIds).",
+               params.SUBNET_IDS)
+    params.add(t, "DbSecurityGroupId", "Security group of the clusters; admits 3306 only from the app, DMS and "
+               "rotation groups.", params.SECURITY_GROUP_ID)
+    params.add(t, "RotationSecurityGroupId", "Security group of the secret rotation functions (to the DB and the "
+               "Secrets Manager endpoint).", params.SECURITY_GROUP_ID)
+    params.add(t, "DbInstanceClass", "Instance class of every cluster member (dev small; prod sized in "
+               "docs/data-tier.md).", AllowedValues=DB_INSTANCE_CLASSES)
+    params.add(t, "DbEngineVersion", "Aurora MySQL engine version of both clusters (kept equal so a switchover "
+               "changes nothing).", Default="8.0.mysql_aurora.3.10.3",
+               AllowedPattern=r"^8\.0\.mysql_aurora\.3\.[0-9]{2}\.[0-9]+$",
+               ConstraintDescription="an Aurora MySQL 3 engine version such as 8.0.mysql_aurora.3.10.3.")
+    params.switch(t, "DeletionProtection", "Deletion protection of both clusters: false only where the stack must "
+                  "tear down (dev).", Default="true")
+    params.add(t, "BackupRetentionDays", "Days of automated backups, i.e. the point-in-time restore window (1-35).",
+               params.NUMBER, MinValue=1, MaxValue=35, Default=7)
+    params.add(t, "MonitoringIntervalSeconds", "Enhanced Monitoring granularity in seconds.", params.NUMBER,
+               AllowedValues=["1", "5", "10", "15", "30", "60"], Default="60")
+    params.add(t, "ReplicaLagThresholdSeconds", "AuroraReplicaLag (in seconds) above which a cluster's replica-lag "
+               "alarm fires; see docs/data-tier.md.", params.NUMBER, MinValue=1, MaxValue=300, Default=2)
 
 
 def secret_field(colour: str, field: str) -> Sub:
@@ -140,25 +117,13 @@ def replica_lag_alarm(colour: str, cluster: DBCluster) -> Alarm:
             "readers serve stale data and a failover would take longer. No data means no reader reports, "
             "i.e. the cluster has lost its standby, so missing data counts as breaching."),
         Metrics=[
-            MetricDataQuery(
-                Id="lagms",
-                ReturnData=False,
-                MetricStat=MetricStat(
-                    Metric=Metric(
-                        Namespace="AWS/RDS",
-                        MetricName="AuroraReplicaLag",
-                        Dimensions=[MetricDimension(Name="DBClusterIdentifier", Value=Ref(cluster))],
-                    ),
-                    Period=60,
-                    Stat="Maximum",
-                ),
-            ),
-            MetricDataQuery(Id="lag", Expression="lagms / 1000", Label="AuroraReplicaLag (s)", ReturnData=True),
+            metric_query("lagms", "AWS/RDS", "AuroraReplicaLag", dimensions(DBClusterIdentifier=Ref(cluster)),
+                         "Maximum"),
+            expression("lag", "lagms / 1000", "AuroraReplicaLag (s)"),
         ],
         ComparisonOperator="GreaterThanThreshold",
         Threshold=Ref("ReplicaLagThresholdSeconds"),
-        EvaluationPeriods=3,
-        DatapointsToAlarm=2,
+        **GATE_EVALUATION,
         TreatMissingData="breaching",
         Tags=tags(),
     )
@@ -175,25 +140,19 @@ AURORA_INSTANCE_GUARD = {
 }
 
 
-def build():
-    t = new_template("Blue and green Aurora MySQL clusters (Multi-AZ, encrypted, TLS-only, audited, rotated) "
-                     "of the blue-green payment platform.")
-    # The hosted rotation Lambda comes from this transform; the 2024-09-16 version keeps the
-    # rotation function's runtime and dependencies patched on every stack update.
-    t.set_transform(SECRETS_TRANSFORM)
-    add_parameters(t)
-
+def _shared(t):
+    """What both colours share, so they cannot drift apart: subnets, cluster parameters, monitoring role."""
     subnet_group = t.add_resource(DBSubnetGroup(
         "DbSubnetGroup",
         DBSubnetGroupName=name("dbsubnet", "aurora"),
-        DBSubnetGroupDescription=Sub("Private database subnets of both Aurora clusters - ${Environment}-${EnvironmentSuffix}"),
+        DBSubnetGroupDescription=Sub("Private database subnets of both Aurora clusters - " + NAME_TAIL),
         SubnetIds=Ref("DbSubnetIds"),
         Tags=tags(),
     ))
     parameter_group = t.add_resource(DBClusterParameterGroup(
         "ClusterParameterGroup",
         DBClusterParameterGroupName=name("dbparams", "aurora"),
-        Description=Sub("TLS-only, ROW binlog, audited - shared by blue and green - ${Environment}-${EnvironmentSuffix}"),
+        Description=Sub("TLS-only, ROW binlog, audited - shared by blue and green - " + NAME_TAIL),
         Family=PARAMETER_GROUP_FAMILY,
         Parameters=cluster_parameters(),
         Tags=tags(),
@@ -205,117 +164,109 @@ def build():
                 "StorageEncrypted with the data key and pass the rule.")},
         }},
     ))
-    monitoring_role = t.add_resource(Role(
-        "MonitoringRole",
-        RoleName=name("role", "rds-monitoring"),
-        Description="Lets RDS Enhanced Monitoring publish OS metrics of this stack's instances.",
-        AssumeRolePolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                # Confused-deputy guard: only RDS acting for this account may assume the role.
-                "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
-            }],
-        },
+    monitoring_role = role(
+        t, "MonitoringRole", name("role", "rds-monitoring"),
+        "Lets RDS Enhanced Monitoring publish OS metrics of this stack's instances.",
+        # Confused-deputy guard: only RDS acting for this account may assume the role.
+        service_trust("monitoring.rds.amazonaws.com", source_account=True),
         ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")],
-        Tags=tags(),
+    )
+    return subnet_group, parameter_group, monitoring_role
+
+
+def _cluster(t, colour, subnet_group, parameter_group):
+    # RDS would create these groups itself, unencrypted and kept forever: create them first.
+    groups = [
+        log_group(t, f"{cap(colour)}{kind.capitalize()}LogGroup",
+                  Sub(f"/aws/rds/cluster/aurora-{colour}-{NAME_TAIL}/{kind}"))
+        for kind in LOG_EXPORTS
+    ]
+    return t.add_resource(deletable(DBCluster(
+        f"{cap(colour)}Cluster",
+        DependsOn=[g.title for g in groups],
+        DBClusterIdentifier=name("aurora", colour),
+        Engine=ENGINE,
+        EngineVersion=Ref("DbEngineVersion"),
+        DatabaseName="payments",
+        Port=3306,
+        MasterUsername=secret_field(colour, "username"),
+        MasterUserPassword=secret_field(colour, "password"),
+        DBSubnetGroupName=Ref(subnet_group),
+        VpcSecurityGroupIds=[Ref("DbSecurityGroupId")],
+        DBClusterParameterGroupName=Ref(parameter_group),
+        StorageEncrypted=True,
+        KmsKeyId=Ref("DataKeyArn"),
+        EnableIAMDatabaseAuthentication=True,
+        EnableCloudwatchLogsExports=LOG_EXPORTS,
+        DeletionProtection=Ref("DeletionProtection"),
+        # Point-in-time restore, not Backtrack: Backtrack rewinds the cluster in place without
+        # writing binlog events, so the DMS peer would silently diverge (docs/data-tier.md).
+        BackupRetentionPeriod=Ref("BackupRetentionDays"),
+        PreferredBackupWindow="02:00-03:00",
+        PreferredMaintenanceWindow="sun:03:30-sun:04:30",
+        CopyTagsToSnapshot=True,
+        Tags=tags(Colour=colour),
+    )))
+
+
+def _instances(t, colour, cluster, monitoring_role):
+    """The cluster's members, each in its own AZ (INSTANCES_PER_CLUSTER)."""
+    return [
+        t.add_resource(deletable(DBInstance(
+            f"{cap(colour)}Instance{index + 1}",
+            DBInstanceIdentifier=name("aurora", colour, str(index + 1)),
+            DBClusterIdentifier=Ref(cluster),
+            Engine=ENGINE,
+            DBInstanceClass=Ref("DbInstanceClass"),
+            # Pinned to different AZs: a reader in another AZ is what makes the cluster Multi-AZ.
+            AvailabilityZone=Select(index, GetAZs(Ref("AWS::Region"))),
+            PromotionTier=index,
+            PubliclyAccessible=False,
+            AutoMinorVersionUpgrade=True,
+            MonitoringInterval=Ref("MonitoringIntervalSeconds"),
+            MonitoringRoleArn=GetAtt(monitoring_role, "Arn"),
+            EnablePerformanceInsights=True,
+            PerformanceInsightsKMSKeyId=Ref("DataKeyArn"),
+            PerformanceInsightsRetentionPeriod=7,
+            Tags=tags(Colour=colour),
+            Metadata={"guard": AURORA_INSTANCE_GUARD},
+        )))
+        for index in range(INSTANCES_PER_CLUSTER)
+    ]
+
+
+def _rotation(t, colour, cluster, instances):
+    """The master secret learns its cluster, and the hosted rotation function rotates it every 30 days."""
+    # Adds host, port and dbClusterIdentifier to the secret: the rotation function and the
+    # DMS endpoints find the cluster through the secret instead of through parameters.
+    attachment = t.add_resource(SecretTargetAttachment(
+        f"{cap(colour)}SecretAttachment",
+        SecretId=Ref(f"{cap(colour)}DbSecretArn"),
+        TargetId=Ref(cluster),
+        TargetType="AWS::RDS::DBCluster",
+    ))
+    rotation_logs = log_group(t, f"{cap(colour)}RotationLogGroup",
+                              Sub(f"/aws/lambda/lambda-rotation-{colour}-" + NAME_TAIL))
+    t.add_resource(RotationSchedule(
+        f"{cap(colour)}SecretRotation",
+        # The first rotation runs at once: the cluster must have members and the secret its host.
+        DependsOn=[attachment.title, rotation_logs.title] + [i.title for i in instances],
+        SecretId=Ref(f"{cap(colour)}DbSecretArn"),
+        HostedRotationLambda=HostedRotationLambda(
+            RotationType="MySQLSingleUser",
+            RotationLambdaName=name("lambda", "rotation", colour),
+            # Inside the VPC, in the database subnets: it reaches the cluster through the DB
+            # security group and Secrets Manager through the interface endpoint, never the internet.
+            VpcSubnetIds=Join(",", Ref("DbSubnetIds")),
+            VpcSecurityGroupIds=Ref("RotationSecurityGroupId"),
+            KmsKeyArn=Ref("DataKeyArn"),
+            ExcludeCharacters=EXCLUDED_PASSWORD_CHARACTERS,
+        ),
+        RotationRules=RotationRules(AutomaticallyAfterDays=ROTATION_DAYS),
     ))
 
-    clusters, writers, alarms = {}, {}, []
-    for colour in COLOURS:
-        cluster_id = name("aurora", colour)
-        # RDS would create these groups itself, unencrypted and kept forever: create them first.
-        groups = [
-            t.add_resource(log_group(
-                f"{cap(colour)}{kind.capitalize()}LogGroup",
-                Sub(f"/aws/rds/cluster/aurora-{colour}-${{Environment}}-${{EnvironmentSuffix}}/{kind}"),
-            ))
-            for kind in LOG_EXPORTS
-        ]
-        cluster = t.add_resource(deletable(DBCluster(
-            f"{cap(colour)}Cluster",
-            DependsOn=[g.title for g in groups],
-            DBClusterIdentifier=cluster_id,
-            Engine=ENGINE,
-            EngineVersion=Ref("DbEngineVersion"),
-            DatabaseName="payments",
-            Port=3306,
-            MasterUsername=secret_field(colour, "username"),
-            MasterUserPassword=secret_field(colour, "password"),
-            DBSubnetGroupName=Ref(subnet_group),
-            VpcSecurityGroupIds=[Ref("DbSecurityGroupId")],
-            DBClusterParameterGroupName=Ref(parameter_group),
-            StorageEncrypted=True,
-            KmsKeyId=Ref("DataKeyArn"),
-            EnableIAMDatabaseAuthentication=True,
-            EnableCloudwatchLogsExports=LOG_EXPORTS,
-            DeletionProtection=Ref("DeletionProtection"),
-            # Point-in-time restore, not Backtrack: Backtrack rewinds the cluster in place without
-            # writing binlog events, so the DMS peer would silently diverge (docs/data-tier.md).
-            BackupRetentionPeriod=Ref("BackupRetentionDays"),
-            PreferredBackupWindow="02:00-03:00",
-            PreferredMaintenanceWindow="sun:03:30-sun:04:30",
-            CopyTagsToSnapshot=True,
-            Tags=tags(Colour=colour),
-        )))
-        clusters[colour] = cluster
-        instances = []
-        for index in range(INSTANCES_PER_CLUSTER):
-            instances.append(t.add_resource(deletable(DBInstance(
-                f"{cap(colour)}Instance{index + 1}",
-                DBInstanceIdentifier=name("aurora", colour, str(index + 1)),
-                DBClusterIdentifier=Ref(cluster),
-                Engine=ENGINE,
-                DBInstanceClass=Ref("DbInstanceClass"),
-                # Pinned to different AZs: a reader in another AZ is what makes the cluster Multi-AZ.
-                AvailabilityZone=Select(index, GetAZs(Ref("AWS::Region"))),
-                PromotionTier=index,
-                PubliclyAccessible=False,
-                AutoMinorVersionUpgrade=True,
-                MonitoringInterval=Ref("MonitoringIntervalSeconds"),
-                MonitoringRoleArn=GetAtt(monitoring_role, "Arn"),
-                EnablePerformanceInsights=True,
-                PerformanceInsightsKMSKeyId=Ref("DataKeyArn"),
-                PerformanceInsightsRetentionPeriod=7,
-                Tags=tags(Colour=colour),
-                Metadata={"guard": AURORA_INSTANCE_GUARD},
-            ))))
-        writers[colour] = instances[0]
 
-        # Adds host, port and dbClusterIdentifier to the secret: the rotation function and the
-        # DMS endpoints find the cluster through the secret instead of through parameters.
-        attachment = t.add_resource(SecretTargetAttachment(
-            f"{cap(colour)}SecretAttachment",
-            SecretId=Ref(f"{cap(colour)}DbSecretArn"),
-            TargetId=Ref(cluster),
-            TargetType="AWS::RDS::DBCluster",
-        ))
-        rotation_function = name("lambda", "rotation", colour)
-        rotation_logs = t.add_resource(log_group(
-            f"{cap(colour)}RotationLogGroup",
-            Sub(f"/aws/lambda/lambda-rotation-{colour}-${{Environment}}-${{EnvironmentSuffix}}"),
-        ))
-        t.add_resource(RotationSchedule(
-            f"{cap(colour)}SecretRotation",
-            # The first rotation runs at once: the cluster must have members and the secret its host.
-            DependsOn=[attachment.title, rotation_logs.title] + [i.title for i in instances],
-            SecretId=Ref(f"{cap(colour)}DbSecretArn"),
-            HostedRotationLambda=HostedRotationLambda(
-                RotationType="MySQLSingleUser",
-                RotationLambdaName=rotation_function,
-                # Inside the VPC, in the database subnets: it reaches the cluster through the DB
-                # security group and Secrets Manager through the interface endpoint, never the internet.
-                VpcSubnetIds=Join(",", Ref("DbSubnetIds")),
-                VpcSecurityGroupIds=Ref("RotationSecurityGroupId"),
-                KmsKeyArn=Ref("DataKeyArn"),
-                ExcludeCharacters=EXCLUDED_PASSWORD_CHARACTERS,
-            ),
-            RotationRules=RotationRules(AutomaticallyAfterDays=ROTATION_DAYS),
-        ))
-        alarms.append(t.add_resource(replica_lag_alarm(colour, cluster)))
-
+def _outputs(t, clusters, alarms):
     for colour, cluster in clusters.items():
         c = cap(colour)
         export(t, f"{c}ClusterIdentifier", Ref(cluster), f"DBClusterIdentifier of the {colour} cluster.")
@@ -330,6 +281,22 @@ def build():
            "Database user the payment API logs in as on either cluster, with IAM database authentication.")
     export(t, "ReplicaLagAlarmNames", Join(",", [Ref(a) for a in alarms]),
            "Comma-joined names of the AuroraReplicaLag alarms (blue, green) for the data composite alarm.")
+
+
+def build():
+    t = new_template("Blue and green Aurora MySQL clusters (Multi-AZ, encrypted, TLS-only, audited, rotated) "
+                     "of the blue-green payment platform.")
+    # The hosted rotation Lambda comes from this transform; the 2024-09-16 version keeps the
+    # rotation function's runtime and dependencies patched on every stack update.
+    t.set_transform(SECRETS_TRANSFORM)
+    add_parameters(t)
+    subnet_group, parameter_group, monitoring_role = _shared(t)
+    clusters, alarms = {}, []
+    for colour in COLOURS:
+        clusters[colour] = cluster = _cluster(t, colour, subnet_group, parameter_group)
+        _rotation(t, colour, cluster, _instances(t, colour, cluster, monitoring_role))
+        alarms.append(t.add_resource(replica_lag_alarm(colour, cluster)))
+    _outputs(t, clusters, alarms)
     return t
 
 

@@ -18,15 +18,16 @@ names fixed by AWS; CreateDmsServiceRoles decides whether this stack owns them (
 
 import json
 
-from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Parameter, Ref, Select, Split, Sub
-from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
+from troposphere import Equals, GetAtt, If, Join, Not, NoValue, Ref, Select, Split, Sub
+from troposphere.cloudwatch import Alarm
 from troposphere.dms import Endpoint, MySqlSettings, ReplicationInstance, ReplicationSubnetGroup, ReplicationTask
-from troposphere.iam import ManagedPolicy, Role
-from troposphere.logs import LogGroup
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, tags, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import COLOURS, NAME_TAIL, cap, deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn_alarms import GATE_EVALUATION, dimensions, expression, metric_query
+from bluegreen.cfn_iam import allow, policy_and_role, role, service_trust, via_service
+from bluegreen.cfn_storage import log_group
 
-COLOURS = ("blue", "green")
 #: logical name -> (source colour, target colour, migration type, identifier label).
 TASKS = {
     "ReplicationTask": ("blue", "green", "full-load-and-cdc", "initial-blue-to-green"),
@@ -43,9 +44,6 @@ PAYMENT_TABLES = ("payments", "transactions", "ledger_entries", "idempotency_key
 #: table must be in the mapping. automation.py's MARKER_SCHEMA names the same schema.
 MARKER_SCHEMA = "bluegreen_ops"
 MARKER_TABLE = "switchover_marker"
-LOG_RETENTION_DAYS = 365
-
-SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 DMS_INSTANCE_CLASSES = [
     "dms.t3.medium", "dms.t3.large",
     "dms.c6i.large", "dms.c6i.xlarge",
@@ -54,10 +52,6 @@ DMS_INSTANCE_CLASSES = [
 #: Names AWS fixes for the roles DMS uses account-wide; the one naming exception of the project.
 DMS_VPC_ROLE = "dms-vpc-role"
 DMS_LOGS_ROLE = "dms-cloudwatch-logs-role"
-
-
-def cap(colour: str) -> str:
-    return colour.capitalize()
 
 
 def table_mappings() -> dict:
@@ -189,63 +183,73 @@ def task_settings() -> dict:
 
 
 def add_parameters(t):
-    def p(key, **kwargs):
-        return t.add_parameter(Parameter(key, **kwargs))
-
-    p("DataKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
-      ConstraintDescription="the ARN of a KMS key (security stack output DataKeyArn).",
-      Description="Customer-managed data key: replication instance storage, endpoint settings, secret decryption.")
-    p("OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
-      ConstraintDescription="the ARN of a KMS key (security stack output OpsKeyArn).",
-      Description="Customer-managed ops key: the DMS task log group.")
+    params.add(t, "DataKeyArn", "Customer-managed data key: replication instance storage, endpoint settings, secret "
+               "decryption.", params.KMS_KEY_ARN)
+    params.add(t, "OpsKeyArn", "Customer-managed ops key: the DMS task log group.", params.KMS_KEY_ARN)
     for colour in COLOURS:
-        p(f"{cap(colour)}DbSecretArn", Type="String", AllowedPattern=SECRET_ARN_PATTERN,
-          ConstraintDescription="the ARN of a Secrets Manager secret.",
-          Description=f"Secret of the {colour} cluster (host, port, username, password); security stack output.")
-        p(f"{cap(colour)}ClusterIdentifier", Type="String", AllowedPattern=r"^[a-z][a-z0-9-]{0,62}$",
-          ConstraintDescription="an RDS cluster identifier.",
-          Description=f"The {colour} cluster (database stack output); recorded on its endpoints.")
-    p("DbSubnetIds", Type="List<AWS::EC2::Subnet::Id>",
-      Description="Private database subnets for the replication instance (network stack output DbSubnetIds).")
-    p("DmsSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
-      Description="Security group of the replication instance (admitted by the DB security group on 3306).")
-    p("ReplicationInstanceClass", Type="String", AllowedValues=DMS_INSTANCE_CLASSES,
-      Description="Replication instance class (dev small; prod sized in docs/data-tier.md).")
-    p("ReplicationInstanceStorageGb", Type="Number", MinValue=50, MaxValue=1000, Default=100,
-      Description="GiB of replication instance storage (cached changes and task logs while a target lags).")
-    p("DmsEngineVersion", Type="String", Default="3.5.4", AllowedPattern=r"^3\.[0-9]+\.[0-9]+$",
-      ConstraintDescription="a DMS engine version such as 3.5.4.",
-      Description="DMS replication engine version.")
-    p("CreateDmsServiceRoles", Type="String", AllowedValues=["true", "false"], Default="false",
-      Description="true: this stack creates the account-level dms-vpc-role and dms-cloudwatch-logs-role "
-                  "(exactly one stack per account may); false: they already exist.")
-    p("DmsCertificateArn", Type="String", Default="",
-      AllowedPattern=r"^$|^arn:aws[a-z-]*:dms:[a-z0-9-]+:[0-9]{12}:cert:[A-Za-z0-9-]+$",
-      ConstraintDescription="empty, or the ARN of a DMS certificate (the RDS CA bundle).",
-      Description="DMS certificate holding the RDS CA bundle: when given, endpoints verify the server "
-                  "certificate and name (verify-full); when empty, TLS is required without verification.")
-    p("CdcLatencySourceThresholdSeconds", Type="Number", MinValue=1, MaxValue=3600, Default=15,
-      Description="CDCLatencySource (s) above which the source-capture alarm fires; see docs/data-tier.md.")
-    p("CdcLatencyTargetThresholdSeconds", Type="Number", MinValue=1, MaxValue=3600, Default=30,
-      Description="CDCLatencyTarget (s) above which the end-to-end lag alarm fires: the switchover RPO bound.")
+        params.add(t, f"{cap(colour)}DbSecretArn", f"Secret of the {colour} cluster (host, port, username, password); "
+                   "security stack output.", params.SECRET_ARN)
+        params.add(t, f"{cap(colour)}ClusterIdentifier", f"The {colour} cluster (database stack output); recorded on "
+                   "its endpoints.", params.CLUSTER_IDENTIFIER)
+    params.add(t, "DbSubnetIds", "Private database subnets for the replication instance (network stack output "
+               "DbSubnetIds).", params.SUBNET_IDS)
+    params.add(t, "DmsSecurityGroupId", "Security group of the replication instance (admitted by the DB security "
+               "group on 3306).", params.SECURITY_GROUP_ID)
+    params.add(t, "ReplicationInstanceClass", "Replication instance class (dev small; prod sized in "
+               "docs/data-tier.md).", AllowedValues=DMS_INSTANCE_CLASSES)
+    params.add(t, "ReplicationInstanceStorageGb", "GiB of replication instance storage (cached changes and task logs "
+               "while a target lags).", params.NUMBER, MinValue=50, MaxValue=1000, Default=100)
+    params.add(t, "DmsEngineVersion", "DMS replication engine version.", Default="3.5.4",
+               AllowedPattern=r"^3\.[0-9]+\.[0-9]+$", ConstraintDescription="a DMS engine version such as 3.5.4.")
+    params.switch(t, "CreateDmsServiceRoles", "true: this stack creates the account-level dms-vpc-role and "
+                  "dms-cloudwatch-logs-role (exactly one stack per account may); false: they already exist.",
+                  Default="false")
+    params.add(t, "DmsCertificateArn", "DMS certificate holding the RDS CA bundle: when given, endpoints verify the "
+               "server certificate and name (verify-full); when empty, TLS is required without verification.",
+               Default="", AllowedPattern=r"^$|^arn:aws[a-z-]*:dms:[a-z0-9-]+:[0-9]{12}:cert:[A-Za-z0-9-]+$",
+               ConstraintDescription="empty, or the ARN of a DMS certificate (the RDS CA bundle).")
+    params.add(t, "CdcLatencySourceThresholdSeconds", "CDCLatencySource (s) above which the source-capture alarm "
+               "fires; see docs/data-tier.md.", params.NUMBER, MinValue=1, MaxValue=3600, Default=15)
+    params.add(t, "CdcLatencyTargetThresholdSeconds", "CDCLatencyTarget (s) above which the end-to-end lag alarm "
+               "fires: the switchover RPO bound.", params.NUMBER, MinValue=1, MaxValue=3600, Default=30)
 
 
-def service_role(logical: str, role_name: str, managed_policy: str, purpose: str) -> Role:
-    return Role(
-        logical,
-        Condition="CreateServiceRoles",
-        RoleName=role_name,
-        Description=purpose,
-        AssumeRolePolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "dms.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }],
-        },
-        ManagedPolicyArns=[Sub(f"arn:${{AWS::Partition}}:iam::aws:policy/service-role/{managed_policy}")],
-        Tags=tags(),
+def _service_roles(t):
+    """The two account-level roles DMS looks up by name, when this stack is the account's one that creates them."""
+    def service_role(logical, role_name, managed_policy, purpose):
+        return role(t, logical, role_name, purpose, service_trust("dms.amazonaws.com"),
+                    Condition="CreateServiceRoles",
+                    ManagedPolicyArns=[Sub(f"arn:${{AWS::Partition}}:iam::aws:policy/service-role/{managed_policy}")])
+
+    vpc_role = service_role(
+        "DmsVpcRole", DMS_VPC_ROLE, "AmazonDMSVPCManagementRole",
+        "Account-level role DMS uses to manage replication instance network interfaces (name fixed by AWS).")
+    logs_role = service_role(
+        "DmsCloudWatchLogsRole", DMS_LOGS_ROLE, "AmazonDMSCloudWatchLogsRole",
+        "Account-level role DMS uses to write task logs to CloudWatch Logs (name fixed by AWS).")
+
+    def account_role_arn(created, role_name):
+        # A conditional DependsOn is impossible; referencing the role through Fn::If orders the
+        # launch after it when this stack creates it, and records which role is used either way.
+        return If("CreateServiceRoles", GetAtt(created, "Arn"),
+                  Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{role_name}"))
+
+    return account_role_arn(vpc_role, DMS_VPC_ROLE), account_role_arn(logs_role, DMS_LOGS_ROLE)
+
+
+def _secrets_access(t):
+    """The role DMS endpoints read the two cluster secrets with, and nothing else."""
+    policy_and_role(
+        t, "SecretsAccess", ["dms-secrets"],
+        # Secrets Manager access for endpoints needs the regional DMS principal.
+        service_trust(Sub("dms.${AWS::Region}.amazonaws.com"), source_account=True), [
+            allow("ReadTheTwoClusterSecrets", ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                  [Ref("BlueDbSecretArn"), Ref("GreenDbSecretArn")]),
+            allow("DecryptThemThroughSecretsManager", "kms:Decrypt", Ref("DataKeyArn"),
+                  condition={"StringEquals": {"kms:ViaService": via_service("secretsmanager")}}),
+        ],
+        policy_description="Read the blue and green master secrets and decrypt them with the data key, nothing else.",
+        role_description="Assumed by DMS endpoints to read the cluster credentials from Secrets Manager.",
     )
 
 
@@ -272,24 +276,14 @@ def endpoint(colour: str, kind: str) -> Endpoint:
 def latency_alarm(logical: str, metric: str, what: str, threshold: str, instance_id: Sub, tasks: list):
     """Max of ``metric`` over the three tasks: whichever one is replicating is watched."""
     queries = [
-        MetricDataQuery(
-            Id=f"t{i}",
-            ReturnData=False,
-            MetricStat=MetricStat(
-                Metric=Metric(Namespace="AWS/DMS", MetricName=metric, Dimensions=[
-                    MetricDimension(Name="ReplicationInstanceIdentifier", Value=instance_id),
-                    # The metric's task dimension is the resource ID at the end of the task ARN.
-                    MetricDimension(Name="ReplicationTaskIdentifier", Value=Select(6, Split(":", Ref(task)))),
-                ]),
-                Period=60,
-                Stat="Maximum",
-            ),
-        )
+        metric_query(f"t{i}", "AWS/DMS", metric, dimensions(
+            ReplicationInstanceIdentifier=instance_id,
+            # The metric's task dimension is the resource ID at the end of the task ARN.
+            ReplicationTaskIdentifier=Select(6, Split(":", Ref(task)))), "Maximum")
         for i, task in enumerate(tasks)
     ]
-    queries.append(MetricDataQuery(
-        Id="latency", Expression=f"MAX([{', '.join(q.Id for q in queries)}])", Label=f"{metric} of the running task",
-        ReturnData=True))
+    queries.append(expression("latency", f"MAX([{', '.join(q.Id for q in queries)}])",
+                              f"{metric} of the running task"))
     return Alarm(
         logical,
         AlarmName=name("alarm", what),
@@ -298,8 +292,7 @@ def latency_alarm(logical: str, metric: str, what: str, threshold: str, instance
             "other colour yet, so a traffic shift or cut-over must wait. No data means no task is replicating "
             "(stopped, failed or still in full load): treated as breaching."),
         Metrics=queries,
-        EvaluationPeriods=3,
-        DatapointsToAlarm=2,
+        **GATE_EVALUATION,
         Threshold=Ref(threshold),
         ComparisonOperator="GreaterThanThreshold",
         TreatMissingData="breaching",
@@ -307,43 +300,17 @@ def latency_alarm(logical: str, metric: str, what: str, threshold: str, instance
     )
 
 
-def build():
-    t = new_template("DMS replication between the blue and green Aurora clusters of the blue-green payment platform.")
-    add_parameters(t)
-    t.add_condition("CreateServiceRoles", Equals(Ref("CreateDmsServiceRoles"), "true"))
-    t.add_condition("VerifyServerCertificate", Not(Equals(Ref("DmsCertificateArn"), "")))
-
-    vpc_role = t.add_resource(service_role(
-        "DmsVpcRole", DMS_VPC_ROLE, "AmazonDMSVPCManagementRole",
-        "Account-level role DMS uses to manage replication instance network interfaces (name fixed by AWS)."))
-    logs_role = t.add_resource(service_role(
-        "DmsCloudWatchLogsRole", DMS_LOGS_ROLE, "AmazonDMSCloudWatchLogsRole",
-        "Account-level role DMS uses to write task logs to CloudWatch Logs (name fixed by AWS)."))
-
-    def account_role_arn(role, role_name):
-        # A conditional DependsOn is impossible; referencing the role through Fn::If orders the
-        # launch after it when this stack creates it, and records which role is used either way.
-        return If("CreateServiceRoles", GetAtt(role, "Arn"),
-                  Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{role_name}"))
-
+def _instance(t, instance_id, vpc_role_arn, logs_role_arn):
     subnet_group = t.add_resource(ReplicationSubnetGroup(
         "ReplicationSubnetGroup",
         ReplicationSubnetGroupIdentifier=name("dms-subnets"),
-        ReplicationSubnetGroupDescription=Sub("Private database subnets of the DMS instance - ${Environment}-${EnvironmentSuffix}"),
+        ReplicationSubnetGroupDescription=Sub("Private database subnets of the DMS instance - " + NAME_TAIL),
         SubnetIds=Ref("DbSubnetIds"),
-        Tags=tags(DmsVpcRole=account_role_arn(vpc_role, DMS_VPC_ROLE)),
+        Tags=tags(DmsVpcRole=vpc_role_arn),
     ))
-
-    instance_id = name("dms-instance")
     # DMS writes task logs to dms-tasks-<instance identifier>; created here so it is encrypted and expires.
-    task_logs = t.add_resource(deletable(LogGroup(
-        "TaskLogGroup",
-        LogGroupName=Sub("dms-tasks-dms-instance-${Environment}-${EnvironmentSuffix}"),
-        KmsKeyId=Ref("OpsKeyArn"),
-        RetentionInDays=LOG_RETENTION_DAYS,
-        Tags=tags(),
-    )))
-    instance = t.add_resource(deletable(ReplicationInstance(
+    task_logs = log_group(t, "TaskLogGroup", Sub("dms-tasks-dms-instance-" + NAME_TAIL))
+    return t.add_resource(deletable(ReplicationInstance(
         "ReplicationInstance",
         DependsOn=[task_logs.title],
         ReplicationInstanceIdentifier=instance_id,
@@ -358,59 +325,17 @@ def build():
         ReplicationSubnetGroupIdentifier=Ref(subnet_group),
         VpcSecurityGroupIds=[Ref("DmsSecurityGroupId")],
         PreferredMaintenanceWindow="sun:05:00-sun:06:00",
-        Tags=tags(DmsCloudWatchLogsRole=account_role_arn(logs_role, DMS_LOGS_ROLE)),
+        Tags=tags(DmsCloudWatchLogsRole=logs_role_arn),
     )))
 
-    secrets_policy = t.add_resource(ManagedPolicy(
-        "SecretsAccessPolicy",
-        ManagedPolicyName=name("policy", "dms-secrets"),
-        Description="Read the blue and green master secrets and decrypt them with the data key, nothing else.",
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ReadTheTwoClusterSecrets",
-                    "Effect": "Allow",
-                    "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    "Resource": [Ref("BlueDbSecretArn"), Ref("GreenDbSecretArn")],
-                },
-                {
-                    "Sid": "DecryptThemThroughSecretsManager",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": Ref("DataKeyArn"),
-                    "Condition": {"StringEquals": {
-                        "kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")}},
-                },
-            ],
-        },
-    ))
-    t.add_resource(Role(
-        "SecretsAccessRole",
-        RoleName=name("role", "dms-secrets"),
-        Description="Assumed by DMS endpoints to read the cluster credentials from Secrets Manager.",
-        AssumeRolePolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                # Secrets Manager access for endpoints needs the regional DMS principal.
-                "Principal": {"Service": Sub("dms.${AWS::Region}.amazonaws.com")},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
-            }],
-        },
-        ManagedPolicyArns=[Ref(secrets_policy)],
-        Tags=tags(),
-    ))
 
+def _tasks(t, instance):
     endpoints = {(colour, kind): t.add_resource(endpoint(colour, kind))
                  for colour in COLOURS for kind in ("source", "target")}
-
-    tasks = {}
-    for logical, (source, target, migration, label) in TASKS.items():
-        tasks[logical] = t.add_resource(ReplicationTask(
+    return {
+        logical: t.add_resource(ReplicationTask(
             logical,
-            ReplicationTaskIdentifier=Sub(f"dms-task-{label}-${{Environment}}-${{EnvironmentSuffix}}"),
+            ReplicationTaskIdentifier=Sub(f"dms-task-{label}-" + NAME_TAIL),
             ReplicationInstanceArn=Ref(instance),
             SourceEndpointArn=Ref(endpoints[source, "source"]),
             TargetEndpointArn=Ref(endpoints[target, "target"]),
@@ -421,6 +346,19 @@ def build():
             ReplicationTaskSettings=json.dumps(task_settings(), sort_keys=True),
             Tags=tags(Direction=f"{source}-to-{target}", MigrationType=migration),
         ))
+        for logical, (source, target, migration, label) in TASKS.items()
+    }
+
+
+def build():
+    t = new_template("DMS replication between the blue and green Aurora clusters of the blue-green payment platform.")
+    add_parameters(t)
+    t.add_condition("CreateServiceRoles", Equals(Ref("CreateDmsServiceRoles"), "true"))
+    t.add_condition("VerifyServerCertificate", Not(Equals(Ref("DmsCertificateArn"), "")))
+    instance_id = name("dms-instance")
+    instance = _instance(t, instance_id, *_service_roles(t))
+    _secrets_access(t)
+    tasks = _tasks(t, instance)
     task = tasks["ReplicationTask"]
     task_list = list(tasks.values())
 

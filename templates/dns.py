@@ -12,48 +12,61 @@ pay-dev-d01.example.com, so two deployments never claim the same name.
 
 import json
 
-from troposphere import Equals, GetAtt, If, Join, Parameter, Ref, Sub
-from troposphere.logs import LogGroup, ResourcePolicy
+from troposphere import Equals, GetAtt, If, Join, Ref, Sub
+from troposphere.logs import ResourcePolicy
 from troposphere.route53 import HostedZone, HostedZoneConfiguration, QueryLoggingConfig
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, new_template, tags, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import NAME_TAIL, export, new_template, tags, to_json
+from bluegreen.cfn_iam import allow, policy_document
+from bluegreen.cfn_storage import log_group
 
 HOSTNAME = "${HostLabel}-" + NAME_TAIL + ".${DomainName}"
-#: PCI DSS 10.7 keeps audit logs a year; a literal, so scanners and auditors read it off the template.
-LOG_RETENTION_DAYS = 365
 DOMAIN_PATTERN = r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+
+def _parameters(t):
+    params.add(t, "DomainName", "Domain the payment hostname lives under (the company zone's domain when "
+               "ExistingHostedZoneId is given), e.g. example.com.", AllowedPattern=DOMAIN_PATTERN,
+               ConstraintDescription="a lower-case DNS domain such as example.com, without a trailing dot")
+    params.add(t, "HostLabel", "First label of the payment hostname, before -<environment>-<suffix>.", Default="pay",
+               AllowedPattern="^[a-z][a-z0-9]{0,14}$",
+               ConstraintDescription="1-15 lower-case letters or digits, starting with a letter")
+    params.add(t, "ExistingHostedZoneId", "Hosted zone of DomainName to put the payment records in; empty creates a "
+               "delegated zone for the payment hostname instead.", Default="", AllowedPattern="^(Z[A-Z0-9]{1,31})?$",
+               ConstraintDescription="empty, or a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
+    params.add(t, "OpsKeyArn", "Ops KMS key (security stack) that encrypts the DNS query log group.",
+               params.KMS_KEY_ARN)
+    t.add_condition("CreateZone", Equals(Ref("ExistingHostedZoneId"), ""))
+
+
+def _query_logging(t, zone):
+    """Query logs of the created zone. Route 53 writes them only to us-east-1 log groups it is
+    allowed to by a resource policy."""
+    group = log_group(t, "QueryLogGroup", Sub("/aws/route53/log-dns-" + NAME_TAIL), Condition="CreateZone")
+    policy = t.add_resource(ResourcePolicy(
+        "QueryLogResourcePolicy",
+        Condition="CreateZone",
+        PolicyName=Sub("logs-policy-dns-" + NAME_TAIL),
+        # A logs resource policy is a JSON string; only Route 53 acting for this account may write.
+        PolicyDocument=Sub(json.dumps(policy_document(allow(
+            "Route53WritesThisZoneQueryLog", ["logs:CreateLogStream", "logs:PutLogEvents"], "${LogGroupArn}",
+            principal={"Service": "route53.amazonaws.com"},
+            condition={"StringEquals": {"aws:SourceAccount": "${AWS::AccountId}"}}))),
+            LogGroupArn=GetAtt(group, "Arn")),
+    ))
+    t.add_resource(QueryLoggingConfig(
+        "QueryLogging",
+        Condition="CreateZone",
+        DependsOn=[policy.title],
+        HostedZoneId=Ref(zone),
+        CloudWatchLogsLogGroupArn=GetAtt(group, "Arn"),
+    ))
 
 
 def build():
     t = new_template("Public hosted zone and hostname of the blue-green payment API.")
-    t.add_parameter(Parameter(
-        "DomainName", Type="String",
-        AllowedPattern=DOMAIN_PATTERN,
-        ConstraintDescription="a lower-case DNS domain such as example.com, without a trailing dot",
-        Description="Domain the payment hostname lives under (the company zone's domain when "
-                    "ExistingHostedZoneId is given), e.g. example.com.",
-    ))
-    t.add_parameter(Parameter(
-        "HostLabel", Type="String", Default="pay",
-        AllowedPattern="^[a-z][a-z0-9]{0,14}$",
-        ConstraintDescription="1-15 lower-case letters or digits, starting with a letter",
-        Description="First label of the payment hostname, before -<environment>-<suffix>.",
-    ))
-    t.add_parameter(Parameter(
-        "ExistingHostedZoneId", Type="String", Default="",
-        AllowedPattern="^(Z[A-Z0-9]{1,31})?$",
-        ConstraintDescription="empty, or a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ",
-        Description="Hosted zone of DomainName to put the payment records in; empty creates a "
-                    "delegated zone for the payment hostname instead.",
-    ))
-    t.add_parameter(Parameter(
-        "OpsKeyArn", Type="String",
-        AllowedPattern=KMS_KEY_ARN_PATTERN,
-        ConstraintDescription="a KMS key ARN",
-        Description="Ops KMS key (security stack) that encrypts the DNS query log group.",
-    ))
-    t.add_condition("CreateZone", Equals(Ref("ExistingHostedZoneId"), ""))
-
+    _parameters(t)
     zone = t.add_resource(HostedZone(
         "HostedZone",
         Condition="CreateZone",
@@ -62,39 +75,7 @@ def build():
             Comment=Sub("Payment API hostname of ${Environment}-${EnvironmentSuffix} (blue-green)")),
         HostedZoneTags=tags("zone", "pay"),
     ))
-    # Route 53 writes query logs only to us-east-1 log groups it is allowed to by a resource policy.
-    log_group = t.add_resource(deletable(LogGroup(
-        "QueryLogGroup",
-        Condition="CreateZone",
-        LogGroupName=Sub("/aws/route53/log-dns-" + NAME_TAIL),
-        KmsKeyId=Ref("OpsKeyArn"),
-        RetentionInDays=LOG_RETENTION_DAYS,
-        Tags=tags(),
-    )))
-    policy = t.add_resource(ResourcePolicy(
-        "QueryLogResourcePolicy",
-        Condition="CreateZone",
-        PolicyName=Sub("logs-policy-dns-" + NAME_TAIL),
-        # A logs resource policy is a JSON string; only Route 53 acting for this account may write.
-        PolicyDocument=Sub(json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "Route53WritesThisZoneQueryLog",
-                "Effect": "Allow",
-                "Principal": {"Service": "route53.amazonaws.com"},
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": "${LogGroupArn}",
-                "Condition": {"StringEquals": {"aws:SourceAccount": "${AWS::AccountId}"}},
-            }],
-        }), LogGroupArn=GetAtt(log_group, "Arn")),
-    ))
-    t.add_resource(QueryLoggingConfig(
-        "QueryLogging",
-        Condition="CreateZone",
-        DependsOn=[policy.title],
-        HostedZoneId=Ref(zone),
-        CloudWatchLogsLogGroupArn=GetAtt(log_group, "Arn"),
-    ))
+    _query_logging(t, zone)
 
     zone_id = If("CreateZone", Ref(zone), Ref("ExistingHostedZoneId"))
     export(t, "HostedZoneId", zone_id, "Hosted zone that holds the payment hostname.")

@@ -15,7 +15,7 @@ on either edge, so green is checked end to end, through both edges, before it ta
 Port 80 only redirects; TLS 1.2+ with the certificate the alb stack chose.
 """
 
-from troposphere import Parameter, Ref
+from troposphere import Ref
 from troposphere.elasticloadbalancingv2 import (
     Action,
     Certificate as ListenerCertificate,
@@ -31,75 +31,39 @@ from troposphere.elasticloadbalancingv2 import (
     TargetGroupTuple,
 )
 
-from bluegreen.cfn import export, new_template, suppressions, tags, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import COLOURS, EDGES, cap, export, new_template, suppressions, tags, target_group, to_json
 
-COLOURS = ("blue", "green")
-#: One ALB per colour. The ALB's colour is its edge; the colour a target group's tasks run is its target.
-EDGES = COLOURS
 COLOUR_HEADER = "X-Target-Colour"
 #: Listener rule priority of each colour's header rule (fixed: tests and runbooks name them).
 HEADER_RULE_PRIORITY = {"green": 10, "blue": 20}
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-LOAD_BALANCER_ARN_PATTERN = r"^arn:aws[a-z-]*:elasticloadbalancing:us-east-1:[0-9]{12}:loadbalancer/app/[A-Za-z0-9-]+/[0-9a-f]+$"
-TARGET_GROUP_ARN_PATTERN = r"^arn:aws[a-z-]*:elasticloadbalancing:us-east-1:[0-9]{12}:targetgroup/[A-Za-z0-9-]+/[0-9a-f]+$"
-
-
-def _cap(colour):
-    return colour.capitalize()
-
-
-def target_group_parameter(edge, target):
-    """Parameter name of the ``edge`` ALB's target group for the ``target`` colour's tasks (the alb
-    stack's output of the same name)."""
-    return f"{_cap(edge)}Alb{_cap(target)}TargetGroupArn"
 
 
 def _parameters(t):
     for edge in EDGES:
-        t.add_parameter(Parameter(
-            f"{_cap(edge)}LoadBalancerArn", Type="String",
-            AllowedPattern=LOAD_BALANCER_ARN_PATTERN,
-            ConstraintDescription="an application load balancer ARN in us-east-1",
-            Description=f"The {edge} ALB (alb stack)."))
+        params.add(t, f"{cap(edge)}LoadBalancerArn", f"The {edge} ALB (alb stack).", params.LOAD_BALANCER_ARN)
         for target in COLOURS:
-            t.add_parameter(Parameter(
-                target_group_parameter(edge, target), Type="String",
-                AllowedPattern=TARGET_GROUP_ARN_PATTERN,
-                ConstraintDescription="a target group ARN in us-east-1",
-                Description=f"The {edge} ALB's target group of the {target} tasks (alb stack)."))
-    t.add_parameter(Parameter(
-        "ListenerCertificateArn", Type="String",
-        AllowedPattern="^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[a-f0-9-]+$",
-        ConstraintDescription="an ACM certificate ARN in us-east-1",
-        Description="ACM certificate of both HTTPS listeners: the company's, or the one the alb stack "
-                    "requested (alb stack)."))
-    for colour in COLOURS:
-        t.add_parameter(Parameter(
-            f"{_cap(colour)}Weight", Type="Number", MinValue=0, MaxValue=999,
-            Description=f"Share of each HTTPS listener's traffic for {colour} (ALB weight 0..999; Sceptre "
-                        "passes percentages derived from green_weight)."))
-    t.add_parameter(Parameter(
-        "ColourCheckSourceCidrs", Type="CommaDelimitedList",
-        Description="Up to 4 CIDRs (operators, the NAT egress of the automation) allowed to pick a colour "
-                    f"with the {COLOUR_HEADER} header; nobody else can reach a colour that has no share."))
-    t.add_rule("WeightsNotBothZero", {
-        "Assertions": [{
-            "Assert": {"Fn::Not": [{"Fn::And": [
-                {"Fn::Equals": [{"Ref": "BlueWeight"}, "0"]},
-                {"Fn::Equals": [{"Ref": "GreenWeight"}, "0"]},
-            ]}]},
-            "AssertDescription": "BlueWeight and GreenWeight cannot both be 0: one colour must receive the traffic.",
-        }],
-    })
+            params.add(t, target_group(edge, target) + "Arn",
+                       f"The {edge} ALB's target group of the {target} tasks (alb stack).", params.TARGET_GROUP_ARN)
+    params.add(t, "ListenerCertificateArn", "ACM certificate of both HTTPS listeners: the company's, or the one the "
+               "alb stack requested (alb stack).",
+               AllowedPattern="^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[a-f0-9-]+$",
+               ConstraintDescription="an ACM certificate ARN in us-east-1")
+    params.weights(t, 999, "Share of each HTTPS listener's traffic for {colour} (ALB weight 0..999; Sceptre passes "
+                           "percentages derived from green_weight).")
+    params.add(t, "ColourCheckSourceCidrs", "Up to 4 CIDRs (operators, the NAT egress of the automation) allowed to "
+               f"pick a colour with the {COLOUR_HEADER} header; nobody else can reach a colour that has no share.",
+               params.NAMES)
 
 
 def _listeners(t, edge):
     """The edge's HTTPS listener (weighted forward, colour-check rules) and its HTTP redirect."""
-    cap = _cap(edge)
-    alb = Ref(f"{cap}LoadBalancerArn")
-    groups = {target: Ref(target_group_parameter(edge, target)) for target in COLOURS}
+    c = cap(edge)
+    alb = Ref(f"{c}LoadBalancerArn")
+    groups = {target: Ref(target_group(edge, target) + "Arn") for target in COLOURS}
     https = t.add_resource(Listener(
-        f"{cap}HttpsListener",
+        f"{c}HttpsListener",
         Metadata=suppressions(guard={"ELBV2_ACM_CERTIFICATE_REQUIRED": (
             "The certificate is always from ACM: the ListenerCertificateArn parameter's AllowedPattern "
             "admits only ACM ARNs; the rule cannot follow a parameter.")}),
@@ -114,8 +78,8 @@ def _listeners(t, edge):
             ForwardConfig=ForwardConfig(
                 # The same weights on every edge: the split is green_weight whichever ALB a client reached.
                 TargetGroups=[
-                    TargetGroupTuple(TargetGroupArn=groups[c], Weight=Ref(f"{_cap(c)}Weight"))
-                    for c in COLOURS
+                    TargetGroupTuple(TargetGroupArn=groups[colour], Weight=Ref(f"{cap(colour)}Weight"))
+                    for colour in COLOURS
                 ],
                 # Off: a pinned client would not follow a weight change or a rollback.
                 TargetGroupStickinessConfig=TargetGroupStickinessConfig(Enabled=False),
@@ -124,7 +88,7 @@ def _listeners(t, edge):
         Tags=tags("listener", edge, "https"),
     ))
     t.add_resource(Listener(
-        f"{cap}HttpListener",
+        f"{c}HttpListener",
         LoadBalancerArn=alb,
         Port=80,
         Protocol="HTTP",
@@ -136,7 +100,7 @@ def _listeners(t, edge):
     ))
     for target in COLOURS:
         t.add_resource(ListenerRule(
-            f"{cap}Alb{_cap(target)}HeaderRule",
+            f"{c}Alb{cap(target)}HeaderRule",
             ListenerArn=Ref(https),
             Priority=HEADER_RULE_PRIORITY[target],
             Conditions=[
@@ -149,7 +113,7 @@ def _listeners(t, edge):
             Actions=[ListenerRuleAction(Type="forward", TargetGroupArn=groups[target])],
             Tags=tags("rule", edge, target, "header"),
         ))
-    export(t, f"{cap}HttpsListenerArn", Ref(https),
+    export(t, f"{c}HttpsListenerArn", Ref(https),
            f"HTTPS listener of the {edge} ALB, whose default action holds the weights.")
 
 

@@ -17,7 +17,7 @@ health are OK and rolls back as soon as either is in ALARM.
 Only the composites notify: the member alarms have no actions of their own, so one incident
 pages once, with the composite's state reason naming the member that fired.
 
-Every alarm is evaluated per minute, 2 breaching minutes out of 3 (``DATAPOINTS``/``PERIODS``):
+Every alarm is evaluated per minute, 2 breaching minutes out of 3 (cfn_alarms.GATE_EVALUATION):
 a single bad minute (one slow batch, one task replaced) does not roll a migration back, two do.
 
 The dashboard shows the edge share (requests per ALB, which the Route 53 weights decide) beside
@@ -27,18 +27,15 @@ the target share (requests per colour through both ALBs, which the listener weig
 import json
 import re
 
-from troposphere import Parameter, Ref, Select, Sub
-from troposphere.cloudwatch import Alarm, CompositeAlarm, Dashboard, MetricDimension, Metric, MetricDataQuery, MetricStat
-from troposphere.sns import Topic, TopicPolicy
+from troposphere import Ref, Select, Sub
+from troposphere.cloudwatch import Alarm, CompositeAlarm, Dashboard
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, tags, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import COLOURS, EDGES, cap, export, name, new_template, tags, target_group, to_json
+from bluegreen.cfn_alarms import GATE_EVALUATION, PERIOD, dimensions, expression, metric_query
+from bluegreen.cfn_iam import allow, deny, this_account
+from bluegreen.cfn_storage import topic as encrypted_topic
 
-COLOURS = ("blue", "green")
-#: One ALB per colour (alb stack); every colour has a target group in each.
-EDGES = COLOURS
-PERIOD = 60
-PERIODS = 3
-DATAPOINTS = 2
 ALB = "AWS/ApplicationELB"
 NUMBER = "@@%s@@"
 
@@ -59,91 +56,46 @@ MISSING_DATA = {
 
 
 def _parameters(t):
-    t.add_parameter(Parameter(
-        "OpsKeyArn", Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
-        ConstraintDescription="a KMS key ARN",
-        Description="Ops KMS key (security stack) that encrypts the notification topic.",
-    ))
+    params.add(t, "OpsKeyArn", "Ops KMS key (security stack) that encrypts the notification topic.",
+               params.KMS_KEY_ARN)
     for edge in EDGES:
-        e = edge.capitalize()
-        t.add_parameter(Parameter(
-            f"{e}LoadBalancerFullName", Type="String",
-            AllowedPattern=r"^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",
-            ConstraintDescription="app/<name>/<id>, the ALB's LoadBalancerFullName attribute",
-            Description=f"LoadBalancer dimension of the {edge} ALB's metrics (alb stack {e}LoadBalancerFullName).",
-        ))
+        params.add(t, f"{cap(edge)}LoadBalancerFullName", f"LoadBalancer dimension of the {edge} ALB's metrics (alb "
+                   f"stack {cap(edge)}LoadBalancerFullName).", params.LOAD_BALANCER_FULL_NAME)
         for colour in COLOURS:
             group = target_group(edge, colour)
-            t.add_parameter(Parameter(
-                f"{group}FullName", Type="String",
-                AllowedPattern=r"^targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",
-                ConstraintDescription="targetgroup/<name>/<id>, the TargetGroupFullName attribute",
-                Description=f"TargetGroup dimension of the {edge} ALB's {colour} target group "
-                            f"(alb stack {group}FullName).",
-            ))
+            params.add(t, f"{group}FullName", f"TargetGroup dimension of the {edge} ALB's {colour} target group "
+                       f"(alb stack {group}FullName).", params.TARGET_GROUP_FULL_NAME)
     for colour in COLOURS:
-        c = colour.capitalize()
-        t.add_parameter(Parameter(
-            f"{c}ServiceName", Type="String", AllowedPattern=r"^[A-Za-z0-9_-]{1,255}$",
-            ConstraintDescription="an ECS service name",
-            Description=f"ECS service of the {colour} colour (compute stack {c}ServiceName).",
-        ))
-    t.add_parameter(Parameter(
-        "ClusterName", Type="String", AllowedPattern=r"^[A-Za-z0-9_-]{1,255}$",
-        ConstraintDescription="an ECS cluster name",
-        Description="ECS cluster of both services (compute stack ClusterName); Container Insights must be on.",
-    ))
-    t.add_parameter(Parameter(
-        "CdcLatencyAlarmNames", Type="CommaDelimitedList",
-        Description="Exactly two DMS CDC latency alarm names, source then target (dms stack CdcLatencyAlarmNames).",
-    ))
-    t.add_parameter(Parameter(
-        "ReplicaLagAlarmNames", Type="CommaDelimitedList",
-        Description="Exactly two Aurora replica lag alarm names, blue then green (database stack ReplicaLagAlarmNames).",
-    ))
-    t.add_parameter(Parameter(
-        "Http5xxRateThresholdPercent", Type="Number", Default=1, MinValue=0, MaxValue=100,
-        Description="Alarm when a colour's target 5xx responses exceed this percentage of its requests "
-                    "(default 1: at 50,000 transactions/hour about 8 failed payments a minute).",
-    ))
-    t.add_parameter(Parameter(
-        "P99LatencyThresholdSeconds", Type="Number", Default=1, MinValue=0,
-        Description="Alarm when a colour's p99 target response time exceeds this many seconds "
-                    "(default 1: card authorisation must answer well inside the scheme timeouts).",
-    ))
-    t.add_parameter(Parameter(
-        "UnhealthyHostThreshold", Type="Number", Default=0, MinValue=0,
-        Description="Alarm when a colour's target group reports more unhealthy targets than this (default 0).",
-    ))
-    t.add_parameter(Parameter(
-        "MinRunningTasks", Type="Number", Default=2, MinValue=1,
-        Description="Alarm when a colour's ECS service runs fewer tasks than this (default 2: one per AZ).",
-    ))
-
-
-def target_group(edge, colour):
-    """Stem of the ``edge`` ALB's target group of ``colour``'s tasks (alb stack output names)."""
-    return f"{edge.capitalize()}Alb{colour.capitalize()}TargetGroup"
+        params.add(t, f"{cap(colour)}ServiceName", f"ECS service of the {colour} colour (compute stack "
+                   f"{cap(colour)}ServiceName).", params.ECS_NAME)
+    params.add(t, "ClusterName", "ECS cluster of both services (compute stack ClusterName); Container Insights must "
+               "be on.", params.ECS_NAME)
+    params.add(t, "CdcLatencyAlarmNames", "Exactly two DMS CDC latency alarm names, source then target (dms stack "
+               "CdcLatencyAlarmNames).", params.NAMES)
+    params.add(t, "ReplicaLagAlarmNames", "Exactly two Aurora replica lag alarm names, blue then green (database "
+               "stack ReplicaLagAlarmNames).", params.NAMES)
+    params.add(t, "Http5xxRateThresholdPercent", "Alarm when a colour's target 5xx responses exceed this percentage "
+               "of its requests (default 1: at 50,000 transactions/hour about 8 failed payments a minute).",
+               params.NUMBER, Default=1, MinValue=0, MaxValue=100)
+    params.add(t, "P99LatencyThresholdSeconds", "Alarm when a colour's p99 target response time exceeds this many "
+               "seconds (default 1: card authorisation must answer well inside the scheme timeouts).",
+               params.NUMBER, Default=1, MinValue=0)
+    params.add(t, "UnhealthyHostThreshold", "Alarm when a colour's target group reports more unhealthy targets than "
+               "this (default 0).", params.NUMBER, Default=0, MinValue=0)
+    params.add(t, "MinRunningTasks", "Alarm when a colour's ECS service runs fewer tasks than this (default 2: one "
+               "per AZ).", params.NUMBER, Default=2, MinValue=1)
 
 
 def _ecs_dims(colour):
-    return [MetricDimension(Name="ClusterName", Value=Ref("ClusterName")),
-            MetricDimension(Name="ServiceName", Value=Ref(f"{colour.capitalize()}ServiceName"))]
-
-
-def _tg_dims(edge, colour):
-    return [MetricDimension(Name="LoadBalancer", Value=Ref(f"{edge.capitalize()}LoadBalancerFullName")),
-            MetricDimension(Name="TargetGroup", Value=Ref(f"{target_group(edge, colour)}FullName"))]
+    return dimensions(ClusterName=Ref("ClusterName"), ServiceName=Ref(f"{cap(colour)}ServiceName"))
 
 
 def _per_edge(prefix, colour, metric_name, stat):
     """One hidden query per ALB of a colour's target-group metric: ``<prefix>blue``, ``<prefix>green``."""
     return [
-        MetricDataQuery(
-            Id=f"{prefix}{edge}", ReturnData=False,
-            MetricStat=MetricStat(Metric=Metric(Namespace=ALB, MetricName=metric_name, Dimensions=_tg_dims(edge, colour)),
-                                  Period=PERIOD, Stat=stat),
-        )
+        metric_query(f"{prefix}{edge}", ALB, metric_name, dimensions(
+            LoadBalancer=Ref(f"{cap(edge)}LoadBalancerFullName"),
+            TargetGroup=Ref(f"{target_group(edge, colour)}FullName")), stat)
         for edge in EDGES
     ]
 
@@ -154,78 +106,59 @@ def across_edges(function, prefix):
     return f"{function}([" + ", ".join(f"{prefix}{edge}" for edge in EDGES) + "])"
 
 
-def _common(kind, colour, description):
-    return dict(
+def _alarm(t, logical, kind, colour, description, **props):
+    return t.add_resource(Alarm(
+        logical,
         AlarmName=name("alarm", colour, kind),
         AlarmDescription=description,
         # Members of a composite carry no actions: the composite notifies (see module docstring).
-        EvaluationPeriods=PERIODS,
-        DatapointsToAlarm=DATAPOINTS,
+        **GATE_EVALUATION,
         TreatMissingData=MISSING_DATA[kind],
         Tags=tags(),
-    )
+        **props,
+    ))
+
+
+def _alb_alarm(t, colour, logical, kind, threshold, description, metrics):
+    """Above ``threshold`` (a parameter) through both ALBs: ``metrics`` end in the one judged."""
+    return _alarm(t, f"{cap(colour)}{logical}Alarm", kind, colour, f"{colour}: {description}",
+                  ComparisonOperator="GreaterThanThreshold", Threshold=Ref(threshold), Metrics=metrics)
 
 
 def _colour_alarms(t, colour):
-    c = colour.capitalize()
-    alarms = []
-
-    def result(query_id, expression, label):
-        return MetricDataQuery(Id=query_id, Expression=expression, Label=label, ReturnData=True)
-
-    alarms.append(t.add_resource(Alarm(
-        f"{c}Http5xxRateAlarm",
-        **_common("5xx", colour, f"{colour}: target 5xx responses above Http5xxRateThresholdPercent % of requests "
-                                 "(both ALBs)"),
-        ComparisonOperator="GreaterThanThreshold",
-        Threshold=Ref("Http5xxRateThresholdPercent"),
-        Metrics=[
-            *_per_edge("err", colour, "HTTPCode_Target_5XX_Count", "Sum"),
-            *_per_edge("req", colour, "RequestCount", "Sum"),
-            MetricDataQuery(Id="errors", Expression=across_edges("SUM", "err"), ReturnData=False),
-            MetricDataQuery(Id="requests", Expression=across_edges("SUM", "req"), ReturnData=False),
-            # The ALB publishes no 5XX datapoint in a minute without errors: FILL makes that 0 %.
-            result("rate", "100 * FILL(errors, 0) / requests", f"{colour} target 5xx rate (%), both ALBs"),
-        ],
-    )))
-    alarms.append(t.add_resource(Alarm(
-        f"{c}P99LatencyAlarm",
-        **_common("p99", colour, f"{colour}: p99 target response time above P99LatencyThresholdSeconds "
-                                 "(the worse of the two ALBs)"),
-        ComparisonOperator="GreaterThanThreshold",
-        Threshold=Ref("P99LatencyThresholdSeconds"),
-        Metrics=[
-            *_per_edge("p99", colour, "TargetResponseTime", "p99"),
-            result("worst", across_edges("MAX", "p99"), f"{colour} p99 (s), worse ALB"),
-        ],
-    )))
-    alarms.append(t.add_resource(Alarm(
-        f"{c}UnhealthyHostsAlarm",
-        **_common("unhealthy-hosts", colour, f"{colour}: unhealthy targets above UnhealthyHostThreshold "
-                                             "(the worse of the two ALBs)"),
-        ComparisonOperator="GreaterThanThreshold",
-        Threshold=Ref("UnhealthyHostThreshold"),
-        Metrics=[
-            *_per_edge("unhealthy", colour, "UnHealthyHostCount", "Maximum"),
-            result("worst", across_edges("MAX", "unhealthy"), f"{colour} unhealthy targets, worse ALB"),
-        ],
-    )))
-    alarms.append(t.add_resource(Alarm(
-        f"{c}RunningTasksAlarm",
-        **_common("running-tasks", colour, f"{colour}: ECS running tasks below MinRunningTasks"),
-        Namespace="ECS/ContainerInsights", MetricName="RunningTaskCount", Dimensions=_ecs_dims(colour),
-        Statistic="Minimum", Period=PERIOD,
-        ComparisonOperator="LessThanThreshold",
-        Threshold=Ref("MinRunningTasks"),
-    )))
-    return alarms
+    return [
+        _alb_alarm(t, colour, "Http5xxRate", "5xx", "Http5xxRateThresholdPercent",
+                   "target 5xx responses above Http5xxRateThresholdPercent % of requests (both ALBs)", [
+                       *_per_edge("err", colour, "HTTPCode_Target_5XX_Count", "Sum"),
+                       *_per_edge("req", colour, "RequestCount", "Sum"),
+                       expression("errors", across_edges("SUM", "err"), returned=False),
+                       expression("requests", across_edges("SUM", "req"), returned=False),
+                       # The ALB publishes no 5XX datapoint in a minute without errors: FILL makes that 0 %.
+                       expression("rate", "100 * FILL(errors, 0) / requests", f"{colour} target 5xx rate (%), both ALBs"),
+                   ]),
+        _alb_alarm(t, colour, "P99Latency", "p99", "P99LatencyThresholdSeconds",
+                   "p99 target response time above P99LatencyThresholdSeconds (the worse of the two ALBs)", [
+                       *_per_edge("p99", colour, "TargetResponseTime", "p99"),
+                       expression("worst", across_edges("MAX", "p99"), f"{colour} p99 (s), worse ALB"),
+                   ]),
+        _alb_alarm(t, colour, "UnhealthyHosts", "unhealthy-hosts", "UnhealthyHostThreshold",
+                   "unhealthy targets above UnhealthyHostThreshold (the worse of the two ALBs)", [
+                       *_per_edge("unhealthy", colour, "UnHealthyHostCount", "Maximum"),
+                       expression("worst", across_edges("MAX", "unhealthy"), f"{colour} unhealthy targets, worse ALB"),
+                   ]),
+        _alarm(t, f"{cap(colour)}RunningTasksAlarm", "running-tasks", colour,
+               f"{colour}: ECS running tasks below MinRunningTasks",
+               Namespace="ECS/ContainerInsights", MetricName="RunningTaskCount", Dimensions=_ecs_dims(colour),
+               Statistic="Minimum", Period=PERIOD, ComparisonOperator="LessThanThreshold",
+               Threshold=Ref("MinRunningTasks")),
+    ]
 
 
 def _dashboard_body():
     region = "${AWS::Region}"
 
     def lb(edge):
-        return "${%sLoadBalancerFullName}" % edge.capitalize()
+        return "${%sLoadBalancerFullName}" % cap(edge)
 
     def tg_metric(edge, colour, metric, **opts):
         return [ALB, metric, "LoadBalancer", lb(edge), "TargetGroup", "${%sFullName}" % target_group(edge, colour), opts]
@@ -270,7 +203,7 @@ def _dashboard_body():
                for c in COLOURS for e in EDGES], 12, 9),
         graph("ECS running tasks",
               [["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", "${ClusterName}",
-                "ServiceName", "${%sServiceName}" % c.capitalize(), {"stat": "Minimum", "label": c}]
+                "ServiceName", "${%sServiceName}" % cap(c), {"stat": "Minimum", "label": c}]
                for c in COLOURS], 0, 15),
         alarm_graph("DMS CDC latency: source", "${CdcSourceAlarmArn}", 0, 21),
         alarm_graph("DMS CDC latency: target", "${CdcTargetAlarmArn}", 6, 21),
@@ -286,61 +219,43 @@ def _alarm_arn(alarm_name):
     return Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${N}", N=alarm_name)
 
 
+def _topic(t):
+    return encrypted_topic(
+        t, "NotifyTopic", "notify", Sub("Payments blue-green ${Environment}-${EnvironmentSuffix}"),
+        # Alarm actions and EventBridge rules of this account only (confused deputy).
+        allow("AlarmsAndEventsOfThisAccountPublish", "sns:Publish", Ref("NotifyTopic"),
+              principal={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}, condition=this_account()),
+        deny("DenyPublishWithoutTls", "sns:Publish", Ref("NotifyTopic"),
+             condition={"Bool": {"aws:SecureTransport": "false"}}),
+    )
+
+
+def _composite(t, logical, qualifier, description, rule, notify, **subs):
+    """A composite of member alarms: the one alarm that notifies, and what the shifter gates on."""
+    return t.add_resource(CompositeAlarm(
+        logical,
+        AlarmName=name("alarm", qualifier, "health"),
+        AlarmDescription=description,
+        AlarmRule=Sub(rule, **subs),
+        ActionsEnabled=True,
+        AlarmActions=notify,
+        OKActions=notify,
+        Tags=tags(),
+    ))
+
+
 def build():
     t = new_template("CloudWatch alarms, composite health gates, notification topic and dashboard of the "
                      "blue-green payment platform.")
     _parameters(t)
-
-    topic = t.add_resource(deletable(Topic(
-        "NotifyTopic",
-        TopicName=name("sns", "notify"),
-        DisplayName=Sub("Payments blue-green ${Environment}-${EnvironmentSuffix}"),
-        KmsMasterKeyId=Ref("OpsKeyArn"),
-        Tags=tags(),
-    )))
-    t.add_resource(TopicPolicy(
-        "NotifyTopicPolicy",
-        Topics=[Ref(topic)],
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    # Alarm actions and EventBridge rules of this account only (confused deputy).
-                    "Sid": "AlarmsAndEventsOfThisAccountPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-                    "Action": "sns:Publish",
-                    "Resource": Ref(topic),
-                    "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}},
-                },
-                {
-                    "Sid": "DenyPublishWithoutTls",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sns:Publish",
-                    "Resource": Ref(topic),
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-            ],
-        },
-    ))
-    notify = [Ref(topic)]
-
-    composites = {}
-    for colour in COLOURS:
-        members = _colour_alarms(t, colour)
-        rule = " OR ".join(f'ALARM("${{{a.title}}}")' for a in members)
-        composites[colour] = t.add_resource(CompositeAlarm(
-            f"{colour.capitalize()}HealthAlarm",
-            AlarmName=name("alarm", colour, "health"),
-            AlarmDescription=f"{colour} colour unhealthy: 5xx rate, p99 latency, unhealthy hosts or running tasks",
-            AlarmRule=Sub(rule),
-            ActionsEnabled=True,
-            AlarmActions=notify,
-            OKActions=notify,
-            Tags=tags(),
-        ))
-
+    notify = [Ref(_topic(t))]
+    composites = {
+        colour: _composite(
+            t, f"{cap(colour)}HealthAlarm", colour,
+            f"{colour} colour unhealthy: 5xx rate, p99 latency, unhealthy hosts or running tasks",
+            " OR ".join(f'ALARM("${{{a.title}}}")' for a in _colour_alarms(t, colour)), notify)
+        for colour in COLOURS
+    }
     # The four alarms belong to the dms and database stacks; a name that does not exist fails
     # the composite's creation, so a renamed alarm cannot silently drop out of the gate.
     data_names = {
@@ -349,16 +264,10 @@ def build():
         "BlueLag": Select(0, Ref("ReplicaLagAlarmNames")),
         "GreenLag": Select(1, Ref("ReplicaLagAlarmNames")),
     }
-    data = t.add_resource(CompositeAlarm(
-        "DataHealthAlarm",
-        AlarmName=name("alarm", "data", "health"),
-        AlarmDescription="Replication unhealthy: DMS CDC latency (source or target) or Aurora replica lag (blue or green)",
-        AlarmRule=Sub(" OR ".join(f'ALARM("${{{k}}}")' for k in data_names), **data_names),
-        ActionsEnabled=True,
-        AlarmActions=notify,
-        OKActions=notify,
-        Tags=tags(),
-    ))
+    data = _composite(
+        t, "DataHealthAlarm", "data",
+        "Replication unhealthy: DMS CDC latency (source or target) or Aurora replica lag (blue or green)",
+        " OR ".join(f'ALARM("${{{k}}}")' for k in data_names), notify, **data_names)
 
     dashboard = t.add_resource(Dashboard(
         "Dashboard",
@@ -371,7 +280,7 @@ def build():
     export(t, "BlueHealthAlarmName", Ref(composites["blue"]), "Composite alarm of blue's health.")
     export(t, "DataHealthAlarmName", Ref(data), "Composite alarm of replication health (a shift gate).")
     export(t, "DashboardName", Ref(dashboard), "CloudWatch dashboard of the blue/green split and health.")
-    export(t, "NotifyTopicArn", Ref(topic), "KMS-encrypted SNS topic for alarms and traffic-shift notifications.")
+    export(t, "NotifyTopicArn", notify[0], "KMS-encrypted SNS topic for alarms and traffic-shift notifications.")
     return t
 
 

@@ -17,7 +17,6 @@ from troposphere import (
     GetAZs,
     If,
     Join,
-    Parameter,
     Ref,
     Select,
     Split,
@@ -39,10 +38,11 @@ from troposphere.ec2 import (
     VPCEndpoint,
     VPCGatewayAttachment,
 )
-from troposphere.iam import ManagedPolicy, Role
-from troposphere.logs import LogGroup
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, deletable, export, name, new_template, suppressions, tags, to_json
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import export, name, new_template, suppressions, tags, to_json
+from bluegreen.cfn_iam import allow, policy_and_role, policy_document, service_trust
+from bluegreen.cfn_storage import RETENTION_DAYS_FROM_A_YEAR, log_group
 
 AZ_COUNT = 3
 #: (logical prefix, name qualifier) of each subnet tier, in the order their CIDRs are carved.
@@ -60,8 +60,6 @@ GATEWAY_ENDPOINTS = ("s3", "dynamodb")
 HTTPS = 443
 MYSQL = 3306
 THREE_NATS = "ThreeNatGateways"
-#: Flow log retention values CloudWatch Logs accepts from one year up (PCI DSS 10.7: one year).
-RETENTION_DAYS = [365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
 
 #: logical prefix -> (name qualifier, description). Logical IDs are <prefix>SecurityGroup.
 SECURITY_GROUPS = {
@@ -125,44 +123,26 @@ HTTP_REDIRECT_REASON = (
 
 
 def _parameters(t):
-    t.add_parameter(Parameter(
-        "VpcCidr", Type="String", Default="10.40.0.0/16",
-        AllowedPattern=r"^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3}/(1[6-9]|2[0-4])$",
-        ConstraintDescription="a private IPv4 CIDR block from /16 to /24, e.g. 10.40.0.0/16.",
-        Description="IPv4 CIDR of the VPC; nine equal subnets (3 tiers x 3 AZs) are carved from it.",
-    ))
-    t.add_parameter(Parameter(
-        "SubnetCidrBits", Type="Number", Default=12, MinValue=4, MaxValue=12,
-        Description="Host bits of each subnet (32 minus its prefix length): 12 gives /20 subnets. "
-                    "Nine subnets must fit, so use at most 28 minus the VPC prefix length "
-                    "(12 for a /16, 4 for a /24).",
-    ))
-    t.add_parameter(Parameter(
-        "NatGatewayCount", Type="String", Default="3", AllowedValues=["1", "3"],
-        Description="NAT gateways: 3 (one per AZ, no cross-AZ dependency) or 1 (cost saving for dev: "
-                    "every app route table then uses the NAT gateway of the first AZ).",
-    ))
-    t.add_parameter(Parameter(
-        "AppPort", Type="Number", Default=8080, MinValue=1024, MaxValue=65535,
-        Description="Container port of the payment API; the only port the ALB may reach.",
-    ))
-    t.add_parameter(Parameter(
-        "OpsKeyArn", Type="String",
-        AllowedPattern=KMS_KEY_ARN_PATTERN,
-        ConstraintDescription="the ARN of a KMS key.",
-        Description="ARN of the ops KMS key (security stack) that encrypts the flow log group.",
-    ))
-    t.add_parameter(Parameter(
-        "FlowLogRetentionDays", Type="Number", Default=365, AllowedValues=RETENTION_DAYS,
-        Description="Days the VPC flow logs are kept (PCI DSS 10.7 asks for at least one year).",
-    ))
+    params.add(t, "VpcCidr", "IPv4 CIDR of the VPC; nine equal subnets (3 tiers x 3 AZs) are carved from it.",
+               Default="10.40.0.0/16",
+               AllowedPattern=r"^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3}/(1[6-9]|2[0-4])$",
+               ConstraintDescription="a private IPv4 CIDR block from /16 to /24, e.g. 10.40.0.0/16.")
+    params.add(t, "SubnetCidrBits", "Host bits of each subnet (32 minus its prefix length): 12 gives /20 subnets. "
+               "Nine subnets must fit, so use at most 28 minus the VPC prefix length (12 for a /16, 4 for a /24).",
+               params.NUMBER, Default=12, MinValue=4, MaxValue=12)
+    params.add(t, "NatGatewayCount", "NAT gateways: 3 (one per AZ, no cross-AZ dependency) or 1 (cost saving for "
+               "dev: every app route table then uses the NAT gateway of the first AZ).",
+               Default="3", AllowedValues=["1", "3"])
+    params.app_port(t, "Container port of the payment API; the only port the ALB may reach.")
+    params.add(t, "OpsKeyArn", "ARN of the ops KMS key (security stack) that encrypts the flow log group.",
+               params.KMS_KEY_ARN)
+    params.add(t, "FlowLogRetentionDays", "Days the VPC flow logs are kept (PCI DSS 10.7 asks for at least one year).",
+               params.NUMBER, Default=365, AllowedValues=RETENTION_DAYS_FROM_A_YEAR)
     for service, default in (("S3", "pl-63a5400a"), ("DynamoDb", "pl-02cd2c6b")):
-        t.add_parameter(Parameter(
-            f"{service}PrefixListId", Type="String", Default=default, AllowedPattern=r"^pl-[0-9a-f]{8,17}$",
-            ConstraintDescription="a managed prefix list ID such as pl-63a5400a.",
-            Description=f"AWS-managed prefix list of the {service} gateway endpoint in this region "
-                        f"(aws ec2 describe-managed-prefix-lists; the default is us-east-1's).",
-        ))
+        params.add(t, f"{service}PrefixListId", f"AWS-managed prefix list of the {service} gateway endpoint in this "
+                   "region (aws ec2 describe-managed-prefix-lists; the default is us-east-1's).",
+                   Default=default, AllowedPattern=r"^pl-[0-9a-f]{8,17}$",
+                   ConstraintDescription="a managed prefix list ID such as pl-63a5400a.")
     t.add_condition(THREE_NATS, Equals(Ref("NatGatewayCount"), "3"))
 
 
@@ -236,59 +216,31 @@ def _routing(t, vpc, subnets):
 
 
 def _flow_logs(t, vpc):
-    log_group = t.add_resource(deletable(LogGroup(
-        "FlowLogGroup",
-        LogGroupName=Sub("/vpc/flowlogs-${Environment}-${EnvironmentSuffix}"),
-        KmsKeyId=Ref("OpsKeyArn"),
-        RetentionInDays=Ref("FlowLogRetentionDays"),
-        Tags=tags(),
+    group = log_group(
+        t, "FlowLogGroup", Sub("/vpc/flowlogs-${Environment}-${EnvironmentSuffix}"),
+        retention=Ref("FlowLogRetentionDays"),
         Metadata=suppressions(guard={"CW_LOGGROUP_RETENTION_PERIOD_CHECK": (
             "Retention is the FlowLogRetentionDays parameter, whose AllowedValues are all 365 days "
             "or more; the rule only reads literal numbers.")}),
-    )))
+    )
     # Only what delivery to this one log group needs; the group already exists, so no CreateLogGroup.
-    policy = t.add_resource(ManagedPolicy(
-        "FlowLogPolicy",
-        ManagedPolicyName=name("policy", "flowlogs"),
-        Description="Lets VPC flow logs write to the flow log group of this VPC only.",
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "WriteFlowLogGroup",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                "Resource": GetAtt(log_group, "Arn"),
-            }],
-        },
-    ))
-    role = t.add_resource(Role(
-        "FlowLogRole",
-        RoleName=name("role", "flowlogs"),
-        Description="Assumed by VPC flow logs of this account to deliver to the flow log group.",
-        AssumeRolePolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                # Confused-deputy guard: only flow logs of this account may assume the role.
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")},
-                    "ArnLike": {"aws:SourceArn": Sub(
-                        "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*")},
-                },
-            }],
-        },
-        ManagedPolicyArns=[Ref(policy)],
-        Tags=tags(),
-    ))
+    _, role = policy_and_role(
+        t, "FlowLog", ["flowlogs"],
+        # Confused-deputy guard: only flow logs of this account may assume the role.
+        service_trust("vpc-flow-logs.amazonaws.com", source_account=True, source_arn=Sub(
+            "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*")),
+        [allow("WriteFlowLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+               GetAtt(group, "Arn"))],
+        policy_description="Lets VPC flow logs write to the flow log group of this VPC only.",
+        role_description="Assumed by VPC flow logs of this account to deliver to the flow log group.",
+    )
     t.add_resource(FlowLog(
         "VpcFlowLog",
         ResourceId=Ref(vpc),
         ResourceType="VPC",
         TrafficType="ALL",
         LogDestinationType="cloud-watch-logs",
-        LogGroupName=Ref(log_group),
+        LogGroupName=Ref(group),
         DeliverLogsPermissionArn=GetAtt(role, "Arn"),
         MaxAggregationInterval=60,
         Tags=tags("flowlog", "vpc"),
@@ -347,17 +299,8 @@ def _security_groups(t, vpc):
 
 def _endpoints(t, vpc, subnets, endpoint_sg, private_tables):
     # Identity perimeter: only principals of this account may use the interface endpoints.
-    perimeter = {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "OnlyThisAccountsPrincipals",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "*",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:PrincipalAccount": Ref("AWS::AccountId")}},
-        }],
-    }
+    perimeter = policy_document(allow("OnlyThisAccountsPrincipals", "*", "*", principal="*", condition={
+        "StringEquals": {"aws:PrincipalAccount": Ref("AWS::AccountId")}}))
     for service in INTERFACE_ENDPOINTS:
         logical = "".join(part.capitalize() for part in service.split(".")) + "Endpoint"
         t.add_resource(VPCEndpoint(
@@ -373,39 +316,20 @@ def _endpoints(t, vpc, subnets, endpoint_sg, private_tables):
         ))
     # Gateway endpoints cannot require the caller's account: ECR layer downloads and
     # CloudFormation responses use presigned URLs of AWS-owned buckets, so those are named.
-    s3_policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "BucketsOfThisAccount",
-                "Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*",
-                "Condition": {"StringEquals": {"aws:ResourceAccount": Ref("AWS::AccountId")}},
-            },
-            {
-                "Sid": "EcrImageLayers",
-                "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                "Resource": Sub("arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*"),
-            },
-            {
-                "Sid": "CloudFormationCustomResourceResponses",
-                "Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
-                # The response bucket names the region without dashes (us-east-1 -> useast1).
-                "Resource": Join("", [
-                    Sub("arn:${AWS::Partition}:s3:::cloudformation-custom-resource-response-"),
-                    Join("", Split("-", Ref("AWS::Region"))),
-                    "/*",
-                ]),
-            },
-        ],
-    }
-    dynamodb_policy = {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "TablesOfThisAccount",
-            "Effect": "Allow", "Principal": "*", "Action": "dynamodb:*", "Resource": "*",
-            "Condition": {"StringEquals": {"aws:ResourceAccount": Ref("AWS::AccountId")}},
-        }],
-    }
+    this_account = {"StringEquals": {"aws:ResourceAccount": Ref("AWS::AccountId")}}
+    s3_policy = policy_document(
+        allow("BucketsOfThisAccount", "s3:*", "*", principal="*", condition=this_account),
+        allow("EcrImageLayers", "s3:GetObject", principal="*",
+              resource=Sub("arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*")),
+        # The response bucket names the region without dashes (us-east-1 -> useast1).
+        allow("CloudFormationCustomResourceResponses", "s3:PutObject", principal="*", resource=Join("", [
+            Sub("arn:${AWS::Partition}:s3:::cloudformation-custom-resource-response-"),
+            Join("", Split("-", Ref("AWS::Region"))),
+            "/*",
+        ])),
+    )
+    dynamodb_policy = policy_document(
+        allow("TablesOfThisAccount", "dynamodb:*", "*", principal="*", condition=this_account))
     policies = {"s3": s3_policy, "dynamodb": dynamodb_policy}
     for service in GATEWAY_ENDPOINTS:
         t.add_resource(VPCEndpoint(

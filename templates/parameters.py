@@ -23,20 +23,17 @@ go through the ``Custom::SsmParameter`` resource of lambda_src/ssm_parameter ins
     a stack update must not put the placeholder back over it. It is a String: the bundle is public.
 """
 
-from troposphere import GetAtt, Parameter, Ref, Sub
-from troposphere.awslambda import Code, Function, LoggingConfig, VPCConfig
+from troposphere import GetAtt, Ref, Sub
 from troposphere.cloudformation import CustomResource
-from troposphere.iam import ManagedPolicy, Role
-from troposphere.logs import LogGroup
 from troposphere.ssm import Parameter as SsmParameter
 
-from bluegreen.cfn import KMS_KEY_ARN_PATTERN, NAME_TAIL, deletable, export, name, new_template, ssm_path, suppressions, tag_map, tags, to_json
+from bluegreen import cfn_lambda
+from bluegreen import cfn_parameters as params
+from bluegreen.cfn import COLOURS, NAME_TAIL, cap, export, new_template, ssm_path, suppressions, tag_map, to_json
+from bluegreen.cfn_iam import allow, policy_and_role, via_service
 
 HANDLER = "ssm_parameter.handler.lambda_handler"
-RUNTIME = "python3.12"
 FUNCTION_NAME = "lambda-ssm-parameter-" + NAME_TAIL
-#: PCI DSS 10.7: keep a year of the function's logs.
-LOG_RETENTION_DAYS = 365
 #: Bytes of randomness in the generated signing key (secrets.token_urlsafe: 64 characters).
 SIGNING_KEY_BYTES = 48
 DEFAULT_SHIFT_PLAN = (
@@ -49,7 +46,6 @@ CA_BUNDLE_PLACEHOLDER = (
     "NOT LOADED: overwrite with the RDS CA bundle of us-east-1 (PEM), "
     "https://truststore.pki.rds.amazonaws.com/us-east-1/us-east-1-bundle.pem"
 )
-IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 #: Every parameter the function may touch: this deployment's prefix and nothing else.
 PREFIX_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${Project}/" + NAME_TAIL + "/*"
 
@@ -58,9 +54,6 @@ VPC_ENI_REASON = (
     "the AWS managed policy AWSLambdaVPCAccessExecutionRole); Lambda performs them with the "
     "execution role and checks the role for them on Resource '*' before it attaches the function."
 )
-#: The ENI actions with resource-level permissions (parliament's RESOURCE_STAR names exactly these).
-VPC_ENI_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                   "ec2:UnassignPrivateIpAddresses"]
 NO_DLQ = (
     "Invoked by CloudFormation as a custom resource: the function reports every failure to "
     "CloudFormation itself (FAILED with the reason), so there is no unprocessed event to keep."
@@ -68,124 +61,55 @@ NO_DLQ = (
 
 
 def _parameters(t):
-    def p(key, description, **props):
-        t.add_parameter(Parameter(key, Description=description, **props))
-
-    p("OpsKeyArn", "ARN of the ops KMS key (security stack): SecureStrings, the log group, the Lambda environment.",
-      Type="String", AllowedPattern=KMS_KEY_ARN_PATTERN,
-      ConstraintDescription="the ARN of a KMS key.")
-    p("ArtifactBucketName", "Bucket that holds the Lambda packages (artifacts stack ArtifactBucketName).",
-      Type="String", AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-      ConstraintDescription="an S3 bucket name.")
-    p("SsmParameterCodeKey", "S3 key of the ssm_parameter package (!lambda_code_key lambda_src/ssm_parameter).",
-      Type="String", AllowedPattern=r"^lambda/[A-Za-z0-9_-]+/[0-9a-f]{64}\.zip$",
-      ConstraintDescription="lambda/<name>/<sha256>.zip as the package_lambda hook uploads it.")
-    p("AppSubnetIds", "Private app subnets (network stack AppSubnetIds) the function runs in.",
-      Type="List<AWS::EC2::Subnet::Id>")
-    p("LambdaSecurityGroupId", "Security group of the platform Lambdas (network stack LambdaSecurityGroupId).",
-      Type="AWS::EC2::SecurityGroup::Id")
-    p("ShiftPlan", "Steps of a traffic shift as JSON: each step's green weight and how long it bakes.",
-      Type="String", Default=DEFAULT_SHIFT_PLAN, AllowedPattern=r'^\{\s*"steps"\s*:\s*\[.+\]\s*\}$',
-      ConstraintDescription='a JSON object {"steps": [{"green_weight": N, "bake_seconds": S}, ...]}.')
-    p("Max5xxPercent", "Highest share of 5xx responses (percent) green may show before the shift rolls back.",
-      Type="Number", Default=1, MinValue=0, MaxValue=100)
-    p("MaxP99LatencyMs", "Highest p99 target response time (milliseconds) green may show before the shift rolls back.",
-      Type="Number", Default=1000, MinValue=50, MaxValue=60000)
-    p("MinRunningTasks", "Fewest running green tasks with which the shift may advance.",
-      Type="Number", Default=2, MinValue=1, MaxValue=100)
-    for colour in ("Blue", "Green"):
-        p(f"{colour}ImageTag", f"Image tag the {colour.lower()} service runs.",
-          Type="String", AllowedPattern=IMAGE_TAG_PATTERN,
-          ConstraintDescription="a container image tag: letters, digits, _ . - (at most 128).")
+    params.add(t, "OpsKeyArn", "ARN of the ops KMS key (security stack): SecureStrings, the log group, the Lambda "
+               "environment.", params.KMS_KEY_ARN)
+    cfn_lambda.parameters(t, "SsmParameterCodeKey", "ssm_parameter")
+    params.add(t, "ShiftPlan", "Steps of a traffic shift as JSON: each step's green weight and how long it bakes.",
+               Default=DEFAULT_SHIFT_PLAN, AllowedPattern=r'^\{\s*"steps"\s*:\s*\[.+\]\s*\}$',
+               ConstraintDescription='a JSON object {"steps": [{"green_weight": N, "bake_seconds": S}, ...]}.')
+    params.add(t, "Max5xxPercent", "Highest share of 5xx responses (percent) green may show before the shift rolls "
+               "back.", params.NUMBER, Default=1, MinValue=0, MaxValue=100)
+    params.add(t, "MaxP99LatencyMs", "Highest p99 target response time (milliseconds) green may show before the "
+               "shift rolls back.", params.NUMBER, Default=1000, MinValue=50, MaxValue=60000)
+    params.add(t, "MinRunningTasks", "Fewest running green tasks with which the shift may advance.", params.NUMBER,
+               Default=2, MinValue=1, MaxValue=100)
+    for colour in COLOURS:
+        params.add(t, f"{cap(colour)}ImageTag", f"Image tag the {colour} service runs.", params.IMAGE_TAG)
 
 
 def _function(t):
-    log_group = t.add_resource(deletable(LogGroup(
-        "SsmParameterLogGroup",
-        # Declared before the function with Lambda's own name, so Lambda never creates an
-        # unencrypted group without retention by itself.
-        LogGroupName=Sub("/aws/lambda/" + FUNCTION_NAME),
-        KmsKeyId=Ref("OpsKeyArn"),
-        RetentionInDays=LOG_RETENTION_DAYS,
-        Tags=tags(),
-    )))
-    policy = t.add_resource(ManagedPolicy(
-        "SsmParameterPolicy",
-        ManagedPolicyName=name("policy", "ssm-parameter"),
-        Description="Lets the ssm-parameter custom resource manage parameters under this deployment's prefix only.",
-        PolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ManageParametersUnderPrefix",
-                    "Effect": "Allow",
-                    "Action": ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter",
-                               "ssm:AddTagsToResource"],
-                    "Resource": Sub(PREFIX_ARN),
-                },
-                {
-                    # Encrypt only, and only through SSM: the function never reads a secret back.
-                    "Sid": "EncryptSecureStringsWithOpsKey",
-                    "Effect": "Allow",
-                    "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
-                    "Resource": Ref("OpsKeyArn"),
-                    "Condition": {"StringEquals": {"kms:ViaService": Sub("ssm.${AWS::Region}.amazonaws.com")}},
-                },
-                {
-                    "Sid": "WriteOwnLogGroup",
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": GetAtt(log_group, "Arn"),
-                },
-                {
-                    "Sid": "VpcNetworkInterfaces",
-                    "Effect": "Allow",
-                    "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                               "ec2:UnassignPrivateIpAddresses"],
-                    "Resource": "*",
-                },
-            ],
-        },
-        Metadata={**suppressions(checkov={"CKV_AWS_111": VPC_ENI_REASON}),
-                  "parliament": {"ignore": [{"issue": "RESOURCE_STAR", "actions": VPC_ENI_ACTIONS,
-                                             "reason": VPC_ENI_REASON}]}},
-    ))
-    role = t.add_resource(Role(
-        "SsmParameterRole",
-        RoleName=name("role", "ssm-parameter"),
-        Description="Execution role of the ssm-parameter custom resource function.",
-        AssumeRolePolicyDocument={
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }],
-        },
-        ManagedPolicyArns=[Ref(policy)],
-        Tags=tags(),
-    ))
-    return t.add_resource(Function(
-        "SsmParameterFunction",
-        FunctionName=Sub(FUNCTION_NAME),
-        Description="Custom::SsmParameter: creates live-state and SecureString SSM parameters CloudFormation must not own.",
-        Runtime=RUNTIME,
-        Architectures=["x86_64"],
-        Handler=HANDLER,
-        Code=Code(S3Bucket=Ref("ArtifactBucketName"), S3Key=Ref("SsmParameterCodeKey")),
-        Role=GetAtt(role, "Arn"),
-        KmsKeyArn=Ref("OpsKeyArn"),
+    logs = cfn_lambda.function_log_group(t, "SsmParameterLogGroup", FUNCTION_NAME)
+    _, role = policy_and_role(
+        t, "SsmParameter", ["ssm-parameter"], cfn_lambda.trust(), [
+            allow("ManageParametersUnderPrefix",
+                  ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource"],
+                  Sub(PREFIX_ARN)),
+            # Encrypt only, and only through SSM: the function never reads a secret back.
+            allow("EncryptSecureStringsWithOpsKey", ["kms:Encrypt", "kms:GenerateDataKey"], Ref("OpsKeyArn"),
+                  condition={"StringEquals": {"kms:ViaService": via_service("ssm")}}),
+            allow("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(logs, "Arn")),
+            allow("VpcNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                                           "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+                                           "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], "*"),
+        ],
+        policy_description="Lets the ssm-parameter custom resource manage parameters under this deployment's prefix "
+                           "only.",
+        role_description="Execution role of the ssm-parameter custom resource function.",
+        policy_props={"Metadata": {
+            **suppressions(checkov={"CKV_AWS_111": VPC_ENI_REASON}),
+            "parliament": {"ignore": [{"issue": "RESOURCE_STAR", "actions": cfn_lambda.ENI_ACTIONS,
+                                       "reason": VPC_ENI_REASON}]}}},
+    )
+    return cfn_lambda.function(
+        t, "SsmParameterFunction", FUNCTION_NAME,
+        "Custom::SsmParameter: creates live-state and SecureString SSM parameters CloudFormation must not own.",
+        HANDLER, "SsmParameterCodeKey", role, logs,
         MemorySize=128,
         Timeout=60,
         # Only CloudFormation calls it, a few times per stack operation.
         ReservedConcurrentExecutions=2,
-        VpcConfig=VPCConfig(SubnetIds=Ref("AppSubnetIds"), SecurityGroupIds=[Ref("LambdaSecurityGroupId")]),
-        # The Ref also orders the function after its log group.
-        LoggingConfig=LoggingConfig(LogGroup=Ref(log_group)),
-        Tags=tags(),
         Metadata=suppressions(checkov={"CKV_AWS_116": NO_DLQ}),
-    ))
+    )
 
 
 def _plain(t, logical, path, value, description):
@@ -245,9 +169,9 @@ def build():
     _plain(t, "MinRunningTasksParameter", "health/min-running-tasks", Ref("MinRunningTasks"),
            "Fewest running green tasks with which the shift may advance.")
     images = {
-        colour: _plain(t, f"{colour}ImageTagParameter", f"image/{colour.lower()}-tag", Ref(f"{colour}ImageTag"),
-                       f"Image tag the {colour.lower()} service runs.")
-        for colour in ("Blue", "Green")
+        colour: _plain(t, f"{cap(colour)}ImageTagParameter", f"image/{colour}-tag", Ref(f"{cap(colour)}ImageTag"),
+                       f"Image tag the {colour} service runs.")
+        for colour in COLOURS
     }
 
     export(t, "SsmPrefix", Sub("/${Project}/" + NAME_TAIL), "Prefix of every SSM parameter of this deployment.")
@@ -258,7 +182,7 @@ def build():
     export(t, "PaymentApiSigningKeyParameterName", Ref(signing_key),
            "Name of the SecureString with the payment API signing key.")
     for colour, parameter in images.items():
-        export(t, f"{colour}ImageTagParameterName", Ref(parameter), f"Name of the {colour.lower()} image tag parameter.")
+        export(t, f"{cap(colour)}ImageTagParameterName", Ref(parameter), f"Name of the {colour} image tag parameter.")
     return t
 
 

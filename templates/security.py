@@ -9,11 +9,12 @@ Account principals may administer both keys but may use them for cryptography on
 through the listed services (kms:ViaService), never directly.
 """
 
-from troposphere import GetAtt, Join, Ref, Sub
+from troposphere import GetAtt, Ref, Sub
 from troposphere.kms import Alias, Key
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
-from bluegreen.cfn import deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import COLOURS, NAME_TAIL, cap, deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn_iam import allow, policy_document, via_service
 
 ADMIN_ACTIONS = [
     "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
@@ -29,56 +30,27 @@ DATA_KEY_SERVICES = ["rds", "dms", "backup", "secretsmanager", "s3"]
 OPS_KEY_SERVICES = ["ssm", "sns", "sqs", "lambda", "secretsmanager", "s3", "dynamodb"]
 
 
-def _via(services):
-    return [Sub(f"{s}.${{AWS::Region}}.amazonaws.com") for s in services]
-
-
 def _account_root():
     return {"AWS": Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")}
 
 
 def _key_policy(services, extra_statements=()):
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                # Without an administrative statement for the account the key is unmanageable.
-                "Sid": "AccountAdministersKey",
-                "Effect": "Allow",
-                "Principal": _account_root(),
-                "Action": ADMIN_ACTIONS,
-                "Resource": "*",
-            },
-            {
-                "Sid": "UseOnlyThroughListedServices",
-                "Effect": "Allow",
-                "Principal": _account_root(),
-                "Action": USE_ACTIONS + GRANT_ACTIONS,
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": _via(services), "kms:CallerAccount": Ref("AWS::AccountId")}
-                },
-            },
-            *extra_statements,
-        ],
-    }
+    return policy_document(
+        # Without an administrative statement for the account the key is unmanageable.
+        allow("AccountAdministersKey", ADMIN_ACTIONS, "*", principal=_account_root()),
+        allow("UseOnlyThroughListedServices", USE_ACTIONS + GRANT_ACTIONS, "*", principal=_account_root(), condition={
+            "StringEquals": {"kms:ViaService": [via_service(s) for s in services],
+                             "kms:CallerAccount": Ref("AWS::AccountId")}}),
+        *extra_statements,
+    )
 
 
 def _trail_arn():
-    return Sub("arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/trail-${Environment}-${EnvironmentSuffix}")
+    return Sub("arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/trail-" + NAME_TAIL)
 
 
-def _service_statement(sid, service, actions, condition=None):
-    statement = {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": actions,
-        "Resource": "*",
-    }
-    if condition:
-        statement["Condition"] = condition
-    return statement
+def _service_statement(sid, service, actions, condition):
+    return allow(sid, actions, "*", principal={"Service": service}, condition=condition)
 
 
 def build():
@@ -140,8 +112,8 @@ def build():
                          TargetKeyId=Ref(ops_key)))
 
     secrets = {}
-    for colour in ("blue", "green"):
-        logical = f"{colour.capitalize()}DbMasterSecret"
+    for colour in COLOURS:
+        logical = f"{cap(colour)}DbMasterSecret"
         secrets[colour] = t.add_resource(deletable(Secret(
             logical,
             Name=name("secret", "db", colour),
@@ -162,7 +134,7 @@ def build():
     export(t, "OpsKeyArn", GetAtt(ops_key, "Arn"), "ARN of the ops KMS key (logs, parameters, messages).")
     export(t, "OpsKeyId", Ref(ops_key), "Key ID of the ops KMS key.")
     for colour, secret in secrets.items():
-        export(t, f"{colour.capitalize()}DbSecretArn", Ref(secret),
+        export(t, f"{cap(colour)}DbSecretArn", Ref(secret),
                f"ARN of the {colour} cluster's master secret.")
     return t
 

@@ -19,26 +19,23 @@ template properties changed. Changing ``Name``/``TTL`` here would re-point the w
 without the guardrails: do not.
 """
 
-from troposphere import Parameter, Ref, Sub
+from troposphere import Ref, Sub
 from troposphere.route53 import HostedZone, HostedZoneConfiguration, HostedZoneVPCs, RecordSetType
 
+from bluegreen import cfn_parameters as params
 from bluegreen.cfn import NAME_TAIL, export, new_template, tags, to_json
 
 ZONE = "db-" + NAME_TAIL + ".internal"
 WRITER_LABEL = "writer"
 WRITER_TTL = "5"
-HOST_PATTERN = r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 
 def build():
     t = new_template("Private hosted zone and the movable writer name of the blue-green payment database.")
-    t.add_parameter(Parameter(
-        "VpcId", Type="AWS::EC2::VPC::Id",
-        Description="The VPC (network stack VpcId) whose tasks and Lambdas resolve the writer name."))
-    t.add_parameter(Parameter(
-        "BlueWriterEndpoint", Type="String", AllowedPattern=HOST_PATTERN,
-        ConstraintDescription="a lower-case DNS name (database stack BlueWriterEndpoint)",
-        Description="Writer endpoint of the blue cluster: where the writer name points when it is created."))
+    params.add(t, "VpcId", "The VPC (network stack VpcId) whose tasks and Lambdas resolve the writer name.",
+               params.VPC_ID)
+    params.add(t, "BlueWriterEndpoint", "Writer endpoint of the blue cluster (database stack BlueWriterEndpoint): "
+               "where the writer name points when it is created.", params.DNS_NAME)
 
     zone = t.add_resource(HostedZone(
         "WriterZone",

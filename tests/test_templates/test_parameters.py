@@ -129,7 +129,7 @@ def test_function__code__the_hashed_package_in_the_artifact_bucket(parameters, r
     assert resources["SsmParameterFunction"]["Properties"]["Code"] == {
         "S3Bucket": {"Ref": "ArtifactBucketName"}, "S3Key": {"Ref": "SsmParameterCodeKey"},
     }
-    assert parameters["Parameters"]["SsmParameterCodeKey"]["AllowedPattern"] == r"^lambda/[A-Za-z0-9_-]+/[0-9a-f]{64}\.zip$"
+    assert parameters["Parameters"]["SsmParameterCodeKey"]["AllowedPattern"] == r"^lambda/ssm_parameter/[0-9a-f]{64}\.zip$"
 
 
 def test_function_role__trust__lambda_only(resources):
