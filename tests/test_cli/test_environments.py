@@ -1,4 +1,4 @@
-"""config/<env>/config.yaml -> names: the CLI's view of a deployment."""
+"""config/<env>/ as Sceptre reads it -> names: the CLI's view of a deployment."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from bluegreen.environments import (
 
 from .conftest import PROJECT_ROOT
 
+#: Sceptre reads a group's config for its stacks: each test group holds one (never launched here).
+STACK = "template:\n  path: network.py\n"
+
 DEV = """\
 identity: &identity
   Environment: dev
@@ -26,6 +29,17 @@ parameters:
   <<: *identity
   EnvironmentSuffix: d01
 """
+
+
+@pytest.fixture
+def group(project):
+    """project(dev=...) with a stack config in each group, so Sceptre has a stack to read the group for."""
+    def make(**groups: str):
+        root = project(**groups)
+        for name in groups:
+            (root / "config" / name / "probe.yaml").write_text(STACK)
+        return root
+    return make
 
 
 @pytest.mark.parametrize(
@@ -43,30 +57,32 @@ def test_known_environments__repository_config__dev_and_prod():
     assert known_environments(PROJECT_ROOT) == ["dev", "prod"]
 
 
-def test_find_project_root__from_a_subfolder__the_folder_with_config(tmp_path, project):
-    root = project(dev=DEV)
+def test_find_project_root__from_a_subfolder__the_folder_with_config(tmp_path, group):
+    root = group(dev=DEV)
     (root / "templates" / "deep").mkdir(parents=True)
 
     assert find_project_root(root / "templates" / "deep") == root
 
 
-def test_load_environment__unknown__lists_the_known_ones(project):
-    root = project(dev=DEV)
+def test_load_environment__unknown__lists_the_known_ones(group):
+    root = group(dev=DEV)
 
     with pytest.raises(UnknownEnvironmentError, match=r"unknown environment 'qa'; known environments: dev"):
         load_environment("qa", root)
 
 
-def test_load_environment__sceptre_tags_and_jinja__read_like_sceptre(project, monkeypatch):
+def test_load_environment__sceptre_tags_and_jinja__read_by_sceptre(group, monkeypatch):
     monkeypatch.setenv("TEAM", "payments")
-    root = project(dev=DEV + """\
+    root = group(dev=DEV + """\
 hooks:
   before_create:
     - !package_lambda
       source: lambda_src/traffic_shifter
-      bucket: !stack_output {{ environment }}/artifacts.yaml::ArtifactBucketName
+      bucket: !stack_output shared/artifacts.yaml::ArtifactBucketName
 team: {{ environment_variable.TEAM }}
 """)
+    (root / "config" / "shared").mkdir()  # the stack the hook's !stack_output names, outside the group
+    (root / "config" / "shared" / "artifacts.yaml").write_text(STACK)
 
     assert load_environment("dev", root) == Environment(
         name="dev", suffix="d01", project="payments-migration", ssm_prefix="/payments-migration/dev-d01",
@@ -86,8 +102,26 @@ team: {{ environment_variable.TEAM }}
         ("environment: [dev", r"not valid YAML"),
     ],
 )
-def test_load_environment__inconsistent_config__error_names_the_file_and_key(project, text, message):
-    root = project(dev=text)
+def test_load_environment__inconsistent_config__error_names_the_file_and_key(group, text, message):
+    root = group(dev=text)
 
     with pytest.raises(EnvironmentConfigError, match=message):
+        load_environment("dev", root)
+
+
+def test_known_environments__a_group_sharing_an_environments_config__not_one_of_its_own(group):
+    root = group(dev=DEV)
+    (root / "config" / "nested-dev").mkdir()
+    (root / "config" / "nested-dev" / "config.yaml").symlink_to("../dev/config.yaml")
+    (root / "config" / "nested-dev" / "main.yaml").write_text(STACK)
+
+    assert known_environments(root) == ["dev"]
+    with pytest.raises(EnvironmentConfigError, match=r"use 'dev'"):
+        load_environment("nested-dev", root)
+
+
+def test_load_environment__group_without_stacks__says_sceptre_has_nothing_to_read(project):
+    root = project(dev=DEV)
+
+    with pytest.raises(EnvironmentConfigError, match=r"config/dev: no stack configs"):
         load_environment("dev", root)
