@@ -5,10 +5,9 @@ Each test reads the committed template and fails when the property it names is r
 
 import os
 
-import jinja2
 import pytest
-import yaml
 
+from bluegreen import cfn, environments, nested
 from tests.test_templates import policy
 
 TAIL = policy.NAME_TAIL
@@ -260,35 +259,25 @@ def test_audit_config__prod__is_a_symlink_to_dev():
     assert prod.is_symlink() and os.readlink(prod) == "../../dev/security/audit.yaml"
 
 
-class _StackOutput(str):
-    """A `!stack_output` value as Sceptre would resolve it, kept as its argument."""
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    pass
-
-
-_ConfigLoader.add_constructor("!stack_output", lambda loader, node: _StackOutput(loader.construct_scalar(node)))
-_ConfigLoader.add_constructor("!empty_bucket", lambda loader, node: {"!empty_bucket": loader.construct_mapping(node)})
-
-
 @pytest.fixture(scope="module", params=["dev", "prod"])
-def audit_config(request):
-    # Sceptre renders the config with Jinja (the group's variables) before it parses the YAML.
-    text = (policy.ROOT / "config" / request.param / "security" / "audit.yaml").read_text()
-    return request.param, yaml.load(jinja2.Template(text).render(environment=request.param), Loader=_ConfigLoader)
+def audit_stack(request):
+    """Sceptre's stack of <env>/security/audit.yaml (its reader: Jinja, YAML, resolver and hook instances)."""
+    (stack,) = environments.stacks(policy.ROOT, f"{request.param}/security/audit.yaml")
+    return request.param, stack
 
 
-def test_audit_config__key_and_log_bucket__come_from_stack_outputs(audit_config):
-    environment, config = audit_config
-    assert config["template"] == {"path": "audit.py"}
-    assert config["parameters"] == {
+def test_audit_config__key_and_log_bucket__come_from_stack_outputs(audit_stack):
+    environment, stack = audit_stack
+    assert stack.template_handler_config == {"path": "audit.py"}
+    parameters = {k: v for k, v in nested.unresolved_parameters(stack).items() if k not in cfn.IDENTITY_PARAMETERS}
+    assert {k: v.argument for k, v in parameters.items()} == {
         "OpsKeyArn": f"{environment}/security/security.yaml::OpsKeyArn",
         "AccessLogBucketName": f"{environment}/operations/artifacts.yaml::AccessLogBucketName",
     }
-    assert all(isinstance(v, _StackOutput) for v in config["parameters"].values())
+    assert all(nested.tag_of(v) == "stack_output" for v in parameters.values())
 
 
-def test_audit_config__delete__empties_the_trail_bucket_first(audit_config):
-    _, config = audit_config
-    assert config["hooks"]["before_delete"] == [{"!empty_bucket": {"outputs": ["TrailBucketName"]}}]
+def test_audit_config__delete__empties_the_trail_bucket_first(audit_stack):
+    _, stack = audit_stack
+    assert [(nested.tag_of(h), h._argument) for h in stack.hooks["before_delete"]] == \
+        [("empty_bucket", {"outputs": ["TrailBucketName"]})]

@@ -6,15 +6,12 @@ Each test reads the committed template and fails when the property it names is r
 import os
 import re
 
-import jinja2
 import pytest
-import yaml
 
 from traffic_shifter.db.config import DbConfig
 from traffic_shifter.shifter import LEGACY_ENV_VARS, ShifterConfig
 
-from bluegreen import lambda_zip
-from bluegreen.environments import read_config
+from bluegreen import cfn, environments, lambda_zip, nested
 from tests.test_templates import policy
 
 TAIL = policy.NAME_TAIL
@@ -431,45 +428,36 @@ def test_automation_config__prod__is_a_symlink_to_dev():
     assert prod.is_symlink() and os.readlink(prod) == "../../dev/operations/automation.yaml"
 
 
-class _Tag:
-    def __init__(self, tag, value):
-        self.tag, self.value = tag, value
-
-    def __eq__(self, other):
-        return (self.tag, self.value) == (other.tag, other.value)
-
-    def __repr__(self):
-        return f"{self.tag} {self.value!r}"
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    pass
-
-
-for _tag in ("!stack_output", "!lambda_code_key"):
-    _ConfigLoader.add_constructor(_tag, lambda loader, node, t=_tag: _Tag(t, loader.construct_scalar(node)))
-_ConfigLoader.add_constructor("!package_lambda", lambda loader, node: _Tag("!package_lambda", loader.construct_mapping(node)))
-
-
 @pytest.fixture(params=["dev", "prod"])
 def automation_config(request):
-    group = read_config(policy.ROOT / "config" / request.param / "config.yaml", request.param, policy.ROOT)
-    text = (policy.ROOT / "config" / request.param / "operations" / "automation.yaml").read_text()
-    return request.param, group, yaml.load(jinja2.Template(text).render(**group), Loader=_ConfigLoader)
+    """Sceptre's stack of <env>/operations/automation.yaml: its parameters (identity left out, resolvers as
+    (tag, argument)) and hooks as (tag, argument), the group's preflight hook first."""
+    (stack,) = environments.stacks(policy.ROOT, f"{request.param}/operations/automation.yaml")
+
+    def tagged(value):
+        if nested.tag_of(value) in ("stack_output", "lambda_code_key", "package_lambda"):
+            return (nested.tag_of(value), {k: tagged(v) for k, v in value._argument.items()}
+                    if isinstance(value._argument, dict) else value._argument)
+        return value
+    parameters = {k: tagged(v) for k, v in nested.unresolved_parameters(stack).items()
+                  if k not in cfn.IDENTITY_PARAMETERS}
+    hooks = {point: [tagged(h) for h in hooks if nested.tag_of(h) != "preflight"] for point, hooks in stack.hooks.items()}
+    return request.param, stack.stack_group_config, {"parameters": parameters,
+                                                     "hooks": {p: h for p, h in hooks.items() if h}}
 
 
 def test_automation_config__hooks__package_before_create_update_and_change_set(automation_config):
     env, _, config = automation_config
-    expected = [_Tag("!package_lambda", {"source": "lambda_src/traffic_shifter",
-                                         "bucket": _Tag("!stack_output", f"{env}/operations/artifacts.yaml::ArtifactBucketName")})]
+    expected = [("package_lambda", {"source": "lambda_src/traffic_shifter",
+                                    "bucket": ("stack_output", f"{env}/operations/artifacts.yaml::ArtifactBucketName")})]
     assert config["hooks"] == {"before_create": expected, "before_update": expected,
                                "before_create_change_set": expected}
 
 
 def test_automation_config__code_key__resolved_from_the_same_source(automation_config):
     _, _, config = automation_config
-    assert config["parameters"]["TrafficShifterCodeKey"] == _Tag("!lambda_code_key", "lambda_src/traffic_shifter")
-    assert config["parameters"]["ArtifactBucketName"] == config["hooks"]["before_create"][0].value["bucket"]
+    assert config["parameters"]["TrafficShifterCodeKey"] == ("lambda_code_key", "lambda_src/traffic_shifter")
+    assert config["parameters"]["ArtifactBucketName"] == config["hooks"]["before_create"][0][1]["bucket"]
 
 
 def test_automation_config__deletion_protection__on_in_prod_only(automation_config):

@@ -7,11 +7,9 @@ import json
 import os
 import re
 
-import jinja2
 import pytest
-import yaml
 
-from bluegreen.environments import read_config
+from bluegreen import cfn, environments, nested
 from tests.test_templates import policy
 
 TAIL = policy.NAME_TAIL
@@ -275,22 +273,13 @@ def test_monitoring_config__prod__is_a_symlink_to_dev():
     assert prod.is_symlink() and os.readlink(prod) == "../../dev/operations/monitoring.yaml"
 
 
-class _StackOutput(str):
-    pass
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    pass
-
-
-_ConfigLoader.add_constructor("!stack_output", lambda loader, node: _StackOutput(loader.construct_scalar(node)))
-
-
 @pytest.mark.parametrize("environment,min_tasks", [("dev", "1"), ("prod", "2")])
 def test_monitoring_config__environment__inputs_from_contract_stacks(environment, min_tasks):
-    group = read_config(policy.ROOT / "config" / environment / "config.yaml", environment, policy.ROOT)
-    text = (policy.ROOT / "config" / environment / "operations" / "monitoring.yaml").read_text()
-    config = yaml.load(jinja2.Template(text).render(**group), Loader=_ConfigLoader)
+    # Sceptre's stack: the group's values rendered in, the !stack_output resolvers with their arguments.
+    (stack,) = environments.stacks(policy.ROOT, f"{environment}/operations/monitoring.yaml")
+    config = {"template": stack.template_handler_config,
+              "parameters": {k: getattr(v, "argument", v) for k, v in nested.unresolved_parameters(stack).items()
+                             if k not in cfn.IDENTITY_PARAMETERS}}
     assert config["template"] == {"path": "monitoring.py"}
     e = environment
     assert config["parameters"] == {
