@@ -3,7 +3,7 @@
 moto 5.2.5's ``AWS::IAM::Role`` model drops ``ManagedPolicyArns`` (the role has no attached policy:
 every role of this project, whose grants are managed policies, would be denied everything), and
 its update changes only the description; ``AWS::IAM::ManagedPolicy`` has no update at all. Here a
-role's managed policies are attached on create, and an update brings the trust policy, the inline
+role's managed policies are attached on create and detached before its delete, and an update brings the trust policy, the inline
 ``Policies`` and the attachments to the template's; a managed policy's update makes the new
 document its default version (as IAM's CreatePolicyVersion, the oldest non-default one removed
 at IAM's five-version limit). Installed by iam_enforcement.install, listed in moto_internals.
@@ -14,16 +14,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.iam.exceptions import NotFoundException
 from moto.iam.models import Role, iam_backends
 
 ROLE_CREATE = "moto.iam.models.Role.create_from_cloudformation_json"
 ROLE_UPDATE = "moto.iam.models.Role.update_from_cloudformation_json"
+ROLE_DELETE = "moto.iam.models.Role.delete_from_cloudformation_json"
 POLICY_UPDATE = "moto.iam.models.ManagedPolicy.update_from_cloudformation_json"
 #: IAM keeps at most five versions of a managed policy.
 MAX_VERSIONS = 5
 
 _original_create = Role.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-_original_update = Role.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_delete = Role.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
 
 def _text(document: Any) -> str:
@@ -31,10 +33,17 @@ def _text(document: Any) -> str:
 
 
 def _sync_managed(iam: Any, role: Any, wanted: list[str]) -> None:
-    for arn in [a for a in role.managed_policies if a not in wanted]:
-        iam.detach_role_policy(arn, role.name)
-    for arn in [a for a in wanted if a not in role.managed_policies]:
-        iam.attach_role_policy(arn, role.name)
+    """Attach / detach on the role itself: IAMBackend's attach/detach_role_policy iterate every managed
+    policy of the account, which the stacks CloudFormation deploys in parallel threads are changing."""
+    for arn, policy in list(role.managed_policies.items()):
+        if arn not in wanted:
+            policy.detach_from(role)
+    for arn in wanted:
+        if arn not in role.managed_policies:
+            policy = iam.managed_policies.get(arn)
+            if policy is None:
+                raise NotFoundException(f"Policy {arn} does not exist or is not attachable.")
+            policy.attach_to(role)
 
 
 def create_role(cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str, **kwargs: Any) -> Any:
@@ -62,6 +71,14 @@ def update_role(cls: type, original_resource: Any, new_resource_name: str, cloud
     return role
 
 
+def delete_role(cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str) -> None:
+    iam = iam_backends[account_id]["aws"]
+    role = next((r for r in iam.roles.values() if r.name == resource_name), None)
+    if role is not None:
+        _sync_managed(iam, role, [])  # IAM refuses to delete a role with attached policies (as AWS does)
+    _original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
 def update_policy(cls: type, original_resource: Any, new_resource_name: str, cloudformation_json: dict, account_id: str,
                   region_name: str) -> Any:
     properties = cloudformation_json.get("Properties", {})
@@ -83,4 +100,5 @@ def install() -> None:
 
     patch(ROLE_CREATE, classmethod(create_role))
     patch(ROLE_UPDATE, classmethod(update_role))
+    patch(ROLE_DELETE, classmethod(delete_role))
     patch(POLICY_UPDATE, classmethod(update_policy))

@@ -133,6 +133,8 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.iam.models.Role.create_from_cloudformation_json", WRAP, "iam_cfn", "ManagedPolicyArns dropped: no managed policy attached to the role"),
     _e("moto.iam.models.Role.update_from_cloudformation_json", REPLACE, "iam_cfn",
        "only the description changed (trust policy, inline Policies, ManagedPolicyArns kept; MaxSessionDuration read from RoleDescription)"),
+    _e("moto.iam.models.Role.delete_from_cloudformation_json", WRAP, "iam_cfn",
+       "the attached managed policies (now attached) were not detached first: DeleteConflict"),
     _e("moto.iam.models.ManagedPolicy.update_from_cloudformation_json", ADD, "iam_cfn", "no update: a changed PolicyDocument never reached IAM"),
 )
 

@@ -23,6 +23,8 @@ from .launcher import HEALTH_PATH, HOST
 def build_app(port: int) -> Callable[..., Any]:
     os.environ["MOTO_PORT"] = str(port)  # read by moto wherever it builds self-URLs
     os.environ["EMULATOR_PORT"] = str(port)
+    # AWS's managed policies (a role may attach arn:aws:iam::aws:policy/...): IAM is enforced, so they must exist.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
     from .extensions import install  # imports moto and patches it
 
