@@ -26,6 +26,7 @@ import os
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -49,17 +50,23 @@ class Row:
     properties: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
+def credentials_for(endpoint: str) -> tuple[str, str]:
+    """The keys to sign with: those of the environment ``scripts/emulator env`` set up for this
+    endpoint, else the launcher's for the emulator on the endpoint's port (never others)."""
+    if os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/") == endpoint.rstrip("/") and os.environ.get("AWS_ACCESS_KEY_ID"):
+        return os.environ["AWS_ACCESS_KEY_ID"], os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+    env = launcher.env_vars(urlparse(endpoint).port or launcher.default_port())
+    return env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+
+
 class Clients:
     """boto3 clients for the emulator, created on first use."""
 
     def __init__(self, endpoint: str, region: str = launcher.REGION) -> None:
         self.endpoint = endpoint
         self.region = region
-        self._session = boto3.session.Session(
-            aws_access_key_id=launcher.FAKE_ACCESS_KEY,
-            aws_secret_access_key=launcher.FAKE_SECRET_KEY,
-            region_name=region,
-        )
+        key, secret = credentials_for(endpoint)
+        self._session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
         self._clients: dict[str, Any] = {}
 
     def __call__(self, service: str) -> Any:
