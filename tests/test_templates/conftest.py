@@ -2,6 +2,8 @@
 
 The committed templates/<stack>.json is what cfn-lint, checkov, cfn-guard and the nested
 parent read; the golden test in test_policies.py keeps it equal to what the handler renders.
+Every stack is a module fixture of its own name (``def test_x(dms): ...``), and ``resources`` is
+the Resources of the stack a test module is named after (test_dms.py: templates/dms.json).
 """
 
 import json
@@ -19,9 +21,21 @@ def load_template():
     return load
 
 
+def _stack_fixture(stack: str):
+    @pytest.fixture(scope="module", name=stack)
+    def template(load_template):
+        return load_template(stack)
+    return template
+
+
+for _path in policy.template_paths():
+    globals()[_path.stem] = _stack_fixture(_path.stem)
+
+
 @pytest.fixture(scope="module")
-def audit(load_template):
-    return load_template("audit")
+def resources(request, load_template):
+    stack = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    return load_template(stack)["Resources"]
 
 
 @pytest.fixture(scope="module")
@@ -29,61 +43,7 @@ def audit_resources(audit):
     return audit["Resources"]
 
 
-@pytest.fixture(scope="module")
-def database(load_template):
-    return load_template("database")
-
-
-@pytest.fixture(scope="module")
-def dms(load_template):
-    return load_template("dms")
-
-
-@pytest.fixture(scope="module")
-def backup(load_template):
-    return load_template("backup")
-
-
-@pytest.fixture(scope="module")
-def monitoring(load_template):
-    return load_template("monitoring")
-
-
-@pytest.fixture(scope="module")
-def automation(load_template):
-    return load_template("automation")
-
-
-@pytest.fixture(scope="module")
-def network(load_template):
-    return load_template("network")
-
-
-@pytest.fixture(scope="module")
-def artifacts(load_template):
-    return load_template("artifacts")
-
-
-@pytest.fixture(scope="module")
-def parameters(load_template):
-    return load_template("parameters")
-
-
-@pytest.fixture(scope="module")
-def dns(load_template):
-    return load_template("dns")
-
-
-@pytest.fixture(scope="module")
-def alb(load_template):
-    return load_template("alb")
-
-
-@pytest.fixture(scope="module")
-def compute(load_template):
-    return load_template("compute")
-
-
-@pytest.fixture(scope="module")
-def route53(load_template):
-    return load_template("route53")
+@pytest.fixture(scope="module", params=("Blue", "Green"))
+def edge(request):
+    """Each ALB, as its logical IDs spell it (one ALB per colour)."""
+    return request.param

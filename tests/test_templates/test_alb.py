@@ -8,7 +8,7 @@ the Rules. The listeners and their weights are test_listeners.py's.
 
 import pytest
 
-from tests.test_templates.intrinsics import Evaluation
+from tests.test_templates.lookup import holds, of_type, statements
 
 COLOURS = ("blue", "green")
 EDGES = ("Blue", "Green")
@@ -16,58 +16,39 @@ TARGETS = ("Blue", "Green")
 ELB_LOG_ACCOUNT = "arn:aws:iam::127311923021:root"
 
 
-def holds(template, expression, **parameters):
-    """Whether a Rules expression is true for these parameter values, as CloudFormation decides it."""
-    return Evaluation({**template, "Conditions": {"_": expression}}, **parameters).condition("_")
-
-
 def attributes(resource, key="LoadBalancerAttributes"):
     return {a["Key"]: a["Value"] for a in resource["Properties"][key]}
 
 
-def of_type(res, kind):
-    return {k: v for k, v in res.items() if v["Type"] == kind}
+@pytest.fixture(scope="module")
+def load_balancer(resources, edge):
+    return resources[f"{edge}LoadBalancer"]
 
 
 @pytest.fixture(scope="module")
-def res(alb):
-    return alb["Resources"]
-
-
-@pytest.fixture(scope="module", params=EDGES)
-def edge(request):
-    return request.param
+def bucket(resources):
+    return resources["AccessLogBucket"]["Properties"]
 
 
 @pytest.fixture(scope="module")
-def load_balancer(res, edge):
-    return res[f"{edge}LoadBalancer"]
-
-
-@pytest.fixture(scope="module")
-def bucket(res):
-    return res["AccessLogBucket"]["Properties"]
-
-
-@pytest.fixture(scope="module")
-def bucket_statements(res):
-    return {s["Sid"]: s for s in res["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+def bucket_statements(resources):
+    return statements(resources["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"])
 
 
 # ---------------------------------------------------------------- two edges
-def test_edges__load_balancers__one_per_colour_named_after_it(res):
-    albs = of_type(res, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+def test_edges__load_balancers__one_per_colour_named_after_it(resources):
+    albs = of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert {k: v["Properties"]["Name"] for k, v in albs.items()} == {
         f"{e}LoadBalancer": {"Fn::Sub": f"alb-{e.lower()}-${{Environment}}-${{EnvironmentSuffix}}"} for e in EDGES}
 
 
 @pytest.mark.parametrize("suffix", ["d01", "abcdefgh"])
-def test_target_group__name__within_elb_32_characters_for_the_longest_suffix(res, suffix):
-    for logical, group in of_type(res, "AWS::ElasticLoadBalancingV2::TargetGroup").items():
+def test_target_group__name__within_elb_32_characters_for_the_longest_suffix(resources, suffix):
+    for logical, group in of_type(resources, "AWS::ElasticLoadBalancingV2::TargetGroup").items():
         rendered = (group["Properties"]["Name"]["Fn::Sub"]
                     .replace("${Environment}", "prod").replace("${EnvironmentSuffix}", suffix))
         assert len(rendered) <= 32, (logical, rendered)
-    assert res["GreenAlbBlueTargetGroup"]["Properties"]["Name"] == {
+    assert resources["GreenAlbBlueTargetGroup"]["Properties"]["Name"] == {
         "Fn::Sub": "tg-blue-greenalb-${Environment}-${EnvironmentSuffix}"}
 
 
@@ -123,8 +104,8 @@ def test_rules__dev_certificate_arn__rule_does_not_apply(alb):
     assert not holds(alb, alb["Rules"]["ProdNamesItsCertificate"]["RuleCondition"], Environment="dev")
 
 
-def test_certificate__empty_arn__dns_validated_in_payment_zone(alb, res):
-    cert = res["Certificate"]
+def test_certificate__empty_arn__dns_validated_in_payment_zone(alb, resources):
+    cert = resources["Certificate"]
     assert cert["Condition"] == "CreateCertificate"
     assert alb["Conditions"]["CreateCertificate"] == {"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}
     assert cert["Properties"]["ValidationMethod"] == "DNS"
@@ -133,30 +114,30 @@ def test_certificate__empty_arn__dns_validated_in_payment_zone(alb, res):
 
 
 @pytest.mark.parametrize("colour", TARGETS)
-def test_target_group__targets__fargate_ips_on_app_port(res, edge, colour):
-    props = res[f"{edge}Alb{colour}TargetGroup"]["Properties"]
+def test_target_group__targets__fargate_ips_on_app_port(resources, edge, colour):
+    props = resources[f"{edge}Alb{colour}TargetGroup"]["Properties"]
     assert props["TargetType"] == "ip"
     assert props["Port"] == {"Ref": "AppPort"}
     assert props["VpcId"] == {"Ref": "VpcId"}
 
 
 @pytest.mark.parametrize("colour", TARGETS)
-def test_target_group__health_check__app_health_path_with_tuned_thresholds(res, edge, colour):
-    props = res[f"{edge}Alb{colour}TargetGroup"]["Properties"]
+def test_target_group__health_check__app_health_path_with_tuned_thresholds(resources, edge, colour):
+    props = resources[f"{edge}Alb{colour}TargetGroup"]["Properties"]
     assert props["HealthCheckPath"] == {"Ref": "HealthCheckPath"}
     assert props["Matcher"] == {"HttpCode": "200"}
     assert props["HealthCheckIntervalSeconds"] * props["UnhealthyThresholdCount"] <= 30
 
 
 @pytest.mark.parametrize("colour", TARGETS)
-def test_target_group__deregistration_delay__short_for_short_requests(res, edge, colour):
-    assert attributes(res[f"{edge}Alb{colour}TargetGroup"], "TargetGroupAttributes")[
+def test_target_group__deregistration_delay__short_for_short_requests(resources, edge, colour):
+    assert attributes(resources[f"{edge}Alb{colour}TargetGroup"], "TargetGroupAttributes")[
         "deregistration_delay.timeout_seconds"] == "30"
 
 
 @pytest.mark.parametrize("colour", TARGETS)
-def test_target_group__stickiness__disabled(res, edge, colour):
-    assert attributes(res[f"{edge}Alb{colour}TargetGroup"], "TargetGroupAttributes")["stickiness.enabled"] == "false"
+def test_target_group__stickiness__disabled(resources, edge, colour):
+    assert attributes(resources[f"{edge}Alb{colour}TargetGroup"], "TargetGroupAttributes")["stickiness.enabled"] == "false"
 
 
 def test_log_bucket__encryption__sse_s3_the_only_kind_alb_delivers_to(bucket):
@@ -186,8 +167,8 @@ def test_log_bucket__lifecycle__expires_after_retention_parameter(alb, bucket):
     assert alb["Parameters"]["AccessLogRetentionDays"]["MinValue"] >= 90
 
 
-def test_log_bucket__deletion__stated_delete(res):
-    assert (res["AccessLogBucket"]["DeletionPolicy"], res["AccessLogBucket"]["UpdateReplacePolicy"]) == (
+def test_log_bucket__deletion__stated_delete(resources):
+    assert (resources["AccessLogBucket"]["DeletionPolicy"], resources["AccessLogBucket"]["UpdateReplacePolicy"]) == (
         "Delete", "Delete")
 
 
@@ -217,15 +198,15 @@ def test_log_bucket_policy__tls_older_than_12__denied(bucket_statements):
     assert statement["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
 
 
-def test_waf__web_acl__its_own_associated_with_its_alb(res, edge):
-    assert res[f"{edge}WebAclAssociation"]["Properties"] == {
+def test_waf__web_acl__its_own_associated_with_its_alb(resources, edge):
+    assert resources[f"{edge}WebAclAssociation"]["Properties"] == {
         "ResourceArn": {"Ref": f"{edge}LoadBalancer"}, "WebACLArn": {"Fn::GetAtt": [f"{edge}WebAcl", "Arn"]}}
-    assert res[f"{edge}WebAcl"]["Properties"]["Name"] == {
+    assert resources[f"{edge}WebAcl"]["Properties"]["Name"] == {
         "Fn::Sub": f"waf-alb-{edge.lower()}-${{Environment}}-${{EnvironmentSuffix}}"}
 
 
-def test_waf__rules__rate_limit_and_managed_groups_incl_known_bad_inputs(res, edge):
-    rules = {r["Name"]: r for r in res[f"{edge}WebAcl"]["Properties"]["Rules"]}
+def test_waf__rules__rate_limit_and_managed_groups_incl_known_bad_inputs(resources, edge):
+    rules = {r["Name"]: r for r in resources[f"{edge}WebAcl"]["Properties"]["Rules"]}
     assert rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"] == {
         "Limit": {"Ref": "WafRateLimit"}, "AggregateKeyType": "IP"}
     assert "Block" in rules["rate-limit-per-ip"]["Action"]
@@ -234,12 +215,12 @@ def test_waf__rules__rate_limit_and_managed_groups_incl_known_bad_inputs(res, ed
         assert rules[group]["OverrideAction"] == {"None": {}}, f"{group} must block, not only count"
 
 
-def test_waf__logging__its_own_encrypted_log_group_with_credentials_redacted(res, edge):
-    group = res[f"{edge}WafLogGroup"]["Properties"]
+def test_waf__logging__its_own_encrypted_log_group_with_credentials_redacted(resources, edge):
+    group = resources[f"{edge}WafLogGroup"]["Properties"]
     assert group["KmsKeyId"] == {"Ref": "OpsKeyArn"}
     assert group["RetentionInDays"] >= 365
     assert group["LogGroupName"] == {"Fn::Sub": f"aws-waf-logs-alb-{edge.lower()}-${{Environment}}-${{EnvironmentSuffix}}"}
-    logging = res[f"{edge}WafLogging"]["Properties"]
+    logging = resources[f"{edge}WafLogging"]["Properties"]
     assert logging["ResourceArn"] == {"Fn::GetAtt": [f"{edge}WebAcl", "Arn"]}
     assert logging["LogDestinationConfigs"][0]["Fn::Sub"][1] == {"LogGroup": {"Ref": f"{edge}WafLogGroup"}}
     redacted = {f["SingleHeader"]["Name"] for f in logging["RedactedFields"]}

@@ -2,23 +2,16 @@
 
 import pytest
 
+from tests.test_templates.lookup import of_type, props, statements
+
 BUCKETS = ("ArtifactBucket", "AccessLogBucket")
 
 
-@pytest.fixture(scope="module")
-def resources(artifacts):
-    return artifacts["Resources"]
-
-
-def _props(resources, logical):
-    return resources[logical]["Properties"]
-
-
 def _statements(resources, bucket):
-    policies = [v["Properties"] for v in resources.values()
-                if v["Type"] == "AWS::S3::BucketPolicy" and v["Properties"]["Bucket"] == {"Ref": bucket}]
+    policies = [v["Properties"] for v in of_type(resources, "AWS::S3::BucketPolicy").values()
+                if v["Properties"]["Bucket"] == {"Ref": bucket}]
     assert len(policies) == 1, f"{bucket}: {len(policies)} bucket policies"
-    return {s["Sid"]: s for s in policies[0]["PolicyDocument"]["Statement"]}
+    return statements(policies[0]["PolicyDocument"])
 
 
 def _bucket_and_objects(bucket):
@@ -26,7 +19,7 @@ def _bucket_and_objects(bucket):
 
 
 def test_artifact_bucket__encryption__data_key_with_bucket_key(resources):
-    (rule,) = _props(resources, "ArtifactBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    (rule,) = props(resources, "ArtifactBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule == {
         "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Ref": "DataKeyArn"}},
         "BucketKeyEnabled": True,
@@ -34,25 +27,25 @@ def test_artifact_bucket__encryption__data_key_with_bucket_key(resources):
 
 
 def test_access_log_bucket__encryption__sse_s3_because_log_delivery_cannot_use_kms(resources):
-    (rule,) = _props(resources, "AccessLogBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    (rule,) = props(resources, "AccessLogBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule == {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
 
 
 @pytest.mark.parametrize("bucket", BUCKETS)
 def test_bucket__versioning__enabled(resources, bucket):
-    assert _props(resources, bucket)["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props(resources, bucket)["VersioningConfiguration"] == {"Status": "Enabled"}
 
 
 @pytest.mark.parametrize("bucket", BUCKETS)
 def test_bucket__public_access_block__all_four_settings_on(resources, bucket):
-    assert _props(resources, bucket)["PublicAccessBlockConfiguration"] == {
+    assert props(resources, bucket)["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
     }
 
 
 @pytest.mark.parametrize("bucket", BUCKETS)
 def test_bucket__acls__disabled_by_bucket_owner_enforced(resources, bucket):
-    assert _props(resources, bucket)["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert props(resources, bucket)["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
 
 
 @pytest.mark.parametrize("bucket", BUCKETS)
@@ -90,7 +83,7 @@ def test_artifact_bucket_policy__upload_naming_another_kms_key__denied(resources
 
 
 def test_artifact_bucket__access_logging__into_the_access_log_bucket(resources):
-    logging = _props(resources, "ArtifactBucket")["LoggingConfiguration"]
+    logging = props(resources, "ArtifactBucket")["LoggingConfiguration"]
     assert logging["DestinationBucketName"] == {"Ref": "AccessLogBucket"}
     assert logging["LogFilePrefix"]
 
@@ -103,14 +96,14 @@ def test_access_log_policy__log_delivery__only_for_buckets_of_this_account(resou
 
 
 def test_artifact_bucket__lifecycle__noncurrent_versions_expire_after_30_days(artifacts, resources):
-    (rule,) = _props(resources, "ArtifactBucket")["LifecycleConfiguration"]["Rules"]
+    (rule,) = props(resources, "ArtifactBucket")["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
     assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "NoncurrentVersionExpirationDays"}}
     assert artifacts["Parameters"]["NoncurrentVersionExpirationDays"]["Default"] == 30
 
 
 def test_access_log_bucket__lifecycle__logs_kept_at_least_a_year(artifacts, resources):
-    (rule,) = _props(resources, "AccessLogBucket")["LifecycleConfiguration"]["Rules"]
+    (rule,) = props(resources, "AccessLogBucket")["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == {"Ref": "AccessLogRetentionDays"}
     parameter = artifacts["Parameters"]["AccessLogRetentionDays"]

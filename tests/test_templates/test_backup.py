@@ -6,11 +6,6 @@ from tests.test_templates.intrinsics import Evaluation
 
 
 @pytest.fixture(scope="module")
-def resources(backup):
-    return backup["Resources"]
-
-
-@pytest.fixture(scope="module")
 def vault(resources):
     return resources["BackupVault"]["Properties"]
 

@@ -14,36 +14,31 @@ COLOURS = ("Blue", "Green")
 APP_DB_USER = "payments_app"
 
 
-@pytest.fixture(scope="module")
-def res(compute):
-    return compute["Resources"]
-
-
-def container(res, colour):
-    (definition,) = res[f"{colour}TaskDefinition"]["Properties"]["ContainerDefinitions"]
+def container(resources, colour):
+    (definition,) = resources[f"{colour}TaskDefinition"]["Properties"]["ContainerDefinitions"]
     return definition
 
 
-def service(res, colour):
-    return res[f"{colour}Service"]["Properties"]
+def service(resources, colour):
+    return resources[f"{colour}Service"]["Properties"]
 
 
-def statements(res, colour, kind="Execution"):
-    return {s["Sid"]: s for s in res[f"{colour}{kind}Policy"]["Properties"]["PolicyDocument"]["Statement"]}
+def statements(resources, colour, kind="Execution"):
+    return {s["Sid"]: s for s in resources[f"{colour}{kind}Policy"]["Properties"]["PolicyDocument"]["Statement"]}
 
 
-def environment(res, colour):
-    return {e["Name"]: e["Value"] for e in container(res, colour)["Environment"]}
+def environment(resources, colour):
+    return {e["Name"]: e["Value"] for e in container(resources, colour)["Environment"]}
 
 
-def role_policies(res, role):
+def role_policies(resources, role):
     """Every policy document that reaches a role: inline, attached managed, or attached from the policy side."""
-    props = res[role]["Properties"]
+    props = resources[role]["Properties"]
     documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
     for arn in props.get("ManagedPolicyArns", []):
         assert isinstance(arn, dict) and "Ref" in arn, f"{role}: unexpected managed policy {arn}"
-        documents.append(res[arn["Ref"]]["Properties"]["PolicyDocument"])
-    documents += [v["Properties"]["PolicyDocument"] for v in res.values()
+        documents.append(resources[arn["Ref"]]["Properties"]["PolicyDocument"])
+    documents += [v["Properties"]["PolicyDocument"] for v in resources.values()
                   if v["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
                   and {"Ref": role} in v["Properties"].get("Roles", [])]
     return documents
@@ -55,40 +50,40 @@ def db_user_arn(colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_service__network__private_app_subnets_without_public_ip(res, colour):
-    vpc = service(res, colour)["NetworkConfiguration"]["AwsvpcConfiguration"]
+def test_service__network__private_app_subnets_without_public_ip(resources, colour):
+    vpc = service(resources, colour)["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert vpc["AssignPublicIp"] == "DISABLED"
     assert vpc["Subnets"] == {"Ref": "AppSubnetIds"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_service__security_groups__only_the_app_security_group(res, colour):
-    vpc = service(res, colour)["NetworkConfiguration"]["AwsvpcConfiguration"]
+def test_service__security_groups__only_the_app_security_group(resources, colour):
+    vpc = service(resources, colour)["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert vpc["SecurityGroups"] == [{"Ref": "AppSecurityGroupId"}]
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__user__non_root(res, colour):
-    user = container(res, colour)["User"]
+def test_container__user__non_root(resources, colour):
+    user = container(resources, colour)["User"]
     uid = user.split(":")[0]
     assert uid.isdigit() and int(uid) >= 1000, user
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__root_filesystem__read_only(res, colour):
-    assert container(res, colour)["ReadonlyRootFilesystem"] is True
+def test_container__root_filesystem__read_only(resources, colour):
+    assert container(resources, colour)["ReadonlyRootFilesystem"] is True
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__privileges__not_privileged_and_all_capabilities_dropped(res, colour):
-    definition = container(res, colour)
+def test_container__privileges__not_privileged_and_all_capabilities_dropped(resources, colour):
+    definition = container(resources, colour)
     assert definition["Privileged"] is False
     assert definition["LinuxParameters"]["Capabilities"] == {"Drop": ["ALL"]}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__secrets__only_the_signing_key(res, colour):
-    secrets = {s["Name"]: s["ValueFrom"] for s in container(res, colour)["Secrets"]}
+def test_container__secrets__only_the_signing_key(resources, colour):
+    secrets = {s["Name"]: s["ValueFrom"] for s in container(resources, colour)["Secrets"]}
     assert list(secrets) == ["PAYMENT_SIGNING_KEY"]
     assert secrets["PAYMENT_SIGNING_KEY"]["Fn::Sub"].endswith(
         ":parameter${SsmPrefix}/app/payment-api-signing-key")
@@ -101,8 +96,8 @@ def test_template__master_secrets__not_even_a_parameter(compute):
 
 
 @pytest.mark.parametrize("role", [f"{c}{kind}" for c in COLOURS for kind in ("ExecutionRole", "TaskRole")])
-def test_role__secrets_manager__no_access_from_the_tasks(res, role):
-    documents = role_policies(res, role)
+def test_role__secrets_manager__no_access_from_the_tasks(resources, role):
+    documents = role_policies(resources, role)
     assert documents, role
     for document in documents:
         for statement in document["Statement"]:
@@ -111,8 +106,8 @@ def test_role__secrets_manager__no_access_from_the_tasks(res, role):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__db_login__payments_app_with_iam_auth(res, colour):
-    env = environment(res, colour)
+def test_container__db_login__payments_app_with_iam_auth(resources, colour):
+    env = environment(resources, colour)
     assert env["DB_USER"] == APP_DB_USER
     assert env["DB_IAM_AUTH"] == "true"
 
@@ -131,8 +126,8 @@ def test_container__db_name_and_port__those_of_both_clusters(compute, database, 
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__environment__holds_no_secret(res, colour):
-    environment = container(res, colour).get("Environment", [])
+def test_container__environment__holds_no_secret(resources, colour):
+    environment = container(resources, colour).get("Environment", [])
     # TLS_KEY_FILE names where the task writes its own self-signed key at start (a /tmp path, no secret).
     assert all(e["Value"].startswith("/tmp/") for e in environment if e["Name"] == "TLS_KEY_FILE")
     text = json.dumps([e for e in environment if e["Name"] != "TLS_KEY_FILE"])
@@ -141,24 +136,24 @@ def test_container__environment__holds_no_secret(res, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__logs__awslogs_to_colour_group_in_blocking_mode(res, colour):
-    log = container(res, colour)["LogConfiguration"]
+def test_container__logs__awslogs_to_colour_group_in_blocking_mode(resources, colour):
+    log = container(resources, colour)["LogConfiguration"]
     assert log["LogDriver"] == "awslogs"
     assert log["Options"]["awslogs-group"] == {"Ref": f"{colour}LogGroup"}
     assert log["Options"]["mode"] == "blocking"
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_log_group__encryption_and_retention__ops_key_one_year(res, colour):
-    group = res[f"{colour}LogGroup"]
+def test_log_group__encryption_and_retention__ops_key_one_year(resources, colour):
+    group = resources[f"{colour}LogGroup"]
     assert group["Properties"]["KmsKeyId"] == {"Ref": "OpsKeyArn"}
     assert group["Properties"]["RetentionInDays"] >= 365
     assert group["DeletionPolicy"] == "Delete"
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_task_definition__fargate__awsvpc_with_both_roles(res, colour):
-    props = res[f"{colour}TaskDefinition"]["Properties"]
+def test_task_definition__fargate__awsvpc_with_both_roles(resources, colour):
+    props = resources[f"{colour}TaskDefinition"]["Properties"]
     assert props["RequiresCompatibilities"] == ["FARGATE"]
     assert props["NetworkMode"] == "awsvpc"
     assert props["ExecutionRoleArn"] == {"Fn::GetAtt": [f"{colour}ExecutionRole", "Arn"]}
@@ -166,21 +161,21 @@ def test_task_definition__fargate__awsvpc_with_both_roles(res, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__statements__exactly_image_log_and_signing_key(res, colour):
-    assert set(statements(res, colour)) == {
+def test_execution_role__statements__exactly_image_log_and_signing_key(resources, colour):
+    assert set(statements(resources, colour)) == {
         "EcrLogin", "PullThisColoursImage", "WriteThisColoursLog", "ReadTheSigningKey", "DecryptTheSigningKeyThroughSsm"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__ssm__only_the_signing_key(res, colour):
-    statement = statements(res, colour)["ReadTheSigningKey"]
+def test_execution_role__ssm__only_the_signing_key(resources, colour):
+    statement = statements(resources, colour)["ReadTheSigningKey"]
     assert statement["Action"] == "ssm:GetParameters"
     assert statement["Resource"]["Fn::Sub"].endswith("/app/payment-api-signing-key")
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__kms__decrypt_only_the_ops_key_through_ssm(res, colour):
-    statement = statements(res, colour)["DecryptTheSigningKeyThroughSsm"]
+def test_execution_role__kms__decrypt_only_the_ops_key_through_ssm(resources, colour):
+    statement = statements(resources, colour)["DecryptTheSigningKeyThroughSsm"]
     assert statement["Action"] == "kms:Decrypt"
     assert statement["Resource"] == {"Ref": "OpsKeyArn"}
     assert statement["Condition"]["StringEquals"]["kms:ViaService"] == {
@@ -188,8 +183,8 @@ def test_execution_role__kms__decrypt_only_the_ops_key_through_ssm(res, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__ecr_and_logs__own_repository_and_log_group_only(res, colour):
-    stmts = statements(res, colour)
+def test_execution_role__ecr_and_logs__own_repository_and_log_group_only(resources, colour):
+    stmts = statements(resources, colour)
     assert stmts["PullThisColoursImage"]["Resource"]["Fn::Sub"][1] == {"Repo": {"Ref": f"{colour}ImageRepository"}}
     assert stmts["WriteThisColoursLog"]["Resource"] == {"Fn::GetAtt": [f"{colour}LogGroup", "Arn"]}
     # Only the registry login, which AWS cannot scope, uses "*".
@@ -198,23 +193,23 @@ def test_execution_role__ecr_and_logs__own_repository_and_log_group_only(res, co
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__policy__managed_and_attached(res, colour):
-    role = res[f"{colour}ExecutionRole"]["Properties"]
+def test_execution_role__policy__managed_and_attached(resources, colour):
+    role = resources[f"{colour}ExecutionRole"]["Properties"]
     assert role["ManagedPolicyArns"] == [{"Ref": f"{colour}ExecutionPolicy"}]
     assert "Policies" not in role
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_task_role__permissions__only_its_managed_task_policy(res, colour):
-    role = res[f"{colour}TaskRole"]["Properties"]
+def test_task_role__permissions__only_its_managed_task_policy(resources, colour):
+    role = resources[f"{colour}TaskRole"]["Properties"]
     assert role["ManagedPolicyArns"] == [{"Ref": f"{colour}TaskPolicy"}]
     assert "Policies" not in role
-    assert len(role_policies(res, f"{colour}TaskRole")) == 1
+    assert len(role_policies(resources, f"{colour}TaskRole")) == 1
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_task_role__rds_db_connect__as_payments_app_to_exactly_both_clusters(res, colour):
-    (statement,) = statements(res, colour, "Task").values()
+def test_task_role__rds_db_connect__as_payments_app_to_exactly_both_clusters(resources, colour):
+    (statement,) = statements(resources, colour, "Task").values()
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "rds-db:connect"
     assert "Condition" not in statement and "NotResource" not in statement
@@ -223,8 +218,8 @@ def test_task_role__rds_db_connect__as_payments_app_to_exactly_both_clusters(res
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_task_role__db_user__no_wildcard_user_or_cluster(res, colour):
-    for arn in statements(res, colour, "Task")["ConnectAsTheAppUser"]["Resource"]:
+def test_task_role__db_user__no_wildcard_user_or_cluster(resources, colour):
+    for arn in statements(resources, colour, "Task")["ConnectAsTheAppUser"]["Resource"]:
         text, variables = arn["Fn::Sub"]
         assert "*" not in text and text.endswith(":dbuser:${ClusterId}/" + APP_DB_USER)
         assert variables["ClusterId"]["Ref"] in ("BlueClusterResourceId", "GreenClusterResourceId")
@@ -237,62 +232,62 @@ def test_cluster_resource_id__parameter__constrained_to_an_aurora_resource_id(co
 
 
 @pytest.mark.parametrize("role", [f"{c}{kind}" for c in COLOURS for kind in ("ExecutionRole", "TaskRole")])
-def test_role__trust__ecs_tasks_of_this_account_only(res, role):
-    (statement,) = res[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+def test_role__trust__ecs_tasks_of_this_account_only(resources, role):
+    (statement,) = resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
     assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     assert "aws:SourceArn" in statement["Condition"]["ArnLike"]
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_service__deployment__circuit_breaker_rolls_back(res, colour):
-    deployment = service(res, colour)["DeploymentConfiguration"]
+def test_service__deployment__circuit_breaker_rolls_back(resources, colour):
+    deployment = service(resources, colour)["DeploymentConfiguration"]
     assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_service__deployment__full_capacity_kept_min_100_max_200(res, colour):
-    deployment = service(res, colour)["DeploymentConfiguration"]
+def test_service__deployment__full_capacity_kept_min_100_max_200(resources, colour):
+    deployment = service(resources, colour)["DeploymentConfiguration"]
     assert (deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]) == (100, 200)
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_service__execute_command__disabled(res, colour):
-    assert service(res, colour)["EnableExecuteCommand"] is False
+def test_service__execute_command__disabled(resources, colour):
+    assert service(resources, colour)["EnableExecuteCommand"] is False
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_service__load_balancers__its_colours_target_group_in_each_alb(res, colour):
+def test_service__load_balancers__its_colours_target_group_in_each_alb(resources, colour):
     # A target group belongs to one ALB: the colour's tasks register once per ALB, so either edge
     # can send traffic to them (a rollback does not wait for DNS).
-    lbs = service(res, colour)["LoadBalancers"]
+    lbs = service(resources, colour)["LoadBalancers"]
     assert [lb["TargetGroupArn"] for lb in lbs] == [
         {"Ref": f"BlueAlb{colour}TargetGroupArn"}, {"Ref": f"GreenAlb{colour}TargetGroupArn"}]
     for lb in lbs:
         assert lb["ContainerPort"] == {"Ref": "AppPort"}
-        assert lb["ContainerName"] == container(res, colour)["Name"]
+        assert lb["ContainerName"] == container(resources, colour)["Name"]
 
 
-def test_cluster__container_insights__enabled(res):
-    assert {"Name": "containerInsights", "Value": "enabled"} in res["Cluster"]["Properties"]["ClusterSettings"]
+def test_cluster__container_insights__enabled(resources):
+    assert {"Name": "containerInsights", "Value": "enabled"} in resources["Cluster"]["Properties"]["ClusterSettings"]
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_scalable_target__capacity__desired_count_to_max(res, colour):
-    props = res[f"{colour}ScalableTarget"]["Properties"]
+def test_scalable_target__capacity__desired_count_to_max(resources, colour):
+    props = resources[f"{colour}ScalableTarget"]["Properties"]
     assert (props["MinCapacity"], props["MaxCapacity"]) == ({"Ref": f"{colour}DesiredCount"}, {"Ref": "MaxTaskCount"})
     assert props["ScalableDimension"] == "ecs:service:DesiredCount"
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_scaling__cpu__target_tracking_on_average_cpu(res, colour):
-    config = res[f"{colour}CpuScaling"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+def test_scaling__cpu__target_tracking_on_average_cpu(resources, colour):
+    config = resources[f"{colour}CpuScaling"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
     assert config["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ECSServiceAverageCPUUtilization"
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_scaling__requests__target_tracking_on_the_sum_over_both_albs(res, colour):
-    config = res[f"{colour}RequestScaling"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+def test_scaling__requests__target_tracking_on_the_sum_over_both_albs(resources, colour):
+    config = resources[f"{colour}RequestScaling"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
     queries = {q["Id"]: q for q in config["CustomizedMetricSpecification"]["Metrics"]}
     assert [i for i, q in queries.items() if q["ReturnData"]] == ["requests"]
     assert queries["requests"]["Expression"] == "SUM([viablue, viagreen])"
@@ -324,5 +319,5 @@ def test_outputs__contract__exported(compute):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__db_writer_host__both_colours_the_one_movable_writer_name(res, colour):
-    assert environment(res, colour)["DB_WRITER_HOST"] == {"Ref": "DbWriterHost"}
+def test_container__db_writer_host__both_colours_the_one_movable_writer_name(resources, colour):
+    assert environment(resources, colour)["DB_WRITER_HOST"] == {"Ref": "DbWriterHost"}

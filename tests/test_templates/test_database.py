@@ -10,17 +10,10 @@ import re
 
 import pytest
 
+from tests.test_templates.lookup import of_type
+
 COLOURS = ("Blue", "Green")
 SECRETS_TRANSFORMS = {"AWS::SecretsManager-2020-07-23", "AWS::SecretsManager-2024-09-16"}
-
-
-def of_type(template, rtype):
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
-
-
-@pytest.fixture(scope="module")
-def resources(database):
-    return database["Resources"]
 
 
 @pytest.fixture(scope="module")

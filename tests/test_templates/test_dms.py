@@ -10,18 +10,10 @@ import re
 import pytest
 
 from tests.test_templates.intrinsics import Evaluation
+from tests.test_templates.lookup import of_type
 
 COLOURS = ("Blue", "Green")
 PAYMENT_TABLES = ("payments", "transactions", "ledger_entries", "idempotency_keys")
-
-
-def of_type(template, rtype):
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
-
-
-@pytest.fixture(scope="module")
-def resources(dms):
-    return dms["Resources"]
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +77,7 @@ def test_instance__class__a_parameter(dms, instance):
 
 
 def test_task_log_group__dms_tasks_group_of_the_instance__encrypted_with_the_ops_key(resources, instance):
-    (group,) = of_type({"Resources": resources}, "AWS::Logs::LogGroup").values()
+    (group,) = of_type(resources, "AWS::Logs::LogGroup").values()
     assert group["Properties"]["LogGroupName"] == {"Fn::Sub": "dms-tasks-" + instance["ReplicationInstanceIdentifier"]["Fn::Sub"]}
     assert group["Properties"]["KmsKeyId"] == {"Ref": "OpsKeyArn"}
     assert group["Properties"]["RetentionInDays"] >= 365

@@ -8,50 +8,26 @@ configs hand each listener the alb stack's own load balancer and target groups.
 
 import pytest
 
-from tests.test_templates.intrinsics import Evaluation
+from tests.test_templates.lookup import holds, of_type
 
 EDGES = ("Blue", "Green")
 TARGETS = ("Blue", "Green")
 
 
-def holds(template, expression, **parameters):
-    """Whether a Rules expression is true for these parameter values, as CloudFormation decides it."""
-    return Evaluation({**template, "Conditions": {"_": expression}}, **parameters).condition("_")
-
-
-def of_type(res, kind):
-    return {k: v for k, v in res.items() if v["Type"] == kind}
-
-
 @pytest.fixture(scope="module")
-def listeners(load_template):
-    return load_template("listeners")
+def https(resources, edge):
+    return resources[f"{edge}HttpsListener"]["Properties"]
 
 
-@pytest.fixture(scope="module")
-def res(listeners):
-    return listeners["Resources"]
-
-
-@pytest.fixture(scope="module", params=EDGES)
-def edge(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def https(res, edge):
-    return res[f"{edge}HttpsListener"]["Properties"]
-
-
-def test_edges__every_target_group__belongs_to_exactly_one_listener_of_one_alb(listeners, res):
+def test_edges__every_target_group__belongs_to_exactly_one_listener_of_one_alb(listeners, resources):
     # ECS and ELB refuse a target group shared by two load balancers: each ALB has its own pair.
     used_by = {p: set() for p in listeners["Parameters"] if p.endswith("TargetGroupArn")}
-    for name, listener in of_type(res, "AWS::ElasticLoadBalancingV2::Listener").items():
+    for name, listener in of_type(resources, "AWS::ElasticLoadBalancingV2::Listener").items():
         for action in listener["Properties"]["DefaultActions"]:
             for tg in action.get("ForwardConfig", {}).get("TargetGroups", []):
                 used_by[tg["TargetGroupArn"]["Ref"]].add(listener["Properties"]["LoadBalancerArn"]["Ref"])
-    for rule in of_type(res, "AWS::ElasticLoadBalancingV2::ListenerRule").values():
-        listener = res[rule["Properties"]["ListenerArn"]["Ref"]]
+    for rule in of_type(resources, "AWS::ElasticLoadBalancingV2::ListenerRule").values():
+        listener = resources[rule["Properties"]["ListenerArn"]["Ref"]]
         for action in rule["Properties"]["Actions"]:
             used_by[action["TargetGroupArn"]["Ref"]].add(listener["Properties"]["LoadBalancerArn"]["Ref"])
     assert used_by == {f"{e}Alb{t}TargetGroupArn": {f"{e}LoadBalancerArn"} for e in EDGES for t in TARGETS}
@@ -62,15 +38,15 @@ def test_https_listener__ssl_policy__tls_1_2_or_newer(https):
     assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
-def test_http_listener__default_action__only_redirects_to_https_301(res, edge):
-    props = res[f"{edge}HttpListener"]["Properties"]
+def test_http_listener__default_action__only_redirects_to_https_301(resources, edge):
+    props = resources[f"{edge}HttpListener"]["Properties"]
     assert props["LoadBalancerArn"] == {"Ref": f"{edge}LoadBalancerArn"}
     (action,) = props["DefaultActions"]
     assert action["Type"] == "redirect"
     assert action["RedirectConfig"]["Protocol"] == "HTTPS"
     assert action["RedirectConfig"]["Port"] == "443"
     assert action["RedirectConfig"]["StatusCode"] == "HTTP_301"
-    rules_on_http = [k for k, v in res.items() if v["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+    rules_on_http = [k for k, v in resources.items() if v["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
                      and v["Properties"]["ListenerArn"] == {"Ref": f"{edge}HttpListener"}]
     assert rules_on_http == []
 
@@ -114,8 +90,8 @@ def test_rules__weights__not_both_zero(listeners, blue, green, allowed):
 
 
 @pytest.mark.parametrize("colour,priority", [("green", 10), ("blue", 20)])
-def test_header_rule__colour_header_from_allowed_cidrs__forwards_to_that_colour_only(res, edge, colour, priority):
-    props = res[f"{edge}Alb{colour.capitalize()}HeaderRule"]["Properties"]
+def test_header_rule__colour_header_from_allowed_cidrs__forwards_to_that_colour_only(resources, edge, colour, priority):
+    props = resources[f"{edge}Alb{colour.capitalize()}HeaderRule"]["Properties"]
     assert props["ListenerArn"] == {"Ref": f"{edge}HttpsListener"}
     assert props["Priority"] == priority
     conditions = {c["Field"]: c for c in props["Conditions"]}

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.test_templates.intrinsics import Evaluation
+from tests.test_templates.lookup import of_type
 
 TIERS = ("Public", "App", "Db")
 INTERFACE_SERVICES = [
@@ -19,41 +20,33 @@ CONTRACT_OUTPUTS = [
     "RotationSecurityGroupId", "EndpointSecurityGroupId",
 ]
 
+def _tcp(direction, group, port, *peers):
+    return [(direction, group, "tcp", port, port, peer) for peer in peers]
+
+
 #: The whole allowed traffic matrix: (direction, group, protocol, from port, to port, peer).
 #: A peer is "sg:<Group>", "cidr:<block>" or "pl:<prefix list parameter>"; "AppPort" is the parameter.
+#: A group without egress gets the one loopback rule that replaces the default allow-all.
 EXPECTED_RULES = sorted([
-    ("ingress", "Alb", "tcp", 443, 443, "cidr:0.0.0.0/0"),
-    ("ingress", "Alb", "tcp", 80, 80, "cidr:0.0.0.0/0"),
-    ("egress", "Alb", "tcp", "AppPort", "AppPort", "sg:App"),
-    ("ingress", "App", "tcp", "AppPort", "AppPort", "sg:Alb"),
-    ("egress", "App", "tcp", 3306, 3306, "sg:Db"),
-    ("egress", "App", "tcp", 443, 443, "sg:Endpoint"),
-    ("egress", "App", "tcp", 443, 443, "pl:S3PrefixListId"),
-    ("ingress", "Db", "tcp", 3306, 3306, "sg:App"),
-    ("ingress", "Db", "tcp", 3306, 3306, "sg:Dms"),
-    ("ingress", "Db", "tcp", 3306, 3306, "sg:Rotation"),
-    ("ingress", "Db", "tcp", 3306, 3306, "sg:Lambda"),  # traffic shifter: the db switchover fence
+    *_tcp("ingress", "Alb", 443, "cidr:0.0.0.0/0"),
+    *_tcp("ingress", "Alb", 80, "cidr:0.0.0.0/0"),
+    *_tcp("egress", "Alb", "AppPort", "sg:App"),
+    *_tcp("ingress", "App", "AppPort", "sg:Alb"),
+    *_tcp("egress", "App", 3306, "sg:Db"),
+    *_tcp("egress", "App", 443, "sg:Endpoint", "pl:S3PrefixListId"),
+    # sg:Lambda: the traffic shifter's db switchover fence.
+    *_tcp("ingress", "Db", 3306, "sg:App", "sg:Dms", "sg:Rotation", "sg:Lambda"),
     ("egress", "Db", "-1", None, None, "cidr:127.0.0.1/32"),
-    ("egress", "Dms", "tcp", 3306, 3306, "sg:Db"),
-    ("egress", "Dms", "tcp", 443, 443, "sg:Endpoint"),
-    ("egress", "Lambda", "tcp", 443, 443, "sg:Endpoint"),
-    ("egress", "Lambda", "tcp", 443, 443, "pl:S3PrefixListId"),
-    ("egress", "Lambda", "tcp", 443, 443, "pl:DynamoDbPrefixListId"),
-    # Route 53 has no VPC endpoint: the traffic shifter reaches its API through the NAT gateways.
-    ("egress", "Lambda", "tcp", 443, 443, "cidr:0.0.0.0/0"),
-    ("egress", "Lambda", "tcp", 3306, 3306, "sg:Db"),  # traffic shifter: the db switchover fence
-    ("egress", "Rotation", "tcp", 3306, 3306, "sg:Db"),
-    ("egress", "Rotation", "tcp", 443, 443, "sg:Endpoint"),
-    ("ingress", "Endpoint", "tcp", 443, 443, "sg:App"),
-    ("ingress", "Endpoint", "tcp", 443, 443, "sg:Lambda"),
-    ("ingress", "Endpoint", "tcp", 443, 443, "sg:Dms"),
-    ("ingress", "Endpoint", "tcp", 443, 443, "sg:Rotation"),
+    *_tcp("egress", "Dms", 3306, "sg:Db"),
+    *_tcp("egress", "Dms", 443, "sg:Endpoint"),
+    # Route 53 has no VPC endpoint: the traffic shifter reaches its API through the NAT gateways (0.0.0.0/0).
+    *_tcp("egress", "Lambda", 443, "sg:Endpoint", "pl:S3PrefixListId", "pl:DynamoDbPrefixListId", "cidr:0.0.0.0/0"),
+    *_tcp("egress", "Lambda", 3306, "sg:Db"),  # traffic shifter: the db switchover fence
+    *_tcp("egress", "Rotation", 3306, "sg:Db"),
+    *_tcp("egress", "Rotation", 443, "sg:Endpoint"),
+    *_tcp("ingress", "Endpoint", 443, "sg:App", "sg:Lambda", "sg:Dms", "sg:Rotation"),
     ("egress", "Endpoint", "-1", None, None, "cidr:127.0.0.1/32"),
 ], key=repr)
-
-
-def _of_type(template, rtype):
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
 
 
 def _group(ref):
@@ -78,14 +71,14 @@ def _peer(rule):
 
 def _rules(template):
     rules = []
-    for logical, body in _of_type(template, "AWS::EC2::SecurityGroup").items():
+    for logical, body in of_type(template, "AWS::EC2::SecurityGroup").items():
         group = logical.removesuffix("SecurityGroup")
         for direction in ("Ingress", "Egress"):
             for rule in body["Properties"].get(f"SecurityGroup{direction}", []):
                 rules.append((direction.lower(), group, rule["IpProtocol"], _port(rule.get("FromPort")),
                               _port(rule.get("ToPort")), _peer(rule)))
     for rtype, direction in (("AWS::EC2::SecurityGroupIngress", "ingress"), ("AWS::EC2::SecurityGroupEgress", "egress")):
-        for body in _of_type(template, rtype).values():
+        for body in of_type(template, rtype).values():
             rule = body["Properties"]
             rules.append((direction, _group(rule["GroupId"]), rule["IpProtocol"], _port(rule.get("FromPort")),
                           _port(rule.get("ToPort")), _peer(rule)))
@@ -93,7 +86,7 @@ def _rules(template):
 
 
 def _subnets(template, tier):
-    return {k: v["Properties"] for k, v in _of_type(template, "AWS::EC2::Subnet").items() if k.startswith(tier)}
+    return {k: v["Properties"] for k, v in of_type(template, "AWS::EC2::Subnet").items() if k.startswith(tier)}
 
 
 # ------------------------------------------------------------------------------------------ subnets
@@ -154,18 +147,18 @@ def test_app_default_routes__conditional_nats__chosen_with_fn_if(network):
 
 
 def test_routes__internet_gateway__only_from_the_public_route_table(network):
-    igw_routes = [v["Properties"] for v in _of_type(network, "AWS::EC2::Route").values() if "GatewayId" in v["Properties"]]
+    igw_routes = [v["Properties"] for v in of_type(network, "AWS::EC2::Route").values() if "GatewayId" in v["Properties"]]
     assert [r["RouteTableId"] for r in igw_routes] == [{"Ref": "PublicRouteTable"}]
 
 
 def test_db_route_tables__routes__none_leave_the_vpc(network):
-    tables = {r["Properties"]["RouteTableId"]["Ref"] for r in _of_type(network, "AWS::EC2::Route").values()}
+    tables = {r["Properties"]["RouteTableId"]["Ref"] for r in of_type(network, "AWS::EC2::Route").values()}
     assert not {t for t in tables if t.startswith("Db")}
 
 
 # ------------------------------------------------------------------------------------------ flow logs
 def test_flow_log__vpc__captures_all_traffic_into_the_flow_log_group(network):
-    (flow_log,) = _of_type(network, "AWS::EC2::FlowLog").values()
+    (flow_log,) = of_type(network, "AWS::EC2::FlowLog").values()
     props = flow_log["Properties"]
     assert (props["ResourceId"], props["ResourceType"], props["TrafficType"]) == ({"Ref": "Vpc"}, "VPC", "ALL")
     assert (props["LogDestinationType"], props["LogGroupName"]) == ("cloud-watch-logs", {"Ref": "FlowLogGroup"})
@@ -202,7 +195,7 @@ def test_flow_log_policy__permissions__write_the_flow_log_group_only(network):
 # ------------------------------------------------------------------------------------------ endpoints
 def _endpoint(template, service):
     wanted = {"Fn::Sub": f"com.amazonaws.${{AWS::Region}}.{service}"}
-    found = [v["Properties"] for v in _of_type(template, "AWS::EC2::VPCEndpoint").values()
+    found = [v["Properties"] for v in of_type(template, "AWS::EC2::VPCEndpoint").values()
              if v["Properties"]["ServiceName"] == wanted]
     assert len(found) == 1, f"{service}: {len(found)} endpoints"
     return found[0]
@@ -245,7 +238,7 @@ def test_security_groups__all_rules__exactly_the_intended_matrix(network):
 
 
 def test_security_groups__egress__declared_so_the_default_allow_all_is_replaced(network):
-    groups = _of_type(network, "AWS::EC2::SecurityGroup")
+    groups = of_type(network, "AWS::EC2::SecurityGroup")
     assert len(groups) == 7
     assert all(body["Properties"].get("SecurityGroupEgress") for body in groups.values())
 

@@ -19,11 +19,6 @@ SHIFT_PLAN = {"steps": [
 ]}
 
 
-@pytest.fixture(scope="module")
-def resources(parameters):
-    return parameters["Resources"]
-
-
 def _of_type(resources, rtype):
     return {k: v["Properties"] for k, v in resources.items() if v["Type"] == rtype}
 

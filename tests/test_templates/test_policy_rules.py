@@ -8,6 +8,14 @@ KEY = {"Ref": "DataKeyArn"}
 GOOD_NAME = {"Fn::Sub": "s3-artifacts-${AWS::AccountId}-${Environment}-${EnvironmentSuffix}"}
 
 
+def assert_flags(problem, expected):
+    """``expected`` None: the rule accepts; else the problem it reports says ``expected``."""
+    if expected is None:
+        assert problem is None
+    else:
+        assert expected in problem
+
+
 @pytest.mark.parametrize("rtype,props,expected", [
     ("AWS::S3::Bucket", {"BucketName": GOOD_NAME}, None),
     ("AWS::S3::Bucket", {"BucketName": "artifacts"}, "lacks"),
@@ -18,11 +26,7 @@ GOOD_NAME = {"Fn::Sub": "s3-artifacts-${AWS::AccountId}-${Environment}-${Environ
     ("AWS::EC2::NetworkAclEntry", {}, "unclassified"),
 ])
 def test_naming_problem__resource__flags_what_breaks_the_rule(rtype, props, expected):
-    problem = policy.naming_problem(rtype, props)
-    if expected is None:
-        assert problem is None
-    else:
-        assert expected in problem
+    assert_flags(policy.naming_problem(rtype, props), expected)
 
 
 @pytest.mark.parametrize("rtype,props,expected", [
@@ -37,11 +41,7 @@ def test_naming_problem__resource__flags_what_breaks_the_rule(rtype, props, expe
     ("AWS::Kinesis::Stream", {}, "unclassified"),
 ])
 def test_encryption_problem__resource__flags_missing_or_aws_managed_keys(rtype, props, expected):
-    problem = policy.encryption_problem(rtype, props)
-    if expected is None:
-        assert problem is None
-    else:
-        assert expected in problem
+    assert_flags(policy.encryption_problem(rtype, props), expected)
 
 
 @pytest.mark.parametrize("rtype,resource,expected", [
@@ -52,11 +52,7 @@ def test_encryption_problem__resource__flags_missing_or_aws_managed_keys(rtype, 
     ("AWS::RDS::DBCluster", {"DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Delete"}, "explicitly"),
 ])
 def test_deletion_problem__resource__forbids_retain_and_requires_explicit_delete(rtype, resource, expected):
-    problem = policy.deletion_problem(rtype, resource)
-    if expected is None:
-        assert problem is None
-    else:
-        assert expected in problem
+    assert_flags(policy.deletion_problem(rtype, resource), expected)
 
 
 def test_tag_values__list_and_map_shapes__read_alike():

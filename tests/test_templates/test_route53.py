@@ -8,14 +8,9 @@ from tests.test_templates.intrinsics import Evaluation
 COLOURS = ("Blue", "Green")
 
 
-@pytest.fixture(scope="module")
-def res(route53):
-    return route53["Resources"]
-
-
 @pytest.mark.parametrize("colour", COLOURS)
-def test_record__weighted_alias__of_its_own_colours_alb_in_the_payment_zone(res, colour):
-    props = res[f"{colour}Record"]["Properties"]
+def test_record__weighted_alias__of_its_own_colours_alb_in_the_payment_zone(resources, colour):
+    props = resources[f"{colour}Record"]["Properties"]
     assert (props["Type"], props["SetIdentifier"]) == ("A", colour.lower())
     assert props["HostedZoneId"] == {"Ref": "HostedZoneId"}
     assert props["Name"] == {"Ref": "RecordName"}
@@ -24,32 +19,32 @@ def test_record__weighted_alias__of_its_own_colours_alb_in_the_payment_zone(res,
     assert props["AliasTarget"]["HostedZoneId"] == {"Ref": f"{colour}LoadBalancerHostedZoneId"}
 
 
-def test_records__alias_targets__two_different_albs(res):
-    targets = {res[f"{c}Record"]["Properties"]["AliasTarget"]["DNSName"]["Ref"] for c in COLOURS}
+def test_records__alias_targets__two_different_albs(resources):
+    targets = {resources[f"{c}Record"]["Properties"]["AliasTarget"]["DNSName"]["Ref"] for c in COLOURS}
     assert targets == {"BlueLoadBalancerDnsName", "GreenLoadBalancerDnsName"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_record__target_health__evaluated(res, colour):
-    assert res[f"{colour}Record"]["Properties"]["AliasTarget"]["EvaluateTargetHealth"] is True
+def test_record__target_health__evaluated(resources, colour):
+    assert resources[f"{colour}Record"]["Properties"]["AliasTarget"]["EvaluateTargetHealth"] is True
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_record__health_check__attached(res, colour):
-    assert res[f"{colour}Record"]["Properties"]["HealthCheckId"] == {"Ref": f"{colour}HealthCheck"}
+def test_record__health_check__attached(resources, colour):
+    assert resources[f"{colour}Record"]["Properties"]["HealthCheckId"] == {"Ref": f"{colour}HealthCheck"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_health_check__https__its_own_albs_hostname_and_health_path(res, colour):
-    config = res[f"{colour}HealthCheck"]["Properties"]["HealthCheckConfig"]
+def test_health_check__https__its_own_albs_hostname_and_health_path(resources, colour):
+    config = resources[f"{colour}HealthCheck"]["Properties"]["HealthCheckConfig"]
     assert (config["Type"], config["Port"], config["EnableSNI"]) == ("HTTPS", 443, True)
     assert config["FullyQualifiedDomainName"] == {"Ref": f"{colour}LoadBalancerDnsName"}
     assert config["ResourcePath"] == {"Ref": "HealthCheckPath"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_health_check__tags__environment_project_costcenter(res, colour):
-    tags = {t["Key"]: t["Value"] for t in res[f"{colour}HealthCheck"]["Properties"]["HealthCheckTags"]}
+def test_health_check__tags__environment_project_costcenter(resources, colour):
+    tags = {t["Key"]: t["Value"] for t in resources[f"{colour}HealthCheck"]["Properties"]["HealthCheckTags"]}
     for key in ("Environment", "Project", "CostCenter"):
         assert tags[key] == {"Ref": key}
 
