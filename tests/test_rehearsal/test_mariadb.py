@@ -3,7 +3,6 @@ replica status reader (with the rehearsal's adapter and data gate on it) against
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
