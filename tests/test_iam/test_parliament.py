@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bluegreen import exceptions
+from bluegreen import suppressions as exceptions
 from tests.test_iam import documents, parliament_scan
 
 

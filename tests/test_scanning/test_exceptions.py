@@ -2,21 +2,21 @@
 
 import pytest
 
-from bluegreen import exceptions
+from bluegreen import suppressions
 
 
 @pytest.fixture(scope="module")
-def suppressions():
-    return exceptions.collect()
+def committed():
+    return suppressions.collect()
 
 
-def test_exceptions__committed_templates__every_suppression_has_a_real_reason(suppressions):
-    bad = exceptions.problems(suppressions)
+def test_exceptions__committed_templates__every_suppression_has_a_real_reason(committed):
+    bad = suppressions.problems(committed)
     assert bad == [], "\n".join(bad)
 
 
-def test_exceptions_doc__committed__equals_the_rendered_register(suppressions):
-    assert exceptions.DOC.read_text() == exceptions.render(suppressions), "run: python -m bluegreen.exceptions"
+def test_exceptions_doc__committed__equals_the_rendered_register(committed):
+    assert suppressions.DOC.read_text() == suppressions.render(committed), "run: python -m bluegreen.suppressions"
 
 
 @pytest.mark.parametrize("reason,expected", [
@@ -28,39 +28,39 @@ def test_exceptions_doc__committed__equals_the_rendered_register(suppressions):
     ("--------------------------", "is a placeholder"),
 ])
 def test_reason_problem__unacceptable_reason__says_why(reason, expected):
-    assert expected in exceptions.reason_problem(reason)
+    assert expected in suppressions.reason_problem(reason)
 
 
 def test_reason_problem__a_real_reason__accepted():
-    assert exceptions.reason_problem("The rule cannot resolve Ref; the parameter only admits ACM ARNs.") is None
+    assert suppressions.reason_problem("The rule cannot resolve Ref; the parameter only admits ACM ARNs.") is None
 
 
 def test_problems__guard_rule_without_reason__names_template_resource_and_rule():
     resource = {"Metadata": {"guard": {"SuppressedRules": ["S3_BUCKET_LOGGING_ENABLED"]}}}
-    found = exceptions.from_resource("artifacts", "AccessLogBucket", resource)
-    assert exceptions.problems(found) == [
+    found = suppressions.from_resource("artifacts", "AccessLogBucket", resource)
+    assert suppressions.problems(found) == [
         "templates/artifacts.json AccessLogBucket guard S3_BUCKET_LOGGING_ENABLED: no reason given"]
 
 
 def test_problems__guard_reason_under_another_key__points_to_reasons():
     resource = {"Metadata": {"guard": {"SuppressedRules": ["R1"], "Comments": {"R1": "a long enough explanation"}}}}
-    (problem,) = exceptions.problems(exceptions.from_resource("network", "Route", resource))
+    (problem,) = suppressions.problems(suppressions.from_resource("network", "Route", resource))
     assert problem.endswith("no reason given (text found under guard.Comments; the convention is guard.Reasons)")
 
 
 def test_problems__checkov_skip_without_comment__reported():
     resource = {"Metadata": {"checkov": {"skip": [{"id": "CKV_AWS_18"}]}}}
-    assert exceptions.problems(exceptions.from_resource("alb", "Logs", resource)) == [
+    assert suppressions.problems(suppressions.from_resource("alb", "Logs", resource)) == [
         "templates/alb.json Logs checkov CKV_AWS_18: no reason given"]
 
 
 def test_problems__reason_for_a_rule_not_suppressed__reported_as_stale():
     resource = {"Metadata": {"guard": {"SuppressedRules": [], "Reasons": {"R2": "a reason for nothing at all"}}}}
-    assert exceptions.problems(exceptions.from_resource("dns", "Zone", resource)) == [
+    assert suppressions.problems(suppressions.from_resource("dns", "Zone", resource)) == [
         "templates/dns.json Zone guard R2 (not in SuppressedRules): no reason given"]
 
 
 def test_collect__cfn_nag_suppression__collected_with_its_reason(tmp_path):
     (tmp_path / "x.json").write_text('{"Resources": {"G": {"Type": "AWS::Logs::LogGroup", "Metadata": '
                                      '{"cfn_nag": {"rules_to_suppress": [{"id": "W86", "reason": "why not"}]}}}}}')
-    assert exceptions.collect(tmp_path) == [exceptions.Suppression("x", "G", "cfn_nag", "W86", "why not")]
+    assert suppressions.collect(tmp_path) == [suppressions.Suppression("x", "G", "cfn_nag", "W86", "why not")]
