@@ -201,7 +201,7 @@ def create_change_set(actions: Any, name: str, *, out: Printer = print) -> str:
     return "READY"
 
 
-def main(argv: list[str] | None = None, *, root: Path = ROOT, out: Printer = print) -> int:
+def main(argv: list[str] | None = None, *, root: Path | None = None, out: Printer = print) -> int:
     parser = argparse.ArgumentParser(prog="python -m bluegreen.package", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default=nested.DEFAULT_ENV, help="environment whose parent to review (default prod)")
@@ -209,13 +209,22 @@ def main(argv: list[str] | None = None, *, root: Path = ROOT, out: Printer = pri
                         help="name of the change set to create over the parent and every nested stack")
     parser.add_argument("--var", action="append", default=[], metavar="KEY=VALUE",
                         help="a Sceptre --var, e.g. packaging_bucket=... or green_image_tag=1.4.2 (repeatable)")
+    parser.add_argument("--dir", type=Path, help="the project folder, as sceptre --dir (default: the one holding "
+                                                 "config/config.yaml, from the current folder up)")
     args = parser.parse_args(argv)
+    if args.dir is not None:
+        root = args.dir
+    elif root is None:
+        from bluegreen.environments import find_project_root
+
+        root = find_project_root()
     variables = {}
     for pair in args.var:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             parser.error(f"--var takes KEY=VALUE, got {pair!r}")
         variables[key] = value
+    from botocore.exceptions import BotoCoreError, ClientError
     from sceptre.exceptions import SceptreException
 
     try:
@@ -224,6 +233,9 @@ def main(argv: list[str] | None = None, *, root: Path = ROOT, out: Printer = pri
         return 0
     except (PackageError, nested.NestedError, SceptreException) as err:
         print(f"bluegreen.package: {err}", file=sys.stderr)
+    except (ClientError, BotoCoreError) as err:
+        print(f"bluegreen.package: AWS refused: {err} (credentials: AWS_PROFILE or the AWS_* variables; the "
+              "emulator: eval \"$(scripts/emulator env)\")", file=sys.stderr)
     return 1
 
 

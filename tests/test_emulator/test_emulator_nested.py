@@ -4,7 +4,8 @@ A copy of the project whose dev group uses the suffix n01, so nothing collides w
 other emulator tests (or a demo) use. One test walks the life of a deployment with Sceptre's own
 commands: launch with 10 % for green, a shift made behind CloudFormation's back (as the traffic
 shifter does), ``sceptre diff`` that shows it, a launch without ``--var`` that must keep that shift,
-a diff with nothing left to show, and the delete, whose hook empties the nested stacks' buckets.
+a diff with nothing left to show, a change set made by ``python -m bluegreen.package`` and executed
+by Sceptre, and the delete, whose hook empties the nested stacks' buckets.
 """
 
 from __future__ import annotations
@@ -116,8 +117,21 @@ def versions(s3, bucket: str) -> int:
     return len(listed.get("Versions", [])) + len(listed.get("DeleteMarkers", []))
 
 
-def test_sceptre_parent__launch_shift_diff_launch_delete__weights_follow_ssm_and_nothing_left(
-        deployer, sceptre, bucket):
+@pytest.fixture
+def review(deployer, project, bucket):
+    """python -m bluegreen.package (the change set with nested stacks) as a command, against the emulator."""
+    env = {**os.environ, **deployer.env, "PACKAGING_BUCKET": bucket}
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        env.pop(key, None)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bluegreen.package", "--dir", str(project), *args], env=env,
+                              cwd=project, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    return run
+
+
+def test_sceptre_parent__launch_shift_diff_launch_review_delete__weights_follow_ssm_and_nothing_left(
+        deployer, sceptre, review, bucket):
     emulator = deployer
     cfn, ssm, s3 = emulator.client("cloudformation"), emulator.client("ssm"), emulator.client("s3")
 
@@ -146,6 +160,17 @@ def test_sceptre_parent__launch_shift_diff_launch_delete__weights_follow_ssm_and
     assert relaunched.returncode == 0, (relaunched.stdout + relaunched.stderr)[-3000:]
     assert edge_weights(emulator, outputs) == {edge: expected_weights(edge, 25) for edge in EDGES}
     assert "No difference" in sceptre("diff", "-n", PARENT).stdout
+
+    # A change set over the parent and its nested stacks (Sceptre's actions plus IncludeNestedStacks),
+    # reviewed with Sceptre and executed by Sceptre.
+    ssm.put_parameter(Name=weight_parameter, Value="40", Overwrite=True)
+    reviewed = review("--env", "dev", "--change-set", "review-40")
+    assert reviewed.returncode == 0, (reviewed.stdout + reviewed.stderr)[-3000:]
+    assert "change set review-40 of payments-dev-main" in reviewed.stdout, reviewed.stdout
+    assert edge_weights(emulator, outputs) == {edge: expected_weights(edge, 25) for edge in EDGES}  # not yet
+    executed = sceptre("execute", "-y", PARENT, "review-40")
+    assert executed.returncode == 0, (executed.stdout + executed.stderr)[-3000:]
+    assert edge_weights(emulator, outputs) == {edge: expected_weights(edge, 40) for edge in EDGES}
 
     status = sceptre("status", PARENT)
     assert "complete" in status.stdout.lower(), status.stdout + status.stderr
