@@ -19,7 +19,9 @@ Scanners (each reads the committed templates/*.json):
         hard-coded region a policy that silently stops matching.
     The experimental rules (``-e``: the I4010/W4011/W4012 "Context" documentation rules) are
     left off: they judge documentation blocks, not security.
-  * the PCI DSS 3.2.1 guard rules (../shared/pci-guard/pci_guard.sh, cfn-guard v3).
+  * the PCI DSS 3.2.1 guard rules (cfn-guard v3): the rule set's folder (pci_guard.sh, the AWS Guard
+    Rules Registry's mapping and rules/, not part of the repository) is PCI_GUARD_RULES, relative to
+    the repository, by default ../shared/pci-guard beside it.
 
 Exit status: 0 when every scanner ran and found nothing, 1 otherwise.
 """
@@ -40,8 +42,10 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 CHECKOV = ROOT / ".venv-scan" / "bin" / "checkov"
-#: In CI the repository is a fresh clone with shared/ beside it.
-PCI_GUARD = ROOT.parent / "shared" / "pci-guard" / "pci_guard.sh"
+#: The variable naming the PCI DSS Guard rule set's folder, and the folder without it: in CI the
+#: repository is a fresh clone with shared/ beside it.
+PCI_GUARD_RULES = "PCI_GUARD_RULES"
+DEFAULT_PCI_GUARD = ROOT.parent / "shared" / "pci-guard"
 CFN_LINT_EXTRAS = ["--include-checks", "I", "-x", "I3042:region=true", "-x", "I3042:accountId=true"]
 TIMEOUT_SECONDS = 900
 
@@ -105,10 +109,10 @@ def _relative(path: Path) -> str:
 
 
 def _timed(scanner: str, command: list[str], parse: Callable[[subprocess.CompletedProcess], Result],
-           run: Runner) -> Result:
+           run: Runner, env: dict[str, str] | None = None) -> Result:
     start = time.monotonic()
     try:
-        proc = run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+        proc = run(command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, env=env)
     except (OSError, subprocess.TimeoutExpired) as err:
         result = Result(scanner, error=f"{' '.join(command[:2])}: {err}")
     else:
@@ -237,11 +241,28 @@ def parse_pci_guard(proc: subprocess.CompletedProcess) -> Result:
     return result
 
 
-def pci_guard(templates: Path = TEMPLATES, *, run: Runner = subprocess.run, script: Path = PCI_GUARD) -> Result:
-    script = Path(os.environ.get("PCI_GUARD_SCRIPT", script))
+def pci_guard_folder(environ=os.environ) -> Path:
+    """The rule set's folder: PCI_GUARD_RULES (relative to the repository), else ../shared/pci-guard.
+
+    pci_guard.sh itself reads the variable as its rules/ folder: a value naming that folder (with
+    the runner beside it) names the same set.
+    """
+    value = environ.get(PCI_GUARD_RULES)
+    folder = ROOT / value if value else DEFAULT_PCI_GUARD
+    if folder.name == "rules" and (folder.parent / "pci_guard.sh").is_file():
+        folder = folder.parent
+    return folder
+
+
+def pci_guard(templates: Path = TEMPLATES, *, run: Runner = subprocess.run, folder: Path | None = None) -> Result:
+    folder = pci_guard_folder() if folder is None else folder
+    script = folder / "pci_guard.sh"
     if not script.exists():
-        return Result("pci-guard", error=f"{script} not found (expected shared/ beside the repository)")
-    return _timed("pci-guard", ["bash", str(script), _relative(templates)], parse_pci_guard, run)
+        return Result("pci-guard", error=f"{script} not found: set {PCI_GUARD_RULES} to the PCI DSS Guard rule "
+                                         f"set's folder (default {DEFAULT_PCI_GUARD})")
+    # The runner takes the variable as its rules/ folder, whichever form it was given here in.
+    env = {**os.environ, PCI_GUARD_RULES: str(folder / "rules")}
+    return _timed("pci-guard", ["bash", str(script), _relative(templates)], parse_pci_guard, run, env=env)
 
 
 SCANNERS: dict[str, Callable[..., Result]] = {"checkov": checkov, "cfn-lint": cfn_lint, "pci-guard": pci_guard}

@@ -5,56 +5,39 @@ seconds per run); the tests then read the one result.
 
 The PCI DSS Guard rule set is not part of the repository: its folder (pci_guard.sh, the
 registry's mapping and rules/) is PCI_GUARD_RULES, by default ../shared/pci-guard beside the
-repository. Without it the tests that run the rules skip, saying how to get them; under
-BLUEGREEN_REQUIRE_ALL=1 (.ci/run, whose clone has shared/ beside it) they fail instead.
+repository, as bluegreen.scan finds it. Without it the tests that run the rules skip, saying how to
+get them; under BLUEGREEN_REQUIRE_ALL=1 (.ci/run, whose clone has shared/ beside it) they fail instead.
 """
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from bluegreen import scan
-from tests.conftest import ROOT, unavailable
+from tests.conftest import unavailable
 
-PCI_GUARD_RULES = "PCI_GUARD_RULES"
-#: ../shared/pci-guard: the folder of the runner bluegreen.scan calls by default.
-DEFAULT_PCI_GUARD = scan.PCI_GUARD.parent
 #: What the folder holds: the runner, the rule set's mapping, and the rules the mapping names.
 PCI_GUARD_FILES = ("pci_guard.sh", "rule_set_pci_dss_3_2_1.json", "rules")
 #: The AWS Guard Rules Registry commit the rule set was copied from (shared/pci-guard/README.md).
 REGISTRY_COMMIT = "7f7340c26ae5d5e8874651dbffeb12e0e9f505b6"
 HOW_TO_GET = (
-    f"set {PCI_GUARD_RULES} to the rule set's folder ({', '.join(PCI_GUARD_FILES)}/): the team's "
+    f"set {scan.PCI_GUARD_RULES} to the rule set's folder ({', '.join(PCI_GUARD_FILES)}/): the team's "
     "shared/pci-guard, whose README.md lists what it took from the AWS Guard Rules Registry "
     f"(github.com/aws-cloudformation/aws-guard-rules-registry, commit {REGISTRY_COMMIT}: the PCI DSS "
     "3.2.1 mapping and the rules/aws/**/*.guard files it names)"
 )
 
 
-def pci_guard_folder() -> Path:
-    """The rule set's folder: PCI_GUARD_RULES (relative to the repository), else ../shared/pci-guard."""
-    value = os.environ.get(PCI_GUARD_RULES)
-    folder = ROOT / value if value else DEFAULT_PCI_GUARD
-    # pci_guard.sh itself reads the variable as its rules/ folder: that form names the same set.
-    if folder.name == "rules" and (folder.parent / "pci_guard.sh").is_file():
-        folder = folder.parent
-    return folder
-
-
 @pytest.fixture(scope="module")
 def pci_guard_rules():
-    """The rule set's folder, handed to scan.pci_guard (PCI_GUARD_SCRIPT) and to pci_guard.sh (its rules/)."""
-    folder = pci_guard_folder()
+    """The rule set's folder bluegreen.scan will run (PCI_GUARD_RULES, else ../shared/pci-guard)."""
+    folder = scan.pci_guard_folder()
     missing = [f for f in PCI_GUARD_FILES if not (folder / f).exists()]
     if missing:
         what = f"{folder} lacks {', '.join(missing)}" if folder.is_dir() else f"no folder {folder}"
         unavailable(f"PCI DSS Guard rules not found ({what}): {HOW_TO_GET}")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PCI_GUARD_SCRIPT", str(folder / "pci_guard.sh"))
-        patch.setenv(PCI_GUARD_RULES, str(folder / "rules"))
-        yield folder
+    return folder
+
 
 #: A bucket with nothing an auditor asks for: no encryption, versioning, logging or public
 #: access block. Every scanner must report it, or the harness is not scanning at all.
@@ -107,11 +90,13 @@ def pci_guard_result(pci_guard_rules):
 
 
 @pytest.fixture
-def stand_in_script(tmp_path):
-    """A pci_guard.sh that exists, for the tests whose runner is faked: they need no rule set."""
-    script = tmp_path / "pci_guard.sh"
-    script.write_text("exit 99\n")
-    return script
+def stand_in_rules(tmp_path):
+    """A rule set folder whose pci_guard.sh exists, for the tests whose runner is faked: they need no
+    real rule set."""
+    folder = tmp_path / "pci-guard"
+    folder.mkdir()
+    (folder / "pci_guard.sh").write_text("exit 99\n")
+    return folder
 
 
 @pytest.fixture(scope="module")

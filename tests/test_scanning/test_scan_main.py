@@ -44,23 +44,23 @@ def test_cfn_lint__crash_exit_status__is_an_error(tmp_path):
     assert result.error == "cfn-lint exit 1: Traceback: boom"
 
 
-def test_pci_guard__no_summary_line__is_an_error(tmp_path, stand_in_script):
-    result = scan.pci_guard(tmp_path, script=stand_in_script,
+def test_pci_guard__no_summary_line__is_an_error(tmp_path, stand_in_rules):
+    result = scan.pci_guard(tmp_path, folder=stand_in_rules,
                             run=_fake_run(stderr="pci-guard: cfn-guard v3 not available", returncode=2))
     assert result.error == "pci_guard.sh exit 2 without its summary line: pci-guard: cfn-guard v3 not available"
 
 
-def test_pci_guard__script_missing__is_an_error(tmp_path, monkeypatch):
-    monkeypatch.delenv("PCI_GUARD_SCRIPT", raising=False)
-    result = scan.pci_guard(tmp_path, script=tmp_path / "nowhere.sh")
-    assert result.error is not None and result.error.endswith("not found (expected shared/ beside the repository)")
+def test_pci_guard__rule_set_missing__is_an_error_naming_the_variable(tmp_path):
+    result = scan.pci_guard(tmp_path, folder=tmp_path / "nowhere")
+    assert result.error == (f"{tmp_path / 'nowhere' / 'pci_guard.sh'} not found: set PCI_GUARD_RULES to the PCI DSS "
+                            f"Guard rule set's folder (default {scan.DEFAULT_PCI_GUARD})")
 
 
 @pytest.mark.parametrize("returncode", [0, 1])
-def test_pci_guard__guard_error_line__counted_as_a_failure(tmp_path, stand_in_script, returncode):
+def test_pci_guard__guard_error_line__counted_as_a_failure(tmp_path, stand_in_rules, returncode):
     out = ("templates/x.json: passed=0 failed=1 skipped=0\n"
            "  FAIL GUARD_ERROR (cfn-guard exit 5): parse error\n"
            "pci-guard: 1 failed rule checks across 1 templates\n")
-    result = scan.pci_guard(tmp_path, script=stand_in_script, run=_fake_run(stdout=out, returncode=returncode))
+    result = scan.pci_guard(tmp_path, folder=stand_in_rules, run=_fake_run(stdout=out, returncode=returncode))
     assert result.findings == [scan.Finding("x", "GUARD_ERROR", "-", "(cfn-guard exit 5): parse error")]
     assert not result.ok
