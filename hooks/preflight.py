@@ -16,9 +16,9 @@ Argument (a dict; every value comes from the group config through ``!stack_attr`
 
 The other environments' ``vpc_cidr`` come from Sceptre's reading of their stack groups
 (bluegreen.environments: the groups whose config names themselves, so config/nested-dev/, which is
-dev's own group config, is not "another environment"). When AWS_ENDPOINT_URL points at 127.0.0.1 or localhost, its port
-must answer. Every problem is reported at once, on one line of one PreflightFailedError; the checks are
-bluegreen/preflight.py.
+dev's own group config, is not "another environment"). When AWS_ENDPOINT_URL points at 127.0.0.1
+or localhost, its port must answer. Every problem is reported at once, on one line of one
+PreflightFailedError; the checks are bluegreen/preflight.py.
 
 The values are read with ``!stack_attr`` because a group config is rendered before its own
 keys exist: ``{{ vpc_cidr }}`` in config/dev/config.yaml would be undefined there.

@@ -111,3 +111,20 @@ def test_group_config__prod_without_certificate__refused_until_it_is_set():
     with pytest.raises(PreflightFailedError, match=r"prod/networking/network - preflight refused the 'prod' environment, nothing "
                                                    r"was changed: certificate_arn is empty in prod"):
         stack.hooks["before_launch"][0].run()
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_nested_parent__preflight__the_environments_own_and_its_vpc_no_overlap_with_itself(env):
+    stack = stacks(f"nested-{env}")[f"nested-{env}/main"]
+    hook = stack.hooks["before_launch"][0]
+    assert kinds(stack)["before_launch"] == ["Preflight"] and hook.argument["environment"] == env
+    hook._environ = {}
+    if env == "dev":
+        assert hook.run() is None  # dev's vpc_cidr is compared with prod's only, not with its own parent's
+    else:
+        with pytest.raises(PreflightFailedError, match=r"certificate_arn is empty in prod"):
+            hook.run()
+
+
+def test_other_vpc_cidrs__nested_groups__not_other_environments():
+    assert set(other_vpc_cidrs(str(ROOT), "dev")) == {"prod"}
