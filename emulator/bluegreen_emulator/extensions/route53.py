@@ -2,7 +2,8 @@
 
 moto 5.2's RecordSet model replaced or deleted every record of a name and type -- blue
 *and* green of a weighted pair -- on update or delete; here a record set (name, type,
-SetIdentifier) is created, updated and removed alone. GetAtt Id / NameServers of a hosted
+SetIdentifier) is created, updated and removed alone, and is in the zone's change journal
+so that the Route 53 API can delete it too. GetAtt Id / NameServers of a hosted
 zone and HealthCheckId of a health check crashed. QueryLoggingConfig had no model, and
 hosted zones, health checks and record set groups outlived their stack.
 """
@@ -63,6 +64,8 @@ class RecordSetResource(BackendResource, CloudFormationModel):
     @staticmethod
     def _record(p: dict[str, Any]) -> dict[str, Any]:
         record = {k: v for k, v in p.items() if k not in ("HostedZoneName", "Comment")}
+        # Stored fully qualified, as ChangeResourceRecordSets stores it (so API calls find it).
+        record["Name"] = str(p["Name"]).rstrip(".") + "."
         for key in ("Weight", "TTL"):
             if key in record and record[key] is not None:
                 record[key] = as_int(record[key])
@@ -76,10 +79,21 @@ class RecordSetResource(BackendResource, CloudFormationModel):
         if duplicate:
             raise ValueError(f"[Tried to create resource record set [name='{p['Name']}', type='{p['Type']}'] but it already exists]")
         zone.add_rrset(self._record(p))
+        self._journal(zone, "CREATE", p)
         self.physical_id = p["Name"]
 
     def update(self, new_properties: dict[str, Any]) -> None:
-        self._zone(new_properties).upsert_rrset(self._record(new_properties))
+        zone = self._zone(new_properties)
+        zone.upsert_rrset(self._record(new_properties))
+        self._journal(zone, "UPSERT", new_properties)
+
+    def _journal(self, zone: Any, action: str, p: dict[str, Any]) -> None:
+        """The zone's change journal, as ChangeResourceRecordSets keeps it: moto refuses an API
+        DELETE of a record it has no CREATE/UPSERT of (a stack's record could not be deleted)."""
+        record = {k: v for k, v in self._record(p).items() if k != "HostedZoneId"}
+        if "ResourceRecords" in record:
+            record["ResourceRecords"] = [{"Value": str(v)} for v in record["ResourceRecords"] or []]
+        zone.rr_changes.append({"Action": action, "ResourceRecordSet": record})
 
     def remove(self) -> None:
         p = self.properties
