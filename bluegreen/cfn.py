@@ -36,30 +36,22 @@ COLOURS = ("blue", "green")
 #: One ALB per colour: an ALB's colour is its edge, the colour a target group's tasks run is its target.
 EDGES = COLOURS
 
+def _identity(description: str, **constraint: Any) -> dict[str, Any]:
+    return dict(Type="String", Description=description, **constraint)
+
+
+#: The four parameters every stack takes: they name and tag everything it creates.
 IDENTITY_PARAMETERS = {
-    "Environment": dict(
-        Type="String",
-        AllowedValues=list(ENVIRONMENTS),
-        Description="Environment this stack belongs to (dev or prod).",
-    ),
-    "EnvironmentSuffix": dict(
-        Type="String",
-        AllowedPattern="^[a-z0-9]{2,8}$",
-        ConstraintDescription="2-8 lower-case letters or digits (it becomes part of every resource name).",
-        Description="Short suffix that makes resource names unique per deployment, e.g. d01.",
-    ),
-    "Project": dict(
-        Type="String",
+    "Environment": _identity("Environment this stack belongs to (dev or prod).", AllowedValues=list(ENVIRONMENTS)),
+    "EnvironmentSuffix": _identity(
+        "Short suffix that makes resource names unique per deployment, e.g. d01.", AllowedPattern="^[a-z0-9]{2,8}$",
+        ConstraintDescription="2-8 lower-case letters or digits (it becomes part of every resource name)."),
+    "Project": _identity(
+        "Project tag value, also the first element of SSM parameter paths.",
         AllowedPattern="^[a-z][a-z0-9-]{1,38}[a-z0-9]$",
-        ConstraintDescription="3-40 lower-case letters, digits or hyphens, starting with a letter.",
-        Description="Project tag value, also the first element of SSM parameter paths.",
-    ),
-    "CostCenter": dict(
-        Type="String",
-        AllowedPattern="^[A-Z]{2}-[0-9]{3,6}$",
-        ConstraintDescription="Cost centre code such as CC-4410.",
-        Description="CostCenter tag value charged for every resource.",
-    ),
+        ConstraintDescription="3-40 lower-case letters, digits or hyphens, starting with a letter."),
+    "CostCenter": _identity("CostCenter tag value charged for every resource.", AllowedPattern="^[A-Z]{2}-[0-9]{3,6}$",
+                            ConstraintDescription="Cost centre code such as CC-4410."),
 }
 
 

@@ -82,15 +82,11 @@ def lifecycle_rule(rule_id: str, *, expire_after: Any = None, noncurrent_after: 
         **props)
 
 
-def bucket(t: Template, logical: str, qualifier: str, lifecycle: LifecycleRule, *, kms_key: Any = None,
+def bucket(t: Template, logical: str, qualifier: str, lifecycle: LifecycleRule, kms_key: Any, *,
            bucket_key: bool = True, log_to: Any = None, log_prefix: Any = None, **props: Any) -> Bucket:
-    """A private, versioned bucket ``s3-<qualifier>-<account>-<environment>-<suffix>``.
-
-    SSE-KMS with ``kms_key`` (and an S3 Bucket Key: one data key per bucket instead of one KMS call
-    per object, unless ``bucket_key`` is off); without a key SSE-S3, which only a log-delivery
-    destination may use (tests/test_templates/policy.py names them). ``log_to`` is the bucket its
-    server access logs go to, under ``log_prefix``.
-    """
+    """A private, versioned bucket ``s3-<qualifier>-<account>-<environment>-<suffix>``, SSE-KMS with
+    ``kms_key`` and an S3 Bucket Key (one data key per bucket instead of one KMS call per object) unless
+    ``bucket_key`` is off. ``log_to`` is the bucket its server access logs go to, under ``log_prefix``."""
     if kms_key is None:
         encryption = ServerSideEncryptionRule(
             ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
@@ -114,6 +110,14 @@ def bucket(t: Template, logical: str, qualifier: str, lifecycle: LifecycleRule, 
         Tags=tags(),
         **props,
     )))
+
+
+def log_delivery_bucket(t: Template, logical: str, qualifier: str, lifecycle: LifecycleRule, **props: Any) -> Bucket:
+    """A bucket an AWS log delivery writes to (S3 server access logs, ALB logs): SSE-S3, not SSE-KMS,
+    because those deliveries cannot write to a bucket encrypted with a KMS key. It holds request
+    metadata only, never card data (docs/security-exceptions.md; tests/test_templates/policy.py
+    names each such bucket)."""
+    return bucket(t, logical, qualifier, lifecycle, None, **props)
 
 
 def bucket_policy(t: Template, bucket: Bucket, *statements: dict) -> BucketPolicy:

@@ -43,7 +43,7 @@ from troposphere.wafv2 import (
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import COLOURS, EDGES, NAME_TAIL, cap, export, name, new_template, suppressions, tags, target_group, to_json
 from bluegreen.cfn_iam import allow
-from bluegreen.cfn_storage import bucket, bucket_policy, lifecycle_rule, log_group
+from bluegreen.cfn_storage import bucket_policy, lifecycle_rule, log_delivery_bucket, log_group
 
 #: ELB's log-delivery account in us-east-1, the only region this stack is built for.
 ELB_LOG_ACCOUNT_US_EAST_1 = "127311923021"
@@ -106,12 +106,10 @@ def _rules(t):
 
 
 def _log_bucket(t):
-    logs = bucket(
+    logs = log_delivery_bucket(
         t, "AccessLogBucket", "alb-logs",
         lifecycle_rule("expire-alb-logs", expire_after=Ref("AccessLogRetentionDays"),
                        noncurrent_after=Ref("AccessLogRetentionDays")),
-        # ALB log delivery writes only to SSE-S3 buckets (tests/test_templates/policy.py names it).
-        kms_key=None,
         log_to=Ref("AccessLogBucketName"), log_prefix=Sub("s3/alb-logs-" + NAME_TAIL + "/"),
         Metadata=suppressions(guard={
             "S3_BUCKET_REPLICATION_ENABLED": "Copying ALB logs to the organisation's log-archive account is "

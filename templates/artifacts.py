@@ -15,7 +15,7 @@ from troposphere import Ref, Sub
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import export, new_template, suppressions, to_json
 from bluegreen.cfn_iam import allow, deny
-from bluegreen.cfn_storage import RETENTION_DAYS_FROM_A_YEAR, bucket, bucket_policy, lifecycle_rule
+from bluegreen.cfn_storage import RETENTION_DAYS_FROM_A_YEAR, bucket, bucket_policy, lifecycle_rule, log_delivery_bucket
 
 #: The log prefix of the artifact bucket inside the access-log bucket.
 ARTIFACT_LOG_PREFIX = "s3/artifacts/"
@@ -41,14 +41,10 @@ def _parameters(t):
 
 
 def _access_log_bucket(t):
-    access_logs = bucket(
+    access_logs = log_delivery_bucket(
         t, "AccessLogBucket", "access-logs",
         lifecycle_rule("ExpireLogsAfterRetention", expire_after=Ref("AccessLogRetentionDays"),
                        noncurrent_after=Ref("NoncurrentVersionExpirationDays")),
-        # S3 server access logging cannot deliver to a bucket whose default encryption is SSE-KMS,
-        # so this bucket uses SSE-S3 (AES-256). It holds request metadata only, never artifacts or
-        # card data (docs/security-exceptions.md; tests/test_templates/policy.py names it).
-        kms_key=None,
         Metadata=suppressions(
             checkov={"CKV_AWS_18": ACCESS_LOG_NOT_LOGGED},
             guard={"S3_BUCKET_LOGGING_ENABLED": ACCESS_LOG_NOT_LOGGED,
@@ -67,7 +63,7 @@ def _artifact_bucket(t, access_logs):
     artifacts = bucket(
         t, "ArtifactBucket", "artifacts",
         lifecycle_rule("ExpireNoncurrentVersions", noncurrent_after=Ref("NoncurrentVersionExpirationDays")),
-        kms_key=Ref("DataKeyArn"), log_to=Ref(access_logs), log_prefix=ARTIFACT_LOG_PREFIX,
+        Ref("DataKeyArn"), log_to=Ref(access_logs), log_prefix=ARTIFACT_LOG_PREFIX,
         Metadata=suppressions(guard={"S3_BUCKET_REPLICATION_ENABLED": NO_REPLICATION}),
     )
     objects = Sub("${ArtifactBucket.Arn}/*")

@@ -100,7 +100,7 @@ def _bucket(t, ops_key, access_logs, archive_after, retention):
         t, "TrailBucket", "trail",
         lifecycle_rule("archive-then-expire-audit-history", expire_after=Ref(retention),
                        noncurrent_after=Ref(retention), archive_after=Ref(archive_after)),
-        kms_key=Ref(ops_key),
+        Ref(ops_key),
         # No S3 Bucket Key: with one, CloudTrail would need kms:Decrypt on the ops key to create the
         # trail, which the key policy does not (and need not) give it. A few thousand log files a day
         # cost little in KMS calls.

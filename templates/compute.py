@@ -307,32 +307,21 @@ def _service(t, colour, cluster, task_definition):
     ))
 
 
-def _scaling(t, colour, cluster, service):
-    c = cap(colour)
-    target = t.add_resource(ScalableTarget(
-        f"{c}ScalableTarget",
-        ServiceNamespace="ecs",
-        ScalableDimension="ecs:service:DesiredCount",
-        ResourceId=Join("/", ["service", Ref(cluster), GetAtt(service, "Name")]),
-        MinCapacity=Ref(f"{c}DesiredCount"),
-        MaxCapacity=Ref("MaxTaskCount"),
-        Tags=tags("scaling", colour),
-    ))
+def _tracking(t, logical, colour, qualifier, target, value, **metric):
+    """A target-tracking policy: out after a minute over ``value``, in only after five minutes under it."""
     t.add_resource(ScalingPolicy(
-        f"{c}CpuScaling",
-        PolicyName=name("asp", colour, "cpu"),
+        f"{cap(colour)}{logical}Scaling",
+        PolicyName=name("asp", colour, qualifier),
         PolicyType="TargetTrackingScaling",
         ScalingTargetId=Ref(target),
         TargetTrackingScalingPolicyConfiguration=TargetTrackingScalingPolicyConfiguration(
-            TargetValue=CPU_TARGET_PERCENT,
-            PredefinedMetricSpecification=PredefinedMetricSpecification(
-                PredefinedMetricType="ECSServiceAverageCPUUtilization"),
-            ScaleOutCooldown=60,
-            ScaleInCooldown=300,
-        ),
+            TargetValue=value, ScaleOutCooldown=60, ScaleInCooldown=300, **metric),
     ))
-    # Every task is in one target group per ALB, so its requests are the sum of the two groups'
-    # RequestCountPerTarget (the predefined ALBRequestCountPerTarget follows one group only).
+
+
+def _requests_per_task(colour):
+    """A task's requests through both ALBs. Every task is in one target group per ALB, so they are the sum
+    of the two groups' RequestCountPerTarget (the predefined ALBRequestCountPerTarget follows one group only)."""
     per_edge = [
         TargetTrackingMetricDataQuery(
             Id=f"via{edge}", ReturnData=False,
@@ -348,24 +337,28 @@ def _scaling(t, colour, cluster, service):
         )
         for edge in EDGES
     ]
-    t.add_resource(ScalingPolicy(
-        f"{c}RequestScaling",
-        PolicyName=name("asp", colour, "requests"),
-        PolicyType="TargetTrackingScaling",
-        ScalingTargetId=Ref(target),
-        TargetTrackingScalingPolicyConfiguration=TargetTrackingScalingPolicyConfiguration(
-            TargetValue=REQUESTS_PER_TARGET_PER_MINUTE,
-            CustomizedMetricSpecification=CustomizedMetricSpecification(Metrics=[
-                *per_edge,
-                TargetTrackingMetricDataQuery(
-                    Id="requests", ReturnData=True,
-                    Expression=REQUESTS_PER_TASK_EXPRESSION,
-                    Label=f"{colour}: requests per task per minute, both ALBs"),
-            ]),
-            ScaleOutCooldown=60,
-            ScaleInCooldown=300,
-        ),
+    return CustomizedMetricSpecification(Metrics=[
+        *per_edge,
+        TargetTrackingMetricDataQuery(Id="requests", ReturnData=True, Expression=REQUESTS_PER_TASK_EXPRESSION,
+                                      Label=f"{colour}: requests per task per minute, both ALBs"),
+    ])
+
+
+def _scaling(t, colour, cluster, service):
+    target = t.add_resource(ScalableTarget(
+        f"{cap(colour)}ScalableTarget",
+        ServiceNamespace="ecs",
+        ScalableDimension="ecs:service:DesiredCount",
+        ResourceId=Join("/", ["service", Ref(cluster), GetAtt(service, "Name")]),
+        MinCapacity=Ref(f"{cap(colour)}DesiredCount"),
+        MaxCapacity=Ref("MaxTaskCount"),
+        Tags=tags("scaling", colour),
     ))
+    _tracking(t, "Cpu", colour, "cpu", target, CPU_TARGET_PERCENT,
+              PredefinedMetricSpecification=PredefinedMetricSpecification(
+                  PredefinedMetricType="ECSServiceAverageCPUUtilization"))
+    _tracking(t, "Request", colour, "requests", target, REQUESTS_PER_TARGET_PER_MINUTE,
+              CustomizedMetricSpecification=_requests_per_task(colour))
 
 
 def build():

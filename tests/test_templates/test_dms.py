@@ -45,24 +45,16 @@ def endpoint_name(resources, ref):
 
 
 # ---------------------------------------------------------------- replication instance
-def test_instance__storage__encrypted_with_the_data_key(instance):
-    assert instance["KmsKeyId"] == {"Ref": "DataKeyArn"}
-
-
-def test_instance__publicly_accessible__false(instance):
-    assert instance["PubliclyAccessible"] is False
-
-
-def test_instance__multi_az__true(instance):
-    assert instance["MultiAZ"] is True
-
-
-def test_instance__auto_minor_version_upgrade__true(instance):
-    assert instance["AutoMinorVersionUpgrade"] is True
-
-
-def test_instance__security_group__only_the_dms_group(instance):
-    assert instance["VpcSecurityGroupIds"] == [{"Ref": "DmsSecurityGroupId"}]
+@pytest.mark.parametrize("setting,expected", [
+    ("KmsKeyId", {"Ref": "DataKeyArn"}),  # storage encrypted with the data key
+    ("PubliclyAccessible", False),
+    ("MultiAZ", True),
+    ("AutoMinorVersionUpgrade", True),
+    ("VpcSecurityGroupIds", [{"Ref": "DmsSecurityGroupId"}]),  # only the DMS group
+])
+def test_instance__setting__the_designed_value(instance, setting, expected):
+    # A type check too: a "false" string or 0 is not False.
+    assert (instance[setting], type(instance[setting])) == (expected, type(expected))
 
 
 def test_instance__subnets__the_private_db_subnets(resources, instance):
