@@ -108,6 +108,19 @@ def test_parent_config__green_weight__the_ssm_parameter_the_stacks_read_and_writ
     assert set(records) == set(parents[env].green_weight_records) and len(records) == 2
 
 
+def test_parent_config__weight_in_ssm__the_parent_is_given_it(aws, parents):
+    aws.client("ssm").put_parameter(Name=parents["prod"].green_weight_sources[0], Value="25", Type="String")
+    assert nested.unresolved_parameters(parent_stack("prod"))[nested.GREEN_WEIGHT].resolve() == "25"
+
+
+def test_parent_config__no_weight_in_ssm__refused_not_guessed(aws, parents):
+    # Sceptre resolves the parameters before its first CloudFormation call: nothing is deployed.
+    from resolver.exceptions import ParameterNotFoundError  # sceptre-ssm-resolver's
+
+    with pytest.raises(ParameterNotFoundError):
+        nested.unresolved_parameters(parent_stack("prod"))[nested.GREEN_WEIGHT].resolve()
+
+
 def test_parent_config__var_green_weight__the_literal_split():
     weight = nested.unresolved_parameters(parent_stack("dev", green_weight="30"))[nested.GREEN_WEIGHT]
     assert weight.resolve() == "30"
