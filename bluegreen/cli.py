@@ -9,12 +9,16 @@
     bluegreen db status      --env dev
     bluegreen db switchover  --env prod --to green --actor jane --reason "CHG-4711"
     ... add --json for machine output, --verbose for the decision log (stderr)
+    ... add --role operator|auditor|<role ARN> --mfa-serial ARN [--mfa-code 123456] to act as that role
 
 The command runs here, in-process, with the very code the traffic-shifter Lambda runs, configured
 by that Lambda's own environment (read with lambda:GetFunctionConfiguration on
 ``lambda-traffic-shifter-<env>-<suffix>``), so the ARNs have one source of truth. The state item's
 version check keeps this run and the Lambda's from both acting. boto3 honours AWS_ENDPOINT_URL,
-so the same commands work against the local emulator.
+so the same commands work against the local emulator. ``--role`` assumes the operator's or the
+auditor's role (templates/access.py: ``role-<who>-<env>-<suffix>``, trusted with MFA) or any role ARN
+before anything else, so the command has exactly that role's permissions (an AWS profile with
+``role_arn`` does the same through boto3).
 
 Exit codes: 0 done, 1 refused or failed (message on stderr, no traceback), 2 usage or unknown env.
 """
@@ -25,6 +29,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -43,6 +48,9 @@ from bluegreen.environments import (
 
 COMMANDS = ("status", "start", "pause", "resume", "promote", "rollback")
 DB_COMMANDS = ("status", "switchover")
+#: ``--role`` short names: the people's roles of templates/access.py.
+PEOPLE_ROLES = ("operator", "auditor")
+MFA_SERIAL_VARIABLE = "BLUEGREEN_MFA_SERIAL"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 SessionFactory = Callable[..., boto3.Session]
@@ -71,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     shift.add_argument("--json", action="store_true", help="print the result as JSON")
     shift.add_argument("--verbose", "-v", action="store_true", help="print the decision log (JSON lines) on stderr")
     shift.add_argument("--project-dir", type=Path, help="project folder holding config/ (default: found from the cwd)")
+    add_role_arguments(shift)
     db = sub.add_parser(
         "db",
         help="database writer: status, switchover --to blue|green (docs/db-switchover.md)",
@@ -87,9 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
         ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
     ):
         db.add_argument(flag, **kwargs)
+    add_role_arguments(db)
     # Parsed by the rehearsal's own command line (bluegreen/rehearsal/cli.py); listed here for --help.
     sub.add_parser("rehearse", help="the migration dress rehearsal on this machine (docs/rehearsal.md)", add_help=False)
     return parser
+
+
+def add_role_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--role", help=f"act as this role: {' or '.join(PEOPLE_ROLES)} (the environment's) or a role ARN")
+    parser.add_argument("--mfa-serial", default=os.environ.get(MFA_SERIAL_VARIABLE),
+                        help=f"your MFA device's ARN, for a role trusted with MFA (default: ${MFA_SERIAL_VARIABLE})")
+    parser.add_argument("--mfa-code", help="the MFA device's current code (asked for when missing and --mfa-serial is set)")
 
 
 def main(
@@ -142,9 +159,37 @@ def _require_endpoint() -> None:
         raise CliError(str(err)) from err
 
 
-def make_session(env: Environment, session_factory: SessionFactory = boto3.Session) -> boto3.Session:
-    """A session in the environment's region (AWS_ENDPOINT_URL, profiles etc. apply as boto3 does)."""
-    return session_factory(region_name=env.region)
+def make_session(env: Environment, session_factory: SessionFactory = boto3.Session, *, role: str | None = None,
+                 mfa_serial: str | None = None, mfa_code: str | None = None) -> boto3.Session:
+    """A session in the environment's region (AWS_ENDPOINT_URL, profiles etc. apply as boto3 does); with
+    ``role``, a session of that role assumed from it (sts:AssumeRole, with the MFA device's code if given)."""
+    session = session_factory(region_name=env.region)
+    if not role:
+        return session
+    if not role.startswith("arn:") and role not in PEOPLE_ROLES:
+        raise CliError(f"--role {role!r}: use {' or '.join(PEOPLE_ROLES)}, or a role ARN (arn:aws:iam::...:role/...)", EXIT_USAGE)
+    sts = session.client("sts")
+    arn = role if role.startswith("arn:") else role_arn(env, role, sts.get_caller_identity()["Account"])
+    request: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": session_name()}
+    if mfa_serial:
+        request.update(SerialNumber=mfa_serial, TokenCode=mfa_code or getpass.getpass(f"MFA code for {mfa_serial}: "))
+    try:
+        credentials = sts.assume_role(**request)["Credentials"]
+    except ClientError as err:
+        hint = "" if mfa_serial else f" (the people's roles need MFA: --mfa-serial or ${MFA_SERIAL_VARIABLE})"
+        raise CliError(f"cannot assume {arn}: {err.response['Error'].get('Message', err)}{hint}") from err
+    return session_factory(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+                           aws_session_token=credentials["SessionToken"], region_name=env.region)
+
+
+def role_arn(env: Environment, role: str, account: str) -> str:
+    """The ARN of ``operator`` / ``auditor`` in ``env`` (templates/access.py names them role-<who>-<env>-<suffix>)."""
+    return f"arn:aws:iam::{account}:role/{env.resource_name('role', role)}"
+
+
+def session_name() -> str:
+    """Who assumed the role, as CloudTrail shows it: bluegreen-<local user>, in STS's alphabet."""
+    return re.sub(r"[^\w+=,.@-]", "-", f"bluegreen-{getpass.getuser()}")[:64]
 
 
 def lambda_environment(session: boto3.Session, env: Environment) -> dict[str, str]:
@@ -194,7 +239,7 @@ def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr:
     except EnvironmentConfigError as err:
         raise CliError(str(err)) from err
     _require_endpoint()
-    session = make_session(env, session_factory)
+    session = make_session(env, session_factory, role=args.role, mfa_serial=args.mfa_serial, mfa_code=args.mfa_code)
     variables = lambda_environment(session, env)
     handler = logger.registered_handler
     previous = handler.stream, logger.log_level
@@ -278,7 +323,7 @@ def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stde
         raise CliError(str(err)) from err
 
     _require_endpoint()
-    session = make_session(env, session_factory)
+    session = make_session(env, session_factory, role=args.role, mfa_serial=args.mfa_serial, mfa_code=args.mfa_code)
     variables = lambda_environment(session, env)
     actor = f"{args.actor or default_actor(session)} (cli)"
     # The decision log is JSON lines meant for CloudWatch; here it goes to stderr, and only when asked.

@@ -1,0 +1,257 @@
+"""The roles as deployed, with IAM enforced by the emulator: both directions, at run time.
+
+One emulator and one ``sceptre launch dev`` for the module. The traffic-shifter Lambda runs as its
+own execution role (the emulator's Lambda assumes the function's Role), the CLI as the operator or
+the auditor (``--role``, assumed with MFA). Each call is checked by the emulator against the
+caller's policies on the resource it names (emulator/bluegreen_emulator/iam_enforcement.py).
+
+* the shift (start, an advance), the alarm-driven rollback and the operator's rollback succeed
+  under the roles as written, and nothing anywhere is denied;
+* with any one action of the shift/rollback path removed from the function's policy (SHIFT_PATH,
+  a new default version of the managed policy), the run is denied exactly that action and the
+  rollback's own invocation reports it (its payload or its log); when the rollback cannot finish
+  the invocation fails (FunctionError: what the function's Errors alarm counts in AWS);
+* the auditor reads the status and is denied the rollback at its first write, nothing changed.
+
+Not run here: the database switchover and ``db status`` (both open a TLS connection to each colour's
+writer, and the emulator runs no database engine: their calls are checked against the role in
+test_lambda_calls.py's recorded run, the people's in test_people_roles.py) and the runtime's own
+calls (logs, VPC network interfaces, the DLQ: made by the Lambda service, not by the code).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bluegreen import cli, demo
+from tests.emulator_process import aws_env, free_port, run_launcher
+
+pytestmark = pytest.mark.emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+SCEPTRE = Path(sys.executable).parent / "sceptre"
+ACCOUNT = "123456789012"
+FUNCTION = "lambda-traffic-shifter-dev-d01"
+POLICY_LOGICAL_ID = "FunctionPolicy"
+MFA = ("--mfa-serial", f"arn:aws:iam::{ACCOUNT}:mfa/ops.alice", "--mfa-code", "123456")
+#: (statement, action) of the function's policy the shift and the rollback call, directly or through
+#: a service (KMS via DynamoDB and SNS). The rest: the switchover's and the Lambda runtime's (see above).
+SHIFT_PATH = [
+    ("ReadListenerWeights", "elasticloadbalancing:DescribeListeners"),
+    ("SetListenerWeights", "elasticloadbalancing:ModifyListener"),
+    ("ReadWeightedRecords", "route53:ListResourceRecordSets"),
+    ("SetWeightedRecords", "route53:ChangeResourceRecordSets"),
+    ("ReadAndSetGreenWeight", "ssm:GetParameter"),
+    ("ReadAndSetGreenWeight", "ssm:PutParameter"),
+    ("ReadShiftPlan", "ssm:GetParameter"),
+    ("ReadGateAlarms", "cloudwatch:DescribeAlarms"),
+    ("ReadAndWriteShiftState", "dynamodb:GetItem"),
+    ("ReadAndWriteShiftState", "dynamodb:PutItem"),
+    ("Notify", "sns:Publish"),
+    ("OpsKeyForStateTable", "kms:Decrypt"),
+    ("OpsKeyForStateTable", "kms:GenerateDataKey"),
+    ("OpsKeyForMessages", "kms:Decrypt"),
+    ("OpsKeyForMessages", "kms:GenerateDataKey"),
+]
+
+
+class World:
+    """The launched dev group on the emulator, seen as its deployer."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.env = aws_env(port)
+        self.session = boto3.session.Session(aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+                                             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1")
+
+    def client(self, service: str):
+        return self.session.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"])
+
+    def sceptre(self, *args: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
+        return subprocess.run([str(SCEPTRE), "--dir", str(ROOT), *args], env={**env, **self.env, "EMULATOR_PORT": str(self.port)},
+                              cwd=ROOT, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+
+    def invoke(self, payload: dict) -> tuple[dict, str | None, str]:
+        """(the handler's answer, FunctionError, the invocation's log)."""
+        response = self.client("lambda").invoke(FunctionName=FUNCTION, Payload=json.dumps(payload).encode(), LogType="Tail")
+        log = base64.b64decode(response.get("LogResult") or b"").decode()
+        return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError"), log
+
+    def policy_arn(self) -> str:
+        resources = self.client("cloudformation").list_stack_resources(StackName="payments-dev-operations-automation")
+        return next(r["PhysicalResourceId"] for r in resources["StackResourceSummaries"] if r["LogicalResourceId"] == POLICY_LOGICAL_ID)
+
+
+@pytest.fixture(scope="module")
+def world():
+    port = free_port()
+    started = run_launcher("start", port=port)
+    assert started.returncode == 0, started.stderr
+    mp = pytest.MonkeyPatch()
+    try:
+        launched = World(port)
+        result = launched.sceptre("launch", "-y", "dev")
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+        for key, value in launched.env.items():  # the demo's helpers and the CLI use boto3's default chain
+            mp.setenv(key, value)
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            mp.delenv(key, raising=False)
+        launched.aws = demo.Emulated("dev")
+        launched.lambda_env = launched.aws.lambda_env()
+        launched.gate = launched.lambda_env["GATE_ALARMS"].split(",")[0]
+        launched.client("ssm").put_parameter(Name=launched.lambda_env["SSM_PREFIX"] + "/shift/plan",
+                                             Value=json.dumps(demo.DEMO_PLAN), Type="String", Overwrite=True)
+        yield launched
+    finally:
+        mp.undo()
+        run_launcher("stop", port=port, timeout=60)
+
+
+def weights(world) -> demo.Reading:
+    return world.aws.weights(world.lambda_env)
+
+
+def gates(world, state: str) -> None:
+    demo.set_gates(world.aws, world.lambda_env, state, f"test: {state}")
+
+
+def alarm(world) -> tuple[dict, str | None, str]:
+    """Green's gate goes to ALARM and its event is delivered: the rollback path."""
+    reason = "test fault: green 5xx"
+    world.client("cloudwatch").set_alarm_state(AlarmName=world.gate, StateValue="ALARM", StateReason=reason)
+    return world.invoke(demo.alarm_event(world.gate, "ALARM", reason))
+
+
+def denial(action: str) -> str:
+    return f"is not authorized to perform: {action}"
+
+
+def bluegreen(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main([*argv, "--env", "dev", "--project-dir", str(ROOT)], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def started(world) -> None:
+    """From any state to a running shift at its first step (the function's full role)."""
+    gates(world, "OK")
+    world.invoke({"command": "rollback", "actor": "test", "reason": "reset"})
+    answer, error, log = world.invoke({"command": "start", "actor": "test"})
+    assert (error, answer["state"]["status"]) == (None, "running"), log[-3000:]
+
+
+# ------------------------------------------------------------------------- the roles as written
+def test_lambda_role__shift_advance_and_alarm_rollback__succeed_with_nothing_denied(world):
+    started(world)
+    assert weights(world).listeners == ("90/10", "90/10")
+    time.sleep(demo.DEMO_PLAN["steps"][0]["bake_seconds"] + 0.5)
+    advanced, error, tick_log = world.invoke(demo.SCHEDULED_EVENT)
+    assert (error, advanced["decision"]["action"]) == (None, "advance"), tick_log[-3000:]
+    assert weights(world).ssm == "25"
+
+    rolled, error, rollback_log = alarm(world)
+
+    assert error is None, rollback_log[-3000:]
+    assert rolled["state"]["status"] == "rolled_back"
+    assert weights(world).all_blue
+    assert "AccessDenied" not in tick_log + rollback_log
+
+
+def test_operator_role__rollback__every_call_allowed_and_blue_restored(world):
+    started(world)
+
+    code, out, err = bluegreen("shift", "rollback", "--role", "operator", *MFA, "--reason", "operator test")
+
+    assert code == 0, err
+    assert weights(world).all_blue
+    assert "AccessDenied" not in out + err
+
+
+def test_operator_role__without_mfa__cannot_be_assumed(world):
+    code, _, err = bluegreen("shift", "status", "--role", "operator")
+
+    assert code == 1
+    assert "cannot assume arn:aws:iam::123456789012:role/role-operator-dev-d01" in err
+    assert "MFA" in err
+
+
+def test_auditor_role__status__allowed(world):
+    code, out, err = bluegreen("shift", "status", "--role", "auditor", *MFA)
+
+    assert code == 0, err
+    assert "AccessDenied" not in out + err
+
+
+def test_auditor_role__rollback__denied_at_its_first_write_and_nothing_changed(world):
+    started(world)
+    before = weights(world)
+
+    code, _, err = bluegreen("shift", "rollback", "--role", "auditor", *MFA, "--reason", "auditor test")
+
+    assert code == 1
+    assert "AccessDenied" in err and "assumed-role/role-auditor-dev-d01/" in err
+    assert any(denial(a) in err for a in ("dynamodb:PutItem", "elasticloadbalancing:ModifyListener",
+                                          "route53:ChangeResourceRecordSets", "ssm:PutParameter")), err
+    assert weights(world) == before
+
+
+# ------------------------------------------------------------------------- one action removed
+@pytest.fixture
+def reduced_policy(world):
+    """Set the function's managed policy to its document without (statement, action); restored after."""
+    iam = world.client("iam")
+    arn = world.policy_arn()
+    original = next(v for v in iam.list_policy_versions(PolicyArn=arn)["Versions"] if v["IsDefaultVersion"])
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=original["VersionId"])["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    made = []
+
+    def reduce(sid: str, action: str) -> None:
+        reduced = json.loads(json.dumps(document))
+        statement = next(s for s in reduced["Statement"] if s.get("Sid") == sid)
+        actions = [a for a in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]) if a != action]
+        assert len(actions) < len(statement["Action"]), f"{sid} does not grant {action}"
+        if actions:
+            statement["Action"] = actions
+        else:
+            reduced["Statement"].remove(statement)
+        made.append(iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(reduced), SetAsDefault=True)
+                    ["PolicyVersion"]["VersionId"])
+
+    yield reduce
+    iam.set_default_policy_version(PolicyArn=arn, VersionId=original["VersionId"])
+    for version in made:
+        iam.delete_policy_version(PolicyArn=arn, VersionId=version)
+
+
+@pytest.mark.parametrize("sid,action", SHIFT_PATH, ids=[f"{s}-{a}" for s, a in SHIFT_PATH])
+def test_lambda_role__one_action_removed__the_rollback_is_denied_that_action_and_reports_it(world, reduced_policy, sid, action,
+                                                                                           record_property):
+    started(world)  # green carries traffic; then the role loses one action, then green's gate fires
+    reduced_policy(sid, action)
+
+    rollback, rollback_error, rollback_log = alarm(world)
+
+    said = json.dumps(rollback) + rollback_log
+    assert denial(action) in said, f"the rollback did not report {action}:\n{said[-4000:]}"
+    assert f"assumed-role/role-traffic-shifter-dev-d01/{FUNCTION} is not authorized" in said  # its own role, not the deployer
+    denied = {line.split(denial(""), 1)[1].split()[0].rstrip(".,:;\"'\\") for line in said.split("\n") if denial("") in line}
+    assert denied == {action}, "only the removed action is denied"
+    blue = weights(world).all_blue
+    record_property("outcome", f"FunctionError={rollback_error} blue={blue}")
+    # Never a silent half rollback: one that could not put traffic on blue fails the invocation (the
+    # function's Errors metric, which ShifterErrorsAlarm watches; the emulator computes no Lambda metrics).
+    assert blue or rollback_error is not None
+    if rollback_error is None:  # it finished: what it could not do is logged, the traffic is blue
+        assert rollback["state"]["status"] == "rolled_back"
