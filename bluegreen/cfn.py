@@ -36,6 +36,21 @@ COLOURS = ("blue", "green")
 #: One ALB per colour: an ALB's colour is its edge, the colour a target group's tasks run is its target.
 EDGES = COLOURS
 
+# What two stacks must agree on, defined once.
+#: The payment schema on both clusters: the database stack creates it, the tasks use it, DMS replicates it.
+DB_NAME = "payments"
+DB_PORT = 3306
+#: The application's own database user, on both clusters. It logs in with IAM database
+#: authentication (no password to keep in sync between the colours); the writer fence revokes its
+#: DML (docs/db-switchover.md). Created once per cluster by SQL (docs/deployment.md).
+APP_DB_USER = "payments_app"
+#: The switchover's drain-marker schema (lambda_src/traffic_shifter/db/drain.py): the shifter is
+#: told it, DMS replicates its marker table.
+MARKER_SCHEMA = "bluegreen_ops"
+#: What no generated master password contains: the security stack generates the passwords, the
+#: database stack's rotation keeps to it, so no password is one a connection string cannot carry.
+PASSWORD_EXCLUDED_CHARACTERS = "\"@/\\'`"
+
 def _identity(description: str, **constraint: Any) -> dict[str, Any]:
     return dict(Type="String", Description=description, **constraint)
 

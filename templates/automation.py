@@ -32,7 +32,10 @@ from troposphere.sqs import Queue, QueuePolicy
 
 from bluegreen import cfn_lambda
 from bluegreen import cfn_parameters as params
-from bluegreen.cfn import COLOURS, EDGES, NAME_TAIL, cap, deletable, export, name, new_template, tags, target_group, to_json
+from bluegreen.cfn import (
+    COLOURS, EDGES, MARKER_SCHEMA, NAME_TAIL, cap, deletable, export, name, new_template, tags, target_group,
+    to_json,
+)
 from bluegreen.cfn_alarms import dimensions
 from bluegreen.cfn_iam import allow, arn, deny, managed_policy, policy_document, role, via_service
 
@@ -58,8 +61,6 @@ PARLIAMENT_MODIFY_LISTENER = {
     "issue": "RESOURCE_MISMATCH", "actions": ["elasticloadbalancing:ModifyListener"],
     "reason": "parliament expects the NLB listener format as well; ModifyListener takes an ALB or an NLB "
               "listener, and granting exactly the two ALB listeners the shifter sets is least privilege."}
-#: The switchover's drain marker (lambda_src/traffic_shifter/db/drain.py); dms.py replicates this schema.
-MARKER_SCHEMA = "bluegreen_ops"
 #: dms stack outputs -> what they are; the switchover stops and starts exactly these.
 DMS_TASKS = {
     "ReplicationTaskArn": "Initial blue -> green task (full load and CDC)",

@@ -40,13 +40,8 @@ def add_parameters(t):
                   "period; false only where the stack must tear down (dev).", Default="true")
 
 
-def build():
-    t = new_template("AWS Backup vault, daily plan and selection of the blue and green Aurora clusters "
-                     "of the blue-green payment platform.")
-    add_parameters(t)
-    t.add_condition("LockVault", Equals(Ref("VaultLock"), "true"))
-
-    vault = t.add_resource(deletable(BackupVault(
+def _vault(t):
+    return t.add_resource(deletable(BackupVault(
         "BackupVault",
         BackupVaultName=name("backup", "vault"),
         EncryptionKeyArn=Ref("DataKeyArn"),
@@ -57,6 +52,9 @@ def build():
         BackupVaultTags=tag_map() | {"Name": name("backup", "vault")},
     )))
 
+
+def _plan(t, vault):
+    """Daily snapshots of exactly the two clusters, kept RETENTION_DAYS in the vault."""
     backup_role = role(
         t, "BackupRole", name("role", "backup"),
         "Assumed by AWS Backup to snapshot and restore the Aurora clusters of this deployment.",
@@ -93,7 +91,16 @@ def build():
             Resources=[Ref(f"{cap(colour)}ClusterArn") for colour in COLOURS],
         ),
     ))
+    return plan
 
+
+def build():
+    t = new_template("AWS Backup vault, daily plan and selection of the blue and green Aurora clusters "
+                     "of the blue-green payment platform.")
+    add_parameters(t)
+    t.add_condition("LockVault", Equals(Ref("VaultLock"), "true"))
+    vault = _vault(t)
+    plan = _plan(t, vault)
     export(t, "BackupVaultName", Ref(vault), "Name of the AWS Backup vault holding the Aurora recovery points.")
     export(t, "BackupVaultArn", GetAtt(vault, "BackupVaultArn"), "ARN of the AWS Backup vault.")
     export(t, "BackupPlanId", Ref(plan), "ID of the daily Aurora backup plan.")

@@ -55,7 +55,10 @@ from troposphere.ecs import (
 from troposphere.ecs import Environment as EnvironmentVariable
 
 from bluegreen import cfn_parameters as params
-from bluegreen.cfn import COLOURS, EDGES, NAME_TAIL, cap, export, name, new_template, tags, target_group, to_json
+from bluegreen.cfn import (
+    APP_DB_USER, COLOURS, DB_NAME, DB_PORT, EDGES, NAME_TAIL, cap, export, name, new_template, tags, target_group,
+    to_json,
+)
 from bluegreen.cfn_iam import allow, policy_and_role, service_trust, via_service
 from bluegreen.cfn_storage import log_group
 
@@ -63,12 +66,6 @@ CONTAINER = "payment-api"
 #: The non-root UID:GID the image runs as; the image must not need root for anything.
 CONTAINER_USER = "10001:10001"
 SIGNING_KEY_PARAMETER = "app/payment-api-signing-key"
-#: The application's database user on both clusters (database.py APP_DB_USER, created by SQL:
-#: docs/deployment.md); the writer fence revokes its DML.
-APP_DB_USER = "payments_app"
-#: database.py's DatabaseName and Port, which no longer reach the task through the master secret.
-DB_NAME = "payments"
-DB_PORT = "3306"
 #: Where app/Dockerfile puts the RDS CA bundle the database's certificate is verified against.
 APP_CA_BUNDLE = "/opt/payment-api/rds-global-bundle.pem"
 #: Target per task for request-count scaling: 1,000 per minute (~17 tx/s), far below the 83 tx/s a task is
@@ -233,7 +230,7 @@ def _task_definition(t, colour, logs, execution_role, task_role):
                 EnvironmentVariable(Name="APP_PORT", Value=Ref("AppPort")),
                 # Not a secret: a host name. Both colours write through it to the one active writer.
                 EnvironmentVariable(Name="DB_WRITER_HOST", Value=Ref("DbWriterHost")),
-                EnvironmentVariable(Name="DB_PORT", Value=DB_PORT),
+                EnvironmentVariable(Name="DB_PORT", Value=str(DB_PORT)),
                 EnvironmentVariable(Name="DB_NAME", Value=DB_NAME),
                 # Not secrets either: the app signs a 15-minute IAM token with the task role per
                 # connection (TLS required) instead of sending a password.

@@ -17,7 +17,10 @@ from troposphere.rds import DBCluster, DBClusterParameterGroup, DBInstance, DBSu
 from troposphere.secretsmanager import HostedRotationLambda, RotationRules, RotationSchedule, SecretTargetAttachment
 
 from bluegreen import cfn_parameters as params
-from bluegreen.cfn import COLOURS, NAME_TAIL, cap, deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import (
+    APP_DB_USER, COLOURS, DB_NAME, DB_PORT, NAME_TAIL, PASSWORD_EXCLUDED_CHARACTERS, cap, deletable, export, name,
+    new_template, tags, to_json,
+)
 from bluegreen.cfn_alarms import GATE_EVALUATION, dimensions, expression, metric_query
 from bluegreen.cfn_iam import role, service_trust
 from bluegreen.cfn_storage import log_group
@@ -33,15 +36,8 @@ LOG_EXPORTS = ["audit", "error", "slowquery"]
 #: schema changes (PCI DSS 10.2.2, 10.2.4, 10.2.5, 10.2.7). QUERY_DML is deliberately absent:
 #: the audit log records the full statement text, so it would copy card data into the logs.
 AUDIT_EVENTS = "CONNECT,QUERY_DCL,QUERY_DDL"
-#: Must equal the characters the security stack's GenerateSecretString excludes, or a rotation
-#: could produce a password the application's connection strings cannot carry.
-EXCLUDED_PASSWORD_CHARACTERS = "\"@/\\'`"
 ROTATION_DAYS = 30
 SECRETS_TRANSFORM = "AWS::SecretsManager-2024-09-16"
-#: The application's own database user, on both clusters. It logs in with IAM database
-#: authentication (no password to keep in sync between the colours); the writer fence revokes its
-#: DML (docs/db-switchover.md). Created once per cluster by SQL (docs/deployment.md).
-APP_DB_USER = "payments_app"
 #: Memory-optimised classes only: dev exercises exactly the prod settings (Performance Insights
 #: with the data key included) on the smallest class that is sized for sustained load; burstable
 #: (t) classes are out (docs/data-tier.md).
@@ -187,8 +183,8 @@ def _cluster(t, colour, subnet_group, parameter_group):
         DBClusterIdentifier=name("aurora", colour),
         Engine=ENGINE,
         EngineVersion=Ref("DbEngineVersion"),
-        DatabaseName="payments",
-        Port=3306,
+        DatabaseName=DB_NAME,
+        Port=DB_PORT,
         MasterUsername=secret_field(colour, "username"),
         MasterUserPassword=secret_field(colour, "password"),
         DBSubnetGroupName=Ref(subnet_group),
@@ -260,7 +256,7 @@ def _rotation(t, colour, cluster, instances):
             VpcSubnetIds=Join(",", Ref("DbSubnetIds")),
             VpcSecurityGroupIds=Ref("RotationSecurityGroupId"),
             KmsKeyArn=Ref("DataKeyArn"),
-            ExcludeCharacters=EXCLUDED_PASSWORD_CHARACTERS,
+            ExcludeCharacters=PASSWORD_EXCLUDED_CHARACTERS,
         ),
         RotationRules=RotationRules(AutomaticallyAfterDays=ROTATION_DAYS),
     ))

@@ -23,7 +23,9 @@ from troposphere.cloudwatch import Alarm
 from troposphere.dms import Endpoint, MySqlSettings, ReplicationInstance, ReplicationSubnetGroup, ReplicationTask
 
 from bluegreen import cfn_parameters as params
-from bluegreen.cfn import COLOURS, NAME_TAIL, cap, deletable, export, name, new_template, tags, to_json
+from bluegreen.cfn import (
+    COLOURS, DB_NAME, MARKER_SCHEMA, NAME_TAIL, cap, deletable, export, name, new_template, tags, to_json,
+)
 from bluegreen.cfn_alarms import GATE_EVALUATION, dimensions, expression, metric_query
 from bluegreen.cfn_iam import allow, policy_and_role, role, service_trust, via_service
 from bluegreen.cfn_storage import log_group
@@ -34,15 +36,12 @@ TASKS = {
     "CdcBlueToGreenTask": ("blue", "green", "cdc", "cdc-blue-to-green"),
     "CdcGreenToBlueTask": ("green", "blue", "cdc", "cdc-green-to-blue"),
 }
-#: The schema the payment service owns; every table in it is replicated (see table_mappings).
-PAYMENT_SCHEMA = "payments"
 #: Tables the payment service is known to have today; the mapping covers them through the
 #: schema-wide rule, and the tests check that each of them is matched.
 PAYMENT_TABLES = ("payments", "transactions", "ledger_entries", "idempotency_keys")
-#: The switchover's drain marker (lambda_src/traffic_shifter/db/drain.py): a row written on the old
-#: writer after the fence whose arrival on the new one proves every earlier commit arrived, so the
-#: table must be in the mapping. automation.py's MARKER_SCHEMA names the same schema.
-MARKER_SCHEMA = "bluegreen_ops"
+#: The switchover's drain marker (cfn.MARKER_SCHEMA): a row written on the old writer after the
+#: fence whose arrival on the new one proves every earlier commit arrived, so the table must be in
+#: the mapping.
 MARKER_TABLE = "switchover_marker"
 DMS_INSTANCE_CLASSES = [
     "dms.t3.medium", "dms.t3.large",
@@ -69,7 +68,7 @@ def table_mappings() -> dict:
                 "rule-type": "selection",
                 "rule-id": "1",
                 "rule-name": "include-payments-schema-all-tables",
-                "object-locator": {"schema-name": PAYMENT_SCHEMA, "table-name": "%"},
+                "object-locator": {"schema-name": DB_NAME, "table-name": "%"},
                 "rule-action": "include",
                 "filters": [],
             },
