@@ -75,9 +75,11 @@ def find_project_root(start: Path | None = None) -> Path:
     raise EnvironmentConfigError(f"no {CONFIG_DIR}/{CONFIG_FILE} in {here} or its parents; run from the project folder")
 
 
-def stacks(root: Path, group: str, variables: Mapping[str, Any] | None = None) -> list[Any]:
-    """Sceptre's stacks of ``config/<group>/`` (SceptrePlan: no AWS call); a config Sceptre refuses is
-    an EnvironmentConfigError naming the folder."""
+def stacks(root: Path, group: str, variables: Mapping[str, Any] | None = None, *,
+           dependencies: bool = False) -> list[Any]:
+    """Sceptre's stacks of ``config/<group>/`` (SceptrePlan: no AWS call), by name; with ``dependencies``
+    also the stacks outside it they depend on. A config Sceptre refuses is an EnvironmentConfigError
+    naming the folder. The one place this project asks Sceptre to read its configs."""
     from sceptre.context import SceptreContext
     from sceptre.exceptions import SceptreException
     from sceptre.plan.plan import SceptrePlan
@@ -85,11 +87,23 @@ def stacks(root: Path, group: str, variables: Mapping[str, Any] | None = None) -
     folder = Path(root) / CONFIG_DIR / group
     context = SceptreContext(project_path=str(root), command_path=group, user_variables=dict(variables or {}))
     try:
-        return sorted(SceptrePlan(context).command_stacks, key=lambda s: s.name)
+        plan = SceptrePlan(context)
     except ValueError as err:  # Sceptre's only ValueError: a file that is not YAML once rendered
         raise EnvironmentConfigError(f"{folder}: not valid YAML once Sceptre rendered it: {err}") from err
     except (SceptreException, TypeError) as err:
         raise EnvironmentConfigError(f"{folder}: Sceptre cannot read it: {err}") from err
+    return sorted(plan.graph if dependencies else plan.command_stacks, key=lambda s: s.name)
+
+
+def unresolved_parameters(stack: Any) -> dict[str, Any]:
+    """``Stack.parameters`` as Sceptre holds it before resolving (strings, lists, resolver instances).
+
+    Reading ``stack.parameters`` would resolve every ``!stack_output`` and ``!ssm`` against AWS; the
+    descriptor keeps the set-up values under its own name until then.
+    """
+    from sceptre.stack import Stack
+
+    return dict(getattr(stack, Stack.__dict__["parameters"].name))
 
 
 def group_config(root: Path, group: str) -> dict[str, Any]:
@@ -100,8 +114,6 @@ def group_config(root: Path, group: str) -> dict[str, Any]:
     if not found:
         raise EnvironmentConfigError(f"{Path(root) / CONFIG_DIR / group}: no stack configs, so Sceptre reads no "
                                      "group config there")
-    from bluegreen.nested import unresolved_parameters
-
     def common(values: list[dict[str, Any]]) -> dict[str, Any]:
         first = values[0]
         return {k: v for k, v in first.items() if all(k in other and other[k] == v for other in values[1:])}

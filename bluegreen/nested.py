@@ -54,7 +54,8 @@ from typing import Any, Mapping
 from troposphere import Export, FindInMap, GetAtt, Join, Output, Parameter, Ref, Sub, Tags
 from troposphere.cloudformation import Stack as NestedStack
 
-from bluegreen import cfn, lambda_zip
+from bluegreen import cfn, environments, lambda_zip
+from bluegreen.environments import unresolved_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = "config"
@@ -165,17 +166,6 @@ def show(obj: Any) -> str:
     return f"!{tag_of(obj)} {obj._argument!r}"
 
 
-def unresolved_parameters(stack: Any) -> dict[str, Any]:
-    """``Stack.parameters`` as Sceptre holds it before resolving (strings, lists, resolver instances).
-
-    Reading ``stack.parameters`` would resolve every ``!stack_output`` and ``!ssm`` against AWS; the
-    descriptor keeps the set-up values under its own name until then.
-    """
-    from sceptre.stack import Stack
-
-    return dict(getattr(stack, Stack.__dict__["parameters"].name))
-
-
 # ------------------------------------------------------------------------------ reading the group
 @dataclass
 class StackConfig:
@@ -212,22 +202,15 @@ class Group:
 
 
 def sceptre_stacks(env: str, root: Path = ROOT, variables: Mapping[str, Any] | None = None) -> list[Any]:
-    """Sceptre's stacks of ``config/<env>/`` (SceptrePlan: no AWS call), raising NestedError on a bad config."""
-    from sceptre.context import SceptreContext
-    from sceptre.exceptions import SceptreException
-    from sceptre.plan.plan import SceptrePlan
-
-    from bluegreen.environments import known_environments
-
+    """Sceptre's stacks of ``config/<env>/`` and those they depend on, raising NestedError on a bad config."""
     root = Path(root)
     if not (root / CONFIG_DIR / env / "config.yaml").is_file():
         raise NestedError(f"no stack group {env!r}: {root / CONFIG_DIR / env / 'config.yaml'} is missing "
-                          f"(known: {', '.join(known_environments(root))})")
-    context = SceptreContext(project_path=str(root), command_path=env, user_variables=dict(variables or {}))
+                          f"(known: {', '.join(environments.known_environments(root))})")
     try:
-        return list(SceptrePlan(context).graph)
-    except (SceptreException, ValueError, TypeError) as err:
-        raise NestedError(f"{root / CONFIG_DIR / env}: Sceptre cannot read the group: {err}") from err
+        return environments.stacks(root, env, variables, dependencies=True)
+    except environments.EnvironmentConfigError as err:
+        raise NestedError(str(err).replace("Sceptre cannot read it", "Sceptre cannot read the group")) from err
 
 
 def read_group(env: str = DEFAULT_ENV, root: Path = ROOT, variables: Mapping[str, Any] | None = None) -> Group:

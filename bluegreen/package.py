@@ -152,14 +152,15 @@ def settings(user_data: Mapping[str, Any] | None) -> tuple[str, str, str, Path, 
 # ------------------------------------------------------------------------------------ the change set
 def parent_stack(env: str, root: Path = ROOT, variables: Mapping[str, Any] | None = None) -> Any:
     """Sceptre's stack of the parent of ``env`` (config/nested-<env>/main.yaml)."""
-    from sceptre.context import SceptreContext
-    from sceptre.plan.plan import SceptrePlan
+    from bluegreen.environments import EnvironmentConfigError, stacks
 
     path = f"{NESTED_GROUP.format(env=env)}/{PARENT_CONFIG}"
     if not (Path(root) / nested.CONFIG_DIR / path).is_file():
         raise PackageError(f"no parent stack config config/{path}: the nested way of {env} is not set up")
-    context = SceptreContext(project_path=str(root), command_path=path, user_variables=dict(variables or {}))
-    (stack,) = [s for s in SceptrePlan(context).graph if s.name == path.removesuffix(".yaml")]
+    try:
+        (stack,) = stacks(Path(root), path, variables)
+    except EnvironmentConfigError as err:
+        raise PackageError(str(err)) from err
     return stack
 
 

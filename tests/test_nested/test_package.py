@@ -15,7 +15,7 @@ from sceptre.exceptions import InvalidHookArgumentTypeError, ProtectedStackError
 from sceptre.plan.plan import SceptrePlan
 from sceptre.stack_status import StackChangeSetStatus
 
-from bluegreen import lambda_zip, nested, package
+from bluegreen import environments, lambda_zip, nested, package
 from bluegreen_hooks.empty_nested_buckets import EmptyNestedBuckets
 from bluegreen_hooks.package_nested import NestedPackagingError, PackageNested
 from tests.test_nested.conftest import ENVS, ROOT
@@ -86,7 +86,7 @@ def test_parent_config__group_config__the_environments_own(env, sceptre):
 @pytest.mark.parametrize("env", ENVS)
 def test_parent_config__parameters__exactly_what_the_parent_needs_and_the_identity(env, parents):
     stack = parent_stack(env)
-    given = nested.unresolved_parameters(stack)
+    given = environments.unresolved_parameters(stack)
     declared = json.loads(nested.cfn.to_json(parents[env].template))["Parameters"]
     assert set(given) == set(declared)
     assert all(given[k] == declared[k]["Default"] for k in nested.cfn.IDENTITY_PARAMETERS)
@@ -100,7 +100,7 @@ def test_parent_config__parameters__exactly_what_the_parent_needs_and_the_identi
 @pytest.mark.parametrize("env", ENVS)
 def test_parent_config__green_weight__the_ssm_parameter_the_stacks_read_and_write(env, parents):
     stack = parent_stack(env)
-    weight = nested.unresolved_parameters(stack)[nested.GREEN_WEIGHT]
+    weight = environments.unresolved_parameters(stack)[nested.GREEN_WEIGHT]
     assert nested.tag_of(weight) == "traffic_weight" and weight._argument["colour"] == "green"
     assert (weight._argument["green_weight"]._argument,) == parents[env].green_weight_sources
     records = [h._argument["parameter_name"] for point in ("after_create", "after_update")
@@ -110,7 +110,7 @@ def test_parent_config__green_weight__the_ssm_parameter_the_stacks_read_and_writ
 
 def test_parent_config__weight_in_ssm__the_parent_is_given_it(aws, parents):
     aws.client("ssm").put_parameter(Name=parents["prod"].green_weight_sources[0], Value="25", Type="String")
-    assert nested.unresolved_parameters(parent_stack("prod"))[nested.GREEN_WEIGHT].resolve() == "25"
+    assert environments.unresolved_parameters(parent_stack("prod"))[nested.GREEN_WEIGHT].resolve() == "25"
 
 
 def test_parent_config__no_weight_in_ssm__refused_not_guessed(aws, parents):
@@ -118,11 +118,11 @@ def test_parent_config__no_weight_in_ssm__refused_not_guessed(aws, parents):
     from resolver.exceptions import ParameterNotFoundError  # sceptre-ssm-resolver's
 
     with pytest.raises(ParameterNotFoundError):
-        nested.unresolved_parameters(parent_stack("prod"))[nested.GREEN_WEIGHT].resolve()
+        environments.unresolved_parameters(parent_stack("prod"))[nested.GREEN_WEIGHT].resolve()
 
 
 def test_parent_config__var_green_weight__the_literal_split():
-    weight = nested.unresolved_parameters(parent_stack("dev", green_weight="30"))[nested.GREEN_WEIGHT]
+    weight = environments.unresolved_parameters(parent_stack("dev", green_weight="30"))[nested.GREEN_WEIGHT]
     assert weight.resolve() == "30"
 
 

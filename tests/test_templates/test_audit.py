@@ -269,7 +269,7 @@ def audit_stack(request):
 def test_audit_config__key_and_log_bucket__come_from_stack_outputs(audit_stack):
     environment, stack = audit_stack
     assert stack.template_handler_config == {"path": "audit.py"}
-    parameters = {k: v for k, v in nested.unresolved_parameters(stack).items() if k not in cfn.IDENTITY_PARAMETERS}
+    parameters = {k: v for k, v in environments.unresolved_parameters(stack).items() if k not in cfn.IDENTITY_PARAMETERS}
     assert {k: v.argument for k, v in parameters.items()} == {
         "OpsKeyArn": f"{environment}/security/security.yaml::OpsKeyArn",
         "AccessLogBucketName": f"{environment}/operations/artifacts.yaml::AccessLogBucketName",

@@ -439,7 +439,7 @@ def automation_config(request):
             return (nested.tag_of(value), {k: tagged(v) for k, v in value._argument.items()}
                     if isinstance(value._argument, dict) else value._argument)
         return value
-    parameters = {k: tagged(v) for k, v in nested.unresolved_parameters(stack).items()
+    parameters = {k: tagged(v) for k, v in environments.unresolved_parameters(stack).items()
                   if k not in cfn.IDENTITY_PARAMETERS}
     hooks = {point: [tagged(h) for h in hooks if nested.tag_of(h) != "preflight"] for point, hooks in stack.hooks.items()}
     return request.param, stack.stack_group_config, {"parameters": parameters,

@@ -278,7 +278,7 @@ def test_monitoring_config__environment__inputs_from_contract_stacks(environment
     # Sceptre's stack: the group's values rendered in, the !stack_output resolvers with their arguments.
     (stack,) = environments.stacks(policy.ROOT, f"{environment}/operations/monitoring.yaml")
     config = {"template": stack.template_handler_config,
-              "parameters": {k: getattr(v, "argument", v) for k, v in nested.unresolved_parameters(stack).items()
+              "parameters": {k: getattr(v, "argument", v) for k, v in environments.unresolved_parameters(stack).items()
                              if k not in cfn.IDENTITY_PARAMETERS}}
     assert config["template"] == {"path": "monitoring.py"}
     e = environment
