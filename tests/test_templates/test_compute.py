@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+from tests.test_templates import lookup
+
 COLOURS = ("Blue", "Green")
 APP_DB_USER = "payments_app"
 
@@ -24,7 +26,7 @@ def service(resources, colour):
 
 
 def statements(resources, colour, kind="Execution"):
-    return {s["Sid"]: s for s in resources[f"{colour}{kind}Policy"]["Properties"]["PolicyDocument"]["Statement"]}
+    return lookup.statements(resources[f"{colour}{kind}Policy"]["Properties"]["PolicyDocument"])
 
 
 def environment(resources, colour):

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.test_templates.intrinsics import Evaluation
+from tests.test_templates import lookup
 from tests.test_templates.lookup import of_type
 
 TIERS = ("Public", "App", "Db")
@@ -224,7 +225,7 @@ def test_gateway_endpoint__route_tables__private_tiers_only(network, service):
 
 
 def test_s3_gateway_endpoint__policy__own_buckets_plus_named_aws_buckets(network):
-    statements = {s["Sid"]: s for s in _endpoint(network, "s3")["PolicyDocument"]["Statement"]}
+    statements = lookup.statements(_endpoint(network, "s3")["PolicyDocument"])
     assert statements["BucketsOfThisAccount"]["Condition"] == {
         "StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
     assert statements["EcrImageLayers"]["Action"] == "s3:GetObject"

@@ -3,7 +3,7 @@ each of its own colour's ALB (the weights pick the edge), their health checks, a
 
 import pytest
 
-from tests.test_templates.intrinsics import Evaluation
+from tests.test_templates.lookup import holds
 
 COLOURS = ("Blue", "Green")
 
@@ -58,8 +58,7 @@ def test_parameters__weight__number_within_route53_limits(route53, colour):
 @pytest.mark.parametrize("blue,green,allowed", [("0", "0", False), ("0", "100", True), ("100", "0", True)])
 def test_rules__weights__not_both_zero(route53, blue, green, allowed):
     (assertion,) = route53["Rules"]["WeightsNotBothZero"]["Assertions"]
-    evaluation = Evaluation({**route53, "Conditions": {"_": assertion["Assert"]}}, BlueWeight=blue, GreenWeight=green)
-    assert evaluation.condition("_") is allowed
+    assert holds(route53, assertion["Assert"], BlueWeight=blue, GreenWeight=green) is allowed
 
 
 def test_outputs__contract__exported(route53):
