@@ -182,7 +182,7 @@ def code_statements(table_arn):
               [arn("rds", f"cluster:${{{cap(c)}ClusterIdentifier}}") for c in COLOURS]
               + [arn("rds", f"db:${{{cap(c)}ClusterIdentifier}}-*") for c in COLOURS]),
         # GetMetricData has no resource-level permissions in IAM (CDC latency and incoming changes).
-        allow("ReadReplicationMetrics", ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"], "*"),
+        allow("ReadReplicationMetrics", ["cloudwatch:GetMetricData"], "*"),
         # The RDS CA bundle is public, so a String parameter: no key to decrypt it with.
         allow("ReadDbCaBundle", ["ssm:GetParameter"], arn("ssm", "parameter${DbCaBundleParameterName}")),
         allow("FenceLogin", ["secretsmanager:GetSecretValue"], [Ref(f"{cap(c)}DbSecretArn") for c in COLOURS]),

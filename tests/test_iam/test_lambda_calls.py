@@ -21,11 +21,8 @@ from tests.test_iam import documents, grants, lambda_run
 TEMPLATE = json.loads((documents.TEMPLATES / "automation.json").read_text())
 FUNCTION, POLICY = "TrafficShifterFunction", "FunctionPolicy"
 #: Granted, never called, and kept for now, each with why (the test fails when the set changes either way).
-KNOWN_EXCESS = {
-    ("ReadReplicationMetrics", "cloudwatch:GetMetricStatistics"):
-        "no code path calls it (the switchover reads CDC metrics with GetMetricData); removing it needs "
-        "tests/test_templates/test_automation.py's pinned statement changed with it",
-}
+#: (cloudwatch:GetMetricStatistics was one: no code path called it, so it is no longer granted.)
+KNOWN_EXCESS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")

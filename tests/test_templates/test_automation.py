@@ -70,7 +70,7 @@ EXPECTED_STATEMENTS = {
         {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:${GreenClusterIdentifier}"},
         {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${BlueClusterIdentifier}-*"},
         {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${GreenClusterIdentifier}-*"}], None),
-    "ReadReplicationMetrics": (["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"], "*", None),
+    "ReadReplicationMetrics": (["cloudwatch:GetMetricData"], "*", None),
     # A String parameter (the bundle is public): no kms:Decrypt goes with it.
     "ReadDbCaBundle": (["ssm:GetParameter"], {"Fn::Sub": (
         "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${DbCaBundleParameterName}")}, None),
@@ -88,7 +88,7 @@ EXPECTED_STATEMENTS = {
 }
 #: Actions IAM cannot scope to a resource: the only statements allowed "Resource": "*".
 UNSCOPABLE = {"ec2:DescribeNetworkInterfaces", "elasticloadbalancing:DescribeListeners", "dms:DescribeReplicationTasks",
-              "cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics"}
+              "cloudwatch:GetMetricData"}
 
 
 @pytest.fixture(scope="module")
