@@ -1,0 +1,155 @@
+"""Every AWS call the ssm_parameter custom resource makes is granted by its role, on the resource it touches.
+
+As for the traffic shifter (test_lambda_calls.py): a run against moto records each call the handler's
+SSM client makes (botocore's ``before-parameter-build``) while it serves, for every
+``Custom::SsmParameter`` of templates/parameters.json with its properties resolved for the sample
+deployment, a Create, an Update, a Delete and an Update of a parameter someone deleted (written
+again). Each call becomes its IAM action and ARN (grants.request) and the KMS use Parameter Store
+makes on the caller's behalf for a SecureString (grants.service_side), evaluated against
+SsmParameterPolicy resolved for the same deployment; the runtime's own use (its log group, the VPC
+network interfaces) comes from the template. The other direction: every granted action is used,
+or named in KNOWN_EXCESS with why, and removing any one denies a call.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ssm_parameter import handler
+from tests.test_iam import documents, grants
+from tests.test_iam.lambda_run import Call
+
+TEMPLATE = json.loads((documents.TEMPLATES / "parameters.json").read_text())
+POLICY, LOG_GROUP = "SsmParameterPolicy", "SsmParameterLogGroup"
+#: What AWS Lambda needs of a function's role to attach it to a VPC (AWSLambdaVPCAccessExecutionRole).
+VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
+#: Granted, never called, each with why (the test fails when the set changes either way).
+KNOWN_EXCESS = {
+    ("EncryptSecureStringsWithOpsKey", "kms:GenerateDataKey"):
+        "Parameter Store encrypts a Standard-tier value with kms:Encrypt; GenerateDataKey is for Advanced-tier "
+        "values (envelope encryption) and the function writes Standard only",
+}
+
+
+def _record(client, calls: list[Call], phase: list[str]) -> None:
+    def before(model, params, **_):
+        calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params), phase[0]))
+    client.meta.events.register("before-parameter-build", before, unique_id="iam-record")
+
+
+def _event(request_type: str, logical: str, properties: dict, physical_id: str | None = None) -> dict:
+    event = {"RequestType": request_type, "RequestId": str(uuid.uuid4()), "LogicalResourceId": logical,
+             "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/payments-dev-operations-parameters/1",
+             "ResponseURL": "http://127.0.0.1:9/unused", "ResourceType": "Custom::SsmParameter",
+             "ResourceProperties": properties}
+    if physical_id:
+        event.update(PhysicalResourceId=physical_id, OldResourceProperties=properties)
+    return event
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    """(the template parameters of the run, every call the handler made), once per module."""
+    mp = pytest.MonkeyPatch()
+    calls: list[Call] = []
+    try:
+        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+            mp.delenv(var, raising=False)
+        for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                           ("AWS_DEFAULT_REGION", "us-east-1")):
+            mp.setenv(var, value)
+        with mock_aws():
+            parameters = dict(documents.SAMPLE_PARAMETERS)
+            parameters["OpsKeyArn"] = boto3.client("kms").create_key(Description="ops key")["KeyMetadata"]["Arn"]
+            resolver = documents.Resolver(TEMPLATE, parameters, check=False)
+            ssm = boto3.client("ssm")
+            phase = [""]
+            _record(ssm, calls, phase)
+            for logical, body in TEMPLATE["Resources"].items():
+                if body["Type"] != "Custom::SsmParameter":
+                    continue
+                properties = {k: v if isinstance(v, dict) and k == "Tags" else str(v)
+                              for k, v in resolver.resolve(body["Properties"]).items()}
+                for request_type, physical in (("Create", None), ("Update", properties["Name"]), ("Delete", properties["Name"]),
+                                               ("Update", properties["Name"]), ("Delete", properties["Name"])):
+                    phase[0] = f"{request_type} {logical}"
+                    answer = handler.handle(_event(request_type, logical, properties, physical), None, ssm)
+                    assert answer["Status"] == handler.SUCCESS, answer["Reason"]
+    finally:
+        mp.undo()
+    return parameters, calls
+
+
+@pytest.fixture(scope="module")
+def policy(recorded):
+    parameters, _ = recorded
+    return documents.Resolver(TEMPLATE, parameters, check=False).resolve(TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"])
+
+
+def implied(parameters: dict[str, str]) -> list[grants.Request]:
+    """The runtime's use of the role (from the template, not the code): its log, the VPC attach."""
+    log_group = documents.Resolver(TEMPLATE, parameters, check=False).resolve(
+        TEMPLATE["Resources"][LOG_GROUP]["Properties"]["LogGroupName"])
+    stream = grants._arn("logs", f"log-group:{log_group}:log-stream:2026/01/01/[$LATEST]x")
+    return ([grants.Request(a, (stream,), why="runtime log") for a in ("logs:CreateLogStream", "logs:PutLogEvents")]
+            + [grants.Request(a, ("*",), why="VPC attach") for a in VPC_ACTIONS])
+
+
+@pytest.fixture(scope="module")
+def requests(recorded):
+    parameters, calls = recorded
+    found = []
+    for c in calls:
+        found.append(grants.request(c.service, c.operation, c.params))
+        key = c.params.get("KeyId") if c.params.get("Type") == "SecureString" else None
+        found += grants.service_side(c.service, c.operation, key)
+    return found + implied(parameters)
+
+
+def test_run__every_request_type__calls_each_ssm_operation_of_the_handler(recorded):
+    _, calls = recorded
+    assert {c.operation for c in calls} == {"GetParameter", "PutParameter", "AddTagsToResource", "DeleteParameter"}
+    assert any(c.params.get("Type") == "SecureString" for c in calls if c.operation == "PutParameter")
+
+
+def test_role__every_call_of_the_code__granted_on_its_resource(requests, policy):
+    denied = sorted({f"{r.action} on {', '.join(r.resources)} {r.ctx() or ''} ({r.why})"
+                     for r in requests if not grants.allows(policy, r).allowed})
+    assert denied == [], "\n".join(denied)
+
+
+def test_role__every_granted_action__used_by_the_run_or_known_excess(requests, policy):
+    used = {(sid, r.action) for r in requests for sid in grants.allows(policy, r).statements}
+    assert set(grants.granted_actions(policy)) - used == set(KNOWN_EXCESS)
+
+
+def test_role__a_parameter_outside_the_environments_prefix__denied(policy, recorded):
+    parameters, _ = recorded
+    other = f"/{parameters['Project']}/prod-p01/traffic/green-weight"
+    for operation in ("PutParameter", "DeleteParameter", "GetParameter"):
+        assert grants.allows(policy, grants.request("ssm", operation, {"Name": other})).allowed is False, operation
+
+
+def _without(policy: dict, sid: str, action: str) -> dict:
+    out = json.loads(json.dumps(policy))
+    for s in out["Statement"]:
+        if s.get("Sid") == sid:
+            s["Action"] = [a for a in grants._listed(s["Action"]) if a != action] or ["none:None"]
+    return out
+
+
+GRANTED = [(s["Sid"], a) for s in TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"]["Statement"]
+           for a in grants._listed(s["Action"]) if (s["Sid"], a) not in KNOWN_EXCESS]
+
+
+@pytest.mark.parametrize("sid,action", GRANTED, ids=[f"{s}-{a}" for s, a in GRANTED])
+def test_role__any_one_action_removed__some_call_of_the_run_is_denied(requests, policy, sid, action):
+    reduced = _without(policy, sid, action)
+    assert [r.action for r in requests if not grants.allows(reduced, r).allowed][:1] == [action]
