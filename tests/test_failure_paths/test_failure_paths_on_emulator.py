@@ -15,10 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
-from tests.emulator_process import free_port, run_launcher
+from tests.emulator_process import aws_env, free_port, run_launcher, session
 
 pytestmark = pytest.mark.emulator
 
@@ -28,14 +27,12 @@ HOW_TO_START = "start it with `scripts/emulator start` (or unset AWS_ENDPOINT_UR
 
 
 class World:
-    def __init__(self, url: str):
+    def __init__(self, url: str, port: int):
         self.url = url
-        self.env = {**os.environ, "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        self.env = {**os.environ, **aws_env(port)}  # the emulator's deployer (IAM is enforced)
         self.env.pop("AWS_PROFILE", None)
-        self.cloudformation = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1",
-        ).client("cloudformation", endpoint_url=url)
+        self.env.pop("AWS_SESSION_TOKEN", None)
+        self.cloudformation = session(port).client("cloudformation", endpoint_url=url)
 
     def run(self, command: str, *args: str, project: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
         prefix = ["--dir", str(project)] if command == "sceptre" else []
@@ -59,7 +56,7 @@ def world():
     port = free_port()
     started = run_launcher("start", port=port)
     assert started.returncode == 0, started.stderr
-    world = World(started.stdout.strip().splitlines()[-1])
+    world = World(started.stdout.strip().splitlines()[-1], port)
     deployed = world.run("sceptre", "launch", "-y", "dev/security/security.yaml")
     assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
     yield world
