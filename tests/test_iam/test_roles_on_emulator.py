@@ -34,7 +34,9 @@ import boto3
 import pytest
 
 from bluegreen import cli, demo
-from tests.emulator_process import aws_env, free_port, run_launcher
+from tests.emulator_process import aws_env, free_port, run_launcher  # also puts emulator/ on sys.path
+
+from bluegreen_emulator import iam_requests  # noqa: E402
 
 pytestmark = pytest.mark.emulator
 
@@ -255,3 +257,9 @@ def test_lambda_role__one_action_removed__the_rollback_is_denied_that_action_and
     assert blue or rollback_error is not None
     if rollback_error is None:  # it finished: what it could not do is logged, the traffic is blue
         assert rollback["state"]["status"] == "rolled_back"
+
+
+def test_emulator_log__no_roles_call__judged_at_action_level_only(world):
+    """Every call a role made in this module was in the resource table (iam_requests.OPERATIONS)."""
+    log = (ROOT / ".emulator" / f"emulator-{world.port}.log").read_text()
+    assert iam_requests.ACTION_LEVEL_NOTE not in log
