@@ -144,3 +144,28 @@ def test_server_socket__running__listens_on_loopback_only(emulator):
     ]
 
     assert listening == [f"0100007F:{emulator.port:04X}"]
+
+
+def test_launcher_start__emulator_iam_off__requests_no_longer_checked(monkeypatch):
+    monkeypatch.setenv("EMULATOR_IAM", "off")
+    port = free_port()
+    started = run_launcher("start", port=port)
+    try:
+        assert started.returncode == 0, started.stderr
+        status = run_launcher("status", port=port, timeout=30)
+        fake = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        with pytest.raises(ClientError) as raised:
+            fake.client("ssm", endpoint_url=started.stdout.strip()).get_parameter(Name="/anything")
+    finally:
+        run_launcher("stop", port=port, timeout=60)
+    assert "iam:    not enforced (EMULATOR_IAM=off)" in status.stdout
+    assert raised.value.response["Error"]["Code"] == "ParameterNotFound"  # the service answered, not IAM
+
+
+def test_launcher_start__emulator_iam_unknown_value__fails_naming_the_choices(monkeypatch):
+    monkeypatch.setenv("EMULATOR_IAM", "maybe")
+
+    result = run_launcher("start", port=free_port(), timeout=60)
+
+    assert result.returncode == 2
+    assert "EMULATOR_IAM='maybe': use 'enforce' (the default) or 'off'" in result.stderr
