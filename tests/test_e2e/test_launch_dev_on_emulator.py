@@ -14,11 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
 
 from bluegreen import demo
-from tests.emulator_process import free_port, run_launcher
+from tests.emulator_process import aws_env as deployer_env
+from tests.emulator_process import free_port, run_launcher, session
 
 pytestmark = pytest.mark.emulator
 
@@ -37,11 +37,10 @@ def stack_name(stack: str) -> str:
 class Launched:
     def __init__(self, port: int, url: str):
         self.port = port
-        self.env = {**os.environ, "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                    "EMULATOR_PORT": str(port)}
-        self.session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                             region_name="us-east-1")
+        # The emulator's deployer (IAM is enforced): what `scripts/emulator env` exports.
+        self.env = {**{k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")},
+                    **deployer_env(port), "EMULATOR_PORT": str(port)}
+        self.session = session(port)
         self.url = url
 
     def client(self, service: str):
@@ -251,8 +250,7 @@ def test_ca_bundle__parameter__placeholder_until_an_operator_loads_the_bundle(la
 
 
 def test_shift__healthy_gates_then_fault_at_50__lambda_rolls_back_both_listeners_and_route53(aws_env):
-    for stack in ("alb", "route53"):
-        assert aws_env.sceptre("--var", "green_weight=0", "update", "-y", f"dev/{stack}.yaml").returncode == 0
+    assert aws_env.sceptre("--var", "green_weight=0", "update", "-y", "dev/route53").returncode == 0
     report = demo.Report()
     demo.shift_with_fault(demo.Emulated("dev"), report)
     both = lambda w: (w, w)  # noqa: E731 - the same weights on the blue and the green ALB
