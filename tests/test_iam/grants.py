@@ -8,6 +8,7 @@ a condition operator the evaluator does not know is an error here, not a stateme
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -30,3 +31,17 @@ from bluegreen_emulator.iam_requests import (  # noqa: E402
 
 __all__ = ["ACCOUNT", "OPERATIONS", "REGION", "UNAUTHORIZED", "Request", "Verdict", "_arn", "_listed", "_match",
            "allows", "granted_actions", "request", "service_side", "trust_allows", "via"]
+
+
+def without_action(policy: dict, sid: str, action: str) -> dict:
+    """A copy of ``policy`` whose statement ``sid`` no longer grants ``action`` (the proof that it is needed)."""
+    out = json.loads(json.dumps(policy))
+    for statement in out["Statement"]:
+        if statement.get("Sid") == sid:
+            statement["Action"] = [a for a in _listed(statement["Action"]) if a != action] or ["none:None"]
+    return out
+
+
+def granted_pairs(document: dict, known_excess) -> list[tuple[str, str]]:
+    """Every (statement Sid, action) a template's policy document grants, less the named excess."""
+    return [(s["Sid"], a) for s in document["Statement"] for a in _listed(s["Action"]) if (s["Sid"], a) not in known_excess]

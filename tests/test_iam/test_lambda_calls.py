@@ -116,19 +116,11 @@ def test_request__unknown_operation__names_the_table_to_extend():
         grants.request("ec2", "RunInstances", {})
 
 
-def _without(policy, sid, action):
-    out = json.loads(json.dumps(policy))
-    for s in out["Statement"]:
-        if s.get("Sid") == sid:
-            s["Action"] = [a for a in grants._listed(s["Action"]) if a != action] or ["none:None"]
-    return out
 
-
-GRANTED = [(s["Sid"], a) for s in TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"]["Statement"]
-           for a in grants._listed(s["Action"]) if (s["Sid"], a) not in KNOWN_EXCESS]
+GRANTED = grants.granted_pairs(TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"], KNOWN_EXCESS)
 
 
 @pytest.mark.parametrize("sid,action", GRANTED, ids=[f"{s}-{a}" for s, a in GRANTED])
 def test_role__any_one_action_removed__some_call_of_the_run_is_denied(requests, policy, sid, action):
-    reduced = _without(policy, sid, action)
+    reduced = grants.without_action(policy, sid, action)
     assert [r.action for r in requests if not grants.allows(reduced, r).allowed][:1] == [action]

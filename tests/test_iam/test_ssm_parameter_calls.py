@@ -137,19 +137,11 @@ def test_role__a_parameter_outside_the_environments_prefix__denied(policy, recor
         assert grants.allows(policy, grants.request("ssm", operation, {"Name": other})).allowed is False, operation
 
 
-def _without(policy: dict, sid: str, action: str) -> dict:
-    out = json.loads(json.dumps(policy))
-    for s in out["Statement"]:
-        if s.get("Sid") == sid:
-            s["Action"] = [a for a in grants._listed(s["Action"]) if a != action] or ["none:None"]
-    return out
 
-
-GRANTED = [(s["Sid"], a) for s in TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"]["Statement"]
-           for a in grants._listed(s["Action"]) if (s["Sid"], a) not in KNOWN_EXCESS]
+GRANTED = grants.granted_pairs(TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"], KNOWN_EXCESS)
 
 
 @pytest.mark.parametrize("sid,action", GRANTED, ids=[f"{s}-{a}" for s, a in GRANTED])
 def test_role__any_one_action_removed__some_call_of_the_run_is_denied(requests, policy, sid, action):
-    reduced = _without(policy, sid, action)
+    reduced = grants.without_action(policy, sid, action)
     assert [r.action for r in requests if not grants.allows(reduced, r).allowed][:1] == [action]
