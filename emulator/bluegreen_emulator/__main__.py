@@ -44,6 +44,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"log:    {st.log_file}")
     if st.iam:
         print(f"iam:    {'enforced' if st.iam == 'enforce' else 'not enforced (EMULATOR_IAM=off)'}")
+    if st.db_endpoints:
+        print("databases: " + ", ".join(f"{cluster} -> {where}" for cluster, where in sorted(st.db_endpoints.items())))
     if st.extensions:
         print("extensions: " + ", ".join(st.extensions))
     return 0 if st.running else 3

@@ -54,6 +54,7 @@ class Status:
     detail: str = ""
     extensions: list[str] | None = None
     iam: str | None = None  # "enforce" or "off", from the running server
+    db_endpoints: dict[str, str] | None = None  # EMULATOR_DB_ENDPOINTS in force: cluster id -> host:port
 
 
 def default_port() -> int:
@@ -231,6 +232,7 @@ def status(port: int | None = None) -> Status:
             st.running = True
             st.extensions = doc.get("extensions")
             st.iam = doc.get("iam")
+            st.db_endpoints = doc.get("db_endpoints")
             st.detail = "running"
         else:
             st.detail = "process alive but not answering the health check (starting or hung)"
@@ -239,6 +241,7 @@ def status(port: int | None = None) -> Status:
         st.pid = doc.get("pid")
         st.extensions = doc.get("extensions")
         st.iam = doc.get("iam")
+        st.db_endpoints = doc.get("db_endpoints")
         st.detail = "running (started elsewhere: no pid file of this checkout)"
     else:
         st.detail = "not running"

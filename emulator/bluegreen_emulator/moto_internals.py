@@ -94,6 +94,11 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.rds.models.DBInstance", MODEL, "extensions.rds", "DBClusterIdentifier ignored (no Aurora member), Ref not the identifier"),
     _e("moto.rds.models.DBParameterGroup", MODEL, "extensions.rds", "Ref returned the Python object; no in-place update"),
     _e("moto.rds.models.DBSubnetGroup", MODEL, "extensions.rds", "Ref returned the Python object; no in-place update"),
+    _e("moto.rds.models.DBCluster.endpoint", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster's endpoint is a made-up name where nothing listens"),
+    _e("moto.rds.models.DBCluster.reader_endpoint", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: the same for the reader endpoint"),
+    _e("moto.rds.models.DBCluster.port", ADD, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster reports the local database's port (moto: a plain attribute)"),
+    _e("moto.rds.models.DBInstance.address", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster's member instances report the local database's host"),
+    _e("moto.rds.models.DBInstance.port", ADD, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: ... and its port"),
     # ---------------------------------------------------------------- Secrets Manager, DMS, Backup
     _e("moto.secretsmanager.models.FakeSecret.to_dict", WRAP, "extensions.secretsmanager", "describe_secret lacked the ScheduleExpression / Duration a RotationSchedule records"),
     _e("moto.dms.models.FakeReplicationSubnetGroup.to_dict", WRAP, "extensions.dms", "every replication subnet group was described with a made-up subnet and VPC"),

@@ -31,6 +31,7 @@ def build_app(port: int) -> Callable[..., Any]:
     extensions = install(port)
 
     from . import iam_enforcement, launcher
+    from .extensions import database_endpoints
 
     iam = "enforce" if iam_enforcement.install() else "off"
     deployer = iam_enforcement.create_deployer()
@@ -52,6 +53,7 @@ def build_app(port: int) -> Callable[..., Any]:
                     "extensions": extensions,
                     "iam": iam,
                     "deployer": deployer["Arn"],
+                    "db_endpoints": database_endpoints.endpoints(),
                 }
             ).encode()
             start_response(

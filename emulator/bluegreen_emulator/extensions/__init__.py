@@ -19,6 +19,7 @@ MODULES = (
     "awslambda",
     "ec2",
     "rds",
+    "database_endpoints",
     "secretsmanager",
     "dms",
     "backup",
