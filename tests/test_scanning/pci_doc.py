@@ -75,3 +75,33 @@ def problem(node_id: str) -> str | None:
     if param and param not in string_literals(path):
         return f"{node_id}: parameter {param!r} is not a literal in {file_part}"
     return None
+
+
+SCOPE_DOC = ROOT / "docs" / "pci-scope.md"
+SCOPE_HEADER = ("stack", "scope", "why")
+SCOPES = ("CDE", "connected", "security-impacting")
+
+
+def scope_rows(text: str) -> dict[str, str]:
+    """stack -> scope, from the table of docs/pci-scope.md whose header is SCOPE_HEADER."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("|") and tuple(_cells(line)) == SCOPE_HEADER:
+            break
+    else:
+        raise ValueError(f"no table with header {' | '.join(SCOPE_HEADER)!r} in {SCOPE_DOC.name}")
+    out = {}
+    for line in lines[i + 2:]:
+        if not line.lstrip().startswith("|"):
+            break
+        stack, scope, _why = _cells(line)
+        out[stack] = scope
+    return out
+
+
+def section(text: str, title: str) -> str:
+    """The text of the ``## title`` section, up to the next ``## `` heading."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    if not match:
+        raise ValueError(f"no section '## {title}'")
+    return match.group(1)

@@ -43,3 +43,27 @@ def test_rows__row_with_two_cells__raises():
     text = "| requirement | control in the templates | test that proves it |\n|---|---|---|\n| 1.1 | x |\n"
     with pytest.raises(ValueError, match=r"row without three cells: '\| 1.1 \| x \|'"):
         pci_doc.rows(text)
+
+
+def _stacks() -> set[str]:
+    """Every stack handler of templates/ (main is the nested parent of the same stacks)."""
+    return {p.stem for p in (pci_doc.ROOT / "templates").glob("*.py") if p.stem not in ("main", "__init__")}
+
+
+def test_scope_doc__every_stack__placed_in_scope():
+    rows = pci_doc.scope_rows(pci_doc.SCOPE_DOC.read_text())
+    assert set(rows) == _stacks()
+    assert {stack: scope for stack, scope in rows.items() if scope not in pci_doc.SCOPES} == {}
+
+
+def test_scope_doc__data_flow__names_every_store_of_the_cde():
+    text = pci_doc.SCOPE_DOC.read_text()
+    flow = pci_doc.section(text, "Data flow")
+    cde = {stack for stack, scope in pci_doc.scope_rows(text).items() if scope == "CDE"}
+    assert {stack for stack in cde if f"({stack}" not in flow and f", {stack})" not in flow} == set()
+
+
+def test_pci_doc__standard__v4_0_1_not_the_retired_3_2_1(pci_rows):
+    assert "PCI DSS v4.0.1" in pci_doc.DOC.read_text().splitlines()[0]
+    # Requirement numbers that exist only in 3.2.1 (its 10.7 retention, 6.4.5 change control).
+    assert [req for req, _, _ in pci_rows if req.split()[0] in ("10.7", "6.4.5", "6.4.5.4", "10.5.5")] == []
