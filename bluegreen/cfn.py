@@ -146,8 +146,19 @@ def export(t: Template, key: str, value: Any, description: str) -> Output:
 
 
 def to_json(t: Template) -> str:
-    """The canonical rendering: the committed templates/*.json are exactly this."""
-    return json.dumps(t.to_dict(), indent=2, sort_keys=True) + "\n"
+    """What every handler gives Sceptre, and Sceptre sends CloudFormation: compact JSON.
+
+    Sceptre sends the body inline (``TemplateBody``), and CloudFormation refuses one over 51,200
+    bytes (docs/aws-constraints.md; Sceptre's ``template_bucket_name`` upload cannot use our KMS key,
+    see docs/deployment.md). Indentation alone was 40 % of the network stack's 84,500 bytes.
+    The committed templates/*.json are the same document pretty-printed (``pretty``).
+    """
+    return json.dumps(t.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+def pretty(body: str) -> str:
+    """A handler's JSON as committed in templates/*.json (and read by the scanners): indented."""
+    return json.dumps(json.loads(body), indent=2, sort_keys=True) + "\n"
 
 
 def suppressions(checkov: dict[str, str] | None = None, guard: dict[str, str] | None = None) -> dict:

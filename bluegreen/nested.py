@@ -577,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default=DEFAULT_ENV, help=f"stack group under config/ (default {DEFAULT_ENV})")
     args = parser.parse_args(argv)
     try:
-        sys.stdout.write(cfn.to_json(generate(args.env).template))
+        sys.stdout.write(cfn.pretty(cfn.to_json(generate(args.env).template)))
     except NestedError as err:
         print(f"bluegreen.nested: {err}", file=sys.stderr)
         return 1

@@ -29,12 +29,19 @@ def handlers(templates_dir: Path = TEMPLATES_DIR) -> list[Path]:
                   key=lambda p: (p.stem in RENDER_LAST, p.name))
 
 
-def render(handler: Path) -> str:
-    """Load a handler file the way Sceptre's file handler does and call it."""
+def handler_output(handler: Path) -> str:
+    """Load a handler file the way Sceptre's file handler does and call it: the compact body."""
     spec = importlib.util.spec_from_file_location(f"_template_{handler.stem}", handler)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.sceptre_handler(None)
+
+
+def render(handler: Path) -> str:
+    """The committed JSON twin of a handler: its output, pretty-printed (bluegreen.cfn.pretty)."""
+    from bluegreen.cfn import pretty
+
+    return pretty(handler_output(handler))
 
 
 def main(argv: list[str] | None = None) -> int:

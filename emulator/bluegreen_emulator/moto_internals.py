@@ -82,6 +82,11 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.cloudformation.models.CloudFormationBackend.create_stack", WRAP, _CFN, "a failing resource gave HTTP 500; now CREATE_FAILED -> ROLLBACK_COMPLETE with the reason"),
     _e("moto.cloudformation.models.CloudFormationBackend.update_stack", WRAP, _CFN, "a failing update gave HTTP 500; now UPDATE_ROLLBACK_FAILED with the reason"),
     _e("moto.cloudformation.models.CloudFormationBackend.delete_stack", WRAP, _CFN, "a failing delete gave HTTP 500; now DELETE_FAILED with the reason"),
+    *(
+        _e(f"moto.cloudformation.responses.CloudFormationResponse.{name}", WRAP, "extensions.cfn_limits",
+           "any template size and count accepted: AWS refuses an inline body over 51,200 bytes, a body by URL over 1 MB, >500 resources, >200 outputs/parameters/mappings")
+        for name in ("create_stack", "update_stack", "create_change_set", "validate_template", "get_template_summary")
+    ),
     _e(f"{_P}.ResourceMap._delete_resource", WRAP, "extensions.deletes", "models without a delete (EIP, NatGateway, ECS, ELBv2, IAM ManagedPolicy, Route 53 ...) outlived their stack"),
     # ---------------------------------------------------------------- Lambda
     _e("moto.awslambda.models.LambdaFunction._invoke_lambda", WRAP, "extensions.awslambda", "python runtimes needed Docker; now a local subprocess (other runtimes: moto's)"),

@@ -16,6 +16,7 @@ import importlib
 #: patches: cloudformation first (engine), awslambda next, deletes last.
 MODULES = (
     "cloudformation",
+    "cfn_limits",
     "awslambda",
     "ec2",
     "rds",
