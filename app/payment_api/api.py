@@ -1,6 +1,8 @@
 """The HTTP routes (FastAPI). Decisions live in payments.py, pan.py and retry.py; this is the adapter.
 
-The request is checked in the order a client can act on: the Idempotency-Key header (400), then
+Every payment route first asks who is calling: the client certificate the load balancer verified
+(client_identity.py; 403 without one, or for a merchant the certificate is not granted). Then the
+request is checked in the order a client can act on: the Idempotency-Key header (400), then
 the body (422, without echoing any input: a body may hold a PAN), then the card token (422 when it
 looks like a card number). Every answer is signed (signing.py) and logged as one JSON line.
 """
@@ -21,7 +23,7 @@ from sqlalchemy import Engine, create_engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from payment_api import __version__, pan, request_log, retry, signing
+from payment_api import __version__, client_identity, pan, request_log, retry, signing
 from payment_api.payments import PaymentRequest, PaymentStore, Unavailable
 from payment_api.schema import KEY_MAX
 from payment_api.settings import Settings
@@ -72,6 +74,25 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                                      "Idempotency-Key", "detail": note},
                       {"Retry-After": backoff.retry_after_header()})
 
+    directory = client_identity.MerchantDirectory(engine)
+
+    async def caller(request: Request) -> tuple[frozenset[str], Response | None, str]:
+        """The merchants the verified client certificate may act for, or the refusal (and its log outcome)."""
+        try:
+            identity = client_identity.from_headers(request.headers)
+        except client_identity.IdentityError as err:
+            return frozenset(), answer(403, {"error": f"no verified client certificate: {err}"}), "no_identity"
+        try:
+            merchants = await run_in_threadpool(directory.merchants, identity.subject)
+        except Exception as err:  # noqa: BLE001 - the grants cannot be read: retry later, as for any read
+            return frozenset(), unavailable(f"client grants not readable ({type(err).__name__})"), "unavailable"
+        if not merchants:
+            return frozenset(), answer(403, {"error": "this client certificate is not granted any merchant"}), "forbidden"
+        return merchants, None, ""
+
+    def not_yours(merchant_id: str) -> Response:
+        return answer(403, {"error": f"this client certificate may not act for merchant {merchant_id}"})
+
     limiters: dict[str, anyio.CapacityLimiter] = {}
 
     @asynccontextmanager
@@ -100,6 +121,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         logged_key = idem
         outcome, status, payment_id, attempts, notes = "error", 500, None, None, ()
         try:
+            merchants, refusal, refused = await caller(request)
+            if refusal is not None:
+                outcome, status = refused, refusal.status_code
+                return refusal
             if not idem:
                 outcome, status = "missing_key", 400
                 return answer(400, {"error": f"the {KEY_HEADER} header is required: one unique key per payment, "
@@ -120,6 +145,9 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                 problems = _safe_errors(err) if isinstance(err, ValidationError) else [
                     {"field": "body", "problem": "not valid JSON"}]
                 return answer(422, {"error": "invalid payment request", "problems": problems})
+            if body.merchant_id not in merchants:
+                outcome, status = "forbidden", 403
+                return not_yours(body.merchant_id)
             if pan.looks_like_pan(body.card_token):
                 # PCI DSS 3.4: refused before anything stores or logs it.
                 outcome, status = "pan_refused", 422
@@ -140,14 +168,24 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                                 latency_ms=1000 * (time.perf_counter() - started), key=logged_key,
                                 payment_id=payment_id, attempts=attempts, notes=notes)
 
-    async def _lookup(route: str, fetch: Any, arg: str, logged_key: str | None = None) -> Response:
+    async def _lookup(route: str, request: Request, fetch: Any, *args: str, logged_key: str | None = None) -> Response:
         started = time.perf_counter()
         status, outcome = 500, "error"
         try:
-            row = await run_in_threadpool(fetch, arg)
+            merchants, refusal, refused = await caller(request)
+            if refusal is not None:
+                status, outcome = refusal.status_code, refused
+                return refusal
+            if route == "/payments" and args[0] not in merchants:
+                status, outcome = 403, "forbidden"
+                return not_yours(args[0])
+            row = await run_in_threadpool(fetch, *args)
             if row is None:
                 status, outcome = 404, "not_found"
                 return answer(404, {"error": "no such payment"})
+            if row["merchant_id"] not in merchants:
+                status, outcome = 403, "forbidden"
+                return not_yours(row["merchant_id"])
             status, outcome = 200, "found"
             return answer(200, row)
         except Unavailable as err:
@@ -160,15 +198,16 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                                 latency_ms=1000 * (time.perf_counter() - started), key=logged_key)
 
     @app.get("/payments/{payment_id}")
-    async def get_payment(payment_id: str) -> Response:
-        return await _lookup("/payments/{payment_id}", store.payment, payment_id)
+    async def get_payment(payment_id: str, request: Request) -> Response:
+        return await _lookup("/payments/{payment_id}", request, store.payment, payment_id)
 
     @app.get("/payments")
     async def find_payment(request: Request) -> Response:
-        idem = request.query_params.get("idempotency_key")
-        if not idem:
-            return answer(400, {"error": "GET /payments needs ?idempotency_key=K (reconciliation look-up)"})
-        return await _lookup("/payments", store.payment_by_key, idem, idem)
+        idem, merchant = request.query_params.get("idempotency_key"), request.query_params.get("merchant_id")
+        if not idem or not merchant:
+            return answer(400, {"error": "GET /payments needs ?merchant_id=M&idempotency_key=K (reconciliation "
+                                         "look-up; keys are scoped to their merchant)"})
+        return await _lookup("/payments", request, store.payment_by_key, merchant, idem, logged_key=idem)
 
     # The health check's own pool (same login, same events, e.g. the IAM token per connection): in a write
     # pause every pooled connection may be busy with a retrying payment, and a full pool is not a dead writer.

@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+MERCHANTS = 50
 
 
 def cpu_seconds(pid: int) -> float:
@@ -46,17 +47,17 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def step(url: str, rate: float, seconds: float, run_id: str) -> dict:
+async def step(url: str, rate: float, seconds: float, run_id: str, identity: dict[str, str]) -> dict:
     import httpx
 
     latencies, statuses = [], {}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=url, verify=False, timeout=30, limits=limits) as client:
         async def one(i: int, due: float) -> None:
-            body = {"merchant_id": f"m-{i % 50}", "customer_id": f"c-{i % 1000}", "amount_minor": 100 + i % 900,
+            body = {"merchant_id": f"m-{i % MERCHANTS}", "customer_id": f"c-{i % 1000}", "amount_minor": 100 + i % 900,
                     "currency": "EUR", "card_token": f"tok_{run_id}_{i}"}
             try:
-                r = await client.post("/payments", json=body, headers={"Idempotency-Key": f"{run_id}-{rate}-{i}"})
+                r = await client.post("/payments", json=body, headers={**identity, "Idempotency-Key": f"{run_id}-{rate}-{i}"})
                 status = r.status_code
             except httpx.HTTPError:
                 status = "error"
@@ -98,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.http:
         env.update(TLS_CERT_FILE=str(tmp / "cert.pem"), TLS_KEY_FILE=str(tmp / "key.pem"), TLS_SELF_SIGNED="true")
     migrate(Settings.from_env(env, purpose="migrate"), create_app_user=True, say=lambda line: None)
+    # The benchmark talks to the service directly, so it sets the headers the load balancer would set for
+    # a verified client certificate, and grants that client the merchants it pays for.
+    from payment_api import client_identity  # noqa: PLC0415
+    from payment_api.migrate import admin_engine  # noqa: PLC0415
+
+    client = client_identity.self_signed_client(f"bench-{uuid.uuid4().hex[:8]}")
+    identity = client_identity.alb_headers(client)
+    admin = admin_engine(Settings.from_env(env, purpose="migrate"))
+    with admin.begin() as conn:
+        client_identity.grant(conn, identity[client_identity.SUBJECT], [f"m-{i}" for i in range(MERCHANTS)])
+    admin.dispose()
     log = open(tmp / "server.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "payment_api.cli", "serve", "--host", "127.0.0.1"], env=env,
                               stdout=log, stderr=subprocess.STDOUT)
@@ -116,14 +128,14 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"server did not become healthy: {(tmp / 'server.log').read_text()[-2000:]}")
             time.sleep(0.2)
         run_id = uuid.uuid4().hex[:8]
-        asyncio.run(step(url, 50, args.warmup_seconds, run_id + "w"))
+        asyncio.run(step(url, 50, args.warmup_seconds, run_id + "w", identity))
         print(f"{'rate/s':>7} {'sent':>6} {'201':>6} {'other':>6} {'p50 ms':>7} {'p99 ms':>7} {'app CPU ms/pay':>15}"
               + (f" {'db CPU ms/pay':>14}" if args.mariadbd_pid else ""))
         best = None
         for rate in [float(r) for r in args.rates.split(",")]:
             cpu0 = cpu_seconds(server.pid)
             db0 = cpu_seconds(args.mariadbd_pid) if args.mariadbd_pid else 0
-            res = asyncio.run(step(url, rate, args.seconds, run_id))
+            res = asyncio.run(step(url, rate, args.seconds, run_id, identity))
             ok = res["statuses"].get(201, 0)
             cpu_ms = 1000 * (cpu_seconds(server.pid) - cpu0) / max(ok, 1)
             db_ms = 1000 * (cpu_seconds(args.mariadbd_pid) - db0) / max(ok, 1) if args.mariadbd_pid else None

@@ -57,6 +57,29 @@ def _healthcheck(args: argparse.Namespace) -> int:
         return 1
 
 
+def _clients(args: argparse.Namespace) -> int:
+    """Onboard, revoke and list clients: which certificate subject may act for which merchants."""
+    from payment_api import client_identity
+    from payment_api.migrate import admin_engine
+
+    engine = admin_engine(Settings.from_env(purpose="migrate"))
+    try:
+        with engine.begin() as conn:
+            if args.action == "grant":
+                print(f"payment-api clients: {client_identity.grant(conn, args.subject, args.merchant)} grant(s) added")
+            elif args.action == "revoke":
+                print(f"payment-api clients: {client_identity.revoke(conn, args.subject, args.merchant)} grant(s) removed")
+            else:
+                for subject, merchant in client_identity.grants(conn, args.subject):
+                    print(f"{subject}\t{merchant}")
+    except client_identity.IdentityError as err:
+        print(f"payment-api clients: {err}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="payment-api", description=f"Reference payment API {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,7 +96,18 @@ def main(argv: list[str] | None = None) -> int:
     hc = sub.add_parser("healthcheck", help="exit 0 when this task's /health answers 200 (container health check)")
     hc.add_argument("--timeout", type=float, default=4.0)
     hc.set_defaults(run=_healthcheck)
+    cl = sub.add_parser("clients", help="grant, revoke or list which merchants a client certificate subject may act for "
+                                        "(admin login, DB_ADMIN_USER)")
+    cl.add_argument("action", choices=("grant", "revoke", "list"))
+    cl.add_argument("--subject", default=None, help="the certificate's subject as the load balancer passes it (RFC 2253), "
+                                                    "e.g. from `openssl x509 -noout -subject -nameopt RFC2253`")
+    cl.add_argument("--merchant", action="append", default=[], help="a merchant id (repeat); revoke without it: every grant")
+    cl.set_defaults(run=_clients)
     args = parser.parse_args(argv)
+    if getattr(args, "action", None) in ("grant", "revoke") and not args.subject:
+        parser.error(f"clients {args.action} needs --subject")
+    if getattr(args, "action", None) == "grant" and not args.merchant:
+        parser.error("clients grant needs at least one --merchant")
     try:
         return args.run(args)
     except SettingsError as err:

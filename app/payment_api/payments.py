@@ -91,12 +91,12 @@ class PaymentStore:
         while True:
             try:
                 if attempt:
-                    found = self._stored_answer(key)
+                    found = self._stored_answer(request.merchant_id, key)
                     if found is not None:
                         return self._replay(found, request_hash, attempt + 1, notes)
                 return self._insert(key, request, request_hash, attempt + 1, notes)
             except _Duplicate:
-                found = self._stored_answer_or_none(key)
+                found = self._stored_answer_or_none(request.merchant_id, key)
                 if found is not None:
                     return self._replay(found, request_hash, attempt + 1, notes)
                 notes.append("duplicate key rolled back by its owner")  # the twin rolled back: try again
@@ -133,7 +133,7 @@ class PaymentStore:
                          "currency": request.currency, "amount_minor": delta, "created_at": now}
                         for kind, owner, delta in legs])
                     conn.execute(_INSERT_ANSWER, {
-                        "idempotency_key": key, "request_hash": request_hash, "payment_id": payment_id,
+                        "merchant_id": request.merchant_id, "idempotency_key": key, "request_hash": request_hash, "payment_id": payment_id,
                         "response_status": 201, "response_body": body.decode(), "created_at": now})
                     stage = "commit"
                     trans.commit()
@@ -168,14 +168,16 @@ class PaymentStore:
         return Outcome("replayed", found["response_status"], found["response_body"].encode(),
                        found["payment_id"], attempts, tuple(notes))
 
-    def _stored_answer_or_none(self, key: str) -> dict | None:
+    def _stored_answer_or_none(self, merchant_id: str, key: str) -> dict | None:
         try:
-            return self._stored_answer(key)
+            return self._stored_answer(merchant_id, key)
         except _Retryable:
             return None
 
-    def _stored_answer(self, key: str) -> dict | None:
-        row = self._read(select(idempotency_keys).where(idempotency_keys.c.idempotency_key == key))
+    def _stored_answer(self, merchant_id: str, key: str) -> dict | None:
+        """The first answer for this key of this merchant (keys are scoped to their merchant)."""
+        row = self._read(select(idempotency_keys).where(idempotency_keys.c.merchant_id == merchant_id,
+                                                        idempotency_keys.c.idempotency_key == key))
         return dict(row) if row else None
 
     # -- reads ----------------------------------------------------------------------------------
@@ -198,8 +200,10 @@ class PaymentStore:
         """The payment row, without the card token; raises Unavailable when the database does not answer."""
         return self._public(self._read_or_unavailable(select(payments).where(payments.c.payment_id == payment_id)))
 
-    def payment_by_key(self, key: str) -> dict | None:
-        return self._public(self._read_or_unavailable(select(payments).where(payments.c.idempotency_key == key)))
+    def payment_by_key(self, merchant_id: str, key: str) -> dict | None:
+        """The merchant's payment with this key: another merchant's key is not found, never revealed."""
+        return self._public(self._read_or_unavailable(select(payments).where(
+            payments.c.merchant_id == merchant_id, payments.c.idempotency_key == key)))
 
     def _read_or_unavailable(self, query):  # noqa: ANN001, ANN202
         try:

@@ -2,7 +2,7 @@
 
     scripts/rehearse                              # the default scenario at 140 payments/s
     scripts/rehearse --scenario crash --rate 60   # the switchover killed after the fence
-    scripts/rehearse --url https://pay-dev-d01.example.com --duration 120   # against a deployment
+    scripts/rehearse --url https://pay-dev-d01.example.com --client-certs certs/ --duration 120   # against a deployment
     scripts/rehearse --keep                       # leave the servers running; report.json says how to stop them
     python -m bluegreen.rehearsal stop --world .rehearsal/world.json
 """
@@ -15,8 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import client_tls
 from . import mariadb as mdb
 from . import report as rp
+from .client_tls import ClientTLS, ClientTLSError
 from .haproxy import HAProxyError
 from .loadgen import LoadFleet, LoadGenerator
 from .mariadb import MariaDBError
@@ -27,7 +29,7 @@ from .world import SWITCHOVER_LEASE_SECONDS
 
 
 def ledger_of(load: LoadGenerator | LoadFleet) -> list[Acknowledged]:
-    return [Acknowledged(o.key, o.payment_id, o.done, o.colour) for o in load.outcomes if o.acknowledged]
+    return [Acknowledged(o.key, o.payment_id, o.done, o.colour, o.merchant) for o in load.outcomes if o.acknowledged]
 
 
 def base_report(load: LoadGenerator | LoadFleet, *, scenario: str, rate: float) -> dict[str, Any]:
@@ -52,6 +54,7 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
     reh = Rehearsal(o, log_dir=out)
     try:
         world = reh.start()
+        edge = TLSMeter(reh, o.say)
         load = reh.start_load()
         error = None
         try:
@@ -62,6 +65,7 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
             o.say(f"rehearse: the scenario stopped early: {error}")
         reh.marks.phase("drain (load stopped)", o.say)
         reh.settle()
+        tls_cost = edge.cost(len(load.attempts))
         dbs = reh.stack.dbs
         with dbs[reh.writer].admin_login().connect() as conn:
             on_writer = payments_by_key(conn)
@@ -94,6 +98,7 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
         report["shifter_runs"] = len(reh.lam.results)
         report["shifter_restarts"] = reh.lam.restarts
         report["mariadb"] = mdb.binaries()[0]
+        report["tls"] = tls_cost
         if o.keep:
             report["url"] = world.url
             report["databases"] = {c: {**db.admin_login("payments").as_dict()} for c, db in dbs.items()}
@@ -112,11 +117,40 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
         reh.stop()
 
 
-def rehearse_url(url: str, rate: float, duration: float, out: Path, say, verify: bool | str = True) -> dict[str, Any]:  # noqa: ANN001
+class TLSMeter:
+    """What the edge's mutual TLS costs over the load: a probe of full handshakes before it, then HAProxy's
+    count of TLS connections and its CPU time across it (rehearsal report, key ``tls``)."""
+
+    def __init__(self, reh: Rehearsal, say) -> None:  # noqa: ANN001
+        from payment_api.bench import cpu_seconds  # noqa: PLC0415 - the benchmark's /proc reader
+
+        self.cpu_seconds = cpu_seconds
+        self.proxy, self.pid = reh.world.haproxy(), reh.stack.proxy.proc.pid
+        tls = reh.stack.tls
+        self.probe = client_tls.handshake_ms(reh.world.url, tls, tls.merchants[0])
+        say(f"rehearsal: a full mutual-TLS handshake takes {self.probe['p50']} ms (p50 of {self.probe['count']}, loopback)")
+        self.conns0, self.cpu0 = self._conns(), cpu_seconds(self.pid)
+
+    def _conns(self) -> int:
+        return int(self.proxy.info().get("CumSslConns", 0))
+
+    def cost(self, requests: int) -> dict[str, Any]:
+        out = client_tls.cost_per_request(self._conns() - self.conns0, requests, self.probe["p50"],
+                                          1000 * (self.cpu_seconds(self.pid) - self.cpu0))
+        out["handshake_ms_p90"] = self.probe["p90"]
+        out["note"] = ("handshake time measured by the client on loopback (ECDSA P-256 certificates, TLS 1.3, no "
+                       "resumption: the ALB offers none with mutual TLS); edge CPU is HAProxy's whole process (TLS, "
+                       "and the HTTP proxying of all four hops), so an upper bound for the TLS alone")
+        return out
+
+
+def rehearse_url(url: str, rate: float, duration: float, out: Path, say, verify: bool | str = True,  # noqa: ANN001
+                 tls: ClientTLS | None = None) -> dict[str, Any]:
     """Against a deployment: the same client, ledger and count, through the service's look-up."""
-    load = LoadFleet(url, rate, duration=duration, progress=say, verify=verify).start()
+    load = LoadFleet(url, rate, duration=duration, progress=say, verify=verify, tls=tls).start()
     load.join()
-    counted = reconcile(ledger_of(load), payments_by_key_over_http(url, {o.key for o in load.outcomes if o.acknowledged}, verify=verify))
+    keys = {o.key: o.merchant for o in load.outcomes if o.acknowledged}
+    counted = reconcile(ledger_of(load), payments_by_key_over_http(url, keys, tls=tls, verify=verify))
     report = base_report(load, scenario="url", rate=rate)
     report.update(counted)
     report["url"] = url
@@ -140,6 +174,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=".rehearsal", help="where report.json, ledger.csv and rehearsal.png go")
     p.add_argument("--url", default=None, help="a deployed environment's payment URL: load and count only")
     p.add_argument("--insecure", action="store_true", help="with --url: do not verify TLS (a test stack's self-signed certificate)")
+    p.add_argument("--client-certs", default=None, metavar="DIR",
+                   help="with --url: <merchant_id>.crt/.key pairs the environment's trust store accepts (the ALBs "
+                        "refuse a client without one); payments go to those merchants")
+    p.add_argument("--ca-file", default="", help="with --url: CA bundle of the server's certificate (default: the system's)")
     p.add_argument("--port", type=int, default=None, help="the load balancer's port (default: a free one)")
     p.add_argument("--keep", action="store_true", help="leave every server running; report.json has url, databases, stop_command")
     return p
@@ -180,12 +218,17 @@ def _main(argv: list[str]) -> int:
 
     try:
         if args.url:
-            report = rehearse_url(args.url, args.rate, args.duration or 60.0, out, say, verify=not args.insecure)
+            if not args.client_certs:
+                print("rehearse: --url needs --client-certs DIR: both ALBs require a client certificate (mutual TLS)",
+                      file=sys.stderr)
+                return 2
+            tls = ClientTLS.from_dir(args.client_certs, None if args.insecure else args.ca_file)
+            report = rehearse_url(args.url, args.rate, args.duration or 60.0, out, say, verify=not args.insecure, tls=tls)
         else:
             bake = args.bake if args.bake is not None else (args.duration / BAKES[args.scenario] if args.duration else 10.0)
             report = rehearse_local(Options(scenario=args.scenario, rate=args.rate, bake=bake, gate_period=args.gate_period,
                                             port=args.port, keep=args.keep, say=say), out)
-    except (StackError, MariaDBError, HAProxyError) as err:
+    except (StackError, MariaDBError, HAProxyError, ClientTLSError) as err:
         print(f"rehearse: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

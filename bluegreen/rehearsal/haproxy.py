@@ -30,7 +30,37 @@ from .mariadb import check_port_free, free_port
 INSTALL_HINT = "apt-get install -y haproxy"
 COLOURS = ("blue", "green")
 #: One log line per request: the frontend, the backend, the status and the total active time (ms).
-LOG_FORMAT = "RH %ft %b %ST %Ta"
+LOG_FORMAT = "RH %f %b %ST %Ta"
+#: The headers an ALB with mutual TLS in verify mode passes to its targets (app/payment_api/client_identity.py
+#: reads them), as HAProxy's sample fetches give them: hex serial, RFC 2253 names, ISO 8601 validity (the
+#: certificate's UTCTime rewritten), the leaf as URL-encoded PEM. A client's own X-Amzn-Mtls-* headers are
+#: removed first, so only what the TLS layer verified reaches a service.
+_UTC_TO_ISO = "regsub('^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})Z','20\\1-\\2-\\3T\\4:\\5:\\6Z')"
+MTLS_HEADERS = (
+    ("X-Amzn-Mtls-Clientcert-Serial-Number", "%[ssl_c_serial,hex]"),
+    ("X-Amzn-Mtls-Clientcert-Issuer", "%[ssl_c_i_dn(,0,rfc2253)]"),
+    ("X-Amzn-Mtls-Clientcert-Subject", "%[ssl_c_s_dn(,0,rfc2253)]"),
+    ("X-Amzn-Mtls-Clientcert-Validity",
+     f"NotBefore=%[ssl_c_notbefore,{_UTC_TO_ISO}];NotAfter=%[ssl_c_notafter,{_UTC_TO_ISO}]"),
+    ("X-Amzn-Mtls-Clientcert-Leaf",
+     "-----BEGIN%%20CERTIFICATE-----%%0A%[ssl_c_der,base64]%%0A-----END%%20CERTIFICATE-----%%0A"),
+)
+
+
+@dataclass(frozen=True)
+class EdgeTLS:
+    """The ALBs' HTTPS listener with mutual TLS (verify mode): HAProxy's certificate+key file and the CA
+    bundle of the trust store, and optionally its revocation list."""
+
+    certificate: str
+    ca_file: str
+    crl_file: str = ""
+
+    def bind_options(self) -> str:
+        crl = f" crl-file {self.crl_file}" if self.crl_file else ""
+        # TLS 1.2+ as the listeners' policy (ELBSecurityPolicy-TLS13-1-2-2021-06); no client certificate,
+        # an unknown CA, an expired or a revoked certificate: the handshake fails.
+        return f" ssl crt {self.certificate} ca-file {self.ca_file}{crl} verify required ssl-min-ver TLSv1.2"
 
 
 class HAProxyError(RuntimeError):
@@ -90,8 +120,12 @@ class HealthCheck:
 
 
 def render_config(ports: Ports, socket_path: str, services: dict[str, list[int]], databases: dict[str, int],
-                  *, writer: str = "blue", green_weight: int = 0, check: HealthCheck = HealthCheck()) -> str:
-    """The configuration text; weights start at ``green_weight`` and the writer name at ``writer``."""
+                  *, writer: str = "blue", green_weight: int = 0, check: HealthCheck = HealthCheck(),
+                  tls: EdgeTLS | None = None) -> str:
+    """The configuration text; weights start at ``green_weight`` and the writer name at ``writer``.
+
+    With ``tls`` the client-facing frontend terminates mutual TLS as both ALBs' HTTPS listeners do (one
+    trust store for both edges, so which edge a client reached never changes who may connect)."""
     w = {"blue": 100 - green_weight, "green": green_weight}
     lines = [
         "global",
@@ -110,8 +144,10 @@ def render_config(ports: Ports, socket_path: str, services: dict[str, list[int]]
         "  option redispatch",
         "",
         "frontend payments",
-        f"  bind 127.0.0.1:{ports.payments}",
+        f"  bind 127.0.0.1:{ports.payments}" + (tls.bind_options() if tls else ""),
         f"  log-format \"{LOG_FORMAT}\"",
+        *(["  http-request del-header x-amzn-mtls- -m beg"]
+          + [f"  http-request set-header {name} \"{value}\"" for name, value in MTLS_HEADERS] if tls else []),
         "  default_backend dns",
         "backend dns",
         "  balance roundrobin",
@@ -168,11 +204,11 @@ class HAProxy:
         self.proc: subprocess.Popen | None = None
 
     def start(self, services: dict[str, list[int]], databases: dict[str, int], *, writer: str = "blue",
-              green_weight: int = 0, check: HealthCheck = HealthCheck()) -> "HAProxy":
+              green_weight: int = 0, check: HealthCheck = HealthCheck(), tls: EdgeTLS | None = None) -> "HAProxy":
         exe = binary()
         self.base.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render_config(self.ports, self.socket_path, services, databases,
-                                                  writer=writer, green_weight=green_weight, check=check))
+                                                  writer=writer, green_weight=green_weight, check=check, tls=tls))
         check = subprocess.run([exe, "-c", "-f", str(self.config_path)], capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise HAProxyError(f"haproxy refused its configuration {self.config_path}: {check.stderr[-1500:]}")
@@ -215,6 +251,11 @@ class HAProxy:
         if out.strip() and any(word in out for word in ("Unknown command", "No such", "Require ")):
             raise HAProxyError(f"haproxy runtime API refused {cmd!r}: {out.strip()}")
         return out
+
+    def info(self) -> dict[str, str]:
+        """``show info``: the process's counters (CumSslConns: TLS connections accepted, each a full handshake)."""
+        pairs = (line.split(":", 1) for line in self.command("show info").splitlines() if ":" in line)
+        return {k.strip(): v.strip() for k, v in pairs}
 
     def stats(self) -> list[dict[str, str]]:
         text = self.command("show stat").lstrip("# ")

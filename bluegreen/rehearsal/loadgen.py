@@ -6,11 +6,16 @@ politely slower schedule (no coordinated omission). The client retries as a real
 does: the same key and body, on 5xx, timeouts and refused connections, with capped backoff
 (honouring Retry-After), for at most ``retry_budget`` seconds; then the request counts as failed.
 Every acknowledged payment (201, or 200 for a replay) goes into the ledger.
+
+With ``tls`` (client_tls.ClientTLS) each payment goes out under its merchant's client certificate,
+over that merchant's own connections, as separate acquirers and terminals would send them; the
+merchant of each payment is one of the certificates' merchants.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import threading
 import time
@@ -21,7 +26,11 @@ from typing import Any
 
 import httpx
 
+from .client_tls import ClientTLS
+
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+#: The merchants payments are made for (the rehearsal issues each a client certificate).
+MERCHANTS = tuple(f"m-{i:03d}" for i in range(40))
 
 
 @dataclass
@@ -34,6 +43,7 @@ class Outcome:
     payment_id: str = ""
     colour: str = ""
     error: str = ""
+    merchant: str = ""
 
     @property
     def acknowledged(self) -> bool:
@@ -62,6 +72,7 @@ class LoadGenerator:
     progress: Callable[[str], None] | None = None
     progress_every: float = 5.0
     verify: bool | str = True
+    tls: ClientTLS | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
 
@@ -94,9 +105,18 @@ class LoadGenerator:
 
     # -- the schedule -------------------------------------------------------------------------------------
     async def _run(self) -> None:
-        limits = httpx.Limits(max_connections=2000, max_keepalive_connections=400)
         timeout = httpx.Timeout(self.attempt_timeout, connect=3.0)
-        async with httpx.AsyncClient(base_url=self.url, limits=limits, timeout=timeout, verify=self.verify) as client:
+        async with contextlib.AsyncExitStack() as stack:
+            if self.tls:
+                # One client per merchant, each presenting its own certificate on its own connections.
+                limits = httpx.Limits(max_connections=200, max_keepalive_connections=20)
+                clients = {m: await stack.enter_async_context(httpx.AsyncClient(
+                    base_url=self.url, limits=limits, timeout=timeout, verify=self.tls.context(m))) for m in self.tls.merchants}
+            else:
+                limits = httpx.Limits(max_connections=2000, max_keepalive_connections=400)
+                one = await stack.enter_async_context(httpx.AsyncClient(base_url=self.url, limits=limits, timeout=timeout,
+                                                                        verify=self.verify))
+                clients = {m: one for m in MERCHANTS}
             self.started_at = time.time()
             start = time.monotonic()
             tasks: set[asyncio.Task] = set()
@@ -111,7 +131,9 @@ class LoadGenerator:
                     await asyncio.sleep(delay)
                 outcome = Outcome(key=f"reh-{self.run_id}-{i:08d}", due=self.started_at + (due_mono - start))
                 self.outcomes.append(outcome)
-                task = asyncio.create_task(self._pay(client, outcome, i))
+                body = self.body(i)
+                outcome.merchant = body["merchant_id"]
+                task = asyncio.create_task(self._pay(clients[outcome.merchant], outcome, body))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 i += 1
@@ -135,12 +157,12 @@ class LoadGenerator:
 
     def body(self, i: int) -> dict[str, Any]:
         rnd = random.Random(f"{self.run_id}-{i}")
-        return {"merchant_id": f"m-{rnd.randrange(40):03d}", "customer_id": f"c-{rnd.randrange(400):04d}",
+        merchants = self.tls.merchants if self.tls else MERCHANTS
+        return {"merchant_id": merchants[rnd.randrange(len(merchants))], "customer_id": f"c-{rnd.randrange(400):04d}",
                 "amount_minor": rnd.randrange(100, 50_000), "currency": rnd.choice(("EUR", "USD", "GBP")),
                 "card_token": f"tok_{uuid.UUID(int=rnd.getrandbits(128)).hex}"}
 
-    async def _pay(self, client: httpx.AsyncClient, outcome: Outcome, i: int) -> None:
-        body = self.body(i)
+    async def _pay(self, client: httpx.AsyncClient, outcome: Outcome, body: dict[str, Any]) -> None:
         headers = {"Idempotency-Key": outcome.key}
         backoff = 0.1
         while True:
@@ -172,9 +194,9 @@ class LoadGenerator:
 
 
 def _child(url: str, rate: float, offset: float, duration: float | None, run_id: str, verify: bool | str,
-           start_at: float, stop, counters, results) -> None:  # noqa: ANN001 - multiprocessing primitives
+           tls: dict | None, start_at: float, stop, counters, results) -> None:  # noqa: ANN001 - multiprocessing primitives
     """One process of the fleet: its own open-loop schedule (every n-th request), outcomes sent back at the end."""
-    gen = LoadGenerator(url, rate, duration=duration, run_id=run_id, verify=verify)
+    gen = LoadGenerator(url, rate, duration=duration, run_id=run_id, verify=verify, tls=ClientTLS.from_dict(tls))
     delay = start_at + offset - time.time()
     if delay > 0:
         time.sleep(delay)
@@ -199,6 +221,7 @@ class LoadFleet:
     progress: Callable[[str], None] | None = None
     progress_every: float = 5.0
     verify: bool | str = True
+    tls: ClientTLS | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     def __post_init__(self) -> None:
@@ -223,7 +246,8 @@ class LoadFleet:
         each = self.rate / self.processes
         for k in range(self.processes):
             p = self._mp.Process(target=_child, daemon=True, args=(
-                self.url, each, k / self.rate, self.duration, f"{self.run_id}{k}", self.verify, start_at,
+                self.url, each, k / self.rate, self.duration, f"{self.run_id}{k}", self.verify,
+                self.tls.as_dict() if self.tls else None, start_at,
                 self._stop, self._counters[k], self._results))
             p.start()
             self._procs.append(p)

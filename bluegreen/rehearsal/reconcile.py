@@ -17,11 +17,13 @@ from typing import Any
 
 import httpx
 
+from .client_tls import ClientTLS
+
 #: Primary key columns of the payment tables (app/payment_api/schema.py).
 PRIMARY_KEYS = {
     "accounts": ("kind", "owner_id", "currency"),
     "payments": ("payment_id",),
-    "idempotency_keys": ("idempotency_key",),
+    "idempotency_keys": ("merchant_id", "idempotency_key"),
     "ledger_entries": ("entry_id",),
 }
 
@@ -34,6 +36,7 @@ class Acknowledged:
     payment_id: str
     acknowledged_at: float
     colour: str
+    merchant_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,18 +139,33 @@ def read_books(conn: Any, schema: str = "payments") -> Books:
     return Books(sums, off, unbalanced)
 
 
-def payments_by_key_over_http(url: str, keys: Iterable[str], *, verify: bool | str = True, workers: int = 16) -> dict[str, list[str]]:
-    """The service's reconciliation look-up, one key at a time (a deployed environment: no database access)."""
-    keys = list(keys)
+def payments_by_key_over_http(url: str, keys: Mapping[str, str], *, tls: ClientTLS | None = None,
+                              verify: bool | str = True, workers: int = 16) -> dict[str, list[str]]:
+    """The service's reconciliation look-up, one key at a time (a deployed environment: no database access).
 
-    def look(client: httpx.Client, key: str) -> tuple[str, list[str]]:
+    ``keys``: idempotency key -> its merchant (keys are scoped to their merchant); with ``tls`` each look-up
+    presents that merchant's client certificate, as the payment did."""
+    keys = dict(keys)
+    merchants = sorted(set(keys.values()))
+    if tls:
+        missing = [m for m in merchants if m not in tls.clients]
+        if missing:
+            raise ValueError(f"no client certificate for merchant(s) {', '.join(missing[:5])}")
+    clients = {m: httpx.Client(base_url=url, timeout=10, verify=tls.context(m) if tls else verify) for m in merchants}
+
+    def look(key: str) -> tuple[str, list[str]]:
+        client = clients[keys[key]]
         for _ in range(5):
-            resp = client.get("/payments", params={"idempotency_key": key})
+            resp = client.get("/payments", params={"merchant_id": keys[key], "idempotency_key": key})
             if resp.status_code == 200:
                 return key, [str(resp.json()["payment_id"])]
             if resp.status_code == 404:
                 return key, []
         raise RuntimeError(f"GET /payments?idempotency_key={key} kept answering {resp.status_code}: {resp.text[:200]}")
 
-    with httpx.Client(base_url=url, timeout=10, verify=verify) as client, ThreadPoolExecutor(workers) as pool:
-        return dict(pool.map(lambda k: look(client, k), keys))
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            return dict(pool.map(look, keys))
+    finally:
+        for client in clients.values():
+            client.close()

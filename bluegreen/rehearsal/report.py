@@ -75,10 +75,10 @@ def judge(report: dict[str, Any], overrides: dict[str, tuple[str, Any]] | None =
 def write_ledger(path: Path, outcomes: Sequence[Outcome]) -> None:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["idempotency_key", "payment_id", "acknowledged_at", "colour"])
+        w.writerow(["idempotency_key", "payment_id", "acknowledged_at", "colour", "merchant_id"])
         for o in outcomes:
             if o.acknowledged:
-                w.writerow([o.key, o.payment_id, f"{o.done:.6f}", o.colour])
+                w.writerow([o.key, o.payment_id, f"{o.done:.6f}", o.colour, o.merchant])
 
 
 def write_requests(path: Path, outcomes: Sequence[Outcome]) -> None:

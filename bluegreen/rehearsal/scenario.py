@@ -312,7 +312,7 @@ class Rehearsal:
 
     # -- the load --------------------------------------------------------------------------------------
     def start_load(self) -> LoadFleet:
-        self.load = LoadFleet(self.world.url, self.o.rate, progress=self.o.say)
+        self.load = LoadFleet(self.world.url, self.o.rate, progress=self.o.say, tls=self.stack.tls)
         self.load.status_line = self._status_line
         return self.load.start()
 

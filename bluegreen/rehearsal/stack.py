@@ -3,6 +3,10 @@
 a moto server (the AWS control plane the shifter talks to), a blue and a green MariaDB with the
 payment schema migrated on blue and carried to green by GTID replication (green fenced), HAProxy,
 and two payment-service instances per colour that reach the database only through the writer name.
+
+Clients reach the services as they reach the ALBs: mutual TLS, verified against a CA made for the
+run, which issues one client certificate per merchant; each merchant's certificate subject is
+granted that merchant in the database (client_merchants), as `payment-api clients grant` does.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from traffic_shifter.db import SqlGrantFence
 from . import haproxy as hp
 from . import mariadb as mdb
 from .adapters import socket_login
+from .client_tls import ClientTLS
+from .loadgen import MERCHANTS
+from .pki import CertificateAuthority
 from .mariadb import MariaDB, free_port
 from .world import APP_PASSWORD, APP_SCHEMA, APP_USER, World, aws_env
 
@@ -79,6 +86,8 @@ class Stack:
     proxy: hp.HAProxy | None = None
     moto: subprocess.Popen | None = None
     world: World | None = None
+    tls: ClientTLS | None = None
+    ca: CertificateAuthority | None = None
 
     def service_env(self, colour: str, port: int, writer_port: int) -> dict[str, str]:
         return {**os.environ, "APP_COLOUR": colour, "APP_PORT": str(port), "DB_WRITER_HOST": "127.0.0.1",
@@ -113,6 +122,7 @@ class Stack:
             self.dbs[colour] = MariaDB(colour, server_id=server_id, base_dir=self.base, keep=self.keep).start()
         say(f"rehearsal: MariaDB blue :{self.dbs['blue'].port}, green :{self.dbs['green'].port} ({self.base})")
         self._migrate_blue()
+        edge = self._certificates()
         mdb.replicate(self.dbs["blue"], self.dbs["green"])
         mdb.wait_caught_up(self.dbs["blue"], self.dbs["green"])
         # Green is not the writer: the same fence the switchover uses, on green only (never replicated).
@@ -121,7 +131,8 @@ class Stack:
         self.services = [Service(c, i + 1, free_port()) for c in hp.COLOURS for i in range(self.per_colour)]
         by_colour = {c: [s.port for s in self.services if s.colour == c] for c in hp.COLOURS}
         self.proxy = hp.HAProxy(self.base, ports).start(by_colour, {c: d.port for c, d in self.dbs.items()},
-                                                        check=hp.HealthCheck.from_template(ROOT / "templates" / "alb.json"))
+                                                        check=hp.HealthCheck.from_template(ROOT / "templates" / "alb.json"),
+                                                        tls=edge)
         for s in self.services:
             log = open(self.base / f"service-{s.name}.log", "w")
             # On AWS the shifter and the switchover run on their own (Lambda) CPUs; here every part shares
@@ -141,6 +152,7 @@ class Stack:
             services={c: by_colour[c] for c in hp.COLOURS},
             pids={"moto": self.moto.pid, "haproxy": self.proxy.proc.pid, **{f"mariadb-{c}": d.pid for c, d in self.dbs.items()},
                   **{f"service-{s.name}": s.proc.pid for s in self.services}},
+            tls=self.tls.as_dict(),
         )
         self.world.save()
         say(f"rehearsal: HAProxy {self.world.url} (writer name :{ports.writer}), {len(self.services)} payment-service "
@@ -165,6 +177,29 @@ class Stack:
                               text=True, timeout=120, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise StackError(f"payment-api migrate on blue failed: {(done.stderr or done.stdout)[-1500:]}")
+
+    def _certificates(self) -> hp.EdgeTLS:
+        """The run's CA, HAProxy's server certificate, a client certificate per merchant, each granted its
+        merchant on blue (replicated to green with the schema)."""
+        from sqlalchemy import create_engine  # noqa: PLC0415
+        from sqlalchemy.pool import NullPool  # noqa: PLC0415
+
+        from payment_api import client_identity  # noqa: PLC0415
+
+        self.ca = CertificateAuthority(self.base / "pki")
+        server = self.ca.server()
+        issued = {m: self.ca.client(m) for m in MERCHANTS}
+        self.tls = ClientTLS(str(self.ca.ca_file), {m: i.pair for m, i in issued.items()})
+        blue = self.dbs["blue"]
+        engine = create_engine("mysql+pymysql://", creator=lambda: blue.root(binlog=True, database=APP_SCHEMA),
+                               poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                for merchant, cert in issued.items():
+                    client_identity.grant(conn, cert.subject, [merchant])
+        finally:
+            engine.dispose()
+        return hp.EdgeTLS(str(server.cert), str(self.ca.ca_file))
 
     def kill_colour(self, colour: str) -> list[str]:
         """The fault: every instance of ``colour`` dies at once (SIGKILL, no goodbye)."""

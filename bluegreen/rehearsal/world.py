@@ -46,10 +46,12 @@ class World:
     db_ports: dict[str, int]
     services: dict[str, list[int]]
     pids: dict[str, int] = field(default_factory=dict)
+    #: The clients' mutual TLS (client_tls.ClientTLS.as_dict()): the run's CA and each merchant's certificate.
+    tls: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['payments']}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.ports['payments']}"
 
     def save(self) -> Path:
         path = Path(self.base) / "world.json"

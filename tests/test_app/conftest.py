@@ -23,6 +23,36 @@ from bluegreen.local_mariadb import free_port
 APP_USER, APP_PW = "payments_app", "app-pw"
 SIGNING_KEY = "test-signing-key"
 MISSING = local_mariadb.missing("the payment service's database tests")
+#: Merchants the tests' own client certificate is granted (every merchant id the tests pay for).
+TEST_MERCHANTS = ("m", *(f"m-{i}" for i in range(10)))
+
+
+def alb_headers(cert) -> dict:  # noqa: ANN001 - a cryptography x509.Certificate
+    """The X-Amzn-Mtls-Clientcert-* headers as the ALB sets them for a verified client certificate."""
+    from payment_api.client_identity import alb_headers as headers
+
+    return headers(cert)
+
+
+@pytest.fixture(scope="session")
+def client_ca(tmp_path_factory):
+    """The tests' client CA (the rehearsal's own builder): issues per-merchant client certificates."""
+    from bluegreen.rehearsal.pki import CertificateAuthority
+
+    return CertificateAuthority(tmp_path_factory.mktemp("client-ca"), "payment-api test client CA")
+
+
+@pytest.fixture(scope="session")
+def identity(client_ca):
+    """Headers of the tests' own client, granted TEST_MERCHANTS by the ``schema`` fixture; .subject is its subject."""
+    issued = client_ca.client("test-client")
+    return IdentityHeaders(alb_headers(issued.certificate), issued.subject)
+
+
+class IdentityHeaders(dict):
+    def __init__(self, headers: dict, subject: str) -> None:
+        super().__init__(headers)
+        self.subject = subject
 
 
 def write_tls(base: Path) -> dict:
@@ -82,8 +112,9 @@ def base_env(mariadb, db_name: str, **extra) -> dict:
 
 
 @pytest.fixture
-def schema(mariadb):
-    """A new schema migrated to head and a fresh DML-only app user: {'env', 'name', 'mariadb'}."""
+def schema(mariadb, identity):
+    """A new schema migrated to head, a fresh DML-only app user and the tests' client granted TEST_MERCHANTS:
+    {'env', 'name', 'mariadb'}."""
     from payment_api.migrate import migrate
     from payment_api.settings import Settings
 
@@ -92,9 +123,24 @@ def schema(mariadb):
         cur.execute(f"DROP USER IF EXISTS '{APP_USER}'@'%'")
     env = base_env(mariadb, name)
     migrate(Settings.from_env(env, purpose="migrate"), create_app_user=True, say=lambda line: None)
-    yield {"env": env, "name": name, "mariadb": mariadb}
+    grant_merchants(env, identity.subject, TEST_MERCHANTS)
+    yield {"env": env, "name": name, "mariadb": mariadb, "identity": identity}
     with root(mariadb) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def grant_merchants(env: dict, subject: str, merchants) -> None:  # noqa: ANN001
+    """What `payment-api clients grant` does, with the migration's admin login."""
+    from payment_api import client_identity
+    from payment_api.migrate import admin_engine
+    from payment_api.settings import Settings
+
+    engine = admin_engine(Settings.from_env(env, purpose="migrate"))
+    try:
+        with engine.begin() as conn:
+            client_identity.grant(conn, subject, list(merchants))
+    finally:
+        engine.dispose()
 
 
 def count(mariadb, sql: str, *args):

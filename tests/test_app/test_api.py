@@ -27,10 +27,10 @@ def body(**over):
 
 
 @pytest.fixture
-def service(schema):
+def service(schema, identity):
     settings = Settings.from_env(schema["env"])
     engine = make_engine(settings)
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(create_app(settings, engine), headers=identity) as client:
         client.schema = schema
         yield client
     engine.dispose()
@@ -159,7 +159,7 @@ def test_post_payment__concurrent_burst__balances_sum_to_zero_and_match_ledger(s
 def test_get_payment__by_id_and_by_key__found_without_card_token(service):
     created = post(service, "k-5", body()).json()
     by_id = service.get(f"/payments/{created['payment_id']}")
-    by_key = service.get("/payments", params={"idempotency_key": "k-5"})
+    by_key = service.get("/payments", params={"merchant_id": "m-1", "idempotency_key": "k-5"})
     assert by_id.status_code == by_key.status_code == 200
     assert by_id.json() == by_key.json()
     assert by_id.json()["amount_minor"] == 1250 and by_id.json()["idempotency_key"] == "k-5"
@@ -169,7 +169,7 @@ def test_get_payment__by_id_and_by_key__found_without_card_token(service):
 
 def test_get_payment__unknown__404(service):
     assert service.get(f"/payments/{uuid.uuid4()}").status_code == 404
-    assert service.get("/payments", params={"idempotency_key": "nope"}).status_code == 404
+    assert service.get("/payments", params={"merchant_id": "m-1", "idempotency_key": "nope"}).status_code == 404
     assert service.get("/payments").status_code == 400
 
 
@@ -179,25 +179,25 @@ def test_health__writer_answers__200_names_colour_and_version(service):
     assert r.json()["status"] == "ok" and r.json()["colour"] == "blue" and r.json()["version"]
 
 
-def test_health__database_down__503(schema):
+def test_health__database_down__503(schema, identity):
     env = dict(schema["env"], DB_PORT=str(free_port()))  # nothing listens there
     settings = Settings.from_env(env)
     engine = make_engine(settings)
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(create_app(settings, engine), headers=identity) as client:
         r = client.get("/health")
         assert r.status_code == 503 and r.json()["status"] == "unavailable"
         assert client.get("/payments/x").status_code == 503
     engine.dispose()
 
 
-def test_post_payment__writer_fenced_past_the_budget__503_with_retry_after(schema):
+def test_post_payment__writer_fenced_past_the_budget__503_with_retry_after(schema, identity):
     from .conftest import root
 
     with root(schema["mariadb"]) as conn, conn.cursor() as cur:
         cur.execute(f"REVOKE INSERT, UPDATE, DELETE ON `{schema['name']}`.* FROM 'payments_app'@'%'")
     settings = Settings.from_env(dict(schema["env"], WRITE_RETRY_SECONDS="0.5"))
     engine = make_engine(settings)
-    with TestClient(create_app(settings, engine)) as client:
+    with TestClient(create_app(settings, engine), headers=identity) as client:
         r = post(client, "k-fenced", body())
         assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
         assert "same Idempotency-Key" in r.json()["error"]

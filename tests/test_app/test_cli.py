@@ -42,10 +42,10 @@ def https_env(schema, tmp_path):
             "TLS_CERT_FILE": str(tmp_path / "tls" / "cert.pem"), "TLS_KEY_FILE": str(tmp_path / "tls" / "key.pem")}
 
 
-def test_serve__self_signed_https__answers_and_healthcheck_exits_0(https_env, tmp_path):
+def test_serve__self_signed_https__answers_and_healthcheck_exits_0(https_env, schema, tmp_path):
     proc, url = start(https_env)
     try:
-        r = httpx.post(url + "/payments", verify=False, headers={"Idempotency-Key": "cli-1"},
+        r = httpx.post(url + "/payments", verify=False, headers={**schema["identity"], "Idempotency-Key": "cli-1"},
                        json={"merchant_id": "m", "customer_id": "c", "amount_minor": 5, "currency": "USD",
                              "card_token": "tok"})
         assert r.status_code == 201

@@ -31,11 +31,11 @@ PAUSE_SECONDS = 0.02
 FENCED_SECONDS = 2.0
 
 
-def run_load(url: str, stop: threading.Event) -> list[dict]:
+def run_load(url: str, stop: threading.Event, identity: dict) -> list[dict]:
     results, lock = [], threading.Lock()
 
     def worker(w: int) -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx.Client(base_url=url, timeout=30, headers=identity) as client:
             i = 0
             while not stop.is_set():
                 key = f"cut-{w}-{i}"
@@ -65,7 +65,7 @@ def cutover(schema, settings, engine):
                           kill_sql="KILL %s")
     stop = threading.Event()
     with RunningServer(create_app(settings, engine)) as server:
-        results, threads = run_load(server.url, stop)
+        results, threads = run_load(server.url, stop, schema["identity"])
         time.sleep(1.0)
         fenced_at = time.monotonic()
         fence_msg = fence.fence("blue")
@@ -77,7 +77,7 @@ def cutover(schema, settings, engine):
         for t in threads:
             t.join(timeout=60)
         # A client whose answer was 503 (or lost) retries with the same key, as the contract says.
-        with httpx.Client(base_url=server.url, timeout=30) as client:
+        with httpx.Client(base_url=server.url, timeout=30, headers=schema["identity"]) as client:
             retried = {r["key"]: client.post("/payments", json=r["body"], headers={"Idempotency-Key": r["key"]})
                        for r in results if r["status"] != 201}
     return {"results": results, "retried": retried, "fenced_at": fenced_at, "unfenced_at": unfenced_at,

@@ -35,7 +35,7 @@ def test_health__payments_waiting_on_the_fence__health_answers_and_every_payment
     fence = SqlGrantFence(lambda colour: pymysql.connect(unix_socket=m["sock"], user="root"), schema=db, kill_sql="KILL %s")
     with RunningServer(create_app(settings, make_engine(settings))) as server, ThreadPoolExecutor(WAITING) as pool:
         fence.fence("blue")
-        pending = [pool.submit(httpx.post, f"{server.url}/payments", json=body(i), headers={"Idempotency-Key": f"hp-{i}"},
+        pending = [pool.submit(httpx.post, f"{server.url}/payments", json=body(i), headers={**schema["identity"], "Idempotency-Key": f"hp-{i}"},
                                timeout=30) for i in range(WAITING)]
         time.sleep(1.0)
         waiting = sum(not f.done() for f in pending)

@@ -23,7 +23,7 @@ def test_migrate__fresh_schema__tables_of_schema_py_at_head(schema):
     settings = Settings.from_env(schema["env"], purpose="migrate")
     engine = admin_engine(settings)
     try:
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
         assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
     finally:
         engine.dispose()
@@ -31,7 +31,7 @@ def test_migrate__fresh_schema__tables_of_schema_py_at_head(schema):
 
 def test_migrate__run_again__already_current(schema):
     done = migrate(Settings.from_env(schema["env"], purpose="migrate"), say=lambda _: None)
-    assert "revision 0001 (already current)" in done
+    assert "revision 0002 (already current)" in done
 
 
 def test_migrate__app_user__dml_only_and_cannot_create_tables(schema):

@@ -22,7 +22,7 @@ def test_two_tasks__same_key_racing_on_both__one_payment_one_answer(schema):
         with RunningServer(create_app(Settings.from_env(dict(schema["env"], APP_COLOUR="blue")), engines["blue"])) as b, \
              RunningServer(create_app(Settings.from_env(dict(schema["env"], APP_COLOUR="green")), engines["green"])) as g:
             def go(url):
-                with httpx.Client(base_url=url, timeout=30) as client:
+                with httpx.Client(base_url=url, timeout=30, headers=schema["identity"]) as client:
                     barrier.wait()
                     answers.append(client.post("/payments", json=body, headers={"Idempotency-Key": "both-tasks"}))
 

@@ -70,9 +70,12 @@ def test_rehearsal__default__writes_report_ledger_and_plot(default_run):
         assert key in saved, key
     assert set(saved["phases"][0]) >= {"name", "start", "end", "p50_ms", "p99_ms", "errors"}
     rows = list(csv.DictReader((out / "ledger.csv").open()))
-    assert list(rows[0]) == ["idempotency_key", "payment_id", "acknowledged_at", "colour"]
+    assert list(rows[0]) == ["idempotency_key", "payment_id", "acknowledged_at", "colour", "merchant_id"]
     assert len(rows) == report["acknowledged"] and len({r["idempotency_key"] for r in rows}) == len(rows)
     assert (out / "rehearsal.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    tls = saved["tls"]  # the edge's mutual TLS: every connection a full handshake, amortised over its requests
+    assert tls["handshakes"] > 0 and tls["requests"] >= report["requests"] and tls["handshake_ms_p50"] > 0
+    assert tls["handshake_ms_per_request"] == round(tls["handshake_ms_p50"] * tls["handshakes"] / tls["requests"], 4)
     assert "lost" in cli.rp.table(report)
 
 
@@ -81,7 +84,7 @@ def test_rehearse_url__against_the_local_stack__counts_through_the_service_and_f
     stack = Stack()
     world = stack.start(say=quiet)
     try:
-        report = rehearse_url(world.url, rate=20, duration=3, out=tmp_path, say=quiet)
+        report = rehearse_url(world.url, rate=20, duration=3, out=tmp_path, say=quiet, tls=stack.tls)
         assert report["lost"] == 0 and report["acknowledged"] > 0 and report["divergent_rows"] is None
         # Plant a loss: one acknowledged payment removed from the writer; the same count through the service finds it.
         key = next(csv.DictReader((tmp_path / "ledger.csv").open()))["idempotency_key"]
@@ -91,11 +94,38 @@ def test_rehearse_url__against_the_local_stack__counts_through_the_service_and_f
             cur.execute("DELETE FROM payments.payments WHERE idempotency_key=%s", (key,))
         from bluegreen.rehearsal.reconcile import Acknowledged, payments_by_key_over_http, reconcile  # noqa: PLC0415
 
-        ledger = [Acknowledged(r["idempotency_key"], r["payment_id"], 0.0, r["colour"]) for r in csv.DictReader((tmp_path / "ledger.csv").open())]
-        recount = reconcile(ledger, payments_by_key_over_http(world.url, [r.idempotency_key for r in ledger]))
+        ledger = [Acknowledged(r["idempotency_key"], r["payment_id"], 0.0, r["colour"], r["merchant_id"])
+                  for r in csv.DictReader((tmp_path / "ledger.csv").open())]
+        recount = reconcile(ledger, payments_by_key_over_http(world.url, {r.idempotency_key: r.merchant_id for r in ledger},
+                                                              tls=stack.tls))
         assert recount["lost"] == 1 and recount["lost_keys"] == [key]
+        through_the_edge__one_merchants_certificate_pays_for_no_other(world, stack.tls)
     finally:
         stack.stop()
+
+
+def through_the_edge__one_merchants_certificate_pays_for_no_other(world, tls):
+    """Through HAProxy's mutual TLS to the real services: m-000's certificate cannot pay or look up for m-001,
+    not even with m-001's identity headers written in (the edge replaces them), and a service reached
+    without the edge refuses a request that carries no verified identity."""
+    import httpx  # noqa: PLC0415
+
+    from payment_api import client_identity  # noqa: PLC0415
+    from bluegreen.rehearsal.pki import merchant_subject  # noqa: PLC0415
+
+    payment = {"merchant_id": "m-001", "customer_id": "c-1", "amount_minor": 100, "currency": "EUR", "card_token": "tok_x"}
+    forged = {client_identity.SUBJECT: merchant_subject("m-001").rfc4514_string()}
+    with httpx.Client(base_url=world.url, verify=tls.context("m-000"), timeout=10) as client:
+        for headers in ({}, forged):
+            r = client.post("/payments", json=payment, headers={**headers, "Idempotency-Key": "edge-cross"})
+            assert r.status_code == 403, r.text
+        r = client.get("/payments", params={"merchant_id": "m-001", "idempotency_key": "edge-cross"}, headers=forged)
+        assert r.status_code == 403
+    with httpx.Client(base_url=world.url, verify=tls.context("m-001"), timeout=10) as client:
+        assert client.get("/payments", params={"merchant_id": "m-001", "idempotency_key": "edge-cross"}).status_code == 404
+    direct = httpx.post(f"http://127.0.0.1:{world.services['blue'][0]}/payments", json=payment,
+                        headers={"Idempotency-Key": "edge-direct"}, timeout=10)
+    assert direct.status_code == 403 and "mutual TLS" in direct.json()["error"]
 
 
 def test_rehearse__rate_not_above_zero__clear_message_and_nothing_started(capsys):
