@@ -29,7 +29,7 @@ GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
 #: Services that use the data key on behalf of account principals.
 DATA_KEY_SERVICES = ["rds", "dms", "backup", "secretsmanager", "s3"]
 #: Services that use the ops key on behalf of account principals.
-OPS_KEY_SERVICES = ["ssm", "sns", "sqs", "lambda", "secretsmanager", "s3", "dynamodb"]
+OPS_KEY_SERVICES = ["ssm", "sns", "sqs", "lambda", "secretsmanager", "s3", "dynamodb", "firehose"]
 
 
 def _account_root():

@@ -116,6 +116,13 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.cloudwatch.models.Dashboard", MODEL, "extensions.cloudwatch", "generated dashboard names"),
     _e("moto.logs.models.LogGroup.create_from_cloudformation_json", REPLACE, "extensions.logs", "KmsKeyId dropped (create_log_group reads kmsKeyId), RetentionInDays kept as a string"),
     _e("moto.logs.models.LogGroup.update_from_cloudformation_json", ADD, "extensions.logs", "no update: retention, key and tags were never changed"),
+    *(
+        _e(f"moto.logs.{where}.{name}", ADD, "extensions.logs_account_policy", "moto has no Put/Describe/DeleteAccountPolicy API")
+        for where in ("models.LogsBackend", "responses.LogsResponse")
+        for name in ("put_account_policy", "describe_account_policies", "delete_account_policy")
+    ),
+    _e("moto.logs.models.LogStream.put_log_events", WRAP, "extensions.logs_account_policy",
+       "only the group's own subscription filters received events; an account-level policy's destination now does too"),
     _e("moto.dynamodb.models.table.Table.create_from_cloudformation_json", WRAP, "extensions.dynamodb", "SSESpecification and PointInTimeRecoverySpecification dropped"),
     _e("moto.dynamodb.models.table.Table.update_from_cloudformation_json", ADD, "extensions.dynamodb", "no update: protection, SSE, PITR, billing, stream, GSIs, tags never changed"),
     _e("moto.ecs.models.Service.create_from_cloudformation_json", WRAP, "extensions.ecs", "LoadBalancers dropped: no target group on the service"),

@@ -343,6 +343,9 @@ CHECKS: dict[str, tuple[str, Check]] = {
     # Logs, CloudTrail, CloudWatch, EventBridge
     "AWS::Logs::LogGroup": ("logs.describe_log_groups", _log_group),
     "AWS::Logs::MetricFilter": ("logs.describe_metric_filters", _metric_filter),
+    "AWS::Logs::AccountPolicy": ("logs.describe_account_policies", lambda c, p, props: _require(c("logs").describe_account_policies(
+        policyType=props["PolicyType"], policyName=props.get("PolicyName") or p)["accountPolicies"])),
+    "AWS::KinesisFirehose::DeliveryStream": _got("firehose", "describe_delivery_stream", "DeliveryStreamName"),
     "AWS::CloudTrail::Trail": _got("cloudtrail", "get_trail", "Name"),
     "AWS::CloudWatch::Alarm": ("cloudwatch.describe_alarms (MetricAlarm)", _alarm("MetricAlarm")),
     "AWS::CloudWatch::CompositeAlarm": ("cloudwatch.describe_alarms (CompositeAlarm)", _alarm("CompositeAlarm")),

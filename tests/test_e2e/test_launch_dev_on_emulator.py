@@ -268,9 +268,42 @@ def test_shift__healthy_gates_then_fault_at_50__lambda_rolls_back_both_listeners
     assert "alarm-green-health-dev-d01 is ALARM" in report.rollback["reason"]
 
 
+def _archived_groups(launched) -> dict[str, list[str]]:
+    """Log group -> messages found in the audit stack's log-archive bucket (gzip JSON batches)."""
+    import gzip
+
+    s3 = launched.client("s3")
+    bucket = launched.outputs("audit")["LogArchiveBucketName"]
+    found: dict[str, list[str]] = {}
+    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        batch = json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()))
+        found.setdefault(batch["logGroup"], []).extend(e["message"] for e in batch["logEvents"])
+    return found
+
+
+def test_log_archive__the_shifters_log__reaches_the_audit_stacks_bucket(launched):
+    shifter_groups = [g for g in _archived_groups(launched) if g.startswith("/aws/lambda/") and "traffic-shifter" in g]
+    assert shifter_groups, "the shifter's invocations above logged nothing that reached the archive"
+
+
+def test_log_archive__blue_app_log_group_deleted__its_events_stay_archived(launched):
+    import time
+
+    logs = launched.client("logs")
+    # A group of its own: the compute stack's would be gone under its stack's delete below.
+    group = "/ecs/log-app-blue-decommissioned-dev-d01"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="payment-api/evidence")
+    logs.put_log_events(logGroupName=group, logStreamName="payment-api/evidence", logEvents=[
+        {"timestamp": int(time.time() * 1000), "message": "payment 42 captured by blue"}])
+    # Decommissioning blue deletes its log group (with its stack, or by hand as here).
+    logs.delete_log_group(logGroupName=group)
+    assert "payment 42 captured by blue" in _archived_groups(launched).get(group, [])
+
+
 def test_delete__dev_group__no_stack_and_no_resource_left(launched):
     result = launched.sceptre("delete", "-y", "dev")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-1000:]
     left = [s["StackName"] for s in launched.client("cloudformation").list_stacks()["StackSummaries"]
             if s["StackStatus"] != "DELETE_COMPLETE"]
     assert left == []

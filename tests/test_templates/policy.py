@@ -76,6 +76,8 @@ NAME_PROPERTY: dict[str, str] = {
     "AWS::EC2::SecurityGroup": "GroupName",
     "AWS::Logs::MetricFilter": "FilterName",
     "AWS::Logs::ResourcePolicy": "PolicyName",
+    "AWS::Logs::AccountPolicy": "PolicyName",
+    "AWS::KinesisFirehose::DeliveryStream": "DeliveryStreamName",
     "AWS::WAFv2::WebACL": "Name",
 }
 #: Names that AWS fixes by convention rather than by us; the property must still contain the tail.
@@ -290,6 +292,10 @@ ENCRYPTION: dict[str, Callable[[dict], str | None]] = {
     "AWS::Lambda::Function": _lambda,
     "AWS::DynamoDB::Table": _dynamodb,
     "AWS::SSM::Parameter": _ssm_parameter,
+    # Firehose buffers records for up to its buffering interval: stream SSE under our key.
+    "AWS::KinesisFirehose::DeliveryStream": lambda props: None if _is_our_key(
+        dig(props, "DeliveryStreamEncryptionConfigurationInput.KeyARN")) else (
+        "DeliveryStreamEncryptionConfigurationInput.KeyARN must reference our key"),
 }
 #: Types that hold no customer data at rest (configuration, wiring, compute without storage).
 NO_DATA_AT_REST: set[str] = {
@@ -314,7 +320,7 @@ NO_DATA_AT_REST: set[str] = {
     "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping",
     "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy",
     "AWS::CloudFormation::Stack", "AWS::CertificateManager::Certificate",
-    "AWS::Logs::ResourcePolicy", "AWS::Route53::QueryLoggingConfig",
+    "AWS::Logs::ResourcePolicy", "AWS::Logs::AccountPolicy", "AWS::Route53::QueryLoggingConfig",
     "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::WAFv2::LoggingConfiguration",
 }
 

@@ -281,3 +281,70 @@ def test_audit_config__delete__empties_the_trail_bucket_first(audit_stack):
     _, stack = audit_stack
     assert [(nested.tag_of(h), h._argument) for h in stack.hooks["before_delete"]] == \
         [("empty_bucket", {"outputs": ["TrailBucketName"]})]
+
+
+# ---------------------------------------------------------------- log archive (PCI DSS 10.3.3, 10.5.1)
+@pytest.fixture(scope="module")
+def archive_policy(audit_resources):
+    return props(audit_resources, "LogArchiveAccountPolicy")
+
+
+def test_log_archive__account_policy__every_log_group_but_the_trails_and_its_own_errors(archive_policy):
+    assert (archive_policy["PolicyType"], archive_policy["Scope"]) == ("SUBSCRIPTION_FILTER_POLICY", "ALL")
+    text, values = archive_policy["SelectionCriteria"]["Fn::Sub"]
+    assert text == 'LogGroupName NOT IN ["${Trail}", "${Errors}"]'
+    assert values == {"Trail": {"Ref": "TrailLogGroup"}, "Errors": {"Ref": "LogArchiveErrorLogGroup"}}
+
+
+def test_log_archive__account_policy__every_event_to_the_stream_through_its_role(archive_policy):
+    document = archive_policy["PolicyDocument"]["Fn::Sub"]
+    assert '"DestinationArn": "${LogArchiveStream.Arn}"' in document
+    assert '"RoleArn": "${LogArchiveSubscriptionRole.Arn}"' in document
+    assert '"FilterPattern": ""' in document  # an empty pattern: every event, nothing filtered out
+
+
+def test_log_archive__stream__writes_the_archive_bucket_under_the_ops_key(audit_resources):
+    stream = props(audit_resources, "LogArchiveStream")
+    destination = stream["ExtendedS3DestinationConfiguration"]
+    assert destination["BucketARN"] == {"Fn::GetAtt": ["LogArchiveBucket", "Arn"]}
+    assert destination["EncryptionConfiguration"]["KMSEncryptionConfig"]["AWSKMSKeyARN"] == {"Ref": "OpsKeyArn"}
+    assert stream["DeliveryStreamEncryptionConfigurationInput"] == {
+        "KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": {"Ref": "OpsKeyArn"}}
+
+
+def test_log_archive_bucket__lifecycle__the_trails_twelve_months_three_at_hand(audit_resources, lifecycle_rule):
+    (rule,) = props(audit_resources, "LogArchiveBucket")["LifecycleConfiguration"]["Rules"]
+    assert {k: v for k, v in rule.items() if k != "Id"} == {k: v for k, v in lifecycle_rule.items() if k != "Id"}
+
+
+def test_log_archive_bucket__encryption_and_versioning__ops_key_versioned(audit_resources):
+    archive = props(audit_resources, "LogArchiveBucket")
+    (rule,) = archive["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Ref": "OpsKeyArn"}}
+    assert archive["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_log_archive__nothing__retained_by_cloudformation(audit_resources):
+    archive = {k: r for k, r in audit_resources.items() if k.startswith("LogArchive")}
+    assert {k: r.get("DeletionPolicy") for k, r in archive.items() if r.get("DeletionPolicy") == "Retain"} == {}
+
+
+def test_log_archive_roles__trust__logs_of_this_account_and_firehose_with_external_id(audit_resources):
+    (sender,) = props(audit_resources, "LogArchiveSubscriptionRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert sender["Principal"] == {"Service": "logs.amazonaws.com"}
+    assert sender["Condition"]["ArnLike"]["aws:SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"}
+    (writer,) = props(audit_resources, "LogArchiveDeliveryRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert writer["Principal"] == {"Service": "firehose.amazonaws.com"}
+    assert writer["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}}
+
+
+def test_log_archive_policies__permissions__only_the_stream_and_the_bucket(audit_resources):
+    sender = props(audit_resources, "LogArchiveSubscriptionPolicy")["PolicyDocument"]["Statement"]
+    assert [(s["Action"], s["Resource"]) for s in sender] == [
+        (["firehose:PutRecord", "firehose:PutRecordBatch"], {"Fn::GetAtt": ["LogArchiveStream", "Arn"]})]
+    writer = statements(props(audit_resources, "LogArchiveDeliveryPolicy")["PolicyDocument"])
+    assert writer["WriteArchiveObjects"]["Resource"] == [
+        {"Fn::GetAtt": ["LogArchiveBucket", "Arn"]}, {"Fn::Sub": "${LogArchiveBucket.Arn}/*"}]
+    assert writer["EncryptArchiveObjects"]["Condition"]["StringLike"] == {
+        "kms:EncryptionContext:aws:s3:arn": {"Fn::Sub": "${LogArchiveBucket.Arn}/*"}}

@@ -39,6 +39,8 @@ MODULES = (
     "acm",
     "iam",
     "logs",
+    "logs_account_policy",
+    "firehose",
     "dynamodb",
     "deletes",
 )
