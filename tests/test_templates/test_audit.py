@@ -277,10 +277,10 @@ def test_audit_config__key_and_log_bucket__come_from_stack_outputs(audit_stack):
     assert all(nested.tag_of(v) == "stack_output" for v in parameters.values())
 
 
-def test_audit_config__delete__empties_the_trail_bucket_first(audit_stack):
+def test_audit_config__delete__empties_the_trail_and_archive_buckets_first(audit_stack):
     _, stack = audit_stack
     assert [(nested.tag_of(h), h._argument) for h in stack.hooks["before_delete"]] == \
-        [("empty_bucket", {"outputs": ["TrailBucketName"]})]
+        [("empty_bucket", {"outputs": ["TrailBucketName", "LogArchiveBucketName"]})]
 
 
 # ---------------------------------------------------------------- log archive (PCI DSS 10.3.3, 10.5.1)
