@@ -28,11 +28,13 @@ from troposphere import (
     Template,
 )
 
+# The two colours, blue first (defined once, with the Lambda's code): every per-colour resource,
+# parameter and output is built from this.
+from traffic_shifter.model import COLOURS
+
 ENVIRONMENTS = ("dev", "prod")
 #: The part every resource name ends with; the policy tests look for it.
 NAME_TAIL = "${Environment}-${EnvironmentSuffix}"
-#: The two colours, blue first: every per-colour resource, parameter and output is built from this.
-COLOURS = ("blue", "green")
 #: One ALB per colour: an ALB's colour is its edge, the colour a target group's tasks run is its target.
 EDGES = COLOURS
 

@@ -31,9 +31,10 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -45,8 +46,12 @@ from bluegreen.environments import (
     find_project_root,
     load_environment,
 )
+from traffic_shifter.decisions import COMMANDS  # pure: neither boto3 clients nor Powertools load with it
+from traffic_shifter.model import LOG_SERVICE
 
-COMMANDS = ("status", "start", "pause", "resume", "promote", "rollback")
+if TYPE_CHECKING:  # pragma: no cover
+    from traffic_shifter.db import DbSwitchover
+
 DB_COMMANDS = ("status", "switchover")
 #: ``--role`` short names: the people's roles of templates/access.py.
 PEOPLE_ROLES = ("operator", "auditor")
@@ -115,6 +120,7 @@ def main(
     session_factory: SessionFactory = boto3.Session,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    db_kind: DbSwitchover | None = None,
 ) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -126,7 +132,7 @@ def main(
     args = build_parser().parse_args(argv)
     try:
         run = run_db if args.group == "db" else run_shift
-        result = run(args, session_factory=session_factory, stderr=stderr)
+        result = run(args, session_factory=session_factory, stderr=stderr, db_kind=db_kind)
     except CliError as err:
         return _fail(args, str(err), err.code, stdout, stderr)
     except (ClientError, BotoCoreError) as err:
@@ -223,15 +229,9 @@ def default_actor(session: boto3.Session) -> str:
         return getpass.getuser()
 
 
-def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str]) -> dict[str, Any]:
-    """``bluegreen db status|switchover``: the db_switchover step's code, with the Lambda's configuration."""
-    from traffic_shifter import ShiftError, ShifterConfig
-    from traffic_shifter.aws import Clients
-    from traffic_shifter.shifter import logger
-    from traffic_shifter.steps import step_kind
-
-    if args.command == "switchover" and not args.to:
-        raise CliError("db switchover needs --to blue|green", EXIT_USAGE)
+def _deployment(args: argparse.Namespace, session_factory: SessionFactory) -> tuple[Environment, boto3.Session, dict[str, str]]:
+    """What ``shift`` and ``db`` both start from: the environment's config, a session (as ``--role`` says)
+    and the deployed traffic-shifter function's own environment variables."""
     try:
         env = load_environment(args.env, args.project_dir or find_project_root())
     except UnknownEnvironmentError as err:
@@ -240,26 +240,50 @@ def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr:
         raise CliError(str(err)) from err
     _require_endpoint()
     session = make_session(env, session_factory, role=args.role, mfa_serial=args.mfa_serial, mfa_code=args.mfa_code)
-    variables = lambda_environment(session, env)
+    return env, session, lambda_environment(session, env)
+
+
+@contextmanager
+def _shifter_log(stderr: IO[str], verbose: bool) -> Iterator[None]:
+    """The shifter's log is JSON lines meant for CloudWatch; here it goes to stderr, and only when asked."""
+    from aws_lambda_powertools import Logger  # noqa: PLC0415 - Powertools loads only for these commands
+
+    logger = Logger(service=LOG_SERVICE)  # the one logger every module of the shifter logs to
     handler = logger.registered_handler
     previous = handler.stream, logger.log_level
     handler.setStream(stderr)
-    logger.setLevel("INFO" if args.verbose else "CRITICAL")
+    logger.setLevel("INFO" if verbose else "CRITICAL")
     try:
-        config = ShifterConfig.from_env(variables)
-        kind = step_kind("db_switchover")
-        clients = Clients(session)
-        if args.command == "status":
-            result = {"ok": True, "command": "db status", **kind.status(clients, config)}  # type: ignore[attr-defined]
-        else:
-            actor = f"{args.actor or default_actor(session)} (cli)"
-            changes = kind.switch(clients, config, args.to, actor)  # type: ignore[attr-defined]
-            result = {"ok": True, "command": "db switchover", "to": args.to, "actor": actor, "reason": args.reason, "changes": changes}
-    except ShiftError as err:
-        raise CliError(str(err)) from err
+        yield
     finally:
         handler.setStream(previous[0])
         logger.setLevel(previous[1])
+
+
+def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
+           db_kind: DbSwitchover | None = None) -> dict[str, Any]:
+    """``bluegreen db status|switchover``: the db_switchover step's code, with the Lambda's configuration
+    (``db_kind``: the step kind to run, default the deployed one; tests pass one with a stand-in fence)."""
+    from traffic_shifter import DbSwitchover, ShiftError, ShifterConfig  # noqa: PLC0415 - see run_shift
+    from traffic_shifter.aws import Clients  # noqa: PLC0415
+
+    if args.command == "switchover" and not args.to:
+        raise CliError("db switchover needs --to blue|green", EXIT_USAGE)
+    env, session, variables = _deployment(args, session_factory)
+    kind = db_kind or DbSwitchover()
+    with _shifter_log(stderr, args.verbose):
+        try:
+            config = ShifterConfig.from_env(variables)
+            clients = Clients(session)
+            if args.command == "status":
+                result = {"ok": True, "command": "db status", **kind.status(clients, config)}
+            else:
+                actor = f"{args.actor or default_actor(session)} (cli)"
+                changes = kind.switch(clients, config, args.to, actor)
+                result = {"ok": True, "command": "db switchover", "to": args.to, "actor": actor, "reason": args.reason,
+                          "changes": changes}
+        except ShiftError as err:
+            raise CliError(str(err)) from err
     result["environment"] = env.label
     return result
 
@@ -309,36 +333,19 @@ def _format_unfinished(unfinished: Mapping[str, Any] | None, nxt: Mapping[str, A
     return lines
 
 
-def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str]) -> dict[str, Any]:
-    # Imported here: the Lambda package (and Powertools) load only for this command.
-    from traffic_shifter import Shifter, ShiftError
-    from traffic_shifter.shifter import logger
+def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
+              db_kind: DbSwitchover | None = None) -> dict[str, Any]:
+    # Imported here: the Lambda package's AWS side (boto3 clients, Powertools) loads only for this command.
+    from traffic_shifter import Shifter, ShiftError, StepKinds  # noqa: PLC0415
 
-    try:
-        root = args.project_dir or find_project_root()
-        env = load_environment(args.env, root)
-    except UnknownEnvironmentError as err:
-        raise CliError(str(err), EXIT_USAGE) from err
-    except EnvironmentConfigError as err:
-        raise CliError(str(err)) from err
-
-    _require_endpoint()
-    session = make_session(env, session_factory, role=args.role, mfa_serial=args.mfa_serial, mfa_code=args.mfa_code)
-    variables = lambda_environment(session, env)
+    env, session, variables = _deployment(args, session_factory)
     actor = f"{args.actor or default_actor(session)} (cli)"
-    # The decision log is JSON lines meant for CloudWatch; here it goes to stderr, and only when asked.
-    handler = logger.registered_handler
-    previous = handler.stream, logger.log_level
-    handler.setStream(stderr)
-    logger.setLevel("INFO" if args.verbose else "CRITICAL")
-    try:
-        shifter = Shifter.from_env(variables, session=session)
-        result = shifter.run(args.command, actor=actor, reason=args.reason)
-    except ShiftError as err:
-        raise CliError(str(err)) from err
-    finally:
-        handler.setStream(previous[0])
-        logger.setLevel(previous[1])
+    with _shifter_log(stderr, args.verbose):
+        try:
+            shifter = Shifter.from_env(variables, session=session, kinds=StepKinds(db_kind) if db_kind else None)
+            result = shifter.run(args.command, actor=actor, reason=args.reason)
+        except ShiftError as err:
+            raise CliError(str(err)) from err
     result["environment"] = env.label
     result["function"] = env.traffic_shifter_function
     return result

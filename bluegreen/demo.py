@@ -33,6 +33,7 @@ from pathlib import Path
 import boto3
 
 from bluegreen.environments import load_environment
+from traffic_shifter.model import COLOURS
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Short bakes so the whole shift runs in seconds; the real plan lives in the parameters stack.
@@ -43,7 +44,6 @@ DEMO_PLAN = {"steps": [
     {"green_weight": 100, "bake_seconds": 0},
 ]}
 FAULT_AT_GREEN_WEIGHT = 50
-COLOURS = ("blue", "green")
 SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 
 

@@ -12,18 +12,17 @@ send nothing anywhere on the ALB, and make Route 53 treat the records as equal).
 
 from __future__ import annotations
 
-import re
+# The Lambda zip does not carry this package, so the rule lives with the Lambda's code (model.py
+# imports nothing heavier than the standard library) and this side words its own refusal around it.
+from traffic_shifter.model import COLOURS, GREEN_WEIGHT_MAX, GREEN_WEIGHT_MIN, green_percent
 
-COLOURS = ("blue", "green")
-GREEN_WEIGHT_MIN = 0
-GREEN_WEIGHT_MAX = 100
 #: Largest weight per target group in an ALB forward action.
 ALB_WEIGHT_MAX = 999
 #: Largest weight of a Route 53 weighted record.
 ROUTE53_WEIGHT_MAX = 255
 
-_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 HOW_TO_PASS = "sceptre --var green_weight=50 update dev/route53"
+
 
 
 class WeightError(ValueError):
@@ -31,21 +30,10 @@ class WeightError(ValueError):
 
 
 def parse_green_weight(value: object) -> int:
-    """``value`` as a whole percent 0..100, or WeightError.
-
-    Accepts an int or a string of ASCII digits (surrounding whitespace ignored, as a CLI or
-    SSM value may carry a newline). Refuses floats (1.5, "50.0"), signs, booleans and words,
-    so a typo never becomes a silently rounded traffic split.
-    """
-    if isinstance(value, bool):
-        raise WeightError(_expected(value))
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        number = int(value.strip())
-    else:
-        raise WeightError(_expected(value))
-    if not GREEN_WEIGHT_MIN <= number <= GREEN_WEIGHT_MAX:
+    """``value`` as a whole percent 0..100 (an int, or ASCII digits with surrounding whitespace ignored),
+    or WeightError; the rule is traffic_shifter.model.green_percent, the one the Lambda applies."""
+    number = green_percent(value)
+    if number is None:
         raise WeightError(_expected(value))
     return number
 

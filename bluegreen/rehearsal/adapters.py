@@ -22,9 +22,9 @@ import pymysql
 
 from bluegreen.local_mariadb import ReplicaStatus, replica_status, root_connection, start_replica
 from traffic_shifter.db.ports import ReplicationSnapshot, Wait
-from traffic_shifter.model import ListenerWeights, ObservedWeights, RecordWeights
+from traffic_shifter.model import COLOURS, ListenerWeights, ObservedWeights, RecordWeights
 
-from .haproxy import COLOURS, HAProxy
+from .haproxy import HAProxy
 
 OTHER = {"blue": "green", "green": "blue"}
 LOCAL_ADAPTERS = {

@@ -15,13 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bluegreen import local_mariadb as mdb
+from bluegreen.local_mariadb import MariaDBError
+
 from . import client_tls
-from . import mariadb as mdb
 from . import report as rp
 from .client_tls import ClientTLS, ClientTLSError
 from .haproxy import HAProxyError
 from .loadgen import LoadFleet, LoadGenerator
-from .mariadb import MariaDBError
 from .reconcile import Acknowledged, payments_by_key, payments_by_key_over_http, read_books, reconcile, table_checksums
 from .scenario import SCENARIOS, Options, Rehearsal, adapters_report
 from .stack import StackError, stop_kept

@@ -25,10 +25,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .mariadb import check_port_free, free_port
+from bluegreen.local_mariadb import check_port_free, free_port
+from traffic_shifter.model import COLOURS
 
 INSTALL_HINT = "apt-get install -y haproxy"
-COLOURS = ("blue", "green")
 #: One log line per request: the frontend, the backend, the status and the total active time (ms).
 LOG_FORMAT = "RH %f %b %ST %Ta"
 #: The headers an ALB with mutual TLS in verify mode passes to its targets (app/payment_api/client_identity.py

@@ -72,7 +72,7 @@ class Marks:
 
 
 def grace_for(gate_period: float) -> int:
-    """The db switchover step's grace (decisions.switchover_grace): the switchover and three alarm periods."""
+    """The db switchover step's grace (StepKind.grace_seconds, judged by decisions.alarm_grace): the switchover and three alarm periods."""
     return max(5, math.ceil(5 * gate_period))
 
 

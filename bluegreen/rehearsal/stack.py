@@ -23,15 +23,16 @@ from pathlib import Path
 
 import httpx
 
+from bluegreen import local_mariadb as mdb
+from bluegreen.local_mariadb import MariaDB, free_port
 from traffic_shifter.db import SqlGrantFence
+from traffic_shifter.model import COLOURS
 
 from . import haproxy as hp
-from . import mariadb as mdb
 from .adapters import socket_login
 from .client_tls import ClientTLS
 from .loadgen import MERCHANTS
 from .pki import CertificateAuthority
-from .mariadb import MariaDB, free_port
 from .world import APP_PASSWORD, APP_SCHEMA, APP_USER, World, aws_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,8 +129,8 @@ class Stack:
         # Green is not the writer: the same fence the switchover uses, on green only (never replicated).
         SqlGrantFence(lambda _c: socket_login(self.dbs["green"].socket_path, binlog=False)(), user=APP_USER,
                       schema=APP_SCHEMA, kill_sql="KILL %s").fence("green")
-        self.services = [Service(c, i + 1, free_port()) for c in hp.COLOURS for i in range(self.per_colour)]
-        by_colour = {c: [s.port for s in self.services if s.colour == c] for c in hp.COLOURS}
+        self.services = [Service(c, i + 1, free_port()) for c in COLOURS for i in range(self.per_colour)]
+        by_colour = {c: [s.port for s in self.services if s.colour == c] for c in COLOURS}
         self.proxy = hp.HAProxy(self.base, ports).start(by_colour, {c: d.port for c, d in self.dbs.items()},
                                                         check=hp.HealthCheck.from_template(ROOT / "templates" / "alb.json"),
                                                         tls=edge)
@@ -149,7 +150,7 @@ class Stack:
             base=str(self.base), moto_url=moto_url, haproxy_socket=self.proxy.socket_path,
             ports={"payments": ports.payments, "writer": ports.writer, "log": ports.log, "alb": ports.alb, "tg": ports.tg},
             db_sockets={c: d.socket_path for c, d in self.dbs.items()}, db_ports={c: d.port for c, d in self.dbs.items()},
-            services={c: by_colour[c] for c in hp.COLOURS},
+            services={c: by_colour[c] for c in COLOURS},
             pids={"moto": self.moto.pid, "haproxy": self.proxy.proc.pid, **{f"mariadb-{c}": d.pid for c, d in self.dbs.items()},
                   **{f"service-{s.name}": s.proc.pid for s in self.services}},
             tls=self.tls.as_dict(),
@@ -163,7 +164,7 @@ class Stack:
         """HAProxy routes only to instances its health checks passed (rise 2)."""
         deadline = time.monotonic() + timeout
         while True:
-            states = {c: self.proxy.server_states(c) for c in hp.COLOURS}
+            states = {c: self.proxy.server_states(c) for c in COLOURS}
             if all(v == "UP" for st in states.values() for v in st.values()):
                 return
             if time.monotonic() > deadline:

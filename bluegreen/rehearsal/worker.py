@@ -24,7 +24,7 @@ from typing import Any
 RESULTS = os.fdopen(os.dup(1), "w", buffering=1)
 sys.stdout = sys.stderr
 
-from .world import World, shifter  # noqa: E402
+from .world import World, local_switchover, shifter  # noqa: E402
 
 
 def emit(doc: dict[str, Any]) -> None:
@@ -47,7 +47,7 @@ def die_after(step: str | None):
 
 def lambda_loop(world: World, step: str | None) -> int:
     """Each line is one invocation (events are handled one at a time, as with reserved concurrency 1)."""
-    shift = shifter(world, after_action=die_after(step))
+    shift = shifter(world, switchover=local_switchover(world, after_action=die_after(step)))
     emit({"ready": True})
     for line in sys.stdin:
         event = json.loads(line)
@@ -65,14 +65,12 @@ def lambda_loop(world: World, step: str | None) -> int:
 
 
 def switch(world: World, to: str, step: str | None) -> int:
-    from traffic_shifter.steps import step_kind  # noqa: PLC0415 - registered by world.shifter()
-
-    shift = shifter(world, after_action=die_after(step))
-    kind = step_kind("db_switchover")
+    kind = local_switchover(world, after_action=die_after(step))
+    shift = shifter(world, switchover=kind)
     started = time.time()
     try:
-        changes = kind.switch(shift.clients, shift.config, to, "operator (rehearsal)")  # type: ignore[attr-defined]
-        last = kind.last  # type: ignore[attr-defined]
+        changes = kind.switch(shift.clients, shift.config, to, "operator (rehearsal)")
+        last = kind.last
         out = {"ok": True, "changes": changes, "timeline": last.timeline if last else [],
                "write_pause": last.write_pause if last else None}
     except Exception as err:  # noqa: BLE001 - the caller reports it

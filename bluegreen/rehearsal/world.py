@@ -18,11 +18,13 @@ import boto3
 
 from traffic_shifter.aws import Clients
 from traffic_shifter.db import DbConfig, DbSwitchover, SqlGrantFence, SqlMarkerDrain
-from traffic_shifter.shifter import Shifter, ShifterConfig
-from traffic_shifter.steps import register_step_kind
+from traffic_shifter.config import ShifterConfig
+from traffic_shifter.model import COLOURS
+from traffic_shifter.shifter import Shifter
+from traffic_shifter.steps import StepKinds
 
 from .adapters import HAProxyTraffic, LocalWorld, socket_login
-from .haproxy import COLOURS, HAProxy, Ports
+from .haproxy import HAProxy, Ports
 
 PREFIX = "/payments-migration/rehearsal"
 STATE_TABLE = "payments-shift-state-rehearsal"
@@ -114,7 +116,7 @@ def shifter_config(topic_arn: str) -> ShifterConfig:
     )
 
 
-def register_local_switchover(world: World, *, after_action: Callable[[str], None] | None = None) -> DbSwitchover:
+def local_switchover(world: World, *, after_action: Callable[[str], None] | None = None) -> DbSwitchover:
     """The plan step ``db_switchover`` with the local world; the procedure is the Lambda's."""
     proxy = world.haproxy()
     fence_logins = {c: socket_login(world.db_sockets[c], binlog=False) for c in COLOURS}
@@ -129,7 +131,6 @@ def register_local_switchover(world: World, *, after_action: Callable[[str], Non
         poll_seconds=0.05,
         after_action=after_action,
     )
-    register_step_kind(kind)
     return kind
 
 
@@ -137,12 +138,12 @@ def topic_arn(clients: Clients) -> str:
     return clients("sns").create_topic(Name=TOPIC)["TopicArn"]  # idempotent: returns the existing topic
 
 
-def shifter(world: World, *, after_action: Callable[[str], None] | None = None) -> Shifter:
+def shifter(world: World, *, switchover: DbSwitchover | None = None) -> Shifter:
+    """The project's Shifter on the local world; ``switchover``: its db_switchover kind (default local_switchover(world))."""
     clients = LocalClients(world.moto_url)
-    register_local_switchover(world, after_action=after_action)
     config = shifter_config(topic_arn(clients))
     traffic = HAProxyTraffic(world.haproxy(), clients("ssm"), config.weight_parameter)
-    return Shifter(config, clients=clients, traffic=traffic)
+    return Shifter(config, clients=clients, traffic=traffic, kinds=StepKinds(switchover or local_switchover(world)))
 
 
 def prepare_aws(world: World, plan: dict[str, Any]) -> None:

@@ -28,22 +28,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import CommandError, PlanError, ShiftError
+from .gates import GateVerdict, changed_gates
 from .model import (
-    ALARM,
     COMPLETED,
     IDLE,
-    MISSING,
-    OK,
+    LEASE_SECONDS,
     PAUSED,
     ROLLED_BACK,
     RUNNING,
     STATUSES,
-    UNREADABLE,
-    GateReading,
+    Decision,
     ObservedWeights,
     ShiftState,
     from_iso,
@@ -67,139 +64,6 @@ ALLOWED_FROM: Mapping[str, tuple[str, ...]] = {
 
 def allowed_commands(status: str) -> list[str]:
     return [c for c in COMMANDS if status in ALLOWED_FROM[c]]
-
-
-@dataclass(frozen=True)
-class GateVerdict:
-    """The gates judged together: OK only when every configured gate is OK."""
-
-    gates: tuple[GateReading, ...]
-
-    @property
-    def alarms(self) -> tuple[GateReading, ...]:
-        return tuple(g for g in self.gates if g.state == ALARM)
-
-    @property
-    def not_ok(self) -> tuple[GateReading, ...]:
-        """Gates that are neither OK nor ALARM: INSUFFICIENT_DATA or MISSING (data missing: hold)."""
-        return tuple(g for g in self.gates if g.state not in (OK, ALARM))
-
-    @property
-    def all_ok(self) -> bool:
-        return bool(self.gates) and all(g.state == OK for g in self.gates)
-
-    def explain_alarms(self) -> str:
-        return "; ".join(f"gate {g.name} is ALARM: {g.reason or 'no reason given'}" for g in self.alarms)
-
-    def explain_not_ok(self) -> str:
-        if not self.gates:
-            return "no gate alarms configured (GATE_ALARMS is empty); never advancing without gates"
-        return "; ".join(f"gate {g.name} is {g.state}" for g in self.gates if g.state != OK)
-
-
-def judge_gates(gates: Sequence[GateReading]) -> GateVerdict:
-    return GateVerdict(tuple(gates))
-
-
-def gate_from_alarm_event(event: Mapping[str, Any]) -> GateReading | None:
-    """The alarm state carried by a CloudWatch "Alarm State Change" event (None for other events)."""
-    if event.get("source") != "aws.cloudwatch" or "detail" not in event:
-        return None
-    detail = event["detail"]
-    state = detail.get("state") or {}
-    if not detail.get("alarmName") or not state.get("value"):
-        return None
-    try:
-        updated = from_iso(state.get("timestamp"))
-    except ValueError:
-        updated = None
-    return GateReading(
-        name=detail["alarmName"],
-        state=state["value"],
-        reason=state.get("reason", ""),
-        updated_at=updated,
-        alarm_type=detail.get("alarmType", "") or "",
-    )
-
-
-def merge_alarm_event(gates: Sequence[GateReading], event_gate: GateReading | None) -> list[GateReading]:
-    """Take the event's state for its gate when it is at least as recent as what describe_alarms said.
-
-    describe_alarms may lag the event by a moment; a gate not in the list is ignored (not a gate),
-    and a MISSING gate stays MISSING.
-    """
-    out = []
-    for gate in gates:
-        if gate.state == MISSING:
-            # A gate that does not exist is never OK, whatever an event (or a forged one) says about it.
-            out.append(gate)
-            continue
-        if (
-            event_gate is not None
-            and gate.name == event_gate.name
-            and event_gate.updated_at is not None
-            and (gate.updated_at is None or event_gate.updated_at >= gate.updated_at)
-        ):
-            gate = GateReading(gate.name, event_gate.state, event_gate.reason, event_gate.updated_at, gate.alarm_type)
-        out.append(gate)
-    return out
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do. ``new_status`` None means: write nothing, change nothing."""
-
-    # noop | hold | advance | complete | rollback | reconcile | converge | restart | start | pause | resume | promote | status
-    action: str
-    reason: str
-    new_status: str | None = None
-    new_step_index: int | None = None
-    #: Plan step to carry out (advance, promote); its bake starts now.
-    apply_step: int | None = None
-    #: Green weight the decision leads to (None: unchanged).
-    green_weight: int | None = None
-    #: Restart the bake clock of the current step (resume after pause, a converge, a gate that changed).
-    restart_bake: bool = False
-    #: Run a tick right after this command is committed (start, resume).
-    then_tick: bool = False
-    #: What the observed weights say that the state does not.
-    drift: tuple[str, ...] = field(default=())
-    #: When the restarted bake begins (None: now), e.g. the moment a gate changed state.
-    bake_from: float | None = None
-    #: Bind the shift to this plan (Plan.fingerprint; None: keep the binding it has).
-    plan_hash: str | None = None
-    #: The operator command this decision was taken instead of (an unfinished rollback comes first).
-    instead_of: str = ""
-
-    @property
-    def writes(self) -> bool:
-        """True when the state item changes (every action but noop, hold and status)."""
-        return self.new_status is not None
-
-    @property
-    def towards_blue(self) -> bool:
-        """A rollback or a reconcile: green to 0, the direction that is always safe to repeat."""
-        return self.new_status == ROLLED_BACK
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "reason": self.reason,
-            "new_status": self.new_status,
-            "new_step_index": self.new_step_index,
-            "apply_step": self.apply_step,
-            "green_weight": self.green_weight,
-            "restart_bake": self.restart_bake,
-            "bake_from": iso(self.bake_from),
-            "plan_hash": self.plan_hash,
-            "instead_of": self.instead_of or None,
-            "drift": list(self.drift),
-        }
-
-
-#: How long a claimed action (``pending``) keeps other runs from acting, unless they roll back; a
-#: claim may carry its own ``lease_until`` (a database switchover step claims for its whole run).
-LEASE_SECONDS = 120
 
 
 def lease_until(pending: Mapping[str, Any]) -> float | None:
@@ -242,20 +106,20 @@ def _where(state: ShiftState, plan: Plan | None) -> str:
     return f"at {plan.steps[state.step_index].describe()}, green {plan.weight_at(state.step_index)}"
 
 
-def switchover_grace(state: ShiftState, plan: Plan | None, now: float) -> str:
-    """Why an alarm holds instead of rolling back ("" when it does not): the current step is a
-    ``db_switchover`` with ``grace_seconds`` and they have not passed since it began. Its write pause
-    stalls both colours alike (both write through the one name) and shows on green's latency alarm;
-    a rollback would not move the writer back anyway. Once the grace is over, an alarm rolls back."""
+def alarm_grace(state: ShiftState, plan: Plan | None, now: float) -> str:
+    """Why an alarm holds instead of rolling back ("" when it does not): the current step's kind gave it
+    a grace (Step.grace_seconds, e.g. a db_switchover's ``grace_seconds``: its write pause stalls both
+    colours alike and shows on green's latency alarm, and a rollback would not move the writer back
+    anyway) and it has not passed since the step began. Once the grace is over, an alarm rolls back."""
     if plan is None or state.step_started_at is None or not 0 <= state.step_index <= plan.last_index:
         return ""
     step = plan.steps[state.step_index]
-    grace = int(step.raw.get("grace_seconds") or 0) if step.kind == "db_switchover" else 0
+    grace = step.grace_seconds
     ends = state.step_started_at + grace
     if not grace or now >= ends:
         return ""
-    return (f"within the {grace} s grace of {step.describe()} (until {iso(ends)}): its write pause slows both colours "
-            "alike, so the shift holds instead of rolling back")
+    return (f"within the {grace} s grace of {step.describe()} (until {iso(ends)}): {step.grace_why}, "
+            "so the shift holds instead of rolling back")
 
 
 def _rolled_back(why: str, instead_of: str = "") -> Decision:
@@ -301,20 +165,6 @@ def plan_changed(state: ShiftState, plan: Plan) -> str:
     )
 
 
-def changed_gates(gates: Sequence[GateReading], since: float) -> tuple[list[GateReading], list[GateReading]]:
-    """Gates whose state changed after ``since`` (by their own timestamp), and gates not OK that carry no
-    timestamp (a tick saw them so: the bake counts from this tick).
-
-    The state keeps whole seconds, so a change within the bake start's own second cannot be placed
-    before or after it; it is not counted (the run that began the bake saw every gate OK, and a gate
-    not OK now holds or rolls back by its state). Counting it made a start restart its own bake."""
-    after = math.floor(since) + 1.0
-    changed = [g for g in gates if g.updated_at is not None and g.updated_at >= after]
-    # MISSING and UNREADABLE carry no timestamp by nature; the alarm they become again has its own.
-    blind = [g for g in gates if g.updated_at is None and g.state not in (OK, MISSING, UNREADABLE)]
-    return changed, blind
-
-
 def decide_tick(
     *,
     state: ShiftState,
@@ -349,7 +199,7 @@ def decide_tick(
             reason += "; PROBLEM: " + "; ".join(str(p) for p in problems)
         return Decision("noop", reason)
     if verdict.alarms:
-        grace = switchover_grace(state, plan, now)
+        grace = alarm_grace(state, plan, now)
         if grace:
             return Decision("hold", f"{verdict.explain_alarms()}; {grace}")
         return _rollback(state, plan, verdict.explain_alarms())

@@ -16,13 +16,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .errors import ConfigError, ShiftError
-from .shifter import SERVICE, Shifter, logger
+from .model import LOG_SERVICE, SERVICE
+from .shifter import Shifter
 
+logger = Logger(service=LOG_SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "PaymentsBlueGreen"), service=SERVICE)
 
 _shifter: Shifter | None = None

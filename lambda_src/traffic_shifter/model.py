@@ -1,7 +1,13 @@
-"""Plain values the decisions work on: the shift state, gate readings, observed weights."""
+"""Plain values the decisions work on (the shift state, gate readings, observed weights, the decision
+itself) and the constants both the shifter and its step kinds need.
+
+Nothing here imports another module of the package but ``errors``, so every module may import it.
+The Sceptre side (``bluegreen``) imports it too: ``COLOURS`` and the green-weight rule have one source.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -9,6 +15,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .errors import WeightError
+
+#: The two colours, blue (the data centre's side) first.
+COLOURS = ("blue", "green")
+#: The name the shifter acts under (audit ``actor``, metrics service).
+SERVICE = "traffic-shifter"
+#: The Powertools logger's service: every module's ``Logger(service=LOG_SERVICE)`` is the same logger.
+LOG_SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE)
+#: How long a claimed action (``pending``) keeps other runs from acting, unless they roll back; a
+#: claim may carry its own ``lease_until`` (a step kind says how long its step claims: StepKind.claim_seconds).
+LEASE_SECONDS = 120
 
 IDLE = "idle"
 RUNNING = "running"
@@ -176,17 +192,89 @@ class ObservedWeights:
         }
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What to do. ``new_status`` None means: write nothing, change nothing."""
+
+    # noop | hold | advance | complete | rollback | reconcile | converge | restart | start | pause | resume | promote | status
+    action: str
+    reason: str
+    new_status: str | None = None
+    new_step_index: int | None = None
+    #: Plan step to carry out (advance, promote); its bake starts now.
+    apply_step: int | None = None
+    #: Green weight the decision leads to (None: unchanged).
+    green_weight: int | None = None
+    #: Restart the bake clock of the current step (resume after pause, a converge, a gate that changed).
+    restart_bake: bool = False
+    #: Run a tick right after this command is committed (start, resume).
+    then_tick: bool = False
+    #: What the observed weights say that the state does not.
+    drift: tuple[str, ...] = field(default=())
+    #: When the restarted bake begins (None: now), e.g. the moment a gate changed state.
+    bake_from: float | None = None
+    #: Bind the shift to this plan (Plan.fingerprint; None: keep the binding it has).
+    plan_hash: str | None = None
+    #: The operator command this decision was taken instead of (an unfinished rollback comes first).
+    instead_of: str = ""
+
+    @property
+    def writes(self) -> bool:
+        """True when the state item changes (every action but noop, hold and status)."""
+        return self.new_status is not None
+
+    @property
+    def towards_blue(self) -> bool:
+        """A rollback or a reconcile: green to 0, the direction that is always safe to repeat."""
+        return self.new_status == ROLLED_BACK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "reason": self.reason,
+            "new_status": self.new_status,
+            "new_step_index": self.new_step_index,
+            "apply_step": self.apply_step,
+            "green_weight": self.green_weight,
+            "restart_bake": self.restart_bake,
+            "bake_from": iso(self.bake_from),
+            "plan_hash": self.plan_hash,
+            "instead_of": self.instead_of or None,
+            "drift": list(self.drift),
+        }
+
+
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
+GREEN_WEIGHT_MIN, GREEN_WEIGHT_MAX = 0, 100
+
+
+def green_percent(value: object) -> int | None:
+    """The green-weight rule both sides share: an int, or ASCII digits (surrounding whitespace ignored, as
+    an SSM value or a CLI argument may carry a newline), from 0 to 100; None for anything else (floats,
+    signs, booleans, words), so a typo never becomes a silently rounded traffic split.
+
+    The Sceptre side (bluegreen.weights.parse_green_weight) and this package (parse_green_weight) each
+    word their own refusal around this one rule."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        return None
+    return number if GREEN_WEIGHT_MIN <= number <= GREEN_WEIGHT_MAX else None
+
+
+def other(colour: str) -> str:
+    return "green" if colour == "blue" else "blue"
 
 
 def parse_green_weight(raw: str | None, source: str = "green-weight") -> int:
-    """The SSM green weight: ASCII digits (surrounding whitespace ignored) making 0..100.
-
-    The same rule as bluegreen.weights.parse_green_weight on the Sceptre side (the Lambda zip
-    does not carry the bluegreen package; a test holds the two to the same answers).
-    """
+    """The SSM green weight (a string, as SSM stores it) by the shared rule (green_percent)."""
     if raw is None:
         raise WeightError(f"{source}: parameter not found")
-    if not isinstance(raw, str) or not _DIGITS.fullmatch(raw.strip()) or not 0 <= int(raw.strip()) <= 100:
+    number = green_percent(raw) if isinstance(raw, str) else None
+    if number is None:
         raise WeightError(f"{source}: {raw!r} is not a whole number from 0 to 100 (percent of traffic for green)")
-    return int(raw.strip())
+    return number

@@ -7,7 +7,8 @@ Shape::
                {"green_weight": 50, "bake_seconds": 600},
                {"green_weight": 100, "bake_seconds": 0}]}
 
-Rules: at least one step; ``kind`` defaults to ``"traffic"`` and must be registered (see steps.py);
+Rules: at least one step; ``kind`` defaults to ``"traffic"`` and must be one of the kinds passed in
+(``parse_plan(text, where, kinds)``; see steps.py);
 ``bake_seconds`` is an integer >= 0; traffic steps' ``green_weight`` are integers 0..100, strictly
 increasing, and the last traffic step is 100. Unknown fields are refused (a typo must not pass).
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import PlanError
-from .steps import COMMON_FIELDS, TRAFFIC, Step, step_kind
+from .steps import COMMON_FIELDS, TRAFFIC, TRAFFIC_ONLY, Step, StepKinds
 
 TOP_LEVEL_FIELDS = ("steps", "description")
 
@@ -60,18 +61,19 @@ class Plan:
         return out
 
 
-def parse_plan(text: str | None, source: str = "plan") -> Plan:
-    """Parse and validate the plan JSON; raise :class:`PlanError` naming what is wrong."""
+def parse_plan(text: str | None, source: str = "plan", kinds: StepKinds = TRAFFIC_ONLY) -> Plan:
+    """Parse and validate the plan JSON with the step ``kinds`` it may use; raise :class:`PlanError`
+    naming what is wrong (``source``: where the text came from, e.g. the SSM parameter's name)."""
     if text is None:
         raise PlanError(f"{source}: parameter not found")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
         raise PlanError(f"{source}: not valid JSON ({err})") from err
-    return validate_plan(doc, source)
+    return validate_plan(doc, source, kinds)
 
 
-def validate_plan(doc: Any, source: str = "plan") -> Plan:
+def validate_plan(doc: Any, source: str = "plan", kinds: StepKinds = TRAFFIC_ONLY) -> Plan:
     if not isinstance(doc, Mapping):
         raise PlanError(f"{source}: expected a JSON object with a 'steps' list, got {type(doc).__name__}")
     unknown = sorted(set(doc) - set(TOP_LEVEL_FIELDS))
@@ -84,7 +86,7 @@ def validate_plan(doc: Any, source: str = "plan") -> Plan:
     if not isinstance(description, str):
         raise PlanError(f"{source}: 'description' must be a string, got {description!r}")
 
-    steps = tuple(_parse_step(raw, i, source) for i, raw in enumerate(raw_steps))
+    steps = tuple(_parse_step(raw, i, source, kinds) for i, raw in enumerate(raw_steps))
 
     traffic = [s for s in steps if s.green_weight is not None]
     if not traffic:
@@ -103,7 +105,7 @@ def validate_plan(doc: Any, source: str = "plan") -> Plan:
     return Plan(steps=steps, description=description)
 
 
-def _parse_step(raw: Any, index: int, source: str) -> Step:
+def _parse_step(raw: Any, index: int, source: str, kinds: StepKinds) -> Step:
     where = f"{source}: step {index + 1}"
     if not isinstance(raw, Mapping):
         raise PlanError(f"{where}: expected an object, got {raw!r}")
@@ -111,7 +113,7 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
     if not isinstance(kind_name, str):
         raise PlanError(f"{where}: kind must be a string, got {kind_name!r}")
     try:
-        kind = step_kind(kind_name)
+        kind = kinds.of(kind_name)
     except PlanError as err:
         raise PlanError(f"{where}: {err}") from None
     allowed = COMMON_FIELDS + kind.fields
@@ -125,4 +127,5 @@ def _parse_step(raw: Any, index: int, source: str) -> Step:
     if type(bake) is not int or bake < 0:
         raise PlanError(f"{where}: bake_seconds must be an integer >= 0, got {bake!r}")
     weight = kind.validate(raw, where)
-    return Step(index=index, kind=kind_name, bake_seconds=bake, green_weight=weight, raw=dict(raw))
+    return Step(index=index, kind=kind_name, bake_seconds=bake, green_weight=weight, raw=dict(raw),
+                grace_seconds=kind.grace_seconds(raw), grace_why=kind.grace_why)

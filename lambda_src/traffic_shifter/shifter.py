@@ -21,184 +21,33 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
-from .aws import Clients, GateReader, GreenRequests, Notifier, StateStore, TrafficControls
-from .db import DbConfig
-from .decisions import (
-    LEASE_SECONDS,
-    Decision,
-    GateVerdict,
-    decide_command,
-    decide_tick,
-    gate_from_alarm_event,
-    judge_gates,
-    low_traffic,
-    merge_alarm_event,
-    plan_changed,
-    state_weight,
-)
-from .errors import ApplyFailed, CommandError, ConcurrentUpdateError, ConfigError, PlanError, ShiftError
-from .model import ROLLED_BACK, RUNNING, UNREADABLE, GateReading, ObservedWeights, ShiftState, iso, parse_green_weight
-from .plan import Plan, parse_plan
-from .steps import StepContext, step_kind
+from .aws import Clients, GateReader, Notifier, StateStore, TrafficControls
+from .config import ShifterConfig
+from .db import DbSwitchover
+from .decisions import decide_command, decide_tick, low_traffic, plan_changed, state_weight
+from .errors import ApplyFailed, CommandError, ConcurrentUpdateError, ShiftError
+from .gates import gate_from_alarm_event
+from .model import LEASE_SECONDS, LOG_SERVICE, ROLLED_BACK, SERVICE, Decision, GateReading, ShiftState, iso
+from .notification import Notifications, audit
+from .observation import Observation, Observer
+from .plan import Plan
+from .ports import GatePort, MetricsSink, TrafficPort, VolumePort
+from .steps import StepContext, StepKinds
 
-SERVICE = "traffic-shifter"
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
+logger = Logger(service=LOG_SERVICE)
 
-#: Lambda environment variable -> ShifterConfig field (templates/automation.json sets them).
-ENV_VARS = {
-    "SSM_PREFIX": "ssm_prefix",
-    "STATE_TABLE": "state_table",
-    "LISTENER_ARNS": "listener_arns",
-    "BLUE_TARGET_GROUP_ARNS": "blue_target_group_arns",
-    "GREEN_TARGET_GROUP_ARNS": "green_target_group_arns",
-    "HOSTED_ZONE_ID": "hosted_zone_id",
-    "RECORD_NAME": "record_name",
-    "GATE_ALARMS": "gate_alarms",
-    "NOTIFY_TOPIC_ARN": "notify_topic_arn",
-}
-#: The one-ALB names these replaced (issue 16); read only when the plural one is absent, so a stack
-#: deployed before the second ALB keeps working until it is updated.
-LEGACY_ENV_VARS = {
-    "LISTENER_ARNS": "LISTENER_ARN",
-    "BLUE_TARGET_GROUP_ARNS": "BLUE_TARGET_GROUP_ARN",
-    "GREEN_TARGET_GROUP_ARNS": "GREEN_TARGET_GROUP_ARN",
-}
-#: Optional: variable -> (ShifterConfig field, default). LOW_TRAFFIC_MIN_REQUESTS: requests green must
-#: serve in a step's bake window before the step is judged (0: the guard is off; docs/traffic-shifting.md).
-OPTIONAL_ENV_VARS = {"LOW_TRAFFIC_MIN_REQUESTS": ("low_traffic_min_requests", 0)}
-ARN_LISTS = ("listener_arns", "blue_target_group_arns", "green_target_group_arns")
 TICK_ATTEMPTS = 3
-HEADLINES = {
-    "rollback": "traffic ROLLED BACK to blue (green 0)",
-    "reconcile": "green weight put back to 0 (status rolled_back)",
-    "complete": "traffic shift COMPLETED (green 100)",
-}
 
 
-class MetricsSink(Protocol):
-    def add_metric(self, name: str, unit: str, value: float) -> None: ...
-
-
-class TrafficPort(Protocol):
-    """Where the weights live: the ALB listener(s), Route 53 and SSM (aws.TrafficControls), or a
-    stand-in such as the rehearsal's HAProxy. The decisions never know which."""
-
-    def read(self) -> ObservedWeights: ...
-
-    def set_green_weight(self, green: int, observed: ObservedWeights) -> list[str]: ...
-
-
-class GatePort(Protocol):
-    """The gate alarms (aws.GateReader from CloudWatch, or a stand-in computing them from its own measurements)."""
-
-    def read(self) -> list[GateReading]: ...
-
-
-class VolumePort(Protocol):
-    """How many requests green served between two moments (aws.GreenRequests: the ALB's RequestCount)."""
-
-    def read(self, since: float, until: float) -> float: ...
-
-
-@dataclass(frozen=True)
-class ShifterConfig:
-    ssm_prefix: str
-    state_table: str
-    #: One per ALB, blue ALB first; the target groups in the same order (each ALB's own).
-    listener_arns: tuple[str, ...]
-    blue_target_group_arns: tuple[str, ...]
-    green_target_group_arns: tuple[str, ...]
-    hosted_zone_id: str
-    record_name: str
-    gate_alarms: tuple[str, ...]
-    notify_topic_arn: str
-    #: The database switchover's settings (None: no DB_* variables, the db_switchover step refuses).
-    db: DbConfig | None = None
-    #: The low-traffic guard (LOW_TRAFFIC_MIN_REQUESTS; 0: off).
-    low_traffic_min_requests: int = 0
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> ShifterConfig:
-        environ = dict(environ)
-        for plural, singular in LEGACY_ENV_VARS.items():
-            if not (environ.get(plural) or "").strip() and (environ.get(singular) or "").strip():
-                environ[plural] = environ[singular]
-        missing = [k for k in ENV_VARS if not (environ.get(k) or "").strip()]
-        if missing:
-            raise ConfigError(f"missing environment variable(s): {', '.join(missing)} (expected all of: {', '.join(ENV_VARS)})")
-        values: dict[str, Any] = {field: environ[var].strip() for var, field in ENV_VARS.items()}
-        values["ssm_prefix"] = values["ssm_prefix"].rstrip("/")
-        values["gate_alarms"] = tuple(n.strip() for n in values["gate_alarms"].split(",") if n.strip())
-        for name in ARN_LISTS:
-            values[name] = tuple(a.strip() for a in values[name].split(",") if a.strip())
-        counts = {name: len(values[name]) for name in ARN_LISTS}
-        if len(set(counts.values())) != 1:
-            raise ConfigError(
-                "LISTENER_ARNS, BLUE_TARGET_GROUP_ARNS and GREEN_TARGET_GROUP_ARNS need one entry per ALB, "
-                f"in the same order (blue ALB first); got {counts}"
-            )
-        values["db"] = DbConfig.from_env(environ)
-        for var, (name, default) in OPTIONAL_ENV_VARS.items():
-            raw = (environ.get(var) or "").strip()
-            if not raw:
-                values[name] = default
-            elif not raw.isdigit():
-                raise ConfigError(f"{var}={raw!r}: expected a whole number of requests >= 0 (0 turns the guard off)")
-            else:
-                values[name] = int(raw)
-        return cls(**values)
-
-    @property
-    def weight_parameter(self) -> str:
-        return f"{self.ssm_prefix}/traffic/green-weight"
-
-    @property
-    def plan_parameter(self) -> str:
-        return f"{self.ssm_prefix}/shift/plan"
-
-    @property
-    def label(self) -> str:
-        """``payments-migration/dev-d01``: names the deployment in notifications."""
-        return self.ssm_prefix.strip("/")
-
-
-@dataclass(frozen=True)
-class Observation:
-    """Everything one run read: the inputs of its decision, logged with it."""
-
-    state: ShiftState
-    plan: Plan | None
-    plan_raw: str | None
-    problems: tuple[ShiftError, ...]
-    weights: ObservedWeights
-    gates: tuple[GateReading, ...]
-    now: float
-    #: Requests green served in the current bake window (None: not read, or could not be read).
-    requests: float | None = None
-
-    @property
-    def verdict(self) -> GateVerdict:
-        return judge_gates(self.gates)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "now": iso(self.now),
-            "state": self.state.to_dict(),
-            "plan": self.plan.to_dict() if self.plan else self.plan_raw,
-            "plan_hash": self.plan.fingerprint if self.plan else None,
-            "problems": [str(p) for p in self.problems],
-            "weights": self.weights.to_dict(),
-            "gates": [g.to_dict() for g in self.gates],
-            "green_requests": self.requests,
-        }
+def standard_kinds() -> StepKinds:
+    """The step kinds the deployed Lambda runs: traffic and the database writer switchover (on AWS)."""
+    return StepKinds(DbSwitchover())
 
 
 class Shifter:
@@ -213,11 +62,14 @@ class Shifter:
         traffic: TrafficPort | None = None,
         gates: GatePort | None = None,
         volume: VolumePort | None = None,
+        kinds: StepKinds | None = None,
     ) -> None:
         self.config = config
         self.clients = clients or Clients(session)
         self.clock = clock
         self.metrics = metrics
+        #: The step kinds its plans may use (default: standard_kinds(); a test or the rehearsal passes its own).
+        self.kinds = standard_kinds() if kinds is None else kinds
         # The adapters default to AWS; the rehearsal passes its local stand-ins (bluegreen/rehearsal).
         self.traffic: TrafficPort = traffic or TrafficControls(
             self.clients,
@@ -229,9 +81,10 @@ class Shifter:
             weight_parameter=config.weight_parameter,
         )
         self.gates: GatePort = gates or GateReader(self.clients, config.gate_alarms)
-        self._volume = volume
         self.store = StateStore(self.clients, config.state_table)
         self.notifier = Notifier(self.clients, config.notify_topic_arn, config.label)
+        self.observer = Observer(config, self.clients, self.store, self.traffic, self.gates, self.kinds, clock, volume)
+        self.notifications = Notifications(self.notifier, metrics)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Shifter:
@@ -239,74 +92,9 @@ class Shifter:
         return cls(ShifterConfig.from_env(os.environ if environ is None else environ), **kwargs)
 
     # -- reading -------------------------------------------------------------------------------
-    @property
-    def volume(self) -> VolumePort:
-        """Made on first use: only the low-traffic guard reads it."""
-        if self._volume is None:
-            self._volume = GreenRequests(self.clients, self.config.listener_arns, self.config.green_target_group_arns)
-        return self._volume
-
-    def _read_plan(self) -> str | None:
-        try:
-            return self.clients("ssm").get_parameter(Name=self.config.plan_parameter)["Parameter"]["Value"]
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "ParameterNotFound":
-                return None
-            raise
-
-    def _read_gates(self) -> list[GateReading]:
-        # A rollback needs neither the gates nor the plan: a failure to read them holds any advance
-        # (UNREADABLE is never OK) and never stops a rollback.
-        try:
-            return self.gates.read()
-        except Exception as err:  # noqa: BLE001 - any reader, any failure: the gate is not OK
-            logger.error("gates could not be read", extra={"error": f"{type(err).__name__}: {err}"})
-            return [GateReading(n, UNREADABLE, f"could not be read: {type(err).__name__}: {err}") for n in self.config.gate_alarms]
-
     def observe(self, event_gate: GateReading | None = None) -> Observation:
-        """Read state, plan, weights and gates (at once: a rollback should not wait on serial reads)."""
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            state_f = pool.submit(self.store.load)
-            plan_f = pool.submit(self._read_plan)
-            weights_f = pool.submit(self.traffic.read)
-            gates_f = pool.submit(self._read_gates)
-        state, weights, gates = state_f.result(), weights_f.result(), gates_f.result()
-        now = self.clock()
-        problems: list[ShiftError] = []
-        plan = plan_raw = None
-        try:
-            plan_raw = plan_f.result()
-            plan = parse_plan(plan_raw, self.config.plan_parameter)
-        except PlanError as err:
-            problems.append(err)
-        except ClientError as err:
-            problems.append(PlanError(f"{self.config.plan_parameter}: could not be read ({err}); nothing but a rollback is done"))
-        if weights.ssm_raw is not None:
-            # A deleted parameter is not a problem but a difference: converged (recreated) like any other.
-            try:
-                parse_green_weight(weights.ssm_raw, self.config.weight_parameter)
-            except ShiftError as err:
-                problems.append(err)
-        if event_gate is not None and event_gate.updated_at is None:
-            # An event without a timestamp is taken as of its arrival (never older than what describe says).
-            event_gate = replace(event_gate, updated_at=now)
-        gates = merge_alarm_event(gates, event_gate)
-        requests = None
-        if self.config.low_traffic_min_requests > 0 and state.status == RUNNING and state.step_index >= 0 and state.step_started_at:
-            try:
-                requests = self.volume.read(state.step_started_at, now)
-            except Exception as err:  # noqa: BLE001 - unknown traffic holds the step (decisions.low_traffic)
-                logger.error("green's request count could not be read", extra={"error": f"{type(err).__name__}: {err}"})
-        return Observation(
-            state=state,
-            plan=plan,
-            plan_raw=plan_raw,
-            problems=tuple(problems),
-            weights=weights,
-            gates=tuple(gates),
-            now=now,
-            requests=requests,
-        )
+        """Read state, plan, weights and gates (observation.py)."""
+        return self.observer.observe(event_gate)
 
     def _decide_tick(self, obs: Observation) -> Decision:
         return decide_tick(
@@ -325,19 +113,18 @@ class Shifter:
             else:
                 trigger = str(event.get("detail-type") or "tick")
         actor = f"{SERVICE} ({trigger})"
-        recovered = self._recover_switchover(actor)
+        recovered = self._recover(actor)
         for attempt in range(1, TICK_ATTEMPTS + 1):
             obs = self.observe(event_gate)
             try:
                 decision = self._decide_tick(obs)
             except ShiftError as err:
-                self._audit(trigger, actor, obs, None, error=err)
+                audit(trigger, actor, obs, None, error=err)
                 raise
-            self._audit(trigger, actor, obs, decision)
+            audit(trigger, actor, obs, decision)
             try:
                 result = self.execute(obs, decision, actor=actor, trigger=trigger)
-                if recovered:
-                    result["db_switchover_recovered"] = recovered
+                result.update({f"{name}_recovered": changes for name, changes in recovered.items()})
                 return result
             except ConcurrentUpdateError:
                 if attempt == TICK_ATTEMPTS:
@@ -345,16 +132,21 @@ class Shifter:
                 logger.warning("state changed under this tick; reading again", extra={"attempt": attempt})
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _recover_switchover(self, actor: str) -> list[str]:
-        """A database switchover whose run died is finished or undone by the next tick (db/journal.py),
-        before the traffic decision; a failure to recover is logged and never blocks a traffic rollback."""
-        if self.config.db is None:
-            return []
-        try:
-            return step_kind("db_switchover").recover(self.clients, self.config, actor)  # type: ignore[attr-defined]
-        except ShiftError as err:
-            logger.error("db switchover recovery did not run to the end", extra={"error": str(err)})
-            return [f"db switchover recovery: {err}"]
+    def _recover(self, actor: str) -> dict[str, list[str]]:
+        """A step whose run died (a database switchover, db/journal.py) is finished or undone by its kind
+        at the next tick, before the traffic decision; a failure to recover is logged and never blocks a
+        traffic rollback. Returns what each kind that had something to recover did, by kind name."""
+        recovered: dict[str, list[str]] = {}
+        for kind in self.kinds.values():
+            what = kind.name.replace("_", " ")
+            try:
+                changes = kind.recover(self.clients, self.config, actor)
+            except ShiftError as err:
+                logger.error(f"{what} recovery did not run to the end", extra={"error": str(err)})
+                changes = [f"{what} recovery: {err}"]
+            if changes:
+                recovered[kind.name] = changes
+        return recovered
 
     def run(self, command: str, *, actor: str = "", reason: str = "") -> dict[str, Any]:
         """An operator command: status, start, pause, resume, promote, rollback.
@@ -374,11 +166,11 @@ class Shifter:
                     problems=obs.problems, actor=actor, reason=reason,
                 )
             except ShiftError as err:
-                self._audit(trigger, actor, obs, None, error=err)
+                audit(trigger, actor, obs, None, error=err)
                 if lost is not None and isinstance(err, CommandError):
-                    raise CommandError(f"{err}; another run changed the shift while this command ran ({lost}); now: {describe_world(obs)}") from err
+                    raise CommandError(f"{err}; another run changed the shift while this command ran ({lost}); now: {obs.describe()}") from err
                 raise
-            self._audit(trigger, actor, obs, decision)
+            audit(trigger, actor, obs, decision)
             try:
                 result = self.execute(obs, decision, actor=actor, trigger=trigger)
             except ConcurrentUpdateError as err:
@@ -388,7 +180,7 @@ class Shifter:
             break
         else:
             obs = self.observe()
-            raise ConcurrentUpdateError(f"{command}: the shift kept changing under this command ({lost}); now: {describe_world(obs)}")
+            raise ConcurrentUpdateError(f"{command}: the shift kept changing under this command ({lost}); now: {obs.describe()}")
         if decision.instead_of:
             raise CommandError(
                 f"cannot {command}: {decision.reason}; changed: {'; '.join(result['changes']) or 'nothing'}; "
@@ -407,7 +199,7 @@ class Shifter:
         except ShiftError as err:
             preview = {"action": "error", "reason": str(err)}
         expected = state_weight(obs.state, obs.plan)
-        self._record_weight(None, obs)
+        self.notifications.record_weight(None, obs)
         problems = [str(p) for p in obs.problems]
         if obs.weights.ssm_raw is None:
             problems.append(f"{self.config.weight_parameter}: parameter not found (deleted?); the next tick of a running "
@@ -437,7 +229,7 @@ class Shifter:
         """How long this run's claim keeps other runs out (a rollback is never kept out)."""
         if decision.apply_step is not None and obs.plan is not None:
             step = obs.plan.steps[decision.apply_step]
-            return step_kind(step.kind).claim_seconds(step, self.config)
+            return self.kinds.of(step.kind).claim_seconds(step, self.config)
         return LEASE_SECONDS
 
     def execute(self, obs: Observation, decision: Decision, *, actor: str, trigger: str) -> dict[str, Any]:
@@ -497,8 +289,8 @@ class Shifter:
         if changes or decision.writes:
             logger.info("traffic shift applied", extra={"trigger": trigger, "actor": actor, "result": result})
             if decision.action != "restart" or changes:
-                self._notify(decision, obs, state, changes, actor, result)
-        self._record_metrics(decision, obs)
+                self.notifications.notify(decision, obs, state, changes, actor, result)
+        self.notifications.record(decision, obs)
         return result
 
     def _apply(self, obs: Observation, decision: Decision, ctx: StepContext) -> list[str]:
@@ -511,7 +303,7 @@ class Shifter:
         if decision.apply_step is not None:
             assert obs.plan is not None
             step = obs.plan.steps[decision.apply_step]
-            return step_kind(step.kind).apply(step, ctx)
+            return self.kinds.of(step.kind).apply(step, ctx)
         return []
 
     def _retry_towards_blue(self, obs: Observation, decision: Decision, claimed: ShiftState, err: Exception, ctx: StepContext) -> list[str]:
@@ -561,7 +353,7 @@ class Shifter:
         elif fresh.pending:
             target = None  # another run holds a claim and sets the weights itself
         else:
-            target = state_weight(fresh, self._fresh_plan())
+            target = state_weight(fresh, self.observer.fresh_plan())
         more = self.traffic.set_green_weight(target, weights) if target is not None and weights.differences(target) else []
         if decision.towards_blue:
             if not fresh.rollback_unfinished and fresh.status != ROLLED_BACK:
@@ -575,12 +367,6 @@ class Shifter:
             + (f"this run put the weights back to green {target}" if target is not None else "the other run is still applying")
             + f" ({err})"
         ) from err
-
-    def _fresh_plan(self) -> Plan | None:
-        try:
-            return parse_plan(self._read_plan(), self.config.plan_parameter)
-        except (PlanError, ClientError):
-            return None
 
     def _where_weights(self, green: int) -> str:
         try:
@@ -597,94 +383,12 @@ class Shifter:
         changes: list[str] = []
         for step in reversed(obs.plan.steps[: obs.state.step_index + 1]):
             try:
-                changes += step_kind(step.kind).on_rollback(step, ctx)
+                changes += self.kinds.of(step.kind).on_rollback(step, ctx)
             except Exception as err:  # noqa: BLE001 - the traffic rollback stands; the failure is reported
                 logger.error("a step's undo failed during the rollback", extra={"step": step.describe(), "error": str(err)})
                 changes.append(f"UNDO FAILED for {step.describe()}: {type(err).__name__}: {err}")
         return changes
 
-    # -- audit, notifications, metrics ---------------------------------------------------------
-    def _audit(self, trigger: str, actor: str, obs: Observation, decision: Decision | None, error: Exception | None = None) -> None:
-        """The audit trail: every decision with all the inputs it saw, one JSON log line."""
-        record = {"trigger": trigger, "actor": actor, "inputs": obs.to_dict()}
-        if decision is not None:
-            logger.info(f"decision: {decision.action}", extra={**record, "decision": decision.to_dict()})
-        else:
-            # A refused operator command is routine; a plan or weight that cannot be used is not.
-            log = logger.warning if isinstance(error, CommandError) else logger.error
-            log(f"decision refused: {error}", extra={**record, "error": str(error), "error_type": type(error).__name__})
-
-    def _notify(self, decision: Decision, obs: Observation, state: ShiftState, changes: list[str], actor: str,
-                result: dict[str, Any] | None = None) -> None:
-        """Best effort: an action that took effect is never reported as failed because SNS was not reachable."""
-        try:
-            self._publish(decision, obs, state, changes, actor)
-        except Exception as err:  # noqa: BLE001 - logged (the audit line above already has the action)
-            logger.error("could not publish the notification", extra={"error": f"{type(err).__name__}: {err}"})
-            if result is not None:
-                result.setdefault("notes", []).append(f"notification not sent: {type(err).__name__}: {err}")
-
-    def _publish(self, decision: Decision, obs: Observation, state: ShiftState, changes: list[str], actor: str) -> None:
-        if decision.action in HEADLINES:
-            headline = HEADLINES[decision.action]
-        elif decision.green_weight is not None:
-            headline = f"traffic shift {decision.action}: green {decision.green_weight}"
-        else:
-            headline = f"traffic shift {decision.action}: status {state.status}"
-        self.notifier.publish(
-            headline,
-            {
-                "reason": decision.reason,
-                "actor": actor,
-                "decision": decision.to_dict(),
-                "changes": changes,
-                "state": state.to_dict(),
-                "weights_before": obs.weights.to_dict(),
-                "gates": [g.to_dict() for g in obs.gates],
-            },
-        )
-
     def notify_failure(self, error: BaseException, context: Mapping[str, Any]) -> None:
         """Best effort: tell the team a run failed (the caller logs and re-raises)."""
-        try:
-            self.notifier.publish(
-                f"traffic shifter FAILED: {type(error).__name__}",
-                {"error": str(error), "error_type": type(error).__name__, **context},
-            )
-        except Exception:  # noqa: BLE001 - the original error matters more than the notification's
-            logger.exception("could not publish the failure notification")
-
-    def _record_weight(self, decision: Decision | None, obs: Observation) -> None:
-        """GreenWeight: the weight this run applied, else the one SSM holds (when it is valid)."""
-        if self.metrics is None:
-            return
-        green = decision.green_weight if decision is not None else None
-        if green is None:
-            try:
-                green = parse_green_weight(obs.weights.ssm_raw)
-            except ShiftError:
-                return
-        self.metrics.add_metric(name="GreenWeight", unit="Percent", value=green)
-
-    def _record_metrics(self, decision: Decision, obs: Observation) -> None:
-        if self.metrics is None:
-            return
-        self._record_weight(decision, obs)
-        self.metrics.add_metric(name="Decisions", unit="Count", value=1)
-        self.metrics.add_metric(name=f"Decision{decision.action.title()}", unit="Count", value=1)
-        if decision.action == "rollback":
-            self.metrics.add_metric(name="Rollbacks", unit="Count", value=1)
-
-
-def describe_world(obs: Observation) -> str:
-    """The shift and the weights in one line, for an operator whose command lost a race."""
-    st = obs.state
-    step = "-" if st.step_index < 0 else str(st.step_index + 1)
-    expected = state_weight(st, obs.plan)
-    if expected is not None and not obs.weights.differences(expected):
-        weights = f"green {expected} on every listener, record and SSM"
-    else:
-        weights = "; ".join(obs.weights.differences(expected if expected is not None else 0))
-    pending = f"; {st.pending.get('action')} by {st.pending.get('by')} in progress since {st.pending.get('at')}" if st.pending else ""
-    return (f"status {st.status} at step {step} (version {st.version}, last {st.last_action or '-'} by {st.updated_by or '-'} "
-            f"at {iso(st.updated_at) or '-'}: {st.reason or '-'}); {weights}{pending}")
+        self.notifications.failure(error, context)

@@ -24,7 +24,7 @@ _spec.loader.exec_module(db_world)
 @pytest.fixture
 def world(aws_credentials, monkeypatch):
     from moto import mock_aws
-    from traffic_shifter import DbSwitchover, register_step_kind
+    from traffic_shifter import DbSwitchover
 
     world_module.enable_composite_alarms(monkeypatch)
     world_module.speed_up_sns(monkeypatch)
@@ -33,12 +33,12 @@ def world(aws_credentials, monkeypatch):
         db = db_world.build_db_world(w, time.time)
         world_module.deploy_function(w)  # after: its environment carries the DB_* variables
         fence = db_world.FakeFence(db)
-        register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence, poll_seconds=0.01))
+        # The db_switchover kind the CLI runs (main(db_kind=...)): the fake fence, a short poll.
+        w.kind = DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence, poll_seconds=0.01)
         w.db, w.fence = db, fence
         try:
             yield w
         finally:
-            register_step_kind(DbSwitchover())
             db.close()
 
 
@@ -51,7 +51,7 @@ def bluegreen(world):
 
     def run(*argv):
         out, err = io.StringIO(), io.StringIO()
-        code = cli.main(list(argv), session_factory=session_factory, stdout=out, stderr=err)
+        code = cli.main(list(argv), session_factory=session_factory, stdout=out, stderr=err, db_kind=world.kind)
         return code, out.getvalue(), err.getvalue()
 
     return run
@@ -111,11 +111,11 @@ class Killed(BaseException):
 @pytest.fixture
 def killable(world):
     """The CLI's db_switchover kind with a clock the test can move, and a switch that dies after ``step``."""
-    from traffic_shifter import DbSwitchover, register_step_kind
+    from traffic_shifter import DbSwitchover
 
     offset = [0.0]
-    kind = register_step_kind(DbSwitchover(lambda clients, config: world.fence, drain_factory=lambda clients, config: world.fence,
-                                           clock=lambda: time.time() + offset[0], poll_seconds=0.01))
+    kind = world.kind = DbSwitchover(lambda clients, config: world.fence, drain_factory=lambda clients, config: world.fence,
+                                     clock=lambda: time.time() + offset[0], poll_seconds=0.01)
 
     def kill_after(step):
         original = kind.procedure

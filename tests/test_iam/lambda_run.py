@@ -45,7 +45,7 @@ def record(clients: Any, calls: list[Call], phase: list[str]) -> Any:
 
 def run_shifter(clock: Any, monkeypatch: Any) -> tuple[dict[str, str], list[Call]]:
     """(the Lambda's environment, every call it made); call inside mock_aws() with the world fixtures' patches."""
-    from traffic_shifter import Shifter, register_step_kind
+    from traffic_shifter import Shifter, StepKinds
     from traffic_shifter.db import DbSwitchover
     from traffic_shifter.db import fence as sql_fence
 
@@ -56,12 +56,12 @@ def run_shifter(clock: Any, monkeypatch: Any) -> tuple[dict[str, str], list[Call
     world.env["DB_CA_BUNDLE_PARAMETER"] = CA_BUNDLE_PARAMETER
     w.test_client("ssm").put_parameter(Name=CA_BUNDLE_PARAMETER, Value=PEM, Type="String")
     fence = FakeFence(db)
-    kind = register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence,
-                                           clock=clock, sleep=clock.advance))
+    kind = DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence,
+                        clock=clock, sleep=clock.advance)
     calls: list[Call] = []
     undo = lambda: None  # noqa: E731
     try:
-        shifter = Shifter.from_env(world.env, clients=w.shifter_clients(), clock=clock)
+        shifter = Shifter.from_env(world.env, clients=w.shifter_clients(), clock=clock, kinds=StepKinds(kind))
         phase = [""]
         undo = record(shifter.clients, calls, phase)
 
@@ -98,7 +98,6 @@ def run_shifter(clock: Any, monkeypatch: Any) -> tuple[dict[str, str], list[Call
                 pass
     finally:
         undo()
-        register_step_kind(DbSwitchover())
         db.close()
     return dict(world.env), calls
 

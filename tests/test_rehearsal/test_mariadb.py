@@ -210,9 +210,3 @@ def test_main__no_command__usage_error():
     with pytest.raises(SystemExit) as exit_:
         mariadb.main(["--name", "x"])
     assert exit_.value.code == 2
-
-
-def test_rehearsal_name__the_same_starter():
-    from bluegreen.rehearsal import mariadb as rehearsal_name  # noqa: PLC0415 - stack.py's import path
-
-    assert (rehearsal_name.MariaDB, rehearsal_name.replicate) == (MariaDB, mariadb.replicate)

@@ -14,7 +14,8 @@ import json
 
 import pytest
 
-from bluegreen.rehearsal import cli, haproxy, mariadb
+from bluegreen import local_mariadb as mariadb
+from bluegreen.rehearsal import cli, haproxy
 from bluegreen.rehearsal.cli import rehearse_local, rehearse_url
 from bluegreen.rehearsal.scenario import Options
 from bluegreen.rehearsal.stack import Stack, StackError

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from traffic_shifter.db.config import DbConfig
-from traffic_shifter.shifter import LEGACY_ENV_VARS, ShifterConfig
+from traffic_shifter.config import ShifterConfig
 
 from bluegreen import cfn, environments, lambda_zip, nested
 from tests.test_templates import policy
@@ -276,6 +276,11 @@ def test_function__environment__read_by_the_shifter_one_listener_per_alb_with_it
         ("alb-blue-" + TAIL_VALUE, "tg-blue-bluealb-" + TAIL_VALUE, "tg-green-bluealb-" + TAIL_VALUE),
         ("alb-green-" + TAIL_VALUE, "tg-blue-greenalb-" + TAIL_VALUE, "tg-green-greenalb-" + TAIL_VALUE),
     ]
+
+
+#: The one-ALB variables the ARN lists replaced (issue 16); the shifter no longer reads them.
+LEGACY_ENV_VARS = {"LISTENER_ARNS": "LISTENER_ARN", "BLUE_TARGET_GROUP_ARNS": "BLUE_TARGET_GROUP_ARN",
+                   "GREEN_TARGET_GROUP_ARNS": "GREEN_TARGET_GROUP_ARN"}
 
 
 def test_function__environment__no_one_alb_names_left(function):

@@ -15,10 +15,10 @@ from .fence import SqlGrantFence, secrets_connector
 from .journal import LOCK_ID, Recovery, recovery
 from .ports import Drain, Fence, Replication, ReplicationSnapshot, WriterName
 from .procedure import LeaseLost, Switchover, SwitchoverFailed, SwitchoverRefused
-from .step import DB_STEP, DB_SWITCHOVER, DbSwitchover
+from .step import DB_STEP, DbSwitchover
 
 __all__ = [
-    "COLOURS", "DB_ENV_VARS", "DB_STEP", "DB_SWITCHOVER", "LOCK_ID", "DbConfig", "DbSwitchover", "Drain", "DrainError", "Fence",
+    "COLOURS", "DB_ENV_VARS", "DB_STEP", "LOCK_ID", "DbConfig", "DbSwitchover", "Drain", "DrainError", "Fence",
     "LeaseLost", "Recovery", "Replication", "ReplicationSnapshot", "SqlGrantFence", "SqlMarkerDrain", "Switchover",
     "SwitchoverFailed", "SwitchoverRefused", "WriterName", "other", "recovery", "secrets_connector",
 ]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from ..model import COLOURS, other
 
-COLOURS = ("blue", "green")
+__all__ = ["COLOURS", "DB_ENV_VARS", "DB_TUNABLES", "DbConfig", "other"]
 
 #: Lambda environment variable -> DbConfig field; all or none must be set (templates/automation.json).
 DB_ENV_VARS = {
@@ -39,10 +40,6 @@ DB_TUNABLES = {
     "DB_CA_BUNDLE_PARAMETER": ("ca_bundle_parameter", ""),
     "DB_TLS_VERIFY": ("tls_verify", "true"),
 }
-
-
-def other(colour: str) -> str:
-    return "green" if colour == "blue" else "blue"
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
+from ..aws import StateStore
 from ..errors import ConfigError, PlanError
-from ..model import iso
-from ..steps import Step, StepContext, StepKind, register_step_kind
+from ..model import LOG_SERVICE, iso
+from ..steps import Step, StepContext, StepKind
 from .aws_world import DbWorld
 from .config import COLOURS, DB_ENV_VARS, DbConfig, other
 from .drain import SqlMarkerDrain
@@ -17,6 +20,8 @@ from .fence import SqlGrantFence, secrets_connector
 from .journal import LOCK_ID, JournalStore, describe
 from .ports import Drain, Fence
 from .procedure import POLL_SECONDS, Switchover
+
+logger = Logger(service=LOG_SERVICE)
 
 DB_STEP = "db_switchover"
 #: What a run may still take after its budget (SWITCHOVER_BUDGET_SECONDS): the undo's calls. With the
@@ -43,9 +48,10 @@ def default_world(clients: Callable[[str], Any], config: DbConfig, clock: Callab
 class DbSwitchover(StepKind):
     name = DB_STEP
     #: ``grace_seconds`` (optional): how long after the step began an alarm holds the shift instead of
-    #: rolling it back (decisions.switchover_grace); cover the switchover and its write pause's aftermath.
+    #: rolling it back (grace_seconds below, decisions.alarm_grace); cover the switchover and its write pause's aftermath.
     fields = ("to", "grace_seconds")
     required = ("to",)
+    grace_why = "its write pause slows both colours alike"
 
     def __init__(self, fence_factory: FenceFactory = default_fence, *, drain_factory: DrainFactory | None = None,
                  world_factory: WorldFactory = default_world, clock: Callable[[], float] = time.time,
@@ -65,18 +71,18 @@ class DbSwitchover(StepKind):
             raise PlanError(f"{where}: grace_seconds must be a whole number of seconds from 0 to 3600, got {grace!r}")
         return None
 
+    def grace_seconds(self, raw: Mapping[str, Any]) -> int:
+        return int(raw.get("grace_seconds") or 0)
+
     def procedure(self, clients: Callable[[str], Any], config: Any) -> Switchover:
         db: DbConfig | None = config.db
         if db is None:
             raise ConfigError(f"db_switchover needs the database environment variables: {', '.join(DB_ENV_VARS)}")
-        from ..aws import StateStore  # noqa: PLC0415 - avoids a cycle at import time
-        from ..shifter import logger  # noqa: PLC0415
-
         world = self.world_factory(clients, db, self.clock)
         self.last = Switchover(
             writer=world, replication=world, health=world,
             fence=self.fence_factory(clients, db), drain=self.drain_factory(clients, db),
-            journal=JournalStore(StateStore(clients, config.state_table, plan_id=LOCK_ID)),  # type: ignore[arg-type]
+            journal=JournalStore(StateStore(clients, config.state_table, plan_id=LOCK_ID)),
             config=db, log=logger, clock=self.clock, sleep=self.sleep, poll_seconds=self.poll_seconds,
             after_action=self.after_action,
         )
@@ -121,5 +127,3 @@ class DbSwitchover(StepKind):
         # sending traffic back to blue loses nothing. Moving the writer back is its own guarded step.
         return []
 
-
-DB_SWITCHOVER = register_step_kind(DbSwitchover())

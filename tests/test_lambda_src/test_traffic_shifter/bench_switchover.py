@@ -20,7 +20,7 @@ import time
 
 from moto import mock_aws
 
-from traffic_shifter import DbSwitchover, Shifter, register_step_kind
+from traffic_shifter import DbSwitchover, Shifter, StepKinds
 
 from . import world as w
 from .db_world import FakeFence, build_db_world
@@ -48,9 +48,9 @@ def main() -> None:
             slept[0] += seconds
             time.sleep(seconds)
 
-        kind = register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence,
-                                               poll_seconds=0.01, sleep=sleep))
-        shifter = Shifter.from_env(world.env, clients=w.shifter_clients())
+        kind = DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence,
+                            poll_seconds=0.01, sleep=sleep)
+        shifter = Shifter.from_env(world.env, clients=w.shifter_clients(), kinds=StepKinds(kind))
         pauses, work, timelines = [], [], []
         rng = random.Random(14)
         for i in range(args.runs):

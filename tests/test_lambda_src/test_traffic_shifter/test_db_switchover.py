@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from traffic_shifter import ConfigError, DbConfig, PlanError, Shifter, SwitchoverFailed, SwitchoverRefused, parse_plan, register_step_kind
+from traffic_shifter import ConfigError, DbConfig, PlanError, Shifter, StepKinds, SwitchoverFailed, SwitchoverRefused, parse_plan, standard_kinds
 from traffic_shifter.db import DB_ENV_VARS, DbSwitchover
 
 from .db_world import TABLES, FakeFence, build_db_world, healthy_table
@@ -28,16 +28,14 @@ def fence(db):
 
 @pytest.fixture
 def kind(fence, clock):
-    """The registered db_switchover kind with the fake fence and the test's clock (sleeping advances it)."""
-    k = register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence,
-                                        clock=clock, sleep=clock.advance))
-    yield k
-    register_step_kind(DbSwitchover())
+    """The db_switchover kind with the fake fence and the test's clock (sleeping advances it)."""
+    return DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence,
+                        clock=clock, sleep=clock.advance)
 
 
 @pytest.fixture
 def shifter(world, db, clock, kind):
-    return Shifter.from_env(world.env, clients=shifter_clients(), clock=clock)
+    return Shifter.from_env(world.env, clients=shifter_clients(), clock=clock, kinds=StepKinds(kind))
 
 
 def switch(shifter, kind, to, actor="ops.alice"):
@@ -389,7 +387,8 @@ def test_plan_then_switch_back__end_to_end__nothing_moves_without_guardrails(wor
 # -- configuration and plan validation --------------------------------------------------------------
 def test_db_step__to_not_a_colour__plan_refused():
     with pytest.raises(PlanError, match="step 2: to must be 'blue' or 'green'"):
-        parse_plan(json.dumps({"steps": [{"green_weight": 100, "bake_seconds": 0}, {"kind": "db_switchover", "to": "red", "bake_seconds": 0}]}))
+        parse_plan(json.dumps({"steps": [{"green_weight": 100, "bake_seconds": 0}, {"kind": "db_switchover", "to": "red", "bake_seconds": 0}]}),
+                   kinds=standard_kinds())
 
 
 def test_db_config__some_variables_missing__names_them(world, db):
@@ -416,12 +415,9 @@ def test_switchover__real_clock__moves_the_writer_and_records_its_write_pause(wo
     bench_switchover.py and reported in docs/db-switchover.md)."""
     db.clock = time.time
     db.publish_healthy()
-    kind = register_step_kind(DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence, poll_seconds=0.01))
-    try:
-        shifter = Shifter.from_env(world.env, clients=shifter_clients())
-        changes = kind.switch(shifter.clients, shifter.config, "green", "ops")
-    finally:
-        register_step_kind(DbSwitchover())
+    kind = DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence, poll_seconds=0.01)
+    shifter = Shifter.from_env(world.env, clients=shifter_clients(), kinds=StepKinds(kind))
+    changes = kind.switch(shifter.clients, shifter.config, "green", "ops")
     pause = kind.last.write_pause
     with capsys.disabled():
         print(f"\nwrite pause (fence -> unfence): {pause * 1000:.0f} ms; timeline {kind.last.timeline}")

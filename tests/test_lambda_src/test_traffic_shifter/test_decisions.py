@@ -22,8 +22,9 @@ from traffic_shifter import (
     judge_gates,
     parse_plan,
 )
-from traffic_shifter.decisions import LEASE_SECONDS, gate_from_alarm_event, merge_alarm_event
-from traffic_shifter.model import RecordWeights, iso
+from traffic_shifter.gates import gate_from_alarm_event, merge_alarm_event
+from traffic_shifter.model import LEASE_SECONDS, RecordWeights, iso
+from traffic_shifter.shifter import standard_kinds
 
 from .world import PLAN
 
@@ -459,7 +460,8 @@ def test_decide_tick__state_records_its_weight__drift_is_judged_against_it_not_t
 
 def _switchover_plan(**db_step):
     return parse_plan(json.dumps({"steps": [{"green_weight": 10, "bake_seconds": 60}, {"green_weight": 100, "bake_seconds": 60},
-                                            {"kind": "db_switchover", "to": "green", "bake_seconds": 600, **db_step}]}))
+                                            {"kind": "db_switchover", "to": "green", "bake_seconds": 600, **db_step}]}),
+                      kinds=standard_kinds())
 
 
 def test_decide_tick__alarm_within_the_switchover_grace__holds_and_says_why():

@@ -7,15 +7,14 @@ import json
 import pytest
 
 from bluegreen import weights as sceptre_weights
-from traffic_shifter import PlanError, Step, StepKind, WeightError, parse_green_weight, parse_plan, register_step_kind
-from traffic_shifter.steps import _KINDS
+from traffic_shifter import PlanError, Step, StepKind, StepKinds, WeightError, parse_green_weight, parse_plan, standard_kinds
 
 from .world import PLAN
 
 
 @pytest.fixture
 def db_switchover_kind():
-    """A stand-in for the later database-switchover kind, registered for one test only."""
+    """A stand-in for the database-switchover kind: the kinds a plan is parsed with, for one test only."""
 
     class DbSwitchover(StepKind):
         name = "db_switchover"
@@ -27,9 +26,7 @@ def db_switchover_kind():
                 raise PlanError(f"{where}: cluster_id must be a non-empty string")
             return None
 
-    kind = register_step_kind(DbSwitchover())
-    yield kind
-    del _KINDS["db_switchover"]
+    return StepKinds(DbSwitchover())
 
 
 def test_parse_plan__example_plan__traffic_steps_in_order():
@@ -79,7 +76,7 @@ def test_parse_plan__example_plan__traffic_steps_in_order():
 )
 def test_parse_plan__malformed__error_names_the_problem(text, message):
     with pytest.raises(PlanError, match=message):
-        parse_plan(text)
+        parse_plan(text, kinds=standard_kinds())
 
 
 def test_parse_plan__error__names_the_parameter():
@@ -87,7 +84,7 @@ def test_parse_plan__error__names_the_parameter():
         parse_plan('{"steps": []}', "/payments-migration/dev-d01/shift/plan")
 
 
-def test_register_step_kind__new_kind__accepted_between_traffic_steps(db_switchover_kind):
+def test_step_kinds__new_kind__accepted_between_traffic_steps(db_switchover_kind):
     plan = parse_plan(
         json.dumps(
             {
@@ -97,27 +94,30 @@ def test_register_step_kind__new_kind__accepted_between_traffic_steps(db_switcho
                     {"green_weight": 100, "bake_seconds": 0},
                 ]
             }
-        )
+        ),
+        kinds=db_switchover_kind,
     )
 
     assert plan.steps[1] == Step(index=1, kind="db_switchover", bake_seconds=300, green_weight=None)
     assert plan.steps[1].raw["cluster_id"] == "aurora-payments-dev-d01"
 
 
-def test_register_step_kind__new_kind_bad_field__its_own_error(db_switchover_kind):
+def test_step_kinds__new_kind_bad_field__its_own_error(db_switchover_kind):
     with pytest.raises(PlanError, match=r"plan: step 1: cluster_id must be a non-empty string"):
-        parse_plan('{"steps": [{"kind": "db_switchover", "cluster_id": "", "bake_seconds": 0}, {"green_weight": 100, "bake_seconds": 0}]}')
+        parse_plan('{"steps": [{"kind": "db_switchover", "cluster_id": "", "bake_seconds": 0}, {"green_weight": 100, "bake_seconds": 0}]}',
+                   kinds=db_switchover_kind)
 
 
 def test_parse_plan__only_non_traffic_steps__refused(db_switchover_kind):
     with pytest.raises(PlanError, match=r"no traffic step; the plan must end with green_weight 100"):
-        parse_plan('{"steps": [{"kind": "db_switchover", "cluster_id": "c", "bake_seconds": 0}]}')
+        parse_plan('{"steps": [{"kind": "db_switchover", "cluster_id": "c", "bake_seconds": 0}]}', kinds=db_switchover_kind)
 
 
 def test_plan_weight_at__non_traffic_step__keeps_the_weight_before_it(db_switchover_kind):
     plan = parse_plan(
         '{"steps": [{"green_weight": 50, "bake_seconds": 0}, {"kind": "db_switchover", "cluster_id": "c", "bake_seconds": 0},'
-        ' {"green_weight": 100, "bake_seconds": 0}]}'
+        ' {"green_weight": 100, "bake_seconds": 0}]}',
+        kinds=db_switchover_kind,
     )
 
     assert [plan.weight_at(i) for i in (-1, 0, 1, 2)] == [0, 50, 50, 100]

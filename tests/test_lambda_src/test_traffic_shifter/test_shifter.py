@@ -439,15 +439,3 @@ def test_shifter_config__listener_and_target_group_counts_differ__config_error_n
     env = {**world.env, "GREEN_TARGET_GROUP_ARNS": world.env["GREEN_TARGET_GROUP_ARNS"].split(",")[0]}
     with pytest.raises(ConfigError, match=r"one entry per ALB.*'green_target_group_arns': 1"):
         ShifterConfig.from_env(env)
-
-
-def test_shifter_config__one_alb_legacy_variables__read_as_one_listener(world):
-    from traffic_shifter import ShifterConfig
-
-    arn, blue, green = world.listeners()[0]
-    env = {k: v for k, v in world.env.items() if not k.endswith("_ARNS")}
-    env.update(LISTENER_ARN=arn, BLUE_TARGET_GROUP_ARN=blue, GREEN_TARGET_GROUP_ARN=green)
-
-    config = ShifterConfig.from_env(env)
-
-    assert (config.listener_arns, config.blue_target_group_arns, config.green_target_group_arns) == ((arn,), (blue,), (green,))
