@@ -106,6 +106,18 @@ def name(kind: str, *qualifiers: str, account: bool = False) -> Sub:
     return Sub("-".join(parts) + "-" + NAME_TAIL)
 
 
+def db_instance_name(colour: str, number: int) -> Sub:
+    """DBInstanceIdentifier of a colour's cluster member ``number`` (1, 2, ...): aurora-<colour>-<n>-<env>-<suffix>."""
+    return name("aurora", colour, str(number))
+
+
+def db_instance_arn_tail(colour: str) -> str:
+    """The ``db:`` part of an RDS ARN that matches every member of a colour's cluster, and nothing else
+    (the Service Authorization Reference's ``db`` resource: ``arn:${Partition}:rds:${Region}:${Account}:db:
+    ${DbInstanceName}``); kept beside ``db_instance_name`` so the two cannot drift."""
+    return f"db:aurora-{colour}-*-{NAME_TAIL}"
+
+
 def ssm_path(*parts: str) -> Sub:
     """SSM parameter name under this deployment's prefix: /<project>/<env>-<suffix>/..."""
     return Sub("/${Project}/" + NAME_TAIL + "/" + "/".join(parts))

@@ -33,7 +33,8 @@ from troposphere.sqs import Queue, QueuePolicy
 from bluegreen import cfn_lambda
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import (
-    COLOURS, EDGES, MARKER_SCHEMA, NAME_TAIL, cap, deletable, export, name, new_template, tags, target_group,
+    COLOURS, EDGES, MARKER_SCHEMA, NAME_TAIL, cap, db_instance_arn_tail, deletable, export, name, new_template, tags,
+    target_group,
     to_json,
 )
 from bluegreen.cfn_alarms import dimensions
@@ -180,7 +181,7 @@ def code_statements(table_arn):
         allow("ReadReplicationTasks", ["dms:DescribeReplicationTasks"], "*"),
         allow("ReadTheClusters", ["rds:DescribeDBClusters", "rds:DescribeDBInstances"],
               [arn("rds", f"cluster:${{{cap(c)}ClusterIdentifier}}") for c in COLOURS]
-              + [arn("rds", f"db:${{{cap(c)}ClusterIdentifier}}-*") for c in COLOURS]),
+              + [arn("rds", db_instance_arn_tail(c)) for c in COLOURS]),
         # GetMetricData has no resource-level permissions in IAM (CDC latency and incoming changes).
         allow("ReadReplicationMetrics", ["cloudwatch:GetMetricData"], "*"),
         # The RDS CA bundle is public, so a String parameter: no key to decrypt it with.

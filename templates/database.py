@@ -18,7 +18,8 @@ from troposphere.secretsmanager import HostedRotationLambda, RotationRules, Rota
 
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import (
-    APP_DB_USER, COLOURS, DB_NAME, DB_PORT, NAME_TAIL, PASSWORD_EXCLUDED_CHARACTERS, cap, deletable, export, name,
+    APP_DB_USER, COLOURS, DB_NAME, DB_PORT, NAME_TAIL, PASSWORD_EXCLUDED_CHARACTERS, cap, db_instance_name, deletable,
+    export, name,
     new_template, tags, to_json,
 )
 from bluegreen.cfn_alarms import GATE_EVALUATION, dimensions, expression, metric_query
@@ -210,7 +211,7 @@ def _instances(t, colour, cluster, monitoring_role):
     return [
         t.add_resource(deletable(DBInstance(
             f"{cap(colour)}Instance{index + 1}",
-            DBInstanceIdentifier=name("aurora", colour, str(index + 1)),
+            DBInstanceIdentifier=db_instance_name(colour, index + 1),
             DBClusterIdentifier=Ref(cluster),
             Engine=ENGINE,
             DBInstanceClass=Ref("DbInstanceClass"),

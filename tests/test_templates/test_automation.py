@@ -68,8 +68,8 @@ EXPECTED_STATEMENTS = {
     "ReadTheClusters": (["rds:DescribeDBClusters", "rds:DescribeDBInstances"], [
         {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:${BlueClusterIdentifier}"},
         {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:${GreenClusterIdentifier}"},
-        {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${BlueClusterIdentifier}-*"},
-        {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${GreenClusterIdentifier}-*"}], None),
+        {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:aurora-blue-*-${Environment}-${EnvironmentSuffix}"},
+        {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:aurora-green-*-${Environment}-${EnvironmentSuffix}"}], None),
     "ReadReplicationMetrics": (["cloudwatch:GetMetricData"], "*", None),
     # A String parameter (the bundle is public): no kms:Decrypt goes with it.
     "ReadDbCaBundle": (["ssm:GetParameter"], {"Fn::Sub": (

@@ -213,7 +213,8 @@ def build_db_world(world: Any, clock: Callable[[], float]) -> DbWorld:
             DBClusterIdentifier=cluster, Engine="aurora-mysql", MasterUsername="admin", MasterUserPassword="not-a-real-password"
         )["DBCluster"]["Endpoint"]
         for i in (1, 2):
-            rds.create_db_instance(DBInstanceIdentifier=f"{cluster}-{i}", DBInstanceClass="db.r6g.large", Engine="aurora-mysql",
+            rds.create_db_instance(DBInstanceIdentifier=f"aurora-{colour}-{i}-dev-d01",  # as the database stack names them
+                                   DBInstanceClass="db.r6g.large", Engine="aurora-mysql",
                                    DBClusterIdentifier=cluster)
         secrets[colour] = c("secretsmanager").create_secret(
             Name=f"secret-db-{colour}-dev-d01",

@@ -144,7 +144,7 @@ def _cluster_stopped(db):
 
 
 def _writer_instance_stopped(db):
-    db.client("rds").stop_db_instance(DBInstanceIdentifier="aurora-green-dev-d01-1")
+    db.client("rds").stop_db_instance(DBInstanceIdentifier="aurora-green-1-dev-d01")
 
 
 def _reverse_running(db):
