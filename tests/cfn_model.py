@@ -331,6 +331,10 @@ def _describe(s: Stack, logical: str, r: dict[str, Any]) -> Described:
         name = p("Name", lambda: token)
         arn = _arn(s, "wafv2", f"regional/webacl/{name}/{token}")
         return f"{name}|{token}|REGIONAL", {"Arn": arn, "Id": token}, [arn]
+    if t == "AWS::KinesisFirehose::DeliveryStream":
+        name = p("DeliveryStreamName", lambda: token)
+        arn = _arn(s, "firehose", f"deliverystream/{name}")
+        return name, {"Arn": arn}, [arn]
     if t == "AWS::Backup::BackupVault":
         name = p("BackupVaultName", lambda: token)
         arn = _arn(s, "backup", f"backup-vault:{name}")
