@@ -56,6 +56,9 @@ class Stack:
                 values[key] = declared["Default"]
             else:
                 values[key] = f"<{self.name}:{key}>"
+            if (declared["Type"] == "CommaDelimitedList" or declared["Type"].startswith("List<")) \
+                    and isinstance(values[key], str):
+                values[key] = values[key].split(",")  # CloudFormation hands a list parameter over as a list
         return values
 
     @functools.cached_property
