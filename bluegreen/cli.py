@@ -135,17 +135,24 @@ def main(
         result = run(args, session_factory=session_factory, stderr=stderr, db_kind=db_kind)
     except CliError as err:
         return _fail(args, str(err), err.code, stdout, stderr)
-    except (ClientError, BotoCoreError) as err:
-        return _fail(args, f"AWS: {err}", EXIT_FAILED, stdout, stderr)
+    except (ClientError, BotoCoreError) as err:  # a denial names action, resource and principal (aws_failures)
+        return _fail(args, f"AWS: {describe(err)}", EXIT_FAILED, stdout, stderr)
     except Exception as err:  # noqa: BLE001 - the operator gets a message, never a traceback
         if getattr(args, "verbose", False):
             raise
-        return _fail(args, f"{type(err).__name__}: {err}", EXIT_FAILED, stdout, stderr)
+        return _fail(args, f"{type(err).__name__}: {describe(err)}", EXIT_FAILED, stdout, stderr)
     if args.json:
         stdout.write(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
     else:
         stdout.write(format_result(result) + "\n")
     return EXIT_OK
+
+
+def describe(err: BaseException) -> str:
+    """An AWS failure in one line: a denial names action, resource and principal (bluegreen.aws_failures)."""
+    from bluegreen.aws_failures import describe as said  # noqa: PLC0415 - loads the Lambda package, as run_* do
+
+    return said(err)
 
 
 def _fail(args: argparse.Namespace, message: str, code: int, stdout: IO[str], stderr: IO[str]) -> int:
@@ -183,7 +190,7 @@ def make_session(env: Environment, session_factory: SessionFactory = boto3.Sessi
         credentials = sts.assume_role(**request)["Credentials"]
     except ClientError as err:
         hint = "" if mfa_serial else f" (the people's roles need MFA: --mfa-serial or ${MFA_SERIAL_VARIABLE})"
-        raise CliError(f"cannot assume {arn}: {err.response['Error'].get('Message', err)}{hint}") from err
+        raise CliError(f"cannot assume {arn}: {describe(err)}{hint}") from err
     return session_factory(aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
                            aws_session_token=credentials["SessionToken"], region_name=env.region)
 
@@ -283,7 +290,7 @@ def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr:
                 result = {"ok": True, "command": "db switchover", "to": args.to, "actor": actor, "reason": args.reason,
                           "changes": changes}
         except ShiftError as err:
-            raise CliError(str(err)) from err
+            raise CliError(describe(err)) from err
     result["environment"] = env.label
     return result
 
@@ -345,7 +352,7 @@ def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stde
             shifter = Shifter.from_env(variables, session=session, kinds=StepKinds(db_kind) if db_kind else None)
             result = shifter.run(args.command, actor=actor, reason=args.reason)
         except ShiftError as err:
-            raise CliError(str(err)) from err
+            raise CliError(describe(err)) from err
     result["environment"] = env.label
     result["function"] = env.traffic_shifter_function
     return result

@@ -27,12 +27,17 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
+from bluegreen.aws_failures import describe
 from bluegreen.environments import load_environment
+from bluegreen.preflight import PreflightError, check_endpoint
+from traffic_shifter.aws_errors import explain_text
 from traffic_shifter.model import COLOURS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,10 +127,17 @@ class Emulated:
         self.function = f"lambda-traffic-shifter-{self.settings.name}-{self.settings.suffix}"
 
     def invoke(self, payload: dict) -> dict:
+        """The shifter's answer to ``payload``; DemoError when it failed or refused (a denial named first)."""
         response = self.lam.invoke(FunctionName=self.function, Payload=json.dumps(payload).encode())
         body = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError"):
-            raise DemoError(f"the traffic shifter failed: {body}")
+        asked = payload.get("command") or payload.get("detail-type") or "event"
+        if response.get("FunctionError"):  # the runtime's error object: errorMessage, errorType, stackTrace
+            error = body if isinstance(body, dict) else {"errorMessage": str(body)}
+            raise DemoError(f"the traffic shifter failed on {asked!r} ({error.get('errorType', response['FunctionError'])}): "
+                            f"{explain_text(str(error.get('errorMessage', '')))}")
+        if not isinstance(body, dict) or body.get("ok") is False or "state" not in body:
+            error = body.get("error") if isinstance(body, dict) else None
+            raise DemoError(f"the traffic shifter refused {asked!r}: {explain_text(str(error or body))}")
         return body
 
     def lambda_env(self) -> dict[str, str]:
@@ -274,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
               "Use scripts/demo, which starts the emulator and sets it.", file=sys.stderr)
         return 2
     report = Report()
-    try:
+
+    def run() -> None:
+        check_endpoint(os.environ["AWS_ENDPOINT_URL"])
         aws = Emulated(args.env)
         began = time.monotonic()
         run_sceptre("launch", "-y", args.env)
@@ -286,12 +300,24 @@ def main(argv: list[str] | None = None) -> int:
         shift_with_fault(aws, report)
         if not args.keep:
             teardown(aws, report)
-    except DemoError as err:
+    return outcome(report, run)
+
+
+def outcome(report: Report, run: Callable[[], None]) -> int:
+    """Run the demo's steps; print the report; 0, or 1 with one line saying what failed (an AWS denial
+    named: action, resource, principal), never a traceback."""
+    try:
+        run()
+    except (DemoError, PreflightError) as err:
+        failure = str(err)
+    except (ClientError, BotoCoreError) as err:
+        failure = f"an AWS call of the demo failed: {describe(err)}"
+    else:
         print(report.render())
-        print(f"demo: FAILED: {err}", file=sys.stderr)
-        return 1
+        return 0
     print(report.render())
-    return 0
+    print(f"demo: FAILED: {failure}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

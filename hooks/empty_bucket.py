@@ -35,6 +35,8 @@ from sceptre.exceptions import (
 )
 from sceptre.hooks import Hook
 
+from bluegreen.aws_failures import names_aws_failures
+
 EXPECTED = "{bucket: <name>}, {buckets: [<name>, ...]}, {outputs: [<OutputKey>, ...]} or [<name>, ...]"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 #: Group-config key that allows emptying at all: true in dev (test stacks tear down clean), false in
@@ -59,6 +61,7 @@ class EmptyBucket(Hook):
         self._s3_client = s3_client
         self._cloudformation_client = cloudformation_client
 
+    @names_aws_failures
     def run(self) -> dict[str, int]:
         """Empty every bucket; returns {bucket: number of versions and delete markers deleted}."""
         kind, values = self.parse(self.argument)

@@ -23,6 +23,7 @@ from typing import Any, Callable
 from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError
 from sceptre.hooks import Hook
 
+from bluegreen.aws_failures import names_aws_failures
 from bluegreen import lambda_zip
 from bluegreen.s3_objects import default_kms_key, object_exists
 
@@ -47,6 +48,7 @@ class PackageLambda(Hook):
         self._builder = builder
         self._project_root = project_root
 
+    @names_aws_failures
     def run(self) -> str:
         """Build and upload; returns the object key (also what ``!lambda_code_key`` resolves to)."""
         name, bucket = self._parse(self.argument)

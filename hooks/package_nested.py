@@ -23,6 +23,7 @@ from typing import Any, Callable
 from sceptre.exceptions import InvalidHookArgumentTypeError, SceptreException
 from sceptre.hooks import Hook
 
+from bluegreen.aws_failures import names_aws_failures
 from bluegreen import lambda_zip, nested, package
 
 
@@ -45,6 +46,7 @@ class PackageNested(Hook):
                 f"!package_nested takes no argument (it reads the stack's sceptre_user_data); got {self._argument!r}"
             )
 
+    @names_aws_failures
     def run(self) -> dict[str, bool]:
         try:
             env, bucket, _, root, variables = package.settings(self.stack.sceptre_user_data)

@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError, SceptreException
 from sceptre.hooks import Hook
 
+from bluegreen.aws_failures import names_aws_failures
 from bluegreen.weights import WeightError, parse_green_weight
 
 #: Stack states in which the stack's parameters are the ones in force.
@@ -50,6 +51,7 @@ class RecordGreenWeight(Hook):
                 f"stack_parameter: GreenWeight (optional)}}; got {argument!r}"
             )
 
+    @names_aws_failures
     def run(self) -> str | None:
         """Returns the value written, or None when nothing was written."""
         parameter_name = self.argument["parameter_name"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 from sceptre.exceptions import InvalidResolverArgumentError
 from sceptre.resolvers import Resolver
 
+from bluegreen.aws_failures import names_aws_failures
 from bluegreen.weights import COLOURS, WeightError, weight_for
 
 KEYS = ("colour", "green_weight")
@@ -43,6 +44,7 @@ class TrafficWeight(Resolver):
         if not isinstance(raw, Resolver):
             self._weight(raw)
 
+    @names_aws_failures
     def resolve(self) -> str:
         argument = self.argument
         return str(self._weight(argument["green_weight"]))

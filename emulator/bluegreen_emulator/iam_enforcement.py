@@ -52,7 +52,7 @@ LAMBDA_KEY_SECONDS = 60.0
 #: The one unsigned request AWS accepts here: the custom resource's presigned ResponseURL.
 UNSIGNED_ACTIONS = {"ProcessCfnResponse"}
 #: Error code of an access denial by protocol (services with their own code first).
-DENIED_CODE = {"dms": "AccessDeniedFault"}
+DENIED_CODE = {"dms": "AccessDeniedFault", "sns": "AuthorizationError"}
 DENIED_BY_PROTOCOL = {"query": "AccessDenied", "rest-xml": "AccessDenied", "ec2": "UnauthorizedOperation"}
 
 #: WSGI environ key of the request body as it arrived (werkzeug consumes a form body while parsing it).
@@ -391,8 +391,9 @@ def _error_response(response: Any, refused: Refused) -> Exception:
     class Denied(HTTPException):
         pass
     error = Denied(description=body)
-    error.code = refused.status if code in ("AccessDenied", "UnauthorizedOperation", "InvalidClientTokenId",
-                                             "SignatureDoesNotMatch", "MissingAuthenticationToken") else status
+    error.code = refused.status if code in ("AccessDenied", "AuthorizationError", "UnauthorizedOperation",
+                                             "InvalidClientTokenId", "SignatureDoesNotMatch",
+                                             "MissingAuthenticationToken") else status
     return error
 
 

@@ -8,10 +8,10 @@ import shutil
 import zipfile
 
 import pytest
-from botocore.exceptions import ClientError
 from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError
 
 from bluegreen import lambda_zip
+from bluegreen.aws_failures import AwsCallFailed
 from bluegreen_hooks.preflight import Preflight
 from bluegreen_hooks.package_lambda import PackageLambda
 from tests import lambda_sources
@@ -169,8 +169,8 @@ def test_package_lambda__bucket_without_kms_default__refused(source_root, s3, ss
     assert s3.list_objects_v2(Bucket=sse_s3_bucket)["KeyCount"] == 0
 
 
-def test_package_lambda__bucket_missing__raises_client_error(source_root, s3):
-    with pytest.raises(ClientError, match="NoSuchBucket"):
+def test_package_lambda__bucket_missing__refused_naming_the_hook_and_aws_error(source_root, s3):
+    with pytest.raises(AwsCallFailed, match=r"^!package_lambda: An error occurred \(NoSuchBucket\) when calling the HeadObject"):
         hook({**ARGUMENT, "bucket": "s3-missing-dev-d01"}, source_root, s3).run()
 
 

@@ -263,3 +263,21 @@ def test_emulator_log__no_roles_call__judged_at_action_level_only(world):
     """Every call a role made in this module was in the resource table (iam_requests.OPERATIONS)."""
     log = (ROOT / ".emulator" / f"emulator-{world.port}.log").read_text()
     assert iam_requests.ACTION_LEVEL_NOTE not in log
+
+
+# ------------------------------------------------------------------------- the demo, denied
+def test_demo__modify_listener_removed__exit_1_naming_the_denial_and_no_traceback(world, reduced_policy, capsys):
+    gates(world, "OK")
+    world.invoke({"command": "rollback", "actor": "test", "reason": "reset"})
+    reduced_policy("SetListenerWeights", "elasticloadbalancing:ModifyListener")
+    report = demo.Report()
+
+    code = demo.outcome(report, lambda: demo.shift_with_fault(world.aws, report))
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"demo: FAILED: the traffic shifter refused 'start': AccessDenied: arn:aws:sts::{ACCOUNT}:assumed-role/"
+                          f"role-traffic-shifter-dev-d01/{FUNCTION} may not elasticloadbalancing:ModifyListener on "
+                          f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/"), err
+    assert "Traceback" not in err and "KeyError" not in err
+    assert weights(world).all_blue
