@@ -203,7 +203,7 @@ def test_auditor_role__rollback__denied_at_its_first_write_and_nothing_changed(w
 
     assert code == 1
     assert "AccessDenied" in err and "assumed-role/role-auditor-dev-d01/" in err
-    assert any(denial(a) in err for a in ("dynamodb:PutItem", "elasticloadbalancing:ModifyListener",
+    assert any(f" may not {a} on " in err for a in ("dynamodb:PutItem", "elasticloadbalancing:ModifyListener",
                                           "route53:ChangeResourceRecordSets", "ssm:PutParameter")), err
     assert weights(world) == before
 
