@@ -9,7 +9,8 @@
     bluegreen db status      --env dev
     bluegreen db switchover  --env prod --to green --actor jane --reason "CHG-4711"
     ... add --json for machine output, --verbose for the decision log (stderr)
-    ... add --role operator|auditor|<role ARN> --mfa-serial ARN [--mfa-code 123456] to act as that role
+    ... add --role operator|auditor|<role ARN> --mfa-serial ARN [--mfa-code 123456] to act as that role,
+        before the command (bluegreen --role operator shift status --env prod) or after it
 
 The command runs here, in-process, with the very code the traffic-shifter Lambda runs, configured
 by that Lambda's own environment (read with lambda:GetFunctionConfiguration on
@@ -71,6 +72,9 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bluegreen", description="Blue-green migration operator commands.")
+    # Who acts is said before or after the command (``bluegreen --role operator shift status``, as
+    # ``aws --profile``, or ``bluegreen shift status --role operator``); the command's own wins.
+    add_role_arguments(parser)
     sub = parser.add_subparsers(dest="group", required=True, metavar="{shift,db,rehearse}")
     shift = sub.add_parser(
         "shift",
@@ -84,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     shift.add_argument("--json", action="store_true", help="print the result as JSON")
     shift.add_argument("--verbose", "-v", action="store_true", help="print the decision log (JSON lines) on stderr")
     shift.add_argument("--project-dir", type=Path, help="project folder holding config/ (default: found from the cwd)")
-    add_role_arguments(shift)
+    add_role_arguments(shift, given_before=True)
     db = sub.add_parser(
         "db",
         help="database writer: status, switchover --to blue|green (docs/db-switchover.md)",
@@ -101,17 +105,22 @@ def build_parser() -> argparse.ArgumentParser:
         ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
     ):
         db.add_argument(flag, **kwargs)
-    add_role_arguments(db)
+    add_role_arguments(db, given_before=True)
     # Parsed by the rehearsal's own command line (bluegreen/rehearsal/cli.py); listed here for --help.
     sub.add_parser("rehearse", help="the migration dress rehearsal on this machine (docs/rehearsal.md)", add_help=False)
     return parser
 
 
-def add_role_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--role", help=f"act as this role: {' or '.join(PEOPLE_ROLES)} (the environment's) or a role ARN")
-    parser.add_argument("--mfa-serial", default=os.environ.get(MFA_SERIAL_VARIABLE),
+def add_role_arguments(parser: argparse.ArgumentParser, *, given_before: bool = False) -> None:
+    """``--role``, ``--mfa-serial``, ``--mfa-code``. On a command (``given_before``) they default to nothing at
+    all (SUPPRESS), so the values given before the command are kept when the command does not repeat them."""
+    unset = argparse.SUPPRESS if given_before else None
+    parser.add_argument("--role", default=unset,
+                        help=f"act as this role: {' or '.join(PEOPLE_ROLES)} (the environment's) or a role ARN")
+    parser.add_argument("--mfa-serial", default=unset if given_before else os.environ.get(MFA_SERIAL_VARIABLE),
                         help=f"your MFA device's ARN, for a role trusted with MFA (default: ${MFA_SERIAL_VARIABLE})")
-    parser.add_argument("--mfa-code", help="the MFA device's current code (asked for when missing and --mfa-serial is set)")
+    parser.add_argument("--mfa-code", default=unset,
+                        help="the MFA device's current code (asked for when missing and --mfa-serial is set)")
 
 
 def main(

@@ -46,3 +46,18 @@ def test_role__mfa_serial__defaults_to_the_environment_variable(monkeypatch):
     args = cli.build_parser().parse_args(["shift", "rollback", "--env", "dev", "--role", "operator"])
 
     assert (args.role, args.mfa_serial, args.mfa_code) == ("operator", "arn:aws:iam::123456789012:mfa/ops.alice", None)
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["--role", "operator", "--mfa-code", "123456", "shift", "rollback", "--env", "dev"], ("operator", "123456")),
+    (["shift", "rollback", "--env", "dev", "--role", "operator", "--mfa-code", "123456"], ("operator", "123456")),
+    (["--role", "operator", "db", "status", "--env", "dev", "--role", "auditor"], ("auditor", None)),
+    (["db", "status", "--env", "dev"], (None, None)),
+])
+def test_role__before_or_after_the_command__the_command_s_own_wins(monkeypatch, argv, expected):
+    monkeypatch.setenv(cli.MFA_SERIAL_VARIABLE, "arn:aws:iam::123456789012:mfa/ops.alice")
+
+    args = cli.build_parser().parse_args(argv)
+
+    assert (args.role, args.mfa_code) == expected
+    assert args.mfa_serial == "arn:aws:iam::123456789012:mfa/ops.alice"
