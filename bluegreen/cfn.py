@@ -46,6 +46,10 @@ DB_PORT = 3306
 #: authentication (no password to keep in sync between the colours); the writer fence revokes its
 #: DML (docs/db-switchover.md). Created once per cluster by SQL (docs/deployment.md).
 APP_DB_USER = "payments_app"
+#: How long the service retries a write the fence refuses (WRITE_RETRY_SECONDS of the tasks): at least the
+#: switchover's worst-case write pause (traffic_shifter.db.config.pause_budget_seconds with the
+#: automation stack's settings, held by a test), so a paused payment waits and succeeds instead of failing.
+WRITE_RETRY_SECONDS = 30
 #: The switchover's drain-marker schema (lambda_src/traffic_shifter/db/drain.py): the shifter is
 #: told it, DMS replicates its marker table.
 MARKER_SCHEMA = "bluegreen_ops"

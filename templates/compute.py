@@ -56,7 +56,7 @@ from troposphere.ecs import Environment as EnvironmentVariable
 
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import (
-    APP_DB_USER, COLOURS, DB_NAME, DB_PORT, EDGES, NAME_TAIL, cap, export, name, new_template, tags, target_group,
+    APP_DB_USER, COLOURS, DB_NAME, DB_PORT, EDGES, WRITE_RETRY_SECONDS, NAME_TAIL, cap, export, name, new_template, tags, target_group,
     to_json,
 )
 from bluegreen.cfn_iam import allow, policy_and_role, service_trust, via_service
@@ -97,8 +97,10 @@ def _parameters(t):
                AllowedValues=["1024", "2048", "3072", "4096", "8192"])
     params.add(t, "MaxTaskCount", "Most tasks auto scaling may run per colour.", params.NUMBER,
                Default=18, MinValue=3, MaxValue=60)
-    params.add(t, "DbWriterHost", "The movable database writer name both colours write through (writer stack "
-               "WriterHostname).", params.DNS_NAME)
+    for colour in COLOURS:
+        params.add(t, f"{cap(colour)}DbEndpoint", f"RDS writer (cluster) endpoint of the {colour} cluster (database stack "
+                   f"{cap(colour)}WriterEndpoint): the tasks connect by this name, the one their IAM token and TLS "
+                   "identity check are for.", params.DNS_NAME)
     for colour in COLOURS:
         params.add(t, f"{cap(colour)}ClusterResourceId", f"Resource ID of the {colour} cluster, the target of "
                    "rds-db:connect (database stack).", AllowedPattern=CLUSTER_RESOURCE_ID_PATTERN,
@@ -228,8 +230,9 @@ def _task_definition(t, colour, logs, execution_role, task_role):
             Environment=[
                 EnvironmentVariable(Name="APP_COLOUR", Value=colour),
                 EnvironmentVariable(Name="APP_PORT", Value=Ref("AppPort")),
-                # Not a secret: a host name. Both colours write through it to the one active writer.
-                EnvironmentVariable(Name="DB_WRITER_HOST", Value=Ref("DbWriterHost")),
+                # Not secrets: host names. Both clusters' RDS endpoints; the task writes to the one the fence
+                # allows (app/payment_api/database.py), so no DNS change is on the write path.
+                EnvironmentVariable(Name="DB_ENDPOINTS", Value=Sub("blue=${BlueDbEndpoint},green=${GreenDbEndpoint}")),
                 EnvironmentVariable(Name="DB_PORT", Value=str(DB_PORT)),
                 EnvironmentVariable(Name="DB_NAME", Value=DB_NAME),
                 # Not secrets either: the app signs a 15-minute IAM token with the task role per
@@ -240,7 +243,7 @@ def _task_definition(t, colour, logs, execution_role, task_role):
                 EnvironmentVariable(Name="AWS_REGION", Value=Ref("AWS::Region")),
                 EnvironmentVariable(Name="DB_CA_BUNDLE", Value=APP_CA_BUNDLE),
                 # How long a write refused by the writer fence is retried before 503 + Retry-After.
-                EnvironmentVariable(Name="WRITE_RETRY_SECONDS", Value="10"),
+                EnvironmentVariable(Name="WRITE_RETRY_SECONDS", Value=str(WRITE_RETRY_SECONDS)),
                 # HTTPS from the ALB (it re-encrypts and does not validate target certificates): a
                 # per-task self-signed pair written to /tmp at start, no key in the image or a secret.
                 EnvironmentVariable(Name="TLS_CERT_FILE", Value="/tmp/tls/cert.pem"),

@@ -19,7 +19,7 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -211,7 +211,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 
     # The health check's own pool (same login, same events, e.g. the IAM token per connection): in a write
     # pause every pooled connection may be busy with a retrying payment, and a full pool is not a dead writer.
-    health_engine = create_engine(engine.url, pool=engine.pool.recreate())
+    health_engine = engine.twin()
 
     def _writer_state() -> str | None:
         """None when the writer answers as a writer; else why not."""

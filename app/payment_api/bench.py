@@ -5,7 +5,7 @@ have answered, and its latency is counted from when it was due (no coordinated o
 up the rate until p99 reaches the limit, and reports p50/p99 and the server's CPU ms per payment
 (process CPU time from /proc over the payments it answered).
 
-    DB_WRITER_HOST=127.0.0.1 DB_PORT=3306 DB_ADMIN_USER=admin DB_ADMIN_PASSWORD=... \\
+    DB_ENDPOINTS=127.0.0.1 DB_PORT=3306 DB_ADMIN_USER=admin DB_ADMIN_PASSWORD=... \\
         python -m payment_api.bench --rates 50,100,140,200,300 --seconds 15
 
 It migrates a fresh schema (``--schema``, default payments_bench) with the admin login, creates the

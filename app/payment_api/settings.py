@@ -31,7 +31,8 @@ class Variable:
 VARIABLES: tuple[Variable, ...] = (
     Variable("APP_COLOUR", "task", "blue or green: reported in answers, logs and /health; never picks a database"),
     Variable("APP_PORT", "task", "port to listen on", "8080"),
-    Variable("DB_WRITER_HOST", "task", "the movable writer name (resolved again on every new connection)"),
+    Variable("DB_ENDPOINTS", "task", "the clusters' RDS writer endpoints, blue=<host>,green=<host> (or one bare host): "
+             "the service writes to the one the fence allows (database.py)"),
     Variable("DB_PORT", "task", "database port", "3306"),
     Variable("DB_NAME", "task", "schema of the payment tables"),
     Variable("DB_USER", "task", "the DML-only application user (payments_app)"),
@@ -43,6 +44,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TLS_KEY_FILE", "task", "HTTPS private key (PEM)", ""),
     Variable("TLS_SELF_SIGNED", "task", "true: create a per-task self-signed pair at the TLS paths at start", FALSE),
     Variable("PAYMENT_SIGNING_KEY", "task", "HMAC-SHA256 key that signs every answer (ECS secret)"),
+    Variable("DB_RESOLVE", "local", "name=address[:port],...: open the TCP connection to that address while TLS "
+             "still verifies the name (as curl --resolve; the rehearsal's endpoint names resolve nowhere)", ""),
     Variable("DB_PASSWORD", "local", "password of DB_USER when DB_IAM_AUTH is false", ""),
     Variable("DB_ADMIN_USER", "migrate", "login with DDL rights for `payment-api migrate`", ""),
     Variable("DB_ADMIN_PASSWORD", "migrate", "password of DB_ADMIN_USER", ""),
@@ -60,7 +63,7 @@ class SettingsError(ValueError):
 class Settings:
     app_colour: str
     app_port: int
-    db_writer_host: str
+    db_endpoints: tuple[tuple[str, str], ...]
     db_port: int
     db_name: str
     db_user: str
@@ -75,11 +78,24 @@ class Settings:
     db_password: str
     db_admin_user: str
     db_admin_password: str
+    db_resolve: tuple[tuple[str, str, int | None], ...] = ()
 
     def __repr__(self) -> str:  # never print a secret by accident
         hidden = {"payment_signing_key", "db_password", "db_admin_password"}
         shown = ", ".join(f"{f.name}={'***' if f.name in hidden else getattr(self, f.name)!r}" for f in fields(self))
         return f"Settings({shown})"
+
+    @property
+    def db_host(self) -> str:
+        """The first endpoint (a one-off task such as the migration works on one cluster)."""
+        return self.db_endpoints[0][1]
+
+    def db_address(self, host: str) -> tuple[str, int]:
+        """Where the TCP connection to ``host`` goes: DB_RESOLVE's address for it, else the name itself."""
+        for name, address, port in self.db_resolve:
+            if name == host:
+                return address, port or self.db_port
+        return host, self.db_port
 
     @property
     def https(self) -> bool:
@@ -96,7 +112,7 @@ class Settings:
         return cls(
             app_colour=raw["APP_COLOUR"] or "",
             app_port=int(raw["APP_PORT"]),
-            db_writer_host=raw["DB_WRITER_HOST"],
+            db_endpoints=parse_endpoints(raw["DB_ENDPOINTS"]),
             db_port=int(raw["DB_PORT"]),
             db_name=raw["DB_NAME"],
             db_user=raw["DB_USER"] or "",
@@ -111,13 +127,59 @@ class Settings:
             db_password=raw["DB_PASSWORD"],
             db_admin_user=raw["DB_ADMIN_USER"],
             db_admin_password=raw["DB_ADMIN_PASSWORD"],
+            db_resolve=parse_resolve(raw["DB_RESOLVE"]),
         )
+
+
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+def parse_endpoints(raw: str) -> tuple[tuple[str, str], ...]:
+    """``blue=h1,green=h2`` -> (("blue", "h1"), ("green", "h2")); a bare ``h`` -> (("writer", "h"),)."""
+    items = [p.strip() for p in (raw or "").split(",") if p.strip()]
+    if len(items) == 1 and "=" not in items[0]:
+        return (("writer", items[0]),)
+    return tuple((k.strip(), v.strip()) for k, _, v in (i.partition("=") for i in items))
+
+
+def parse_resolve(raw: str) -> tuple[tuple[str, str, int | None], ...]:
+    out = []
+    for item in (p.strip() for p in (raw or "").split(",") if p.strip()):
+        name, _, target = item.partition("=")
+        address, _, port = target.partition(":")
+        out.append((name.strip(), address.strip(), int(port) if port.isdigit() else None))
+    return tuple(out)
+
+
+def _check_endpoints(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    items = [p.strip() for p in raw.split(",") if p.strip()]
+    bad = f"DB_ENDPOINTS={raw!r} must be blue=<endpoint>,green=<endpoint> (or one bare host name)"
+    if len(items) == 1 and "=" not in items[0]:
+        return [] if _NAME.match(items[0]) else [bad]
+    pairs = [i.partition("=") for i in items]
+    names = [k.strip() for k, _, _ in pairs]
+    if any(not eq or not _COLOUR.match(k.strip()) or not _NAME.match(v.strip()) for k, eq, v in pairs) or len(set(names)) != len(names):
+        return [bad]
+    if len({v.strip() for _, _, v in pairs}) != len(pairs):
+        return [bad + ": each colour its own endpoint"]
+    return []
+
+
+def _check_resolve(raw: str | None) -> list[str]:
+    for item in (p.strip() for p in (raw or "").split(",") if p.strip()):
+        name, eq, target = item.partition("=")
+        address, colon, port = target.partition(":")
+        if not eq or not _NAME.match(name.strip()) or not address.strip() or (colon and not (port.isdigit() and 0 < int(port) < 65536)):
+            return [f"DB_RESOLVE={raw!r} must be name=address[:port],... (local use only)"]
+    return []
 
 
 def _check(raw: dict[str, str | None], purpose: str) -> list[str]:
     if purpose not in ("serve", "migrate"):
         raise ValueError(f"purpose must be serve or migrate, not {purpose!r}")
-    needed = ["DB_WRITER_HOST", "DB_NAME"]
+    needed = ["DB_ENDPOINTS", "DB_NAME"]
     if purpose == "serve":
         needed += ["APP_COLOUR", "DB_USER", "PAYMENT_SIGNING_KEY"]
     problems = [f"{n} is not set" for n in needed if not raw[n]]
@@ -130,6 +192,7 @@ def _check(raw: dict[str, str | None], purpose: str) -> list[str]:
             raise ValueError
     except ValueError:
         problems.append(f"WRITE_RETRY_SECONDS={raw['WRITE_RETRY_SECONDS']!r} must be a number of seconds in (0, 300]")
+    problems += _check_endpoints(raw["DB_ENDPOINTS"]) + _check_resolve(raw["DB_RESOLVE"])
     for name in ("DB_IAM_AUTH", "TLS_SELF_SIGNED"):
         if raw[name] not in (TRUE, FALSE):
             problems.append(f"{name}={raw[name]!r} must be true or false")

@@ -9,6 +9,9 @@ Only these differ from what the Lambda runs on AWS (lambda_src/traffic_shifter):
 - health (db.ports.TargetHealth): the database answers, instead of RDS's cluster status;
 - the fence's and the drain's login: MariaDB's root over its socket instead of the master secret.
 
+Each can wait as AWS would (delays.py: replication apply latency, DMS task stop/start, API and SQL
+login latencies): the profile ``none`` leaves the stand-ins as fast as they are.
+
 The gates are NOT an adapter: the rehearsal's monitor sets real CloudWatch alarm states (moto) from
 HAProxy's measurements, and the shifter reads them with its own GateReader.
 """
@@ -18,18 +21,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import time
+
 import pymysql
 
 from bluegreen.local_mariadb import ReplicaStatus, replica_status, root_connection, start_replica
+from traffic_shifter.db import SqlMarkerDrain
 from traffic_shifter.db.ports import ReplicationSnapshot, Wait
 from traffic_shifter.model import COLOURS, ListenerWeights, ObservedWeights, RecordWeights
 
+from .delays import Delays
 from .haproxy import HAProxy
 
 OTHER = {"blue": "green", "green": "blue"}
 LOCAL_ADAPTERS = {
     "traffic": "HAProxy server weights (runtime API): Route 53 records -> backend dns, listeners -> alb_<edge>_forward",
-    "writer_name": "HAProxy TCP backend writer (one server per database, the other in maintenance)",
+    "writer_name": "HAProxy TCP backend writer, information only (the service finds the writer through the fence)",
     "replication": "MariaDB row-based GTID replication (one direction at a time)",
     "target_health": "the database answers SELECT 1",
     "fence_and_drain_login": "MariaDB root over its unix socket (the fence's statements stay out of the binlog)",
@@ -39,8 +46,33 @@ AWS_CODE = ("decisions", "plan", "bake and gating", "state store and journal (Dy
             "switchover procedure, undo and recovery")
 
 
-def socket_login(socket_path: str, *, binlog: bool) -> Callable[[], Any]:
-    return lambda: root_connection(socket_path, binlog=binlog)
+def socket_login(socket_path: str, *, binlog: bool, delays: Delays = Delays()) -> Callable[[], Any]:
+    def login() -> Any:
+        if delays.sql_login_seconds:  # the Lambda's GetSecretValue, TCP and TLS handshake on AWS
+            time.sleep(delays.sql_login_seconds)
+        return root_connection(socket_path, binlog=binlog)
+
+    return login
+
+
+class DelayedDrain(SqlMarkerDrain):
+    """The marker drain, its marker seen on the new writer no sooner than ``cdc_apply_seconds`` after it
+    was written (DMS CDC's commit-to-apply latency; MariaDB's replica applies it in milliseconds)."""
+
+    def __init__(self, *args: Any, delays: Delays = Delays(), clock: Callable[[], float] = time.time, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.delays, self.clock = delays, clock
+        self.written: dict[str, float] = {}
+
+    def mark(self, colour: str, token: str) -> str:
+        out = super().mark(colour, token)
+        self.written[token] = self.clock()
+        return out
+
+    def arrived(self, colour: str, token: str) -> bool:
+        if self.clock() < self.written.get(token, 0.0) + self.delays.cdc_apply_seconds:
+            return False
+        return super().arrived(colour, token)
 
 
 class HAProxyTraffic:
@@ -125,8 +157,9 @@ class HAProxyWriterName:
 class GtidReplication:
     """db.ports.Replication over MariaDB replication: the path into a colour is that server's replica thread."""
 
-    def __init__(self, sockets: Mapping[str, str], ports: Mapping[str, int], tables: tuple[str, ...]) -> None:
-        self.sockets, self.ports, self.tables = dict(sockets), dict(ports), tables
+    def __init__(self, sockets: Mapping[str, str], ports: Mapping[str, int], tables: tuple[str, ...],
+                 delays: Delays = Delays()) -> None:
+        self.sockets, self.ports, self.tables, self.delays = dict(sockets), dict(ports), tables, delays
 
     def _root(self, colour: str) -> Any:
         return root_connection(self.sockets[colour])
@@ -150,6 +183,7 @@ class GtidReplication:
     def _stop(self, replica: str, wait: Wait, path: str) -> str:
         with self._root(replica) as conn, conn.cursor() as cur:
             cur.execute("STOP SLAVE")
+        time.sleep(self.delays.dms_stop_seconds)  # a DMS task takes this long to report stopped
         wait(lambda: self._status(replica).state == "stopped", 30, f"replication {path} to stop")
         return f"replication {path} stopped"
 
@@ -168,6 +202,7 @@ class GtidReplication:
         replica = OTHER[colour]
         with self._root(replica) as conn:
             start_replica(conn, self.ports[colour])
+        time.sleep(self.delays.dms_start_seconds)  # a DMS task takes this long to report running
         # The position is fixed by CHANGE MASTER: once the applier runs, every write the new writer takes
         # from now on is in its binlog and will be fetched, even while the fetcher is still connecting.
         wait(lambda: self._status(replica).applying, 30, f"replication {colour} -> {replica} to run")
@@ -180,8 +215,9 @@ class GtidReplication:
 class LocalWorld(GtidReplication):
     """The WriterName, Replication and TargetHealth of the rehearsal, as DbWorld is all three on AWS."""
 
-    def __init__(self, haproxy: HAProxy, sockets: Mapping[str, str], ports: Mapping[str, int], tables: tuple[str, ...]) -> None:
-        super().__init__(sockets, ports, tables)
+    def __init__(self, haproxy: HAProxy, sockets: Mapping[str, str], ports: Mapping[str, int], tables: tuple[str, ...],
+                 delays: Delays = Delays()) -> None:
+        super().__init__(sockets, ports, tables, delays)
         self.name = HAProxyWriterName(haproxy)
 
     def writer_colour(self) -> str:

@@ -2,6 +2,8 @@
 
     scripts/rehearse                              # the default scenario at 140 payments/s
     scripts/rehearse --scenario crash --rate 60   # the switchover killed after the fence
+    scripts/rehearse --scenario pause             # the write pause with no injected delay and with AWS-like ones
+    scripts/rehearse --delays aws --delay cdc_apply_seconds=10   # every switchover with AWS-like delays
     scripts/rehearse --url https://pay-dev-d01.example.com --client-certs certs/ --duration 120   # against a deployment
     scripts/rehearse --keep                       # leave the servers running; report.json says how to stop them
     python -m bluegreen.rehearsal stop --world .rehearsal/world.json
@@ -21,6 +23,7 @@ from bluegreen.local_mariadb import MariaDBError
 from . import client_tls
 from . import report as rp
 from .client_tls import ClientTLS, ClientTLSError
+from .delays import PROFILES, Delays, parse_override, sources
 from .haproxy import HAProxyError
 from .loadgen import LoadFleet, LoadGenerator
 from .reconcile import Acknowledged, payments_by_key, payments_by_key_over_http, read_books, reconcile, table_checksums
@@ -86,6 +89,11 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
             pauses.append(round(recovery["at"] - recovery["killed_at"], 3))
         report["write_pause_s"] = round(max(pauses), 3) if pauses else None
         report["switchovers"] = reh.switchovers
+        report["write_pauses"] = rp.write_pauses(reh.switchovers, load.outcomes)
+        report["write_pause"] = rp.pauses_by_delays(report["write_pauses"])
+        report["delays"] = {"profile": o.delays, "overrides": o.delay_overrides,
+                            "injected": Delays.profile(o.delays, o.delay_overrides).to_dict(), "aws_like": sources()}
+        report["tls"] = reh.stack.tls_report()
         if recovery:
             report["recovery"] = recovery
         first_blue = reh.sampler.first_all_blue(reh.fault_at) if reh.fault_at else None
@@ -181,11 +189,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ca-file", default="", help="with --url: CA bundle of the server's certificate (default: the system's)")
     p.add_argument("--port", type=int, default=None, help="the load balancer's port (default: a free one)")
     p.add_argument("--keep", action="store_true", help="leave every server running; report.json has url, databases, stop_command")
+    p.add_argument("--delays", choices=PROFILES, default="none",
+                   help="AWS-like delays in the stand-ins (bluegreen/rehearsal/delays.py): none (default) or aws")
+    p.add_argument("--delay", action="append", default=[], metavar="NAME=SECONDS",
+                   help="override one delay of the profile, e.g. cdc_apply_seconds=10 (repeatable)")
     return p
 
 
 #: Phases of a scenario that last one bake each (the duration splits into these).
-BAKES = {"default": 9, "crash": 9}
+BAKES = {"default": 9, "crash": 9, "pause": 3}
 
 
 def _interrupted(_signum, _frame) -> None:  # noqa: ANN001 - the signal module's handler signature
@@ -213,6 +225,11 @@ def _main(argv: list[str]) -> int:
         print(f"rehearse: --rate must be above 0 payments/s, got {args.rate:g}", file=sys.stderr)
         return 2
     out = Path(args.out)
+    try:
+        overrides = dict(parse_override(d) for d in args.delay)
+    except ValueError as err:
+        print(f"rehearse: {err}", file=sys.stderr)
+        return 2
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -228,7 +245,8 @@ def _main(argv: list[str]) -> int:
         else:
             bake = args.bake if args.bake is not None else (args.duration / BAKES[args.scenario] if args.duration else 10.0)
             report = rehearse_local(Options(scenario=args.scenario, rate=args.rate, bake=bake, gate_period=args.gate_period,
-                                            port=args.port, keep=args.keep, say=say), out)
+                                            port=args.port, keep=args.keep, say=say, delays=args.delays,
+                                            delay_overrides=overrides), out)
     except (StackError, MariaDBError, HAProxyError, ClientTLSError) as err:
         print(f"rehearse: {err}", file=sys.stderr)
         return 2

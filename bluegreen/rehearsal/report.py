@@ -43,6 +43,41 @@ def client_write_gap(acknowledged_at: Sequence[float]) -> float:
     return max((b - a for a, b in zip(times, times[1:])), default=0.0)
 
 
+def write_pauses(switchovers: Sequence[dict[str, Any]], outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """Per switchover: its own pause (fence -> unfence), the longest gap between acknowledgements the
+    clients saw across it, and the payments that failed while it ran (due between its start and end)."""
+    acked = sorted(o.done for o in outcomes if o.acknowledged)
+    rows = []
+    for s in switchovers:
+        start, end = s.get("started"), s.get("ended")
+        if start is None or end is None:
+            continue
+        gaps = [b - a for a, b in zip(acked, acked[1:]) if b >= start and a <= end]
+        rows.append({
+            "to": s.get("to"), "via": s.get("via"), "delays": s.get("delays"), "ok": s.get("ok"),
+            "switchover_s": s.get("write_pause"),
+            "client_seen_s": round(max(gaps), 3) if gaps else None,
+            "failed_in_window": sum(1 for o in outcomes if start <= o.due <= end and o.done and not o.acknowledged),
+            "run_s": round(end - start, 3),
+        })
+    return rows
+
+
+def pauses_by_delays(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The worst of each delay profile: {"none": {...}, "aws": {...}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if not r.get("ok"):
+            continue
+        best = out.setdefault(r["delays"], {"switchover_s": None, "client_seen_s": None, "failed_in_window": 0, "switchovers": 0})
+        for k in ("switchover_s", "client_seen_s"):
+            if r.get(k) is not None:
+                best[k] = r[k] if best[k] is None else max(best[k], r[k])
+        best["failed_in_window"] += r["failed_in_window"]
+        best["switchovers"] += 1
+    return out
+
+
 def phase_rows(spans: Sequence[tuple[str, float, float]], outcomes: Sequence[Outcome], attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
     rows = []
     for name, start, end in spans:

@@ -6,6 +6,9 @@ default: shift 0 -> 10 -> 50 -> 100 % with bakes, the database switchover to gre
 crash:   as default, but the switchover to green is an operator's process killed right after the
          fence; the shifter's next run finds the journal and finishes or undoes it; then the
          switchover is run again, and the rest follows.
+pause:   the write pause both ways, under steady load on blue: an operator's switchover to green with
+         no injected delay, then back to blue with the AWS-like delays (delays.py), each with its
+         own pause as the switchover and as the clients saw it.
 
 Each step waits on what the project's own code reports (the shifter's results, the journal), with
 a deadline; the count at the end does not depend on timing.
@@ -29,13 +32,14 @@ import pymysql
 from bluegreen import local_mariadb as mdb
 
 from .adapters import AWS_CODE, LOCAL_ADAPTERS, HAProxyTraffic, HAProxyWriterName
+from .delays import Delays
 from .gates import GateMonitor, Thresholds
 from .lambda_process import LambdaProcess, alarm_event, worker_command
 from .loadgen import LoadFleet
 from .stack import Stack
 from .world import GATES, World, aws_env, clients, prepare_aws
 
-SCENARIOS = ("default", "crash")
+SCENARIOS = ("default", "crash", "pause")
 
 
 @dataclass
@@ -50,6 +54,9 @@ class Options:
     port: int | None = None
     keep: bool = False
     say: Callable[[str], None] = print
+    #: The delay profile of the shifter's processes (delays.py: none | aws) and overrides of single values.
+    delays: str = "none"
+    delay_overrides: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,10 +153,10 @@ class Sampler:
         return None
 
 
-def run_switch_process(world: World, to: str, *, die_after: str | None = None, timeout: float = 120,
-                       log_dir: Path | None = None) -> dict[str, Any]:
+def run_switch_process(world: World, to: str, *, die_after: str | None = None, timeout: float = 180,
+                       log_dir: Path | None = None, delays: str | None = None) -> dict[str, Any]:
     """``bluegreen db switchover --to`` as its own process (the operator's), optionally killed after a step."""
-    extra = ["--to", to] + (["--die-after", die_after] if die_after else [])
+    extra = ["--to", to] + (["--die-after", die_after] if die_after else []) + (["--delays", delays] if delays else [])
     log = open((log_dir or Path(world.base)) / "switchover.log", "a")
     proc = subprocess.run(worker_command(Path(world.base) / "world.json", "switch", *extra), capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **aws_env(world.moto_url)})
@@ -183,6 +190,8 @@ class Rehearsal:
     def start(self) -> World:
         say = self.o.say
         self.world = self.stack.start(say=say)
+        self.world.delays = Delays.profile(self.o.delays, self.o.delay_overrides).to_dict()
+        self.world.save()
         prepare_aws(self.world, plan_for(self.o.scenario, self.o.bake, self.o.gate_period))
         cw = clients(self.world)("cloudwatch")
         th = Thresholds.from_templates(self.o.gate_period)
@@ -228,9 +237,10 @@ class Rehearsal:
     def wait_state(self, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str) -> dict[str, Any]:
         return self.lam.wait_for(lambda r: bool(r.get("state")) and predicate(r["state"]), timeout, what)
 
-    def switch(self, to: str, *, die_after: str | None = None) -> dict[str, Any]:
-        result = run_switch_process(self.world, to, die_after=die_after, log_dir=self.log_dir)
-        result["to"], result["die_after"] = to, die_after
+    def switch(self, to: str, *, die_after: str | None = None, delays: str | None = None) -> dict[str, Any]:
+        result = run_switch_process(self.world, to, die_after=die_after, log_dir=self.log_dir, delays=delays)
+        result["to"], result["die_after"], result["via"] = to, die_after, "operator process"
+        result["delays"] = delays or self.o.delays
         self.switchovers.append(result)
         self.marks.event("switchover", to=to, ok=result.get("ok"), write_pause=result.get("write_pause"),
                          killed=bool(die_after), error=result.get("error"))
@@ -241,6 +251,8 @@ class Rehearsal:
         step_wait = o.bake * 3 + 60
         self.marks.phase("warm-up (blue only)", say)
         time.sleep(o.warmup)
+        if o.scenario == "pause":
+            return self.pauses()
         if o.scenario == "crash":
             self.crash_and_recover()
         started = self.command("start")
@@ -276,6 +288,17 @@ class Rehearsal:
         self.marks.phase("writer blue, all traffic blue", say)
         time.sleep(o.bake)
 
+    def pauses(self) -> None:
+        """The write pause with no injected delay (to green), then with the AWS-like ones (back to blue)."""
+        o, say = self.o, self.o.say
+        for to, delays in (("green", "none"), ("blue", "aws")):
+            self.marks.phase(f"switchover to {to}, delays {delays}", say)
+            result = self.switch(to, delays=delays)
+            if not result.get("ok"):
+                raise RuntimeError(f"the switchover to {to} ({delays} delays) failed: {result.get('error')}")
+            self.marks.phase(f"writer {to}", say)
+            time.sleep(o.bake)
+
     def crash_and_recover(self) -> None:
         """An operator's switchover to green, killed right after the fence (blue fenced, green not yet
         the writer: no database takes payments); the shifter's next run finds the journal and, once its
@@ -306,8 +329,8 @@ class Rehearsal:
             changes = r.get("changes") or []
             pause = [c for c in changes if isinstance(c, str) and c.startswith("write pause ")]
             if pause:
-                return {"ok": True, "to": "green", "via": "plan step", "changes": changes,
-                        "write_pause": float(pause[-1].split()[2]), "ended": r.get("ended")}
+                return {"ok": True, "to": "green", "via": "plan step", "changes": changes, "delays": self.o.delays,
+                        "write_pause": float(pause[-1].split()[2]), "started": r.get("started"), "ended": r.get("ended")}
         return {"ok": False, "to": "green", "via": "plan step", "error": "no write pause in the shifter's results"}
 
     # -- the load --------------------------------------------------------------------------------------

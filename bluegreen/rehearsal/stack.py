@@ -2,7 +2,14 @@
 
 a moto server (the AWS control plane the shifter talks to), a blue and a green MariaDB with the
 payment schema migrated on blue and carried to green by GTID replication (green fenced), HAProxy,
-and two payment-service instances per colour that reach the database only through the writer name.
+and two payment-service instances per colour.
+
+As on AWS, each database serves TLS with a certificate naming only its own endpoint (a CA made for
+this run, pki.py), the service knows both endpoint names, verifies TLS identity
+against them, and writes to whichever the fence allows (app/payment_api/database.py): nothing on the
+write path resolves or moves a name. The names resolve nowhere on this machine, so the service
+opens the TCP connection to the loopback port (DB_RESOLVE, as curl --resolve) and TLS still checks
+the name. The fence and the drain log in as root over each server's socket, never as the service.
 
 Clients reach the services as they reach the ALBs: mutual TLS, verified against a CA made for the
 run, which issues one client certificate per merchant; each merchant's certificate subject is
@@ -22,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from bluegreen import local_mariadb as mdb
 from bluegreen.local_mariadb import MariaDB, free_port
@@ -33,12 +42,15 @@ from .adapters import socket_login
 from .client_tls import ClientTLS
 from .loadgen import MERCHANTS
 from .pki import CertificateAuthority
-from .world import APP_PASSWORD, APP_SCHEMA, APP_USER, World, aws_env
+from .world import APP_PASSWORD, APP_SCHEMA, APP_USER, ENDPOINTS, World, aws_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MOTO_PYTHON = ROOT / ".venv-emulator" / "bin" / "python"
 SIGNING_KEY = "rehearsal-signing-key"
 SERVICE_NICE = 10
+#: The service's write retry window (WRITE_RETRY_SECONDS, as compute.py deploys it): covers the switchover's
+#: worst-case pause budget (docs/db-switchover.md).
+WRITE_RETRY_SECONDS = 10
 DEBIAN_PACKAGES = {"mariadb-server": mdb.available, "haproxy": hp.available}
 
 
@@ -90,10 +102,15 @@ class Stack:
     tls: ClientTLS | None = None
     ca: CertificateAuthority | None = None
 
-    def service_env(self, colour: str, port: int, writer_port: int) -> dict[str, str]:
-        return {**os.environ, "APP_COLOUR": colour, "APP_PORT": str(port), "DB_WRITER_HOST": "127.0.0.1",
-                "DB_PORT": str(writer_port), "DB_NAME": APP_SCHEMA, "DB_USER": APP_USER, "DB_PASSWORD": APP_PASSWORD,
-                "PAYMENT_SIGNING_KEY": SIGNING_KEY, "WRITE_RETRY_SECONDS": "10"}
+    ca_path: str = ""
+
+    def service_env(self, colour: str, port: int) -> dict[str, str]:
+        """The service's settings: both endpoint names, TLS verified against the run's CA (identity included)."""
+        return {**os.environ, "APP_COLOUR": colour, "APP_PORT": str(port),
+                "DB_ENDPOINTS": ",".join(f"{c}={ENDPOINTS[c]}" for c in hp.COLOURS),
+                "DB_RESOLVE": ",".join(f"{ENDPOINTS[c]}=127.0.0.1:{self.dbs[c].port}" for c in hp.COLOURS),
+                "DB_CA_BUNDLE": self.ca_path, "DB_NAME": APP_SCHEMA, "DB_USER": APP_USER, "DB_PASSWORD": APP_PASSWORD,
+                "PAYMENT_SIGNING_KEY": SIGNING_KEY, "WRITE_RETRY_SECONDS": str(WRITE_RETRY_SECONDS)}
 
     def _bin(self, name: str) -> str:
         return str(Path(sys.executable).parent / name)
@@ -119,13 +136,22 @@ class Stack:
                                      stdout=self._moto_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         moto_url = f"http://127.0.0.1:{moto_port}"
+        # The databases' CA (the RDS CA's stand-in), its own: each certificate names only its database's endpoint.
+        db_ca = CertificateAuthority(self.base / "db-tls", "rehearsal database CA")
+        self.ca_path = str(db_ca.ca_file)
         for colour, server_id in (("blue", 1), ("green", 2)):
-            self.dbs[colour] = MariaDB(colour, server_id=server_id, base_dir=self.base, keep=self.keep).start()
+            cert = db_ca.issue(f"db-{colour}", x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ENDPOINTS[colour])]),
+                               client=False, hosts=(ENDPOINTS[colour],))
+            tls = (f"--ssl-ca={db_ca.ca_file}", f"--ssl-cert={cert.cert}", f"--ssl-key={cert.key}")
+            self.dbs[colour] = MariaDB(colour, server_id=server_id, base_dir=self.base, keep=self.keep,
+                                       extra_args=tls).start()
         say(f"rehearsal: MariaDB blue :{self.dbs['blue'].port}, green :{self.dbs['green'].port} ({self.base})")
         self._migrate_blue()
         edge = self._certificates()
         mdb.replicate(self.dbs["blue"], self.dbs["green"])
         mdb.wait_caught_up(self.dbs["blue"], self.dbs["green"])
+        for db in self.dbs.values():  # as the IAM-auth user on Aurora: TLS or no login (local, not replicated)
+            db.execute(f"ALTER USER '{APP_USER}'@'%' REQUIRE SSL")
         # Green is not the writer: the same fence the switchover uses, on green only (never replicated).
         SqlGrantFence(lambda _c: socket_login(self.dbs["green"].socket_path, binlog=False)(), user=APP_USER,
                       schema=APP_SCHEMA, kill_sql="KILL %s").fence("green")
@@ -139,7 +165,7 @@ class Stack:
             # On AWS the shifter and the switchover run on their own (Lambda) CPUs; here every part shares
             # this machine's cores, so the services yield to them (and to the databases): nice 10.
             s.proc = subprocess.Popen(["nice", "-n", str(SERVICE_NICE), self._bin("payment-api"), "serve", "--host", "127.0.0.1"],
-                                      env=self.service_env(s.colour, s.port, ports.writer), stdout=log,
+                                      env=self.service_env(s.colour, s.port), stdout=log,
                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         for s in self.services:
             wait_http(f"http://127.0.0.1:{s.port}/health", 60, f"payment service {s.name}", s.proc,
@@ -150,6 +176,7 @@ class Stack:
             base=str(self.base), moto_url=moto_url, haproxy_socket=self.proxy.socket_path,
             ports={"payments": ports.payments, "writer": ports.writer, "log": ports.log, "alb": ports.alb, "tg": ports.tg},
             db_sockets={c: d.socket_path for c, d in self.dbs.items()}, db_ports={c: d.port for c, d in self.dbs.items()},
+            ca_path=self.ca_path,
             services={c: by_colour[c] for c in COLOURS},
             pids={"moto": self.moto.pid, "haproxy": self.proxy.proc.pid, **{f"mariadb-{c}": d.pid for c, d in self.dbs.items()},
                   **{f"service-{s.name}": s.proc.pid for s in self.services}},
@@ -173,7 +200,8 @@ class Stack:
 
     def _migrate_blue(self) -> None:
         blue = self.dbs["blue"]
-        env = {**self.service_env("blue", 8080, blue.port), "DB_ADMIN_USER": mdb.ADMIN_USER, "DB_ADMIN_PASSWORD": mdb.ADMIN_PASSWORD}
+        env = {**self.service_env("blue", 8080), "DB_ENDPOINTS": "127.0.0.1", "DB_PORT": str(blue.port), "DB_RESOLVE": "",
+               "DB_CA_BUNDLE": "", "DB_ADMIN_USER": mdb.ADMIN_USER, "DB_ADMIN_PASSWORD": mdb.ADMIN_PASSWORD}
         done = subprocess.run([self._bin("payment-api"), "migrate", "--create-app-user"], env=env, capture_output=True,
                               text=True, timeout=120, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
@@ -201,6 +229,33 @@ class Stack:
         finally:
             engine.dispose()
         return hp.EdgeTLS(str(server.cert), str(self.ca.ca_file))
+
+    def identity_probe(self, colour: str, *, through: str) -> str | None:
+        """Log in with the service's own connection code (payment_api.database) to ``colour``'s database,
+        reached through ``through`` (a name or address): None when it connects, else why it was refused."""
+        from payment_api.database import make_engine  # noqa: PLC0415 - the service's package, installed in .venv
+        from payment_api.settings import Settings  # noqa: PLC0415
+
+        env = self.service_env(colour, 8080)
+        env.update(DB_ENDPOINTS=through, DB_RESOLVE=f"{through}=127.0.0.1:{self.dbs[colour].port}")
+        engine = make_engine(Settings.from_env(env))
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return None
+        except Exception as err:  # noqa: BLE001 - the reason is the answer
+            return f"{type(err).__name__}: {getattr(err, 'orig', err)}"[:300]
+        finally:
+            engine.dispose()
+
+    def tls_report(self) -> dict:
+        """What report.json says about TLS and identity: each endpoint by its name, and another name refused."""
+        other = {c: ENDPOINTS["green" if c == "blue" else "blue"] for c in hp.COLOURS}
+        return {"ca": "made for this run (bluegreen/rehearsal/pki.py, the databases' own CA)", "endpoints": dict(ENDPOINTS),
+                "by_endpoint_name": {c: self.identity_probe(c, through=ENDPOINTS[c]) or "connected, identity verified"
+                                     for c in hp.COLOURS},
+                "through_another_name": {c: self.identity_probe(c, through=other[c]) or "CONNECTED (identity not checked!)"
+                                         for c in hp.COLOURS}}
 
     def kill_colour(self, colour: str) -> list[str]:
         """The fault: every instance of ``colour`` dies at once (SIGKILL, no goodbye)."""

@@ -2,7 +2,7 @@
 processes running the project's shifter (world.shifter), so a kill is a real kill.
 
     python -m bluegreen.rehearsal.worker lambda --world W    # one JSON event per stdin line -> one result line
-    python -m bluegreen.rehearsal.worker switch --world W --to green [--die-after fence]
+    python -m bluegreen.rehearsal.worker switch --world W --to green [--die-after fence] [--delays aws]
 
 ``--die-after STEP`` SIGKILLs the process right after the switchover journaled STEP as done: the
 journal is left as a crashed Lambda leaves it, and the next run finds it (db/journal.py).
@@ -24,6 +24,7 @@ from typing import Any
 RESULTS = os.fdopen(os.dup(1), "w", buffering=1)
 sys.stdout = sys.stderr
 
+from .delays import PROFILES, Delays  # noqa: E402
 from .world import World, local_switchover, shifter  # noqa: E402
 
 
@@ -64,15 +65,16 @@ def lambda_loop(world: World, step: str | None) -> int:
     return 0
 
 
-def switch(world: World, to: str, step: str | None) -> int:
-    kind = local_switchover(world, after_action=die_after(step))
-    shift = shifter(world, switchover=kind)
+def switch(world: World, to: str, step: str | None, delays: Delays | None = None) -> int:
+    kind = local_switchover(world, after_action=die_after(step), delays=delays)
+    shift = shifter(world, switchover=kind, delays=delays)
     started = time.time()
     try:
         changes = kind.switch(shift.clients, shift.config, to, "operator (rehearsal)")
         last = kind.last
         out = {"ok": True, "changes": changes, "timeline": last.timeline if last else [],
-               "write_pause": last.write_pause if last else None}
+               "write_pause": last.write_pause if last else None,
+               "fence_at": last.fence_at if last else None}
     except Exception as err:  # noqa: BLE001 - the caller reports it
         out = {"ok": False, "error": f"{type(err).__name__}: {err}"}
     out["started"], out["ended"] = started, time.time()
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--world", required=True)
     parser.add_argument("--to", choices=("blue", "green"))
     parser.add_argument("--die-after", default=None)
+    parser.add_argument("--delays", choices=PROFILES, default=None, help="this switchover's delay profile (default: the world's)")
     args = parser.parse_args(argv)
     # The shifter logs JSON (powertools) to stdout; results go there too, so its logs go to stderr.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return lambda_loop(world, args.die_after)
     if not args.to:
         parser.error("switch needs --to blue|green")
-    return switch(world, args.to, args.die_after)
+    return switch(world, args.to, args.die_after, Delays.profile(args.delays) if args.delays else None)
 
 
 if __name__ == "__main__":

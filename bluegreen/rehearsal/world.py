@@ -9,6 +9,7 @@ server the rehearsal started.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,13 +18,14 @@ from typing import Any
 import boto3
 
 from traffic_shifter.aws import Clients
-from traffic_shifter.db import DbConfig, DbSwitchover, SqlGrantFence, SqlMarkerDrain
+from traffic_shifter.db import DbConfig, DbSwitchover, SqlGrantFence
 from traffic_shifter.config import ShifterConfig
 from traffic_shifter.model import COLOURS
 from traffic_shifter.shifter import Shifter
 from traffic_shifter.steps import StepKinds
 
-from .adapters import HAProxyTraffic, LocalWorld, socket_login
+from .adapters import DelayedDrain, HAProxyTraffic, LocalWorld, socket_login
+from .delays import Delays
 from .haproxy import HAProxy, Ports
 
 PREFIX = "/payments-migration/rehearsal"
@@ -32,6 +34,8 @@ TOPIC = "payments-shift-rehearsal"
 #: The gates the shifter reads (GATE_ALARMS on AWS: green's health composite and the data composite).
 GATES = ("alarm-green-health-rehearsal", "alarm-data-health-rehearsal")
 APP_USER, APP_PASSWORD, APP_SCHEMA = "payments_app", "app-rehearsal-pw", "payments"
+#: The databases' endpoint names (RDS writer endpoints on AWS): each one's certificate names only its own.
+ENDPOINTS = {"blue": "blue.db.rehearsal.internal", "green": "green.db.rehearsal.internal"}
 TABLES = ("payments.accounts", "payments.payments", "payments.idempotency_keys", "payments.ledger_entries")
 #: Tunables of the switchover in the rehearsal: a short lease, so a killed run is recovered within
 #: seconds (30 s on AWS, where a tick is a minute apart); the rest as deployed.
@@ -50,6 +54,9 @@ class World:
     pids: dict[str, int] = field(default_factory=dict)
     #: The clients' mutual TLS (client_tls.ClientTLS.as_dict()): the run's CA and each merchant's certificate.
     tls: dict[str, Any] = field(default_factory=dict)
+    ca_path: str = ""
+    #: The delays the shifter's processes inject (delays.Delays as a dict; empty: none).
+    delays: dict[str, float] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -79,16 +86,20 @@ def aws_env(moto_url: str) -> dict[str, str]:
 
 class LocalClients(Clients):
     """The shifter's clients, every one pointed at the rehearsal's moto server (the process environment
-    is left alone: nothing else in this process may reach the rehearsal's endpoint by accident)."""
+    is left alone: nothing else in this process may reach the rehearsal's endpoint by accident). Each call
+    waits ``api_call_seconds`` first (delays.py), as a call to AWS takes that long."""
 
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
+    def __init__(self, endpoint: str, api_call_seconds: float = 0.0) -> None:
+        self.endpoint, self.api_call_seconds = endpoint, api_call_seconds
         super().__init__(boto3.Session(region_name="us-east-1", aws_access_key_id="rehearsal",
                                        aws_secret_access_key="rehearsal"))
 
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(service, config=self.config, endpoint_url=self.endpoint)
+            client = self.session.client(service, config=self.config, endpoint_url=self.endpoint)
+            if self.api_call_seconds:
+                client.meta.events.register("before-send", lambda **_: time.sleep(self.api_call_seconds))
+            self._clients[service] = client
         return self._clients[service]
 
 
@@ -116,18 +127,24 @@ def shifter_config(topic_arn: str) -> ShifterConfig:
     )
 
 
-def local_switchover(world: World, *, after_action: Callable[[str], None] | None = None) -> DbSwitchover:
+def delays_of(world: World) -> Delays:
+    return Delays(**world.delays)
+
+
+def local_switchover(world: World, *, after_action: Callable[[str], None] | None = None,
+                     delays: Delays | None = None) -> DbSwitchover:
     """The plan step ``db_switchover`` with the local world; the procedure is the Lambda's."""
+    delays = delays_of(world) if delays is None else delays
     proxy = world.haproxy()
-    fence_logins = {c: socket_login(world.db_sockets[c], binlog=False) for c in COLOURS}
+    fence_logins = {c: socket_login(world.db_sockets[c], binlog=False, delays=delays) for c in COLOURS}
     # The marker row must replicate (it proves the drain); the fence's grants must not (they are local).
-    drain_logins = {c: socket_login(world.db_sockets[c], binlog=True) for c in COLOURS}
+    drain_logins = {c: socket_login(world.db_sockets[c], binlog=True, delays=delays) for c in COLOURS}
     kind = DbSwitchover(
         lambda _clients, cfg: SqlGrantFence(lambda colour: fence_logins[colour](), user=cfg.app_user,
                                             schema=cfg.app_schema, kill_sql="KILL %s"),
-        drain_factory=lambda _clients, cfg: SqlMarkerDrain(lambda colour: drain_logins[colour](), user=cfg.app_user,
-                                                           schema=cfg.marker_schema),
-        world_factory=lambda _clients, _cfg, _clock: LocalWorld(proxy, world.db_sockets, world.db_ports, TABLES),
+        drain_factory=lambda _clients, cfg: DelayedDrain(lambda colour: drain_logins[colour](), user=cfg.app_user,
+                                                         schema=cfg.marker_schema, delays=delays),
+        world_factory=lambda _clients, _cfg, _clock: LocalWorld(proxy, world.db_sockets, world.db_ports, TABLES, delays),
         poll_seconds=0.05,
         after_action=after_action,
     )
@@ -138,12 +155,14 @@ def topic_arn(clients: Clients) -> str:
     return clients("sns").create_topic(Name=TOPIC)["TopicArn"]  # idempotent: returns the existing topic
 
 
-def shifter(world: World, *, switchover: DbSwitchover | None = None) -> Shifter:
+def shifter(world: World, *, switchover: DbSwitchover | None = None, delays: Delays | None = None) -> Shifter:
     """The project's Shifter on the local world; ``switchover``: its db_switchover kind (default local_switchover(world))."""
-    clients = LocalClients(world.moto_url)
+    delays = delays_of(world) if delays is None else delays
+    clients = LocalClients(world.moto_url, delays.api_call_seconds)
     config = shifter_config(topic_arn(clients))
     traffic = HAProxyTraffic(world.haproxy(), clients("ssm"), config.weight_parameter)
-    return Shifter(config, clients=clients, traffic=traffic, kinds=StepKinds(switchover or local_switchover(world)))
+    return Shifter(config, clients=clients, traffic=traffic,
+                   kinds=StepKinds(switchover or local_switchover(world, delays=delays)))
 
 
 def prepare_aws(world: World, plan: dict[str, Any]) -> None:

@@ -104,7 +104,7 @@ _schemas = itertools.count(1)
 
 
 def base_env(mariadb, db_name: str, **extra) -> dict:
-    env = {"APP_COLOUR": "blue", "DB_WRITER_HOST": "127.0.0.1", "DB_PORT": str(mariadb["port"]), "DB_NAME": db_name,
+    env = {"APP_COLOUR": "blue", "DB_ENDPOINTS": "127.0.0.1", "DB_PORT": str(mariadb["port"]), "DB_NAME": db_name,
            "DB_USER": APP_USER, "DB_PASSWORD": APP_PW, "PAYMENT_SIGNING_KEY": SIGNING_KEY,
            "DB_ADMIN_USER": ADMIN, "DB_ADMIN_PASSWORD": ADMIN_PW, "WRITE_RETRY_SECONDS": "10"}
     env.update(extra)

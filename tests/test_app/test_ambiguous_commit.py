@@ -33,7 +33,7 @@ def arm(engine, mariadb, *, commit_first: bool):
     client sends next fails with a lost connection."""
     fired = []
 
-    @event.listens_for(engine, "commit")
+    @event.listens_for(engine.engines[engine.current], "commit")
     def _die(conn):  # noqa: ANN001
         if fired:
             return

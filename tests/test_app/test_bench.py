@@ -10,7 +10,7 @@ from .conftest import ADMIN, ADMIN_PW
 
 
 def test_bench__tiny_run__every_payment_answered_and_a_verdict_printed(mariadb):
-    env = {**os.environ, "DB_WRITER_HOST": "127.0.0.1", "DB_PORT": str(mariadb["port"]), "DB_ADMIN_USER": ADMIN,
+    env = {**os.environ, "DB_ENDPOINTS": "127.0.0.1", "DB_PORT": str(mariadb["port"]), "DB_ADMIN_USER": ADMIN,
            "DB_ADMIN_PASSWORD": ADMIN_PW}
     done = subprocess.run([sys.executable, "-m", "payment_api.bench", "--rates", "20", "--seconds", "1",
                            "--warmup-seconds", "0.5", "--p99-limit-ms", "10000", "--schema", "payments_bench_smoke"],

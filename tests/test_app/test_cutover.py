@@ -140,12 +140,13 @@ def test_cutover__iam_token_path__one_token_per_new_connection_and_nothing_lost(
     settings = Settings.from_env(env)
     tokens, connections = [], []
 
-    def token():
+    def token(host):
+        assert host == "127.0.0.1"  # signed for the endpoint the connection goes to
         tokens.append(time.monotonic())
         return token_value
 
     engine = make_engine(settings, token=token)
-    event.listen(engine, "connect", lambda dbapi_conn, rec: connections.append(dbapi_conn))
+    event.listen(engine.engines["writer"], "connect", lambda dbapi_conn, rec: connections.append(dbapi_conn))
     try:
         run = cutover(schema, settings, engine)
         assert_counted(schema, run)

@@ -11,7 +11,7 @@ from payment_api.settings import TASK_VARIABLES, VARIABLES, Settings, SettingsEr
 
 COMPUTE = Path(__file__).resolve().parents[2] / "templates" / "compute.json"
 
-LOCAL = {"APP_COLOUR": "blue", "DB_WRITER_HOST": "127.0.0.1", "DB_NAME": "payments", "DB_USER": "payments_app",
+LOCAL = {"APP_COLOUR": "blue", "DB_ENDPOINTS": "127.0.0.1", "DB_NAME": "payments", "DB_USER": "payments_app",
          "DB_PASSWORD": "pw", "PAYMENT_SIGNING_KEY": "k"}
 
 
@@ -42,10 +42,11 @@ def test_settings__task_definition_values__accepted_by_settings(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     env = {e["Name"]: e["Value"] for e in c["Environment"] if isinstance(e["Value"], str)}
-    env.update(APP_PORT="8080", AWS_REGION="us-east-1", DB_WRITER_HOST="writer.db-dev-d01.internal",
+    env.update(APP_PORT="8080", AWS_REGION="us-east-1", DB_ENDPOINTS="blue=aurora-blue-dev-d01.cluster-c1.us-east-1.rds.amazonaws.com,green=aurora-green-dev-d01.cluster-c1.us-east-1.rds.amazonaws.com",
                DB_CA_BUNDLE=str(ca), PAYMENT_SIGNING_KEY="k")
     s = Settings.from_env(env)
-    assert s.db_iam_auth and s.tls_self_signed and s.https and s.write_retry_seconds == 10
+    assert s.db_iam_auth and s.tls_self_signed and s.https and s.write_retry_seconds == 30
+    assert [c for c, _ in s.db_endpoints] == ["blue", "green"]
     assert s.app_colour == "blue" and s.db_user == "payments_app" and s.db_port == 3306
 
 
@@ -57,7 +58,7 @@ def test_settings__healthcheck__the_image_healthcheck_command():
 def test_settings__nothing_set__one_error_naming_every_missing_variable():
     with pytest.raises(SettingsError) as err:
         Settings.from_env({})
-    for name in ("APP_COLOUR", "DB_WRITER_HOST", "DB_NAME", "DB_USER", "PAYMENT_SIGNING_KEY", "DB_PASSWORD"):
+    for name in ("APP_COLOUR", "DB_ENDPOINTS", "DB_NAME", "DB_USER", "PAYMENT_SIGNING_KEY", "DB_PASSWORD"):
         assert name in str(err.value)
 
 

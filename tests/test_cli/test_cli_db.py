@@ -173,7 +173,7 @@ def test_db_status__run_killed_lease_live__shows_the_journal_and_wait(world, blu
     assert world.fence.fenced == {"blue": True, "green": True}  # status changed nothing: zero writers until recovery
 
 
-def test_db_status__run_died_before_the_move__next_run_undoes_the_fence(world, bluegreen, killable):
+def test_db_status__run_died_before_the_unfence__next_run_undoes_the_fence(world, bluegreen, killable):
     revive = killable.kill_after("write drain marker")
     with pytest.raises(Killed):
         bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
@@ -186,15 +186,15 @@ def test_db_status__run_died_before_the_move__next_run_undoes_the_fence(world, b
     assert journal_line(result["unfinished"]) in text
     assert "(lapsed: its run died, checked " in text
     assert "next run    UNDO it (the old writer keeps the writes): fence old writer" in text
-    assert "died before the writer name moved" in text
+    assert "died before green took a write" in text
     # And the next run does exactly that: blue writes again, the journal is closed.
     assert bluegreen("db", "switchover", "--to", "blue", "--env", "dev", "--actor", "bob")[0] == 0
     assert world.fence.fenced == {"blue": False, "green": True} and world.db.writer_colour() == "blue"
     assert bluegreen("db", "status", "--env", "dev")[1].splitlines()[-2] == "unfinished  none"
 
 
-def test_db_status__run_died_after_the_move__next_run_finishes_it(world, bluegreen, killable):
-    revive = killable.kill_after("move writer name")
+def test_db_status__run_died_after_the_unfence__next_run_finishes_it(world, bluegreen, killable):
+    revive = killable.kill_after("unfence new writer")
     with pytest.raises(Killed):
         bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
     revive()

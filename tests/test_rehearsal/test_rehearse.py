@@ -51,7 +51,9 @@ def test_rehearsal__default__the_projects_code_moved_everything(default_run):
     report, _ = default_run
     plan_step, back = report["switchovers"]
     assert plan_step["via"] == "plan step" and plan_step["ok"] and back["to"] == "blue" and back["ok"]
-    assert [step for step, _ in back["timeline"]][0] == "fence old writer" and back["timeline"][-1][0] == "unfence new writer"
+    steps = [step for step, _ in back["timeline"]]
+    assert steps[0] == "fence old writer" and steps[-3:] == ["unfence new writer", "stop forward replication",
+                                                              "start reverse replication"]
     faults = [e for e in report["events"] if e["event"] == "fault"]
     alarms = [e for e in report["events"] if e["event"] == "gate" and e["state"] == "ALARM" and e["at"] >= faults[0]["at"]]
     assert faults[0]["killed"] == ["green-1", "green-2"] and alarms, report["events"]
@@ -60,6 +62,19 @@ def test_rehearsal__default__the_projects_code_moved_everything(default_run):
     assert names[:4] == ["warm-up (blue only)", "shift green 10 %", "shift green 50 %", "shift green 100 %"]
     assert "fault in green, rollback" in names and "switchover back to blue" in names
     assert set(report["adapters"]["local"]) == {"traffic", "writer_name", "replication", "target_health", "fence_and_drain_login"}
+
+
+@needs_servers
+def test_rehearsal__default__service_reaches_each_database_by_its_endpoint_name_another_name_refused(default_run):
+    report, _ = default_run
+    tls = report["tls"]
+    assert tls["by_endpoint_name"] == {"blue": "connected, identity verified", "green": "connected, identity verified"}
+    for colour, why in tls["through_another_name"].items():  # the certificate names only its own endpoint
+        assert "certificate" in why.lower() or "hostname" in why.lower(), (colour, why)
+    pauses = {(r["to"], r["via"]): r for r in report["write_pauses"]}
+    assert set(pauses) == {("green", "plan step"), ("blue", "operator process")}
+    assert all(r["client_seen_s"] is not None and r["switchover_s"] is not None for r in pauses.values())
+    assert report["write_pause"]["none"]["switchovers"] == 2 and report["delays"]["profile"] == "none"
 
 
 @needs_servers

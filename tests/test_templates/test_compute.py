@@ -7,6 +7,7 @@ deployment safety and auto scaling.
 """
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -321,5 +322,20 @@ def test_outputs__contract__exported(compute):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__db_writer_host__both_colours_the_one_movable_writer_name(resources, colour):
-    assert environment(resources, colour)["DB_WRITER_HOST"] == {"Ref": "DbWriterHost"}
+def test_container__db_endpoints__both_clusters_rds_endpoints_no_writer_name(resources, colour):
+    env = environment(resources, colour)
+    assert env["DB_ENDPOINTS"] == {"Fn::Sub": "blue=${BlueDbEndpoint},green=${GreenDbEndpoint}"}
+    assert "DB_WRITER_HOST" not in env  # the service finds the writer through the fence, not a DNS name
+
+
+def test_container__write_retry_window__covers_the_switchovers_worst_case_pause(resources):
+    from traffic_shifter.db import DbConfig
+    from traffic_shifter.db.config import pause_budget_seconds
+
+    automation = json.loads((Path(__file__).resolve().parents[2] / "templates" / "automation.json").read_text())
+    variables = next(r["Properties"]["Environment"]["Variables"] for r in automation["Resources"].values()
+                     if r["Type"] == "AWS::Lambda::Function" and "DMS_TASK_INITIAL_ARN" in r["Properties"].get("Environment", {}).get("Variables", {}))
+    drain = float(variables.get("DRAIN_TIMEOUT_SECONDS", DbConfig.drain_timeout_seconds))
+    config = DbConfig(*(["x"] * 10), drain_timeout_seconds=drain)
+    for colour in COLOURS:
+        assert float(environment(resources, colour)["WRITE_RETRY_SECONDS"]) >= pause_budget_seconds(config)

@@ -1,7 +1,7 @@
 """Alembic environment: the URL comes from the same Settings the service reads (the admin login).
 
 `payment-api migrate` passes its engine in ``config.attributes["engine"]``; a bare `alembic`
-run builds one from the environment (DB_WRITER_HOST, DB_PORT, DB_NAME, DB_ADMIN_USER, ...).
+run builds one from the environment (DB_ENDPOINTS, DB_PORT, DB_NAME, DB_ADMIN_USER, ...).
 """
 
 from alembic import context

@@ -1,4 +1,4 @@
-"""The AWS adapters of the switchover: the Route 53 writer name, DMS replication, RDS health.
+"""The AWS adapters of the switchover: DMS replication, RDS health, and the writer name (for people).
 
 boto3 clients with the shifter's retry configuration. The waits poll with our own deadline instead
 of botocore's waiters: DMS's and Route 53's waiters sleep 15-30 s between polls, longer than the
@@ -59,13 +59,14 @@ class DbWorld:
         )
 
     def set_writer(self, colour: str, wait: Wait) -> str:
+        """Point the writer name at ``colour``'s endpoint: information for people (runbooks, dashboards).
+        The service does not use it (it finds the writer through the fence), so nothing waits for INSYNC."""
         endpoint = self.endpoint(colour)
-        change = self.clients("route53").change_resource_record_sets(
+        self.clients("route53").change_resource_record_sets(
             HostedZoneId=self.config.writer_zone_id,
             ChangeBatch={"Comment": f"db switchover: writer -> {colour}", "Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
                 "Name": self.config.writer_record_name, "Type": "CNAME", "TTL": 5, "ResourceRecords": [{"Value": endpoint}]}}]},
-        )["ChangeInfo"]["Id"]
-        wait(lambda: self.clients("route53").get_change(Id=change)["ChangeInfo"]["Status"] == "INSYNC", 60, f"Route 53 change {change} INSYNC")
+        )
         return f"writer name {self.config.writer_record_name} -> {endpoint} ({colour})"
 
     # -- DMS ----------------------------------------------------------------------------------------

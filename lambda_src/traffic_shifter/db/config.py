@@ -30,7 +30,8 @@ DB_TUNABLES = {
     "APP_DB_SCHEMA": ("app_schema", "payments"),
     "MARKER_SCHEMA": ("marker_schema", "bluegreen_ops"),
     "CDC_LATENCY_MAX_SECONDS": ("cdc_latency_max_seconds", 10.0),
-    "DRAIN_TIMEOUT_SECONDS": ("drain_timeout_seconds", 30.0),
+    # The marker takes about the replication lag, which the guardrail holds under 10 s before the fence.
+    "DRAIN_TIMEOUT_SECONDS": ("drain_timeout_seconds", 15.0),
     "DRAIN_METRIC_PERIOD": ("metric_period", 60),
     # The whole forward run must end by then (the Lambda timeout is 300 s): what is left is the undo's.
     "SWITCHOVER_BUDGET_SECONDS": ("budget_seconds", 200.0),
@@ -40,6 +41,22 @@ DB_TUNABLES = {
     "DB_CA_BUNDLE_PARAMETER": ("ca_bundle_parameter", ""),
     "DB_TLS_VERIFY": ("tls_verify", "true"),
 }
+
+
+#: The fence must show it took (killed sessions rolled back) within this.
+QUIET_TIMEOUT_SECONDS = 5.0
+#: The unfence waits for the reverse replication's start second: at most this.
+ALIGN_SECONDS = 1.0
+#: What the pause's own calls may take beyond the waits: the fence, marker and unfence (or, on failure, the
+#: undo's unfence of the old writer) SQL sessions, each bounded by its 5 s connect timeout, and journal writes.
+PAUSE_CALLS_SECONDS = 5.0
+
+
+def pause_budget_seconds(config: "DbConfig") -> float:
+    """The longest a switchover's write pause can last before a writer takes writes again (the new one,
+    or the old one after the run's own undo): the service's write retry window must cover it
+    (bluegreen.cfn.WRITE_RETRY_SECONDS, docs/db-switchover.md). A run that DIES is longer (lease + tick)."""
+    return QUIET_TIMEOUT_SECONDS + config.drain_timeout_seconds + ALIGN_SECONDS + PAUSE_CALLS_SECONDS
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,7 @@ class DbConfig:
     app_schema: str = "payments"
     marker_schema: str = "bluegreen_ops"
     cdc_latency_max_seconds: float = 10.0
-    drain_timeout_seconds: float = 30.0
+    drain_timeout_seconds: float = 15.0
     metric_period: int = 60
     budget_seconds: float = 200.0
     lease_seconds: float = 30.0

@@ -21,15 +21,17 @@ FENCE = "fence old writer"
 QUIET = "check the fence took"
 MARK = "write drain marker"
 DRAIN = "wait for replication to drain"
-MOVE = "move writer name"
+UNFENCE = "unfence new writer"
 STOP = "stop forward replication"
 START = "start reverse replication"
-UNFENCE = "unfence new writer"
-#: The actions of a switchover, in order. Only FENCE, MOVE, STOP and START change anything that needs undoing.
-STEPS = (FENCE, QUIET, MARK, DRAIN, MOVE, STOP, START, UNFENCE)
-UNDOABLE = (FENCE, MOVE, STOP, START)
-#: After the name moved, a recovery finishes forward with these (each is idempotent).
-FINISH = (STOP, START, UNFENCE)
+#: The actions of a switchover, in order. The write pause is FENCE .. UNFENCE; STOP and START come
+#: after it (the forward task has nothing left to copy: the old writer is fenced and the marker
+#: proved the rest arrived; the reverse task starts from the second before the unfence).
+STEPS = (FENCE, QUIET, MARK, DRAIN, UNFENCE, STOP, START)
+#: Before the unfence only the fence needs undoing; from the unfence on a run is finished, never undone.
+UNDOABLE = (FENCE,)
+#: Once the new writer may have taken a write, a recovery finishes forward with these (each is idempotent).
+FINISH = (UNFENCE, STOP, START)
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,13 @@ class Recovery:
     why: str
 
 
-def recovery(pending: Mapping[str, Any] | None, *, now: float, writer: str | None) -> Recovery:
-    """The rule (pure): no journal -> none; a live lease -> wait for its run; a dead run whose writer
-    name already points at the new writer -> finish forward (the steps after the move that are not
-    done; re-running the one it died in is safe, each is idempotent); otherwise -> undo what was done
-    (and the action it died in, which may have landed), newest first: the old writer keeps the writes.
-    Either way exactly one colour is unfenced afterwards and the name points at it."""
+def recovery(pending: Mapping[str, Any] | None, *, now: float, new_fenced: bool | None) -> Recovery:
+    """The rule (pure): no journal -> none; a live lease -> wait for its run; a dead run that unfenced
+    the new writer (done, or begun and the new writer is not fenced: the GRANT landed) -> finish
+    forward (the steps from the unfence on that are not done; re-running the one it died in is safe,
+    each is idempotent): the new writer may have taken payments that exist nowhere else, so it is never
+    undone; otherwise -> undo the fence: the old writer keeps the writes. Either way exactly one colour
+    is unfenced afterwards. ``new_fenced``: whether the new writer is fenced now (read by the caller)."""
     if not pending:
         return Recovery("none", (), "no switchover in the journal")
     lease = from_iso(pending.get("lease_until"))
@@ -55,12 +58,13 @@ def recovery(pending: Mapping[str, Any] | None, *, now: float, writer: str | Non
         return Recovery("wait", (), f"{run} is running, its lease ends {pending.get('lease_until')}")
     done = list(pending.get("done") or [])
     doing = pending.get("doing")
-    if writer == pending.get("to"):
+    unfenced = UNFENCE in done or doing in (STOP, START) or (doing == UNFENCE and new_fenced is False)
+    if unfenced:
         steps = tuple(s for s in FINISH if s not in done or s == doing)
-        return Recovery("finish", steps, f"{run} died after the writer name moved (done: {', '.join(done) or 'nothing'}): finishing it")
+        return Recovery("finish", steps, f"{run} died after unfencing {pending.get('to')} (done: {', '.join(done) or 'nothing'}): finishing it")
     attempted = done + ([doing] if doing and doing not in done else [])
-    steps = tuple(s for s in reversed(attempted) if s in UNDOABLE and s != MOVE)
-    return Recovery("undo", steps, f"{run} died before the writer name moved (done: {', '.join(done) or 'nothing'}): undoing it")
+    steps = tuple(s for s in reversed(attempted) if s in UNDOABLE)
+    return Recovery("undo", steps, f"{run} died before {pending.get('to')} took a write (done: {', '.join(done) or 'nothing'}): undoing it")
 
 
 class JournalStore:

@@ -1,18 +1,21 @@
 """The database writer switchover: one writer at a time, moved only when the other side is current.
 
-Both colours' tasks reach the database through ONE movable name (ports.WriterName). Exactly one
-colour accepts payment writes: on every other the application user has no INSERT/UPDATE/DELETE
-(the fence). A switchover ``old`` -> ``new`` (docs/db-switchover.md):
+The tasks of both colours know both clusters' endpoints and write wherever the fence allows
+(app/payment_api/database.py). Exactly one colour accepts payment writes: on every other the
+application user has no INSERT/UPDATE/DELETE (the fence). No DNS change is on the write path. A
+switchover ``old`` -> ``new`` (docs/db-switchover.md):
 
 1. guardrails, all checked before anything moves (guardrails.judge);
 2. fence the old writer (revoke the application user's DML, kill its sessions);
 3. check the fence took (no session, no open transaction), write a drain marker on the old writer,
    wait until it is on the new one: replication applies in commit order, so every payment is there;
-4. move the writer name; 5. stop forward replication, start the reverse from that moment (the old
-   writer stays a warm fallback); 6. unfence the new writer: writes resume, on the new side.
+4. unfence the new writer at the start of a whole second: writes resume, on the new side (the end
+   of the write pause); 5. stop forward replication, start the reverse from that second (the old
+   writer stays a warm fallback); 6. point the writer name (information for people) at the new writer.
 
 Every action is journaled (journal.py) before it runs, every wait ends by a deadline that leaves the
-rest of the Lambda's time to the undo, and a failure undoes what was done, newest first. A run that
+rest of the Lambda's time to the undo, and a failure before the unfence undoes the fence. From the
+unfence on the run is finished, never undone: the new writer may hold payments nowhere else. A run that
 dies (killed, timed out) leaves its journal; the next run (a tick, the CLI) finishes or undoes it by
 journal.recovery. So no crash leaves zero writers for longer than a lease plus one tick, and never two.
 """
@@ -30,14 +33,13 @@ from typing import Any
 from ..errors import ConcurrentUpdateError, ShiftError
 from ..model import from_iso
 from . import journal as j
-from .config import COLOURS, DbConfig, other
+from .config import ALIGN_SECONDS, COLOURS, QUIET_TIMEOUT_SECONDS, DbConfig, other
 from .drain import DrainError
 from .guardrails import Check, judge
 from .ports import Drain, Fence, Replication, TargetHealth, WriterName
 
-POLL_SECONDS = 2.0
-#: The fence must show it took (killed sessions rolled back) within this.
-QUIET_TIMEOUT_SECONDS = 10.0
+#: The marker is polled this often during the drain (the Lambda's in-process loop: nothing between polls).
+POLL_SECONDS = 0.2
 
 
 class SwitchoverRefused(ShiftError):
@@ -68,6 +70,8 @@ class Switchover:
     #: (action, seconds since the fence) of every action, and the write pause (fence -> unfence) of the last run.
     timeline: list[tuple[str, float]] = field(default_factory=list)
     write_pause: float | None = None
+    #: When the last run fenced (its clock): the write pause starts there.
+    fence_at: float = 0.0
     #: Test seam: called after each journaled action completes (a test raises or kills the process there).
     after_action: Callable[[str], None] | None = None
 
@@ -89,6 +93,24 @@ class Switchover:
         return wait
 
     # -- reading --------------------------------------------------------------------------------------
+    def writer_colour(self) -> str:
+        """The colour the fence lets write (the one the service finds); refuses when not exactly one."""
+        unfenced = [c for c in COLOURS if not self.fence.is_fenced(c)]
+        if len(unfenced) != 1:
+            raise SwitchoverRefused(
+                f"{' and '.join(unfenced) if unfenced else 'no colour'} accept(s) payment writes; expected exactly one. "
+                "An unfinished switchover is recovered by the next run (bluegreen db status shows it); otherwise "
+                "fix the grants by hand (docs/runbook-cutover.md) before any switchover")
+        return unfenced[0]
+
+    def label(self, colour: str) -> str:
+        """Point the writer name (for people; the service does not use it) at ``colour``, never failing the run."""
+        try:
+            return self.writer.set_writer(colour, lambda done, timeout, what: None)
+        except Exception as err:  # noqa: BLE001 - information only: the switchover itself is complete
+            self.log.warning("db switchover: writer name not updated", extra={"db_switchover": {"error": str(err)}})
+            return f"writer name (information only) not updated: {type(err).__name__}: {err}"
+
     def guardrails(self, to: str) -> list[Check]:
         fenced = {c: self.fence.is_fenced(c) for c in COLOURS}
         return judge(to, self.replication.snapshot(to), self.health.cluster_health(to), fenced,
@@ -99,8 +121,8 @@ class Switchover:
         if to not in COLOURS:
             raise SwitchoverRefused(f"unknown colour {to!r}; expected blue or green")
         recovered = self.recover(actor=actor)
-        current = self.writer.writer_colour()
-        self._info("db switchover: read the writer name", writer=current, to=to, actor=actor)
+        current = self.writer_colour()
+        self._info("db switchover: read which colour the fence lets write", writer=current, to=to, actor=actor)
         if current == to:
             return recovered
         frm = current
@@ -144,27 +166,28 @@ class Switchover:
             if self.after_action:
                 self.after_action(name)
 
+        unfence_tried = False
         try:
             act(j.FENCE, lambda: self.fence.fence(frm), lambda: self.fence.unfence(frm))
-            t_fence = self.clock()
+            t_fence = self.fence_at = self.clock()
             self.timeline = [(j.FENCE, 0.0)]
             act(j.QUIET, lambda: self._quiet(frm, wait))
             act(j.MARK, lambda: self.drain.mark(frm, entry["token"]))
             act(j.DRAIN, lambda: self._drained(to, entry["token"], wait))
-            act(j.MOVE, lambda: self.writer.set_writer(to, wait), lambda: self.writer.set_writer(frm, wait))
-            act(j.STOP, lambda: self.replication.stop_into(to, wait), lambda: self.replication.resume_into(to, path, wait))
-            # The reverse starts when forward stopped (rounded up to the binlog's whole second), not at
-            # the fence: the forward path's own late applies must not loop back.
+            # The reverse replication will start from this whole second (binlog timestamps are seconds):
+            # every forward apply (the marker was the last) is before it, every write on the new writer
+            # after it, because the unfence waits until it has begun.
             cdc_from = float(math.ceil(self.clock()))
             book.entry["cdc_from"] = cdc_from
-            act(j.START, lambda: self.replication.start_from(to, wait, cdc_from=cdc_from),
-                lambda: self.replication.stop_from(to, wait))
-            # Its undo fences the new writer again: a GRANT that landed but whose answer was lost must
-            # not leave two writers once the undo unfences the old one.
-            act(j.UNFENCE, lambda: self.fence.unfence(to), lambda: self.fence.fence(to))
+            unfence_tried = True
+            act(j.UNFENCE, lambda: self._unfence_at(to, cdc_from, wait))
         except LeaseLost:
             raise
         except Exception as err:
+            if unfence_tried and not self._still_fenced(to):
+                # The GRANT landed (or cannot be told apart): the new writer may hold payments. Finish, never undo.
+                self.write_pause = round(self.clock() - t_fence, 6)
+                return self._finish_after_unfence(book, frm, to, path, changes, actor, err)
             undone, undo_errors = self._undo(undo)
             self.log.error("db switchover failed; undone", extra={"db_switchover": {
                 "to": to, "error": f"{type(err).__name__}: {err}", "done": changes, "undone": undone, "undo_errors": undo_errors}})
@@ -176,6 +199,49 @@ class Switchover:
             raise SwitchoverFailed(message) from err
         self.write_pause = self.timeline[-1][1]
         changes.append(f"write pause {self.write_pause:.3f} s (fence -> unfence)")
+        return self._finish_after_unfence(book, frm, to, path, changes, actor, None)
+
+    def _unfence_at(self, to: str, cdc_from: float, wait: Callable[..., None]) -> str:
+        wait(lambda: self.clock() >= cdc_from, ALIGN_SECONDS + 1, "the reverse replication's start second")
+        return self.fence.unfence(to)
+
+    def _still_fenced(self, to: str) -> bool:
+        try:
+            return self.fence.is_fenced(to)
+        except Exception:  # noqa: BLE001 - cannot tell: treat as unfenced (finishing is always safe)
+            return False
+
+    def _finish_after_unfence(self, book: "_Book", frm: str, to: str, path: str | None, changes: list[str],
+                              actor: str, unfence_error: Exception | None) -> list[str]:
+        """After the unfence: stop the forward path, start the reverse one, label the name. A failure here
+        keeps the journal (the next run finishes it); the new writer keeps the writes either way."""
+        wait = self._waiter(self.clock() + self.config.budget_seconds, book.renew)
+        cdc_from = float(book.entry.get("cdc_from") or math.ceil(self.clock()))
+        previous = j.UNFENCE
+        try:
+            if unfence_error is not None:
+                changes.append(f"unfence of {to} reported {type(unfence_error).__name__}: {unfence_error}; it landed "
+                               f"({to} is not fenced): finishing")
+            for name, do in ((j.STOP, lambda: self.replication.stop_into(to, wait)),
+                             (j.START, lambda: self.replication.start_from(to, wait, cdc_from=cdc_from))):
+                book.step(done=previous, doing=name)
+                self._info(f"db switchover: {name}", to=to)
+                changes.append(do())
+                previous = name
+                self.timeline.append((name, round(self.clock() - self.fence_at, 6)))
+                self._info(f"db switchover: {name} done", result=changes[-1], seconds_since_fence=self.timeline[-1][1])
+                if self.after_action:
+                    self.after_action(name)
+        except LeaseLost:
+            raise
+        except Exception as err:
+            message = (f"db switchover {frm} -> {to}: {to} writes (unfenced), but {previous!r} was the last step done: "
+                       f"{type(err).__name__}: {err}; the old writer {frm} is fenced and NOT replicated to until the next "
+                       "run finishes it (the journal is kept)")
+            self.log.error("db switchover: finish incomplete", extra={"db_switchover": {"to": to, "error": message}})
+            book.close(outcome=type(err).__name__, reason=message, keep=True)
+            raise SwitchoverFailed(message) from err
+        changes.append(self.label(to))
         book.close(outcome="switched", reason="; ".join(changes), status="done")
         self._info("db switchover: complete", to=to, changes=changes, timeline=self.timeline, write_pause_seconds=self.write_pause)
         return changes
@@ -217,7 +283,7 @@ class Switchover:
     # -- the journal ------------------------------------------------------------------------------------
     def _claim(self, entry: dict[str, Any], actor: str) -> Any:
         state = self.journal.load()
-        rule = j.recovery(state.pending, now=self.clock(), writer=None)
+        rule = j.recovery(state.pending, now=self.clock(), new_fenced=None)
         if rule.action == "wait":
             raise SwitchoverRefused(f"another db switchover ({(state.pending or {}).get('by')}) is running since "
                                     f"{(state.pending or {}).get('at')}; nothing was changed ({rule.why})")
@@ -232,15 +298,15 @@ class Switchover:
     def next_run(self) -> j.Recovery:
         """What the next run will do about the journal (for ``bluegreen db status``)."""
         state = self.journal.load()
-        writer = self.writer.writer_colour() if state.pending else None
-        return j.recovery(state.pending, now=self.clock(), writer=writer)
+        fenced = self._still_fenced(state.pending["to"]) if state.pending else None
+        return j.recovery(state.pending, now=self.clock(), new_fenced=fenced)
 
     def recover(self, *, actor: str) -> list[str]:
         """Finish or undo a switchover whose run died (journal.recovery); [] when there is none."""
         state = self.journal.load()
         if not state.pending:
             return []
-        rule = j.recovery(state.pending, now=self.clock(), writer=self.writer.writer_colour())
+        rule = j.recovery(state.pending, now=self.clock(), new_fenced=self._still_fenced(state.pending["to"]))
         if rule.action == "wait":
             raise SwitchoverRefused(f"another db switchover ({state.pending.get('by')}) is running since "
                                     f"{state.pending.get('at')}; nothing was changed ({rule.why})")
@@ -254,14 +320,13 @@ class Switchover:
         wait = self._waiter(self.clock() + self.config.budget_seconds, book.renew)
         frm, to, path = entry["from"], entry["to"], entry.get("path")
         self.log.warning("db switchover: recovering a run that died", extra={"db_switchover": {"rule": rule.why, "steps": rule.steps}})
+        cdc_from = float(entry.get("cdc_from") or math.ceil(self.clock()))
         actions: dict[str, Callable[[], str]] = (
-            {j.STOP: lambda: self.replication.stop_into(to, wait),
-             j.START: lambda: self.replication.start_from(to, wait, cdc_from=float(entry.get("cdc_from") or math.ceil(self.clock()))),
-             j.UNFENCE: lambda: self.fence.unfence(to)}
+            {j.UNFENCE: lambda: self.fence.unfence(to),
+             j.STOP: lambda: self.replication.stop_into(to, wait),
+             j.START: lambda: self.replication.start_from(to, wait, cdc_from=cdc_from)}
             if rule.action == "finish" else
-            {j.START: lambda: self.replication.stop_from(to, wait),
-             j.STOP: lambda: self.replication.resume_into(to, path, wait),
-             j.FENCE: lambda: self.fence.unfence(frm)}
+            {j.FENCE: lambda: self.fence.unfence(frm)}
         )
         changes = [rule.why]
         try:
@@ -273,6 +338,8 @@ class Switchover:
             book.close(outcome=f"recover:{rule.action} failed", reason=f"{rule.why}; failed: {type(err).__name__}: {err}", keep=True)
             raise SwitchoverFailed(f"recovery ({rule.action}) of the dead switchover failed: {type(err).__name__}: {err}; "
                                    "the journal is kept and the next run tries again") from err
+        if rule.action == "finish":
+            changes.append(self.label(to))
         book.close(outcome=f"recovered:{rule.action}", reason="; ".join(changes), status="done")
         return changes
 

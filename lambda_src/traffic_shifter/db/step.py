@@ -100,11 +100,18 @@ class DbSwitchover(StepKind):
 
     def status(self, clients: Callable[[str], Any], config: Any) -> dict[str, Any]:
         proc = self.procedure(clients, config)
-        writer = proc.writer.writer_colour()
-        to = other(writer)
+        fenced = {c: proc.fence.is_fenced(c) for c in COLOURS}
+        unfenced = [c for c in COLOURS if not fenced[c]]
+        # The writer is the colour the fence lets write (what the service finds); none while a switchover pauses.
+        writer = unfenced[0] if len(unfenced) == 1 else ("none" if not unfenced else "both")
+        to = other(writer) if writer in COLOURS else (proc.pending() or {}).get("to", "green")
         checks = proc.guardrails(to)
         nxt = proc.next_run()
-        return {"writer": writer, "writer_name": config.db.writer_record_name, "writer_target": proc.writer.writer_target(),  # type: ignore[attr-defined]
+        try:
+            label = proc.writer.writer_target()
+        except Exception as err:  # noqa: BLE001 - information only
+            label = f"unreadable: {type(err).__name__}"
+        return {"writer": writer, "fenced": fenced, "writer_name": config.db.writer_record_name, "writer_target": label,  # type: ignore[attr-defined]
                 "switchover_to": to, "guardrails": [c.to_dict() for c in checks], "ready": all(c.ok for c in checks),
                 "unfinished": describe(proc.pending()), "next_run": {"action": nxt.action, "steps": list(nxt.steps), "why": nxt.why},
                 # The time the lease is judged against (a lease past it belongs to a run that died).

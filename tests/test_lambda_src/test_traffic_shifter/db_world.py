@@ -262,7 +262,7 @@ def build_db_world(world: Any, clock: Callable[[], float]) -> DbWorld:
         "BLUE_DB_SECRET_ARN": secrets["blue"],
         "GREEN_DB_SECRET_ARN": secrets["green"],
         "CDC_LATENCY_MAX_SECONDS": "10",
-        "DRAIN_TIMEOUT_SECONDS": "30",
+        "DRAIN_TIMEOUT_SECONDS": "15",
     }
     world.env.update(env)
     db = DbWorld(world=world, env=env, clock=clock, task_arns=task_arns, endpoints=endpoints,

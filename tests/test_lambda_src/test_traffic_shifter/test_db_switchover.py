@@ -80,12 +80,15 @@ def test_switchover__healthy__forward_stopped_reverse_started_cdc_only_from_afte
     assert t0 <= start["CdcStartTime"].timestamp() <= clock()
 
 
-def test_switchover__healthy__unfence_comes_after_the_reverse_cdc_start_time(shifter, kind, db):
+def test_switchover__healthy__unfence_ends_the_pause_then_replication_turns_round(shifter, kind, db, world):
+    world.calls.clear()
     switch(shifter, kind, "green")
-    steps = [name for name, _ in kind.last.timeline]
-    assert steps == ["fence old writer", "check the fence took", "write drain marker", "wait for replication to drain",
-                     "move writer name", "stop forward replication", "start reverse replication", "unfence new writer"]
-    assert kind.last.write_pause >= 0
+    timeline = dict(kind.last.timeline)
+    assert list(timeline) == ["fence old writer", "check the fence took", "write drain marker", "wait for replication to drain",
+                              "unfence new writer", "stop forward replication", "start reverse replication"]
+    assert kind.last.write_pause == timeline["unfence new writer"] >= 0
+    # No DNS wait anywhere: the writer name (information for people) is set once, after everything, never polled.
+    assert [c[1] for c in world.calls if c[0] == "route53"].count("GetChange") == 0
 
 
 def test_switchover__already_there__changes_nothing(shifter, kind, db, fence, world):
@@ -100,7 +103,7 @@ def test_switchover__logged__every_action_with_what_it_saw(shifter, kind, db, ca
     caplog.set_level("INFO")
     switch(shifter, kind, "green")
     records = {r.getMessage(): r for r in caplog.records if hasattr(r, "db_switchover")}
-    assert {"db switchover: guardrails", "db switchover: fence old writer done", "db switchover: move writer name done",
+    assert {"db switchover: guardrails", "db switchover: fence old writer done", "db switchover: stop forward replication done",
             "db switchover: start reverse replication done", "db switchover: unfence new writer done", "db switchover: complete"} <= set(records)
     checks = records["db switchover: guardrails"].db_switchover["checks"]
     assert {c["guardrail"] for c in checks} >= {"replication running", "cdc latency", "table errors",
@@ -182,9 +185,9 @@ def test_switchover__guardrail_fails__refused_naming_it_and_nothing_moves(shifte
 
 def test_switchover__target_already_writable__refused_as_two_writers(shifter, kind, db, fence):
     fence.fenced["green"] = False
-    with pytest.raises(SwitchoverRefused, match="one writer"):
+    with pytest.raises(SwitchoverRefused, match="blue and green accept"):
         switch(shifter, kind, "green")
-    assert fence.calls == [] and db.writer_colour() == "blue"
+    assert fence.calls == []
 
 
 def test_switchover__only_the_failed_guardrail__is_reported(shifter, kind, db):
@@ -199,8 +202,8 @@ def test_switchover__replication_never_drains__times_out_and_undoes_the_fence(sh
     fence.drain = False
     t0 = clock()
     assert_refused_and_undone(shifter, kind, db, fence,
-                              "timed out after 30 s waiting for the drain marker to replicate to green")
-    assert 30 <= clock() - t0 < 40  # the drain timeout, not a metric period
+                              "timed out after 15 s waiting for the drain marker to replicate to green")
+    assert 15 <= clock() - t0 < 25  # the drain timeout, not a metric period
     assert [c for c in fence.calls if c[0] in ("fence", "unfence")] == [("fence", "blue"), ("unfence", "blue")]
 
 
@@ -229,20 +232,23 @@ def test_switchover__fence_fails__nothing_else_happens(shifter, kind, db, fence)
     assert_refused_and_undone(shifter, kind, db, fence, "connection refused.*writer stays on blue")
 
 
-def test_switchover__route53_refuses_the_move__fence_undone_name_unchanged(shifter, kind, db, fence):
+def test_switchover__route53_refuses_the_writer_name__switchover_completes_the_name_is_information_only(shifter, kind, db, fence):
     db.fail_once("route53", "ChangeResourceRecordSets")
-    assert_refused_and_undone(shifter, kind, db, fence, "InternalFailure")
+    changes = switch(shifter, kind, "green")
+    assert fence.fenced == {"blue": True, "green": False} and db.statuses()["green_to_blue"] == "running"
+    assert any(c.startswith("writer name (information only) not updated") for c in changes)
 
 
-def test_switchover__stopping_forward_fails__name_moved_back(shifter, kind, db, fence):
-    db.fail_once("dms", "StopReplicationTask")
-    assert_refused_and_undone(shifter, kind, db, fence, "StopReplicationTask")
-
-
-def test_switchover__starting_reverse_fails__forward_resumed_name_moved_back(shifter, kind, db, fence):
-    db.fail_once("dms", "StartReplicationTask")
-    assert_refused_and_undone(shifter, kind, db, fence, "StartReplicationTask")
-    assert db.starts[-1]["StartReplicationTaskType"] == "resume-processing"  # forward continues from its checkpoint
+@pytest.mark.parametrize("call", ["StopReplicationTask", "StartReplicationTask"])
+def test_switchover__replication_fails_after_the_unfence__green_keeps_the_writes_next_run_finishes(shifter, kind, db, fence, clock, call):
+    db.fail_once("dms", call)
+    with pytest.raises(SwitchoverFailed, match=r"green writes \(unfenced\).*journal is kept"):
+        switch(shifter, kind, "green")
+    # Never undone once green may hold payments: green writes, blue stays fenced (no two writers).
+    assert fence.fenced == {"blue": True, "green": False}
+    clock.advance(31)
+    changes = kind.recover(shifter.clients, shifter.config, "traffic-shifter (tick)")
+    assert "finishing it" in changes[0] and assert_one_writer(db, fence) == "green"
 
 
 def test_switchover__unfencing_new_writer_fails__everything_undone(shifter, kind, db, fence):
@@ -250,7 +256,7 @@ def test_switchover__unfencing_new_writer_fails__everything_undone(shifter, kind
     assert_refused_and_undone(shifter, kind, db, fence, "grant failed.*writer stays on blue")
 
 
-def test_switchover__unfence_lands_but_its_answer_is_lost__new_fenced_again_never_two_writers(shifter, kind, db, fence, monkeypatch):
+def test_switchover__unfence_lands_but_its_answer_is_lost__finished_never_undone(shifter, kind, db, fence, monkeypatch):
     real_unfence = fence.unfence
 
     def lands_then_fails(colour):
@@ -260,8 +266,11 @@ def test_switchover__unfence_lands_but_its_answer_is_lost__new_fenced_again_neve
         return f"{colour}: unfenced"
 
     monkeypatch.setattr(fence, "unfence", lands_then_fails)
-    # blue alone writable again, green fenced again
-    assert_refused_and_undone(shifter, kind, db, fence, "lost the answer to GRANT.*writer stays on blue")
+    changes = switch(shifter, kind, "green")
+    # green may have taken payments the moment the GRANT landed: fencing it again and unfencing blue would
+    # strand them (nothing replicates green -> blue yet). So the run finishes forward.
+    assert any("lost the answer to GRANT" in c and "finishing" in c for c in changes)
+    assert assert_one_writer(db, fence) == "green"
 
 
 def test_switchover__an_undo_fails_too__says_undo_incomplete(shifter, kind, db, fence):
@@ -422,8 +431,8 @@ def test_switchover__real_clock__moves_the_writer_and_records_its_write_pause(wo
     with capsys.disabled():
         print(f"\nwrite pause (fence -> unfence): {pause * 1000:.0f} ms; timeline {kind.last.timeline}")
     assert db.writer_colour() == "green"
-    assert changes[-1] == f"write pause {pause:.3f} s (fence -> unfence)"
-    assert [name for name, _ in kind.last.timeline][0] == "fence old writer" and kind.last.timeline[-1][1] == pause
+    assert f"write pause {pause:.3f} s (fence -> unfence)" in changes
+    assert [name for name, _ in kind.last.timeline][0] == "fence old writer" and dict(kind.last.timeline)["unfence new writer"] == pause
 
 
 # -- killed after every action: the next run finishes or undoes it ----------------------------------
@@ -462,7 +471,7 @@ def assert_one_writer(db, fence):
 
 
 STEPS_KILLED = ["fence old writer", "check the fence took", "write drain marker", "wait for replication to drain",
-                "move writer name", "stop forward replication", "start reverse replication", "unfence new writer"]
+                "unfence new writer", "stop forward replication", "start reverse replication"]
 
 
 @pytest.mark.parametrize("step", STEPS_KILLED)
@@ -473,7 +482,7 @@ def test_switchover__killed_after_each_action__next_run_leaves_exactly_one_write
     changes = kind.recover(shifter.clients, shifter.config, "traffic-shifter (tick)")
 
     writer = assert_one_writer(db, fence)
-    assert writer == ("green" if STEPS_KILLED.index(step) >= STEPS_KILLED.index("move writer name") else "blue")
+    assert writer == ("green" if STEPS_KILLED.index(step) >= STEPS_KILLED.index("unfence new writer") else "blue")
     assert changes and ("finishing it" in changes[0] or "undoing it" in changes[0])
     assert kind.procedure(shifter.clients, shifter.config).pending() is None  # journal closed
 
@@ -495,7 +504,7 @@ def test_switchover__killed_then_switch_again__recovers_first_then_switches(shif
 
 
 def test_shifter_tick__dead_switchover_in_the_journal__the_tick_recovers_it(world, shifter, kind, db, fence, clock):
-    switch_killed_after(shifter, kind, "move writer name")
+    switch_killed_after(shifter, kind, "unfence new writer")
     clock.advance(31)
     shifter.tick()
     assert assert_one_writer(db, fence) == "green"
