@@ -93,7 +93,7 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
         report["write_pause"] = rp.pauses_by_delays(report["write_pauses"])
         report["delays"] = {"profile": o.delays, "overrides": o.delay_overrides,
                             "injected": Delays.profile(o.delays, o.delay_overrides).to_dict(), "aws_like": sources()}
-        report["tls"] = reh.stack.tls_report()
+        report["db_tls"] = reh.stack.tls_report()
         if recovery:
             report["recovery"] = recovery
         first_blue = reh.sampler.first_all_blue(reh.fault_at) if reh.fault_at else None

@@ -79,8 +79,10 @@ class Marks:
 
 
 def grace_for(gate_period: float) -> int:
-    """The db switchover step's grace (StepKind.grace_seconds, judged by decisions.alarm_grace): the switchover and three alarm periods."""
-    return max(5, math.ceil(5 * gate_period))
+    """The db switchover step's grace (StepKind.grace_seconds, judged by decisions.alarm_grace): the switchover,
+    the payments it held draining out of the queue, and three alarm periods (on this shared 2-core machine
+    the pause alone can take several seconds)."""
+    return max(10, math.ceil(10 * gate_period))
 
 
 def plan_for(scenario: str, bake: float, gate_period: float = 1.0) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def test_rehearsal__default__the_projects_code_moved_everything(default_run):
 @needs_servers
 def test_rehearsal__default__service_reaches_each_database_by_its_endpoint_name_another_name_refused(default_run):
     report, _ = default_run
-    tls = report["tls"]
+    tls = report["db_tls"]
     assert tls["by_endpoint_name"] == {"blue": "connected, identity verified", "green": "connected, identity verified"}
     for colour, why in tls["through_another_name"].items():  # the certificate names only its own endpoint
         assert "certificate" in why.lower() or "hostname" in why.lower(), (colour, why)
