@@ -29,3 +29,8 @@ class ConcurrentUpdateError(ShiftError):
 
 class ApplyFailed(ShiftError):
     """An action failed while it was being applied; the message says what was put back and what the next run does."""
+
+
+class AwsCallDenied(ShiftError):
+    """IAM denied an AWS call the run needed and the run could not finish; the message names the action, the
+    resource and the role (aws_errors), followed by what the run left behind."""

@@ -8,7 +8,10 @@ alarms (immediate reaction), and direct operator invocations::
      "actor": "jane.doe", "reason": "optional free text"}
 
 A refused command returns ``{"ok": false, "error": "..."}``; an unexpected failure is logged,
-published to the SNS topic and re-raised (the DLQ takes failed async invocations).
+published to the SNS topic and re-raised (the DLQ takes failed async invocations). When IAM denied a
+call, the answer says so by name: ``"denied": [{"action", "resource", "principal", "code", "why"}]`` beside
+``error`` (whose words start with the denial), in a finished run's answer too (a note such as a
+notification that could not be sent), and a failure is re-raised as AwsCallDenied naming it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .errors import ConfigError, ShiftError
+from .aws_errors import denial_of, explain, parse
+from .errors import AwsCallDenied, ConfigError, ShiftError
 from .model import LOG_SERVICE, SERVICE
 from .shifter import Shifter
 
@@ -56,17 +60,29 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     command = event.get("command") if isinstance(event, dict) else None
     try:
         if command is None:
-            return shifter.tick(event)
+            return with_denials(shifter.tick(event))
         try:
-            return shifter.run(str(command), actor=str(event.get("actor") or ""), reason=str(event.get("reason") or ""))
+            return with_denials(shifter.run(str(command), actor=str(event.get("actor") or ""),
+                                            reason=str(event.get("reason") or "")))
         except ShiftError as err:
             if isinstance(err, ConfigError):
                 raise
             metrics.add_metric(name="CommandsRefused", unit=MetricUnit.Count, value=1)
             logger.warning(f"command refused: {err}", extra={"command": command, "actor": event.get("actor")})
-            return {"ok": False, "command": command, "error": str(err), "error_type": type(err).__name__}
+            answer = {"ok": False, "command": command, "error": explain(err), "error_type": type(err).__name__}
+            denied = denial_of(err)
+            return {**answer, "denied": [denied.as_dict()]} if denied is not None else answer
     except Exception as err:
         metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
-        logger.exception("traffic shifter run failed", extra={"event": event})
+        denied = denial_of(err)
+        logger.exception("traffic shifter run failed", extra={"event": event, **({"denied": denied.as_dict()} if denied else {})})
         shifter.notify_failure(err, {"event": event})
+        if denied is not None:  # the invocation's errorMessage names it (FunctionError, the Errors alarm)
+            raise AwsCallDenied(explain(err)) from err
         raise
+
+
+def with_denials(answer: dict[str, Any]) -> dict[str, Any]:
+    """A finished run's answer, with ``denied`` when one of its notes reports a denied call."""
+    denied = [found.as_dict() for note in answer.get("notes") or () if (found := parse(str(note))) is not None]
+    return {**answer, "denied": denied} if denied else answer

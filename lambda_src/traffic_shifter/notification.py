@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from .aws import Notifier
+from .aws_errors import explain
 from .errors import CommandError, ShiftError
 from .model import LOG_SERVICE, Decision, ShiftState, parse_green_weight
 from .observation import Observation
@@ -77,7 +78,7 @@ class Notifications:
         try:
             self.notifier.publish(
                 f"traffic shifter FAILED: {type(error).__name__}",
-                {"error": str(error), "error_type": type(error).__name__, **context},
+                {"error": explain(error), "error_type": type(error).__name__, **context},  # a denial named first
             )
         except Exception:  # noqa: BLE001 - the original error matters more than the notification's
             logger.exception("could not publish the failure notification")

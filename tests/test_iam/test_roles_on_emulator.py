@@ -281,3 +281,38 @@ def test_demo__modify_listener_removed__exit_1_naming_the_denial_and_no_tracebac
                           f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/"), err
     assert "Traceback" not in err and "KeyError" not in err
     assert weights(world).all_blue
+
+
+# ------------------------------------------------------------------------- the Lambda's answer, denied
+LISTENER_PREFIX = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/"
+SHIFTER_ROLE = f"arn:aws:sts::{ACCOUNT}:assumed-role/role-traffic-shifter-dev-d01/{FUNCTION}"
+
+
+def test_lambda_answer__start_denied_modify_listener__ok_false_naming_action_listener_and_role(world, reduced_policy):
+    gates(world, "OK")
+    world.invoke({"command": "rollback", "actor": "test", "reason": "reset"})
+    reduced_policy("SetListenerWeights", "elasticloadbalancing:ModifyListener")
+
+    answer, error, _ = world.invoke({"command": "start", "actor": "test"})
+
+    assert error is None and answer["ok"] is False
+    [denied] = answer["denied"]
+    assert (denied["action"], denied["principal"], denied["code"]) == ("elasticloadbalancing:ModifyListener", SHIFTER_ROLE,
+                                                                      "AccessDenied")
+    assert denied["resource"].startswith(LISTENER_PREFIX)
+    assert answer["error"].startswith(f"AccessDenied: {SHIFTER_ROLE} may not elasticloadbalancing:ModifyListener on "
+                                      f"{denied['resource']} (because no identity-based policy allows")
+    assert weights(world).all_blue
+
+
+def test_lambda_answer__rollback_cannot_finish__function_error_names_the_denial(world, reduced_policy):
+    started(world)
+    reduced_policy("SetListenerWeights", "elasticloadbalancing:ModifyListener")
+
+    answer, error, _ = alarm(world)
+
+    assert error is not None  # the invocation failed (FunctionError): what the Errors alarm counts
+    assert answer["errorType"] == "AwsCallDenied"
+    assert answer["errorMessage"].startswith(f"AccessDenied: {SHIFTER_ROLE} may not elasticloadbalancing:ModifyListener "
+                                             f"on {LISTENER_PREFIX}")
+    assert "-- rollback did not finish" in answer["errorMessage"]
