@@ -1,13 +1,14 @@
-"""Network stack: the VPC over three AZs, its endpoints, flow logs and every security group.
+"""Network stack: the VPC over three AZs, its routing, flow logs and every security group.
 
 Tiers (one subnet per AZ each, carved from the VPC CIDR with Fn::Cidr):
   * public: the internet-facing ALB and the NAT gateways only; nothing gets a public IP on launch;
   * app: the Fargate tasks, the Lambdas and the interface endpoints; default route to a NAT gateway;
   * db: Aurora and the DMS replication instance; no route out of the VPC at all, so card data
     stores cannot reach the internet even if a security group were opened by mistake.
-AWS APIs are reached through VPC endpoints (PrivateLink, and S3/DynamoDB gateways), so the
-security groups can deny all internet egress. Every security group of the system lives here,
-so that one file shows the whole allowed traffic matrix to a reviewer.
+AWS APIs are reached through VPC endpoints (PrivateLink, and S3/DynamoDB gateways: the endpoints
+stack, templates/endpoints.py, in the endpoint security group defined here), so the security groups
+can deny all internet egress. Every security group of the system lives here, so that one file shows
+the whole allowed traffic matrix to a reviewer.
 """
 
 from troposphere import (
@@ -19,7 +20,6 @@ from troposphere import (
     Join,
     Ref,
     Select,
-    Split,
     Sub,
 )
 from troposphere.ec2 import (
@@ -35,28 +35,17 @@ from troposphere.ec2 import (
     SecurityGroupRule,
     Subnet,
     SubnetRouteTableAssociation,
-    VPCEndpoint,
     VPCGatewayAttachment,
 )
 
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import export, name, new_template, suppressions, tags, to_json
-from bluegreen.cfn_iam import allow, policy_and_role, policy_document, service_trust
+from bluegreen.cfn_iam import allow, policy_and_role, service_trust
 from bluegreen.cfn_storage import RETENTION_DAYS_FROM_A_YEAR, log_group
 
 AZ_COUNT = 3
 #: (logical prefix, name qualifier) of each subnet tier, in the order their CIDRs are carved.
 TIERS = (("Public", "public"), ("App", "app"), ("Db", "db"))
-#: PrivateLink endpoints in the app subnets: what the tasks, Lambdas, DMS and the rotation function
-#: call. elasticloadbalancing, sns and rds serve the traffic shifter (listener weights,
-#: notifications, cluster state).
-INTERFACE_ENDPOINTS = (
-    "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring", "dms",
-    "elasticloadbalancing", "sns", "rds",
-)
-#: Gateway endpoints (free, route-table based): S3 for ECR image layers and CloudFormation
-#: custom-resource responses, DynamoDB for the traffic-shifter's state table.
-GATEWAY_ENDPOINTS = ("s3", "dynamodb")
 HTTPS = 443
 MYSQL = 3306
 THREE_NATS = "ThreeNatGateways"
@@ -297,54 +286,8 @@ def _security_groups(t, vpc):
     return groups
 
 
-def _endpoints(t, vpc, subnets, endpoint_sg, private_tables):
-    # Identity perimeter: only principals of this account may use the interface endpoints.
-    perimeter = policy_document(allow("OnlyThisAccountsPrincipals", "*", "*", principal="*", condition={
-        "StringEquals": {"aws:PrincipalAccount": Ref("AWS::AccountId")}}))
-    for service in INTERFACE_ENDPOINTS:
-        logical = "".join(part.capitalize() for part in service.split(".")) + "Endpoint"
-        t.add_resource(VPCEndpoint(
-            logical,
-            VpcId=Ref(vpc),
-            ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
-            VpcEndpointType="Interface",
-            PrivateDnsEnabled=True,
-            SubnetIds=[Ref(s) for s in subnets["App"]],
-            SecurityGroupIds=[GetAtt(endpoint_sg, "GroupId")],
-            PolicyDocument=perimeter,
-            Tags=tags("vpce", service.replace(".", "-")),
-        ))
-    # Gateway endpoints cannot require the caller's account: ECR layer downloads and
-    # CloudFormation responses use presigned URLs of AWS-owned buckets, so those are named.
-    this_account = {"StringEquals": {"aws:ResourceAccount": Ref("AWS::AccountId")}}
-    s3_policy = policy_document(
-        allow("BucketsOfThisAccount", "s3:*", "*", principal="*", condition=this_account),
-        allow("EcrImageLayers", "s3:GetObject", principal="*",
-              resource=Sub("arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*")),
-        # The response bucket names the region without dashes (us-east-1 -> useast1).
-        allow("CloudFormationCustomResourceResponses", "s3:PutObject", principal="*", resource=Join("", [
-            Sub("arn:${AWS::Partition}:s3:::cloudformation-custom-resource-response-"),
-            Join("", Split("-", Ref("AWS::Region"))),
-            "/*",
-        ])),
-    )
-    dynamodb_policy = policy_document(
-        allow("TablesOfThisAccount", "dynamodb:*", "*", principal="*", condition=this_account))
-    policies = {"s3": s3_policy, "dynamodb": dynamodb_policy}
-    for service in GATEWAY_ENDPOINTS:
-        t.add_resource(VPCEndpoint(
-            f"{service.capitalize()}GatewayEndpoint",
-            VpcId=Ref(vpc),
-            ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
-            VpcEndpointType="Gateway",
-            RouteTableIds=[Ref(table) for table in private_tables],
-            PolicyDocument=policies[service],
-            Tags=tags("vpce", service),
-        ))
-
-
 def build():
-    t = new_template("VPC over three AZs, endpoints, flow logs and all security groups of the blue-green payment platform.")
+    t = new_template("VPC over three AZs, flow logs and all security groups of the blue-green payment platform.")
     _parameters(t)
     vpc = t.add_resource(VPC(
         "Vpc",
@@ -358,7 +301,6 @@ def build():
     private_tables = _routing(t, vpc, subnets)
     _flow_logs(t, vpc)
     groups = _security_groups(t, vpc)
-    _endpoints(t, vpc, subnets, groups["Endpoint"], private_tables)
 
     export(t, "VpcId", Ref(vpc), "ID of the VPC.")
     export(t, "VpcCidr", GetAtt(vpc, "CidrBlock"), "IPv4 CIDR of the VPC.")
@@ -367,6 +309,8 @@ def build():
                f"Comma-joined IDs of the three {qualifier} subnets, in AZ order.")
     for prefix, group in groups.items():
         export(t, f"{prefix}SecurityGroupId", GetAtt(group, "GroupId"), f"ID of the {prefix.lower()} security group.")
+    export(t, "PrivateRouteTableIds", Join(",", [Ref(table) for table in private_tables]),
+           "Comma-joined IDs of the app and db route tables (the endpoints stack's gateway endpoints).")
     return t
 
 

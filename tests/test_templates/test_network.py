@@ -1,24 +1,18 @@
-"""templates/network.json: the VPC, its tiers, NAT, flow logs, endpoints and the traffic matrix."""
+"""templates/network.json: the VPC, its tiers, NAT, flow logs and the traffic matrix (endpoints: test_endpoints.py)."""
 
 import re
 
 import pytest
 
 from tests.test_templates.intrinsics import Evaluation
-from tests.test_templates import lookup
 from tests.test_templates.lookup import of_type
 
 TIERS = ("Public", "App", "Db")
-INTERFACE_SERVICES = [
-    "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm", "kms", "sts", "monitoring", "dms",
-    "elasticloadbalancing", "sns", "rds",
-]
-APP_SUBNETS = [{"Ref": f"AppSubnet{i}"} for i in (1, 2, 3)]
 PRIVATE_ROUTE_TABLES = [{"Ref": f"{tier}RouteTable{i}"} for tier in ("App", "Db") for i in (1, 2, 3)]
 CONTRACT_OUTPUTS = [
     "VpcId", "VpcCidr", "PublicSubnetIds", "AppSubnetIds", "DbSubnetIds", "AlbSecurityGroupId",
     "AppSecurityGroupId", "DbSecurityGroupId", "DmsSecurityGroupId", "LambdaSecurityGroupId",
-    "RotationSecurityGroupId", "EndpointSecurityGroupId",
+    "RotationSecurityGroupId", "EndpointSecurityGroupId", "PrivateRouteTableIds",
 ]
 
 def _tcp(direction, group, port, *peers):
@@ -193,46 +187,6 @@ def test_flow_log_policy__permissions__write_the_flow_log_group_only(network):
     assert network["Resources"]["FlowLogRole"]["Properties"]["ManagedPolicyArns"] == [{"Ref": "FlowLogPolicy"}]
 
 
-# ------------------------------------------------------------------------------------------ endpoints
-def _endpoint(template, service):
-    wanted = {"Fn::Sub": f"com.amazonaws.${{AWS::Region}}.{service}"}
-    found = [v["Properties"] for v in of_type(template, "AWS::EC2::VPCEndpoint").values()
-             if v["Properties"]["ServiceName"] == wanted]
-    assert len(found) == 1, f"{service}: {len(found)} endpoints"
-    return found[0]
-
-
-@pytest.mark.parametrize("service", INTERFACE_SERVICES)
-def test_interface_endpoint__service__private_dns_in_app_subnets_behind_endpoint_sg(network, service):
-    props = _endpoint(network, service)
-    assert (props["VpcEndpointType"], props["PrivateDnsEnabled"]) == ("Interface", True)
-    assert props["SubnetIds"] == APP_SUBNETS
-    assert props["SecurityGroupIds"] == [{"Fn::GetAtt": ["EndpointSecurityGroup", "GroupId"]}]
-
-
-@pytest.mark.parametrize("service", INTERFACE_SERVICES)
-def test_interface_endpoint__policy__only_principals_of_this_account(network, service):
-    (statement,) = _endpoint(network, service)["PolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}}
-
-
-@pytest.mark.parametrize("service", ["s3", "dynamodb"])
-def test_gateway_endpoint__route_tables__private_tiers_only(network, service):
-    props = _endpoint(network, service)
-    assert props["VpcEndpointType"] == "Gateway"
-    assert props["RouteTableIds"] == PRIVATE_ROUTE_TABLES
-
-
-def test_s3_gateway_endpoint__policy__own_buckets_plus_named_aws_buckets(network):
-    statements = lookup.statements(_endpoint(network, "s3")["PolicyDocument"])
-    assert statements["BucketsOfThisAccount"]["Condition"] == {
-        "StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
-    assert statements["EcrImageLayers"]["Action"] == "s3:GetObject"
-    assert statements["CloudFormationCustomResourceResponses"]["Action"] == "s3:PutObject"
-    assert set(statements) == {"BucketsOfThisAccount", "EcrImageLayers", "CloudFormationCustomResourceResponses"}
-
-
 # ------------------------------------------------------------------------------------------ security groups
 def test_security_groups__all_rules__exactly_the_intended_matrix(network):
     assert _rules(network) == EXPECTED_RULES
@@ -257,3 +211,11 @@ def test_security_groups__internet__alb_in_on_443_and_80_and_lambda_out_on_443(n
 @pytest.mark.parametrize("key", CONTRACT_OUTPUTS)
 def test_outputs__stack_contract__exported_under_the_stack_name(network, key):
     assert network["Outputs"][key]["Export"]["Name"] == {"Fn::Sub": f"${{AWS::StackName}}-{key}"}
+
+
+def test_private_route_tables__output__app_and_db_tables_for_the_gateway_endpoints(network):
+    assert network["Outputs"]["PrivateRouteTableIds"]["Value"] == {"Fn::Join": [",", PRIVATE_ROUTE_TABLES]}
+
+
+def test_network__no_endpoints__they_are_the_endpoints_stack(network):
+    assert of_type(network, "AWS::EC2::VPCEndpoint") == {}
