@@ -334,6 +334,10 @@ def _describe(s: Stack, logical: str, r: dict[str, Any]) -> Described:
         name = p("Name", lambda: token)
         arn = _arn(s, "wafv2", f"regional/webacl/{name}/{token}")
         return f"{name}|{token}|REGIONAL", {"Arn": arn, "Id": token}, [arn]
+    if t == "AWS::ECR::Repository":
+        name = p("RepositoryName", lambda: token.lower())
+        arn = _arn(s, "ecr", f"repository/{name}")
+        return name, {"Arn": arn, "RepositoryUri": f"{ACCOUNT}.dkr.ecr.{s.region}.amazonaws.com/{name}"}, [arn]
     if t == "AWS::KinesisFirehose::DeliveryStream":
         name = p("DeliveryStreamName", lambda: token)
         arn = _arn(s, "firehose", f"deliverystream/{name}")

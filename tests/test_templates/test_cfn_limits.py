@@ -50,6 +50,15 @@ def template(body: str) -> dict:
     return cfn_limits.parse(body)
 
 
+def test_template_bucket_name__no_stack__sets_it():
+    # Sceptre's upload (sceptre/template.py, upload_to_s3) always sends ServerSideEncryption: AES256,
+    # which S3 applies instead of the bucket's default KMS key: our templates would not be encrypted
+    # with our key. Every stack goes inline instead, which this file holds under the limits.
+    uploading = [s.name for env in ENVS for s in stacks(ROOT, env) if s.template_bucket_name]
+
+    assert uploading == []
+
+
 def test_bodies__every_stack_of_dev_prod_and_the_nested_parents__measured():
     names = {name for name, _ in BODIES}
 
