@@ -87,6 +87,11 @@ INTERNALS: tuple[Internal, ...] = (
            "any template size and count accepted: AWS refuses an inline body over 51,200 bytes, a body by URL over 1 MB, >500 resources, >200 outputs/parameters/mappings")
         for name in ("create_stack", "update_stack", "create_change_set", "validate_template", "get_template_summary")
     ),
+    *(
+        _e(f"moto.cloudformation.responses.CloudFormationResponse.{name}", REPLACE, "extensions.cloudformation_change_sets",
+           "the change set was looked up by name in the whole account, ignoring StackName: another stack's was executed")
+        for name in ("describe_change_set", "delete_change_set", "execute_change_set")
+    ),
     _e(f"{_P}.ResourceMap._delete_resource", WRAP, "extensions.deletes", "models without a delete (EIP, NatGateway, ECS, ELBv2, IAM ManagedPolicy, Route 53 ...) outlived their stack"),
     # ---------------------------------------------------------------- Lambda
     _e("moto.awslambda.models.LambdaFunction._invoke_lambda", WRAP, "extensions.awslambda", "python runtimes needed Docker; now a local subprocess (other runtimes: moto's)"),

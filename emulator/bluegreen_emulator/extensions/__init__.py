@@ -17,6 +17,7 @@ import importlib
 MODULES = (
     "cloudformation",
     "cfn_limits",
+    "cloudformation_change_sets",
     "awslambda",
     "ec2",
     "rds",
