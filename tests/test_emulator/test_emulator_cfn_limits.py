@@ -101,6 +101,17 @@ def test_problem__by_url_over_one_megabyte__refused_and_inline_limit_not_applied
         "Template may not exceed 1000000 bytes in size.")
 
 
+def test_problem__description_names_and_mapping_attributes__quotas_of_the_same_page():
+    base = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+
+    assert cfn_limits.problem(json.dumps({**base, "Description": "d" * 1024}), by_url=True) is None
+    assert "Description length 1025" in cfn_limits.problem(json.dumps({**base, "Description": "d" * 1025}), by_url=True)
+    long_name = {"Resources": {"H" * 256: base["Resources"]["Handle"]}}
+    assert "longer than 255 characters" in cfn_limits.problem(json.dumps(long_name), by_url=True)
+    mapping = {**base, "Mappings": {"Big": {f"K{i}": {"V": "x"} for i in range(201)}}}
+    assert "attributes count 201" in cfn_limits.problem(json.dumps(mapping), by_url=True)
+
+
 def test_problem__yaml_template__quotas_counted_too():
     yaml_body = "Resources:\n" + "".join(f"  H{i}:\n    Type: AWS::CloudFormation::WaitConditionHandle\n" for i in range(501))
 

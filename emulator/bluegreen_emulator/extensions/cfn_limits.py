@@ -3,7 +3,9 @@
 AWS CloudFormation quotas (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html,
 docs/aws-constraints.md): a template body passed in the request (``TemplateBody``) is at most 51,200
 bytes; one passed by ``TemplateURL`` at most 1 MB (held here as 1,000,000 bytes, the stricter
-reading); a template declares at most 500 resources, 200 outputs, 200 parameters and 200 mappings.
+reading); a template declares at most 500 resources, 200 outputs, 200 parameters and 200 mappings
+(each of at most 200 attributes), its description is at most 1,024 bytes and every resource,
+parameter, output and mapping name at most 255 characters.
 moto 5.2 checks none of them, so a stack Sceptre sends inline at 84 KB was created here and refused
 by AWS. The messages are AWS's own (the ValidationError texts CloudFormation returns), so Sceptre
 prints here what it would print on AWS.
@@ -37,6 +39,12 @@ SECTION_QUOTAS: dict[str, tuple[int, str]] = {
     "Parameters": (200, "Parameter count {count} is greater than max allowed {maximum}"),
     "Mappings": (200, "Mappings count {count} is greater than max allowed {maximum}"),
 }
+#: "Template description": at most 1,024 bytes.
+DESCRIPTION_MAX_BYTES = 1_024
+#: "Mapping attributes": at most 200 per mapping.
+MAPPING_ATTRIBUTES_MAX = 200
+#: "Resource name", "Parameter name", "Output name", "Mapping name": at most 255 characters.
+NAME_MAX_CHARS = 255
 #: The request actions that carry a template (moto's CloudFormationResponse method names).
 ACTIONS = ("create_stack", "update_stack", "create_change_set", "validate_template", "get_template_summary")
 
@@ -82,6 +90,20 @@ def problem(body: str, *, by_url: bool) -> str | None:
         count = len(entries) if isinstance(entries, dict) else 0
         if count > maximum:
             return "Template format error: " + message.format(count=count, maximum=maximum)
+    # The quotas below are AWS's; their messages are modelled in the same form (no AWS text at hand).
+    description = template.get("Description")
+    if isinstance(description, str) and len(description.encode("utf-8")) > DESCRIPTION_MAX_BYTES:
+        return (f"Template format error: Description length {len(description.encode('utf-8'))} is greater than "
+                f"max allowed {DESCRIPTION_MAX_BYTES}")
+    for section in ("Resources", "Parameters", "Outputs", "Mappings"):
+        for name in template.get(section) or {}:
+            if len(str(name)) > NAME_MAX_CHARS:
+                return f"Template format error: {section} name {name} is longer than {NAME_MAX_CHARS} characters"
+    for name, mapping in (template.get("Mappings") or {}).items():
+        count = len(mapping) if isinstance(mapping, dict) else 0
+        if count > MAPPING_ATTRIBUTES_MAX:
+            return (f"Template format error: Mapping {name} attributes count {count} is greater than "
+                    f"max allowed {MAPPING_ATTRIBUTES_MAX}")
     return None
 
 
