@@ -14,6 +14,7 @@ before it can fail a deployment. The measured sizes are in docs/deployment.md ("
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -34,16 +35,23 @@ HEADROOM = 0.9
 LONGEST_BUCKET = "b" * 63
 
 
-def sent_bodies() -> list[tuple[str, str]]:
-    """(stack, body as Sceptre sends it) for every stack of dev and prod and both nested parents."""
-    found = []
+@functools.lru_cache(maxsize=None)
+def sent_bodies() -> dict[str, str]:
+    """stack -> body as Sceptre sends it, for every stack of dev and prod and both nested parents
+    (read once, when the first test needs it: not at collection)."""
+    found = {}
     for env in ENVS:
-        found += [(s.name, s.template.body) for s in stacks(ROOT, env)]
-        found += [(s.name, s.template.body) for s in stacks(ROOT, f"nested-{env}", {"packaging_bucket": LONGEST_BUCKET})]
+        found.update({s.name: s.template.body for s in stacks(ROOT, env)})
+        found.update({s.name: s.template.body
+                      for s in stacks(ROOT, f"nested-{env}", {"packaging_bucket": LONGEST_BUCKET})})
     return found
 
 
-BODIES = sent_bodies()
+#: The stack names, from the config files (cheap at collection); the test below checks they are Sceptre's.
+NAMES = sorted(str(p.relative_to(ROOT / "config").with_suffix(""))
+               for env in ENVS for p in [*(ROOT / "config" / env).glob("*/*.yaml"),
+                                         *(ROOT / "config" / f"nested-{env}").glob("*.yaml")]
+               if p.name != "config.yaml")
 
 
 def template(body: str) -> dict:
@@ -60,19 +68,21 @@ def test_template_bucket_name__no_stack__sets_it():
 
 
 def test_bodies__every_stack_of_dev_prod_and_the_nested_parents__measured():
-    names = {name for name, _ in BODIES}
+    names = set(sent_bodies())
 
     assert {"dev/networking/network", "prod/networking/network", "nested-prod/main", "nested-dev/main"} <= names
-    assert len(names) == len(BODIES)
+    assert names == set(NAMES)
 
 
-@pytest.mark.parametrize("name,body", BODIES, ids=[n for n, _ in BODIES])
-def test_inline_body__as_sceptre_sends_it__within_every_cloudformation_limit(name, body):
+@pytest.mark.parametrize("name", NAMES)
+def test_inline_body__as_sceptre_sends_it__within_every_cloudformation_limit(name):
+    body = sent_bodies()[name]
     assert cfn_limits.problem(body, by_url=False) is None, f"{name}: CloudFormation would refuse it"
 
 
-@pytest.mark.parametrize("name,body", BODIES, ids=[n for n, _ in BODIES])
-def test_inline_body__room_to_grow__below_the_headroom_of_each_limit(name, body):
+@pytest.mark.parametrize("name", NAMES)
+def test_inline_body__room_to_grow__below_the_headroom_of_each_limit(name):
+    body = sent_bodies()[name]
     size = len(body.encode())
     counts = {section: len(template(body).get(section) or {}) for section in cfn_limits.SECTION_QUOTAS}
 
@@ -83,7 +93,7 @@ def test_inline_body__room_to_grow__below_the_headroom_of_each_limit(name, body)
 
 
 def test_nested_children__by_url__within_the_url_limits():
-    parent = template(dict(BODIES)["nested-prod/main"])
+    parent = template(sent_bodies()["nested-prod/main"])
     children = {logical: r["Properties"]["TemplateURL"] for logical, r in parent["Resources"].items()
                 if r["Type"] == "AWS::CloudFormation::Stack"}
     files = {url.rsplit("/", 2)[-2] for url in children.values()}  # .../templates/<stack>/<sha256>.json
@@ -96,7 +106,7 @@ def test_nested_children__by_url__within_the_url_limits():
 
 def test_emulator_rule__the_network_body_before_this_fix__refused():
     # The network stack as Sceptre sent it before (indented JSON, 84,500 bytes): the emulator refuses it.
-    network = dict(BODIES)["dev/networking/network"]
+    network = sent_bodies()["dev/networking/network"]
     indented = json.dumps(template(network), indent=2, sort_keys=True) + "\n"
 
     assert len(indented.encode()) > cfn_limits.INLINE_BODY_MAX_BYTES
