@@ -46,6 +46,10 @@ LOAD_BALANCER_ARN = Kind(
     pattern=_arn("elasticloadbalancing", "loadbalancer/app/[A-Za-z0-9-]+/[0-9a-f]+", "us-east-1"),
     constraint="an application load balancer ARN in us-east-1.")
 LISTENER_ARN = Kind(pattern=_arn("elasticloadbalancing", "listener/app/.+"), constraint="an ALB listener ARN.")
+TRUST_STORE_ARN = Kind(pattern=_arn("elasticloadbalancing", "truststore/[A-Za-z0-9-]+/[0-9a-f]+", "us-east-1"),
+                       constraint="an ELB trust store ARN in us-east-1.")
+#: An S3 object key of the trust store's CA bundle or revocation list (no leading slash, no "..").
+OBJECT_KEY = Kind(pattern=r"^(?!/)(?!.*\.\.)[A-Za-z0-9!_.*'()/-]{1,1024}$", constraint="an S3 object key such as mtls/client-ca-bundle.pem.")
 DMS_TASK_ARN = Kind(pattern=_arn("dms", "task:[A-Za-z0-9-]+"), constraint="a DMS task ARN.")
 #: The CloudWatch dimensions of an ALB and of a target group (their *FullName attributes).
 LOAD_BALANCER_FULL_NAME = Kind(pattern=r"^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",

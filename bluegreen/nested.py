@@ -71,8 +71,9 @@ STACK_CONFIG_KEYS = frozenset({
 })
 #: Hooks whose work the parent's stack config does with a hook of its own (docs/deployment.md):
 #: package_lambda -> package_nested, record_green_weight and preflight -> the same hooks on the parent,
-#: empty_bucket -> empty_nested_buckets.
-HANDLED_HOOKS = frozenset({"package_lambda", "record_green_weight", "empty_bucket", "preflight"})
+#: empty_bucket -> empty_nested_buckets, upload_trust_store -> package_nested (the CA bundle and CRL into the
+#: packaging bucket, which the trust store's bucket parameter becomes, as the Lambda code bucket does).
+HANDLED_HOOKS = frozenset({"package_lambda", "record_green_weight", "empty_bucket", "preflight", "upload_trust_store"})
 #: Resolvers a stack parameter may be.
 PARAMETER_TAGS = ("stack_output", "traffic_weight", "lambda_code_key")
 
@@ -319,6 +320,8 @@ class Parent:
     order: tuple[str, ...]
     project_code: str | None = None
     region: str | None = None
+    #: (kind, S3 key, file or "" when someone else uploads it) of the trust store's CA bundle and revocation list
+    trust_store_objects: tuple[tuple[str, str, str], ...] = ()
 
 
 def launch_order(stacks: dict[str, set[str]]) -> list[str]:
@@ -356,7 +359,7 @@ class _Builder:
         self.lambda_code: dict[str, tuple[str, dict]] = {}
         self.code_buckets = {hook._argument.get("bucket")._argument for s in group.stacks.values()
                              for _, hook in s.hook_calls()
-                             if tag_of(hook) == "package_lambda" and isinstance(hook._argument, dict)
+                             if tag_of(hook) in ("package_lambda", "upload_trust_store") and isinstance(hook._argument, dict)
                              and _is_resolver(hook._argument.get("bucket"))}
         self.code_bucket_child: dict | None = None
         self.green_weight_sources: set[str] = set()
@@ -493,8 +496,18 @@ class _Builder:
                     outputs += [o for o in hook._argument["outputs"] if o not in outputs]
             if outputs:
                 empties.append((logical_id(name), tuple(outputs)))
+        trust_objects = []
+        for name in order:
+            for _, hook in group.stacks[name].hook_calls():
+                if tag_of(hook) == "upload_trust_store" and isinstance(hook._argument, dict):
+                    arg = hook._argument
+                    for kind, key, file in (("CA bundle", arg.get("ca_bundle_key"), arg.get("ca_bundle_file")),
+                                            ("revocation list", arg.get("crl_key"), arg.get("crl_file"))):
+                        if key and (kind, str(key), str(file or "")) not in trust_objects:  # create and update: one hook
+                            trust_objects.append((kind, str(key), str(file or "")))
         tags = next(iter(group.stacks.values())).tags
         return Parent(
+            trust_store_objects=tuple(trust_objects),
             env=group.env,
             template=t,
             children={logical_id(n): group.stacks[n].template for n in order},

@@ -119,6 +119,29 @@ def put(s3: Any, bucket: str, key: str, data: bytes, kms_key: str, content_type:
     return True
 
 
+def put_trust_store_object(s3: Any, bucket: str, kind: str, key: str, file: str, kms_key: str, root: Path) -> bool:
+    """The trust store's CA bundle or CRL, as !upload_trust_store puts it into the artifacts bucket for the
+    Sceptre stacks: from its file when the config names one, else it must be in the bucket already."""
+    from bluegreen import trust_store  # noqa: PLC0415
+
+    if not file:
+        if not object_exists(s3, bucket, key):
+            raise PackageError(trust_store.missing_message(kind, bucket, key))
+        return False
+    path = Path(root) / file
+    if not path.is_file():
+        raise PackageError(f"{file} (the trust store's {kind}) does not exist")
+    data = path.read_bytes()
+    try:
+        trust_store.check(kind, data)
+    except trust_store.TrustStoreError as err:
+        raise PackageError(f"{file}: {err}") from err
+    if trust_store.same_object(s3, bucket, key, data):
+        return False
+    trust_store.put(s3, bucket, key, data, kms_key)
+    return True
+
+
 def upload(parent: nested.Parent, bucket: str, s3: Any, *, root: Path = ROOT,
            builder: Callable[..., lambda_zip.Package] = lambda_zip.build) -> dict[str, bool]:
     """Every child template and Lambda zip of the parent into ``bucket``; {key: True if uploaded now}."""
@@ -132,6 +155,8 @@ def upload(parent: nested.Parent, bucket: str, s3: Any, *, root: Path = ROOT,
             raise PackageError(f"cannot build lambda_src/{name}: {err}") from err
         done[built.key] = put(s3, bucket, built.key, built.data, kms_key, "application/zip",
                               {"sha256": built.sha256, "source": f"lambda_src/{name}"})
+    for kind, key, file in parent.trust_store_objects:
+        done[key] = put_trust_store_object(s3, bucket, kind, key, file, kms_key, root)
     for logical, (key, data) in child_objects(parent, root).items():
         done[key] = put(s3, bucket, key, data, kms_key, "application/json",
                         {"source": f"templates/{parent.children[logical]}"})

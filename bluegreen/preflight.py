@@ -130,12 +130,42 @@ def check_endpoint(
         ) from err
 
 
+def check_client_trust_store(environment: str, key: object, file: object, root: str | None = None) -> None:
+    """Both ALBs verify client certificates against one trust store: its CA bundle needs an S3 key, and
+    prod names the bundle file (CA certificates are public; the file is what a review reads) so no prod
+    launch goes ahead without one. A named file must be a PEM bundle of CA certificates."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from bluegreen import trust_store  # noqa: PLC0415
+
+    if not key:
+        raise PreflightError(
+            f"client_ca_bundle_key is empty: both ALBs' mutual TLS needs a trust store; set it in "
+            f"config/{environment}/config.yaml to the artifacts-bucket key of the clients' CA bundle, e.g. "
+            "mtls/client-ca-bundle.pem")
+    if not file:
+        if environment == "prod":
+            raise PreflightError(
+                "client_ca_bundle_file is empty in prod: the trust store of both ALBs would have no CA bundle. Put "
+                "the PEM bundle of the acquirers' and terminals' CAs (public certificates) in config/prod/mtls/ and "
+                "name it in config/prod/config.yaml (docs/pci-dss.md: onboarding a client)")
+        return
+    path = Path(root or ".") / str(file)
+    if not path.is_file():
+        raise PreflightError(f"client_ca_bundle_file {file!r} does not exist (relative to the project folder)")
+    try:
+        trust_store.ca_certificates(path.read_bytes())
+    except trust_store.TrustStoreError as err:
+        raise PreflightError(f"client_ca_bundle_file {file!r} {err}") from None
+
+
 def problems(
     values: Mapping[str, object],
     *,
     other_environments: Mapping[str, str] | None = None,
     endpoint_url: str | None = None,
     connect: Callable[..., socket.socket] = socket.create_connection,
+    project_root: str | None = None,
 ) -> list[str]:
     """Every preflight message for ``values`` ({environment, suffix, vpc_cidr, certificate_arn,
     datacentre_cidrs}); [] when all is well."""
@@ -158,4 +188,7 @@ def problems(
     run(lambda: check_vpc_cidr(values.get("vpc_cidr"), other_environments=other_environments,
                                datacentre_cidrs=datacentre))
     run(lambda: check_certificate_arn(str(values.get("environment")), values.get("certificate_arn")))
+    if "client_ca_bundle_key" in values:
+        run(lambda: check_client_trust_store(str(values.get("environment")), values.get("client_ca_bundle_key"),
+                                             values.get("client_ca_bundle_file"), project_root))
     return found

@@ -46,6 +46,8 @@ from sceptre.hooks import Hook
 from bluegreen import preflight
 
 KEYS = frozenset({"environment", "suffix", "vpc_cidr", "certificate_arn", "datacentre_cidrs"})
+#: Checked when given: the trust store of both ALBs' mutual TLS (bluegreen.preflight.check_client_trust_store).
+OPTIONAL_KEYS = frozenset({"client_ca_bundle_key", "client_ca_bundle_file"})
 
 
 class PreflightFailedError(SceptreException):
@@ -112,9 +114,10 @@ class Preflight(Hook):
 
     def setup(self):
         argument = self._argument
-        if not isinstance(argument, dict) or set(argument) != KEYS:
+        if not isinstance(argument, dict) or not KEYS <= set(argument) <= KEYS | OPTIONAL_KEYS:
             raise InvalidHookArgumentTypeError(
                 "!preflight takes a dict with exactly the keys " + ", ".join(sorted(KEYS))
+                + " (and optionally " + ", ".join(sorted(OPTIONAL_KEYS)) + ")"
                 + f" (each usually !stack_attr stack_group_config.<key>); got {argument!r}"
             )
 
@@ -125,8 +128,9 @@ class Preflight(Hook):
             others = dict(other_vpc_cidrs(self.stack.stack_group_config["project_path"], str(values.get("environment"))))
         environ = os.environ if self._environ is None else self._environ
         kwargs = {"connect": self._connect} if self._connect is not None else {}
+        root = (getattr(self.stack, "stack_group_config", None) or {}).get("project_path") if self.stack else None
         found = preflight.problems(values, other_environments=others,
-                                   endpoint_url=environ.get("AWS_ENDPOINT_URL"), **kwargs)
+                                   endpoint_url=environ.get("AWS_ENDPOINT_URL"), project_root=root, **kwargs)
         if found:
             name = self.stack.name if self.stack is not None else "preflight"
             # One line: Sceptre prints the message as a quoted string, newlines escaped.

@@ -7,20 +7,28 @@ listeners, which hold the weights, are the listeners stack's (the ``route53`` st
 weight change never touches this stack. The certificate both HTTPS listeners use is chosen here:
 the company's (``CertificateArn``) or, in dev, one requested and validated by DNS.
 
+Who may connect: one trust store, ``ClientTrustStore``, holds the CA bundle (an object of the KMS-encrypted
+artifacts bucket, its key a config value per environment, and optionally a revocation list beside it);
+both HTTPS listeners (listeners stack) verify every client certificate against it, so a shift or a
+rollback never changes who may connect (docs/pci-dss.md, requirement 8).
+
 Exposure: one security group for both ALBs (ports 80 and 443 only, from the network stack);
 headers that are not valid HTTP are dropped; AWS WAF in front of each. Logs: ALB access and
 connection logs to one S3 bucket of this stack, a prefix per edge (SSE-S3: the only encryption
 ALB log delivery writes to), each web ACL's log to its own log group encrypted with the ops key.
 """
 
-from troposphere import Equals, GetAtt, If, Ref, Sub
+from troposphere import Equals, GetAtt, If, Not, Ref, Sub
 from troposphere.certificatemanager import Certificate, DomainValidationOption
 from troposphere.elasticloadbalancingv2 import (
     LoadBalancer,
     LoadBalancerAttributes,
     Matcher,
+    RevocationContent,
     TargetGroup,
     TargetGroupAttribute,
+    TrustStore,
+    TrustStoreRevocation,
 )
 from troposphere.wafv2 import (
     AllowAction,
@@ -82,12 +90,21 @@ def _parameters(t):
     params.add(t, "AccessLogRetentionDays", "Days ALB logs are kept in S3 (PCI DSS 10.7: one year, 90 days at hand).",
                params.NUMBER, Default=400, MinValue=90, MaxValue=3650)
     params.add(t, "OpsKeyArn", "Ops KMS key (security stack) that encrypts the WAF log groups.", params.KMS_KEY_ARN)
+    params.add(t, "TrustStoreBucketName", "KMS-encrypted bucket with the clients' CA bundle and revocation list "
+               "(artifacts stack).", params.BUCKET_NAME)
+    params.add(t, "ClientCaBundleKey", "Object key of the PEM bundle of the CAs whose client certificates may "
+               "connect (config key client_ca_bundle_key).", params.OBJECT_KEY)
+    params.add(t, "ClientCrlKey", "Object key of the certificate revocation list (PEM) of those CAs; empty for none "
+               "(config key client_crl_key).", Default="",
+               AllowedPattern=r"^((?!/)(?!.*\.\.)[A-Za-z0-9!_.*'()/-]{1,1024})?$",
+               ConstraintDescription="empty, or an S3 object key such as mtls/client-ca.crl.pem")
     params.add(t, "WafRateLimit", "Requests per client IP per 5 minutes above which WAF blocks (peak total is "
                "~12,500).", params.NUMBER, Default=20000, MinValue=100, MaxValue=2000000000)
 
 
 def _rules(t):
     t.add_condition("CreateCertificate", Equals(Ref("CertificateArn"), ""))
+    t.add_condition("HasClientCrl", Not(Equals(Ref("ClientCrlKey"), "")))
     t.add_rule("ProdNamesItsCertificate", {
         "RuleCondition": {"Fn::Equals": [{"Ref": "Environment"}, "prod"]},
         "Assertions": [{
@@ -209,6 +226,28 @@ def _waf(t, edge, alb):
     return acl
 
 
+def _trust_store(t):
+    """The one trust store of both HTTPS listeners, and its revocation list when the config names one."""
+    store = t.add_resource(TrustStore(
+        "ClientTrustStore",
+        # ts-clients-<env>-<suffix>: within the 32 characters and the pattern ELB allows.
+        Name=name("ts", "clients"),
+        CaCertificatesBundleS3Bucket=Ref("TrustStoreBucketName"),
+        CaCertificatesBundleS3Key=Ref("ClientCaBundleKey"),
+        Tags=tags("ts", "clients"),
+    ))
+    t.add_resource(TrustStoreRevocation(
+        "ClientTrustStoreRevocation",
+        Condition="HasClientCrl",
+        TrustStoreArn=Ref(store),
+        RevocationContents=[RevocationContent(RevocationType="CRL", S3Bucket=Ref("TrustStoreBucketName"),
+                                              S3Key=Ref("ClientCrlKey"))],
+    ))
+    export(t, "ClientTrustStoreArn", Ref(store),
+           "Trust store both HTTPS listeners verify client certificates against (listeners stack).")
+    return store
+
+
 def log_prefix(kind, edge):
     """S3 prefix of one edge's access or connection logs (``access-blue``, ``connection-green``)."""
     return f"{kind}-{edge}"
@@ -285,6 +324,7 @@ def build():
         groups = {target: _target_group(t, edge, target) for target in COLOURS}
         acl = _waf(t, edge, alb)
         _edge_outputs(t, edge, alb, acl, groups)
+    _trust_store(t)
     export(t, "ListenerCertificateArn", If("CreateCertificate", Ref(certificate), Ref("CertificateArn")),
            "ACM certificate of both HTTPS listeners (listeners stack): the company's, or the one requested here.")
     export(t, "AlbLogBucketName", Ref(bucket), "Bucket with both ALBs' access and connection logs.")

@@ -13,6 +13,12 @@ reached, while the Route 53 weights decide which edge that is (docs/traffic-weig
 A request with ``X-Target-Colour: blue|green`` from an operator address goes to that colour only,
 on either edge, so green is checked end to end, through both edges, before it takes any share.
 Port 80 only redirects; TLS 1.2+ with the certificate the alb stack chose.
+
+Mutual TLS in verify mode on every HTTPS listener, all against the one trust store of the alb stack:
+a client without a certificate from its CAs, or with an expired or revoked one, is refused at the
+handshake, and the targets receive the verified certificate in the X-Amzn-Mtls-Clientcert-* headers
+(app/payment_api/client_identity.py). The same on both edges, so a weight change or a rollback never
+changes who may connect.
 """
 
 from troposphere import Ref
@@ -24,6 +30,7 @@ from troposphere.elasticloadbalancingv2 import (
     HttpHeaderConfig,
     Listener,
     ListenerRule,
+    MutualAuthentication,
     ListenerRuleAction,
     RedirectConfig,
     SourceIpConfig,
@@ -50,11 +57,20 @@ def _parameters(t):
                "alb stack requested (alb stack).",
                AllowedPattern="^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[a-f0-9-]+$",
                ConstraintDescription="an ACM certificate ARN in us-east-1")
+    params.add(t, "ClientTrustStoreArn", "Trust store of the clients' CAs both HTTPS listeners verify against "
+               "(alb stack).", params.TRUST_STORE_ARN)
     params.weights(t, 999, "Share of each HTTPS listener's traffic for {colour} (ALB weight 0..999; Sceptre passes "
                            "percentages derived from green_weight).")
     params.add(t, "ColourCheckSourceCidrs", "Up to 4 CIDRs (operators, the NAT egress of the automation) allowed to "
                f"pick a colour with the {COLOUR_HEADER} header; nobody else can reach a colour that has no share.",
                params.NAMES)
+
+
+def mutual_authentication():
+    """Verify mode against the one trust store; an expired client certificate is refused, and the
+    trust store's CA names are not advertised (a client knows which CA issued its certificate)."""
+    return MutualAuthentication(Mode="verify", TrustStoreArn=Ref("ClientTrustStoreArn"),
+                                IgnoreClientCertificateExpiry=False, AdvertiseTrustStoreCaNames="off")
 
 
 def _listeners(t, edge):
@@ -73,6 +89,7 @@ def _listeners(t, edge):
         SslPolicy=TLS_POLICY,
         # One certificate for the payment hostname serves both edges: clients reach either by it.
         Certificates=[ListenerCertificate(CertificateArn=Ref("ListenerCertificateArn"))],
+        MutualAuthentication=mutual_authentication(),
         DefaultActions=[Action(
             Type="forward",
             ForwardConfig=ForwardConfig(

@@ -137,6 +137,18 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.elbv2.models.ELBv2Backend.convert_and_validate_properties", REPLACE, "extensions.elbv2", "a forward action with ForwardConfig (weighted target groups) failed with KeyError 'TargetGroupArn'"),
     _e("moto.elbv2.models.FakeLoadBalancer.get_cfn_attribute", WRAP, "extensions.elbv2", "no GetAtt CanonicalHostedZoneID, LoadBalancerFullName, SecurityGroups"),
     _e("moto.elbv2.models.FakeTargetGroup.get_cfn_attribute", ADD, "extensions.elbv2", "any GetAtt of a target group crashed"),
+    *(
+        _e(f"moto.elbv2.{where}.{name}", ADD, "extensions.elbv2_trust_store", "moto has no trust store API (ALB mutual TLS)")
+        for where, names in (("models.ELBv2Backend", ("create_trust_store", "modify_trust_store", "describe_trust_stores",
+                                                        "delete_trust_store", "add_trust_store_revocations",
+                                                        "describe_trust_store_revocations", "remove_trust_store_revocations")),
+                             ("responses.ELBV2Response", ("create_trust_store", "describe_trust_stores", "modify_trust_store",
+                                                          "delete_trust_store", "add_trust_store_revocations",
+                                                          "describe_trust_store_revocations")))
+        for name in names
+    ),
+    _e("moto.elbv2.models.FakeListener.create_from_cloudformation_json", WRAP, "extensions.elbv2_trust_store", "MutualAuthentication dropped: no check of its trust store, not in DescribeListeners"),
+    _e("moto.elbv2.models.FakeListener.update_from_cloudformation_json", WRAP, "extensions.elbv2_trust_store", "the same on update"),
     # ---------------------------------------------------------------- S3, IAM policy evaluation
     _e("moto.iam.policy_conditions.CONDITION_OPERATIONS[Bool]", ADD, "extensions.s3", "the Bool condition operator is not evaluated"),
     _e("moto.iam.access_control.IAMPolicyStatement.is_action_permitted", WRAP, "extensions.s3", "a statement whose Condition does not hold answered DENIED instead of not applying"),

@@ -366,6 +366,9 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::ElasticLoadBalancingV2::TargetGroup": ("elbv2.describe_target_groups", lambda c, p, _: c("elbv2").describe_target_groups(TargetGroupArns=[p])),
     "AWS::ElasticLoadBalancingV2::Listener": ("elbv2.describe_listeners", lambda c, p, _: c("elbv2").describe_listeners(ListenerArns=[p])),
     "AWS::ElasticLoadBalancingV2::ListenerRule": ("elbv2.describe_rules", lambda c, p, _: c("elbv2").describe_rules(RuleArns=[p])),
+    "AWS::ElasticLoadBalancingV2::TrustStore": ("elbv2.describe_trust_stores", lambda c, p, _: c("elbv2").describe_trust_stores(TrustStoreArns=[p])),
+    "AWS::ElasticLoadBalancingV2::TrustStoreRevocation": ("elbv2.describe_trust_store_revocations", lambda c, p, _: c("elbv2").describe_trust_store_revocations(
+        TrustStoreArn=p.split("|")[0], RevocationIds=[int(i) for i in p.split("|")[1].split(",")])),
     "AWS::Route53::HostedZone": _got("route53", "get_hosted_zone", "Id"),
     "AWS::Route53::RecordSet": ("route53.list_resource_record_sets (name, type, set id)", _record_set),
     "AWS::Route53::RecordSetGroup": ("route53.list_resource_record_sets (each record)", _record_set_group),

@@ -114,8 +114,9 @@ def test_sceptre_launch__bad_group_config_value__refused_and_nothing_changed(wor
 
 def test_sceptre_launch__prod_without_certificate__refused_and_nothing_changed(world, before):
     result = world.run("sceptre", "launch", "-y", "prod")
-    refused(result, "preflight refused the 'prod' environment, nothing was changed: certificate_arn is empty in "
-                    "prod: set it in config/prod/config.yaml to the company's ACM certificate ARN")
+    refused(result, "preflight refused the 'prod' environment, nothing was changed: (1) certificate_arn is empty in "
+                    "prod: set it in config/prod/config.yaml to the company's ACM certificate ARN",
+            "(2) client_ca_bundle_file is empty in prod")
     assert world.state() == before
 
 

@@ -159,3 +159,39 @@ def test_problems__several_bad_values__all_reported_in_order():
     assert [message.split(" ")[:2] for message in found] == [
         ["the", "local"], ["environment_suffix", "must"], ["vpc_cidr", "'10.50.0.0/16'"], ["certificate_arn", "is"],
     ]
+
+
+# -- the trust store of both ALBs' mutual TLS -----------------------------------------------------------
+def test_check_client_trust_store__dev_with_its_committed_bundle__accepted():
+    from pathlib import Path
+
+    from bluegreen.preflight import check_client_trust_store
+
+    root = str(Path(__file__).resolve().parents[2])
+    check_client_trust_store("dev", "mtls/client-ca-bundle-dev.pem", "config/dev/mtls/client-ca-bundle.pem", root)
+    check_client_trust_store("dev", "mtls/client-ca-bundle-dev.pem", "", root)  # someone uploads it: the hook checks
+
+
+@pytest.mark.parametrize("environment,key,file,message", [
+    ("dev", "", "", "client_ca_bundle_key is empty: both ALBs' mutual TLS needs a trust store"),
+    ("prod", "mtls/client-ca-bundle.pem", "", "client_ca_bundle_file is empty in prod"),
+    ("prod", "mtls/client-ca-bundle.pem", "config/prod/mtls/missing.pem", "does not exist"),
+    ("dev", "mtls/x.pem", "README.md", "holds no PEM certificate"),
+])
+def test_check_client_trust_store__missing_or_not_a_ca_bundle__refused(environment, key, file, message, tmp_path):
+    from pathlib import Path
+
+    from bluegreen.preflight import check_client_trust_store
+
+    root = str(Path(__file__).resolve().parents[2])
+    with pytest.raises(PreflightError, match=message):
+        check_client_trust_store(environment, key, file, root)
+
+
+def test_check_client_trust_store__a_leaf_certificate_not_a_ca__refused(tmp_path):
+    from bluegreen.preflight import check_client_trust_store
+    from bluegreen.rehearsal.pki import CertificateAuthority
+
+    leaf = CertificateAuthority(tmp_path).client("m-1")
+    with pytest.raises(PreflightError, match="is not a CA certificate"):
+        check_client_trust_store("dev", "mtls/x.pem", leaf.cert.name, str(tmp_path))

@@ -109,7 +109,8 @@ def test_group_config__prod_without_certificate__refused_until_it_is_set():
     stack = stacks("prod")["prod/networking/network"]
     stack.hooks["before_launch"][0]._environ = {}
     with pytest.raises(PreflightFailedError, match=r"prod/networking/network - preflight refused the 'prod' environment, nothing "
-                                                   r"was changed: certificate_arn is empty in prod"):
+                                                   r"was changed: \(1\) certificate_arn is empty in prod.* \(2\) "
+                                                   r"client_ca_bundle_file is empty in prod"):
         stack.hooks["before_launch"][0].run()
 
 

@@ -75,11 +75,11 @@ def sceptre_parameters(stack) -> dict:
 
 
 def code_buckets(stack) -> list[str]:
-    """The !stack_output arguments of the stack's !package_lambda hooks (their bucket)."""
+    """The !stack_output arguments of the stack's !package_lambda and !upload_trust_store hooks (their bucket)."""
     found = []
     for hooks in (stack.hooks or {}).values():
         for hook in hooks:
-            bucket = (getattr(hook, "_argument", None) or {}).get("bucket") if type(hook).__name__ == "PackageLambda" \
+            bucket = (getattr(hook, "_argument", None) or {}).get("bucket") if type(hook).__name__ in ("PackageLambda", "UploadTrustStore") \
                 else None
             if isinstance(bucket, SceptreStackOutput):
                 found.append(bucket._argument)

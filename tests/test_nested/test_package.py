@@ -174,8 +174,20 @@ def test_handler__sceptre_renders_the_parent__packaged_compact_and_within_the_bo
 
 
 # ------------------------------------------------------------------------------------ uploads
+DEV_CA_BUNDLE = ROOT / "config" / "dev" / "mtls" / "client-ca-bundle.pem"
+
+
+def pki_owner_uploads_prod_ca_bundle(aws, parent, bucket=BUCKET):
+    """Prod names its trust store's CA bundle by key only: the PKI owner puts it in the bucket."""
+    (kind, key, file), = parent.trust_store_objects
+    assert (kind, file) == ("CA bundle", "")
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=DEV_CA_BUNDLE.read_bytes())
+    return key
+
+
 @pytest.fixture
 def uploaded(aws, bucket, parents):
+    pki_owner_uploads_prod_ca_bundle(aws, parents["prod"])
     return package.upload(parents["prod"], bucket, aws.client("s3"), builder=fake_build)
 
 
@@ -183,7 +195,24 @@ def test_upload__kms_bucket__every_child_template_and_lambda_zip(aws, uploaded, 
     parent = parents["prod"]
     expected = {key for key, _ in package.child_objects(parent).values()}
     expected |= {fake_build(name).key for name in parent.lambda_code.values()}
-    assert keys(aws) == expected == set(uploaded) and all(uploaded.values())
+    bundle = parent.trust_store_objects[0][1]
+    assert keys(aws) == expected | {bundle} == set(uploaded)
+    assert all(v for k, v in uploaded.items() if k != bundle) and uploaded[bundle] is False  # there already
+
+
+def test_upload__prod_ca_bundle_missing__refused_naming_the_key(aws, bucket, parents):
+    with pytest.raises(package.PackageError, match="client-ca-bundle.pem is missing"):
+        package.upload(parents["prod"], bucket, aws.client("s3"), builder=fake_build)
+
+
+def test_upload__dev_ca_bundle_and_crl_files__put_at_their_keys_once(aws, bucket, parents):
+    objects = parents["dev"].trust_store_objects
+    assert [kind for kind, _, _ in objects] == ["CA bundle", "revocation list"]
+    first = package.upload(parents["dev"], bucket, aws.client("s3"), builder=fake_build)
+    again = package.upload(parents["dev"], bucket, aws.client("s3"), builder=fake_build)
+    for _, key, file in objects:
+        assert first[key] is True and again[key] is False
+        assert aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == (ROOT / file).read_bytes()
 
 
 def test_upload__each_template_url__holds_its_child(aws, uploaded, parents):
@@ -194,9 +223,9 @@ def test_upload__each_template_url__holds_its_child(aws, uploaded, parents):
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == (ROOT / "templates" / filename).read_bytes()
 
 
-def test_upload__objects__sse_kms_under_the_buckets_key(aws, uploaded, kms_key):
+def test_upload__objects__sse_kms_under_the_buckets_key(aws, uploaded, kms_key, parents):
     s3 = aws.client("s3")
-    for key in keys(aws):
+    for key in keys(aws) - {parents["prod"].trust_store_objects[0][1]}:  # that one is the PKI owner's
         head = s3.head_object(Bucket=BUCKET, Key=key)
         assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", kms_key), key
 
@@ -235,11 +264,12 @@ def test_package_nested_hook__parent_stack__uploads_what_the_handler_names(aws, 
     stack = parent_stack("prod")
     (hook,) = [h for h in stack.hooks["before_create"] if isinstance(h, PackageNested)]
     hook._s3_client, hook._builder = aws.client("s3"), fake_build
+    bundle = pki_owner_uploads_prod_ca_bundle(aws, nested.generate("prod"))
     done = hook.run()
     template = json.loads(stack.template.body.removeprefix("---\n"))
     named = {split(r["Properties"]["TemplateURL"])[1] for r in template["Resources"].values()}
     assert named <= set(done) and named <= keys(aws)
-    assert set(done) - named == {fake_build(n).key for n in ("ssm_parameter", "traffic_shifter")}
+    assert set(done) - named == {fake_build(n).key for n in ("ssm_parameter", "traffic_shifter")} | {bundle}
 
 
 def test_package_nested_hook__bucket_without_kms_key__refused_naming_the_stack(aws):

@@ -232,7 +232,7 @@ def test_outputs__contract__both_edges_exported(alb):
                 "WebAclArn")
     contract = ({f"{e}{key}" for e in EDGES for key in per_edge}
                 | {f"{e}Alb{t}TargetGroup{kind}" for e in EDGES for t in TARGETS for kind in ("Arn", "FullName")}
-                | {"AlbLogBucketName", "ListenerCertificateArn"})
+                | {"AlbLogBucketName", "ListenerCertificateArn", "ClientTrustStoreArn"})
     outputs = alb["Outputs"]
     assert set(outputs) == contract
     for key in contract:
@@ -241,3 +241,34 @@ def test_outputs__contract__both_edges_exported(alb):
 
 def test_outputs__dns_names__each_its_own_alb(alb, edge):
     assert alb["Outputs"][f"{edge}LoadBalancerDnsName"]["Value"] == {"Fn::GetAtt": [f"{edge}LoadBalancer", "DNSName"]}
+
+
+# -- who may connect: one trust store for both edges -------------------------------------------------------
+def test_trust_store__one__its_ca_bundle_from_the_configured_key_of_the_artifacts_bucket(resources, alb):
+    (store,) = of_type(resources, "AWS::ElasticLoadBalancingV2::TrustStore").values()
+    props = store["Properties"]
+    assert props["CaCertificatesBundleS3Bucket"] == {"Ref": "TrustStoreBucketName"}
+    assert props["CaCertificatesBundleS3Key"] == {"Ref": "ClientCaBundleKey"}
+    assert "Default" not in alb["Parameters"]["ClientCaBundleKey"]  # no environment without a bundle
+
+
+@pytest.mark.parametrize("suffix", ["d01", "abcdefgh"])
+def test_trust_store__name__within_elbs_32_characters_and_pattern(resources, suffix):
+    import re
+
+    rendered = (resources["ClientTrustStore"]["Properties"]["Name"]["Fn::Sub"]
+                .replace("${Environment}", "prod").replace("${EnvironmentSuffix}", suffix))
+    assert len(rendered) <= 32 and re.match(r"^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$", rendered), rendered
+
+
+def test_trust_store__revocation_list__only_when_configured_and_a_crl(resources, alb):
+    (revocation,) = of_type(resources, "AWS::ElasticLoadBalancingV2::TrustStoreRevocation").values()
+    assert revocation["Condition"] == "HasClientCrl"
+    assert alb["Conditions"]["HasClientCrl"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ClientCrlKey"}, ""]}]}
+    assert revocation["Properties"]["TrustStoreArn"] == {"Ref": "ClientTrustStore"}
+    (content,) = revocation["Properties"]["RevocationContents"]
+    assert content == {"RevocationType": "CRL", "S3Bucket": {"Ref": "TrustStoreBucketName"}, "S3Key": {"Ref": "ClientCrlKey"}}
+
+
+def test_trust_store__exported_for_both_listeners(alb):
+    assert alb["Outputs"]["ClientTrustStoreArn"]["Value"] == {"Ref": "ClientTrustStore"}

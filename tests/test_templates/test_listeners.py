@@ -111,3 +111,25 @@ def test_outputs__https_listeners__exported_for_the_shifter(listeners, edge):
     output = listeners["Outputs"][f"{edge}HttpsListenerArn"]
     assert output["Value"] == {"Ref": f"{edge}HttpsListener"}
     assert output["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-" + f"{edge}HttpsListenerArn"}
+
+
+# -- who may connect -------------------------------------------------------------------------------------------
+def test_https_listener__mutual_tls_verify_mode__against_the_one_trust_store(https):
+    assert https["MutualAuthentication"] == {
+        "Mode": "verify", "TrustStoreArn": {"Ref": "ClientTrustStoreArn"},
+        # An expired client certificate is refused at the handshake, as an unknown or revoked one is.
+        "IgnoreClientCertificateExpiry": False, "AdvertiseTrustStoreCaNames": "off"}
+
+
+def test_https_listeners__both_edges__the_same_mutual_tls(resources):
+    # A shift or rollback moves clients between edges: who may connect must not change with it.
+    modes = [r["Properties"]["MutualAuthentication"] for r in of_type(resources, "AWS::ElasticLoadBalancingV2::Listener").values()
+             if r["Properties"]["Protocol"] == "HTTPS"]
+    assert len(modes) == 2 and modes[0] == modes[1]
+
+
+def test_listeners_config__trust_store__the_alb_stacks_output():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "config" / "dev" / "route53" / "listeners.yaml").read_text()
+    assert "ClientTrustStoreArn: !stack_output {{ environment }}/compute/alb.yaml::ClientTrustStoreArn" in text

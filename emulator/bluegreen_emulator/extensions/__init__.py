@@ -29,6 +29,7 @@ MODULES = (
     "ecs",
     "wafv2",
     "elbv2",
+    "elbv2_trust_store",
     "s3",
     "sns",
     "sqs",
