@@ -60,13 +60,13 @@ HEALTH_THREADS = 2
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     store = PaymentStore(engine, settings.app_colour, retry.Backoff(settings.write_retry_seconds))
     backoff = store.backoff
-    key = settings.payment_signing_key
+    signer = signing.Signer(settings.payment_signing_key, settings.payment_signing_key_previous)
     colour = settings.app_colour
 
     def answer(status: int, body: bytes | dict, headers: dict | None = None) -> Response:
         raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
         response = Response(raw, status_code=status, media_type="application/json", headers=headers)
-        response.headers[signing.HEADER] = signing.sign(key, raw)
+        response.headers[signing.HEADER] = signer.sign(status, raw)
         return response
 
     def unavailable(note: str) -> Response:
@@ -221,6 +221,11 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             return "the database answers but is read-only (not the writer)" if read_only else None
         except Exception as err:  # noqa: BLE001 - any failure means unhealthy
             return f"the database does not answer ({type(err).__name__}, MySQL {retry.mysql_code(err)})"
+
+    @app.get("/signing-keys")
+    async def signing_keys() -> Response:
+        """The public keys answers are signed with (kid -> base64url raw Ed25519 key): public by nature."""
+        return answer(200, {"algorithm": "Ed25519", "header": signing.HEADER, "keys": signer.public_keys()})
 
     @app.get("/health")
     async def health() -> Response:

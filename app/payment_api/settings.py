@@ -6,6 +6,8 @@
   Environment + Secrets names of templates/compute.json, both ways.
 * ``local``: only a local run sets it (a password login instead of an IAM token).
 * ``migrate``: only the one-off migration task (an admin login with DDL rights).
+* ``rotation``: only during a signing-key rotation's overlap window, as one more ECS secret
+  (docs/payment-service.md, "Signed answers").
 
 A missing or malformed variable stops the start with one message naming every bad variable.
 """
@@ -23,7 +25,7 @@ TRUE, FALSE = "true", "false"
 @dataclass(frozen=True)
 class Variable:
     name: str
-    where: str  # task | local | migrate
+    where: str  # task | local | migrate | rotation
     doc: str
     default: str | None = None  # None: required (or conditionally required, see _check)
 
@@ -43,7 +45,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TLS_CERT_FILE", "task", "HTTPS certificate (PEM); with TLS_KEY_FILE: HTTPS, else plain HTTP", ""),
     Variable("TLS_KEY_FILE", "task", "HTTPS private key (PEM)", ""),
     Variable("TLS_SELF_SIGNED", "task", "true: create a per-task self-signed pair at the TLS paths at start", FALSE),
-    Variable("PAYMENT_SIGNING_KEY", "task", "HMAC-SHA256 key that signs every answer (ECS secret)"),
+    Variable("PAYMENT_SIGNING_KEY", "task", "secret the Ed25519 key that signs every answer is derived from (ECS secret)"),
+    Variable("PAYMENT_SIGNING_KEY_PREVIOUS", "rotation", "the previous signing secret: signs beside the new one while clients "
+             "move to the new public key", ""),
     Variable("DB_RESOLVE", "local", "name=address[:port],...: open the TCP connection to that address while TLS "
              "still verifies the name (as curl --resolve; the rehearsal's endpoint names resolve nowhere)", ""),
     Variable("DB_PASSWORD", "local", "password of DB_USER when DB_IAM_AUTH is false", ""),
@@ -75,13 +79,14 @@ class Settings:
     tls_key_file: str
     tls_self_signed: bool
     payment_signing_key: str
+    payment_signing_key_previous: str
     db_password: str
     db_admin_user: str
     db_admin_password: str
     db_resolve: tuple[tuple[str, str, int | None], ...] = ()
 
     def __repr__(self) -> str:  # never print a secret by accident
-        hidden = {"payment_signing_key", "db_password", "db_admin_password"}
+        hidden = {"payment_signing_key", "payment_signing_key_previous", "db_password", "db_admin_password"}
         shown = ", ".join(f"{f.name}={'***' if f.name in hidden else getattr(self, f.name)!r}" for f in fields(self))
         return f"Settings({shown})"
 
@@ -124,6 +129,7 @@ class Settings:
             tls_key_file=raw["TLS_KEY_FILE"],
             tls_self_signed=raw["TLS_SELF_SIGNED"] == TRUE,
             payment_signing_key=raw["PAYMENT_SIGNING_KEY"] or "",
+            payment_signing_key_previous=raw["PAYMENT_SIGNING_KEY_PREVIOUS"] or "",
             db_password=raw["DB_PASSWORD"],
             db_admin_user=raw["DB_ADMIN_USER"],
             db_admin_password=raw["DB_ADMIN_PASSWORD"],

@@ -48,6 +48,10 @@ def base_report(load: LoadGenerator | LoadFleet, *, scenario: str, rate: float) 
         "achieved_rate_percent": round(100 * achieved / rate, 2), "requests": requests, "acknowledged": acknowledged,
         "failed": failed, "failed_percent": round(100 * failed / requests, 4) if requests else 0.0,
         "retried_requests": sum(o.attempts > 1 for o in outcomes),
+        # Every acknowledgement's signature checked with the published public key alone (None: no key given).
+        "bad_signatures": (sum(o.signature_ok is False for o in outcomes)
+                           if any(o.signature_ok is not None for o in outcomes) else None),
+        "verified_signatures": sum(o.signature_ok is True for o in outcomes),
         "client_write_gap_s": round(rp.client_write_gap([o.done for o in outcomes if o.acknowledged]), 3),
         "started_at": load.started_at, "ended_at": max([load.stopped_at] + [o.done for o in outcomes]),
     }
@@ -187,6 +191,8 @@ def parser() -> argparse.ArgumentParser:
                    help="with --url: <merchant_id>.crt/.key pairs the environment's trust store accepts (the ALBs "
                         "refuse a client without one); payments go to those merchants")
     p.add_argument("--ca-file", default="", help="with --url: CA bundle of the server's certificate (default: the system's)")
+    p.add_argument("--signing-key", action="append", default=[], metavar="KID=KEY",
+                   help="with --url: a published public key answers are verified with (docs/payment-service.md); repeat")
     p.add_argument("--port", type=int, default=None, help="the load balancer's port (default: a free one)")
     p.add_argument("--keep", action="store_true", help="leave every server running; report.json has url, databases, stop_command")
     p.add_argument("--delays", choices=PROFILES, default="none",
@@ -240,7 +246,8 @@ def _main(argv: list[str]) -> int:
                 print("rehearse: --url needs --client-certs DIR: both ALBs require a client certificate (mutual TLS)",
                       file=sys.stderr)
                 return 2
-            tls = ClientTLS.from_dir(args.client_certs, None if args.insecure else args.ca_file)
+            keys = dict(k.split("=", 1) for k in args.signing_key if "=" in k)
+            tls = ClientTLS.from_dir(args.client_certs, None if args.insecure else args.ca_file, keys)
             report = rehearse_url(args.url, args.rate, args.duration or 60.0, out, say, verify=not args.insecure, tls=tls)
         else:
             bake = args.bake if args.bake is not None else (args.duration / BAKES[args.scenario] if args.duration else 10.0)

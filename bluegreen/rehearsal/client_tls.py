@@ -29,6 +29,9 @@ class ClientTLS:
     ca: str | None = ""
     #: merchant id -> (certificate, key) PEM paths.
     clients: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: The service's published public keys (kid -> base64url Ed25519 key) every answer is verified with;
+    #: empty: answers are not checked.
+    signing_keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def merchants(self) -> list[str]:
@@ -44,16 +47,18 @@ class ClientTLS:
         return ctx
 
     def as_dict(self) -> dict:
-        return {"ca": self.ca, "clients": {m: list(p) for m, p in self.clients.items()}}
+        return {"ca": self.ca, "clients": {m: list(p) for m, p in self.clients.items()},
+                "signing_keys": dict(self.signing_keys)}
 
     @classmethod
     def from_dict(cls, doc: dict | None) -> "ClientTLS | None":
         if not doc:
             return None
-        return cls(doc.get("ca", ""), {m: (p[0], p[1]) for m, p in doc.get("clients", {}).items()})
+        return cls(doc.get("ca", ""), {m: (p[0], p[1]) for m, p in doc.get("clients", {}).items()},
+                   dict(doc.get("signing_keys") or {}))
 
     @classmethod
-    def from_dir(cls, directory: str, ca: str | None = "") -> "ClientTLS":
+    def from_dir(cls, directory: str, ca: str | None = "", signing_keys: dict[str, str] | None = None) -> "ClientTLS":
         """Every ``<merchant>.crt`` with its ``<merchant>.key`` in ``directory``."""
         base = Path(directory)
         if not base.is_dir():
@@ -66,7 +71,7 @@ class ClientTLS:
             clients[cert.stem] = (str(cert), str(key))
         if not clients:
             raise ClientTLSError(f"--client-certs {directory}: no <merchant_id>.crt files in it")
-        tls = cls(ca, clients)
+        tls = cls(ca, clients, dict(signing_keys or {}))
         for merchant in tls.merchants:  # a bad pair is found now, not as 10,000 failed requests
             try:
                 tls.context(merchant)

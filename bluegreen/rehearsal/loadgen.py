@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 
+from payment_api import signing
+
 from .client_tls import ClientTLS
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -44,6 +46,8 @@ class Outcome:
     colour: str = ""
     error: str = ""
     merchant: str = ""
+    #: The answer's X-Payment-Signature checked with the published public keys: None when not checked.
+    signature_ok: bool | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -174,6 +178,9 @@ class LoadGenerator:
                 status = resp.status_code
                 self.attempts.append(Attempt(t0, status, time.time() - t0))
                 if status in (200, 201):
+                    if self.tls and self.tls.signing_keys:
+                        outcome.signature_ok = signing.verify(self.tls.signing_keys, status, resp.content,
+                                                              resp.headers.get(signing.HEADER, ""))
                     data = resp.json()
                     outcome.payment_id, outcome.colour = str(data.get("payment_id", "")), str(data.get("colour", ""))
                     outcome.status, outcome.done = status, time.time()

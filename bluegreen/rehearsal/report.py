@@ -21,6 +21,8 @@ TARGETS = {
     "scenario_completed": ("==", True),
     "lost": ("==", 0),
     "duplicated": ("==", 0),
+    # Every acknowledgement verified with the service's published public key alone.
+    "bad_signatures": ("==", 0),
     "divergent_rows": ("==", 0),
     "balance_ok": ("==", True),
     "failed_percent": ("<=", 0.01),

@@ -213,12 +213,14 @@ class Stack:
         from sqlalchemy import create_engine  # noqa: PLC0415
         from sqlalchemy.pool import NullPool  # noqa: PLC0415
 
-        from payment_api import client_identity  # noqa: PLC0415
+        from payment_api import client_identity, signing  # noqa: PLC0415
 
         self.ca = CertificateAuthority(self.base / "pki")
         server = self.ca.server()
         issued = {m: self.ca.client(m) for m in MERCHANTS}
-        self.tls = ClientTLS(str(self.ca.ca_file), {m: i.pair for m, i in issued.items()})
+        # The public keys a client is given (docs/payment-service.md): every answer is checked with them alone.
+        published = signing.Signer(SIGNING_KEY).public_keys()
+        self.tls = ClientTLS(str(self.ca.ca_file), {m: i.pair for m, i in issued.items()}, published)
         blue = self.dbs["blue"]
         engine = create_engine("mysql+pymysql://", creator=lambda: blue.root(binlog=True, database=APP_SCHEMA),
                                poolclass=NullPool)

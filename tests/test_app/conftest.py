@@ -22,6 +22,16 @@ from bluegreen.local_mariadb import free_port
 
 APP_USER, APP_PW = "payments_app", "app-pw"
 SIGNING_KEY = "test-signing-key"
+
+
+def _public_keys() -> dict:
+    from payment_api import signing
+
+    return signing.Signer(SIGNING_KEY).public_keys()
+
+
+#: What a client is given to check answers: the public keys alone (kid -> base64url raw Ed25519 key).
+PUBLIC_KEYS = _public_keys()
 MISSING = local_mariadb.missing("the payment service's database tests")
 #: Merchants the tests' own client certificate is granted (every merchant id the tests pay for).
 TEST_MERCHANTS = ("m", *(f"m-{i}" for i in range(10)))

@@ -15,7 +15,7 @@ from payment_api.api import create_app
 from payment_api.database import make_engine
 from payment_api.settings import Settings
 
-from .conftest import SIGNING_KEY, count, free_port
+from .conftest import PUBLIC_KEYS, count, free_port
 
 VISA_TEST_PAN = "4111111111111111"
 
@@ -61,7 +61,7 @@ def test_post_payment__first_request__201_signed_and_double_entry(service):
     r = post(service, "k-1", body())
     assert r.status_code == 201
     assert set(r.json()) == {"payment_id", "status", "colour"} and r.json()["colour"] == "blue"
-    assert signing.verify(SIGNING_KEY, r.content, r.headers[signing.HEADER])
+    assert signing.verify(PUBLIC_KEYS, r.status_code, r.content, r.headers[signing.HEADER])
     assert table_counts(service.schema) == (1, 2, 1)
     db, m = service.schema["name"], service.schema["mariadb"]
     assert count(m, f"SELECT balance_minor FROM `{db}`.accounts WHERE kind='customer' AND owner_id='c-1'") == -1250
@@ -164,7 +164,7 @@ def test_get_payment__by_id_and_by_key__found_without_card_token(service):
     assert by_id.json() == by_key.json()
     assert by_id.json()["amount_minor"] == 1250 and by_id.json()["idempotency_key"] == "k-5"
     assert "card_token" not in by_id.json()
-    assert signing.verify(SIGNING_KEY, by_id.content, by_id.headers[signing.HEADER])
+    assert signing.verify(PUBLIC_KEYS, by_id.status_code, by_id.content, by_id.headers[signing.HEADER])
 
 
 def test_get_payment__unknown__404(service):
@@ -201,7 +201,17 @@ def test_post_payment__writer_fenced_past_the_budget__503_with_retry_after(schem
         r = post(client, "k-fenced", body())
         assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1
         assert "same Idempotency-Key" in r.json()["error"]
-        assert signing.verify(SIGNING_KEY, r.content, r.headers[signing.HEADER])
+        assert signing.verify(PUBLIC_KEYS, r.status_code, r.content, r.headers[signing.HEADER])
         assert client.get("/health").status_code == 200  # reads still answer: the task stays in service
     engine.dispose()
     assert table_counts(schema) == (0, 0, 0)
+
+
+def test_signing_keys__public_keys__verify_every_answer(service):
+    r = service.get("/signing-keys")
+    assert r.status_code == 200 and r.json()["algorithm"] == "Ed25519"
+    published = r.json()["keys"]
+    assert published == PUBLIC_KEYS
+    for answer in (post(service, "k-sig", body()), post(service, None, body()), service.get("/health"),
+                   service.get("/payments/nope")):
+        assert signing.verify(published, answer.status_code, answer.content, answer.headers[signing.HEADER]), answer.text

@@ -15,7 +15,7 @@ from payment_api.api import create_app
 from payment_api.database import make_engine
 from payment_api.settings import Settings
 
-from .conftest import SIGNING_KEY, alb_headers, count, grant_merchants
+from .conftest import PUBLIC_KEYS, alb_headers, count, grant_merchants
 
 
 def body(merchant: str, **over):
@@ -51,7 +51,7 @@ def test_a_cannot_create_bs_payment__403_and_nothing_written(merchants):
     client, a, _ = merchants
     r = pay(client, a, "k-1", body("merchant-b"))
     assert r.status_code == 403 and "merchant-b" in r.json()["error"]
-    assert signing.verify(SIGNING_KEY, r.content, r.headers[signing.HEADER])
+    assert signing.verify(PUBLIC_KEYS, r.status_code, r.content, r.headers[signing.HEADER])
     assert written(client.schema) == (0, 0, 0)
     assert pay(client, a, "k-1", body("merchant-a")).status_code == 201
 

@@ -53,7 +53,44 @@ def test_backoff__grows_to_the_cap_and_stops_at_the_budget():
     assert b.delay(3, 10.0, rng) is None
 
 
-def test_signing__body__verifiable_and_tamper_evident():
-    sig = signing.sign("k", b'{"a":1}')
-    assert sig.startswith("sha256=") and signing.verify("k", b'{"a":1}', sig)
-    assert not signing.verify("k", b'{"a":2}', sig) and not signing.verify("other", b'{"a":1}', sig)
+def test_signing__answer__verifies_with_the_public_key_alone_and_is_tamper_evident():
+    signer = signing.Signer("k")
+    header = signer.sign(201, b'{"a":1}')
+    public = signer.public_keys()
+    (kid,) = public
+    assert header.startswith(f"v1 kid={kid} sig=") and len(kid) == 16
+    assert signing.verify(public, 201, b'{"a":1}', header)
+    assert not signing.verify(public, 201, b'{"a":2}', header)  # another body
+    assert not signing.verify(public, 200, b'{"a":1}', header)  # another status
+    assert not signing.verify(signing.Signer("other").public_keys(), 201, b'{"a":1}', header)  # another key
+    assert not signing.verify({kid: signing.Signer("other").public_keys().popitem()[1]}, 201, b'{"a":1}', header)
+    assert not signing.verify(public, 201, b'{"a":1}', "sha256=" + "0" * 64)  # the old HMAC format: nothing
+
+
+def test_signing__rotation__both_keys_sign_during_the_overlap_then_only_the_new():
+    old, new = signing.Signer("old-secret"), signing.Signer("new-secret")
+    overlap = signing.Signer("new-secret", previous="old-secret")
+    header = overlap.sign(200, b"{}")
+    assert overlap.public_keys() == {**new.public_keys(), **old.public_keys()}
+    # A client that still knows only the old public key, and one that already has only the new one: both verify.
+    assert signing.verify(old.public_keys(), 200, b"{}", header) and signing.verify(new.public_keys(), 200, b"{}", header)
+    after = new.sign(200, b"{}")
+    assert signing.verify(new.public_keys(), 200, b"{}", after) and not signing.verify(old.public_keys(), 200, b"{}", after)
+
+
+def test_signing__private_key__derived_from_the_secret_and_the_published_key_is_its_public_half():
+    from cryptography.hazmat.primitives import serialization
+
+    key = signing.SigningKey.from_secret("s")
+    raw = key.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert raw == key.public_raw and len(raw) == 32 and signing.SigningKey.from_secret("s").kid == key.kid
+
+
+def test_signing_cli__verify__exit_0_only_for_a_good_signature(tmp_path, capsys):
+    signer = signing.Signer("cli")
+    (tmp_path / "body").write_bytes(b'{"ok":true}')
+    header = signer.sign(201, b'{"ok":true}')
+    keys = [f"{k}={v}" for k, v in signer.public_keys().items()]
+    args = ["verify", *sum((["--public-key", k] for k in keys), []), "--body-file", str(tmp_path / "body"), "--header", header]
+    assert signing.main([*args, "--status", "201"]) == 0
+    assert signing.main([*args, "--status", "500"]) == 1

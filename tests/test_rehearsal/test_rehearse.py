@@ -44,6 +44,7 @@ def test_rehearsal__default__ran_to_its_end_and_nothing_was_lost(default_run):
     assert (report["lost"], report["duplicated"], report["divergent_rows"], report["balance_ok"]) == (0, 0, 0, True)
     assert report["acknowledged"] > 0 and report["requests"] >= report["acknowledged"]
     assert report["final_writer"] == "blue"
+    assert report["bad_signatures"] == 0 and report["verified_signatures"] >= report["acknowledged"]
 
 
 @needs_servers
@@ -102,6 +103,8 @@ def test_rehearse_url__against_the_local_stack__counts_through_the_service_and_f
     try:
         report = rehearse_url(world.url, rate=20, duration=3, out=tmp_path, say=quiet, tls=stack.tls)
         assert report["lost"] == 0 and report["acknowledged"] > 0 and report["divergent_rows"] is None
+        # Every acknowledgement checked with the published public key alone.
+        assert report["bad_signatures"] == 0 and report["verified_signatures"] == report["acknowledged"]
         # Plant a loss: one acknowledged payment removed from the writer; the same count through the service finds it.
         key = next(csv.DictReader((tmp_path / "ledger.csv").open()))["idempotency_key"]
         with stack.dbs["blue"].root(binlog=False) as conn, conn.cursor() as cur:
