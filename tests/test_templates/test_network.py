@@ -219,3 +219,10 @@ def test_private_route_tables__output__app_and_db_tables_for_the_gateway_endpoin
 
 def test_network__no_endpoints__they_are_the_endpoints_stack(network):
     assert of_type(network, "AWS::EC2::VPCEndpoint") == {}
+
+
+def test_app_security_group__ingress__only_the_albs_on_the_app_port(network):
+    # The service takes a client's identity from the X-Amzn-Mtls-Clientcert-* headers (client_identity.py):
+    # only the load balancer may reach a task, or anyone in the VPC could write those headers.
+    ingress = [r for r in _rules(network) if r[0] == "ingress" and r[1] == "App"]
+    assert ingress == [("ingress", "App", "tcp", "AppPort", "AppPort", "sg:Alb")]
