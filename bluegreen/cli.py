@@ -12,7 +12,7 @@
     ... add --role operator|auditor|<role ARN> --mfa-serial ARN [--mfa-code 123456] to act as that role,
         before the command (bluegreen --role operator shift status --env prod) or after it
 
-The command runs here, in-process, with the very code the traffic-shifter Lambda runs, configured
+``bluegreen shift`` runs here, in-process, with the very code the traffic-shifter Lambda runs, configured
 by that Lambda's own environment (read with lambda:GetFunctionConfiguration on
 ``lambda-traffic-shifter-<env>-<suffix>``), so the ARNs have one source of truth. The state item's
 version check keeps this run and the Lambda's from both acting. boto3 honours AWS_ENDPOINT_URL,
@@ -20,6 +20,9 @@ so the same commands work against the local emulator. ``--role`` assumes the ope
 auditor's role (templates/access.py: ``role-<who>-<env>-<suffix>``, trusted with MFA) or any role ARN
 before anything else, so the command has exactly that role's permissions (an AWS profile with
 ``role_arn`` does the same through boto3).
+
+``bluegreen db`` invokes that Lambda with the command, who asks and why, and prints its answer: the
+databases are reachable only from inside the VPC, and the operator holds no database secret.
 
 Exit codes: 0 done, 1 refused or failed (message on stderr, no traceback), 2 usage or unknown env.
 """
@@ -276,32 +279,67 @@ def _shifter_log(stderr: IO[str], verbose: bool) -> Iterator[None]:
         logger.setLevel(previous[1])
 
 
+#: How long ``bluegreen db`` waits for the function's answer: its whole run (budget + undo = the Lambda's
+#: 300 s timeout) and a margin. boto3's default read timeout (60 s) would give up on a live switchover.
+INVOKE_READ_TIMEOUT_SECONDS = 320
+
+
 def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
            db_kind: DbSwitchover | None = None) -> dict[str, Any]:
-    """``bluegreen db status|switchover``: the db_switchover step's code, with the Lambda's configuration
-    (``db_kind``: the step kind to run, default the deployed one; tests pass one with a stand-in fence)."""
-    from traffic_shifter import DbSwitchover, ShiftError, ShifterConfig  # noqa: PLC0415 - see run_shift
-    from traffic_shifter.aws import Clients  # noqa: PLC0415
-
+    """``bluegreen db status|switchover``: invokes the traffic-shifter Lambda with the command (the databases
+    are reachable only from inside the VPC, and the operator holds no database secret) and returns its
+    answer. ``db_kind``: tests run a step kind with a stand-in fence in-process instead."""
     if args.command == "switchover" and not args.to:
         raise CliError("db switchover needs --to blue|green", EXIT_USAGE)
     env, session, variables = _deployment(args, session_factory)
-    kind = db_kind or DbSwitchover()
-    with _shifter_log(stderr, args.verbose):
-        try:
-            config = ShifterConfig.from_env(variables)
-            clients = Clients(session)
-            if args.command == "status":
-                result = {"ok": True, "command": "db status", **kind.status(clients, config)}
-            else:
-                actor = f"{args.actor or default_actor(session)} (cli)"
-                changes = kind.switch(clients, config, args.to, actor)
-                result = {"ok": True, "command": "db switchover", "to": args.to, "actor": actor, "reason": args.reason,
-                          "changes": changes}
-        except ShiftError as err:
-            raise CliError(describe(err)) from err
+    caller = default_actor(session)
+    event = {"command": f"db {args.command}", "actor": args.actor or caller, "caller": caller, "reason": args.reason}
+    if args.command == "switchover":
+        event["to"] = args.to
+    if db_kind is not None:
+        result = _run_db_here(event, variables, session, db_kind, stderr, args.verbose)
+    else:
+        result = invoke_shifter(session, env, event)
     result["environment"] = env.label
     return result
+
+
+def invoke_shifter(session: boto3.Session, env: Environment, event: Mapping[str, Any]) -> dict[str, Any]:
+    """The function's answer to ``event`` (RequestResponse); a refusal or a failed run as a CliError."""
+    from botocore.config import Config  # noqa: PLC0415
+
+    function = env.traffic_shifter_function
+    client = session.client("lambda", config=Config(read_timeout=INVOKE_READ_TIMEOUT_SECONDS, retries={"max_attempts": 0}))
+    try:
+        response = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(event).encode())
+    except (ClientError, BotoCoreError) as err:
+        raise CliError(f"{event['command']}: invoking {function} failed: {describe(err)}. If a switchover was running, "
+                       "its journal is kept and the next run continues it: check with bluegreen db status") from err
+    raw = response["Payload"].read()
+    try:
+        answer = json.loads(raw or b"{}")
+    except ValueError:
+        answer = {"errorMessage": raw.decode(errors="replace")[:500]}
+    if response.get("FunctionError"):
+        raise CliError(f"{event['command']}: {function} failed: {answer.get('errorType', '')}: {answer.get('errorMessage', answer)}. "
+                       "A switchover that did not finish keeps its journal; the next run (the minute tick, or this "
+                       "command again) finishes or undoes it: bluegreen db status shows which")
+    if not isinstance(answer, dict) or answer.get("ok") is False:
+        raise CliError(f"{event['command']} refused: {answer.get('error') if isinstance(answer, dict) else answer}")
+    return answer
+
+
+def _run_db_here(event: Mapping[str, Any], variables: Mapping[str, str], session: boto3.Session, kind: DbSwitchover,
+                 stderr: IO[str], verbose: bool) -> dict[str, Any]:
+    from traffic_shifter import ShiftError, ShifterConfig  # noqa: PLC0415 - see run_shift
+    from traffic_shifter.aws import Clients  # noqa: PLC0415
+
+    with _shifter_log(stderr, verbose):
+        try:
+            event = dict(event, actor=f"{event['actor']} (cli)")
+            return kind.command(Clients(session), ShifterConfig.from_env(variables), event)
+        except ShiftError as err:
+            raise CliError(describe(err)) from err
 
 
 def format_db(result: Mapping[str, Any]) -> str:

@@ -1,10 +1,12 @@
 """Access stack: the roles people use in the change window, as managed policies.
 
   * Operator: exactly what ``bluegreen shift`` and ``bluegreen db`` need (status, start, pause,
-    resume, promote, rollback; db status and switchover). The CLI runs the traffic shifter's own
-    code in-process, so the operator's grants are the shifter's code statements (automation.py
-    code_statements, one source), plus reading the function's configuration, which the CLI takes
-    its ARNs from. Nothing of the Lambda runtime (log writes, network interfaces, dead letters).
+    resume, promote, rollback; db status and switchover). ``shift`` runs the traffic shifter's own
+    code in-process, so the operator holds its traffic statements (automation.py traffic_statements,
+    one source) and reads the function's configuration, which the CLI takes its ARNs from. ``db``
+    invokes the function (lambda:InvokeFunction): the switchover runs inside the VPC as the function's
+    role, and the operator holds no database secret, no DMS or RDS grant, no network path to a
+    database. Nothing of the Lambda runtime (log writes, network interfaces, dead letters).
   * Auditor: read-only: the read actions of the same statements (no secret, no write), the
     shifter's log (the audit trail of every decision) and the function's configuration.
 
@@ -29,9 +31,9 @@ NOT_READ_ONLY = {"secretsmanager:GetSecretValue"}
 #: automation.py parameters these policies name (copied with their patterns: one definition).
 SHIFTER_PARAMETERS = (
     "OpsKeyArn", "SsmPrefix", "BlueHttpsListenerArn", "GreenHttpsListenerArn", "HostedZoneId", "RecordName",
-    "GreenHealthAlarmName", "DataHealthAlarmName", "NotifyTopicArn", "WriterZoneId", "WriterHostname",
-    "BlueClusterIdentifier", "GreenClusterIdentifier", "BlueDbSecretArn", "GreenDbSecretArn",
-    "DbCaBundleParameterName", "DataKeyArn", "ReplicationTaskArn", "CdcBlueToGreenTaskArn", "CdcGreenToBlueTaskArn",
+    "GreenHealthAlarmName", "DataHealthAlarmName", "NotifyTopicArn", "WriterZoneId",
+    "BlueClusterIdentifier", "GreenClusterIdentifier",
+    "DbCaBundleParameterName", "ReplicationTaskArn", "CdcBlueToGreenTaskArn", "CdcGreenToBlueTaskArn",
 )
 
 
@@ -63,8 +65,11 @@ def _function_configuration():
 
 
 def operator_statements(automation):
-    """The shifter's code statements and the ops key through DynamoDB and SNS: the CLI is that code."""
-    return [_function_configuration(), *automation.code_statements(_table_arn()), *automation.ops_key_statements(["sns"])]
+    """The traffic statements and the ops key through DynamoDB and SNS (``bluegreen shift`` is that code),
+    and invoking the function (``bluegreen db``: the function runs the switchover inside the VPC)."""
+    return [_function_configuration(),
+            allow("InvokeShifterForDbCommands", ["lambda:InvokeFunction"], Ref("TrafficShifterFunctionArn")),
+            *automation.traffic_statements(_table_arn()), *automation.ops_key_statements(["sns"])]
 
 
 def _read_only(statement):

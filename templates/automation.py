@@ -156,8 +156,13 @@ def _policy_statements(logs, table, dlq):
 
 
 def code_statements(table_arn):
-    """What the shifter's code calls, on exactly its resources: the Lambda's role and the operator's
-    (the bluegreen CLI runs the same code in-process) both grant these."""
+    """What the shifter's code calls, on exactly its resources: the Lambda's role grants these (its
+    traffic part is the operator's too: ``bluegreen shift`` runs the same code in-process)."""
+    return [*traffic_statements(table_arn), *db_statements()]
+
+
+def traffic_statements(table_arn):
+    """The traffic shift's calls (weights, plan, gates, state, notifications)."""
     return [
         # DescribeListeners has no resource-level permissions in IAM.
         allow("ReadListenerWeights", ["elasticloadbalancing:DescribeListeners"], "*"),
@@ -170,10 +175,16 @@ def code_statements(table_arn):
         allow("ReadGateAlarms", ["cloudwatch:DescribeAlarms"], [_alarm_arn(a) for a in GATE_ALARMS]),
         # The shifter reads and conditionally puts one item; it never updates, deletes or scans.
         allow("ReadAndWriteShiftState", ["dynamodb:GetItem", "dynamodb:PutItem"], table_arn),
-        # -- the database switchover: one record, three tasks, two clusters, two secrets.
+        allow("Notify", ["sns:Publish"], Ref("NotifyTopicArn")),
+    ]
+
+
+def db_statements():
+    """The database switchover's calls: run only by the function, inside the VPC (``bluegreen db`` invokes
+    it); no person's role holds them, the master secrets least of all."""
+    return [
+        # The writer name is information for people: set once after a switchover, never waited for.
         *_record_statements("ReadWriterName", "MoveWriterName", "WriterZoneId", "WriterHostname", ["CNAME"]),
-        # GetChange has no resource-level condition on the record; change IDs are not guessable.
-        allow("WaitForDnsChange", ["route53:GetChange"], Sub("arn:${AWS::Partition}:route53:::change/*")),
         allow("StartStopTheReplicationTasks",
               ["dms:StartReplicationTask", "dms:StopReplicationTask", "dms:DescribeTableStatistics"],
               [Ref(k) for k in DMS_TASKS]),
@@ -189,7 +200,6 @@ def code_statements(table_arn):
         allow("FenceLogin", ["secretsmanager:GetSecretValue"], [Ref(f"{cap(c)}DbSecretArn") for c in COLOURS]),
         allow("DataKeyForFenceLogin", ["kms:Decrypt"], Ref("DataKeyArn"),
               condition={"StringEquals": {"kms:ViaService": via_service("secretsmanager")}}),
-        allow("Notify", ["sns:Publish"], Ref("NotifyTopicArn")),
     ]
 
 

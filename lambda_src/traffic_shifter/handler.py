@@ -6,6 +6,10 @@ alarms (immediate reaction), and direct operator invocations::
 
     {"command": "status" | "start" | "pause" | "resume" | "promote" | "rollback",
      "actor": "jane.doe", "reason": "optional free text"}
+    {"command": "db status"}    {"command": "db switchover", "to": "green", "actor": ..., "reason": ..., "caller": ...}
+
+The ``db`` commands are answered by the step kind that declares them (``StepKind.commands``): they
+need the databases, which only code inside the VPC reaches (``bluegreen db`` invokes this function).
 
 A refused command returns ``{"ok": false, "error": "..."}``; an unexpected failure is logged,
 published to the SNS topic and re-raised (the DLQ takes failed async invocations). When IAM denied a
@@ -62,6 +66,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if command is None:
             return with_denials(shifter.tick(event))
         try:
+            kind = next((k for k in shifter.kinds.values() if command in getattr(k, "commands", ())), None)
+            if kind is not None:
+                return with_denials(kind.command(shifter.clients, shifter.config, event))  # type: ignore[attr-defined]
             return with_denials(shifter.run(str(command), actor=str(event.get("actor") or ""),
                                             reason=str(event.get("reason") or "")))
         except ShiftError as err:

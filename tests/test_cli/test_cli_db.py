@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: moto's caller identity: what the CLI sends as the invoking identity.
+CALLER = "arn:aws:sts::123456789012:user/moto"
+
 import importlib.util
 import io
 import json
@@ -160,16 +163,17 @@ def test_db_status__run_killed_lease_live__shows_the_journal_and_wait(world, blu
     plain = bluegreen("db", "status", "--env", "dev")[1]
 
     u = result["unfinished"]
-    assert (u["from"], u["to"], u["by"]) == ("blue", "green", "jane (cli)")
+    # Who asked (--actor) and the AWS identity that invoked: both in the journal.
+    assert (u["from"], u["to"], u["by"]) == ("blue", "green", f"jane (cli) (via {CALLER})")
     assert "fence old writer" in [*u["done"], u["doing"]]  # the journal names the action it died after
     lines = text.splitlines()
     unfinished = next(i for i, line in enumerate(lines) if line.startswith("unfinished"))
-    assert lines[unfinished] == f"unfinished  switchover blue -> green by jane (cli) since {u['at']} (run {u['run']})"
+    assert lines[unfinished] == f"unfinished  switchover blue -> green by jane (cli) (via {CALLER}) since {u['at']} (run {u['run']})"
     assert lines[unfinished + 1] == journal_line(u)
     assert f"lease until {u['lease_until']} (live: its run is still going, checked 20" in lines[unfinished + 2]
     assert lines[unfinished + 3] == "next run    WAIT: the switchover's run is alive (its lease is live); nothing is touched"
     assert "is running, its lease ends" in lines[unfinished + 4]
-    assert "unfinished  switchover blue -> green by jane (cli)" in plain
+    assert f"unfinished  switchover blue -> green by jane (cli) (via {CALLER})" in plain
     assert world.fence.fenced == {"blue": True, "green": True}  # status changed nothing: zero writers until recovery
 
 

@@ -35,9 +35,6 @@ POLICY_TYPES = {
 
 #: Patterns (after evaluation, account 111122223333, us-east-1) that name what no stack creates, and why.
 OUTSIDE = {
-    "arn:aws:route53:::change/*":
-        "a Route 53 change is created by each ChangeResourceRecordSets call (the shifter's own); its ID is not known "
-        "beforehand (route53:GetChange, Service Authorization Reference: 'change' resource type)",
     "arn:aws:ecr:us-east-1:111122223333:repository/payment-api":
         "the image repository is created before the first launch (docs/deployment.md, 'The container image'); "
         "remove this entry when a stack creates it",

@@ -188,6 +188,42 @@ def test_operator_role__without_mfa__cannot_be_assumed(world):
     assert "MFA" in err
 
 
+def operator_session(world):
+    from bluegreen.environments import load_environment
+
+    return cli.make_session(load_environment("dev", ROOT), role="operator", mfa_serial=MFA[1], mfa_code=MFA[3])
+
+
+def test_operator_role__master_secrets__denied(world):
+    """The operator holds no database secret: the switchover's login is the function's, inside the VPC."""
+    secrets = operator_session(world).client("secretsmanager", endpoint_url=world.env["AWS_ENDPOINT_URL"])
+    for variable in ("BLUE_DB_SECRET_ARN", "GREEN_DB_SECRET_ARN"):
+        with pytest.raises(secrets.exceptions.ClientError) as err:
+            secrets.get_secret_value(SecretId=world.lambda_env[variable])
+        assert err.value.response["Error"]["Code"] in ("AccessDeniedException", "AccessDenied"), err.value.response
+        assert denial("secretsmanager:GetSecretValue") in str(err.value)
+
+
+def test_operator_role__db_status__invokes_the_function_which_runs_it_as_its_own_role(world):
+    """``bluegreen db status`` as the operator: the CLI's only calls are the function's configuration and
+    its invocation (both allowed); the function reads the switchover's state as its own role. No database
+    engine answers the emulated cluster endpoints here, so the function's answer is the fence's failed
+    login, named, and nothing of it is an IAM denial (the DB side is tested in test_db_switchover.py and
+    the rehearsal)."""
+    code, out, err = bluegreen("db", "status", "--role", "operator", *MFA)
+
+    assert code == 1
+    assert "lambda-traffic-shifter-dev-d01 failed" in err and "not authorized" not in err + out, err
+    assert "Traceback" not in err
+
+
+def test_auditor_role__db_commands__may_not_invoke_the_function(world):
+    code, _, err = bluegreen("db", "switchover", "--to", "green", "--role", "auditor", *MFA, "--actor", "eve")
+
+    assert code == 1
+    assert "lambda:InvokeFunction" in err, err
+
+
 def test_auditor_role__status__allowed(world):
     code, out, err = bluegreen("shift", "status", "--role", "auditor", *MFA)
 

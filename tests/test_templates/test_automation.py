@@ -60,7 +60,6 @@ EXPECTED_STATEMENTS = {
                            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [{"Ref": "WriterHostname"}],
                            "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"],
                            "route53:ChangeResourceRecordSetsActions": ["UPSERT"]}}),
-    "WaitForDnsChange": (["route53:GetChange"], {"Fn::Sub": "arn:${AWS::Partition}:route53:::change/*"}, None),
     "StartStopTheReplicationTasks": (["dms:StartReplicationTask", "dms:StopReplicationTask", "dms:DescribeTableStatistics"],
                                      [{"Ref": "ReplicationTaskArn"}, {"Ref": "CdcBlueToGreenTaskArn"}, {"Ref": "CdcGreenToBlueTaskArn"}],
                                      None),

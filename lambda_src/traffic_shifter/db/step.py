@@ -88,6 +88,34 @@ class DbSwitchover(StepKind):
         )
         return self.last
 
+    #: The operator's commands this kind answers when the Lambda is invoked with them (``bluegreen db``):
+    #: they run inside the VPC, as the function's role, never from an operator's shell.
+    commands = ("db status", "db switchover")
+
+    def command(self, clients: Callable[[str], Any], config: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+        """``{"command": "db status"}`` or ``{"command": "db switchover", "to": "green", "actor": ..., "reason": ...,
+        "caller": <the operator's AWS identity>}``: what ``bluegreen db`` prints. A switchover that outlives this
+        invocation (a Lambda timeout) leaves its journal; the next run (a tick, the command again) continues it."""
+        name = event.get("command")
+        if name == "db status":
+            return {"ok": True, "command": name, **self.status(clients, config)}
+        if name != "db switchover":
+            raise PlanError(f"unknown database command {name!r} (known: {', '.join(self.commands)})")
+        to = event.get("to")
+        if to not in COLOURS:
+            raise PlanError(f"db switchover needs \"to\": blue or green, got {to!r}")
+        actor = str(event.get("actor") or "").strip()
+        if not actor:
+            raise PlanError("db switchover needs an actor (who asks), for the journal and the audit trail")
+        caller = str(event.get("caller") or "").strip()
+        who = f"{actor} (via {caller})" if caller else actor
+        logger.info("db switchover: asked", extra={"db_switchover": {"to": to, "actor": actor, "caller": caller,
+                                                                      "reason": event.get("reason", "")}})
+        changes = self.switch(clients, config, to, who)
+        last = self.last
+        return {"ok": True, "command": name, "to": to, "actor": who, "reason": event.get("reason", ""), "changes": changes,
+                "write_pause_seconds": last.write_pause if last else None, "timeline": last.timeline if last else []}
+
     def switch(self, clients: Callable[[str], Any], config: Any, to: str, actor: str) -> list[str]:
         """A switchover (the plan step and ``bluegreen db switchover``); first recovers a dead one."""
         return self.procedure(clients, config).run(to, actor=actor)

@@ -517,3 +517,42 @@ def test_db_status__dead_switchover__shows_it_and_what_the_next_run_does(shifter
     # One journal write per action: the fence is recorded as begun (it may have landed) until the next one begins.
     assert status["unfinished"]["done"] == [] and status["unfinished"]["doing"] == "fence old writer"
     assert status["next_run"]["action"] == "undo" and status["next_run"]["steps"] == ["fence old writer"]
+
+
+# -- the operator's commands, answered by the Lambda (bluegreen db invokes it) -------------------------
+from .test_handler import Context  # noqa: E402 - the Lambda context Powertools reads
+
+
+@pytest.fixture
+def lambda_with_db(shifter, monkeypatch):
+    from traffic_shifter import handler
+
+    monkeypatch.setattr(handler, "_shifter", shifter)
+    return handler
+
+
+def test_lambda_handler__db_status__answered_by_the_db_kind(lambda_with_db, db, fence):
+    result = lambda_with_db.lambda_handler({"command": "db status"}, Context())
+    assert result["ok"] and result["command"] == "db status"
+    assert result["writer"] == "blue" and result["fenced"] == {"blue": False, "green": True}
+    assert result["switchover_to"] == "green" and result["ready"] is True
+
+
+def test_lambda_handler__db_switchover__runs_it_and_journals_who_asked_and_who_invoked(lambda_with_db, db, fence, world):
+    event = {"command": "db switchover", "to": "green", "actor": "jane", "reason": "CHG-4711",
+             "caller": "arn:aws:sts::123456789012:assumed-role/role-operator-dev-d01/bluegreen-jane"}
+    result = lambda_with_db.lambda_handler(event, Context())
+    assert result["ok"] and result["to"] == "green" and result["write_pause_seconds"] is not None
+    assert result["actor"] == "jane (via arn:aws:sts::123456789012:assumed-role/role-operator-dev-d01/bluegreen-jane)"
+    assert fence.fenced == {"blue": True, "green": False}
+
+
+@pytest.mark.parametrize("event, error", [
+    ({"command": "db switchover", "actor": "jane"}, "needs \"to\""),
+    ({"command": "db switchover", "to": "purple", "actor": "jane"}, "needs \"to\""),
+    ({"command": "db switchover", "to": "green"}, "needs an actor"),
+])
+def test_lambda_handler__db_switchover_incomplete__refused_naming_what_is_missing(lambda_with_db, fence, event, error):
+    result = lambda_with_db.lambda_handler(event, Context())
+    assert result["ok"] is False and error in result["error"]
+    assert fence.calls == []
