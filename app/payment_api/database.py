@@ -42,6 +42,8 @@ IO_TIMEOUT_SECONDS = 10
 #: host -> IAM token for that host (the endpoint the connection is opened to).
 TokenFunction = Callable[[str], str]
 log = logging.getLogger(__name__)
+#: Connection-record flag: the fence refused this session; re-read its privileges before its next use.
+REFRESH = "refresh_privileges"
 
 
 def rds_token_function(settings: Settings) -> TokenFunction:
@@ -192,6 +194,18 @@ def _engine(settings: Settings, name: str, host: str, sign: TokenFunction | None
         router = writers()
         if router is not None and moves_the_writer(ctx.original_exception, ctx.is_disconnect):
             router.refused(name)
+        if retry.mysql_code(ctx.original_exception) == retry.ER_TABLEACCESS_DENIED and ctx.connection is not None:
+            # Kept, not reconnected (retry.Action.REFRESH_AND_RETRY): its privileges are re-read at next use.
+            try:
+                ctx.connection.connection.info[REFRESH] = True
+            except Exception:  # noqa: BLE001 - a connection already gone needs no refresh
+                pass
+
+    @event.listens_for(engine, "checkout")
+    def _refresh_privileges(dbapi_conn, record, proxy):  # noqa: ANN001, ANN202
+        if record.info.pop(REFRESH, False):
+            with dbapi_conn.cursor() as cur:  # schema-level grants apply to an open session at its next USE
+                cur.execute(f"USE `{settings.db_name}`")
 
     return engine
 

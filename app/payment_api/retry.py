@@ -41,6 +41,11 @@ class Action(Enum):
     RECONNECT_AND_RETRY = "reconnect_and_retry"
     #: Same connection is fine; run the transaction again (InnoDB already rolled it back).
     RETRY = "retry"
+    #: Refused by the fence (no DML on this endpoint): keep the connection (a new TLS login per waiting
+    #: payment and attempt would flood both databases during the pause), let the writer choice turn to the
+    #: other endpoint, and re-read the session's schema privileges before this connection's next use
+    #: (MySQL applies a GRANT to an open session at its next USE): database.py does both.
+    REFRESH_AND_RETRY = "refresh_and_retry"
     #: Not a cut-over effect (a bug, bad data): answer 500, never retry blindly.
     FAIL = "fail"
 
@@ -53,6 +58,8 @@ def mysql_code(error: BaseException) -> int | None:
 
 
 def classify(code: int | None) -> Action:
+    if code == ER_TABLEACCESS_DENIED:
+        return Action.REFRESH_AND_RETRY
     if code in CONNECTION_LOST or code in FENCED or code in UNREACHABLE:
         return Action.RECONNECT_AND_RETRY
     if code in TRANSIENT:

@@ -183,8 +183,11 @@ class GtidReplication:
     def _stop(self, replica: str, wait: Wait, path: str) -> str:
         with self._root(replica) as conn, conn.cursor() as cur:
             cur.execute("STOP SLAVE")
-        time.sleep(self.delays.dms_stop_seconds)  # a DMS task takes this long to report stopped
-        wait(lambda: self._status(replica).state == "stopped", 30, f"replication {path} to stop")
+        # A DMS task takes this long to report stopped: waited through ``wait``, as the DMS adapter polls
+        # (the switchover renews its lease while it waits; a plain sleep would let the lease lapse).
+        ready = time.time() + self.delays.dms_stop_seconds
+        wait(lambda: time.time() >= ready and self._status(replica).state == "stopped", 30 + self.delays.dms_stop_seconds,
+             f"replication {path} to stop")
         return f"replication {path} stopped"
 
     def stop_into(self, to: str, wait: Wait) -> str:
@@ -202,10 +205,11 @@ class GtidReplication:
         replica = OTHER[colour]
         with self._root(replica) as conn:
             start_replica(conn, self.ports[colour])
-        time.sleep(self.delays.dms_start_seconds)  # a DMS task takes this long to report running
+        started = time.time() + self.delays.dms_start_seconds  # a DMS task takes this long to report running
         # The position is fixed by CHANGE MASTER: once the applier runs, every write the new writer takes
         # from now on is in its binlog and will be fetched, even while the fetcher is still connecting.
-        wait(lambda: self._status(replica).applying, 30, f"replication {colour} -> {replica} to run")
+        wait(lambda: time.time() >= started and self._status(replica).applying, 30 + self.delays.dms_start_seconds,
+             f"replication {colour} -> {replica} to run")
         return f"replication {colour} -> {replica} started from {replica}'s GTID position"
 
     def stop_from(self, colour: str, wait: Wait) -> str:

@@ -23,7 +23,7 @@ def test_looks_like_pan__not_card_numbers__false(value):
 
 
 @pytest.mark.parametrize("code, action", [
-    (1142, retry.Action.RECONNECT_AND_RETRY), (2006, retry.Action.RECONNECT_AND_RETRY),
+    (1142, retry.Action.REFRESH_AND_RETRY), (2006, retry.Action.RECONNECT_AND_RETRY),
     (2013, retry.Action.RECONNECT_AND_RETRY), (1927, retry.Action.RECONNECT_AND_RETRY),
     (1290, retry.Action.RECONNECT_AND_RETRY), (1836, retry.Action.RECONNECT_AND_RETRY),
     (2003, retry.Action.RECONNECT_AND_RETRY), (1213, retry.Action.RETRY), (1205, retry.Action.RETRY),
