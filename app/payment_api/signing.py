@@ -27,6 +27,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -103,6 +104,11 @@ def parse(header: str) -> list[tuple[str, bytes]]:
     return entries
 
 
+@lru_cache(maxsize=64)
+def _public_key(encoded: str) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(_unb64(encoded))
+
+
 def verify(public_keys: Mapping[str, str], status: int, body: bytes, header: str) -> bool:
     """True when some entry of ``header`` is a valid signature of (status, body) by one of ``public_keys``
     (kid -> base64url raw public key, as GET /signing-keys and the docs give them)."""
@@ -112,7 +118,7 @@ def verify(public_keys: Mapping[str, str], status: int, body: bytes, header: str
         if not encoded:
             continue
         try:
-            Ed25519PublicKey.from_public_bytes(_unb64(encoded)).verify(signature, signed)
+            _public_key(encoded).verify(signature, signed)
             return True
         except (InvalidSignature, ValueError):
             continue

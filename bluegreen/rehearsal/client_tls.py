@@ -46,6 +46,9 @@ class ClientTLS:
         ctx.load_cert_chain(cert, key)
         return ctx
 
+    def subset(self, merchants: list[str]) -> "ClientTLS":
+        return ClientTLS(self.ca, {m: self.clients[m] for m in merchants}, dict(self.signing_keys))
+
     def as_dict(self) -> dict:
         return {"ca": self.ca, "clients": {m: list(p) for m, p in self.clients.items()},
                 "signing_keys": dict(self.signing_keys)}

@@ -116,6 +116,9 @@ class LoadGenerator:
                 limits = httpx.Limits(max_connections=200, max_keepalive_connections=20)
                 clients = {m: await stack.enter_async_context(httpx.AsyncClient(
                     base_url=self.url, limits=limits, timeout=timeout, verify=self.tls.context(m))) for m in self.tls.merchants}
+                # Each merchant's first connection (a full handshake: no resumption with mutual TLS) before the
+                # schedule starts, as a terminal connects once and then pays over the open connection.
+                await asyncio.gather(*(self._connect(c) for c in clients.values()))
             else:
                 limits = httpx.Limits(max_connections=2000, max_keepalive_connections=400)
                 one = await stack.enter_async_context(httpx.AsyncClient(base_url=self.url, limits=limits, timeout=timeout,
@@ -147,6 +150,13 @@ class LoadGenerator:
             self.stopped_at = time.time()
             if tasks:
                 await asyncio.wait(tasks, timeout=self.retry_budget + self.attempt_timeout + 5)
+
+    @staticmethod
+    async def _connect(client: httpx.AsyncClient) -> None:
+        try:
+            await client.get("/signing-keys")
+        except httpx.HTTPError:
+            pass  # the schedule's own requests report what is wrong
 
     def summary_line(self) -> str:
         now = time.time()
@@ -252,9 +262,11 @@ class LoadFleet:
         start_at = time.time() + 1.5  # every process imported and ready, then one schedule for all
         each = self.rate / self.processes
         for k in range(self.processes):
+            # Each process pays for its own share of the merchants: half the connections (and handshakes) each.
+            tls = self.tls.subset(self.tls.merchants[k::self.processes]) if self.tls else None
             p = self._mp.Process(target=_child, daemon=True, args=(
                 self.url, each, k / self.rate, self.duration, f"{self.run_id}{k}", self.verify,
-                self.tls.as_dict() if self.tls else None, start_at,
+                tls.as_dict() if tls else None, start_at,
                 self._stop, self._counters[k], self._results))
             p.start()
             self._procs.append(p)
