@@ -26,27 +26,32 @@ from .client_tls import ClientTLS, ClientTLSError
 from .delays import PROFILES, Delays, parse_override, sources
 from .haproxy import HAProxyError
 from .loadgen import LoadFleet, LoadGenerator
-from .reconcile import Acknowledged, payments_by_key, payments_by_key_over_http, read_books, reconcile, table_checksums
+from .reconcile import Sent, payment_rows, payment_rows_over_http, read_books, reconcile, table_checksums
 from .scenario import SCENARIOS, Options, Rehearsal, adapters_report
 from .stack import StackError, stop_kept
 from .world import SWITCHOVER_LEASE_SECONDS
 
 
-def ledger_of(load: LoadGenerator | LoadFleet) -> list[Acknowledged]:
-    return [Acknowledged(o.key, o.payment_id, o.done, o.colour, o.merchant) for o in load.outcomes if o.acknowledged]
+def sent_of(load: LoadGenerator | LoadFleet) -> list[Sent]:
+    """Every request the client made, with what it was told (a payment id only if acknowledged)."""
+    return [Sent(o.key, o.merchant, o.amount_minor, o.currency, o.card_token, o.payment_id if o.acknowledged else "",
+                 o.done if o.acknowledged else 0.0, o.replayed if o.acknowledged else False, o.colour)
+            for o in load.outcomes]
 
 
 def base_report(load: LoadGenerator | LoadFleet, *, scenario: str, rate: float) -> dict[str, Any]:
     outcomes = load.outcomes
     requests = len(outcomes)
     acknowledged = sum(o.acknowledged for o in outcomes)
+    # Acknowledged payments over the load window: what the system took, not what the client sent.
     elapsed = max(1e-9, load.stopped_at - load.started_at)
-    achieved = requests / elapsed
+    achieved = acknowledged / elapsed
     failed = requests - acknowledged
     return {
         "scenario": scenario, "target_rate": rate, "achieved_rate": round(achieved, 2),
         "achieved_rate_percent": round(100 * achieved / rate, 2), "requests": requests, "acknowledged": acknowledged,
         "failed": failed, "failed_percent": round(100 * failed / requests, 4) if requests else 0.0,
+        "sent_rate": round(requests / elapsed, 2),
         "retried_requests": sum(o.attempts > 1 for o in outcomes),
         # Every acknowledgement's signature checked with the published public key alone (None: no key given).
         "bad_signatures": (sum(o.signature_ok is False for o in outcomes)
@@ -76,15 +81,18 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
         tls_cost = edge.cost(len(load.attempts))
         dbs = reh.stack.dbs
         with dbs[reh.writer].admin_login().connect() as conn:
-            on_writer = payments_by_key(conn)
             books = read_books(conn)
-        checksums = {}
+        checksums, rows = {}, {}
         for colour, db in dbs.items():
             with db.admin_login().connect() as conn:
                 checksums[colour] = table_checksums(conn)
-        counted = reconcile(ledger_of(load), on_writer, checksums=checksums, books=books)
+                rows[colour] = payment_rows(conn)
+        counted = reconcile(sent_of(load), rows, checksums=checksums, books=books)
         report = base_report(load, scenario=o.scenario, rate=o.rate)
         report.update(counted)
+        # Replication that did not catch up is a failed target, never a missing report.
+        report["replication_caught_up"] = reh.replication_error is None
+        report["replication_error"] = reh.replication_error
         report["phases"] = rp.phase_rows(reh.marks.spans(report["ended_at"]), load.outcomes, load.attempts)
         pauses = [s.get("write_pause") for s in reh.switchovers if s.get("write_pause") is not None]
         recovery = getattr(reh, "recovery", None)
@@ -162,8 +170,8 @@ def rehearse_url(url: str, rate: float, duration: float, out: Path, say, verify:
     """Against a deployment: the same client, ledger and count, through the service's look-up."""
     load = LoadFleet(url, rate, duration=duration, progress=say, verify=verify, tls=tls).start()
     load.join()
-    keys = {o.key: o.merchant for o in load.outcomes if o.acknowledged}
-    counted = reconcile(ledger_of(load), payments_by_key_over_http(url, keys, tls=tls, verify=verify))
+    keys = {o.key: o.merchant for o in load.outcomes}
+    counted = reconcile(sent_of(load), {"service": payment_rows_over_http(url, keys, tls=tls, verify=verify)})
     report = base_report(load, scenario="url", rate=rate)
     report.update(counted)
     report["url"] = url

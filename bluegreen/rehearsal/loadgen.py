@@ -48,6 +48,11 @@ class Outcome:
     merchant: str = ""
     #: The answer's X-Payment-Signature checked with the published public keys: None when not checked.
     signature_ok: bool | None = None
+    #: What was sent (the count compares the stored payment with it) and whether the answer was a replay.
+    amount_minor: int = 0
+    currency: str = ""
+    card_token: str = ""
+    replayed: bool = False
 
     @property
     def acknowledged(self) -> bool:
@@ -139,7 +144,8 @@ class LoadGenerator:
                 outcome = Outcome(key=f"reh-{self.run_id}-{i:08d}", due=self.started_at + (due_mono - start))
                 self.outcomes.append(outcome)
                 body = self.body(i)
-                outcome.merchant = body["merchant_id"]
+                outcome.merchant, outcome.amount_minor = body["merchant_id"], body["amount_minor"]
+                outcome.currency, outcome.card_token = body["currency"], body["card_token"]
                 task = asyncio.create_task(self._pay(clients[outcome.merchant], outcome, body))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -194,6 +200,7 @@ class LoadGenerator:
                     data = resp.json()
                     outcome.payment_id, outcome.colour = str(data.get("payment_id", "")), str(data.get("colour", ""))
                     outcome.status, outcome.done = status, time.time()
+                    outcome.replayed = resp.headers.get("Idempotent-Replayed") == "true"
                     return
                 if status not in RETRY_STATUSES:
                     outcome.status, outcome.error, outcome.done = status, resp.text[:200], time.time()

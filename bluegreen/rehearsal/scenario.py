@@ -351,8 +351,11 @@ class Rehearsal:
         self.load.stop()
         writer = HAProxyWriterName(self.world.haproxy()).writer_colour()
         other = "green" if writer == "blue" else "blue"
-        mdb.wait_caught_up(self.stack.dbs[writer], self.stack.dbs[other], timeout=60)
-        self.writer = writer
+        self.writer, self.replication_error = writer, None
+        try:
+            mdb.wait_caught_up(self.stack.dbs[writer], self.stack.dbs[other], timeout=60)
+        except mdb.MariaDBError as err:  # counted and reported as a failed target (cli.rehearse_local)
+            self.replication_error = str(err)
 
 
 def adapters_report() -> dict[str, Any]:
