@@ -122,7 +122,7 @@ def alarm_grace(state: ShiftState, plan: Plan | None, now: float) -> str:
             "so the shift holds instead of rolling back")
 
 
-def _rolled_back(why: str, instead_of: str = "") -> Decision:
+def _rolled_back(why: str, instead_of: str = "", causes: tuple[str, ...] = ()) -> Decision:
     """The one shape of every rollback: green 0, status rolled_back, until an operator resumes."""
     return Decision(
         action="rollback",
@@ -131,18 +131,33 @@ def _rolled_back(why: str, instead_of: str = "") -> Decision:
         new_step_index=-1,
         green_weight=0,
         instead_of=instead_of,
+        causes=causes,
     )
 
 
+def carried_causes(state: ShiftState) -> tuple[str, ...]:
+    """The causes of a rollback claimed and not yet committed: the run that finishes it pages them all,
+    the run that claimed it first does not page again (shifter.execute), so one rollback is one page."""
+    if not state.rollback_unfinished:
+        return ()
+    return tuple(str(c) for c in (state.pending or {}).get("causes") or ())
+
+
+def _with(causes: tuple[str, ...], cause: str) -> tuple[str, ...]:
+    return causes + (cause,) if cause and cause not in causes else causes
+
+
 def _rollback(state: ShiftState, plan: Plan | None, why: str) -> Decision:
-    return _rolled_back(f"{why} ({_where(state, plan)})")
+    why = f"{why} ({_where(state, plan)})"
+    return _rolled_back(why, causes=_with(carried_causes(state), why))
 
 
-def _finish_rollback(state: ShiftState, plan: Plan | None, instead_of: str = "") -> Decision:
+def _finish_rollback(state: ShiftState, plan: Plan | None, instead_of: str = "", cause: str = "") -> Decision:
     pending = state.pending or {}
     why = (f"finishing the {pending.get('action')} begun by {pending.get('by')} at {pending.get('at')}, which never "
            "recorded its end (a rollback is never left half done, and never waits for a lease)")
-    return _rolled_back(why, instead_of)
+    causes = _with(carried_causes(state), cause) or (why,)
+    return _rolled_back(why, instead_of, causes)
 
 
 def _drift(expected: int | None, weights: ObservedWeights | None) -> tuple[str, ...]:
@@ -183,7 +198,8 @@ def decide_tick(
     served in the bake window, judged against ``min_requests`` (0: the low-traffic guard is off).
     """
     if state.rollback_unfinished:
-        return _finish_rollback(state, plan)
+        # An alarm that arrives while a rollback is applied joins it: one more cause, not another rollback page.
+        return _finish_rollback(state, plan, cause=verdict.explain_alarms() if verdict.alarms else "")
     if state.status == ROLLED_BACK and weights is not None and weights.differences(0):
         # A rolled-back shift has green at 0, whatever a raced or interrupted run left behind.
         return Decision(

@@ -217,6 +217,8 @@ class Decision:
     plan_hash: str | None = None
     #: The operator command this decision was taken instead of (an unfinished rollback comes first).
     instead_of: str = ""
+    #: A rollback's every cause: those carried by the claim it finishes, then its own (one rollback, one page).
+    causes: tuple[str, ...] = field(default=())
 
     @property
     def writes(self) -> bool:
@@ -241,6 +243,7 @@ class Decision:
             "plan_hash": self.plan_hash,
             "instead_of": self.instead_of or None,
             "drift": list(self.drift),
+            "causes": list(self.causes),
         }
 
 

@@ -64,6 +64,8 @@ class Notifications:
             headline,
             {
                 "reason": decision.reason,
+                # Every cause of a rollback (alarms and operators that joined it while it was applied).
+                "causes": list(decision.causes),
                 "actor": actor,
                 "decision": decision.to_dict(),
                 "changes": changes,

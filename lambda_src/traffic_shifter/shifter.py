@@ -237,6 +237,7 @@ class Shifter:
         changes: list[str] = []
         state = obs.state
         notes: list[str] = []
+        paged_by_other = False
         if decision.writes:
             now = self.clock()
             claimed = self.store.write(
@@ -245,7 +246,8 @@ class Shifter:
                     obs.state,
                     pending={"action": decision.action, "by": actor, "at": iso(now), "run": uuid.uuid4().hex,
                              "apply_step": decision.apply_step, "green_weight": decision.green_weight,
-                             "lease_until": iso(now + self._claim_seconds(obs, decision))},
+                             "lease_until": iso(now + self._claim_seconds(obs, decision)),
+                             **({"causes": list(decision.causes)} if decision.causes else {})},
                     updated_by=actor,
                     updated_at=now,
                 ),
@@ -274,9 +276,15 @@ class Shifter:
             try:
                 state = self.store.write(claimed, final)
             except ConcurrentUpdateError as err:
-                state, more = self._lost_commit(obs, decision, changes, err)
+                state, more, recorded = self._lost_commit(obs, decision, changes, err)
                 changes += more
                 notes.append(f"another run committed first ({state.updated_by}: {state.last_action}); this run's weights were kept as it wants them")
+                if decision.towards_blue and not recorded:
+                    # The run that took our claim over finishes this rollback and pages it, with our cause
+                    # (carried in the claim): one rollback, one page.
+                    paged_by_other = True
+                    notes.append("not notified by this run: the run that finished the rollback sends its one "
+                                 "notification, with this run's cause in it")
         result = {
             "ok": True,
             "trigger": trigger,
@@ -288,7 +296,7 @@ class Shifter:
             result["notes"] = notes
         if changes or decision.writes:
             logger.info("traffic shift applied", extra={"trigger": trigger, "actor": actor, "result": result})
-            if decision.action != "restart" or changes:
+            if (decision.action != "restart" or changes) and not paged_by_other:
                 self.notifications.notify(decision, obs, state, changes, actor, result)
         self.notifications.record(decision, obs)
         return result
@@ -343,9 +351,11 @@ class Shifter:
         logger.error("traffic shift action failed; put back", extra={"decision": decision.to_dict(), "reason": reason})
         raise ApplyFailed(reason) from err
 
-    def _lost_commit(self, obs: Observation, decision: Decision, changes: list[str], err: ConcurrentUpdateError) -> tuple[ShiftState, list[str]]:
+    def _lost_commit(self, obs: Observation, decision: Decision, changes: list[str],
+                     err: ConcurrentUpdateError) -> tuple[ShiftState, list[str], bool]:
         """Our weights are written but another run committed first (only a rollback claims over a live
-        claim). Put the weights where the winner wants them; a rollback that lost is still a rollback."""
+        claim). Put the weights where the winner wants them; a rollback that lost is still a rollback.
+        The flag: this run recorded the rollback itself (nobody else will, so this run notifies)."""
         fresh = self.store.load()
         weights = self.traffic.read()
         if decision.towards_blue or fresh.status == ROLLED_BACK or fresh.rollback_unfinished:
@@ -360,7 +370,8 @@ class Shifter:
                 # Nobody else records it: write the rollback over whatever won (it took effect on the weights).
                 fresh = self.store.write(fresh, replace(fresh, status=ROLLED_BACK, step_index=-1, green_weight=0, reason=decision.reason,
                                                         last_action=decision.action, pending=None, updated_at=self.clock()))
-            return fresh, more
+                return fresh, more, True
+            return fresh, more, False
         raise ConcurrentUpdateError(
             f"{decision.action} lost a race: {fresh.updated_by or 'another run'} changed the shift first "
             f"(status {fresh.status}, {fresh.last_action}: {fresh.reason}); "

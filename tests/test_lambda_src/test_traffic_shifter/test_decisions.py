@@ -104,15 +104,14 @@ def test_decide_tick__bake_not_done_and_data_missing__hold_says_both():
 
 @pytest.mark.parametrize(("gate_states", "alarm"), [(("ALARM", "OK"), "green-health"), (("OK", "ALARM"), "data-replication")])
 def test_decide_tick__gate_in_alarm__rollback_to_zero_naming_the_alarm(gate_states, alarm):
+    cause = f"gate {alarm} is ALARM: Threshold Crossed: 3 datapoints were greater than 5 (at step 3 (green 50, bake 600 s), green 50)"
     assert tick(step=2, baked=10, gate_states=gate_states) == Decision(
         action="rollback",
-        reason=(
-            f"gate {alarm} is ALARM: Threshold Crossed: 3 datapoints were greater than 5 "
-            "(at step 3 (green 50, bake 600 s), green 50); rolled back to green 0, waiting for an operator to resume"
-        ),
+        reason=f"{cause}; rolled back to green 0, waiting for an operator to resume",
         new_status="rolled_back",
         new_step_index=-1,
         green_weight=0,
+        causes=(cause,),
     )
 
 
@@ -374,6 +373,32 @@ def test_decide_tick__rollback_claimed_never_committed__finished_whatever_the_ga
 
     assert (decision.action, decision.new_status, decision.green_weight) == ("rollback", "rolled_back", 0)
     assert decision.reason.startswith(f"finishing the {action} begun by ops.carol at {iso(NOW - 1)}")
+
+
+def test_decide_tick__alarm_while_a_rollback_is_applied__joins_it_with_every_cause():
+    # One rollback, one page: the alarm's run finishes the claimed rollback carrying the claim's causes and its own.
+    pending = {"action": "rollback", "by": "ops.carol", "at": iso(NOW - 1), "causes": ["manual rollback by ops.carol"]}
+
+    decision = tick(step=2, baked=900, pending=pending, gate_states=("ALARM", "OK"), green=25)
+
+    assert decision.causes[0] == "manual rollback by ops.carol" and decision.causes[1].startswith("gate green-health is ALARM")
+    assert len(decision.causes) == 2
+
+
+def test_decide_command__rollback_while_one_is_applied__carries_its_causes():
+    pending = {"action": "rollback", "by": "traffic-shifter", "at": iso(NOW - 1), "causes": ["gate green-health is ALARM"]}
+
+    decision = command("rollback", pending=pending, actor="ops.dan")
+
+    assert decision.causes[0] == "gate green-health is ALARM" and decision.causes[1].startswith("manual rollback by ops.dan")
+
+
+def test_decide_tick__claim_of_an_advance__its_causes_not_carried():
+    pending = {"action": "advance", "by": "ops.bob", "at": iso(NOW - 900), "causes": ["not a rollback's"]}
+
+    decision = tick(step=2, baked=900, pending=pending, gate_states=("ALARM", "OK"))
+
+    assert decision.action == "rollback" and len(decision.causes) == 1 and "green-health" in decision.causes[0]
 
 
 def test_decide_tick__gate_changed_after_the_bake_began__restart_from_that_moment():

@@ -611,3 +611,59 @@ def test_green_requests__dimensions_from_the_arns():
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-bluealb-green-dev-d01/943f017f100becff",
     ) == [{"Name": "LoadBalancer", "Value": "app/alb-blue-dev-d01/50dc6c495c0c9188"},
           {"Name": "TargetGroup", "Value": "targetgroup/tg-bluealb-green-dev-d01/943f017f100becff"}]
+
+
+# == one rollback, one page ===========================================================================
+def rolled_back_pages(world) -> list[dict]:
+    return [m for m in world.notifications() if "ROLLED BACK" in (m["subject"] or "")]
+
+
+def test_alarm_while_an_operator_rollback_is_applied__one_page_with_both_causes(world, running, clock, monkeypatch):
+    world.notifications()  # what the start sent
+    other = other_shifter(world, clock)
+    real_set = running.traffic.set_green_weight
+
+    def set_then_alarm(green, observed):
+        changes = real_set(green, observed)
+        world.set_gate(ERRORS_GATE, "ALARM", "5xx")
+        assert other.tick()["decision"]["action"] == "rollback"  # the alarm joins the claimed rollback, commits first
+        return changes
+
+    monkeypatch.setattr(running.traffic, "set_green_weight", set_then_alarm)
+    result = running.run("rollback", actor="ops.carol", reason="declines")
+
+    pages = rolled_back_pages(world)
+    assert len(pages) == 1, [p["subject"] for p in pages]
+    causes = pages[0]["causes"]
+    assert len(causes) == 2 and "manual rollback by ops.carol (declines)" in causes[0] and ERRORS_GATE in causes[1]
+    assert "not notified by this run" in result["notes"][-1]
+    assert state(world)["status"] == "rolled_back" and world.weights() == at(0)
+
+
+def test_operator_rollback_while_an_alarm_rollback_is_applied__one_page_with_both_causes(world, running, clock, monkeypatch):
+    world.notifications()
+    operator = other_shifter(world, clock)
+    real_set = running.traffic.set_green_weight
+
+    def set_then_operator(green, observed):
+        changes = real_set(green, observed)
+        if green == 0:
+            assert operator.run("rollback", actor="ops.dan", reason="pager")["decision"]["action"] == "rollback"
+        return changes
+
+    monkeypatch.setattr(running.traffic, "set_green_weight", set_then_operator)
+    world.set_gate(ERRORS_GATE, "ALARM", "5xx")
+    running.tick()
+
+    pages = rolled_back_pages(world)
+    assert len(pages) == 1, [p["subject"] for p in pages]
+    causes = pages[0]["causes"]
+    assert len(causes) == 2 and ERRORS_GATE in causes[0] and "manual rollback by ops.dan (pager)" in causes[1]
+
+
+def test_alarm_after_the_rollback_committed__no_second_page(world, running, clock):
+    world.notifications()
+    running.run("rollback", actor="ops.carol")
+    world.set_gate(ERRORS_GATE, "ALARM", "5xx")
+    assert other_shifter(world, clock).tick()["decision"]["action"] == "noop"
+    assert len(rolled_back_pages(world)) == 1
