@@ -45,7 +45,7 @@ KINDS = (WRAP, REPLACE, ADD, MODEL)
 class Internal:
     target: str  # dotted path: module, then attributes; a mapping key as [key]
     how: str  # one of KINDS
-    owner: str  # the emulator module that installs it, e.g. "extensions.cloudformation"
+    owner: str  # the emulator module that installs it, e.g. "extensions.cfn_lifecycle"
     reason: str  # what moto does without it
     moto: str = WRITTEN_AGAINST
 
@@ -54,34 +54,36 @@ def _e(target: str, how: str, owner: str, reason: str) -> Internal:
     return Internal(target, how, owner, reason)
 
 
-_CFN = "extensions.cloudformation"
+_NESTED = "extensions.cfn_nested_stacks"
+_CUSTOM = "extensions.cfn_custom_resources"
+_INTRINSICS = "extensions.cfn_intrinsics"
+_LIFECYCLE = "extensions.cfn_lifecycle"
 _P = "moto.cloudformation.parsing"
 
 INTERNALS: tuple[Internal, ...] = (
     # ---------------------------------------------------------------- CloudFormation engine
     _e(f"{_P}.get_model_list", REPLACE, "extensions", "moto maps each type to its last model but looks up the name property in the first: keep one model per type, ours last"),
-    _e("moto.cloudformation.models.Stack.get_cfn_attribute", ADD, _CFN, "nested stack Fn::GetAtt Outputs.X crashed the parent (Stack has no get_cfn_attribute)"),
-    _e("moto.cloudformation.models.Stack.physical_resource_id", REPLACE, _CFN, "Ref of a nested stack returned its name, AWS returns the stack ID"),
-    _e("moto.cloudformation.models.Stack.create_from_cloudformation_json", REPLACE, _CFN, "nested stack: TemplateURL on the emulator, parent's tags, a failed child fails the parent's resource"),
-    _e("moto.cloudformation.models.Stack.update_from_cloudformation_json", REPLACE, _CFN, "nested stack update deleted and re-created the child; now updated in place"),
-    _e("moto.cloudformation.models.Stack.parameter_list", REPLACE, _CFN, "DescribeStacks rendered list parameters as Python repr and masked NoEcho by value"),
-    _e(f"{_P}.CustomModel", REPLACE, _CFN, "custom resources: async invoke on host.docker.internal, FAILED ignored, no Update/Delete"),
-    _e(f"{_P}.resource_class_from_type", WRAP, _CFN, "Custom::* types map to the emulator's CustomResource"),
-    _e("moto.cloudformation.responses.CloudFormationResponse.process_cfn_response", REPLACE, _CFN, "the ResponseURL PUT is handed to the waiting synchronous custom-resource request"),
-    _e(f"{_P}.clean_json", WRAP, _CFN, "Fn::Cidr unresolved, Fn::GetAZs four AZs, {{resolve:...}} dynamic references unresolved"),
-    _e(f"{_P}.generate_resource_name", WRAP, _CFN, "generated names kept upper case where AWS requires lower case (ECR)"),
-    _e(f"{_P}.parse_output", WRAP, _CFN, "a failing output is named in the stack's failure reason"),
-    _e(f"{_P}.parse_resource", WRAP, _CFN, "\"true\"/\"false\" strings reached moto's models as truthy strings (BOOLEAN_PROPERTIES)"),
-    _e(f"{_P}.parse_and_create_resource", WRAP, _CFN, "a failing resource is named in CREATE_FAILED; resolved properties remembered for cascading updates"),
-    _e(f"{_P}.parse_and_update_resource", WRAP, _CFN, "types without update kept (moto dropped them from the stack); a changed custom name replaces the resource"),
-    _e(f"{_P}.ResourceMap.delete", REPLACE, _CFN, "stack delete in arbitrary set order; now reverse dependency order"),
-    _e(f"{_P}.ResourceMap.update", WRAP, _CFN, "only resources whose template text changed were updated; changed resolved values now propagate"),
-    _e("moto.cloudformation.utils.get_stack_from_s3_url", WRAP, _CFN, "TemplateURL on the emulator itself (http://127.0.0.1:PORT/bucket/key) was not read"),
-    _e("moto.cloudformation.models.get_stack_from_s3_url", WRAP, _CFN, "the same, as imported into models"),
-    _e("moto.cloudformation.responses.get_stack_from_s3_url", WRAP, _CFN, "the same, as imported into responses"),
-    _e("moto.cloudformation.models.CloudFormationBackend.create_stack", WRAP, _CFN, "a failing resource gave HTTP 500; now CREATE_FAILED -> ROLLBACK_COMPLETE with the reason"),
-    _e("moto.cloudformation.models.CloudFormationBackend.update_stack", WRAP, _CFN, "a failing update gave HTTP 500; now UPDATE_ROLLBACK_FAILED with the reason"),
-    _e("moto.cloudformation.models.CloudFormationBackend.delete_stack", WRAP, _CFN, "a failing delete gave HTTP 500; now DELETE_FAILED with the reason"),
+    _e("moto.cloudformation.models.Stack.get_cfn_attribute", ADD, _NESTED, "nested stack Fn::GetAtt Outputs.X crashed the parent (Stack has no get_cfn_attribute)"),
+    _e("moto.cloudformation.models.Stack.physical_resource_id", REPLACE, _NESTED, "Ref of a nested stack returned its name, AWS returns the stack ID"),
+    _e("moto.cloudformation.models.Stack.create_from_cloudformation_json", REPLACE, _NESTED, "nested stack: TemplateURL on the emulator, parent's tags, a failed child fails the parent's resource"),
+    _e("moto.cloudformation.models.Stack.update_from_cloudformation_json", REPLACE, _NESTED, "nested stack update deleted and re-created the child; now updated in place"),
+    _e("moto.cloudformation.models.Stack.parameter_list", REPLACE, _LIFECYCLE, "DescribeStacks rendered list parameters as Python repr and masked NoEcho by value"),
+    _e(f"{_P}.CustomModel", REPLACE, _CUSTOM, "custom resources: async invoke on host.docker.internal, FAILED ignored, no Update/Delete"),
+    _e(f"{_P}.resource_class_from_type", WRAP, _CUSTOM, "Custom::* types map to the emulator's CustomResource"),
+    _e("moto.cloudformation.responses.CloudFormationResponse.process_cfn_response", REPLACE, _CUSTOM, "the ResponseURL PUT is handed to the waiting synchronous custom-resource request"),
+    _e(f"{_P}.clean_json", WRAP, _INTRINSICS, "Fn::Cidr unresolved, Fn::GetAZs four AZs, {{resolve:...}} dynamic references unresolved"),
+    _e(f"{_P}.parse_output", WRAP, _LIFECYCLE, "a failing output is named in the stack's failure reason"),
+    _e(f"{_P}.parse_resource", WRAP, _INTRINSICS, "\"true\"/\"false\" strings reached moto's models as truthy strings (BOOLEAN_PROPERTIES)"),
+    _e(f"{_P}.parse_and_create_resource", WRAP, _LIFECYCLE, "a failing resource is named in CREATE_FAILED; resolved properties remembered for cascading updates"),
+    _e(f"{_P}.parse_and_update_resource", WRAP, _LIFECYCLE, "types without update kept (moto dropped them from the stack); a changed custom name replaces the resource"),
+    _e(f"{_P}.ResourceMap.delete", REPLACE, _LIFECYCLE, "stack delete in arbitrary set order; now reverse dependency order"),
+    _e(f"{_P}.ResourceMap.update", WRAP, _LIFECYCLE, "only resources whose template text changed were updated; changed resolved values now propagate"),
+    _e("moto.cloudformation.utils.get_stack_from_s3_url", WRAP, _NESTED, "TemplateURL on the emulator itself (http://127.0.0.1:PORT/bucket/key) was not read"),
+    _e("moto.cloudformation.models.get_stack_from_s3_url", WRAP, _NESTED, "the same, as imported into models"),
+    _e("moto.cloudformation.responses.get_stack_from_s3_url", WRAP, _NESTED, "the same, as imported into responses"),
+    _e("moto.cloudformation.models.CloudFormationBackend.create_stack", WRAP, _LIFECYCLE, "a failing resource gave HTTP 500; now CREATE_FAILED -> ROLLBACK_COMPLETE with the reason"),
+    _e("moto.cloudformation.models.CloudFormationBackend.update_stack", WRAP, _LIFECYCLE, "a failing update gave HTTP 500; now UPDATE_ROLLBACK_FAILED with the reason"),
+    _e("moto.cloudformation.models.CloudFormationBackend.delete_stack", WRAP, _LIFECYCLE, "a failing delete gave HTTP 500; now DELETE_FAILED with the reason"),
     *(
         _e(f"moto.cloudformation.responses.CloudFormationResponse.{name}", WRAP, "extensions.cfn_limits",
            "any template size and count accepted: AWS refuses an inline body over 51,200 bytes, a body by URL over 1 MB, >500 resources, >200 outputs/parameters/mappings")
@@ -102,7 +104,6 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.ec2.models.subnets.SubnetRouteTableAssociation", MODEL, "extensions.ec2", "never associated the subnet"),
     # ---------------------------------------------------------------- RDS
     _e("moto.rds.models.DBInstance", MODEL, "extensions.rds", "DBClusterIdentifier ignored (no Aurora member), Ref not the identifier"),
-    _e("moto.rds.models.DBParameterGroup", MODEL, "extensions.rds", "Ref returned the Python object; no in-place update"),
     _e("moto.rds.models.DBSubnetGroup", MODEL, "extensions.rds", "Ref returned the Python object; no in-place update"),
     _e("moto.rds.models.DBCluster.endpoint", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster's endpoint is a made-up name where nothing listens"),
     _e("moto.rds.models.DBCluster.reader_endpoint", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: the same for the reader endpoint"),

@@ -230,11 +230,6 @@ def _record_set(c: Clients, pid: str, props: dict[str, Any]) -> None:
     )
 
 
-def _record_set_group(c: Clients, pid: str, props: dict[str, Any]) -> None:
-    for record in props.get("RecordSets") or []:
-        _record_set(c, pid, {**record, "HostedZoneId": props.get("HostedZoneId"), "HostedZoneName": props.get("HostedZoneName")})
-
-
 def _backup_plan(c: Clients, pid: str, props: dict[str, Any]) -> None:
     _require(not c("backup").get_backup_plan(BackupPlanId=pid).get("DeletionDate"), "deleted")
 
@@ -277,16 +272,6 @@ def _sg_rule(c: Clients, pid: str, props: dict[str, Any]) -> None:
     _require(c("ec2").describe_security_group_rules(SecurityGroupRuleIds=[pid])["SecurityGroupRules"])
 
 
-def _iam_inline_policy(c: Clients, pid: str, props: dict[str, Any]) -> None:
-    name = props["PolicyName"]
-    for role in props.get("Roles") or []:
-        _require(name in c("iam").list_role_policies(RoleName=role)["PolicyNames"], f"not on role {role}")
-    for user in props.get("Users") or []:
-        _require(name in c("iam").list_user_policies(UserName=user)["PolicyNames"], f"not on user {user}")
-    for group in props.get("Groups") or []:
-        _require(name in c("iam").list_group_policies(GroupName=group)["PolicyNames"], f"not on group {group}")
-
-
 def _event_rule(c: Clients, pid: str, props: dict[str, Any]) -> None:
     bus, _, name = pid.rpartition("|")
     kwargs = {"Name": name}
@@ -304,7 +289,6 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::EC2::Subnet": _ec2_described("describe_subnets", "SubnetIds", "Subnets"),
     "AWS::EC2::SecurityGroup": _ec2_described("describe_security_groups", "GroupIds", "SecurityGroups"),
     "AWS::EC2::SecurityGroupIngress": ("ec2.describe_security_group_rules", _sg_rule),
-    "AWS::EC2::SecurityGroupEgress": ("ec2.describe_security_group_rules", _sg_rule),
     "AWS::EC2::InternetGateway": _ec2_described("describe_internet_gateways", "InternetGatewayIds", "InternetGateways"),
     "AWS::EC2::VPCGatewayAttachment": ("ec2.describe_internet_gateways / describe_vpn_gateways attachments", _gateway_attachment),
     "AWS::EC2::EIP": _ec2_described("describe_addresses", "PublicIps", "Addresses"),
@@ -314,14 +298,9 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::EC2::SubnetRouteTableAssociation": ("association in ec2.describe_route_tables", _subnet_association),
     "AWS::EC2::FlowLog": _ec2_described("describe_flow_logs", "FlowLogIds", "FlowLogs"),
     "AWS::EC2::VPCEndpoint": ("ec2.describe_vpc_endpoints (not deleted)", _vpce),
-    "AWS::EC2::NetworkAcl": _ec2_described("describe_network_acls", "NetworkAclIds", "NetworkAcls"),
-    "AWS::EC2::LaunchTemplate": _ec2_described("describe_launch_templates", "LaunchTemplateIds", "LaunchTemplates"),
     # IAM
     "AWS::IAM::Role": _got("iam", "get_role", "RoleName"),
-    "AWS::IAM::Policy": ("iam.list_role/user/group_policies contain PolicyName", _iam_inline_policy),
     "AWS::IAM::ManagedPolicy": _got("iam", "get_policy", "PolicyArn"),
-    "AWS::IAM::InstanceProfile": _got("iam", "get_instance_profile", "InstanceProfileName"),
-    "AWS::IAM::User": _got("iam", "get_user", "UserName"),
     # KMS, SSM, Secrets Manager
     "AWS::KMS::Key": ("kms.describe_key (not PendingDeletion)", _kms_key),
     "AWS::KMS::Alias": ("kms.list_aliases", _kms_alias),
@@ -329,17 +308,14 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::SecretsManager::Secret": ("secretsmanager.describe_secret (not deleted)", _secret),
     "AWS::SecretsManager::SecretTargetAttachment": ("secretsmanager.describe_secret of SecretId", _secret_of("SecretId")),
     "AWS::SecretsManager::RotationSchedule": ("secretsmanager.describe_secret RotationEnabled", _rotation),
-    "AWS::SecretsManager::ResourcePolicy": ("secretsmanager.get_resource_policy", lambda c, p, props: _require(c("secretsmanager").get_resource_policy(SecretId=props.get("SecretId") or p).get("ResourcePolicy"))),
     # Storage, messaging
     "AWS::S3::Bucket": _got("s3", "head_bucket", "Bucket"),
     "AWS::S3::BucketPolicy": ("s3.get_bucket_policy of Bucket", _bucket_policy),
     "AWS::SNS::Topic": _got("sns", "get_topic_attributes", "TopicArn"),
     "AWS::SNS::TopicPolicy": ("sns.get_topic_attributes Policy of each topic", _topic_policy),
-    "AWS::SNS::Subscription": _got("sns", "get_subscription_attributes", "SubscriptionArn"),
     "AWS::SQS::Queue": _got("sqs", "get_queue_attributes", "QueueUrl"),
     "AWS::SQS::QueuePolicy": ("sqs.get_queue_attributes Policy of each queue", _queue_policy),
     "AWS::DynamoDB::Table": _got("dynamodb", "describe_table", "TableName"),
-    "AWS::ECR::Repository": ("ecr.describe_repositories", lambda c, p, _: c("ecr").describe_repositories(repositoryNames=[p])),
     # Logs, CloudTrail, CloudWatch, EventBridge
     "AWS::Logs::LogGroup": ("logs.describe_log_groups", _log_group),
     "AWS::Logs::MetricFilter": ("logs.describe_metric_filters", _metric_filter),
@@ -351,11 +327,9 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::CloudWatch::CompositeAlarm": ("cloudwatch.describe_alarms (CompositeAlarm)", _alarm("CompositeAlarm")),
     "AWS::CloudWatch::Dashboard": _got("cloudwatch", "get_dashboard", "DashboardName"),
     "AWS::Events::Rule": ("events.describe_rule", _event_rule),
-    "AWS::Events::EventBus": _got("events", "describe_event_bus", "Name"),
     # Lambda
     "AWS::Lambda::Function": _got("lambda", "get_function", "FunctionName"),
     "AWS::Lambda::Permission": ("lambda.get_policy has the statement", _lambda_permission),
-    "AWS::Lambda::EventSourceMapping": _got("lambda", "get_event_source_mapping", "UUID"),
     # ECS, autoscaling, load balancing, DNS, certificates
     "AWS::ECS::Cluster": ("ecs.describe_clusters (ACTIVE)", _ecs_cluster),
     "AWS::ECS::Service": ("ecs.describe_services (ACTIVE)", _ecs_service),
@@ -371,7 +345,6 @@ CHECKS: dict[str, tuple[str, Check]] = {
         TrustStoreArn=p.split("|")[0], RevocationIds=[int(i) for i in p.split("|")[1].split(",")])),
     "AWS::Route53::HostedZone": _got("route53", "get_hosted_zone", "Id"),
     "AWS::Route53::RecordSet": ("route53.list_resource_record_sets (name, type, set id)", _record_set),
-    "AWS::Route53::RecordSetGroup": ("route53.list_resource_record_sets (each record)", _record_set_group),
     "AWS::Route53::HealthCheck": _got("route53", "get_health_check", "HealthCheckId"),
     "AWS::Route53::QueryLoggingConfig": _got("route53", "get_query_logging_config", "Id"),
     "AWS::Logs::ResourcePolicy": ("logs.describe_resource_policies", lambda c, p, props: _require(any(
@@ -386,7 +359,6 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::RDS::DBInstance": _got("rds", "describe_db_instances", "DBInstanceIdentifier"),
     "AWS::RDS::DBSubnetGroup": _got("rds", "describe_db_subnet_groups", "DBSubnetGroupName"),
     "AWS::RDS::DBClusterParameterGroup": _got("rds", "describe_db_cluster_parameter_groups", "DBClusterParameterGroupName"),
-    "AWS::RDS::DBParameterGroup": _got("rds", "describe_db_parameter_groups", "DBParameterGroupName"),
     "AWS::DMS::ReplicationInstance": ("dms.describe_replication_instances", _dms("describe_replication_instances", "ReplicationInstances", "replication-instance-arn")),
     "AWS::DMS::Endpoint": ("dms.describe_endpoints", _dms("describe_endpoints", "Endpoints", "endpoint-arn")),
     "AWS::DMS::ReplicationSubnetGroup": ("dms.describe_replication_subnet_groups", _dms("describe_replication_subnet_groups", "ReplicationSubnetGroups", "replication-subnet-group-id")),

@@ -36,7 +36,6 @@ from .gates import gate_from_alarm_event
 from .model import LEASE_SECONDS, LOG_SERVICE, ROLLED_BACK, SERVICE, Decision, GateReading, ShiftState, iso
 from .notification import Notifications, audit
 from .observation import Observation, Observer
-from .plan import Plan
 from .ports import GatePort, MetricsSink, TrafficPort, VolumePort
 from .steps import StepContext, StepKinds
 

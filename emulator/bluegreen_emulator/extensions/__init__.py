@@ -11,11 +11,15 @@ from __future__ import annotations
 import functools
 import importlib
 
-#: One module per service, plus the engine (cloudformation) and the stack-delete hook
-#: (deletes, which collects the service modules' DELETERS). Order matters only for
-#: patches: cloudformation first (engine), awslambda next, deletes last.
+#: One module per service, plus the CloudFormation engine by concern (cfn_*: nested stacks,
+#: custom resources, intrinsics, lifecycle, request limits) and the stack-delete hook (deletes,
+#: which collects the service modules' DELETERS). Order matters only for patches: the engine
+#: first, awslambda next, deletes last.
 MODULES = (
-    "cloudformation",
+    "cfn_nested_stacks",
+    "cfn_custom_resources",
+    "cfn_intrinsics",
+    "cfn_lifecycle",
     "cfn_limits",
     "cloudformation_change_sets",
     "awslambda",

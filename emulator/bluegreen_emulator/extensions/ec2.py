@@ -1,10 +1,9 @@
-"""EC2: VPCEndpoint (crash fix + delete), SecurityGroupIngress / SecurityGroupEgress, deletes.
+"""EC2: VPCEndpoint (crash fix + delete), SecurityGroupIngress, SubnetRouteTableAssociation, deletes.
 
 moto 5.2's VPCEndpoint model iterates ``RouteTableIds`` unconditionally (a Gateway
 endpoint without route tables crashes the stack), stores a dict PolicyDocument as-is,
 has no delete (endpoints survive their stack) and no update. Its SecurityGroupIngress
-has no physical ID, ignores IPv6 / prefix-list sources and is never revoked, and there
-is no SecurityGroupEgress model at all. EIPs, NAT and internet gateways, their
+has no physical ID, ignores IPv6 / prefix-list sources and is never revoked. EIPs, NAT and internet gateways, their
 attachments, route tables, routes and flow logs outlived their stack; they are deleted with
 it (``DELETERS``, see deletes.py).
 """
@@ -31,7 +30,6 @@ from ._base import BackendResource, Deleter, as_bool, tags_to_dict
 EXTENSIONS = [
     ("AWS::EC2::VPCEndpoint", "replaces moto's model: no crash without RouteTableIds, JSON policy, update (modify_vpc_endpoint), delete"),
     ("AWS::EC2::SecurityGroupIngress", "replaces moto's model: Ref = rule ID (sgr-...), IPv6/prefix-list sources, revoked on delete"),
-    ("AWS::EC2::SecurityGroupEgress", "new model: authorize/revoke_security_group_egress; Ref = rule ID"),
     ("stack delete (EC2 network types)", "EIP, NatGateway, InternetGateway, VPCGatewayAttachment, RouteTable, Route, FlowLog are deleted with their stack"),
     ("AWS::EC2::SubnetRouteTableAssociation", "replaces moto's model, which never associated the subnet: associate_route_table / disassociate; Ref = rtbassoc-..."),
 ]
@@ -123,12 +121,11 @@ class VPCEndpointResource(BackendResource, CloudFormationModel):
         raise KeyError(name)
 
 
-class _SecurityGroupRule(BackendResource):
-    EGRESS = False
+class SecurityGroupIngressResource(BackendResource, CloudFormationModel):
+    TYPE = "AWS::EC2::SecurityGroupIngress"
     REPLACE_ON = (
         "GroupId", "GroupName", "IpProtocol", "FromPort", "ToPort", "CidrIp", "CidrIpv6",
         "SourceSecurityGroupId", "SourceSecurityGroupName", "SourcePrefixListId",
-        "DestinationSecurityGroupId", "DestinationPrefixListId",
     )
 
     def create(self, name: str) -> None:
@@ -143,18 +140,17 @@ class _SecurityGroupRule(BackendResource):
             ip_ranges.append({"CidrIp": p["CidrIp"], "Description": p.get("Description")})
         if p.get("CidrIpv6"):
             ip_ranges.append({"CidrIpv6": p["CidrIpv6"], "Description": p.get("Description")})
-        peer_group = p.get("DestinationSecurityGroupId" if self.EGRESS else "SourceSecurityGroupId")
-        peer_name = None if self.EGRESS else p.get("SourceSecurityGroupName")
+        peer_group = p.get("SourceSecurityGroupId")
+        peer_name = p.get("SourceSecurityGroupName")
         source_groups = []
         if peer_group or peer_name:
             entry = {"GroupId": peer_group} if peer_group else {"GroupName": peer_name}
             if p.get("Description"):
                 entry["Description"] = p["Description"]
             source_groups.append(entry)
-        prefix = p.get("DestinationPrefixListId" if self.EGRESS else "SourcePrefixListId")
+        prefix = p.get("SourcePrefixListId")
         prefix_list_ids = [{"PrefixListId": prefix, "Description": p.get("Description")}] if prefix else []
-        authorize = ec2.authorize_security_group_egress if self.EGRESS else ec2.authorize_security_group_ingress
-        rules, group = authorize(
+        rules, group = ec2.authorize_security_group_ingress(
             group_name_or_id=group.id,
             ip_protocol=str(p.get("IpProtocol")),
             from_port=p.get("FromPort", -1 if str(p.get("IpProtocol")) == "-1" else None),
@@ -173,7 +169,7 @@ class _SecurityGroupRule(BackendResource):
         group = ec2.get_security_group_by_name_or_id(self.group_id, None)
         if group is None or not self.rule_ids:
             return
-        rules = group.egress_rules if self.EGRESS else group.ingress_rules
+        rules = group.ingress_rules
         for rule in list(rules):
             if rule.id in self.rule_ids:
                 rules.remove(rule)
@@ -182,16 +178,6 @@ class _SecurityGroupRule(BackendResource):
 
     def attribute(self, name: str) -> Any:
         return self.physical_id
-
-
-class SecurityGroupIngressResource(_SecurityGroupRule, CloudFormationModel):
-    TYPE = "AWS::EC2::SecurityGroupIngress"
-    EGRESS = False
-
-
-class SecurityGroupEgressResource(_SecurityGroupRule, CloudFormationModel):
-    TYPE = "AWS::EC2::SecurityGroupEgress"
-    EGRESS = True
 
 
 class SubnetRouteTableAssociationResource(BackendResource, CloudFormationModel):

@@ -1,8 +1,8 @@
 """RDS / Aurora: DBCluster, DBInstance (stand-alone and in a cluster), DBClusterParameterGroup,
-DBParameterGroup, DBSubnetGroup.
+DBSubnetGroup.
 
 moto 5.2 has no AWS::RDS::DBCluster model (the resource becomes a phantom), and its
-DBInstance / DBSubnetGroup / DBParameterGroup models return the Python object instead of
+DBInstance / DBSubnetGroup models return the Python object instead of
 the name for ``Ref`` and ignore ``DBClusterIdentifier``; these models replace them.
 """
 
@@ -22,7 +22,6 @@ EXTENSIONS = [
     ("AWS::RDS::DBCluster", "new model: create_db_cluster/modify_db_cluster/delete_db_cluster; Endpoint.Address, ReadEndpoint.Address, MasterUserSecret.SecretArn"),
     ("AWS::RDS::DBInstance", "replaces moto's model: DBClusterIdentifier honoured (Aurora cluster member), Ref = identifier"),
     ("AWS::RDS::DBClusterParameterGroup", "new model: create/modify/delete_db_cluster_parameter_group"),
-    ("AWS::RDS::DBParameterGroup", "replaces moto's model: Ref = group name, Parameters updated in place"),
     ("AWS::RDS::DBSubnetGroup", "replaces moto's model: Ref = group name, subnets updated in place"),
 ]
 
@@ -201,7 +200,7 @@ class DBInstanceResource(BackendResource, CloudFormationModel):
 
 
 class _ParameterGroup(BackendResource):
-    """A DB or DB cluster parameter group: created with its parameters, updated in place."""
+    """A parameter group: created with its parameters, updated in place (the DB cluster's is the one we deploy)."""
 
     REPLACE_ON = ("Family", "Description")
 
@@ -250,22 +249,6 @@ class DBClusterParameterGroupResource(_ParameterGroup, CloudFormationModel):
         _backend(self).modify_db_cluster_parameter_group(
             self.physical_id, [{**parameter, "ApplyMethod": "pending-reboot"} for parameter in parameters]
         )
-
-
-class DBParameterGroupResource(_ParameterGroup, CloudFormationModel):
-    TYPE = "AWS::RDS::DBParameterGroup"
-    NAME_PROPERTY = "DBParameterGroupName"
-
-    def _create_group(self, name: str, family: str | None, description: str | None, tags: list[dict[str, str]]) -> Any:
-        return _backend(self).create_db_parameter_group(
-            {"db_parameter_group_name": name, "db_parameter_group_family": family, "description": description, "tags": tags}
-        )
-
-    def _groups(self) -> dict[str, Any]:
-        return _backend(self).db_parameter_groups
-
-    def _modify(self, parameters: list[dict[str, str]]) -> None:
-        _backend(self).modify_db_parameter_group(self.physical_id, parameters)
 
 
 class DBSubnetGroupResource(BackendResource, CloudFormationModel):

@@ -24,7 +24,7 @@ EXTENSIONS = [
     ("AWS::Route53::RecordSet", "replaces moto's model: weighted/failover records with a SetIdentifier are updated and deleted one by one (moto replaced or deleted every record of the name, e.g. blue and green)"),
     ("AWS::Route53::QueryLoggingConfig", "new model: create/delete_query_logging_config (log group ARN accepted with or without ':*')"),
     ("AWS::Route53::HostedZone / HealthCheck", "fix: Fn::GetAtt Id, NameServers / HealthCheckId (moto crashed)"),
-    ("stack delete (Route 53)", "HostedZone, HealthCheck, RecordSetGroup are deleted with their stack"),
+    ("stack delete (Route 53)", "HostedZone, HealthCheck are deleted with their stack"),
 ]
 
 
@@ -141,22 +141,9 @@ def _health_check(obj: Any, account_id: str, region: str) -> None:
     _route53(account_id).delete_health_check(obj.id)  # moto: no error when gone
 
 
-def _record_set_group(obj: Any, account_id: str, region: str) -> None:
-    try:
-        zone = _route53(account_id).get_hosted_zone(obj.hosted_zone_id)
-    except NoSuchHostedZone:  # the zone went first, with its records
-        return
-    for record_set in obj.record_sets:
-        if isinstance(record_set, dict):
-            remove_record_set(zone, record_set["Name"], record_set["Type"], record_set.get("SetIdentifier"))
-        else:
-            remove_record_set(zone, record_set.name, record_set.type, record_set.set_identifier)
-
-
 DELETERS: dict[str, Deleter] = {
     "AWS::Route53::HostedZone": _hosted_zone,
     "AWS::Route53::HealthCheck": _health_check,
-    "AWS::Route53::RecordSetGroup": _record_set_group,
 }
 
 

@@ -1,4 +1,4 @@
-"""Secrets Manager: Secret, SecretTargetAttachment, RotationSchedule, ResourcePolicy.
+"""Secrets Manager: Secret, SecretTargetAttachment, RotationSchedule.
 
 moto 5.2 has no CloudFormation model for any Secrets Manager type: the secret is a
 phantom and ``{{resolve:secretsmanager:...}}`` has nothing to resolve. Here the secret
@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import suppress
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 from moto.rds.models import rds_backends
-from moto.secretsmanager.exceptions import SecretNotFoundException
 from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
 
 from ..moto_internals import patch
-from ._base import BackendResource, as_bool, as_int, policy_text, tags_to_list
+from ._base import BackendResource, as_bool, as_int, tags_to_list
 
 EXTENSIONS = [
     ("AWS::SecretsManager::Secret", "new model: create_secret with GenerateSecretString (real random password), KmsKeyId, tags; force-deleted on stack delete"),
     ("AWS::SecretsManager::SecretTargetAttachment", "new model: writes engine/host/port/dbClusterIdentifier of the RDS target into the secret"),
     ("AWS::SecretsManager::RotationSchedule", "new model: records rotation Lambda and rules (AutomaticallyAfterDays/ScheduleExpression/Duration) on the secret; does not rotate"),
-    ("AWS::SecretsManager::ResourcePolicy", "new model: put_resource_policy / delete_resource_policy"),
 ]
 
 # Aurora engines report the base engine in the attached secret (as RDS does).
@@ -234,19 +231,6 @@ class RotationScheduleResource(BackendResource, CloudFormationModel):
         secret.auto_rotate_after_days = 0
         secret.next_rotation_date = None
         secret._bluegreen_rotation_rules = {}  # type: ignore[attr-defined]
-
-
-class ResourcePolicyResource(BackendResource, CloudFormationModel):
-    TYPE = "AWS::SecretsManager::ResourcePolicy"
-    REPLACE_ON = ("SecretId",)
-
-    def put(self, properties: dict[str, Any]) -> None:
-        arn, _name = _backend(self).put_resource_policy(properties["SecretId"], policy_text(properties.get("ResourcePolicy")))
-        self.physical_id = arn
-
-    def remove(self) -> None:
-        with suppress(SecretNotFoundException):  # the secret went first
-            _backend(self).delete_resource_policy(self.physical_id)
 
 
 def install(port: int) -> None:
