@@ -12,7 +12,7 @@ Usage: python -S -E lambda_bootstrap.py CODE_DIR RUNTIME_DIR HANDLER RESULT_FILE
   like Lambda (interpreter start-up is not counted).
 * Credentials: the function's own execution role. Before the handler is imported, the
   invocation's one-time Lambda service key (``_EMULATOR_LAMBDA_KEY_ID``/``_SECRET``, made by
-  iam_enforcement.lambda_environment) calls sts:AssumeRole on ``_EMULATOR_ROLE_ARN`` at the
+  iam.enforcement.lambda_environment) calls sts:AssumeRole on ``_EMULATOR_ROLE_ARN`` at the
   emulator, which checks the role's trust policy; the handler sees only the role session's
   ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``, as in Lambda.
 

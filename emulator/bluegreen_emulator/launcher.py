@@ -6,7 +6,7 @@ process (``python -m bluegreen_emulator serve``) with the emulator venv's interp
 
 State lives in ``<repo>/.emulator/`` (gitignored), one pid file, one log and one credentials file
 per port: ``emulator-<port>.pid``, ``emulator-<port>.log`` and ``emulator-<port>.credentials.json``
-(the deployer's keys, made by the server at start: IAM is enforced, see iam_enforcement.py).
+(the deployer's keys, made by the server at start: IAM is enforced, see iam/enforcement.py).
 """
 
 from __future__ import annotations

@@ -161,16 +161,16 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.kms.models.Key", MODEL, "extensions.kms", "a KeyPolicy object broke DescribeKey (HTTP 500); no update; delete did not schedule deletion"),
     _e("moto.ssm.models.Parameter", MODEL, "extensions.ssm", "no Name crashed; map Tags; update deleted and re-created"),
     # ---------------------------------------------------------------- IAM enforcement
-    _e("moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_normal_action", REPLACE, "iam_enforcement",
+    _e("moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_normal_action", REPLACE, "iam.enforcement",
        "moto checked every non-S3 request against resource '*' (a statement scoped to an ARN never matched) and an unmet condition denied"),
-    _e("moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_s3_action", REPLACE, "iam_enforcement",
+    _e("moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_s3_action", REPLACE, "iam.enforcement",
        "S3 requests checked by the same access control as above; now by the emulator's (signature, identity policies)"),
-    _e("moto.iam.models.Role.create_from_cloudformation_json", WRAP, "iam_cfn", "ManagedPolicyArns dropped: no managed policy attached to the role"),
-    _e("moto.iam.models.Role.update_from_cloudformation_json", REPLACE, "iam_cfn",
+    _e("moto.iam.models.Role.create_from_cloudformation_json", WRAP, "iam.cfn", "ManagedPolicyArns dropped: no managed policy attached to the role"),
+    _e("moto.iam.models.Role.update_from_cloudformation_json", REPLACE, "iam.cfn",
        "only the description changed (trust policy, inline Policies, ManagedPolicyArns kept; MaxSessionDuration read from RoleDescription)"),
-    _e("moto.iam.models.Role.delete_from_cloudformation_json", WRAP, "iam_cfn",
+    _e("moto.iam.models.Role.delete_from_cloudformation_json", WRAP, "iam.cfn",
        "the attached managed policies (now attached) were not detached first: DeleteConflict"),
-    _e("moto.iam.models.ManagedPolicy.update_from_cloudformation_json", ADD, "iam_cfn", "no update: a changed PolicyDocument never reached IAM"),
+    _e("moto.iam.models.ManagedPolicy.update_from_cloudformation_json", ADD, "iam.cfn", "no update: a changed PolicyDocument never reached IAM"),
 )
 
 _BY_TARGET = {entry.target: entry for entry in INTERNALS}

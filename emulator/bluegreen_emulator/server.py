@@ -3,7 +3,7 @@
 Runs in the foreground; ``launcher.start`` runs it in the background. Listens on
 127.0.0.1 only: custom-resource Lambdas run as local subprocesses (see
 extensions/awslambda.py), so nothing outside this machine ever needs to reach it.
-At start it creates the deployer (iam_enforcement.create_deployer) and writes its keys to
+At start it creates the deployer (iam.principals.create_deployer) and writes its keys to
 ``launcher.credentials_file(port)``, which ``scripts/emulator env`` prints.
 """
 
@@ -30,11 +30,14 @@ def build_app(port: int) -> Callable[..., Any]:
 
     extensions = install(port)
 
-    from . import iam_enforcement, launcher
+    from . import launcher
+    from .iam import enforcement as iam_enforcement
+    from .iam.principals import create_deployer
+    from .iam.signature import keep_raw_body
     from .extensions import database_endpoints
 
     iam = "enforce" if iam_enforcement.install() else "off"
-    deployer = iam_enforcement.create_deployer()
+    deployer = create_deployer()
     launcher.write_credentials(port, deployer, iam)
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -61,7 +64,7 @@ def build_app(port: int) -> Callable[..., Any]:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
-        iam_enforcement.keep_raw_body(environ)
+        keep_raw_body(environ)
         return moto_app(environ, start_response)
 
     return app

@@ -27,6 +27,8 @@ from botocore.exceptions import ClientError
 from tests.emulator_process import free_port, run_launcher
 from tests.emulator_process import session as deployer_session
 
+from . import parts
+
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 
@@ -154,3 +156,23 @@ def stacks(emulator: Emulator) -> Stacks:
     helper = Stacks(emulator)
     yield helper
     helper.cleanup()
+
+
+@pytest.fixture
+def aurora(emulator, stacks):
+    name = stacks.unique("db")
+    deployed = stacks.create(parts.aurora_template(name), name=name)
+    return name, deployed
+
+
+@pytest.fixture(scope="session")
+def code_bucket(emulator):
+    s3 = emulator.client("s3")
+    bucket = "emulator-test-lambda-code"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="handler.zip", Body=parts.zip_bytes({
+        "app.py": parts.HANDLER,
+        "vendored_greeting/__init__.py": "def greet(who):\n    return f'hello {who}'\n",
+    }))
+    s3.put_object(Bucket=bucket, Key="provider.zip", Body=parts.zip_bytes({"provider.py": parts.PROVIDER}))
+    return bucket

@@ -1,7 +1,7 @@
 """Checks of the extension models' shared plumbing (extensions/_base.py), run in the emulator venv.
 
 _base imports moto.cloudformation, which the project venv's moto cannot import (no server
-extras), so test_extension_base.py runs this file with the emulator venv's python: each
+extras), so test_base.py runs this file with the emulator venv's python: each
 ``check_*`` function is one test; the result is JSON, {check name: "ok" or the traceback}.
 Nothing here patches moto.
 """

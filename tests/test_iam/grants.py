@@ -2,7 +2,7 @@
 
 The mapping (``request``: action, resource ARNs, Route 53 condition keys of a recorded call) and the
 evaluation (``allows``) are the ones the emulator enforces on every request it serves
-(emulator/bluegreen_emulator/iam_requests.py, iam_policy.py): one source. Tests evaluate strictly:
+(emulator/bluegreen_emulator/iam/requests.py, policy.py): one source. Tests evaluate strictly:
 a condition operator the evaluator does not know is an error here, not a statement that does not apply.
 """
 
@@ -16,8 +16,8 @@ _EMULATOR = str(Path(__file__).resolve().parents[2] / "emulator")
 if _EMULATOR not in sys.path:
     sys.path.insert(0, _EMULATOR)
 
-from bluegreen_emulator.iam_policy import Verdict, _listed, _match, allows, granted_actions, trust_allows  # noqa: E402
-from bluegreen_emulator.iam_requests import (  # noqa: E402
+from bluegreen_emulator.iam.policy import Verdict, _listed, _match, allows, granted_actions, trust_allows  # noqa: E402
+from bluegreen_emulator.iam.requests import (  # noqa: E402
     ACCOUNT,
     OPERATIONS,
     REGION,

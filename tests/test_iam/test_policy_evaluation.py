@@ -1,4 +1,4 @@
-"""The evaluator the emulator enforces with (bluegreen_emulator/iam_policy.py), case by case."""
+"""The evaluator the emulator enforces with (bluegreen_emulator/iam/policy.py), case by case."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 One emulator and one ``sceptre launch dev`` for the module. The traffic-shifter Lambda runs as its
 own execution role (the emulator's Lambda assumes the function's Role), the CLI as the operator or
 the auditor (``--role``, assumed with MFA). Each call is checked by the emulator against the
-caller's policies on the resource it names (emulator/bluegreen_emulator/iam_enforcement.py).
+caller's policies on the resource it names (emulator/bluegreen_emulator/iam/enforcement.py).
 
 * the shift (start, an advance), the alarm-driven rollback and the operator's rollback succeed
   under the roles as written, and nothing anywhere is denied;
@@ -36,7 +36,7 @@ import pytest
 from bluegreen import cli, demo
 from tests.emulator_process import aws_env, free_port, run_launcher  # also puts emulator/ on sys.path
 
-from bluegreen_emulator import iam_requests  # noqa: E402
+from bluegreen_emulator.iam import requests as iam_requests  # noqa: E402
 
 pytestmark = pytest.mark.emulator
 

@@ -10,7 +10,7 @@ invocation starts ``lambda_bootstrap.py`` with the emulator venv's interpreter:
   no site-packages, so a dependency that was not vendored fails as in Lambda;
 * environment = the function's variables plus the reserved Lambda variables,
   ``AWS_ENDPOINT_URL`` pointing at this emulator and fake credentials (with IAM enforced,
-  iam_enforcement's wrapper of ``_environment`` replaces them by a key that assumes the
+  iam.enforcement's wrapper of ``_environment`` replaces them by a key that assumes the
   function's own role);
 * the handler's timeout is enforced (``Task timed out after N seconds``);
 * the output goes to CloudWatch Logs (``/aws/lambda/<name>``) as in Lambda.

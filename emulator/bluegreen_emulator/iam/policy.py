@@ -1,4 +1,4 @@
-"""Whether identity policies allow an IAM request (iam_requests.Request), and whether a trust policy
+"""Whether identity policies allow an IAM request (requests.Request), and whether a trust policy
 lets a principal assume its role.
 
 Evaluated as IAM does within one account for identity policies: a request is allowed when every
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .iam_requests import UNAUTHORIZED, Request
+from .requests import UNAUTHORIZED, Request
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ its update changes only the description; ``AWS::IAM::ManagedPolicy`` has no upda
 role's managed policies are attached on create and detached before its delete, and an update brings the trust policy, the inline
 ``Policies`` and the attachments to the template's; a managed policy's update makes the new
 document its default version (as IAM's CreatePolicyVersion, the oldest non-default one removed
-at IAM's five-version limit). Installed by iam_enforcement.install, listed in moto_internals.
+at IAM's five-version limit). Installed by enforcement.install, listed in moto_internals.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def update_policy(cls: type, original_resource: Any, new_resource_name: str, clo
 
 
 def install() -> None:
-    from .moto_internals import patch
+    from ..moto_internals import patch
 
     patch(ROLE_CREATE, classmethod(create_role))
     patch(ROLE_UPDATE, classmethod(update_role))

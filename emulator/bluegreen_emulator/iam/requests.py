@@ -1,6 +1,6 @@
 """Which IAM request an API call is: action, resource ARN(s) and the condition keys it carries.
 
-One source for the emulator's enforcement (iam_enforcement.py, on every request it serves) and for
+One source for the emulator's enforcement (enforcement.py, on every request it serves) and for
 tests/test_iam (on calls recorded from botocore). ``request(service, operation, params)`` looks the
 call up in OPERATIONS (botocore service name and operation, API parameters as botocore sends them);
 a call it does not know raises KeyError naming the table, so a test cannot pass a call unchecked.
@@ -170,7 +170,7 @@ def via(action: str, key_arn: str, service: str, why: str, region: str = REGION)
 
 
 #: (botocore service, operation) -> KMS actions the service performs with the caller's permissions
-#: on the key of the resource the call names (key found by iam_enforcement.py in the service).
+#: on the key of the resource the call names (key found by enforcement.py in the service).
 SERVICE_SIDE_KMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("secretsmanager", "GetSecretValue"): ("kms:Decrypt",),
     ("sns", "Publish"): ("kms:GenerateDataKey", "kms:Decrypt"),

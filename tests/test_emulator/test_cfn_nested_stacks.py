@@ -1,15 +1,17 @@
-"""The nested parent deployed by Sceptre (config/nested-dev/main.yaml) on the emulator.
+"""extensions/cfn_nested_stacks.py: nested stacks (GetAtt Outputs, in-place update, delete), and the
+nested parent deployed by Sceptre (config/nested-dev/main.yaml) on the emulator.
 
-A copy of the project whose dev group uses the suffix n01, so nothing collides with the names the
-other emulator tests (or a demo) use. One test walks the life of a deployment with Sceptre's own
-commands: launch with 10 % for green, a shift made behind CloudFormation's back (as the traffic
-shifter does), ``sceptre diff`` that shows it, a launch without ``--var`` that must keep that shift,
-a diff with nothing left to show, a change set made by ``python -m bluegreen.package`` and executed
-by Sceptre, and the delete, whose hook empties the nested stacks' buckets.
+For the latter, a copy of the project whose dev group uses the suffix n01, so nothing collides with
+the names the other emulator tests (or a demo) use. One test walks the life of a deployment with
+Sceptre's own commands: launch with 10 % for green, a shift made behind CloudFormation's back (as the
+traffic shifter does), ``sceptre diff`` that shows it, a launch without ``--var`` that must keep that
+shift, a diff with nothing left to show, a change set made by ``python -m bluegreen.package`` and
+executed by Sceptre, and the delete, whose hook empties the nested stacks' buckets.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -20,6 +22,7 @@ import uuid
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from bluegreen import nested
 from tests.emulator_process import run_launcher
@@ -28,10 +31,54 @@ from .conftest import ROOT
 
 pytestmark = pytest.mark.emulator
 
+
+CHILD = {
+    "Parameters": {"Suffix": {"Type": "String"}},
+    "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "orders-${Suffix}"}}}},
+    "Outputs": {"QueueName": {"Value": {"Fn::GetAtt": ["Queue", "QueueName"]}}, "QueueUrl": {"Value": {"Ref": "Queue"}}},
+}
+
+
+def parent_template(bucket: str, suffix: str) -> dict:
+    return {
+        "Resources": {
+            "Child": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/child.json", "Parameters": {"Suffix": suffix}},
+            },
+            "Pointer": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Type": "String", "Value": {"Fn::GetAtt": ["Child", "Outputs.QueueName"]}},
+            },
+        },
+        "Outputs": {
+            "ChildStack": {"Value": {"Ref": "Child"}},
+            "QueueUrl": {"Value": {"Fn::GetAtt": ["Child", "Outputs.QueueUrl"]}},
+        },
+    }
+
+
+@pytest.fixture
+def template_bucket(emulator, stacks):
+    bucket = stacks.unique("templates")
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="child.json", Body=json.dumps(CHILD).encode())
+    return bucket
+
+
 SCEPTRE = os.path.join(os.path.dirname(sys.executable), "sceptre")
+
+
 SUFFIX = "n01"
+
+
 PARENT = "nested-dev/main.yaml"
+
+
 STACK_NAME = "payments-dev-main"
+
+
 #: One ALB per colour; both listeners carry the same weights.
 EDGES = ("blue", "green")
 
@@ -112,11 +159,6 @@ def expected_weights(edge: str, green: int) -> dict[str, int]:
     return {f"tg-blue-{edge}alb-dev-{SUFFIX}": 100 - green, f"tg-green-{edge}alb-dev-{SUFFIX}": green}
 
 
-def versions(s3, bucket: str) -> int:
-    listed = s3.list_object_versions(Bucket=bucket)
-    return len(listed.get("Versions", [])) + len(listed.get("DeleteMarkers", []))
-
-
 @pytest.fixture
 def review(deployer, project, bucket):
     """python -m bluegreen.package (the change set with nested stacks) as a command, against the emulator."""
@@ -128,6 +170,41 @@ def review(deployer, project, bucket):
         return subprocess.run([sys.executable, "-m", "bluegreen.package", "--dir", str(project), *args], env=env,
                               cwd=project, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     return run
+
+
+def test_nested_stack__getatt_child_outputs__resolved_in_parent(emulator, stacks, template_bucket):
+    deployed = stacks.create(parent_template(template_bucket, "a1"))
+
+    child = emulator.client("cloudformation").describe_stacks(StackName=deployed.outputs["ChildStack"])["Stacks"][0]
+    pointer = emulator.client("ssm").get_parameter(Name=deployed.resources["Pointer"])["Parameter"]["Value"]
+
+    assert deployed.outputs["ChildStack"].startswith("arn:aws:cloudformation:us-east-1:")
+    assert child["StackStatus"] == "CREATE_COMPLETE"
+    assert pointer == "orders-a1"
+    assert deployed.outputs["QueueUrl"].endswith("/orders-a1")
+
+
+def test_nested_stack__parameter_changed__child_updated_in_place(emulator, stacks, template_bucket):
+    name = stacks.unique("parent")
+    deployed = stacks.create(parent_template(template_bucket, "a1"), name=name)
+
+    updated = stacks.update(name, parent_template(template_bucket, "b2"))
+
+    child = emulator.client("cloudformation").describe_stacks(StackName=updated.outputs["ChildStack"])["Stacks"][0]
+    assert updated.outputs["ChildStack"] == deployed.outputs["ChildStack"]
+    assert child["StackStatus"] == "UPDATE_COMPLETE"
+    assert emulator.client("ssm").get_parameter(Name=updated.resources["Pointer"])["Parameter"]["Value"] == "orders-b2"
+
+
+def test_nested_stack__parent_deleted__child_and_its_queue_gone(emulator, stacks, template_bucket):
+    deployed = stacks.create(parent_template(template_bucket, "c3"))
+
+    stacks.delete(deployed)
+
+    child = emulator.client("cloudformation").describe_stacks(StackName=deployed.outputs["ChildStack"])["Stacks"][0]
+    assert child["StackStatus"] == "DELETE_COMPLETE"
+    with pytest.raises(ClientError, match="NonExistentQueue|QueueDoesNotExist"):
+        emulator.client("sqs").get_queue_url(QueueName="orders-c3")
 
 
 def test_sceptre_parent__launch_shift_diff_launch_review_delete__weights_follow_ssm_and_nothing_left(

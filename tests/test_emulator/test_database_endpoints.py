@@ -19,7 +19,7 @@ from tests.conftest import unavailable
 from tests.emulator_process import free_port, run_launcher
 
 from .conftest import Emulator, Stacks
-from .test_emulator_rds_secrets import aurora_template
+from .parts import aurora_template
 
 pytestmark = pytest.mark.emulator
 

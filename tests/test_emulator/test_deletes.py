@@ -1,15 +1,43 @@
-"""Stack delete when a resource is already gone: what the delete wants, not an error.
-
-The extensions' deletes suppress exactly moto's not-found error of each call (no broad except);
-these resources are deleted behind the stack's back first, then the stack is deleted. (moto's
-own S3 bucket model is not so lenient: a bucket deleted by hand fails the stack's delete.)
-"""
+"""extensions/deletes.py: resources moto never deleted go with their stack."""
 
 from __future__ import annotations
 
 import pytest
 
+from .parts import alb_template
+
 pytestmark = pytest.mark.emulator
+
+
+def test_network_and_alb__stack_deleted__no_leftovers_and_vpc_gone(emulator, stacks):
+    template = alb_template(blue=100, green=0)
+    template["Resources"].update({
+        "Igw": {"Type": "AWS::EC2::InternetGateway"},
+        "Attach": {"Type": "AWS::EC2::VPCGatewayAttachment", "Properties": {"VpcId": {"Ref": "Vpc"}, "InternetGatewayId": {"Ref": "Igw"}}},
+        "Eip": {"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}},
+        "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {"SubnetId": {"Ref": "SubnetA"}, "AllocationId": {"Fn::GetAtt": ["Eip", "AllocationId"]}}},
+        "Routes": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}}},
+        "Default": {"Type": "AWS::EC2::Route", "DependsOn": "Attach", "Properties": {
+            "RouteTableId": {"Ref": "Routes"}, "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": {"Ref": "Igw"}}},
+        "Assoc": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {"SubnetId": {"Ref": "SubnetA"}, "RouteTableId": {"Ref": "Routes"}}},
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+    })
+    deployed = stacks.create(template)
+    ec2 = emulator.client("ec2")
+    r = deployed.resources
+    associated = ec2.describe_route_tables(RouteTableIds=[r["Routes"]])["RouteTables"][0]["Associations"]
+
+    stacks.delete(deployed)
+
+    assert [a["SubnetId"] for a in associated] == [r["SubnetA"]]
+    assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [r["Vpc"]]}])["Vpcs"] == []
+    assert ec2.describe_internet_gateways(Filters=[{"Name": "internet-gateway-id", "Values": [r["Igw"]]}])["InternetGateways"] == []
+    assert ec2.describe_addresses(Filters=[{"Name": "public-ip", "Values": [r["Eip"]]}])["Addresses"] == []
+    assert [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["NatGatewayId"] == r["Nat"]] == []
+    assert emulator.client("elbv2").describe_target_groups()["TargetGroups"] == [] or r["Blue"] not in [
+        t["TargetGroupArn"] for t in emulator.client("elbv2").describe_target_groups()["TargetGroups"]]
+    clusters = emulator.client("ecs").describe_clusters(clusters=[r["Cluster"]])["clusters"]
+    assert [c for c in clusters if c["status"] == "ACTIVE"] == []
 
 
 def test_delete_stack__zone_record_and_parameter_already_gone__delete_complete(emulator, stacks):
