@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from payment_api.metrics import NAMESPACE_PREFIX
+from troposphere import Sub
 from troposphere.cloudwatch import Metric, MetricDataQuery, MetricDimension, MetricStat
 
 PERIOD = 60
 #: Evaluation of every gate alarm: 2 breaching minutes out of 3.
 GATE_EVALUATION = {"EvaluationPeriods": 3, "DatapointsToAlarm": 2}
+#: The fast line: the service's own high-resolution (EMF, StorageResolution 1) metrics in 10-second
+#: periods, evaluated every 10 s (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html),
+#: 2 breaching periods out of 3 as AWS advises for EMF metrics whose logs may arrive late
+#: (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Alarms.html).
+FAST_PERIOD = 10
+FAST_EVALUATION = {"EvaluationPeriods": 3, "DatapointsToAlarm": 2}
+#: A colour whose every task fell silent for one whole period: no payment metrics at all.
+SILENT_EVALUATION = {"EvaluationPeriods": 1, "DatapointsToAlarm": 1}
 
 
 def dimensions(**values: Any) -> list[MetricDimension]:
@@ -33,3 +43,10 @@ def expression(query_id: str, text: str, label: str | None = None, *, returned: 
     """A metric-math query; the one an alarm judges is ``returned``."""
     extra = {"Label": label} if label is not None else {}
     return MetricDataQuery(Id=query_id, Expression=text, ReturnData=returned, **extra)
+
+
+def payments_namespace() -> Sub:
+    """The namespace of the payment service's own metrics: the compute stack hands it to the tasks
+    (METRICS_NAMESPACE), the monitoring stack alarms on it. One per environment: dev and prod may share
+    an account, and their colours must not mix."""
+    return Sub(NAMESPACE_PREFIX + "${Environment}-${EnvironmentSuffix}")

@@ -31,7 +31,7 @@ NOT_READ_ONLY = {"secretsmanager:GetSecretValue"}
 #: automation.py parameters these policies name (copied with their patterns: one definition).
 SHIFTER_PARAMETERS = (
     "OpsKeyArn", "SsmPrefix", "BlueHttpsListenerArn", "GreenHttpsListenerArn", "HostedZoneId", "RecordName",
-    "GreenHealthAlarmName", "DataHealthAlarmName", "NotifyTopicArn", "WriterZoneId",
+    "GreenHealthAlarmName", "DataHealthAlarmName", "GreenPaymentsAlarmName", "NotifyTopicArn", "WriterZoneId",
     "BlueClusterIdentifier", "GreenClusterIdentifier",
     "DbCaBundleParameterName", "ReplicationTaskArn", "CdcBlueToGreenTaskArn", "CdcGreenToBlueTaskArn",
 )

@@ -68,7 +68,10 @@ DMS_TASKS = {
     "CdcBlueToGreenTaskArn": "CDC-only blue -> green task",
     "CdcGreenToBlueTaskArn": "CDC-only green -> blue task",
 }
-GATE_ALARMS = ("GreenHealthAlarmName", "DataHealthAlarmName")
+#: The shifter's gates: green's health composite (both lines, ALARM rolls back), the data composite, and green's
+#: payments-failed alarm on its own, whose INSUFFICIENT_DATA (too few payments to judge) holds the shift (a
+#: composite would read it as not ALARM, i.e. OK).
+GATE_ALARMS = ("GreenHealthAlarmName", "DataHealthAlarmName", "GreenPaymentsAlarmName")
 
 
 def _parameters(t):
@@ -92,6 +95,8 @@ def _parameters(t):
                params.ALARM_NAME)
     params.add(t, "DataHealthAlarmName", "Composite alarm of replication health (monitoring stack): a shift gate.",
                params.ALARM_NAME)
+    params.add(t, "GreenPaymentsAlarmName", "Green's payments-failed alarm (monitoring stack): a shift gate; its "
+               "INSUFFICIENT_DATA holds the shift.", params.ALARM_NAME)
     params.add(t, "NotifyTopicArn", "KMS-encrypted SNS topic (monitoring stack NotifyTopicArn) for shift "
                "notifications.", params.TOPIC_ARN)
     _switchover_parameters(t)

@@ -59,6 +59,7 @@ from bluegreen.cfn import (
     APP_DB_USER, COLOURS, DB_NAME, DB_PORT, EDGES, WRITE_RETRY_SECONDS, NAME_TAIL, cap, export, name, new_template, tags, target_group,
     to_json,
 )
+from bluegreen.cfn_alarms import payments_namespace
 from bluegreen.cfn_iam import allow, policy_and_role, service_trust, via_service
 from bluegreen.cfn_storage import log_group
 
@@ -244,6 +245,8 @@ def _task_definition(t, colour, logs, execution_role, task_role):
                 EnvironmentVariable(Name="DB_CA_BUNDLE", Value=APP_CA_BUNDLE),
                 # How long a write refused by the writer fence is retried before 503 + Retry-After.
                 EnvironmentVariable(Name="WRITE_RETRY_SECONDS", Value=str(WRITE_RETRY_SECONDS)),
+                # The payment metrics the monitoring stack's fast alarms judge (EMF in the task's log).
+                EnvironmentVariable(Name="METRICS_NAMESPACE", Value=payments_namespace()),
                 # HTTPS from the ALB (it re-encrypts and does not validate target certificates): a
                 # per-task self-signed pair written to /tmp at start, no key in the image or a secret.
                 EnvironmentVariable(Name="TLS_CERT_FILE", Value="/tmp/tls/cert.pem"),

@@ -9,7 +9,16 @@ ALB alarm aggregates the colour's two target groups with metric math:
   * unhealthy  MAX of the two groups' UnHealthyHostCount above a threshold (default 0): both
                groups hold the same tasks, so a sum would count each task twice
   * tasks      ECS Container Insights RunningTaskCount of the colour's service below a minimum
-and a composite alarm per colour (``alarm-<colour>-health-...``) is their OR. The data composite
+and, the fast line, three alarms on the service's own high-resolution payment metrics (EMF in the
+tasks' logs, app/payment_api/metrics.py) in 10-second periods:
+  * payments failed  100 * PaymentsFailed / PaymentsAttempted (%), 2 of 3 periods; a period with fewer
+               than MinPaymentsPerPeriod payments has no datapoint (metric math IF without a false
+               value drops it), so too little traffic is INSUFFICIENT_DATA: the shifter holds on it (it
+               is a gate of its own, GreenPaymentsAlarmName), never advances or rolls back on it
+  * payments p99   the p99 of PaymentLatency (ms), same guard, 2 of 3 periods
+  * silent     no payment metrics at all from the colour in a 10-second period (every task dead:
+               a live task publishes its counts every second, zeros included), 1 of 1
+and a composite alarm per colour (``alarm-<colour>-health-...``) is the OR of all seven. The data composite
 (``alarm-data-health-...``) is the OR of the DMS CDC latency alarms (dms stack) and the Aurora
 replica lag alarms (database stack). The shifter advances only while green health and data
 health are OK and rolls back as soon as either is in ALARM.
@@ -17,8 +26,10 @@ health are OK and rolls back as soon as either is in ALARM.
 Only the composites notify: the member alarms have no actions of their own, so one incident
 pages once, with the composite's state reason naming the member that fired.
 
-Every alarm is evaluated per minute, 2 breaching minutes out of 3 (cfn_alarms.GATE_EVALUATION):
-a single bad minute (one slow batch, one task replaced) does not roll a migration back, two do.
+Every ALB and ECS alarm is evaluated per minute, 2 breaching minutes out of 3 (cfn_alarms.GATE_EVALUATION):
+a single bad minute (one slow batch, one task replaced) does not roll a migration back, two do. They
+are the second, slower line: they see what the service cannot report about itself (the load
+balancer's view, the health checks, the task count).
 
 The dashboard shows the edge share (requests per ALB, which the Route 53 weights decide) beside
 the target share (requests per colour through both ALBs, which the listener weights decide).
@@ -32,7 +43,18 @@ from troposphere.cloudwatch import Alarm, CompositeAlarm, Dashboard
 
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import COLOURS, EDGES, cap, export, name, new_template, tags, target_group, to_json
-from bluegreen.cfn_alarms import GATE_EVALUATION, PERIOD, dimensions, expression, metric_query
+from bluegreen.cfn_alarms import (
+    FAST_EVALUATION,
+    FAST_PERIOD,
+    GATE_EVALUATION,
+    PERIOD,
+    SILENT_EVALUATION,
+    dimensions,
+    expression,
+    metric_query,
+    payments_namespace,
+)
+from payment_api import metrics as emf
 from bluegreen.cfn_iam import allow, deny, this_account
 from bluegreen.cfn_storage import topic as encrypted_topic
 
@@ -52,6 +74,12 @@ MISSING_DATA = {
     # Container Insights publishes every minute per service: silence means the service or its
     # metrics are gone, which for a gate is as bad as no tasks.
     "running-tasks": "breaching",
+    # Below MinPaymentsPerPeriod the guard drops the datapoint: missing, so a period without enough
+    # payments to judge is INSUFFICIENT_DATA when every period lacks it, and holds the shift.
+    "payments-failed": "missing",
+    "payments-p99": "missing",
+    # A live task publishes every second, zeros included: silence is every task dead.
+    "silent": "breaching",
 }
 
 
@@ -82,6 +110,15 @@ def _parameters(t):
                params.NUMBER, Default=1, MinValue=0)
     params.add(t, "UnhealthyHostThreshold", "Alarm when a colour's target group reports more unhealthy targets than "
                "this (default 0).", params.NUMBER, Default=0, MinValue=0)
+    params.add(t, "PaymentFailureThresholdPercent", "Fast line: alarm when more than this percentage of a colour's "
+               "payments fail (5xx answered by the service) in 2 of 3 10-second periods (default 1).",
+               params.NUMBER, Default=1, MinValue=0, MaxValue=100)
+    params.add(t, "PaymentP99ThresholdMilliseconds", "Fast line: alarm when a colour's p99 payment latency, as the "
+               "service measures it, exceeds this in 2 of 3 10-second periods (default 200).",
+               params.NUMBER, Default=200, MinValue=1)
+    params.add(t, "MinPaymentsPerPeriod", "Minimum sample of the fast line: a 10-second period with fewer payments "
+               "to a colour is not judged (INSUFFICIENT_DATA, the shift holds); default 10 (docs/rehearsal.md, low "
+               "traffic, gives the trade-off).", params.NUMBER, Default=10, MinValue=1)
     params.add(t, "MinRunningTasks", "Alarm when a colour's ECS service runs fewer tasks than this (default 2: one "
                "per AZ).", params.NUMBER, Default=2, MinValue=1)
 
@@ -106,13 +143,13 @@ def across_edges(function, prefix):
     return f"{function}([" + ", ".join(f"{prefix}{edge}" for edge in EDGES) + "])"
 
 
-def _alarm(t, logical, kind, colour, description, **props):
+def _alarm(t, logical, kind, colour, description, evaluation=GATE_EVALUATION, **props):
     return t.add_resource(Alarm(
         logical,
         AlarmName=name("alarm", colour, kind),
         AlarmDescription=description,
         # Members of a composite carry no actions: the composite notifies (see module docstring).
-        **GATE_EVALUATION,
+        **evaluation,
         TreatMissingData=MISSING_DATA[kind],
         Tags=tags(),
         **props,
@@ -151,6 +188,51 @@ def _colour_alarms(t, colour):
                Namespace="ECS/ContainerInsights", MetricName="RunningTaskCount", Dimensions=_ecs_dims(colour),
                Statistic="Minimum", Period=PERIOD, ComparisonOperator="LessThanThreshold",
                Threshold=Ref("MinRunningTasks")),
+    ]
+
+
+def _payments(query_id, metric, stat, colour):
+    return metric_query(query_id, payments_namespace(), metric, dimensions(**{emf.COLOUR: colour}), stat, FAST_PERIOD)
+
+
+def _guarded(value):
+    """``value`` only in a period with at least MinPaymentsPerPeriod payments; else no datapoint."""
+    return Sub(f"IF(attempted >= ${{MinPaymentsPerPeriod}}, {value})")
+
+
+def _fast_alarms(t, colour):
+    """The fast line (module docstring): the service's own per-second payment metrics, 10 s periods."""
+    c = cap(colour)
+    attempted = _payments("attempted", emf.ATTEMPTED, "Sum", colour)
+    return [
+        _alarm(t, f"{c}PaymentsFailedAlarm", "payments-failed", colour,
+               f"{colour}: more than PaymentFailureThresholdPercent % of payments failed (5xx answered by the service, "
+               "any cause) in 2 of 3 10-second periods. Catches error bursts, a 2 % error rate, one task of N "
+               "failing; seen 20-30 s after it starts (plus log delivery, ~5 s). Fewer than MinPaymentsPerPeriod "
+               "payments in a period: no datapoint, INSUFFICIENT_DATA when no period has enough, and the shift "
+               "holds (this alarm is a gate of its own)",
+               evaluation=FAST_EVALUATION, ComparisonOperator="GreaterThanThreshold",
+               Threshold=Ref("PaymentFailureThresholdPercent"), Metrics=[
+                   attempted, _payments("failed", emf.FAILED, "Sum", colour),
+                   expression("rate", _guarded("100 * failed / attempted"), f"{colour} payments failed (%)"),
+               ]),
+        _alarm(t, f"{c}PaymentsP99Alarm", "payments-p99", colour,
+               f"{colour}: p99 payment latency (as the service measures it) above PaymentP99ThresholdMilliseconds in "
+               "2 of 3 10-second periods. Catches added latency, a slow database; seen 20-30 s after it starts "
+               "(plus log delivery, ~5 s); same minimum sample as the payments-failed alarm",
+               evaluation=FAST_EVALUATION, ComparisonOperator="GreaterThanThreshold",
+               Threshold=Ref("PaymentP99ThresholdMilliseconds"), Metrics=[
+                   attempted, _payments("latency", emf.LATENCY, "p99", colour),
+                   expression("p99", _guarded("latency"), f"{colour} p99 payment latency (ms)"),
+               ]),
+        _alarm(t, f"{c}SilentAlarm", "silent", colour,
+               f"{colour}: no payment metrics from any task in a 10-second period (each live task publishes every "
+               "second, zeros included). Catches every task of the colour dead or hung; seen 10-20 s after (plus "
+               "log delivery, ~5 s). A stall of log delivery longer than a period also fires it: a rollback, the "
+               "safe direction",
+               evaluation=SILENT_EVALUATION, Namespace=payments_namespace(), MetricName=emf.ATTEMPTED,
+               Dimensions=dimensions(**{emf.COLOUR: colour}), Statistic="SampleCount", Period=FAST_PERIOD,
+               ComparisonOperator="LessThanThreshold", Threshold=1),
     ]
 
 
@@ -252,8 +334,11 @@ def build():
     composites = {
         colour: _composite(
             t, f"{cap(colour)}HealthAlarm", colour,
-            f"{colour} colour unhealthy: 5xx rate, p99 latency, unhealthy hosts or running tasks",
-            " OR ".join(f'ALARM("${{{a.title}}}")' for a in _colour_alarms(t, colour)), notify)
+            f"{colour} colour unhealthy: any of its alarms. Fast line (10 s periods on the service's own payment "
+            "metrics): payments failed, payment p99, silent; within 10-30 s. Slow line (per minute, ALB and ECS): "
+            "target 5xx rate, target p99, unhealthy hosts, running tasks; within 2-3 minutes",
+            " OR ".join(f'ALARM("${{{a.title}}}")' for a in _colour_alarms(t, colour) + _fast_alarms(t, colour)),
+            notify)
         for colour in COLOURS
     }
     # The four alarms belong to the dms and database stacks; a name that does not exist fails
@@ -277,6 +362,8 @@ def build():
     ))
 
     export(t, "GreenHealthAlarmName", Ref(composites["green"]), "Composite alarm of green's health (a shift gate).")
+    export(t, "GreenPaymentsAlarmName", Ref(t.resources["GreenPaymentsFailedAlarm"]),
+           "Green's payments-failed alarm (a shift gate of its own: its INSUFFICIENT_DATA, too few payments, holds).")
     export(t, "BlueHealthAlarmName", Ref(composites["blue"]), "Composite alarm of blue's health.")
     export(t, "DataHealthAlarmName", Ref(data), "Composite alarm of replication health (a shift gate).")
     export(t, "DashboardName", Ref(dashboard), "CloudWatch dashboard of the blue/green split and health.")

@@ -24,6 +24,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payment_api import __version__, client_identity, pan, request_log, retry, signing
+from payment_api.faults import ROUTE as FAULTS_ROUTE
+from payment_api.faults import FaultInjector, Faults
+from payment_api.metrics import PaymentMetrics
 from payment_api.payments import PaymentRequest, PaymentStore, Unavailable
 from payment_api.schema import KEY_MAX
 from payment_api.settings import Settings
@@ -94,6 +97,9 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return answer(403, {"error": f"this client certificate may not act for merchant {merchant_id}"})
 
     limiters: dict[str, anyio.CapacityLimiter] = {}
+    metrics = PaymentMetrics(colour, settings.metrics_flush_seconds, settings.metrics_namespace)
+    # Only with the rehearsal's explicit setting (settings.py refuses it on ECS): see faults.py.
+    faults = FaultInjector(engine) if settings.rehearsal_faults else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202 - FastAPI's lifespan signature
@@ -104,11 +110,14 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         # The health check has threads of its own: it answers whatever the payments are doing.
         limiters["health"] = anyio.CapacityLimiter(HEALTH_THREADS)
+        metrics.start()
         yield
+        await metrics.stop()
 
     app = FastAPI(title="payment-api", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.store = store
+    app.state.metrics = metrics
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -153,6 +162,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                 outcome, status = "pan_refused", 422
                 return answer(422, {"error": "card_token looks like a card number (PAN): send the token your "
                                              "card vault issued, never the number"})
+            if faults is not None and await faults.before_payment():
+                outcome, status = "injected", 500
+                return answer(500, {"error": "injected fault (rehearsal); the payment was not acknowledged, retry "
+                                             "with the same key"})
             result = await run_in_threadpool(store.create, idem, PaymentRequest(**body.model_dump()))
             outcome, status, payment_id, attempts, notes = (result.kind, result.status, result.payment_id,
                                                             result.attempts, result.notes)
@@ -164,8 +177,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             notes = (f"{type(err).__name__} (MySQL {retry.mysql_code(err)})",)
             return answer(500, {"error": "internal error; the payment was not acknowledged, retry with the same key"})
         finally:
+            latency_ms = 1000 * (time.perf_counter() - started)
+            metrics.record(status, outcome, latency_ms)
             request_log.request(method="POST", route="/payments", status=status, outcome=outcome, colour=colour,
-                                latency_ms=1000 * (time.perf_counter() - started), key=logged_key,
+                                latency_ms=latency_ms, key=logged_key,
                                 payment_id=payment_id, attempts=attempts, notes=notes)
 
     async def _lookup(route: str, request: Request, fetch: Any, *args: str, logged_key: str | None = None) -> Response:
@@ -239,5 +254,18 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         request_log.request(method="GET", route="/health", status=status, outcome=body["status"], colour=colour,
                             latency_ms=1000 * (time.perf_counter() - started))
         return answer(status, body)
+
+    if faults is not None:
+        @app.get(FAULTS_ROUTE)
+        async def get_faults() -> Response:
+            return answer(200, faults.get())
+
+        @app.put(FAULTS_ROUTE)
+        async def put_faults(request: Request) -> Response:
+            try:
+                wanted = Faults.parse(json.loads(await request.body()))
+            except ValueError as err:
+                return answer(422, {"error": f"faults: {err}"})
+            return answer(200, faults.set(wanted))
 
     return app

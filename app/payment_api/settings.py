@@ -8,6 +8,7 @@
 * ``migrate``: only the one-off migration task (an admin login with DDL rights).
 * ``rotation``: only during a signing-key rotation's overlap window, as one more ECS secret
   (docs/payment-service.md, "Signed answers").
+* ``rehearsal``: only the dress rehearsal (``scripts/rehearse``) sets it; never a task definition.
 
 A missing or malformed variable stops the start with one message naming every bad variable.
 """
@@ -45,6 +46,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TLS_CERT_FILE", "task", "HTTPS certificate (PEM); with TLS_KEY_FILE: HTTPS, else plain HTTP", ""),
     Variable("TLS_KEY_FILE", "task", "HTTPS private key (PEM)", ""),
     Variable("TLS_SELF_SIGNED", "task", "true: create a per-task self-signed pair at the TLS paths at start", FALSE),
+    Variable("METRICS_NAMESPACE", "task", "CloudWatch namespace of the EMF payment metrics (one per environment)",
+             "PaymentService/local"),
     Variable("PAYMENT_SIGNING_KEY", "task", "secret the Ed25519 key that signs every answer is derived from (ECS secret)"),
     Variable("PAYMENT_SIGNING_KEY_PREVIOUS", "rotation", "the previous signing secret: signs beside the new one while clients "
              "move to the new public key", ""),
@@ -53,7 +56,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DB_PASSWORD", "local", "password of DB_USER when DB_IAM_AUTH is false", ""),
     Variable("DB_ADMIN_USER", "migrate", "login with DDL rights for `payment-api migrate`", ""),
     Variable("DB_ADMIN_PASSWORD", "migrate", "password of DB_ADMIN_USER", ""),
+    Variable("REHEARSAL_FAULTS", "rehearsal", "true: the fault-injection control PUT /rehearsal/faults exists "
+             "(refused on ECS and with DB_IAM_AUTH=true)", FALSE),
+    Variable("METRICS_FLUSH_SECONDS", "rehearsal", "how often the EMF payment metrics are printed (the rehearsal "
+             "compresses time)", "1"),
 )
+#: Variables ECS sets in every task (container metadata endpoint): their presence means a deployed task.
+ECS_MARKERS = ("ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI")
 TASK_VARIABLES = frozenset(v.name for v in VARIABLES if v.where == "task")
 
 _COLOUR = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
@@ -84,6 +93,9 @@ class Settings:
     db_admin_user: str
     db_admin_password: str
     db_resolve: tuple[tuple[str, str, int | None], ...] = ()
+    metrics_namespace: str = "PaymentService/local"
+    rehearsal_faults: bool = False
+    metrics_flush_seconds: float = 1.0
 
     def __repr__(self) -> str:  # never print a secret by accident
         hidden = {"payment_signing_key", "payment_signing_key_previous", "db_password", "db_admin_password"}
@@ -111,7 +123,7 @@ class Settings:
         """Read and check every variable. ``purpose``: serve (the API) or migrate (the migration task)."""
         env = os.environ if env is None else env
         raw = {v.name: env.get(v.name, v.default) for v in VARIABLES}
-        problems = _check(raw, purpose)
+        problems = _check(raw, purpose) + _check_rehearsal(raw, env)
         if problems:
             raise SettingsError("payment-api cannot start: " + "; ".join(problems))
         return cls(
@@ -134,6 +146,9 @@ class Settings:
             db_admin_user=raw["DB_ADMIN_USER"],
             db_admin_password=raw["DB_ADMIN_PASSWORD"],
             db_resolve=parse_resolve(raw["DB_RESOLVE"]),
+            metrics_namespace=raw["METRICS_NAMESPACE"],
+            rehearsal_faults=raw["REHEARSAL_FAULTS"] == TRUE,
+            metrics_flush_seconds=float(raw["METRICS_FLUSH_SECONDS"]),
         )
 
 
@@ -229,4 +244,27 @@ def _check(raw: dict[str, str | None], purpose: str) -> list[str]:
             for name in ("TLS_CERT_FILE", "TLS_KEY_FILE"):
                 if raw[name] and not os.path.isfile(raw[name]):
                     problems.append(f"{name}={raw[name]!r} is not a readable file")
+    return problems
+
+
+def _check_rehearsal(raw: dict[str, str | None], env: Mapping[str, str]) -> list[str]:
+    """The rehearsal's settings; fault injection is refused wherever the service is deployed."""
+    problems = []
+    if not re.match(r"^[A-Za-z0-9/_.#:-]{1,255}$", raw["METRICS_NAMESPACE"] or "") or raw["METRICS_NAMESPACE"].startswith("AWS/"):
+        problems.append(f"METRICS_NAMESPACE={raw['METRICS_NAMESPACE']!r} is not a custom CloudWatch namespace")
+    try:
+        if not 0.05 <= float(raw["METRICS_FLUSH_SECONDS"] or "") <= 60:
+            raise ValueError
+    except ValueError:
+        problems.append(f"METRICS_FLUSH_SECONDS={raw['METRICS_FLUSH_SECONDS']!r} must be a number of seconds in [0.05, 60]")
+    if raw["REHEARSAL_FAULTS"] not in (TRUE, FALSE):
+        problems.append(f"REHEARSAL_FAULTS={raw['REHEARSAL_FAULTS']!r} must be true or false")
+    elif raw["REHEARSAL_FAULTS"] == TRUE:
+        on_ecs = [name for name in ECS_MARKERS if env.get(name)]
+        if on_ecs:
+            problems.append(f"REHEARSAL_FAULTS=true is refused: this is an ECS task ({on_ecs[0]} is set); fault "
+                            "injection exists only in the dress rehearsal")
+        if raw["DB_IAM_AUTH"] == TRUE:
+            problems.append("REHEARSAL_FAULTS=true is refused with DB_IAM_AUTH=true (a deployed environment); fault "
+                            "injection exists only in the dress rehearsal")
     return problems

@@ -21,7 +21,9 @@ Rules that hold under faults and races (docs/traffic-shifting.md, "Under faults"
   operator resumes it on the new plan (re-mapped by weight) or puts the old one back;
 - the state records the weight every side carries (``green_weight``); any side that differs is
   converged to it before anything else happens;
-- below LOW_TRAFFIC_MIN_REQUESTS requests to green in the bake window, a step holds.
+- below LOW_TRAFFIC_MIN_REQUESTS requests to green in the bake window, a step holds;
+- a gate in INSUFFICIENT_DATA (the fast alarms' minimum sample) holds every advance but the first: before
+  the first step green serves nothing, so there is nothing to judge yet.
 """
 
 from __future__ import annotations
@@ -271,7 +273,7 @@ def decide_tick(
         left = (state.step_started_at or 0) + plan.steps[i].bake_seconds - now
         if left > 0:
             waiting.append(f"{plan.steps[i].describe()} is baking, {left:.0f} s left")
-    if not verdict.all_ok:
+    if verdict.waiting_for_data(before_first_step=i < 0) or not verdict.gates:
         waiting.append(verdict.explain_not_ok())
     if waiting:
         return Decision("hold", "; ".join(waiting))

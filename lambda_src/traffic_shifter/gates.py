@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .model import ALARM, MISSING, OK, UNREADABLE, GateReading, from_iso
+from .model import ALARM, INSUFFICIENT_DATA, MISSING, OK, UNREADABLE, GateReading, from_iso
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,14 @@ class GateVerdict:
         if not self.gates:
             return "no gate alarms configured (GATE_ALARMS is empty); never advancing without gates"
         return "; ".join(f"gate {g.name} is {g.state}" for g in self.gates if g.state != OK)
+
+    def waiting_for_data(self, before_first_step: bool) -> tuple[GateReading, ...]:
+        """The gates that hold an advance. Before the first step green carries no traffic, so a gate with too
+        few samples (INSUFFICIENT_DATA: the fast alarms' minimum sample) cannot be judged yet and does not
+        hold the first step (its ALARM still rolls back); MISSING and unreadable gates always hold."""
+        if before_first_step:
+            return tuple(g for g in self.not_ok if g.state != INSUFFICIENT_DATA)
+        return self.not_ok
 
 
 def judge_gates(gates: Sequence[GateReading]) -> GateVerdict:

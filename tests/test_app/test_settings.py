@@ -88,5 +88,5 @@ def test_settings__repr__hides_secrets():
 
 
 def test_settings__every_variable__documented_with_a_known_source():
-    assert {v.where for v in VARIABLES} == {"task", "local", "migrate", "rotation"}
+    assert {v.where for v in VARIABLES} == {"task", "local", "migrate", "rotation", "rehearsal"}
     assert all(v.doc for v in VARIABLES)

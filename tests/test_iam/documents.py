@@ -47,6 +47,7 @@ SAMPLE_PARAMETERS: dict[str, str] = {
     "RecordName": "pay-dev-d01.example.com",
     "WriterHostname": "writer.db-dev-d01.internal",
     "GreenHealthAlarmName": "alarm-green-health-dev-d01",
+    "GreenPaymentsAlarmName": "alarm-green-payments-failed-dev-d01",
     "DataHealthAlarmName": "alarm-data-health-dev-d01",
     "NotifyTopicArn": ARN % ("sns", "sns-notify-dev-d01"),
     "BlueClusterIdentifier": "rds-blue-dev-d01",

@@ -47,7 +47,8 @@ EXPECTED_STATEMENTS = {
         {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SsmPrefix}/shift/plan"},
         None),
     "ReadGateAlarms": (["cloudwatch:DescribeAlarms"],
-                       [{"Fn::Sub": ALARM_ARN % "GreenHealthAlarmName"}, {"Fn::Sub": ALARM_ARN % "DataHealthAlarmName"}],
+                       [{"Fn::Sub": ALARM_ARN % "GreenHealthAlarmName"}, {"Fn::Sub": ALARM_ARN % "DataHealthAlarmName"},
+                        {"Fn::Sub": ALARM_ARN % "GreenPaymentsAlarmName"}],
                        None),
     "ReadAndWriteShiftState": (["dynamodb:GetItem", "dynamodb:PutItem"], {"Fn::GetAtt": ["StateTable", "Arn"]}, None),
     "Notify": (["sns:Publish"], {"Ref": "NotifyTopicArn"}, None),
@@ -198,7 +199,8 @@ def test_function__environment__the_shifter_contract(function):
                                                        {"Ref": "GreenAlbGreenTargetGroupArn"}]]},
         "HOSTED_ZONE_ID": {"Ref": "HostedZoneId"},
         "RECORD_NAME": {"Fn::Sub": "${RecordName}."},
-        "GATE_ALARMS": {"Fn::Join": [",", [{"Ref": "GreenHealthAlarmName"}, {"Ref": "DataHealthAlarmName"}]]},
+        "GATE_ALARMS": {"Fn::Join": [",", [{"Ref": "GreenHealthAlarmName"}, {"Ref": "DataHealthAlarmName"},
+                                          {"Ref": "GreenPaymentsAlarmName"}]]},
         "NOTIFY_TOPIC_ARN": {"Ref": "NotifyTopicArn"},
         "WRITER_ZONE_ID": {"Ref": "WriterZoneId"},
         "WRITER_RECORD_NAME": {"Fn::Sub": "${WriterHostname}."},
@@ -232,6 +234,7 @@ DEPLOYED = {
     "HostedZoneId": "Z0123456789ABCDEFGHIJ",
     "RecordName": f"pay-{TAIL_VALUE}.payments.example-financial-services.com",
     "GreenHealthAlarmName": f"alarm-green-health-{TAIL_VALUE}",
+    "GreenPaymentsAlarmName": f"alarm-green-payments-failed-{TAIL_VALUE}",
     "DataHealthAlarmName": f"alarm-data-health-{TAIL_VALUE}",
     "NotifyTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:sns-notify-{TAIL_VALUE}",
     "WriterZoneId": "Z9876543210ABCDEFGHIJ",
@@ -380,7 +383,8 @@ def test_alarm_rule__event_pattern__state_changes_of_the_two_gate_alarms(resourc
     assert props(resources, "GateAlarmRule")["EventPattern"] == {
         "source": ["aws.cloudwatch"],
         "detail-type": ["CloudWatch Alarm State Change"],
-        "resources": [{"Fn::Sub": ALARM_ARN % "GreenHealthAlarmName"}, {"Fn::Sub": ALARM_ARN % "DataHealthAlarmName"}],
+        "resources": [{"Fn::Sub": ALARM_ARN % "GreenHealthAlarmName"}, {"Fn::Sub": ALARM_ARN % "DataHealthAlarmName"},
+                        {"Fn::Sub": ALARM_ARN % "GreenPaymentsAlarmName"}],
     }
 
 

@@ -52,7 +52,86 @@ def props(resources, logical):
 
 def member_alarms(resources, colour):
     c = colour.capitalize()
-    return [f"{c}Http5xxRateAlarm", f"{c}P99LatencyAlarm", f"{c}UnhealthyHostsAlarm", f"{c}RunningTasksAlarm"]
+    return [f"{c}Http5xxRateAlarm", f"{c}P99LatencyAlarm", f"{c}UnhealthyHostsAlarm", f"{c}RunningTasksAlarm",
+            *fast_alarms(colour)]
+
+
+def fast_alarms(colour):
+    c = colour.capitalize()
+    return [f"{c}PaymentsFailedAlarm", f"{c}PaymentsP99Alarm", f"{c}SilentAlarm"]
+
+
+NAMESPACE = {"Fn::Sub": "PaymentService/${Environment}-${EnvironmentSuffix}"}
+
+
+def payments_query(query_id, metric, stat, colour):
+    return {"Id": query_id, "ReturnData": False, "MetricStat": {"Metric": {
+        "Namespace": NAMESPACE, "MetricName": metric, "Dimensions": [{"Name": "Colour", "Value": colour}]},
+        "Period": 10, "Stat": stat}}
+
+
+# ---------------------------------------------------------------- the fast line (service's EMF metrics)
+@pytest.mark.parametrize("colour", COLOURS)
+def test_payments_failed_alarm__colour__guarded_rate_in_10s_periods_2_of_3(resources, colour):
+    p = props(resources, f"{colour.capitalize()}PaymentsFailedAlarm")
+    assert p["Metrics"] == [
+        payments_query("attempted", "PaymentsAttempted", "Sum", colour),
+        payments_query("failed", "PaymentsFailed", "Sum", colour),
+        {"Id": "rate", "ReturnData": True, "Label": f"{colour} payments failed (%)",
+         "Expression": {"Fn::Sub": "IF(attempted >= ${MinPaymentsPerPeriod}, 100 * failed / attempted)"}},
+    ]
+    assert {k: p[k] for k in ("EvaluationPeriods", "DatapointsToAlarm", "TreatMissingData", "ComparisonOperator",
+                              "Threshold")} == {
+        "EvaluationPeriods": 3, "DatapointsToAlarm": 2, "TreatMissingData": "missing",
+        "ComparisonOperator": "GreaterThanThreshold", "Threshold": {"Ref": "PaymentFailureThresholdPercent"}}
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_payments_p99_alarm__colour__guarded_p99_of_the_latency_values(resources, colour):
+    p = props(resources, f"{colour.capitalize()}PaymentsP99Alarm")
+    assert p["Metrics"][:2] == [payments_query("attempted", "PaymentsAttempted", "Sum", colour),
+                                payments_query("latency", "PaymentLatency", "p99", colour)]
+    assert p["Metrics"][2]["Expression"] == {"Fn::Sub": "IF(attempted >= ${MinPaymentsPerPeriod}, latency)"}
+    assert (p["Threshold"], p["TreatMissingData"]) == ({"Ref": "PaymentP99ThresholdMilliseconds"}, "missing")
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_silent_alarm__colour__no_sample_in_one_10s_period_breaches(resources, colour):
+    p = props(resources, f"{colour.capitalize()}SilentAlarm")
+    assert {k: p[k] for k in ("Namespace", "MetricName", "Dimensions", "Statistic", "Period", "ComparisonOperator",
+                              "Threshold", "TreatMissingData", "EvaluationPeriods", "DatapointsToAlarm")} == {
+        "Namespace": NAMESPACE, "MetricName": "PaymentsAttempted", "Dimensions": [{"Name": "Colour", "Value": colour}],
+        "Statistic": "SampleCount", "Period": 10, "ComparisonOperator": "LessThanThreshold", "Threshold": 1,
+        "TreatMissingData": "breaching", "EvaluationPeriods": 1, "DatapointsToAlarm": 1}
+
+
+@pytest.mark.parametrize("colour", COLOURS)
+def test_fast_alarms__metrics__ones_the_service_publishes(resources, colour):
+    from payment_api import metrics as emf
+
+    for logical in fast_alarms(colour):
+        p = props(resources, logical)
+        stats = [q["MetricStat"] for q in p.get("Metrics", []) if "MetricStat" in q] or [
+            {"Metric": {k: p[k] for k in ("Namespace", "MetricName", "Dimensions")}}]
+        for stat in stats:
+            metric = stat["Metric"]
+            assert metric["Namespace"] == {"Fn::Sub": emf.NAMESPACE_PREFIX + "${Environment}-${EnvironmentSuffix}"}
+            assert tuple(d["Name"] for d in metric["Dimensions"]) == emf.PUBLISHED[metric["MetricName"]], logical
+
+
+@pytest.mark.parametrize("logical", [a for c in COLOURS for a in fast_alarms(c)] + ["GreenHealthAlarm"])
+def test_fast_alarms__description__says_what_it_catches_and_how_fast(resources, logical):
+    text = props(resources, logical)["AlarmDescription"]
+    assert "Catches" in text or "Fast line" in text
+    assert re.search(r"\d+-\d+ s", text), text
+
+
+def test_compute__task_namespace__the_one_the_alarms_read():
+    compute = json.loads((policy.ROOT / "templates" / "compute.json").read_text())
+    for logical in ("BlueTaskDefinition", "GreenTaskDefinition"):
+        env = {e["Name"]: e["Value"] for e in
+               compute["Resources"][logical]["Properties"]["ContainerDefinitions"][0]["Environment"]}
+        assert env["METRICS_NAMESPACE"] == NAMESPACE
 
 
 # ---------------------------------------------------------------- metric alarms
@@ -122,9 +201,10 @@ def test_member_alarm__missing_data__treated_as_justified(resources, colour, ala
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_member_alarms__colour__two_of_three_minutes(resources, colour):
-    assert {(props(resources, a)["EvaluationPeriods"], props(resources, a)["DatapointsToAlarm"])
-            for a in member_alarms(resources, colour)} == {(3, 2)}
+def test_member_alarms__colour__two_of_three_periods_but_silence_one(resources, colour):
+    assert {a: (props(resources, a)["EvaluationPeriods"], props(resources, a)["DatapointsToAlarm"])
+            for a in member_alarms(resources, colour)} == {
+        a: (1, 1) if a.endswith("SilentAlarm") else (3, 2) for a in member_alarms(resources, colour)}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -136,7 +216,8 @@ def test_member_alarms__colour__no_actions_of_their_own(resources, colour):
 
 @pytest.mark.parametrize("parameter,default", [
     ("Http5xxRateThresholdPercent", 1), ("P99LatencyThresholdSeconds", 1),
-    ("UnhealthyHostThreshold", 0), ("MinRunningTasks", 2),
+    ("UnhealthyHostThreshold", 0), ("MinRunningTasks", 2), ("PaymentFailureThresholdPercent", 1),
+    ("PaymentP99ThresholdMilliseconds", 200), ("MinPaymentsPerPeriod", 10),
 ])
 def test_threshold_parameter__declared__number_with_documented_default(monitoring, parameter, default):
     p = monitoring["Parameters"][parameter]
@@ -146,7 +227,7 @@ def test_threshold_parameter__declared__number_with_documented_default(monitorin
 
 # ---------------------------------------------------------------- composites
 @pytest.mark.parametrize("colour", COLOURS)
-def test_health_composite__colour__or_of_its_four_alarms(resources, colour):
+def test_health_composite__colour__or_of_its_seven_alarms(resources, colour):
     c = colour.capitalize()
     p = props(resources, f"{c}HealthAlarm")
     assert p["AlarmName"] == {"Fn::Sub": f"alarm-{colour}-health-{TAIL}"}
@@ -263,8 +344,8 @@ def test_dashboard__replication__four_lag_alarms_side_by_side(dashboard):
 def test_outputs__contract__exported(monitoring):
     assert {k: v["Export"]["Name"] for k, v in monitoring["Outputs"].items()} == {
         k: {"Fn::Sub": "${AWS::StackName}-" + k}
-        for k in ("GreenHealthAlarmName", "BlueHealthAlarmName", "DataHealthAlarmName", "DashboardName",
-                  "NotifyTopicArn")
+        for k in ("GreenHealthAlarmName", "GreenPaymentsAlarmName", "BlueHealthAlarmName", "DataHealthAlarmName",
+                  "DashboardName", "NotifyTopicArn")
     }
 
 

@@ -88,12 +88,21 @@ def test_decide_tick__bake_not_done__hold_with_time_left():
     [
         (("INSUFFICIENT_DATA", "OK"), "gate green-health is INSUFFICIENT_DATA"),
         (("OK", "MISSING"), "gate data-replication is MISSING"),
-        (("INSUFFICIENT_DATA", "MISSING"), "gate green-health is INSUFFICIENT_DATA; gate data-replication is MISSING"),
+        (("INSUFFICIENT_DATA", "MISSING"), "gate green-health is INSUFFICIENT_DATA; "
+                                            "gate data-replication is MISSING"),
         ((), "no gate alarms configured (GATE_ALARMS is empty); never advancing without gates"),
     ],
 )
 def test_decide_tick__data_missing__hold_never_advance(gate_states, reason):
     assert tick(step=0, baked=900, gate_states=gate_states) == Decision("hold", reason)
+
+
+def test_decide_tick__before_first_step_too_few_samples__advances_but_missing_gate_holds():
+    """Green at 0 serves nothing: the minimum-sample guard cannot hold the first step; a MISSING gate can."""
+    assert tick(step=-1, baked=0, gate_states=("INSUFFICIENT_DATA", "OK")).action == "advance"
+    assert tick(step=-1, baked=0, gate_states=("INSUFFICIENT_DATA", "MISSING")) == Decision(
+        "hold", f"gate green-health is INSUFFICIENT_DATA; gate data-replication is MISSING")
+    assert tick(step=-1, baked=0, gate_states=("ALARM", "OK")).action == "rollback"
 
 
 def test_decide_tick__bake_not_done_and_data_missing__hold_says_both():
