@@ -15,7 +15,11 @@ tasks' logs, app/payment_api/metrics.py) in 10-second periods:
                than MinPaymentsPerPeriod payments has no datapoint (metric math IF without a false
                value drops it), so too little traffic is INSUFFICIENT_DATA: the shifter holds on it (it
                is a gate of its own, GreenPaymentsAlarmName), never advances or rolls back on it
-  * payments p99   the p99 of PaymentLatency (ms), same guard, 2 of 3 periods
+  * payments latency  the colour's p90 of PaymentLatency (ms) minus the other colour's, both guarded, 2 of
+               3 periods: a regression against the colour serving beside it (a load both share cancels
+               out; p90, not p99: a 10 s period holds tens of payments, and a p99 of so few is one
+               request, which a task's first connections alone can make slow; at 0 % or 100 % there
+               is nothing to compare and the slow line's ALB p99 remains)
   * silent     no payment metrics at all from the colour in a 10-second period (every task dead:
                a live task publishes its counts every second, zeros included), 1 of 1
 and a composite alarm per colour (``alarm-<colour>-health-...``) is the OR of all seven. The data composite
@@ -77,7 +81,7 @@ MISSING_DATA = {
     # Below MinPaymentsPerPeriod the guard drops the datapoint: missing, so a period without enough
     # payments to judge is INSUFFICIENT_DATA when every period lacks it, and holds the shift.
     "payments-failed": "missing",
-    "payments-p99": "missing",
+    "payments-latency": "missing",
     # A live task publishes every second, zeros included: silence is every task dead.
     "silent": "breaching",
 }
@@ -113,9 +117,9 @@ def _parameters(t):
     params.add(t, "PaymentFailureThresholdPercent", "Fast line: alarm when more than this percentage of a colour's "
                "payments fail (5xx answered by the service) in 2 of 3 10-second periods (default 1).",
                params.NUMBER, Default=1, MinValue=0, MaxValue=100)
-    params.add(t, "PaymentP99ThresholdMilliseconds", "Fast line: alarm when a colour's p99 payment latency, as the "
-               "service measures it, exceeds this in 2 of 3 10-second periods (default 200).",
-               params.NUMBER, Default=200, MinValue=1)
+    params.add(t, "PaymentLatencyRegressionMilliseconds", "Fast line: alarm when a colour's p90 payment latency, as the "
+               "service measures it, exceeds the other colour's by more than this in 2 of 3 10-second periods "
+               "(default 150).", params.NUMBER, Default=150, MinValue=1)
     params.add(t, "MinPaymentsPerPeriod", "Minimum sample of the fast line: a 10-second period with fewer payments "
                "to a colour is not judged (INSUFFICIENT_DATA, the shift holds); default 10 (docs/rehearsal.md, low "
                "traffic, gives the trade-off).", params.NUMBER, Default=10, MinValue=1)
@@ -203,6 +207,7 @@ def _guarded(value):
 def _fast_alarms(t, colour):
     """The fast line (module docstring): the service's own per-second payment metrics, 10 s periods."""
     c = cap(colour)
+    other = next(x for x in COLOURS if x != colour)
     attempted = _payments("attempted", emf.ATTEMPTED, "Sum", colour)
     return [
         _alarm(t, f"{c}PaymentsFailedAlarm", "payments-failed", colour,
@@ -216,14 +221,18 @@ def _fast_alarms(t, colour):
                    attempted, _payments("failed", emf.FAILED, "Sum", colour),
                    expression("rate", _guarded("100 * failed / attempted"), f"{colour} payments failed (%)"),
                ]),
-        _alarm(t, f"{c}PaymentsP99Alarm", "payments-p99", colour,
-               f"{colour}: p99 payment latency (as the service measures it) above PaymentP99ThresholdMilliseconds in "
-               "2 of 3 10-second periods. Catches added latency, a slow database; seen 20-30 s after it starts "
-               "(plus log delivery, ~5 s); same minimum sample as the payments-failed alarm",
+        _alarm(t, f"{c}PaymentsLatencyAlarm", "payments-latency", colour,
+               f"{colour}: p90 payment latency (as the service measures it) more than "
+               f"PaymentLatencyRegressionMilliseconds above {other}'s in 2 of 3 10-second periods. Catches added "
+               "latency, a slow database, while both colours serve; seen 20-30 s after it starts (plus log "
+               "delivery, ~5 s); both colours need the minimum sample",
                evaluation=FAST_EVALUATION, ComparisonOperator="GreaterThanThreshold",
-               Threshold=Ref("PaymentP99ThresholdMilliseconds"), Metrics=[
-                   attempted, _payments("latency", emf.LATENCY, "p99", colour),
-                   expression("p99", _guarded("latency"), f"{colour} p99 payment latency (ms)"),
+               Threshold=Ref("PaymentLatencyRegressionMilliseconds"), Metrics=[
+                   attempted, _payments("others", emf.ATTEMPTED, "Sum", other),
+                   _payments("latency", emf.LATENCY, "p90", colour), _payments("baseline", emf.LATENCY, "p90", other),
+                   expression("regression", Sub("IF(attempted >= ${MinPaymentsPerPeriod}, "
+                                                "IF(others >= ${MinPaymentsPerPeriod}, latency - baseline))"),
+                              f"{colour} p90 payment latency minus {other}'s (ms)"),
                ]),
         _alarm(t, f"{c}SilentAlarm", "silent", colour,
                f"{colour}: no payment metrics from any task in a 10-second period (each live task publishes every "
@@ -335,7 +344,7 @@ def build():
         colour: _composite(
             t, f"{cap(colour)}HealthAlarm", colour,
             f"{colour} colour unhealthy: any of its alarms. Fast line (10 s periods on the service's own payment "
-            "metrics): payments failed, payment p99, silent; within 10-30 s. Slow line (per minute, ALB and ECS): "
+            "metrics): payments failed, payment latency, silent; within 10-30 s. Slow line (per minute, ALB and ECS): "
             "target 5xx rate, target p99, unhealthy hosts, running tasks; within 2-3 minutes",
             " OR ".join(f'ALARM("${{{a.title}}}")' for a in _colour_alarms(t, colour) + _fast_alarms(t, colour)),
             notify)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from pathlib import Path
@@ -26,8 +27,10 @@ from .client_tls import ClientTLS, ClientTLSError
 from .delays import PROFILES, Delays, parse_override, sources
 from .haproxy import HAProxyError
 from .loadgen import LoadFleet, LoadGenerator
+from .alarms import MONITORING
+from .monitor import AWS_DELAYS, TimeModel
 from .reconcile import Sent, payment_rows, payment_rows_over_http, read_books, reconcile, table_checksums
-from .scenario import SCENARIOS, Options, Rehearsal, adapters_report
+from .scenario import FAULTS, SCENARIOS, Options, Rehearsal, adapters_report
 from .stack import StackError, stop_kept
 from .world import SWITCHOVER_LEASE_SECONDS
 
@@ -109,11 +112,20 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
         if recovery:
             report["recovery"] = recovery
         first_blue = reh.sampler.first_all_blue(reh.fault_at) if reh.fault_at else None
-        report["fault_to_blue_s"] = round(first_blue - reh.fault_at, 3) if first_blue else None
-        alarms = [e for e in reh.marks.events if e["event"] == "gate" and e["state"] == "ALARM" and e["at"] >= (reh.fault_at or 0)]
-        report["fault_to_alarm_s"] = round(alarms[0]["at"] - reh.fault_at, 3) if alarms and reh.fault_at else None
+        # The moment a gate's alarm changed state (the monitor's judgment), not when the shifter heard of it.
+        alarms = [e for e in reh.monitor.changes if e.get("gate") and e["state"] == "ALARM" and e["at"] >= (reh.fault_at or 0)]
+        report.update(rp.detection(reh.fault_at, alarms[0]["at"] if alarms else None, first_blue, o.timing.scale))
         report["final_writer"] = reh.writer
-        report["gate_thresholds"] = reh.thresholds.__dict__
+        report["time_model"] = o.timing.as_dict()
+        report["alarms"] = rp.alarm_summary(reh.defs)
+        report["alarm_changes"] = reh.monitor.changes
+        report["emf_documents"] = reh.monitor.emf.documents
+        report["ecs_replacements"] = reh.restarts
+        states = [(r.get("state") or {}) for r in reh.lam.results]
+        report["rolled_back"] = any(s.get("status") == "rolled_back" for s in states)
+        report["final_status"] = states[-1].get("status") if states else None
+        if reh.hold_reasons:
+            report["hold_reasons"] = reh.hold_reasons
         report["events"] = reh.marks.events
         report["adapters"] = adapters_report()
         report["shifter_runs"] = len(reh.lam.results)
@@ -126,7 +138,7 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
             report["stop_command"] = f"{sys.executable} -m bluegreen.rehearsal stop --world {Path(world.base) / 'world.json'}"
         report["scenario_error"] = error
         report["scenario_completed"] = error is None
-        overrides = {}
+        overrides = rp.scenario_targets(o.scenario)
         if o.scenario == "crash":
             # No database takes payments from the kill until the next run undoes it, and that run may act
             # only once the dead run's lease lapsed: the lease and one tick, plus the default's 2 s.
@@ -176,12 +188,16 @@ def rehearse_url(url: str, rate: float, duration: float, out: Path, say, verify:
     report.update(counted)
     report["url"] = url
     report["phases"] = rp.phase_rows([("load", report["started_at"], report["ended_at"])], load.outcomes, load.attempts)
-    report["write_pause_s"] = report["fault_to_blue_s"] = None
+    report["write_pause_s"] = report["fault_to_blue_s"] = report["fault_to_blue_aws_s"] = None
     report["note"] = ("reconciled through GET /payments?idempotency_key= (no database access): divergent rows and "
                       "the balance are counted only by a local rehearsal")
     report["targets"] = rp.judge(report)
     rp.write(out, report, load.outcomes, load.attempts, [])
     return report
+
+
+#: The monitoring template's parameters that have a default (what --alarm-parameter may set).
+MONITORING_PARAMETERS = frozenset(k for k, v in json.loads(MONITORING.read_text())["Parameters"].items() if "Default" in v)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -191,7 +207,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None,
                    help="seconds of load with --url (default 60); locally it sets each bake so the run lasts about that long")
     p.add_argument("--bake", type=float, default=None, help="seconds of each bake and steady phase (default 10)")
-    p.add_argument("--gate-period", type=float, default=1.0, help="seconds per alarm period (CloudWatch: 60; default 1)")
+    p.add_argument("--time-scale", type=float, default=TimeModel.scale,
+                   help="the one time-compression factor: every alarm period, the health-check interval and ECS's task "
+                        f"replacement are divided by it (default {TimeModel.scale:g}: a 10 s alarm period lasts 1 s)")
+    p.add_argument("--alarm-parameter", action="append", default=[], metavar="NAME=VALUE",
+                   help="a monitoring-stack parameter as a deployment would set it (e.g. MinPaymentsPerPeriod=5); "
+                        "default: the template's defaults")
+    for name, (aws, why) in AWS_DELAYS.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=aws, help=f"AWS seconds (default {aws:g}): {why}")
     p.add_argument("--out", default=".rehearsal", help="where report.json, ledger.csv and rehearsal.png go")
     p.add_argument("--url", default=None, help="a deployed environment's payment URL: load and count only")
     p.add_argument("--insecure", action="store_true", help="with --url: do not verify TLS (a test stack's self-signed certificate)")
@@ -211,7 +234,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 #: Phases of a scenario that last one bake each (the duration splits into these).
-BAKES = {"default": 9, "crash": 9, "pause": 3}
+BAKES = {"default": 9, "crash": 9, "pause": 3, "clean": 6, "low-traffic": 5, **{name: 5 for name in FAULTS}}
 
 
 def _interrupted(_signum, _frame) -> None:  # noqa: ANN001 - the signal module's handler signature
@@ -259,7 +282,18 @@ def _main(argv: list[str]) -> int:
             report = rehearse_url(args.url, args.rate, args.duration or 60.0, out, say, verify=not args.insecure, tls=tls)
         else:
             bake = args.bake if args.bake is not None else (args.duration / BAKES[args.scenario] if args.duration else 10.0)
-            report = rehearse_local(Options(scenario=args.scenario, rate=args.rate, bake=bake, gate_period=args.gate_period,
+            if args.time_scale < 1 or min(args.emf_delay, args.alb_delay, args.ecs_restart) < 0:
+                print("rehearse: --time-scale must be at least 1 and the delays 0 or more", file=sys.stderr)
+                return 2
+            timing = TimeModel(scale=args.time_scale, emf_delay=args.emf_delay, alb_delay=args.alb_delay,
+                               ecs_restart=args.ecs_restart)
+            bad = [p for p in args.alarm_parameter if "=" not in p or p.split("=", 1)[0] not in MONITORING_PARAMETERS]
+            if bad:
+                print(f"rehearse: --alarm-parameter {bad[0]!r}: give NAME=VALUE with NAME one of "
+                      f"{', '.join(sorted(MONITORING_PARAMETERS))}", file=sys.stderr)
+                return 2
+            report = rehearse_local(Options(scenario=args.scenario, rate=args.rate, bake=bake, timing=timing,
+                                            alarm_parameters=dict(p.split("=", 1) for p in args.alarm_parameter),
                                             port=args.port, keep=args.keep, say=say, delays=args.delays,
                                             delay_overrides=overrides), out)
     except (StackError, MariaDBError, HAProxyError, ClientTLSError) as err:

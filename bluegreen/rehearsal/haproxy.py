@@ -29,8 +29,9 @@ from bluegreen.local_mariadb import check_port_free, free_port
 from traffic_shifter.model import COLOURS
 
 INSTALL_HINT = "apt-get install -y haproxy"
-#: One log line per request: the frontend, the backend, the status and the total active time (ms).
-LOG_FORMAT = "RH %f %b %ST %Ta"
+#: One log line per request: the frontend, the backend, the status, the total active time (ms) and the
+#: termination state ("--": the server answered; else the proxy ended it, e.g. "SC" connection refused).
+LOG_FORMAT = "RH %f %b %ST %Ta %ts"
 #: The headers an ALB with mutual TLS in verify mode passes to its targets (app/payment_api/client_identity.py
 #: reads them), as HAProxy's sample fetches give them: hex serial, RFC 2253 names, ISO 8601 validity (the
 #: certificate's UTCTime rewritten), the leaf as URL-encoded PEM. A client's own X-Amzn-Mtls-* headers are
@@ -102,7 +103,7 @@ class Ports:
 @dataclass(frozen=True)
 class HealthCheck:
     """The target groups' health check (templates/alb.json): its timeout and thresholds as deployed;
-    only the interval is shortened (10 s on AWS) to the rehearsal's time scale."""
+    the interval is the deployed one divided by the rehearsal's time-compression factor."""
 
     interval_ms: int = 500
     timeout_s: int = 5
@@ -110,12 +111,13 @@ class HealthCheck:
     healthy: int = 3
 
     @classmethod
-    def from_template(cls, path: Path) -> "HealthCheck":
+    def from_template(cls, path: Path, scale: float = 20.0) -> "HealthCheck":
         import json  # noqa: PLC0415
 
         resources = json.loads(path.read_text())["Resources"].values()
         tg = next(r["Properties"] for r in resources if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup")
-        return cls(timeout_s=int(tg["HealthCheckTimeoutSeconds"]), unhealthy=int(tg["UnhealthyThresholdCount"]),
+        return cls(interval_ms=max(1, round(1000 * int(tg["HealthCheckIntervalSeconds"]) / scale)),
+                   timeout_s=int(tg["HealthCheckTimeoutSeconds"]), unhealthy=int(tg["UnhealthyThresholdCount"]),
                    healthy=int(tg["HealthyThresholdCount"]))
 
 

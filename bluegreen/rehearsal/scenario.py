@@ -10,6 +10,17 @@ pause:   the write pause both ways, under steady load on blue: an operator's swi
          no injected delay, then back to blue with the AWS-like delays (delays.py), each with its
          own pause as the switchover and as the clients saw it.
 
+The detection scenarios shift 0 -> 10 -> 50 % and, during the 50 % bake, inject one fault into green
+(FAULTS); the shifter must roll back by itself. The writer stays blue:
+hard-fault  every green instance killed (ECS replaces them after its declared delay)
+errors      2 % of green's payments answered 500
+one-task    one green instance of two answers every payment 500 (its health check still passes)
+latency     every green payment 200 ms slower
+slow-db     every database statement of green 50 ms slower, connections held
+clean:       no fault; 0 -> 10 -> 50 -> 100 % must complete without a rollback.
+low-traffic: no fault, too few payments for the minimum sample: the shift must hold at 10 % and say
+             why, neither advancing nor rolling back.
+
 Each step waits on what the project's own code reports (the shifter's results, the journal), with
 a deadline; the count at the end does not depend on timing.
 """
@@ -31,15 +42,27 @@ import pymysql
 
 from bluegreen import local_mariadb as mdb
 
+from . import alarms as al
+from . import cloudwatch as cwm
 from .adapters import AWS_CODE, LOCAL_ADAPTERS, HAProxyTraffic, HAProxyWriterName
 from .delays import Delays
-from .gates import GateMonitor, Thresholds
+from .gates import Thresholds
+from .haproxy import COLOURS
 from .lambda_process import LambdaProcess, alarm_event, worker_command
 from .loadgen import LoadFleet
+from .monitor import AlarmMonitor, Gate, TimeModel
 from .stack import Stack
-from .world import GATES, World, aws_env, clients, prepare_aws
+from .world import GATE_SOURCES, GATES, World, aws_env, clients, prepare_aws
 
-SCENARIOS = ("default", "crash", "pause")
+#: Detection scenarios: what is done to green (payment_api/faults.py, or a kill) during the 50 % bake.
+FAULTS: dict[str, dict[str, Any]] = {
+    "hard-fault": {"kill": True},
+    "errors": {"every": {"error_rate": 0.02}},
+    "one-task": {"one": {"error_rate": 1.0}},
+    "latency": {"every": {"added_latency_ms": 200}},
+    "slow-db": {"every": {"db_delay_ms": 50}},
+}
+SCENARIOS = ("default", "crash", "pause", *FAULTS, "clean", "low-traffic")
 
 
 @dataclass
@@ -48,7 +71,10 @@ class Options:
     rate: float = 140.0
     #: Seconds of each bake (a step's hold with the gates watched) and of each steady phase.
     bake: float = 10.0
-    gate_period: float = 1.0
+    #: The one time-compression factor and AWS's declared delays (monitor.AWS_DELAYS).
+    timing: TimeModel = field(default_factory=TimeModel)
+    #: Monitoring-stack parameters set as a deployment would set them (the template's defaults otherwise).
+    alarm_parameters: dict[str, str] = field(default_factory=dict)
     tick_seconds: float = 1.0
     warmup: float = 3.0
     port: int | None = None
@@ -78,19 +104,29 @@ class Marks:
         return [(name, start, stop) for (name, start), stop in zip(self.items, ends)]
 
 
-def grace_for(gate_period: float) -> int:
+def grace_for(timing: TimeModel) -> int:
     """The db switchover step's grace (StepKind.grace_seconds, judged by decisions.alarm_grace): the switchover,
-    the payments it held draining out of the queue, and three alarm periods (on this shared 2-core machine
-    the pause alone can take several seconds)."""
-    return max(10, math.ceil(10 * gate_period))
+    the payments it held draining out of the queue (on this shared 2-core machine the pause alone can take
+    several seconds), then four fast periods (judged after the EMF delay) for an alarm the pause tripped to
+    clear. The pause stalls both colours alike, so the latency alarm (green against blue) barely moves."""
+    return max(10, math.ceil(timing.real(40 + timing.emf_delay)))
 
 
-def plan_for(scenario: str, bake: float, gate_period: float = 1.0) -> dict[str, Any]:
+def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dict[str, Any]:
     b = max(1, round(bake))
-    # The last step's bake outlasts the run: the fault comes during it, while the shift still runs.
-    steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
-             {"green_weight": 100, "bake_seconds": b},
-             {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace_for(gate_period)}]
+    timing = timing or TimeModel()
+    if scenario in FAULTS:
+        # The fault comes during the 50 % bake, which outlasts the run.
+        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": 3600},
+                 {"green_weight": 100, "bake_seconds": b}]
+    elif scenario in ("clean", "low-traffic"):
+        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
+                 {"green_weight": 100, "bake_seconds": b}]
+    else:
+        # The last step's bake outlasts the run: the fault comes during it, while the shift still runs.
+        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
+                 {"green_weight": 100, "bake_seconds": b},
+                 {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace_for(timing)}]
     return {"steps": steps, "description": f"rehearsal ({scenario})"}
 
 
@@ -181,9 +217,15 @@ class Rehearsal:
         self.marks = Marks()
         self.switchovers: list[dict[str, Any]] = []
         self.fault_at: float | None = None
-        self.stack = Stack(keep=options.keep, payments_port=options.port)
+        self.defs = al.load({**cwm.local_names(COLOURS, COLOURS), **options.alarm_parameters})
+        namespace = next(m.namespace for a in self.defs.alarms.values() for m in a.metrics
+                         if not m.namespace.startswith(("AWS/", "ECS/")))
+        self.stack = Stack(keep=options.keep, payments_port=options.port, scale=options.timing.scale,
+                           metrics_namespace=namespace)
         self.world: World | None = None
-        self.monitor: GateMonitor | None = None
+        self.monitor: AlarmMonitor | None = None
+        self.restarts: list[dict[str, Any]] = []
+        self.hold_reasons: list[str] = []
         self.lam: LambdaProcess | None = None
         self.load: LoadFleet | None = None
         self.sampler: Sampler | None = None
@@ -194,9 +236,11 @@ class Rehearsal:
         self.world = self.stack.start(say=say)
         self.world.delays = Delays.profile(self.o.delays, self.o.delay_overrides).to_dict()
         self.world.save()
-        prepare_aws(self.world, plan_for(self.o.scenario, self.o.bake, self.o.gate_period))
+        prepare_aws(self.world, plan_for(self.o.scenario, self.o.bake, self.o.timing))
         cw = clients(self.world)("cloudwatch")
-        th = Thresholds.from_templates(self.o.gate_period)
+        timing = self.o.timing
+        # The data gate (replication) keeps its own judgment on the dms stack's threshold, per compressed minute.
+        th = Thresholds.from_templates(timing.real(60))
         proxy = self.world.haproxy()
         dbs = self.stack.dbs
 
@@ -208,10 +252,11 @@ class Rehearsal:
         # The shifter's JSON log (every decision with its inputs) is the rehearsal's audit trail.
         self.lam = LambdaProcess(self.world, tick_seconds=self.o.tick_seconds,
                                  log_path=(self.log_dir / "shifter.log") if self.log_dir else None)
-        self.monitor = GateMonitor(
-            self.world.ports["log"], th, unhealthy=unhealthy, replication=replication,
+        self.monitor = AlarmMonitor(
+            self.world.ports["log"], self.defs, timing, {name: Gate(*GATE_SOURCES[name]) for name in GATES},
+            th=th, edges=COLOURS, unhealthy=unhealthy, running=self.stack.running, replication=replication,
+            log_files=self.stack.log_files, health_interval=self.stack.proxy_check_interval,
             set_alarm=lambda n, s, r: cw.set_alarm_state(AlarmName=n, StateValue=s, StateReason=r[:1000]),
-            gates={GATES[0]: "green", GATES[1]: "data"},
             on_change=lambda n, s, r: (self.marks.event("gate", gate=n, state=s, reason=r),
                                        self.lam.send(alarm_event(n, s, r, time.time()))),
         )
@@ -249,6 +294,125 @@ class Rehearsal:
         return result
 
     def run(self) -> None:
+        if self.o.scenario in FAULTS:
+            return self.run_fault(FAULTS[self.o.scenario])
+        if self.o.scenario == "clean":
+            return self.run_clean()
+        if self.o.scenario == "low-traffic":
+            return self.run_low_traffic()
+        return self.run_default()
+
+    def _start_shift(self) -> None:
+        started = self.command("start")
+        if "error" in started:
+            raise RuntimeError(f"the shifter refused to start: {started['error']}")
+
+    def _reach(self, index: int, weight: int) -> dict[str, Any]:
+        r = self.wait_state(lambda s: s.get("step_index", -1) >= index or s.get("status") == "rolled_back",
+                            self.o.bake * 3 + 60, f"step {index + 1} (green {weight} %)")
+        self._still_running(r, f"step {index + 1}")
+        self.marks.phase(f"shift green {weight} %", self.o.say, at=r["ended"])
+        return r
+
+    def run_fault(self, fault: dict[str, Any]) -> None:
+        """Shift to 50 %, let the fast alarms see green healthy there, inject the fault, wait for the rollback."""
+        o, say = self.o, self.o.say
+        self.marks.phase("warm-up (blue only)", say)
+        time.sleep(o.warmup)
+        self._start_shift()
+        self._reach(0, 10)
+        at_50 = self._reach(1, 50)["ended"]
+        # Four fast periods (and the EMF delay) at 50 %: every alarm judged on healthy green first.
+        time.sleep(max(o.bake, o.timing.real(40 + o.timing.emf_delay)))
+        self._check_running("before the fault")
+        self.marks.phase(f"fault in green ({o.scenario}), rollback", say)
+        self.fault_at = time.time()
+        self.inject(fault)
+        try:
+            self.wait_state(lambda s: s.get("status") == "rolled_back", max(60.0, o.timing.real(600)),
+                            "the automatic rollback")
+        finally:
+            self.clear_faults(fault)
+        early = [e for e in self.marks.events if e["event"] == "gate" and e["state"] == "ALARM"
+                 and at_50 <= e["at"] < self.fault_at]
+        if early:
+            raise RuntimeError(f"a gate alarmed before the fault (a false alarm, not detection): {early[0]['gate']}: "
+                               f"{early[0]['reason'][:300]}")
+        self.marks.phase("all traffic blue", say)
+        time.sleep(o.bake)
+
+    def inject(self, fault: dict[str, Any]) -> None:
+        green = [s.name for s in self.stack.services if s.colour == "green"]
+        if fault.get("kill"):
+            killed = self.stack.kill_colour("green")
+            self.marks.event("fault", killed=killed)
+            delay = self.o.timing.real(self.o.timing.ecs_restart)
+            # ECS's service scheduler replaces the stopped tasks (after the declared delay): the fault can heal.
+            timer = threading.Timer(delay, self._replace, args=(killed,))
+            timer.daemon = True
+            timer.start()
+            return
+        targets = green[:1] if "one" in fault else green
+        faults = fault.get("one") or fault.get("every")
+        for name in targets:
+            self.stack.set_faults(name, **faults)
+        self.marks.event("fault", instances=targets, faults=faults)
+
+    def _replace(self, names: list[str]) -> None:
+        for s in self.stack.services:
+            if s.name in names and (s.proc is None or s.proc.poll() is not None):
+                self.stack.start_service(s)
+                self.restarts.append({"at": time.time(), "instance": s.name})
+                self.marks.event("ecs replaced task", instance=s.name)
+
+    def clear_faults(self, fault: dict[str, Any]) -> None:
+        if fault.get("kill"):
+            return
+        for s in self.stack.services:
+            if s.colour == "green" and s.proc is not None and s.proc.poll() is None:
+                try:
+                    self.stack.set_faults(s.name)
+                except Exception:  # noqa: BLE001 - a fault left set only matters to green, now at 0 %
+                    pass
+
+    def run_clean(self) -> None:
+        """No fault: the whole plan must complete, and no gate may roll it back."""
+        o, say = self.o, self.o.say
+        self.marks.phase("warm-up (blue only)", say)
+        time.sleep(o.warmup)
+        self._start_shift()
+        for index, weight in ((0, 10), (1, 50), (2, 100)):
+            self._reach(index, weight)
+        r = self.wait_state(lambda s: s.get("status") in ("completed", "rolled_back"), o.bake * 6 + 120,
+                            "the plan to complete")
+        self._still_running(r, "completion")
+        self.marks.phase("completed (green 100 %)", say, at=r["ended"])
+        time.sleep(o.bake)
+
+    def run_low_traffic(self) -> None:
+        """Too few payments for the fast alarms' minimum sample: the shift must hold at 10 % and say why."""
+        o, say = self.o, self.o.say
+        self.marks.phase("warm-up (blue only)", say)
+        time.sleep(o.warmup)
+        self._start_shift()
+        self._reach(0, 10)
+        since = len(self.lam.results)
+        time.sleep(max(3 * o.bake, o.timing.real(120)))
+        self._check_running("at the end of the low-traffic hold")
+        state = (self.lam.results[-1].get("state") or {}) if self.lam.results else {}
+        if state.get("step_index") != 0:
+            raise RuntimeError(f"the shift left the 10 % step under low traffic (step {state.get('step_index')})")
+        self.hold_reasons = sorted({(r.get("decision") or {}).get("reason", "") for r in self.lam.results[since:]
+                                    if (r.get("decision") or {}).get("action") == "hold"})
+        self.marks.phase("held at 10 % (low traffic)", say)
+
+    def _check_running(self, when: str) -> None:
+        now = (self.lam.results[-1].get("state") or {}) if self.lam.results else {}
+        if now.get("status") != "running":
+            raise RuntimeError(f"the shift was no longer running {when} (status {now.get('status')}: "
+                               f"{now.get('reason')}); see the gate events and shifter.log")
+
+    def run_default(self) -> None:
         o, say = self.o, self.o.say
         step_wait = o.bake * 3 + 60
         self.marks.phase("warm-up (blue only)", say)
@@ -272,15 +436,14 @@ class Rehearsal:
         self.switchovers.append(self._plan_step_switchover())
         self.marks.phase("writer green", say, at=r["ended"])
         # The fault comes after the switchover's grace: an alarm then rolls back, as it would on AWS.
-        time.sleep(max(o.bake, grace_for(o.gate_period) + o.gate_period))
+        time.sleep(max(o.bake, grace_for(o.timing) + o.timing.real(10)))
         now = self.lam.results[-1].get("state") or {} if self.lam.results else {}
         if now.get("status") != "running":
             raise RuntimeError(f"the shift was no longer running before the fault (status {now.get('status')}: "
                                f"{now.get('reason')}); see the gate events and shifter.log")
         self.marks.phase("fault in green, rollback", say)
         self.fault_at = time.time()
-        killed = self.stack.kill_colour("green")
-        self.marks.event("fault", killed=killed)
+        self.inject(FAULTS["hard-fault"])
         self.wait_state(lambda s: s.get("status") == "rolled_back", 60, "the automatic rollback")
         time.sleep(o.bake)
         self.marks.phase("switchover back to blue", say)
@@ -343,7 +506,7 @@ class Rehearsal:
 
     def _status_line(self) -> str:
         row = self.sampler.rows[-1] if self.sampler and self.sampler.rows else {}
-        gates = ",".join(f"{n.split('-')[1]}:{s}" for n, s in (self.monitor.state.items() if self.monitor else ()))
+        gates = ",".join(f"{n.split('-')[1]}-{n.split('-')[2]}:{s}" for n, s in (self.monitor.state.items() if self.monitor else ()))
         return f"green {row.get('records_green')} % writer {row.get('writer')} gates {gates}"
 
     def settle(self) -> None:

@@ -93,6 +93,10 @@ class Stack:
     keep: bool = False
     payments_port: int | None = None
     per_colour: int = 2
+    #: The time-compression factor (monitor.TimeModel.scale): the health-check interval and the EMF flush.
+    scale: float = 10.0
+    #: The payment metrics' namespace, as the monitoring template resolves it here.
+    metrics_namespace: str = "PaymentService/rehearsal-local"
     base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="rehearsal-")))
     dbs: dict[str, MariaDB] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
@@ -110,7 +114,11 @@ class Stack:
                 "DB_ENDPOINTS": ",".join(f"{c}={ENDPOINTS[c]}" for c in hp.COLOURS),
                 "DB_RESOLVE": ",".join(f"{ENDPOINTS[c]}=127.0.0.1:{self.dbs[c].port}" for c in hp.COLOURS),
                 "DB_CA_BUNDLE": self.ca_path, "DB_NAME": APP_SCHEMA, "DB_USER": APP_USER, "DB_PASSWORD": APP_PASSWORD,
-                "PAYMENT_SIGNING_KEY": SIGNING_KEY, "WRITE_RETRY_SECONDS": str(WRITE_RETRY_SECONDS)}
+                "PAYMENT_SIGNING_KEY": SIGNING_KEY, "WRITE_RETRY_SECONDS": str(WRITE_RETRY_SECONDS),
+                # The rehearsal's own settings (never in a task definition): faults can be injected, and the
+                # one-second EMF flush is compressed with every other period.
+                "REHEARSAL_FAULTS": "true", "METRICS_FLUSH_SECONDS": f"{max(0.05, 1.0 / self.scale):g}",
+                "METRICS_NAMESPACE": self.metrics_namespace}
 
     def _bin(self, name: str) -> str:
         return str(Path(sys.executable).parent / name)
@@ -157,16 +165,12 @@ class Stack:
                       schema=APP_SCHEMA, kill_sql="KILL %s").fence("green")
         self.services = [Service(c, i + 1, free_port()) for c in COLOURS for i in range(self.per_colour)]
         by_colour = {c: [s.port for s in self.services if s.colour == c] for c in COLOURS}
+        check = hp.HealthCheck.from_template(ROOT / "templates" / "alb.json", self.scale)
+        self.proxy_check_interval = check.interval_ms / 1000
         self.proxy = hp.HAProxy(self.base, ports).start(by_colour, {c: d.port for c, d in self.dbs.items()},
-                                                        check=hp.HealthCheck.from_template(ROOT / "templates" / "alb.json"),
-                                                        tls=edge)
+                                                        check=check, tls=edge)
         for s in self.services:
-            log = open(self.base / f"service-{s.name}.log", "w")
-            # On AWS the shifter and the switchover run on their own (Lambda) CPUs; here every part shares
-            # this machine's cores, so the services yield to them (and to the databases): nice 10.
-            s.proc = subprocess.Popen(["nice", "-n", str(SERVICE_NICE), self._bin("payment-api"), "serve", "--host", "127.0.0.1"],
-                                      env=self.service_env(s.colour, s.port), stdout=log,
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            self.start_service(s)
         for s in self.services:
             wait_http(f"http://127.0.0.1:{s.port}/health", 60, f"payment service {s.name}", s.proc,
                       self.base / f"service-{s.name}.log")
@@ -258,6 +262,32 @@ class Stack:
                                      for c in hp.COLOURS},
                 "through_another_name": {c: self.identity_probe(c, through=other[c]) or "CONNECTED (identity not checked!)"
                                          for c in hp.COLOURS}}
+
+    def start_service(self, s: Service) -> None:
+        """Start (or start again, as ECS replaces a task) one payment-service instance on its port."""
+        log = open(self.base / f"service-{s.name}.log", "a")
+        # On AWS the shifter and the switchover run on their own (Lambda) CPUs; here every part shares
+        # this machine's cores, so the services yield to them (and to the databases): nice 10.
+        s.proc = subprocess.Popen(["nice", "-n", str(SERVICE_NICE), self._bin("payment-api"), "serve", "--host", "127.0.0.1"],
+                                  env=self.service_env(s.colour, s.port), stdout=log,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        if self.world is not None:
+            self.world.pids[f"service-{s.name}"] = s.proc.pid
+            self.world.save()
+
+    def log_files(self) -> list[Path]:
+        return [self.base / f"service-{s.name}.log" for s in self.services]
+
+    def running(self, colour: str) -> int:
+        """Live instances of a colour (what Container Insights' RunningTaskCount counts)."""
+        return sum(1 for s in self.services if s.colour == colour and s.proc is not None and s.proc.poll() is None)
+
+    def set_faults(self, name: str, **faults: float) -> dict:
+        """The rehearsal's fault injection on one instance (payment_api/faults.py), through its own port."""
+        s = next(x for x in self.services if x.name == name)
+        answer = httpx.put(f"http://127.0.0.1:{s.port}/rehearsal/faults", json=faults, timeout=10)
+        answer.raise_for_status()
+        return answer.json()
 
     def kill_colour(self, colour: str) -> list[str]:
         """The fault: every instance of ``colour`` dies at once (SIGKILL, no goodbye)."""

@@ -31,8 +31,15 @@ from .haproxy import HAProxy, Ports
 PREFIX = "/payments-migration/rehearsal"
 STATE_TABLE = "payments-shift-state-rehearsal"
 TOPIC = "payments-shift-rehearsal"
-#: The gates the shifter reads (GATE_ALARMS on AWS: green's health composite and the data composite).
-GATES = ("alarm-green-health-rehearsal", "alarm-data-health-rehearsal")
+#: The gates the shifter reads, as GATE_ALARMS names them on AWS (templates/automation.py), under the names
+#: the monitoring template gives them here (Environment rehearsal, suffix local), and what the monitor
+#: judges each from: green's health composite, the replication judgment, green's payments-failed alarm.
+GATE_SOURCES = {
+    "alarm-green-health-rehearsal-local": ("composite", "GreenHealthAlarm"),
+    "alarm-data-health-rehearsal-local": ("data", ""),
+    "alarm-green-payments-failed-rehearsal-local": ("alarm", "GreenPaymentsFailedAlarm"),
+}
+GATES = tuple(GATE_SOURCES)
 APP_USER, APP_PASSWORD, APP_SCHEMA = "payments_app", "app-rehearsal-pw", "payments"
 #: The databases' endpoint names (RDS writer endpoints on AWS): each one's certificate names only its own.
 ENDPOINTS = {"blue": "blue.db.rehearsal.internal", "green": "green.db.rehearsal.internal"}

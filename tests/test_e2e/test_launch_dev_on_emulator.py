@@ -249,6 +249,28 @@ def test_ca_bundle__parameter__placeholder_until_an_operator_loads_the_bundle(la
     assert parameter["Type"] == "String" and "BEGIN CERTIFICATE" not in parameter["Value"]
 
 
+def test_monitoring__fast_line__ten_second_alarms_on_the_services_metrics_and_a_gate(launched):
+    """Issue 25: the service's own high-resolution payment metrics, alarmed per 10 s, and the shifter gating on them."""
+    cw = launched.client("cloudwatch")
+    alarms = {a["AlarmName"]: a for page in cw.get_paginator("describe_alarms").paginate(AlarmNamePrefix="alarm-")
+              for a in page["MetricAlarms"]}
+    for colour in ("blue", "green"):
+        failed = alarms[f"alarm-{colour}-payments-failed-dev-d01"]
+        assert {q["MetricStat"]["Period"] for q in failed["Metrics"] if "MetricStat" in q} == {10}
+        assert {q["MetricStat"]["Metric"]["Namespace"] for q in failed["Metrics"] if "MetricStat" in q} == {
+            "PaymentService/dev-d01"}
+        assert (failed["DatapointsToAlarm"], failed["EvaluationPeriods"], failed["TreatMissingData"]) == (2, 3, "missing")
+        silent = alarms[f"alarm-{colour}-silent-dev-d01"]
+        assert (silent["Period"], silent["TreatMissingData"], silent["Statistic"]) == (10, "breaching", "SampleCount")
+        assert f"alarm-{colour}-payments-latency-dev-d01" in alarms
+    env = launched.client("lambda").get_function_configuration(
+        FunctionName="lambda-traffic-shifter-dev-d01")["Environment"]["Variables"]
+    assert env["GATE_ALARMS"].split(",") == ["alarm-green-health-dev-d01", "alarm-data-health-dev-d01",
+                                             "alarm-green-payments-failed-dev-d01"]
+    composite = cw.describe_alarms(AlarmNames=["alarm-green-health-dev-d01"], AlarmTypes=["CompositeAlarm"])
+    assert "alarm-green-silent-dev-d01" in composite["CompositeAlarms"][0]["AlarmRule"]
+
+
 def test_shift__healthy_gates_then_fault_at_50__lambda_rolls_back_both_listeners_and_route53(aws_env):
     assert aws_env.sceptre("--var", "green_weight=0", "update", "-y", "dev/route53").returncode == 0
     report = demo.Report()

@@ -17,13 +17,18 @@ import pytest
 from bluegreen import local_mariadb as mariadb
 from bluegreen.rehearsal import cli, haproxy
 from bluegreen.rehearsal.cli import rehearse_local, rehearse_url
+from bluegreen.rehearsal.monitor import TimeModel
 from bluegreen.rehearsal.scenario import Options
 from bluegreen.rehearsal.stack import Stack, StackError
 
 needs_servers = pytest.mark.skipif(not (mariadb.available() and haproxy.available()),
                                    reason="needs Debian's mariadb-server and haproxy: apt-get install -y mariadb-server haproxy")
 
+#: 30 payments/s compressed 5x: a 10 s alarm period lasts 2 s and sees 6 of green's payments at 10 %; the
+#: minimum sample is set to 5 as a deployment may set it (at the default, 10, the shift would rightly hold).
 RATE = 30.0
+TIMING = TimeModel(scale=5)
+PARAMETERS = {"MinPaymentsPerPeriod": "5"}
 
 
 def quiet(_line: str) -> None:
@@ -33,7 +38,8 @@ def quiet(_line: str) -> None:
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("rehearsal")
-    report = rehearse_local(Options(scenario="default", rate=RATE, bake=2, warmup=2, say=quiet), out)
+    report = rehearse_local(Options(scenario="default", rate=RATE, bake=2, warmup=2, timing=TIMING, alarm_parameters=PARAMETERS,
+                                    say=quiet), out)
     return report, out
 
 
@@ -65,6 +71,12 @@ def test_rehearsal__default__the_projects_code_moved_everything(default_run):
     alarms = [e for e in report["events"] if e["event"] == "gate" and e["state"] == "ALARM" and e["at"] >= faults[0]["at"]]
     assert faults[0]["killed"] == ["green-1", "green-2"] and alarms, report["events"]
     assert report["fault_to_blue_s"] is not None and report["write_pause_s"] is not None
+    # Detection compressed and in AWS time: the alarm part scaled back by the one factor.
+    assert report["fault_to_alarm_aws_s"] == pytest.approx(report["fault_to_alarm_s"] * TIMING.scale, abs=0.01)
+    assert report["fault_to_blue_aws_s"] >= report["fault_to_alarm_aws_s"]
+    assert report["time_model"]["scale"] == TIMING.scale and report["emf_documents"] > 0
+    # The dead green tasks were replaced as ECS would, after the declared delay.
+    assert sorted(r["instance"] for r in report["ecs_replacements"]) == ["green-1", "green-2"]
     names = [p["name"] for p in report["phases"]]
     assert names[:4] == ["warm-up (blue only)", "shift green 10 %", "shift green 50 %", "shift green 100 %"]
     assert "fault in green, rollback" in names and "switchover back to blue" in names
@@ -89,7 +101,8 @@ def test_rehearsal__default__writes_report_ledger_and_plot(default_run):
     report, out = default_run
     saved = json.loads((out / "report.json").read_text())
     for key in ("target_rate", "achieved_rate", "requests", "acknowledged", "failed", "lost", "duplicated", "divergent_rows",
-                "balance_ok", "write_pause_s", "client_write_gap_s", "fault_to_blue_s", "phases"):
+                "balance_ok", "write_pause_s", "client_write_gap_s", "fault_to_blue_s", "phases", "fault_to_alarm_s",
+                "fault_to_alarm_aws_s", "fault_to_blue_aws_s", "alarms", "alarm_changes"):
         assert key in saved, key
     assert set(saved["phases"][0]) >= {"name", "start", "end", "p50_ms", "p99_ms", "errors"}
     rows = list(csv.DictReader((out / "ledger.csv").open()))

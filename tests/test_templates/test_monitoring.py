@@ -58,7 +58,7 @@ def member_alarms(resources, colour):
 
 def fast_alarms(colour):
     c = colour.capitalize()
-    return [f"{c}PaymentsFailedAlarm", f"{c}PaymentsP99Alarm", f"{c}SilentAlarm"]
+    return [f"{c}PaymentsFailedAlarm", f"{c}PaymentsLatencyAlarm", f"{c}SilentAlarm"]
 
 
 NAMESPACE = {"Fn::Sub": "PaymentService/${Environment}-${EnvironmentSuffix}"}
@@ -87,12 +87,16 @@ def test_payments_failed_alarm__colour__guarded_rate_in_10s_periods_2_of_3(resou
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_payments_p99_alarm__colour__guarded_p99_of_the_latency_values(resources, colour):
-    p = props(resources, f"{colour.capitalize()}PaymentsP99Alarm")
-    assert p["Metrics"][:2] == [payments_query("attempted", "PaymentsAttempted", "Sum", colour),
-                                payments_query("latency", "PaymentLatency", "p99", colour)]
-    assert p["Metrics"][2]["Expression"] == {"Fn::Sub": "IF(attempted >= ${MinPaymentsPerPeriod}, latency)"}
-    assert (p["Threshold"], p["TreatMissingData"]) == ({"Ref": "PaymentP99ThresholdMilliseconds"}, "missing")
+def test_payments_latency_alarm__colour__p90_above_the_other_colours_both_guarded(resources, colour):
+    other = "green" if colour == "blue" else "blue"
+    p = props(resources, f"{colour.capitalize()}PaymentsLatencyAlarm")
+    assert p["Metrics"][:4] == [payments_query("attempted", "PaymentsAttempted", "Sum", colour),
+                                payments_query("others", "PaymentsAttempted", "Sum", other),
+                                payments_query("latency", "PaymentLatency", "p90", colour),
+                                payments_query("baseline", "PaymentLatency", "p90", other)]
+    assert p["Metrics"][4]["Expression"] == {"Fn::Sub": "IF(attempted >= ${MinPaymentsPerPeriod}, "
+                                                        "IF(others >= ${MinPaymentsPerPeriod}, latency - baseline))"}
+    assert (p["Threshold"], p["TreatMissingData"]) == ({"Ref": "PaymentLatencyRegressionMilliseconds"}, "missing")
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -217,7 +221,7 @@ def test_member_alarms__colour__no_actions_of_their_own(resources, colour):
 @pytest.mark.parametrize("parameter,default", [
     ("Http5xxRateThresholdPercent", 1), ("P99LatencyThresholdSeconds", 1),
     ("UnhealthyHostThreshold", 0), ("MinRunningTasks", 2), ("PaymentFailureThresholdPercent", 1),
-    ("PaymentP99ThresholdMilliseconds", 200), ("MinPaymentsPerPeriod", 10),
+    ("PaymentLatencyRegressionMilliseconds", 150), ("MinPaymentsPerPeriod", 10),
 ])
 def test_threshold_parameter__declared__number_with_documented_default(monitoring, parameter, default):
     p = monitoring["Parameters"][parameter]
