@@ -58,19 +58,19 @@ def test_faults__parse__refuses_bad_bodies(bad):
         Faults.parse(bad)
 
 
-def _client(schema, **extra):
+def _client(schema, identity, **extra):
     settings = Settings.from_env({**schema["env"], **extra})
-    return TestClient(create_app(settings, make_engine(settings)))
+    return TestClient(create_app(settings, make_engine(settings)), headers=identity)
 
 
-def test_faults__without_the_setting__no_control_route(schema):
-    with _client(schema) as client:
+def test_faults__without_the_setting__no_control_route(schema, identity):
+    with _client(schema, identity) as client:
         assert client.put(ROUTE, json={"error_rate": 1}).status_code in (404, 405)
         assert client.get(ROUTE).status_code in (404, 405)
 
 
-def test_faults__error_rate_one__every_payment_500_and_nothing_written_then_retry_succeeds(schema):
-    with _client(schema, REHEARSAL_FAULTS="true") as client:
+def test_faults__error_rate_one__every_payment_500_and_nothing_written_then_retry_succeeds(schema, identity):
+    with _client(schema, identity, REHEARSAL_FAULTS="true") as client:
         assert client.put(ROUTE, json={"error_rate": 1}).json() == {"error_rate": 1.0, "added_latency_ms": 0.0,
                                                                      "db_delay_ms": 0.0}
         key = f"k-{uuid.uuid4()}"
@@ -83,8 +83,8 @@ def test_faults__error_rate_one__every_payment_500_and_nothing_written_then_retr
         assert count(schema["mariadb"], f"SELECT COUNT(*) FROM `{schema['name']}`.payments") == 1
 
 
-def test_faults__added_latency_and_slow_database__slow_the_payment(schema):
-    with _client(schema, REHEARSAL_FAULTS="true") as client:
+def test_faults__added_latency_and_slow_database__slow_the_payment(schema, identity):
+    with _client(schema, identity, REHEARSAL_FAULTS="true") as client:
         client.post("/payments", json=body(), headers={"Idempotency-Key": f"k-{uuid.uuid4()}"})  # warm pool
         for faults, at_least in (({"added_latency_ms": 300}, 0.3), ({"db_delay_ms": 100}, 0.1)):
             client.put(ROUTE, json=faults)

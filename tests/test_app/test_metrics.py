@@ -67,9 +67,9 @@ def test_metrics__over_100_latency_values__split_into_documents_of_at_most_100(c
     assert all(len(d.get(m.LATENCY) or []) <= 100 for d in docs)
 
 
-def test_metrics__service__prints_payments_by_outcome(schema, capsys):
+def test_metrics__service__prints_payments_by_outcome(schema, identity, capsys):
     settings = Settings.from_env({**schema["env"], "REHEARSAL_FAULTS": "true", "METRICS_FLUSH_SECONDS": "60"})
-    with TestClient(create_app(settings, make_engine(settings))) as client:
+    with TestClient(create_app(settings, make_engine(settings)), headers=identity) as client:
         client.post("/payments", json=body(), headers={"Idempotency-Key": f"k-{uuid.uuid4()}"})
         client.put(ROUTE, json={"error_rate": 1})
         client.post("/payments", json=body(), headers={"Idempotency-Key": f"k-{uuid.uuid4()}"})

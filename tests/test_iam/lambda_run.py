@@ -51,8 +51,9 @@ def run_shifter(clock: Any, monkeypatch: Any) -> tuple[dict[str, str], list[Call
 
     world = w.build_world()
     db = build_db_world(world, clock)
-    # As the template deploys it: the two composite gates, the CA bundle in SSM.
-    world.env["GATE_ALARMS"] = ",".join((w.HEALTH_GATE, w.REPLICATION_GATE))
+    # As the template deploys it: the two composite gates and green's payments-failed alarm (the world's
+    # metric alarm stands in for it), the CA bundle in SSM.
+    world.env["GATE_ALARMS"] = ",".join((w.HEALTH_GATE, w.REPLICATION_GATE, w.ERRORS_GATE))
     world.env["DB_CA_BUNDLE_PARAMETER"] = CA_BUNDLE_PARAMETER
     w.test_client("ssm").put_parameter(Name=CA_BUNDLE_PARAMETER, Value=PEM, Type="String")
     fence = FakeFence(db)
