@@ -16,7 +16,9 @@ import random
 import time
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Engine, event
+from typing import Any
+
+from sqlalchemy import event
 
 ROUTE = "/rehearsal/faults"
 
@@ -46,10 +48,12 @@ class Faults:
 
 
 class FaultInjector:
-    def __init__(self, engine: Engine, rng: random.Random | None = None) -> None:
+    def __init__(self, engine: Any, rng: random.Random | None = None) -> None:
         self.faults = Faults()
         self.rng = rng or random.Random()
-        event.listen(engine, "before_cursor_execute", self._slow_statement)
+        # An Engine, or database.WriterEngines (one engine per endpoint): every engine's statements are slowed.
+        for each in getattr(engine, "engines", {None: engine}).values():
+            event.listen(each, "before_cursor_execute", self._slow_statement)
 
     def _slow_statement(self, *_args: object) -> None:
         if self.faults.db_delay_ms:
