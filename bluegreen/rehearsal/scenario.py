@@ -406,6 +406,13 @@ class Rehearsal:
                                     if (r.get("decision") or {}).get("action") == "hold"})
         self.marks.phase("held at 10 % (low traffic)", say)
 
+    def wait_gates_ok(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while any(state == "ALARM" for state in self.monitor.state.values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"a gate stayed in ALARM for {timeout:.0f} s before the fault: {self.monitor.state}")
+            time.sleep(0.05)
+
     def _check_running(self, when: str) -> None:
         now = (self.lam.results[-1].get("state") or {}) if self.lam.results else {}
         if now.get("status") != "running":
@@ -437,6 +444,9 @@ class Rehearsal:
         self.marks.phase("writer green", say, at=r["ended"])
         # The fault comes after the switchover's grace: an alarm then rolls back, as it would on AWS.
         time.sleep(max(o.bake, grace_for(o.timing) + o.timing.real(10)))
+        # A gate the pause tripped may still be in ALARM (held by the grace) on a loaded machine: the fault
+        # comes once every gate is OK again, so that its detection is a new alarm, not an old one.
+        self.wait_gates_ok(max(60.0, o.timing.real(600)))
         now = self.lam.results[-1].get("state") or {} if self.lam.results else {}
         if now.get("status") != "running":
             raise RuntimeError(f"the shift was no longer running before the fault (status {now.get('status')}: "
