@@ -16,6 +16,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from payment_api import request_log, tls
+    from payment_api.admission import Admission
     from payment_api.api import create_app
     from payment_api.database import make_engine
 
@@ -23,7 +24,8 @@ def _serve(args: argparse.Namespace) -> int:
     request_log.configure()
     if settings.tls_self_signed:
         tls.write_self_signed(settings.tls_cert_file, settings.tls_key_file)
-    app = create_app(settings, make_engine(settings))
+    # Bounded admission (admission.py): beyond its capacity the process answers 503 + Retry-After at once.
+    app = Admission(create_app(settings, make_engine(settings)))
     https = {"ssl_certfile": settings.tls_cert_file, "ssl_keyfile": settings.tls_key_file} if settings.https else {}
     # One worker per task (ECS scales tasks, not processes); no access log: our own JSON line per request.
     uvicorn.run(app, host=args.host, port=args.port or settings.app_port, workers=1, access_log=False,

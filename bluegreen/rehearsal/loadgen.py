@@ -5,6 +5,8 @@ its latency counts from that due time, so a stall shows as latency and as a gap,
 politely slower schedule (no coordinated omission). The client retries as a real payment client
 does: the same key and body, on 5xx, timeouts and refused connections, with capped backoff
 (honouring Retry-After), for at most ``retry_budget`` seconds; then the request counts as failed.
+Retries draw on a budget (retry_budget.RetryBudget: at most a fifth more than the first attempts, with
+a floor), so a refusing or failing service never sees its load multiplied by the retries.
 Every acknowledged payment (201, or 200 for a replay) goes into the ledger.
 
 With ``tls`` (client_tls.ClientTLS) each payment goes out under its merchant's client certificate,
@@ -29,6 +31,7 @@ import httpx
 from payment_api import signing
 
 from .client_tls import ClientTLS
+from .retry_budget import RetryBudget
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 #: The merchants payments are made for (the rehearsal issues each a client certificate).
@@ -93,6 +96,7 @@ class LoadGenerator:
         self.started_at = 0.0
         self.stopped_at = 0.0
         self.status_line: Callable[[], str] = lambda: ""
+        self.retries = RetryBudget()
 
     # -- life cycle (a thread with its own event loop, so the scenario drives the world meanwhile) --------
     def start(self) -> "LoadGenerator":
@@ -185,6 +189,7 @@ class LoadGenerator:
     async def _pay(self, client: httpx.AsyncClient, outcome: Outcome, body: dict[str, Any]) -> None:
         headers = {"Idempotency-Key": outcome.key}
         backoff = 0.1
+        self.retries.deposit()
         while True:
             outcome.attempts += 1
             t0 = time.time()
@@ -215,6 +220,10 @@ class LoadGenerator:
                 return
             await asyncio.sleep(min(max(backoff, min(retry_after, 1.0)), 1.0))
             backoff = min(backoff * 2, 1.0)
+            left = self.retry_budget - (time.time() - outcome.due)
+            if not await self.retries.take(self.retries.clock() + left):
+                outcome.done = time.time()
+                return
 
 
 def _child(url: str, rate: float, offset: float, duration: float | None, run_id: str, verify: bool | str,
