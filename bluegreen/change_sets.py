@@ -29,18 +29,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable
 
+from bluegreen import approvals
 from bluegreen.environments import CONFIG_DIR, EnvironmentConfigError, find_project_root
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-#: A change id of the change-management system: CHG-4711, RFC-12 ... (letters, a dash, digits).
-CHANGE_ID = re.compile(r"^[A-Z][A-Z0-9]{1,15}-[0-9]{1,10}$")
+#: A change id of the change-management system (bluegreen.approvals holds the one pattern).
+CHANGE_ID = approvals.CHANGE_ID
 MANIFEST = "manifest.json"
 EXECUTIONS = "executions.json"
 #: What of a DescribeChangeSet answer is the change itself; the rest (times, paging, request ids) is not.

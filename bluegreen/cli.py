@@ -1,13 +1,17 @@
 """``bluegreen``: operator commands.
 
     bluegreen shift status   --env dev
-    bluegreen shift start    --env dev  [--actor NAME] [--reason TEXT]
-    bluegreen shift pause    --env prod --actor jane --reason "card network maintenance"
-    bluegreen shift resume   --env prod --actor jane
-    bluegreen shift promote  --env prod --actor jane
-    bluegreen shift rollback --env prod --actor jane --reason "declines up on green"
+    bluegreen shift start    --env dev  --change-id CHG-4711 --reason "release 1.4.0"
+    bluegreen shift pause    --env prod --change-id CHG-4711 --reason "card network maintenance"
+    bluegreen shift resume   --env prod --change-id CHG-4711 --reason "maintenance over"
+    bluegreen shift promote  --env prod --change-id CHG-4711 --reason "every gate OK for 30 min"
+    bluegreen shift rollback --env prod --change-id INC-812 --reason "declines up on green"
     bluegreen db status      --env dev
-    bluegreen db switchover  --env prod --to green --actor jane --reason "CHG-4711"
+    bluegreen db switchover  --env prod --to green --change-id CHG-4711 --reason "cut-over"
+    bluegreen approve        --env prod --change-id CHG-4711 --for start --reason "CAB approved"
+    ... every command that changes something needs --change-id and --reason; who acted is the caller's
+        AWS identity (STS), never a typed name; in prod, start, promote and the db switchover need a
+        second operator's approval first (bluegreen.approvals)
     ... add --json for machine output, --verbose for the decision log (stderr)
     ... add --role operator|auditor|<role ARN> --mfa-serial ARN [--mfa-code 123456] to act as that role,
         before the command (bluegreen --role operator shift status --env prod) or after it
@@ -78,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Who acts is said before or after the command (``bluegreen --role operator shift status``, as
     # ``aws --profile``, or ``bluegreen shift status --role operator``); the command's own wins.
     add_role_arguments(parser)
-    sub = parser.add_subparsers(dest="group", required=True, metavar="{shift,db,rehearse}")
+    sub = parser.add_subparsers(dest="group", required=True, metavar="{shift,db,approve,evidence,rehearse}")
     shift = sub.add_parser(
         "shift",
         help="traffic shift: status, start, pause, resume, promote, rollback",
@@ -86,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shift.add_argument("command", choices=COMMANDS)
     shift.add_argument("--env", required=True, help="environment: a folder of config/ (dev, prod)")
-    shift.add_argument("--actor", help="who is asking, for the audit trail (default: your AWS caller identity)")
-    shift.add_argument("--reason", default="", help="why, recorded with the state and in the notification")
+    shift.add_argument("--change-id", help="the change (or incident) number, e.g. CHG-4711: required to change anything")
+    shift.add_argument("--reason", default="", help="why, recorded with the state and in the notification: required "
+                       "to change anything")
     shift.add_argument("--json", action="store_true", help="print the result as JSON")
     shift.add_argument("--verbose", "-v", action="store_true", help="print the decision log (JSON lines) on stderr")
     shift.add_argument("--project-dir", type=Path, help="project folder holding config/ (default: found from the cwd)")
@@ -101,14 +106,52 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--to", choices=("blue", "green"), help="switchover: the colour that becomes the writer")
     for flag, kwargs in (
         ("--env", dict(required=True, help="environment: a folder of config/ (dev, prod)")),
-        ("--actor", dict(help="who is asking, for the audit trail (default: your AWS caller identity)")),
-        ("--reason", dict(default="", help="why, recorded in the log")),
+        ("--change-id", dict(help="the change number, e.g. CHG-4711: required for the switchover")),
+        ("--reason", dict(default="", help="why, recorded in the log: required for the switchover")),
         ("--json", dict(action="store_true", help="print the result as JSON")),
         ("--verbose", dict(action="store_true", help="print the switchover log (JSON lines) on stderr")),
         ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
     ):
         db.add_argument(flag, **kwargs)
     add_role_arguments(db, given_before=True)
+    approve = sub.add_parser(
+        "approve",
+        help="the second operator's approval of a change's start, promote or switchover (prod)",
+        description="Record, as your AWS identity, your approval of another operator's start, promote or db "
+                    "switchover under a change id; it expires after an hour (bluegreen.approvals).",
+    )
+    for flag, kwargs in (
+        ("--env", dict(required=True, help="environment: a folder of config/ (dev, prod)")),
+        ("--change-id", dict(required=True, help="the change number, e.g. CHG-4711")),
+        ("--for", dict(required=True, dest="action", choices=("start", "promote", "switchover"),
+                       help="what the approval allows")),
+        ("--reason", dict(required=True, help="why you approve, for the audit trail")),
+        ("--json", dict(action="store_true", help="print the result as JSON")),
+        ("--verbose", dict(action="store_true", help="unused; accepted like the other commands")),
+        ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
+    ):
+        approve.add_argument(flag, **kwargs)
+    add_role_arguments(approve, given_before=True)
+    evidence = sub.add_parser(
+        "evidence",
+        help="one evidence pack per cut-over: bluegreen evidence CHG-4711 --env prod --out DIR; "
+             "bluegreen evidence verify DIR",
+        description="Gather a change's evidence into a hash-chained folder (bluegreen.evidence), or verify one.",
+    )
+    evidence.add_argument("what", help="the change id (CHG-4711) to gather, or 'verify'")
+    evidence.add_argument("folder", nargs="?", type=Path, help="verify: the pack's folder")
+    for flag, kwargs in (
+        ("--env", dict(help="environment: a folder of config/ (gather: required; verify: also check the recorded head)")),
+        ("--out", dict(type=Path, help="gather: the empty folder the pack is written to")),
+        ("--review", dict(type=Path, help="gather: the change-set review folder (python -m bluegreen.change_sets)")),
+        ("--attach", dict(type=Path, action="append", default=[], help="gather: a file to include (scanner or "
+                                                                      "test results, the rehearsal report); repeatable")),
+        ("--json", dict(action="store_true", help="print the result as JSON")),
+        ("--verbose", dict(action="store_true", help="unused; accepted like the other commands")),
+        ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
+    ):
+        evidence.add_argument(flag, **kwargs)
+    add_role_arguments(evidence, given_before=True)
     # Parsed by the rehearsal's own command line (bluegreen/rehearsal/cli.py); listed here for --help.
     sub.add_parser("rehearse", help="the migration dress rehearsal on this machine (docs/rehearsal.md)", add_help=False)
     return parser
@@ -143,7 +186,7 @@ def main(
         return rehearse(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        run = run_db if args.group == "db" else run_shift
+        run = {"db": run_db, "approve": run_approve, "evidence": run_evidence}.get(args.group, run_shift)
         result = run(args, session_factory=session_factory, stderr=stderr, db_kind=db_kind)
     except CliError as err:
         return _fail(args, str(err), err.code, stdout, stderr)
@@ -241,11 +284,100 @@ def lambda_environment(session: boto3.Session, env: Environment) -> dict[str, st
     return variables
 
 
-def default_actor(session: boto3.Session) -> str:
+def caller(session: boto3.Session) -> str:
+    """Who acts, as AWS knows them (sts:GetCallerIdentity): the audit trail's actor, never a typed name."""
     try:
         return session.client("sts").get_caller_identity()["Arn"]
-    except (ClientError, BotoCoreError):
-        return getpass.getuser()
+    except (ClientError, BotoCoreError) as err:
+        raise CliError(f"cannot read your AWS identity (sts:GetCallerIdentity), which the audit trail records: "
+                       f"{describe(err)}") from err
+
+
+def change_of(args: argparse.Namespace) -> tuple[str, str]:
+    """(change id, reason) of a command that changes something; refused as a usage error without them."""
+    from bluegreen import approvals  # noqa: PLC0415
+
+    try:
+        return approvals.check_change_id(args.change_id), approvals.check_reason(args.reason)
+    except approvals.ApprovalError as err:
+        raise CliError(f"{args.group} {args.command}: {err}", EXIT_USAGE) from err
+
+
+def require_approval(env: Environment, session: boto3.Session, variables: Mapping[str, str], change_id: str,
+                     action: str, actor: str) -> None:
+    """In the environments of the two-person rule, refuse unless another identity approved this change."""
+    from bluegreen import approvals  # noqa: PLC0415
+
+    if env.name not in approvals.ENVIRONMENTS:
+        return
+    table = session.resource("dynamodb").Table(variables["STATE_TABLE"])
+    why = approvals.refusal(approvals.load(table, change_id, action), change_id, action, actor, approvals.now())
+    if why:
+        raise CliError(why)
+
+
+def run_evidence(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
+                 db_kind: DbSwitchover | None = None) -> dict[str, Any]:
+    """``bluegreen evidence <change id>`` gathers a pack; ``bluegreen evidence verify <folder>`` checks one."""
+    from bluegreen import approvals, evidence  # noqa: PLC0415
+
+    try:
+        if args.what == "verify":
+            if args.folder is None:
+                raise CliError("evidence verify needs the pack's folder", EXIT_USAGE)
+            recorded = None
+            if args.env:
+                manifest = json.loads((args.folder / evidence.MANIFEST).read_text()) \
+                    if (args.folder / evidence.MANIFEST).is_file() else {}
+                _, session, variables = _deployment(args, session_factory)
+                recorded = evidence.recorded_head(session, variables, str(manifest.get("change_id")))
+                if recorded is None:
+                    raise CliError(f"no evidence head recorded for {manifest.get('change_id')} in {args.env}")
+            return {"command": "evidence verify", **evidence.verify(args.folder, recorded)}
+        change_id = approvals.check_change_id(args.what)
+    except approvals.ApprovalError as err:
+        raise CliError(f"evidence: {err}", EXIT_USAGE) from err
+    except evidence.EvidenceError as err:
+        raise CliError(str(err)) from err
+    if not args.env or not args.out:
+        raise CliError("evidence <change id> needs --env and --out", EXIT_USAGE)
+    env, session, variables = _deployment(args, session_factory)
+    collector = caller(session)
+    status = None
+    if variables.get("WRITER_ZONE_ID"):
+        def status() -> Any:
+            from traffic_shifter import DbSwitchover, ShifterConfig  # noqa: PLC0415
+            from traffic_shifter.aws import Clients  # noqa: PLC0415
+
+            return (db_kind or DbSwitchover()).status(Clients(session), ShifterConfig.from_env(variables))
+    at = approvals.now().isoformat()
+    meta = {"change_id": change_id, "environment": env.label, "collected_by": collector, "collected_at": at,
+            "function": env.traffic_shifter_function}
+    sources = evidence.deployment_sources(session, variables, change_id, env.traffic_shifter_function, status)
+    sources += evidence.file_sources(args.review, list(args.attach))
+    try:
+        with _shifter_log(stderr, False):
+            manifest = evidence.build(args.out, change_id, meta, sources)
+    except evidence.EvidenceError as err:
+        raise CliError(str(err)) from err
+    evidence.record_head(session, variables, change_id, manifest["head"], collector, at)
+    return {"command": "evidence", "ok": True, "change_id": change_id, "folder": str(args.out),
+            "entries": len(manifest["entries"]), "head": manifest["head"], "collected_by": collector}
+
+
+def run_approve(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
+                db_kind: DbSwitchover | None = None) -> dict[str, Any]:
+    """``bluegreen approve``: the second operator's approval, as their STS identity, in the state table."""
+    from bluegreen import approvals  # noqa: PLC0415
+
+    env, session, variables = _deployment(args, session_factory)
+    approver = caller(session)
+    try:
+        approval = approvals.grant(args.change_id, args.action, approver, args.reason, approvals.now())
+    except approvals.ApprovalError as err:
+        raise CliError(str(err), EXIT_USAGE) from err
+    approvals.save(session.resource("dynamodb").Table(variables["STATE_TABLE"]), approval)
+    return {"ok": True, "command": "approve", "environment": env.label, **approval.item()}
 
 
 def _deployment(args: argparse.Namespace, session_factory: SessionFactory) -> tuple[Environment, boto3.Session, dict[str, str]]:
@@ -291,9 +423,14 @@ def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr:
     answer. ``db_kind``: tests run a step kind with a stand-in fence in-process instead."""
     if args.command == "switchover" and not args.to:
         raise CliError("db switchover needs --to blue|green", EXIT_USAGE)
+    change = change_of(args) if args.command == "switchover" else None
     env, session, variables = _deployment(args, session_factory)
-    caller = default_actor(session)
-    event = {"command": f"db {args.command}", "actor": args.actor or caller, "caller": caller, "reason": args.reason}
+    identity = caller(session)
+    if change is not None:
+        # The two-person rule holds on the operator's path too: checked before the function is invoked.
+        require_approval(env, session, variables, change[0], "switchover", identity)
+    event = {"command": f"db {args.command}", "actor": identity, "caller": identity,
+             "reason": f"{change[0]}: {change[1]}" if change else args.reason}
     if args.command == "switchover":
         event["to"] = args.to
     if db_kind is not None:
@@ -392,12 +529,19 @@ def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stde
     # Imported here: the Lambda package's AWS side (boto3 clients, Powertools) loads only for this command.
     from traffic_shifter import Shifter, ShiftError, StepKinds  # noqa: PLC0415
 
+    change = change_of(args) if args.command != "status" else None
     env, session, variables = _deployment(args, session_factory)
-    actor = f"{args.actor or default_actor(session)} (cli)"
+    identity = caller(session)
+    actor = f"{identity} (cli)"
+    if change and args.command in ("start", "promote"):
+        require_approval(env, session, variables, change[0], args.command, identity)
+    # The state and the notification carry the change id with the reason (the state keeps the last one;
+    # the log and the notifications keep every one).
+    reason = f"{change[0]}: {change[1]}" if change else args.reason
     with _shifter_log(stderr, args.verbose):
         try:
             shifter = Shifter.from_env(variables, session=session, kinds=StepKinds(db_kind) if db_kind else None)
-            result = shifter.run(args.command, actor=actor, reason=args.reason)
+            result = shifter.run(args.command, actor=actor, reason=reason)
         except ShiftError as err:
             raise CliError(describe(err)) from err
     result["environment"] = env.label
@@ -407,6 +551,11 @@ def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stde
 
 # -- readable output -------------------------------------------------------------------------------
 def format_result(result: Mapping[str, Any]) -> str:
+    if result.get("command") in ("evidence", "evidence verify"):
+        return f"{result['command']}: {result['entries']} entries, chain head {result['head']}"
+    if result.get("command") == "approve":
+        return (f"approved: {result['change_id']} {result['action']} by {result['approved_by']} "
+                f"until {result['expires_at']}")
     if str(result.get("command", "")).startswith("db "):
         return format_db(result)
     if result.get("command") == "status":

@@ -51,11 +51,11 @@ def test_main__status_json__machine_readable(world, bluegreen):
 
 
 def test_main__start__first_step_applied_by_the_lambda_code(world, bluegreen):
-    run = bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--reason", "CHG-1234", "--project-dir", str(PROJECT_ROOT))
+    run = bluegreen("shift", "start", "--env", "dev", "--change-id", "CHG-1234", "--reason", "release", "--project-dir", str(PROJECT_ROOT))
 
     assert run.code == 0
     assert run.out.splitlines() == [
-        "start: start by jane (cli) (CHG-1234): running the plan from its first step",
+        "start: start by arn:aws:sts::123456789012:user/moto (cli) (CHG-1234: release): running the plan from its first step",
         "  changed: nothing",
         "then advance: every gate OK; advancing to step 1 (green 10, bake 300 s)",
         "  changed: ALB alb-blue-dev-d01 blue/green 100/0 -> 90/10",
@@ -67,25 +67,25 @@ def test_main__start__first_step_applied_by_the_lambda_code(world, bluegreen):
     assert world.weights() == {"alb": (90, 10), "route53": (90, 10), "ssm": "10"}
 
 
-def test_main__no_actor__aws_caller_identity_recorded(world, bluegreen):
-    bluegreen("shift", "start", "--env", "dev", "--project-dir", str(PROJECT_ROOT))
-    bluegreen("shift", "pause", "--env", "dev", "--project-dir", str(PROJECT_ROOT))
+def test_main__actor__the_aws_caller_identity_recorded(world, bluegreen):
+    assert bluegreen("shift", "start", "--env", "dev", "--change-id", "CHG-1", "--reason", "r", "--project-dir", str(PROJECT_ROOT)).code == 0
+    assert bluegreen("shift", "pause", "--env", "dev", "--change-id", "CHG-1", "--reason", "r", "--project-dir", str(PROJECT_ROOT)).code == 0
 
     assert world.state_item()["updated_by"] == "arn:aws:sts::123456789012:user/moto (cli)"
 
 
 def test_main__rollback__both_weights_back_and_reason_recorded(world, bluegreen):
-    bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT))
+    bluegreen("shift", "start", "--env", "dev", "--change-id", "CHG-1", "--reason", "test", "--project-dir", str(PROJECT_ROOT))
 
-    run = bluegreen("shift", "rollback", "--env", "dev", "--actor", "jane", "--reason", "declines up", "--project-dir", str(PROJECT_ROOT))
+    run = bluegreen("shift", "rollback", "--env", "dev", "--change-id", "INC-7", "--reason", "declines up", "--project-dir", str(PROJECT_ROOT))
 
     assert run.code == 0
     assert world.weights() == {"alb": (100, 0), "route53": (100, 0), "ssm": "0"}
-    assert world.state_item()["reason"].startswith("manual rollback by jane (cli) (declines up)")
+    assert world.state_item()["reason"].startswith("manual rollback by arn:aws:sts::123456789012:user/moto (cli) (INC-7: declines up)")
 
 
 def test_main__command_forbidden__message_exit_1_no_traceback(world, bluegreen):
-    run = bluegreen("shift", "resume", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT))
+    run = bluegreen("shift", "resume", "--env", "dev", "--change-id", "CHG-1", "--reason", "test", "--project-dir", str(PROJECT_ROOT))
 
     assert (run.code, run.out) == (1, "")
     assert run.err == (
@@ -95,7 +95,7 @@ def test_main__command_forbidden__message_exit_1_no_traceback(world, bluegreen):
 
 
 def test_main__command_forbidden_json__error_as_json(world, bluegreen):
-    run = bluegreen("shift", "pause", "--env", "dev", "--actor", "jane", "--json", "--project-dir", str(PROJECT_ROOT))
+    run = bluegreen("shift", "pause", "--env", "dev", "--change-id", "CHG-1", "--reason", "test", "--json", "--project-dir", str(PROJECT_ROOT))
 
     assert run.code == 1
     assert json.loads(run.out) == {
@@ -107,7 +107,7 @@ def test_main__command_forbidden_json__error_as_json(world, bluegreen):
 def test_main__malformed_plan__plan_error_exit_1(world, bluegreen):
     world.put_plan('{"steps": [{"green_weight": 110, "bake_seconds": 0}]}')
 
-    run = bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT))
+    run = bluegreen("shift", "start", "--env", "dev", "--change-id", "CHG-1", "--reason", "test", "--project-dir", str(PROJECT_ROOT))
 
     assert run.code == 1
     assert run.err == "bluegreen: error: /payments-migration/dev-d01/shift/plan: step 1: green_weight must be an integer 0..100, got 110\n"
@@ -180,7 +180,7 @@ def _set_lambda_env(world, **variables):
 
 def test_main__status__low_traffic_guard_and_a_plan_edited_mid_shift(world, bluegreen):
     _set_lambda_env(world, LOW_TRAFFIC_MIN_REQUESTS="100")
-    assert bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT)).code == 0
+    assert bluegreen("shift", "start", "--env", "dev", "--change-id", "CHG-1", "--reason", "test", "--project-dir", str(PROJECT_ROOT)).code == 0
     world.put_plan({"steps": [{"green_weight": 10, "bake_seconds": 0}, {"green_weight": 100, "bake_seconds": 0}]})
 
     run = bluegreen("shift", "status", "--env", "dev", "--project-dir", str(PROJECT_ROOT))
@@ -194,12 +194,12 @@ def test_main__status__low_traffic_guard_and_a_plan_edited_mid_shift(world, blue
 
 
 def test_main__command_loses_a_race__exit_1_says_what_the_world_is(world, bluegreen):
-    assert bluegreen("shift", "start", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT)).code == 0
+    assert bluegreen("shift", "start", "--env", "dev", "--change-id", "CHG-1", "--reason", "test", "--project-dir", str(PROJECT_ROOT)).code == 0
     item = world.client("dynamodb").get_item(TableName=world_module.TABLE, Key={"plan_id": {"S": "traffic"}})["Item"]
     item["pending"] = {"S": json.dumps({"action": "rollback", "by": "traffic-shifter (alarm)", "at": "2020-01-01T00:00:00Z"})}
     world.client("dynamodb").put_item(TableName=world_module.TABLE, Item=item)  # a rollback that never recorded its end
 
-    run = bluegreen("shift", "pause", "--env", "dev", "--actor", "jane", "--project-dir", str(PROJECT_ROOT))
+    run = bluegreen("shift", "pause", "--env", "dev", "--change-id", "CHG-1", "--reason", "test", "--project-dir", str(PROJECT_ROOT))
 
     assert run.code == 1
     assert "cannot pause: finishing the rollback begun by traffic-shifter (alarm) at 2020-01-01T00:00:00Z" in run.err

@@ -78,7 +78,7 @@ def test_db_status__table_error__not_ready_and_says_which(world, bluegreen):
 
 
 def test_db_switchover__to_green__writer_moves_and_reverse_replication_runs(world, bluegreen):
-    code, out, err = bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+    code, out, err = bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--change-id", "CHG-1", "--reason", "test")
     assert code == 0, err
     assert world.db.writer_colour() == "green"
     assert world.db.task_status("green_to_blue") == "running"
@@ -87,16 +87,16 @@ def test_db_switchover__to_green__writer_moves_and_reverse_replication_runs(worl
 
 def test_db_switchover__guardrail_fails__exit_1_and_writer_stays(world, bluegreen):
     world.db.client("dms").stop_replication_task(ReplicationTaskArn=world.db.task_arns["initial"])
-    code, _, err = bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+    code, _, err = bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--change-id", "CHG-1", "--reason", "test")
     assert code == 1
     assert "refused, nothing was changed: replication running" in err
     assert world.db.writer_colour() == "blue" and world.fence.calls == []
 
 
 def test_db_switchover__there_and_back__writer_on_blue_again(world, bluegreen):
-    assert bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")[0] == 0
+    assert bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--change-id", "CHG-1", "--reason", "test")[0] == 0
     world.db.publish_healthy()
-    code, _, err = bluegreen("db", "switchover", "--to", "blue", "--env", "dev", "--actor", "jane")
+    code, _, err = bluegreen("db", "switchover", "--to", "blue", "--env", "dev", "--change-id", "CHG-1", "--reason", "test")
     assert code == 0, err
     assert world.db.writer_colour() == "blue" and world.fence.fenced == {"blue": False, "green": True}
 
@@ -156,31 +156,31 @@ def journal_line(unfinished):
 def test_db_status__run_killed_lease_live__shows_the_journal_and_wait(world, bluegreen, killable):
     revive = killable.kill_after("fence old writer")
     with pytest.raises(Killed):
-        bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+        bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--change-id", "CHG-1", "--reason", "test")
     revive()
 
     result, text = db_status(bluegreen)
     plain = bluegreen("db", "status", "--env", "dev")[1]
 
     u = result["unfinished"]
-    # Who asked (--actor) and the AWS identity that invoked: both in the journal.
-    assert (u["from"], u["to"], u["by"]) == ("blue", "green", f"jane (cli) (via {CALLER})")
+    # Who asked (their AWS identity, never a typed name) and who invoked: both in the journal.
+    assert (u["from"], u["to"], u["by"]) == ("blue", "green", f"{CALLER} (cli) (via {CALLER})")
     assert "fence old writer" in [*u["done"], u["doing"]]  # the journal names the action it died after
     lines = text.splitlines()
     unfinished = next(i for i, line in enumerate(lines) if line.startswith("unfinished"))
-    assert lines[unfinished] == f"unfinished  switchover blue -> green by jane (cli) (via {CALLER}) since {u['at']} (run {u['run']})"
+    assert lines[unfinished] == f"unfinished  switchover blue -> green by {CALLER} (cli) (via {CALLER}) since {u['at']} (run {u['run']})"
     assert lines[unfinished + 1] == journal_line(u)
     assert f"lease until {u['lease_until']} (live: its run is still going, checked 20" in lines[unfinished + 2]
     assert lines[unfinished + 3] == "next run    WAIT: the switchover's run is alive (its lease is live); nothing is touched"
     assert "is running, its lease ends" in lines[unfinished + 4]
-    assert f"unfinished  switchover blue -> green by jane (cli) (via {CALLER})" in plain
+    assert f"unfinished  switchover blue -> green by {CALLER} (cli) (via {CALLER})" in plain
     assert world.fence.fenced == {"blue": True, "green": True}  # status changed nothing: zero writers until recovery
 
 
 def test_db_status__run_died_before_the_unfence__next_run_undoes_the_fence(world, bluegreen, killable):
     revive = killable.kill_after("write drain marker")
     with pytest.raises(Killed):
-        bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+        bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--change-id", "CHG-1", "--reason", "test")
     revive()
     killable.offset[0] = 31  # past SWITCHOVER_LEASE_SECONDS (30): the run is dead
 
@@ -192,7 +192,7 @@ def test_db_status__run_died_before_the_unfence__next_run_undoes_the_fence(world
     assert "next run    UNDO it (the old writer keeps the writes): fence old writer" in text
     assert "died before green took a write" in text
     # And the next run does exactly that: blue writes again, the journal is closed.
-    assert bluegreen("db", "switchover", "--to", "blue", "--env", "dev", "--actor", "bob")[0] == 0
+    assert bluegreen("db", "switchover", "--to", "blue", "--env", "dev", "--change-id", "CHG-1", "--reason", "test")[0] == 0
     assert world.fence.fenced == {"blue": False, "green": True} and world.db.writer_colour() == "blue"
     assert bluegreen("db", "status", "--env", "dev")[1].splitlines()[-2] == "unfinished  none"
 
@@ -200,7 +200,7 @@ def test_db_status__run_died_before_the_unfence__next_run_undoes_the_fence(world
 def test_db_status__run_died_after_the_unfence__next_run_finishes_it(world, bluegreen, killable):
     revive = killable.kill_after("unfence new writer")
     with pytest.raises(Killed):
-        bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "jane")
+        bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--change-id", "CHG-1", "--reason", "test")
     revive()
     killable.offset[0] = 31
 
@@ -212,5 +212,5 @@ def test_db_status__run_died_after_the_unfence__next_run_finishes_it(world, blue
     assert result["next_run"]["action"] == "finish"
     assert set(steps) <= {"stop forward replication", "start reverse replication", "unfence new writer"} and "unfence new writer" in steps
     assert f"next run    FINISH it forward: {', '.join(steps)}" in text
-    assert bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--actor", "bob")[0] == 0
+    assert bluegreen("db", "switchover", "--to", "green", "--env", "dev", "--change-id", "CHG-1", "--reason", "test")[0] == 0
     assert world.fence.fenced == {"blue": True, "green": False} and world.db.task_status("green_to_blue") == "running"

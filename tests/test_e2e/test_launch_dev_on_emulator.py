@@ -303,6 +303,30 @@ def _archived_groups(launched) -> dict[str, list[str]]:
     return found
 
 
+def test_evidence__after_the_demo_run__pack_verifies_and_an_edited_entry_fails(aws_env, tmp_path):
+    import io
+
+    from bluegreen import cli
+
+    def bluegreen(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.main([*argv, "--project-dir", str(ROOT)], stdout=out, stderr=err)
+        return code, out.getvalue(), err.getvalue()
+
+    folder = tmp_path / "CHG-1"
+    code, out, err = bluegreen("evidence", "CHG-1", "--env", "dev", "--out", str(folder), "--json")
+    assert code == 0, err
+    weights = [w["green_weight"] for w in json.loads((folder / "weights.json").read_text())]
+    assert {"10", "25", "50"} <= set(weights) and weights[-1] == "0"  # the demo's steps and its rollback
+    gates = json.loads((folder / "gates.json").read_text())
+    assert any((g.get("data") or {}).get("newState", {}).get("stateValue") == "ALARM" for g in gates)
+    assert bluegreen("evidence", "verify", str(folder), "--env", "dev")[0] == 0
+
+    (folder / "gates.json").write_text("[]\n")
+    code, _, err = bluegreen("evidence", "verify", str(folder), "--env", "dev")
+    assert code == 1 and "gates.json: edited" in err
+
+
 def test_log_archive__the_shifters_log__reaches_the_audit_stacks_bucket(launched):
     shifter_groups = [g for g in _archived_groups(launched) if g.startswith("/aws/lambda/") and "traffic-shifter" in g]
     assert shifter_groups, "the shifter's invocations above logged nothing that reached the archive"

@@ -173,7 +173,7 @@ def test_lambda_role__shift_advance_and_alarm_rollback__succeed_with_nothing_den
 def test_operator_role__rollback__every_call_allowed_and_blue_restored(world):
     started(world)
 
-    code, out, err = bluegreen("shift", "rollback", "--role", "operator", *MFA, "--reason", "operator test")
+    code, out, err = bluegreen("shift", "rollback", "--role", "operator", *MFA, "--change-id", "INC-1", "--reason", "operator test")
 
     assert code == 0, err
     assert weights(world).all_blue
@@ -218,7 +218,7 @@ def test_operator_role__db_status__invokes_the_function_which_runs_it_as_its_own
 
 
 def test_auditor_role__db_commands__may_not_invoke_the_function(world):
-    code, _, err = bluegreen("db", "switchover", "--to", "green", "--role", "auditor", *MFA, "--actor", "eve")
+    code, _, err = bluegreen("db", "switchover", "--to", "green", "--role", "auditor", *MFA, "--change-id", "CHG-1", "--reason", "auditor test")
 
     assert code == 1
     assert "lambda:InvokeFunction" in err, err
@@ -235,7 +235,7 @@ def test_auditor_role__rollback__denied_at_its_first_write_and_nothing_changed(w
     started(world)
     before = weights(world)
 
-    code, _, err = bluegreen("shift", "rollback", "--role", "auditor", *MFA, "--reason", "auditor test")
+    code, _, err = bluegreen("shift", "rollback", "--role", "auditor", *MFA, "--change-id", "INC-1", "--reason", "auditor test")
 
     assert code == 1
     assert "AccessDenied" in err and "assumed-role/role-auditor-dev-d01/" in err
@@ -352,3 +352,31 @@ def test_lambda_answer__rollback_cannot_finish__function_error_names_the_denial(
     assert answer["errorMessage"].startswith(f"AccessDenied: {SHIFTER_ROLE} may not elasticloadbalancing:ModifyListener "
                                              f"on {LISTENER_PREFIX}")
     assert "-- rollback did not finish" in answer["errorMessage"]
+
+
+# ------------------------------------------------------------------------- the two-person rule
+def test_auditor_role__approve__denied_its_write_and_no_approval_recorded(world):
+    code, _, err = bluegreen("approve", "--role", "auditor", *MFA, "--change-id", "CHG-77", "--for", "start",
+                             "--reason", "auditor test")
+    assert code == 1
+    assert "assumed-role/role-auditor-dev-d01/" in err and " may not dynamodb:PutItem on " in err, err
+    table = world.client("dynamodb")
+    item = table.get_item(TableName=world.lambda_env["STATE_TABLE"], Key={"plan_id": {"S": "approval#CHG-77#start"}})
+    assert "Item" not in item
+
+
+def test_operator_role__start_approved_only_by_itself__refused_and_nothing_moves(world, monkeypatch):
+    from bluegreen import approvals
+
+    monkeypatch.setattr(approvals, "ENVIRONMENTS", ("dev", "prod"))  # prod's rule, on the deployed dev
+    gates(world, "OK")
+    world.invoke({"command": "rollback", "actor": "test", "reason": "reset"})
+    before = weights(world)
+    assert bluegreen("approve", "--role", "operator", *MFA, "--change-id", "CHG-78", "--for", "start",
+                     "--reason", "me")[0] == 0
+
+    code, _, err = bluegreen("shift", "start", "--role", "operator", *MFA, "--change-id", "CHG-78", "--reason", "alone")
+
+    assert code == 1
+    assert "the same identity that now acts" in err and "assumed-role/role-operator-dev-d01/" in err
+    assert weights(world) == before
