@@ -43,6 +43,9 @@ IMPLEMENTATION = "cp"
 #: Distributions the Lambda Python runtime already provides.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 
+#: The file of a Lambda source folder that names repository packages to vendor (read_local_packages).
+LOCAL_PACKAGES = "local-packages.txt"
+
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644  # regular file, rw-r--r--
 EXCLUDED_DIRS = frozenset({"__pycache__"})
@@ -197,6 +200,24 @@ def _files(base: Path, prefix: str = "") -> Iterable[tuple[str, Path]]:
             yield prefix + path.relative_to(base).as_posix(), path
 
 
+def read_local_packages(path: Path, root: Path = ROOT) -> list[Path]:
+    """The repository packages ``local-packages.txt`` names (one repository-relative folder a line),
+    copied to the zip's root: a Lambda that runs code of this repository (the schema migration runs
+    the payment service's own) packages that code, never a copy of it."""
+    if not path.is_file():
+        return []
+    packages = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        package = Path(root) / line
+        if Path(line).is_absolute() or ".." in Path(line).parts or not (package / "__init__.py").is_file():
+            raise LambdaSourceError(f"{path}: {line!r} is not a Python package folder of this repository")
+        packages.append(package)
+    return packages
+
+
 def zip_entries(entries: dict[str, bytes]) -> bytes:
     """A zip of ``entries`` that depends on nothing but their names and contents."""
     buffer = io.BytesIO()
@@ -231,8 +252,11 @@ def build(
     entries: dict[str, bytes] = {}
     if deps is not None:
         entries.update((arcname, path.read_bytes()) for arcname, path in _files(deps))
+    for package in read_local_packages(source / LOCAL_PACKAGES, root):
+        for arcname, path in _files(package, prefix=f"{package.name}/"):
+            entries[arcname] = path.read_bytes()
     for arcname, path in _files(source, prefix=f"{name}/"):
-        if arcname == f"{name}/requirements.txt":
+        if arcname in (f"{name}/requirements.txt", f"{name}/{LOCAL_PACKAGES}"):
             continue
         if arcname in entries:
             raise LambdaSourceError(f"{arcname} exists both in the source and in its dependencies")

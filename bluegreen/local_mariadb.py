@@ -106,6 +106,37 @@ def root_connection(socket_path: str, *, binlog: bool = False, **kw) -> pymysql.
                            init_command=init, **kw)
 
 
+def write_test_tls(base: Path) -> dict:
+    """A throw-away CA and a server certificate for 127.0.0.1 (files ca/cert/key under ``base``): a stand-in
+    server's TLS that clients verify, host name included, as they verify Aurora's against the RDS CA bundle."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "payment-api test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False).sign(ca_key, hashes.SHA256()))
+    paths = {"ca": base / "ca.pem", "cert": base / "server-cert.pem", "key": base / "server-key.pem"}
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                               serialization.NoEncryption()))
+    return {k: str(v) for k, v in paths.items()}
+
+
 #: What a server that replicates (or is replicated from) runs with: the rehearsal's pair, DMS CDC's stand-in.
 REPLICATION_ARGS = ("--binlog-format=ROW", "--gtid-strict-mode=ON", "--log-slave-updates=ON", "--gtid-domain-id=0",
                     "--sync-binlog=0", "--skip-slave-start")
@@ -238,6 +269,25 @@ class MariaDB:
         with self.root() as conn, conn.cursor() as cur:
             cur.execute(sql, args)
             return list(cur.fetchall() or ())
+
+    def add_rds_procedures(self) -> None:
+        """Aurora's ``mysql.rds_set_configuration`` / ``rds_show_configuration``, which the stacks' schema
+        migration calls (binlog retention for DMS CDC): MariaDB has none, so the stand-in gets procedures
+        of the same names and parameters that keep the value (``rds_configuration``). Like RDS, only a
+        name it knows is accepted."""
+        for sql in (
+            "CREATE TABLE IF NOT EXISTS mysql.rds_configuration (name VARCHAR(100) PRIMARY KEY, value VARCHAR(100), "
+            "description VARCHAR(300))",
+            "INSERT IGNORE INTO mysql.rds_configuration VALUES ('binlog retention hours', NULL, "
+            "'binlog retention hours specifies the duration in hours before binary logs are automatically deleted.')",
+            "CREATE OR REPLACE PROCEDURE mysql.rds_set_configuration(IN name VARCHAR(30), IN value INT) "
+            "BEGIN IF NOT EXISTS (SELECT 1 FROM mysql.rds_configuration c WHERE c.name = name) THEN "
+            "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'Invalid configuration name'; END IF; "
+            "UPDATE mysql.rds_configuration c SET c.value = value WHERE c.name = name; END",
+            "CREATE OR REPLACE PROCEDURE mysql.rds_show_configuration() "
+            "SELECT name, value, description FROM mysql.rds_configuration",
+        ):
+            self.execute(sql)
 
     def gtid_current_pos(self) -> str:
         return str(self.execute("SELECT @@GLOBAL.gtid_current_pos")[0][0] or "")

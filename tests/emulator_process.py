@@ -28,8 +28,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_launcher(*args: str, port: int, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "EMULATOR_PORT": str(port)}
+def run_launcher(*args: str, port: int, timeout: float = 120, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "EMULATOR_PORT": str(port), **(extra_env or {})}
     env.pop("AWS_ENDPOINT_URL", None)
     return subprocess.run(
         [str(LAUNCHER), *args], env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
@@ -48,3 +48,10 @@ def session(port: int, region: str = "us-east-1") -> Any:
     env = aws_env(port)
     return boto3.session.Session(aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
                                  region_name=region)
+
+
+def start_with_databases(port: int, databases: Any) -> subprocess.CompletedProcess:
+    """``scripts/emulator start`` with the stand-in databases (bluegreen.emulator_databases.StandIns)
+    behind their clusters: what every launch of a whole environment needs, since the schema stack
+    migrates a real database."""
+    return run_launcher("start", port=port, extra_env={"EMULATOR_DB_ENDPOINTS": databases.setting})

@@ -74,7 +74,9 @@ def url(settings: Settings, *, user: str | None = None, database: str | None = "
 def tls_args(settings: Settings) -> dict:
     """PyMySQL TLS arguments: verify the certificate chain and the host name against DB_CA_BUNDLE."""
     if not settings.db_ca_bundle:
-        return {}
+        # The migration's first run, before the RDS CA bundle is loaded: encrypted, not authenticated
+        # (as the DMS endpoints without a certificate). Aurora's parameter group requires TLS.
+        return {"ssl": {"check_hostname": False}} if settings.db_tls_unverified else {}
     return {"ssl_ca": settings.db_ca_bundle, "ssl_verify_cert": True, "ssl_verify_identity": True}
 
 

@@ -22,6 +22,15 @@ from payment_api import database
 from payment_api.settings import Settings
 
 APP_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+#: How a server authenticates the IAM user, by server kind. Aurora MySQL: AWS's plugin, a 15-minute
+#: token per login, no password (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/
+#: UsingWithRDS.IAMDBAuth.DBAccounts.html). MariaDB is only the local stand-in for Aurora (the
+#: rehearsal, the emulator's EMULATOR_DB_ENDPOINTS): it has no such plugin, so its IAM user gets
+#: unix_socket -- no password and no login over the network at all, stricter than Aurora.
+IAM_AUTHENTICATION = {
+    "aurora-mysql": "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'",
+    "mariadb": "IDENTIFIED VIA unix_socket",
+}
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
@@ -88,6 +97,11 @@ def migrate(settings: Settings, *, create_app_user: bool = False, fenced: bool =
     return done
 
 
+def server_kind(version: str) -> str:
+    """``SELECT VERSION()`` -> a key of IAM_AUTHENTICATION (Aurora and RDS MySQL report no MariaDB)."""
+    return "mariadb" if "mariadb" in version.lower() else "aurora-mysql"
+
+
 def _create_app_user(server: Engine, settings: Settings, db: str, fenced: bool) -> str:
     user = _identifier("DB_USER", settings.db_user)
     with server.begin() as conn:
@@ -96,7 +110,8 @@ def _create_app_user(server: Engine, settings: Settings, db: str, fenced: bool) 
             return (f"user {user}@'%' exists: grants left as they are (the writer fence owns DML grants; "
                     "SHOW GRANTS to check)")
         if settings.db_iam_auth:
-            conn.execute(text(f"CREATE USER `{user}`@'%' IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL"))
+            kind = server_kind(conn.execute(text("SELECT VERSION()")).scalar() or "")
+            conn.execute(text(f"CREATE USER `{user}`@'%' {IAM_AUTHENTICATION[kind]} REQUIRE SSL"))
         elif settings.db_password:
             conn.execute(text(f"CREATE USER `{user}`@'%' IDENTIFIED BY :pw"), {"pw": settings.db_password})
         else:

@@ -60,6 +60,8 @@ VARIABLES: tuple[Variable, ...] = (
              "(refused on ECS and with DB_IAM_AUTH=true)", FALSE),
     Variable("METRICS_FLUSH_SECONDS", "rehearsal", "how often the EMF payment metrics are printed (the rehearsal "
              "compresses time)", "1"),
+    Variable("DB_TLS_UNVERIFIED", "migrate", "true without DB_CA_BUNDLE: TLS required, the server certificate not "
+             "verified (the schema stack's first run, before the RDS CA bundle is loaded)", FALSE),
 )
 #: Variables ECS sets in every task (container metadata endpoint): their presence means a deployed task.
 ECS_MARKERS = ("ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI")
@@ -96,6 +98,7 @@ class Settings:
     metrics_namespace: str = "PaymentService/local"
     rehearsal_faults: bool = False
     metrics_flush_seconds: float = 1.0
+    db_tls_unverified: bool = False
 
     def __repr__(self) -> str:  # never print a secret by accident
         hidden = {"payment_signing_key", "payment_signing_key_previous", "db_password", "db_admin_password"}
@@ -149,6 +152,7 @@ class Settings:
             metrics_namespace=raw["METRICS_NAMESPACE"],
             rehearsal_faults=raw["REHEARSAL_FAULTS"] == TRUE,
             metrics_flush_seconds=float(raw["METRICS_FLUSH_SECONDS"]),
+            db_tls_unverified=raw["DB_TLS_UNVERIFIED"] == TRUE,
         )
 
 
@@ -214,7 +218,7 @@ def _check(raw: dict[str, str | None], purpose: str) -> list[str]:
     except ValueError:
         problems.append(f"WRITE_RETRY_SECONDS={raw['WRITE_RETRY_SECONDS']!r} must be a number of seconds in (0, 300]")
     problems += _check_endpoints(raw["DB_ENDPOINTS"]) + _check_resolve(raw["DB_RESOLVE"])
-    for name in ("DB_IAM_AUTH", "TLS_SELF_SIGNED"):
+    for name in ("DB_IAM_AUTH", "TLS_SELF_SIGNED", "DB_TLS_UNVERIFIED"):
         if raw[name] not in (TRUE, FALSE):
             problems.append(f"{name}={raw[name]!r} must be true or false")
     if raw["APP_COLOUR"] and not _COLOUR.match(raw["APP_COLOUR"]):
@@ -224,7 +228,8 @@ def _check(raw: dict[str, str | None], purpose: str) -> list[str]:
         if not raw["AWS_REGION"]:
             problems.append("AWS_REGION is not set (DB_IAM_AUTH=true signs a token for a region)")
         if not raw["DB_CA_BUNDLE"]:
-            problems.append("DB_CA_BUNDLE is not set (DB_IAM_AUTH=true connects over verified TLS)")
+            if not (purpose == "migrate" and raw["DB_TLS_UNVERIFIED"] == TRUE):
+                problems.append("DB_CA_BUNDLE is not set (DB_IAM_AUTH=true connects over verified TLS)")
         elif not os.path.isfile(raw["DB_CA_BUNDLE"]):
             problems.append(f"DB_CA_BUNDLE={raw['DB_CA_BUNDLE']!r} is not a readable file")
     elif purpose == "serve" and not raw["DB_PASSWORD"]:
@@ -232,6 +237,8 @@ def _check(raw: dict[str, str | None], purpose: str) -> list[str]:
     elif raw["DB_CA_BUNDLE"] and not os.path.isfile(raw["DB_CA_BUNDLE"]):
         problems.append(f"DB_CA_BUNDLE={raw['DB_CA_BUNDLE']!r} is not a readable file")
 
+    if raw["DB_TLS_UNVERIFIED"] == TRUE and purpose != "migrate":
+        problems.append("DB_TLS_UNVERIFIED=true is for the migration only: the service always verifies TLS")
     if purpose == "migrate" and not raw["DB_ADMIN_USER"]:
         problems.append("DB_ADMIN_USER is not set (the migration needs a login with DDL rights, not the DML-only app user)")
 

@@ -110,6 +110,8 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.rds.models.DBCluster.port", ADD, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster reports the local database's port (moto: a plain attribute)"),
     _e("moto.rds.models.DBInstance.address", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster's member instances report the local database's host"),
     _e("moto.rds.models.DBInstance.port", ADD, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: ... and its port"),
+    _e("moto.rds.models.RDSBackend.create_db_cluster", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS with @socket: RDS creates the master user in the cluster's database; moto has none"),
+    _e("moto.rds.models.RDSBackend.modify_db_cluster", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS with @socket: a new MasterUserPassword reaches the local database"),
     # ---------------------------------------------------------------- Secrets Manager, DMS, Backup
     _e("moto.secretsmanager.models.FakeSecret.to_dict", WRAP, "extensions.secretsmanager", "describe_secret lacked the ScheduleExpression / Duration a RotationSchedule records"),
     _e("moto.dms.models.FakeReplicationSubnetGroup.to_dict", WRAP, "extensions.dms", "every replication subnet group was described with a made-up subnet and VPC"),

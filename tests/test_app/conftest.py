@@ -19,6 +19,7 @@ from bluegreen import local_mariadb
 from bluegreen.local_mariadb import ADMIN_PASSWORD as ADMIN_PW
 from bluegreen.local_mariadb import ADMIN_USER as ADMIN
 from bluegreen.local_mariadb import free_port
+from bluegreen.local_mariadb import write_test_tls as write_tls  # noqa: F401 (the IAM path's TLS; other tests import it here)
 
 APP_USER, APP_PW = "payments_app", "app-pw"
 SIGNING_KEY = "test-signing-key"
@@ -63,36 +64,6 @@ class IdentityHeaders(dict):
     def __init__(self, headers: dict, subject: str) -> None:
         super().__init__(headers)
         self.subject = subject
-
-
-def write_tls(base: Path) -> dict:
-    """A test CA and a server certificate for 127.0.0.1, so the IAM path's verified TLS really runs."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    import ipaddress
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "payment-api test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-          .not_valid_after(now + datetime.timedelta(days=2))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False).sign(ca_key, hashes.SHA256()))
-    paths = {"ca": base / "ca.pem", "cert": base / "server-cert.pem", "key": base / "server-key.pem"}
-    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                               serialization.NoEncryption()))
-    return {k: str(v) for k, v in paths.items()}
 
 
 @pytest.fixture(scope="session")

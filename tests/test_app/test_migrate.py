@@ -65,3 +65,44 @@ def test_migrate__bad_schema_name__refused_before_any_ddl(mariadb):
     env = base_env(mariadb, "pay`ments; DROP DATABASE mysql")
     with pytest.raises(MigrationError, match="DB_NAME"):
         migrate(Settings.from_env(env, purpose="migrate"), say=lambda _: None)
+
+
+def test_server_kind__mariadb_stand_in_and_aurora():
+    from payment_api.migrate import server_kind
+
+    assert server_kind("10.11.19-MariaDB-0+deb12u1") == "mariadb"
+    assert server_kind("8.0.mysql_aurora.3.05.2") == "aurora-mysql"
+
+
+def test_migrate__iam_user_over_verified_tls__created_once_then_left_alone(mariadb):
+    """What the schema-migration custom resource runs (DB_IAM_AUTH=true, TLS verified against the CA):
+    the schema at head and the IAM user (no password, TLS required, DML only), then again without harm."""
+    name = "payments_iam"
+    with root(mariadb) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP USER IF EXISTS '{APP_USER}'@'%'")
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    env = base_env(mariadb, name, DB_IAM_AUTH="true", AWS_REGION="us-east-1", DB_CA_BUNDLE=mariadb["ca"])
+    env.pop("DB_PASSWORD")
+    settings = Settings.from_env(env, purpose="migrate")
+    try:
+        first = migrate(settings, create_app_user=True, say=lambda _: None)
+        second = migrate(settings, create_app_user=True, say=lambda _: None)
+        with root(mariadb) as conn, conn.cursor() as cur:
+            cur.execute(f"SHOW CREATE USER '{APP_USER}'@'%'")
+            created = cur.fetchone()[0]
+        engine = admin_engine(settings)
+        try:
+            revision = current_revision(engine)
+        finally:
+            engine.dispose()
+    finally:
+        with root(mariadb) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+    assert first == [f"schema {name} present", f"user {APP_USER}@'%' created with SELECT, INSERT, UPDATE, DELETE on {name}.*",
+                     "revision none -> 0001"]
+    assert "unix_socket" in created and "REQUIRE SSL" in created and "PASSWORD" not in created.upper().replace("PASSWORD EXPIRE", "")
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE ON `" + name + "`.*" in grants(mariadb)
+    assert second[1].endswith("grants left as they are (the writer fence owns DML grants; SHOW GRANTS to check)")
+    assert second[2] == "revision 0001 (already current)"
+    assert revision == "0001"

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from bluegreen import demo
+from bluegreen.cfn import cap
 from tests.emulator_process import aws_env as deployer_env
-from tests.emulator_process import free_port, run_launcher, session
+from bluegreen.emulator_databases import StandIns, cluster_identifiers
+from tests.emulator_process import free_port, run_launcher, session, start_with_databases
 
 pytestmark = pytest.mark.emulator
 
@@ -58,14 +60,16 @@ class Launched:
 @pytest.fixture(scope="module")
 def launched():
     port = free_port()
-    started = run_launcher("start", port=port)
-    assert started.returncode == 0, started.stderr
-    world = Launched(port, started.stdout.strip().splitlines()[-1])
-    result = world.sceptre("launch", "-y", "dev")
-    world.launch = result
-    yield world
-    world.sceptre("delete", "-y", "dev")
-    run_launcher("stop", port=port, timeout=60)
+    with StandIns(cluster_identifiers("dev")) as databases:  # the schema stack migrates real databases
+        started = start_with_databases(port, databases)
+        assert started.returncode == 0, started.stderr
+        world = Launched(port, started.stdout.strip().splitlines()[-1])
+        world.databases = databases
+        result = world.sceptre("launch", "-y", "dev")
+        world.launch = result
+        yield world
+        world.sceptre("delete", "-y", "dev")
+        run_launcher("stop", port=port, timeout=60)
 
 
 @pytest.fixture
@@ -84,6 +88,25 @@ def test_launch__dev_group__every_stack_create_complete(launched):
         if s["StackStatus"] != "DELETE_COMPLETE"
     }
     assert statuses == {stack_name(name): "CREATE_COMPLETE" for name in STACK_CONFIGS}
+
+
+def test_schema__before_compute__both_clusters_migrated_by_the_stack_itself(launched):
+    """The schema stack's custom resource ran the payment service's migration inside the "VPC" against
+    the database behind each cluster: schema at head, payments_app with TLS required (DML on blue,
+    SELECT on green), before the compute stack's services were created."""
+    outputs = launched.outputs("schema")
+    events = launched.client("cloudformation").describe_stack_events(StackName=stack_name("compute"))["StackEvents"]
+    schema_done = launched.client("cloudformation").describe_stacks(StackName=stack_name("schema"))["Stacks"][0]
+    for colour, cluster in zip(("blue", "green"), launched.databases.clusters):
+        server = launched.databases.servers[cluster]
+        tables = {row[0] for row in server.execute("SHOW TABLES FROM payments")}
+        grants = " ".join(row[0] for row in server.execute("SHOW GRANTS FOR 'payments_app'@'%'"))
+        assert outputs[f"{cap(colour)}SchemaRevision"] == "0001"
+        assert "alembic_version" in tables and len(tables) > 1
+        assert ("INSERT" in grants) == (colour == "blue") and "REQUIRE SSL" in server.execute(
+            "SHOW CREATE USER 'payments_app'@'%'")[0][0]
+    first_compute_event = min(e["Timestamp"] for e in events)
+    assert schema_done["CreationTime"] <= first_compute_event
 
 
 def test_phantoms__every_resource_of_every_stack__returned_by_its_service(launched):

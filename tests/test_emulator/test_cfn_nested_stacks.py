@@ -25,9 +25,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bluegreen import nested
-from tests.emulator_process import run_launcher
+from bluegreen.emulator_databases import StandIns
+from tests.emulator_process import free_port, run_launcher, start_with_databases
 
-from .conftest import ROOT
+from .conftest import ROOT, Emulator
 
 pytestmark = pytest.mark.emulator
 
@@ -83,6 +84,18 @@ STACK_NAME = "payments-dev-main"
 EDGES = ("blue", "green")
 
 
+@pytest.fixture(scope="module")
+def emulator():
+    """An emulator of its own with a stand-in database behind each n01 cluster: the schema stack inside
+    the parent migrates them (EMULATOR_DB_ENDPOINTS is read when the emulator starts)."""
+    port = free_port()
+    with StandIns([f"aurora-{colour}-dev-{SUFFIX}" for colour in ("blue", "green")]) as databases:
+        started = start_with_databases(port, databases)
+        assert started.returncode == 0, started.stderr
+        yield Emulator(url=started.stdout.strip().splitlines()[-1], port=port)
+        run_launcher("stop", port=port, timeout=60)
+
+
 @pytest.fixture
 def project(tmp_path):
     root = tmp_path / "project"
@@ -90,6 +103,7 @@ def project(tmp_path):
     shutil.copytree(ROOT / "templates", root / "templates", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "lambda_src", root / "lambda_src", ignore=shutil.ignore_patterns("__pycache__"))
     (root / ".build").symlink_to(ROOT / ".build")  # the Lambda dependency cache: no pip run
+    (root / "app").symlink_to(ROOT / "app")  # the payment service the schema migration's zip vendors
     config = root / "config" / "dev" / "config.yaml"
     config.write_text(config.read_text().replace("d01", SUFFIX))
     return root
@@ -222,11 +236,11 @@ def test_sceptre_parent__launch_shift_diff_launch_review_delete__weights_follow_
     assert edge_weights(emulator, outputs) == {edge: expected_weights(edge, 10) for edge in EDGES}
     weight_parameter = outputs["GreenWeightParameterName"]
     assert ssm.get_parameter(Name=weight_parameter)["Parameter"]["Value"] == "10"  # !record_green_weight
-    # !package_nested put every child and both Lambda zips into the packaging bucket, under its KMS key.
+    # !package_nested put every child and the three Lambda zips into the packaging bucket, under its KMS key.
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert {k.split("/")[1] for k in keys if k.startswith("templates/")} == \
         {name for name in nested.generate("dev").order}
-    assert {k.split("/")[1] for k in keys if k.startswith("lambda/")} == {"traffic_shifter", "ssm_parameter"}
+    assert {k.split("/")[1] for k in keys if k.startswith("lambda/")} == {"traffic_shifter", "ssm_parameter", "schema_migration"}
 
     # The traffic shifter moves on to 25 % and records it; diff shows it, a plain launch keeps it.
     ssm.put_parameter(Name=weight_parameter, Value="25", Overwrite=True)

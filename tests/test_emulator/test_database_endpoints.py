@@ -16,7 +16,7 @@ import pytest
 
 from bluegreen import local_mariadb
 from tests.conftest import unavailable
-from tests.emulator_process import free_port, run_launcher
+from tests.emulator_process import ROOT, free_port, run_launcher
 
 from .conftest import Emulator, Stacks
 from .parts import aurora_template
@@ -37,7 +37,7 @@ def named_emulator(database):
     """An emulator of its own, started with the setting naming one cluster (read at start)."""
     port = free_port()
     named = "aurora-named-db"
-    os.environ["EMULATOR_DB_ENDPOINTS"] = f"{named}=127.0.0.1:{database.port}"
+    os.environ["EMULATOR_DB_ENDPOINTS"] = f"{named}=127.0.0.1:{database.port}@{database.socket_path}"
     try:
         started = run_launcher("start", port=port)
     finally:
@@ -65,11 +65,12 @@ def test_named_cluster__every_endpoint_path__leads_to_the_local_database(named_e
         assert (deployed.outputs["Endpoint"], deployed.outputs["Port"]) == ("127.0.0.1", str(database.port))
         assert (secret["host"], int(secret["port"])) == ("127.0.0.1", database.port)
         assert f"databases: {named} -> 127.0.0.1:{database.port}" in status.stdout
-        login = database.admin_login()
-        with pymysql.connect(host=cluster["Endpoint"], port=cluster["Port"], user=login.user, password=login.password) as conn:
+        # RDS creates the master user with the cluster: the secret's login works at the endpoint.
+        with pymysql.connect(host=cluster["Endpoint"], port=cluster["Port"], user=secret["username"],
+                             password=secret["password"]) as conn:
             with conn.cursor() as cur:
-                cur.execute("SELECT @@port")
-                assert cur.fetchone()[0] == database.port  # the server that answered is the one named
+                cur.execute("SELECT @@port, CURRENT_USER()")
+                assert cur.fetchone() == (database.port, f"{secret['username']}@%")  # the server named, as master
     finally:
         stacks.cleanup()
 
@@ -93,6 +94,7 @@ def test_cluster_not_named__keeps_moto_endpoint(named_emulator):
     [
         ("aurora-blue-dev-d01", "is not <cluster-id>=<host>:<port>"),
         ("aurora-blue-dev-d01=127.0.0.1:99999", "port 99999 of 'aurora-blue-dev-d01' is outside 1-65535"),
+        ("aurora-blue-dev-d01=127.0.0.1:3306@relative.sock", "the socket after '@' must be an absolute path"),
         ("Blue_Cluster=127.0.0.1:3306", "is not an RDS cluster identifier"),
     ],
 )
@@ -103,3 +105,16 @@ def test_malformed_setting__start_refused_naming_the_form(monkeypatch, value, me
 
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_master_user_sql__quotes_the_password_and_refuses_a_bad_name():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "emulator"))
+    from bluegreen_emulator.extensions.database_endpoints import EndpointSettingError, master_user_sql
+
+    sql = master_user_sql("payadmin", "p'w\\x")
+
+    assert "IDENTIFIED BY 'p\\'w\\\\x'" in sql and "WITH GRANT OPTION" in sql
+    with pytest.raises(EndpointSettingError):
+        master_user_sql("x'; DROP USER root; --", "pw")

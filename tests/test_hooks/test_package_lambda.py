@@ -223,3 +223,28 @@ def test_package_lambda__sceptre_automation_config__hook_bound_to_stack_and_proj
              for h in stack.hooks[event] if not isinstance(h, Preflight)]
     assert {type(h) for h in hooks} == {PackageLambda}
     assert {(h.stack.name, h._root()) for h in hooks} == {(f"{environment}/operations/automation", root)}
+
+
+# ---------------------------------------------------------------- build: repository packages (local-packages.txt)
+def test_build__local_package__at_zip_root_and_in_the_hash(source_root):
+    shared = source_root / "app" / "shared_pkg"
+    shared.mkdir(parents=True)
+    (shared / "__init__.py").write_text("VALUE = 1\n")
+    (source_root / "lambda_src" / "demo" / lambda_zip.LOCAL_PACKAGES).write_text("# vendored\napp/shared_pkg\n")
+
+    before = lambda_zip.build("demo", root=source_root)
+    (shared / "__init__.py").write_text("VALUE = 2\n")
+    after = lambda_zip.build("demo", root=source_root)
+
+    names = zipfile.ZipFile(__import__("io").BytesIO(before.data)).namelist()
+    assert "shared_pkg/__init__.py" in names and f"demo/{lambda_zip.LOCAL_PACKAGES}" not in names
+    assert before.sha256 != after.sha256  # the vendored code's change is a new key: a redeploy
+
+
+@pytest.mark.parametrize("line", ["../outside", "/etc", "app/not_a_package"])
+def test_build__local_package_outside_or_not_a_package__refused(source_root, line):
+    (source_root / "app" / "not_a_package").mkdir(parents=True)
+    (source_root / "lambda_src" / "demo" / lambda_zip.LOCAL_PACKAGES).write_text(line + "\n")
+
+    with pytest.raises(lambda_zip.LambdaSourceError, match="is not a Python package folder of this repository"):
+        lambda_zip.build("demo", root=source_root)

@@ -34,7 +34,8 @@ import boto3
 import pytest
 
 from bluegreen import cli, demo
-from tests.emulator_process import aws_env, free_port, run_launcher  # also puts emulator/ on sys.path
+from bluegreen.emulator_databases import StandIns, cluster_identifiers
+from tests.emulator_process import aws_env, free_port, run_launcher, start_with_databases  # also puts emulator/ on sys.path
 
 from bluegreen_emulator.iam import requests as iam_requests  # noqa: E402
 
@@ -98,7 +99,8 @@ class World:
 @pytest.fixture(scope="module")
 def world():
     port = free_port()
-    started = run_launcher("start", port=port)
+    databases = StandIns(cluster_identifiers("dev")).__enter__()  # the schema stack migrates real databases
+    started = start_with_databases(port, databases)
     assert started.returncode == 0, started.stderr
     mp = pytest.MonkeyPatch()
     try:
@@ -118,6 +120,7 @@ def world():
     finally:
         mp.undo()
         run_launcher("stop", port=port, timeout=60)
+        databases.__exit__()
 
 
 def weights(world) -> demo.Reading:

@@ -269,7 +269,7 @@ def test_package_nested_hook__parent_stack__uploads_what_the_handler_names(aws, 
     template = json.loads(stack.template.body.removeprefix("---\n"))
     named = {split(r["Properties"]["TemplateURL"])[1] for r in template["Resources"].values()}
     assert named <= set(done) and named <= keys(aws)
-    assert set(done) - named == {fake_build(n).key for n in ("ssm_parameter", "traffic_shifter")} | {bundle}
+    assert set(done) - named == {fake_build(n).key for n in ("schema_migration", "ssm_parameter", "traffic_shifter")} | {bundle}
 
 
 def test_package_nested_hook__bucket_without_kms_key__refused_naming_the_stack(aws):

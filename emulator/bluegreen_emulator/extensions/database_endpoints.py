@@ -9,13 +9,18 @@ and then opens a connection. With this setting, read once when the server starts
 named cluster reports the host and port where a real database (the Debian MariaDB a test
 started on loopback) listens, on every one of those paths::
 
-    EMULATOR_DB_ENDPOINTS="aurora-blue-dev-d01=127.0.0.1:33061,aurora-green-dev-d01=127.0.0.1:33062"
+    EMULATOR_DB_ENDPOINTS="aurora-blue-dev-d01=127.0.0.1:33061@/tmp/blue/mysqld.sock,aurora-green-dev-d01=127.0.0.1:33062"
 
 Cluster endpoint, reader endpoint and every member instance's endpoint of a named cluster
 answer ``host``/``port``; clusters not named keep moto's names. The mapping is by
 identifier, so it holds for a cluster created before or after the start, and for the
 same name created again. Not set (the default): nothing changes. A malformed value stops
 the start with a message saying the expected form.
+
+With ``@<unix socket>`` (the local server's root socket), the emulator also does what RDS does
+when it creates or modifies a cluster: it creates the master user (``MasterUsername`` /
+``MasterUserPassword``, all privileges, as Aurora's master) there, or sets its new password, with
+Debian's ``mariadb`` client. A failure of that fails the CreateDBCluster call, naming the cause.
 
 What it does not do: the database is whatever listens there (a MariaDB, not Aurora: no
 IAM token check unless the server has the PAM/auth plugin, no TLS unless configured);
@@ -40,6 +45,10 @@ _CLUSTER_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 #: cluster identifier -> (host, port); set by install().
 _endpoints: dict[str, tuple[str, int]] = {}
+#: cluster identifier -> the local server's root unix socket, where the master user is created.
+_sockets: dict[str, str] = {}
+#: The client that runs the master-user SQL (Debian package mariadb-client, beside mariadb-server).
+CLIENT = "mariadb"
 
 
 class EndpointSettingError(ValueError):
@@ -47,12 +56,21 @@ class EndpointSettingError(ValueError):
 
 
 def parse(raw: str) -> dict[str, tuple[str, int]]:
-    """``id=host:port[,id=host:port...]`` (commas or spaces) -> {cluster id: (host, port)}."""
-    form = f"{FLAG}='<cluster-id>=<host>:<port>[,<cluster-id>=<host>:<port>...]', e.g. aurora-blue-dev-d01=127.0.0.1:33061"
-    result: dict[str, tuple[str, int]] = {}
+    """``id=host:port[@socket][,...]`` (commas or spaces) -> {cluster id: (host, port)}."""
+    return {cluster: address for cluster, (address, _socket) in parse_full(raw).items()}
+
+
+def parse_full(raw: str) -> dict[str, tuple[tuple[str, int], str]]:
+    """``id=host:port[@socket][,...]`` -> {cluster id: ((host, port), root socket or "")}."""
+    form = (f"{FLAG}='<cluster-id>=<host>:<port>[@<unix socket>][,...]', e.g. "
+            "aurora-blue-dev-d01=127.0.0.1:33061@/tmp/blue/mysqld.sock")
+    result: dict[str, tuple[tuple[str, int], str]] = {}
     for item in re.split(r"[,\s]+", raw.strip()):
         if not item:
             continue
+        item, _at, socket_path = item.partition("@")
+        if _at and not socket_path.startswith("/"):
+            raise EndpointSettingError(f"{FLAG}: the socket after '@' must be an absolute path, got {socket_path!r}; use {form}")
         cluster, sep, address = item.partition("=")
         host, colon, port_text = address.rpartition(":")
         cluster = cluster.strip().lower()
@@ -65,8 +83,48 @@ def parse(raw: str) -> dict[str, tuple[str, int]]:
             raise EndpointSettingError(f"{FLAG}: port {port} of {cluster!r} is outside 1-65535")
         if cluster in result:
             raise EndpointSettingError(f"{FLAG}: {cluster!r} is named twice")
-        result[cluster] = (host, port)
+        result[cluster] = ((host, port), socket_path)
     return result
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def master_user_sql(username: str, password: str) -> str:
+    """What RDS does for the master user at CreateDBCluster / a MasterUserPassword change."""
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_]{0,31}$", username or ""):
+        raise EndpointSettingError(f"MasterUsername {username!r} is not a MySQL user name RDS accepts")
+    user = f"{_quoted(username)}@'%'"
+    return (f"CREATE USER IF NOT EXISTS {user} IDENTIFIED BY {_quoted(password)}; "
+            f"ALTER USER {user} IDENTIFIED BY {_quoted(password)}; "
+            f"GRANT ALL PRIVILEGES ON *.* TO {user} WITH GRANT OPTION;")
+
+
+def _run_sql(socket_path: str, sql: str) -> None:
+    import subprocess
+
+    from moto.rds.exceptions import RDSClientError
+
+    try:
+        result = subprocess.run([CLIENT, f"--socket={socket_path}", "--user=root", "--batch"], input=sql, text=True,
+                                capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise RDSClientError("InternalFailure", f"{FLAG}: the local database at {socket_path} cannot be reached: {err}") from None
+    if result.returncode != 0:
+        raise RDSClientError("InternalFailure", f"{FLAG}: creating the master user at {socket_path} failed: {result.stderr.strip()}")
+
+
+def _with_master_user(original: Any) -> Any:
+    def create_or_modify(self: Any, kwargs: dict[str, Any]) -> Any:
+        cluster = original(self, kwargs)
+        socket_path = _sockets.get(str(cluster.db_cluster_identifier).lower())
+        password = kwargs.get("master_user_password")
+        if socket_path and password:
+            _run_sql(socket_path, master_user_sql(cluster.master_username, password))
+        return cluster
+
+    return create_or_modify
 
 
 def endpoints() -> dict[str, str]:
@@ -114,8 +172,15 @@ def install(port: int) -> None:
 
     from ..moto_internals import patch
 
+    from moto.rds.models import RDSBackend
+
+    setting = parse_full(os.environ.get(FLAG, ""))
     _endpoints.clear()
-    _endpoints.update(parse(os.environ.get(FLAG, "")))
+    _endpoints.update({cluster: address for cluster, (address, _socket) in setting.items()})
+    _sockets.clear()
+    _sockets.update({cluster: socket_path for cluster, (_address, socket_path) in setting.items() if socket_path})
+    patch("moto.rds.models.RDSBackend.create_db_cluster", _with_master_user(RDSBackend.create_db_cluster))
+    patch("moto.rds.models.RDSBackend.modify_db_cluster", _with_master_user(RDSBackend.modify_db_cluster))
     patch("moto.rds.models.DBCluster.endpoint", _address_property(DBCluster.endpoint, _of_cluster))
     patch("moto.rds.models.DBCluster.reader_endpoint", _address_property(DBCluster.reader_endpoint, _of_cluster))
     patch("moto.rds.models.DBCluster.port", _port_property(_of_cluster))
