@@ -98,7 +98,7 @@ def migration_environment(spec: Spec, secret: dict, ca_file: str | None, region:
         raise PropertyError(f"the master secret of {spec.cluster} lacks {', '.join(missing)} (the database stack's "
                             "SecretTargetAttachment writes host and port)")
     return {
-        "DB_WRITER_HOST": str(secret["host"]), "DB_PORT": str(secret["port"]), "DB_NAME": spec.database,
+        "DB_ENDPOINTS": str(secret["host"]), "DB_PORT": str(secret["port"]), "DB_NAME": spec.database,
         "DB_USER": spec.app_user, "DB_IAM_AUTH": "true", "DB_CA_BUNDLE": ca_file or "",
         "DB_TLS_UNVERIFIED": "false" if ca_file else "true", "AWS_REGION": region,
         "DB_ADMIN_USER": str(secret["username"]), "DB_ADMIN_PASSWORD": str(secret["password"]),
