@@ -109,6 +109,40 @@ def check_certificate_arn(environment: str, certificate_arn: object) -> None:
         )
 
 
+#: The role DMS looks up by this exact name before it creates a replication subnet group
+#: (AWS::DMS::ReplicationSubnetGroup: "Resource creation fails if the dms-vpc-role ... doesn't already exist").
+DMS_VPC_ROLE = "dms-vpc-role"
+
+
+def check_dms_service_roles(environment: str, create: object, role_tags: Mapping[str, str] | None) -> None:
+    """``dms_create_service_roles`` against the account: ``role_tags`` are dms-vpc-role's tags (None: no such role).
+
+    The dms stack creates the role only with "true"; IAM refuses a second role of the name, and DMS
+    creates no subnet group without one. A role tagged with this environment was made by its dms stack:
+    "false" would make CloudFormation delete it.
+    """
+    where = f"config/{environment}/config.yaml"
+    if create not in ("true", "false"):
+        raise PreflightError(f'dms_create_service_roles must be "true" or "false", got {create!r}: set it in {where}')
+    if role_tags is None:
+        if create == "false":
+            raise PreflightError(
+                f'dms_create_service_roles is "false" but this account has no IAM role {DMS_VPC_ROLE}: DMS creates no '
+                f'replication subnet group without it. Set dms_create_service_roles: "true" in {where} (the dms stack '
+                "then creates it)")
+        return
+    ours = role_tags.get("Environment") == environment
+    if create == "true" and not ours:
+        raise PreflightError(
+            f'dms_create_service_roles is "true" but this account already has the IAM role {DMS_VPC_ROLE}, not made by '
+            f"the {environment} dms stack (its Environment tag: {role_tags.get('Environment')!r}): IAM refuses a second "
+            f'one. Set dms_create_service_roles: "false" in {where}')
+    if create == "false" and ours:
+        raise PreflightError(
+            f'dms_create_service_roles is "false" but {DMS_VPC_ROLE} was made by the {environment} dms stack: '
+            f'CloudFormation would delete it with the next update. Keep "true" in {where}')
+
+
 def check_endpoint(
     endpoint_url: str | None,
     *,
@@ -166,6 +200,7 @@ def problems(
     endpoint_url: str | None = None,
     connect: Callable[..., socket.socket] = socket.create_connection,
     project_root: str | None = None,
+    dms_role_tags: Callable[[], Mapping[str, str] | None] | None = None,
 ) -> list[str]:
     """Every preflight message for ``values`` ({environment, suffix, vpc_cidr, certificate_arn,
     datacentre_cidrs}); [] when all is well."""
@@ -191,4 +226,8 @@ def problems(
     if "client_ca_bundle_key" in values:
         run(lambda: check_client_trust_store(str(values.get("environment")), values.get("client_ca_bundle_key"),
                                              values.get("client_ca_bundle_file"), project_root))
+    # Asks AWS: only when everything local is right (a stopped emulator would only add a second error).
+    if "dms_create_service_roles" in values and dms_role_tags is not None and not found:
+        run(lambda: check_dms_service_roles(str(values.get("environment")), values.get("dms_create_service_roles"),
+                                            dms_role_tags()))
     return found

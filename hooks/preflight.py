@@ -11,6 +11,7 @@ Argument (a dict; every value comes from the group config through ``!stack_attr`
           vpc_cidr: !stack_attr stack_group_config.vpc_cidr                # /16../24, disjoint
           certificate_arn: !stack_attr stack_group_config.certificate_arn  # ACM ARN; required in prod
           datacentre_cidrs: !stack_attr stack_group_config.datacentre_cidrs
+          dms_create_service_roles: !stack_attr stack_group_config.dms_create_service_roles  # optional: asks IAM
       before_create: *preflight
       ...
 
@@ -47,7 +48,9 @@ from bluegreen import preflight
 
 KEYS = frozenset({"environment", "suffix", "vpc_cidr", "certificate_arn", "datacentre_cidrs"})
 #: Checked when given: the trust store of both ALBs' mutual TLS (bluegreen.preflight.check_client_trust_store).
-OPTIONAL_KEYS = frozenset({"client_ca_bundle_key", "client_ca_bundle_file"})
+OPTIONAL_KEYS = frozenset({"client_ca_bundle_key", "client_ca_bundle_file",
+                           # asked of the account (one IAM GetRole per run): dms-vpc-role and the config agree
+                           "dms_create_service_roles"})
 
 
 class PreflightFailedError(SceptreException):
@@ -95,6 +98,32 @@ def other_vpc_cidrs(project_path: str, environment: str) -> dict[str, str]:
     return found
 
 
+_DMS_ROLE_CACHE: dict[tuple, dict[str, str] | None] = {}
+
+
+def dms_role_tags(iam: Any, cache_key: tuple = ()) -> dict[str, str] | None:
+    """dms-vpc-role's tags (None: the account has no such role); read once per run and account."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if cache_key and cache_key in _DMS_ROLE_CACHE:
+        return _DMS_ROLE_CACHE[cache_key]
+    try:
+        role = iam.get_role(RoleName=preflight.DMS_VPC_ROLE)["Role"]
+        found: dict[str, str] | None = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") != "NoSuchEntity":
+            raise preflight.PreflightError(
+                f"cannot read the IAM role {preflight.DMS_VPC_ROLE} to check dms_create_service_roles: "
+                f"{err.response.get('Error', {}).get('Code')}: {err.response.get('Error', {}).get('Message')} "
+                "(the deploying identity needs iam:GetRole on it)") from None
+        found = None
+    except BotoCoreError as err:
+        raise preflight.PreflightError(f"cannot reach IAM to check dms_create_service_roles: {err}") from None
+    if cache_key:
+        _DMS_ROLE_CACHE[cache_key] = found
+    return found
+
+
 class Preflight(Hook):
     """Raise PreflightFailedError listing every problem of the argument's values."""
 
@@ -106,8 +135,10 @@ class Preflight(Hook):
         other_environments: dict[str, str] | None = None,
         environ: dict[str, str] | None = None,
         connect: Callable | None = None,
+        iam_client: Any = None,
     ):
         super().__init__(argument, stack)
+        self._iam = iam_client
         self._other_environments = other_environments
         self._environ = environ
         self._connect = connect
@@ -129,6 +160,8 @@ class Preflight(Hook):
         environ = os.environ if self._environ is None else self._environ
         kwargs = {"connect": self._connect} if self._connect is not None else {}
         root = (getattr(self.stack, "stack_group_config", None) or {}).get("project_path") if self.stack else None
+        if "dms_create_service_roles" in values:
+            kwargs["dms_role_tags"] = self._dms_role_tags
         found = preflight.problems(values, other_environments=others,
                                    endpoint_url=environ.get("AWS_ENDPOINT_URL"), project_root=root, **kwargs)
         if found:
@@ -139,3 +172,10 @@ class Preflight(Hook):
                 f"{name} - preflight refused the {values.get('environment')!r} environment, nothing was changed: {listed}"
             )
         self.logger.debug("%s - preflight passed", self.stack.name if self.stack is not None else "")
+
+    def _dms_role_tags(self) -> dict[str, str] | None:
+        if self._iam is not None:
+            return dms_role_tags(self._iam)
+        session = self.stack.connection_manager.get_session()
+        key = (os.environ.get("AWS_ENDPOINT_URL", ""), session.get_credentials().access_key if session.get_credentials() else "")
+        return dms_role_tags(session.client("iam"), key)

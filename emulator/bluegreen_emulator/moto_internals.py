@@ -115,6 +115,8 @@ INTERNALS: tuple[Internal, ...] = (
     # ---------------------------------------------------------------- Secrets Manager, DMS, Backup
     _e("moto.secretsmanager.models.FakeSecret.to_dict", WRAP, "extensions.secretsmanager", "describe_secret lacked the ScheduleExpression / Duration a RotationSchedule records"),
     _e("moto.dms.models.FakeReplicationSubnetGroup.to_dict", WRAP, "extensions.dms", "every replication subnet group was described with a made-up subnet and VPC"),
+    _e("moto.dms.models.DatabaseMigrationServiceBackend.create_replication_subnet_group", WRAP, "extensions.dms",
+       "a replication subnet group was created without the dms-vpc-role AWS requires first"),
     *(
         _e(f"moto.backup.{where}.{name}", ADD, "extensions.backup", "moto has no Create/Get/List/DeleteBackupSelection API")
         for where in ("models.BackupBackend", "responses.BackupResponse")

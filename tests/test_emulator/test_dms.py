@@ -14,12 +14,26 @@ pytestmark = pytest.mark.emulator
 # ----------------------------------------------------------------------------- DMS
 
 
+DMS_VPC_ROLE = {
+    "Type": "AWS::IAM::Role",
+    "Properties": {
+        "RoleName": "dms-vpc-role",
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "dms.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole"],
+    },
+}
+
+
 def dms_template() -> dict:
     return {
         "Resources": {
             **network("10.41"),
+            # AWS creates no replication subnet group without this role (test_dms_vpc_role.py).
+            "DmsVpcRole": DMS_VPC_ROLE,
             "SubnetGroup": {
                 "Type": "AWS::DMS::ReplicationSubnetGroup",
+                "DependsOn": "DmsVpcRole",
                 "Properties": {"ReplicationSubnetGroupDescription": "dms", "SubnetIds": [{"Ref": "SubnetA"}, {"Ref": "SubnetB"}]},
             },
             "Instance": {

@@ -16,6 +16,15 @@ PREFLIGHT_POINTS = ["before_launch", "before_create", "before_update", "before_c
                     "before_validate", "before_diff"]
 
 
+class NoDmsRole:
+    """An IAM client of an account without dms-vpc-role (IAM's own NoSuchEntity answer)."""
+
+    def get_role(self, RoleName):  # noqa: N803 (boto3's parameter name)
+        from botocore.exceptions import ClientError
+        raise ClientError({"Error": {"Code": "NoSuchEntity", "Message": f"The role with name {RoleName} cannot be found."}},
+                          "GetRole")
+
+
 def refuse(address, timeout):
     raise ConnectionRefusedError(111, "Connection refused")
 
@@ -99,10 +108,18 @@ def test_group_config__stacks_own_hooks__kept_after_the_preflight(env):
     assert kinds(found[f"{env}/operations/artifacts"])["before_delete"] == ["EmptyBucket"]
 
 
-def test_group_config__dev_values__pass_the_preflight():
+def test_group_config__dev_values__pass_the_preflight(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(var, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     stack = stacks("dev")["dev/networking/network"]
     stack.hooks["before_launch"][0]._environ = {}
-    assert stack.hooks["before_launch"][0].run() is None
+    with mock_aws():  # an account without dms-vpc-role: dev's "true" is right there
+        stack.hooks["before_launch"][0]._iam = boto3.client("iam")
+        assert stack.hooks["before_launch"][0].run() is None
 
 
 def test_group_config__prod_without_certificate__refused_until_it_is_set():
@@ -120,6 +137,7 @@ def test_nested_parent__preflight__the_environments_own_and_its_vpc_no_overlap_w
     hook = stack.hooks["before_launch"][0]
     assert kinds(stack)["before_launch"] == ["Preflight"] and hook.argument["environment"] == env
     hook._environ = {}
+    hook._iam = NoDmsRole()  # an account without dms-vpc-role: "true" is right there
     if env == "dev":
         assert hook.run() is None  # dev's vpc_cidr is compared with prod's only, not with its own parent's
     else:

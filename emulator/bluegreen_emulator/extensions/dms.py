@@ -22,6 +22,7 @@ from ..moto_internals import patch
 from ._base import BackendResource, identifier, snake_kwargs, tags_to_list
 
 EXTENSIONS = [
+    ("CreateReplicationSubnetGroup", "refused (AccessDeniedFault, as AWS) while the IAM role dms-vpc-role does not exist"),
     ("AWS::DMS::ReplicationSubnetGroup", "new model: create/delete_replication_subnet_group; describe reports the real subnets and VPC"),
     ("AWS::DMS::ReplicationInstance", "new model: create/modify/delete_replication_instance; Ref = ARN"),
     ("AWS::DMS::Endpoint", "new model: create/delete_endpoint incl. engine settings (MySqlSettings with secret ARN, ...); Ref = ARN"),
@@ -223,5 +224,30 @@ class ReplicationTaskResource(BackendResource, CloudFormationModel):
             _backend(self).delete_replication_task(self.physical_id)
 
 
+#: The role DMS looks up by this exact name to manage the replication instance's network interfaces.
+DMS_VPC_ROLE = "dms-vpc-role"
+
+
+def _needs_dms_vpc_role(original: Any) -> Any:
+    """AWS refuses a replication subnet group while ``dms-vpc-role`` does not exist (AWS::DMS::ReplicationSubnetGroup:
+    "Resource creation fails if the dms-vpc-role IAM role doesn't already exist"); moto created it anyway."""
+
+    def create_replication_subnet_group(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from moto.dms.exceptions import DmsClientError
+        from moto.iam.models import iam_backends
+
+        roles = iam_backends[self.account_id]["global"].roles.values()
+        if not any(role.name == DMS_VPC_ROLE for role in roles):
+            raise DmsClientError("AccessDeniedFault", f"The IAM Role arn:aws:iam::{self.account_id}:role/{DMS_VPC_ROLE} "
+                                 "is not configured properly.")
+        return original(self, *args, **kwargs)
+
+    return create_replication_subnet_group
+
+
 def install(port: int) -> None:
+    from moto.dms.models import DatabaseMigrationServiceBackend
+
     patch("moto.dms.models.FakeReplicationSubnetGroup.to_dict", _subnet_group_to_dict)
+    patch("moto.dms.models.DatabaseMigrationServiceBackend.create_replication_subnet_group",
+          _needs_dms_vpc_role(DatabaseMigrationServiceBackend.create_replication_subnet_group))
