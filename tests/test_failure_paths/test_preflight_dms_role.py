@@ -4,7 +4,7 @@ AWS: DMS creates no replication subnet group without the role (AWS::DMS::Replica
 IAM refuses a second role of the name. So "true" works only in an account without the role (the dms
 stack creates it), "false" only where it exists; a role this environment's dms stack made must stay
 "true" (CloudFormation would delete it). The hook reads the role with the deployer's IAM client (moto
-here; the emulator refuses the subnet group and the second role as AWS: test_emulator_dms_vpc_role.py).
+here; the emulator refuses the subnet group and the second role as AWS: tests/test_emulator/test_dms_vpc_role.py).
 """
 
 from __future__ import annotations
