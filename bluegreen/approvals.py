@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 #: Environments where the rule applies (group config names them; dev rehearses without it).
@@ -70,7 +70,7 @@ class Approval:
                 "approved_at": self.approved_at.isoformat(), "expires_at": self.expires_at.isoformat()}
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> "Approval":
+    def from_item(cls, item: dict[str, Any]) -> Approval:
         return cls(item["change_id"], item["action"], item["approved_by"], item.get("reason", ""),
                    datetime.fromisoformat(item["approved_at"]), datetime.fromisoformat(item["expires_at"]))
 
@@ -110,4 +110,4 @@ def load(table: Any, change_id: str, action: str) -> Approval | None:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -56,7 +56,7 @@ def names_aws_failures(method: F) -> F:
             if isinstance(err, AwsCallFailed) or denial_of(err) is None:
                 raise
             raise type(err)(explain(err)) from err
-    return run  # type: ignore[return-value]
+    return run  # type: ignore[return-value]  # the wrapper has the wrapped function's signature (functools.wraps)
 
 
 def tag(hook_or_resolver: Any) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from payment_api.metrics import NAMESPACE_PREFIX
 from troposphere import Sub
 from troposphere.cloudwatch import Metric, MetricDataQuery, MetricDimension, MetricStat
+
+from payment_api.metrics import NAMESPACE_PREFIX
 
 PERIOD = 60
 #: Evaluation of every gate alarm: 2 breaching minutes out of 3.

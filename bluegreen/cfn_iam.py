@@ -6,7 +6,8 @@ and IAM Access Analyzer see the policy on its own (PCI guard IAM_NO_INLINE_POLIC
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from troposphere import Ref, Sub, Template
 from troposphere.iam import ManagedPolicy, Role

@@ -24,8 +24,8 @@ class Kind:
     pattern: str | None = None
     constraint: str | None = None
 
-    def props(self) -> dict[str, str]:
-        props = {"Type": self.type}
+    def props(self) -> dict[str, str | None]:
+        props: dict[str, str | None] = {"Type": self.type}
         if self.pattern:
             props.update(AllowedPattern=self.pattern, ConstraintDescription=self.constraint)
         return props

@@ -31,9 +31,10 @@ import hashlib
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from bluegreen import approvals
 from bluegreen.environments import CONFIG_DIR, EnvironmentConfigError, find_project_root

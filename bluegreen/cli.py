@@ -36,17 +36,19 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bluegreen.cli_format import format_db, format_result, format_status  # noqa: F401 - the command's output; tests read them here
+from bluegreen.cli_parser import DB_COMMANDS, MFA_SERIAL_VARIABLE, PEOPLE_ROLES, add_role_arguments, build_parser  # noqa: F401 - cli.X for callers
 from bluegreen.environments import (
     Environment,
     EnvironmentConfigError,
@@ -54,16 +56,11 @@ from bluegreen.environments import (
     find_project_root,
     load_environment,
 )
-from traffic_shifter.decisions import COMMANDS  # pure: neither boto3 clients nor Powertools load with it
 from traffic_shifter.model import LOG_SERVICE
 
 if TYPE_CHECKING:  # pragma: no cover
     from traffic_shifter.db import DbSwitchover
 
-DB_COMMANDS = ("status", "switchover")
-#: ``--role`` short names: the people's roles of templates/access.py.
-PEOPLE_ROLES = ("operator", "auditor")
-MFA_SERIAL_VARIABLE = "BLUEGREEN_MFA_SERIAL"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 SessionFactory = Callable[..., boto3.Session]
@@ -75,98 +72,6 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.code = code
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bluegreen", description="Blue-green migration operator commands.")
-    # Who acts is said before or after the command (``bluegreen --role operator shift status``, as
-    # ``aws --profile``, or ``bluegreen shift status --role operator``); the command's own wins.
-    add_role_arguments(parser)
-    sub = parser.add_subparsers(dest="group", required=True, metavar="{shift,db,approve,evidence,rehearse}")
-    shift = sub.add_parser(
-        "shift",
-        help="traffic shift: status, start, pause, resume, promote, rollback",
-        description="Run a traffic-shift command in-process with the traffic-shifter Lambda's code and configuration.",
-    )
-    shift.add_argument("command", choices=COMMANDS)
-    shift.add_argument("--env", required=True, help="environment: a folder of config/ (dev, prod)")
-    shift.add_argument("--change-id", help="the change (or incident) number, e.g. CHG-4711: required to change anything")
-    shift.add_argument("--reason", default="", help="why, recorded with the state and in the notification: required "
-                       "to change anything")
-    shift.add_argument("--json", action="store_true", help="print the result as JSON")
-    shift.add_argument("--verbose", "-v", action="store_true", help="print the decision log (JSON lines) on stderr")
-    shift.add_argument("--project-dir", type=Path, help="project folder holding config/ (default: found from the cwd)")
-    add_role_arguments(shift, given_before=True)
-    db = sub.add_parser(
-        "db",
-        help="database writer: status, switchover --to blue|green (docs/db-switchover.md)",
-        description="Show or move the active database writer, guarded; in-process with the traffic-shifter Lambda's configuration.",
-    )
-    db.add_argument("command", choices=DB_COMMANDS)
-    db.add_argument("--to", choices=("blue", "green"), help="switchover: the colour that becomes the writer")
-    for flag, kwargs in (
-        ("--env", dict(required=True, help="environment: a folder of config/ (dev, prod)")),
-        ("--change-id", dict(help="the change number, e.g. CHG-4711: required for the switchover")),
-        ("--reason", dict(default="", help="why, recorded in the log: required for the switchover")),
-        ("--json", dict(action="store_true", help="print the result as JSON")),
-        ("--verbose", dict(action="store_true", help="print the switchover log (JSON lines) on stderr")),
-        ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
-    ):
-        db.add_argument(flag, **kwargs)
-    add_role_arguments(db, given_before=True)
-    approve = sub.add_parser(
-        "approve",
-        help="the second operator's approval of a change's start, promote or switchover (prod)",
-        description="Record, as your AWS identity, your approval of another operator's start, promote or db "
-                    "switchover under a change id; it expires after an hour (bluegreen.approvals).",
-    )
-    for flag, kwargs in (
-        ("--env", dict(required=True, help="environment: a folder of config/ (dev, prod)")),
-        ("--change-id", dict(required=True, help="the change number, e.g. CHG-4711")),
-        ("--for", dict(required=True, dest="action", choices=("start", "promote", "switchover"),
-                       help="what the approval allows")),
-        ("--reason", dict(required=True, help="why you approve, for the audit trail")),
-        ("--json", dict(action="store_true", help="print the result as JSON")),
-        ("--verbose", dict(action="store_true", help="unused; accepted like the other commands")),
-        ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
-    ):
-        approve.add_argument(flag, **kwargs)
-    add_role_arguments(approve, given_before=True)
-    evidence = sub.add_parser(
-        "evidence",
-        help="one evidence pack per cut-over: bluegreen evidence CHG-4711 --env prod --out DIR; "
-             "bluegreen evidence verify DIR",
-        description="Gather a change's evidence into a hash-chained folder (bluegreen.evidence), or verify one.",
-    )
-    evidence.add_argument("what", help="the change id (CHG-4711) to gather, or 'verify'")
-    evidence.add_argument("folder", nargs="?", type=Path, help="verify: the pack's folder")
-    for flag, kwargs in (
-        ("--env", dict(help="environment: a folder of config/ (gather: required; verify: also check the recorded head)")),
-        ("--out", dict(type=Path, help="gather: the empty folder the pack is written to")),
-        ("--review", dict(type=Path, help="gather: the change-set review folder (python -m bluegreen.change_sets)")),
-        ("--attach", dict(type=Path, action="append", default=[], help="gather: a file to include (scanner or "
-                                                                      "test results, the rehearsal report); repeatable")),
-        ("--json", dict(action="store_true", help="print the result as JSON")),
-        ("--verbose", dict(action="store_true", help="unused; accepted like the other commands")),
-        ("--project-dir", dict(type=Path, help="project folder holding config/ (default: found from the cwd)")),
-    ):
-        evidence.add_argument(flag, **kwargs)
-    add_role_arguments(evidence, given_before=True)
-    # Parsed by the rehearsal's own command line (bluegreen/rehearsal/cli.py); listed here for --help.
-    sub.add_parser("rehearse", help="the migration dress rehearsal on this machine (docs/rehearsal.md)", add_help=False)
-    return parser
-
-
-def add_role_arguments(parser: argparse.ArgumentParser, *, given_before: bool = False) -> None:
-    """``--role``, ``--mfa-serial``, ``--mfa-code``. On a command (``given_before``) they default to nothing at
-    all (SUPPRESS), so the values given before the command are kept when the command does not repeat them."""
-    unset = argparse.SUPPRESS if given_before else None
-    parser.add_argument("--role", default=unset,
-                        help=f"act as this role: {' or '.join(PEOPLE_ROLES)} (the environment's) or a role ARN")
-    parser.add_argument("--mfa-serial", default=unset if given_before else os.environ.get(MFA_SERIAL_VARIABLE),
-                        help=f"your MFA device's ARN, for a role trusted with MFA (default: ${MFA_SERIAL_VARIABLE})")
-    parser.add_argument("--mfa-code", default=unset,
-                        help="the MFA device's current code (asked for when missing and --mfa-serial is set)")
 
 
 def main(
@@ -181,7 +86,7 @@ def main(
     stderr = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["rehearse"]:
-        from bluegreen.rehearsal.cli import main as rehearse  # noqa: PLC0415 - only this command needs it
+        from bluegreen.rehearsal.cli import main as rehearse  # only this command needs it
 
         return rehearse(argv[1:])
     args = build_parser().parse_args(argv)
@@ -192,7 +97,7 @@ def main(
         return _fail(args, str(err), err.code, stdout, stderr)
     except (ClientError, BotoCoreError) as err:  # a denial names action, resource and principal (aws_failures)
         return _fail(args, f"AWS: {describe(err)}", EXIT_FAILED, stdout, stderr)
-    except Exception as err:  # noqa: BLE001 - the operator gets a message, never a traceback
+    except Exception as err:  # the operator gets a message, never a traceback
         if getattr(args, "verbose", False):
             raise
         return _fail(args, f"{type(err).__name__}: {describe(err)}", EXIT_FAILED, stdout, stderr)
@@ -205,7 +110,7 @@ def main(
 
 def describe(err: BaseException) -> str:
     """An AWS failure in one line: a denial names action, resource and principal (bluegreen.aws_failures)."""
-    from bluegreen.aws_failures import describe as said  # noqa: PLC0415 - loads the Lambda package, as run_* do
+    from bluegreen.aws_failures import describe as said  # loads the Lambda package, as run_* do
 
     return said(err)
 
@@ -295,7 +200,7 @@ def caller(session: boto3.Session) -> str:
 
 def change_of(args: argparse.Namespace) -> tuple[str, str]:
     """(change id, reason) of a command that changes something; refused as a usage error without them."""
-    from bluegreen import approvals  # noqa: PLC0415
+    from bluegreen import approvals
 
     try:
         return approvals.check_change_id(args.change_id), approvals.check_reason(args.reason)
@@ -306,7 +211,7 @@ def change_of(args: argparse.Namespace) -> tuple[str, str]:
 def require_approval(env: Environment, session: boto3.Session, variables: Mapping[str, str], change_id: str,
                      action: str, actor: str) -> None:
     """In the environments of the two-person rule, refuse unless another identity approved this change."""
-    from bluegreen import approvals  # noqa: PLC0415
+    from bluegreen import approvals
 
     if env.name not in approvals.ENVIRONMENTS:
         return
@@ -319,7 +224,7 @@ def require_approval(env: Environment, session: boto3.Session, variables: Mappin
 def run_evidence(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
                  db_kind: DbSwitchover | None = None) -> dict[str, Any]:
     """``bluegreen evidence <change id>`` gathers a pack; ``bluegreen evidence verify <folder>`` checks one."""
-    from bluegreen import approvals, evidence  # noqa: PLC0415
+    from bluegreen import approvals, evidence
 
     try:
         if args.what == "verify":
@@ -346,8 +251,8 @@ def run_evidence(args: argparse.Namespace, *, session_factory: SessionFactory, s
     status = None
     if variables.get("WRITER_ZONE_ID"):
         def status() -> Any:
-            from traffic_shifter import DbSwitchover, ShifterConfig  # noqa: PLC0415
-            from traffic_shifter.aws import Clients  # noqa: PLC0415
+            from traffic_shifter import DbSwitchover, ShifterConfig
+            from traffic_shifter.aws import Clients
 
             return (db_kind or DbSwitchover()).status(Clients(session), ShifterConfig.from_env(variables))
     at = approvals.now().isoformat()
@@ -368,7 +273,7 @@ def run_evidence(args: argparse.Namespace, *, session_factory: SessionFactory, s
 def run_approve(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
                 db_kind: DbSwitchover | None = None) -> dict[str, Any]:
     """``bluegreen approve``: the second operator's approval, as their STS identity, in the state table."""
-    from bluegreen import approvals  # noqa: PLC0415
+    from bluegreen import approvals
 
     env, session, variables = _deployment(args, session_factory)
     approver = caller(session)
@@ -397,10 +302,11 @@ def _deployment(args: argparse.Namespace, session_factory: SessionFactory) -> tu
 @contextmanager
 def _shifter_log(stderr: IO[str], verbose: bool) -> Iterator[None]:
     """The shifter's log is JSON lines meant for CloudWatch; here it goes to stderr, and only when asked."""
-    from aws_lambda_powertools import Logger  # noqa: PLC0415 - Powertools loads only for these commands
+    from aws_lambda_powertools import Logger  # Powertools loads only for these commands
 
     logger = Logger(service=LOG_SERVICE)  # the one logger every module of the shifter logs to
     handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler), "Powertools logs through a StreamHandler"
     previous = handler.stream, logger.log_level
     handler.setStream(stderr)
     logger.setLevel("INFO" if verbose else "CRITICAL")
@@ -443,7 +349,7 @@ def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr:
 
 def invoke_shifter(session: boto3.Session, env: Environment, event: Mapping[str, Any]) -> dict[str, Any]:
     """The function's answer to ``event`` (RequestResponse); a refusal or a failed run as a CliError."""
-    from botocore.config import Config  # noqa: PLC0415
+    from botocore.config import Config
 
     function = env.traffic_shifter_function
     client = session.client("lambda", config=Config(read_timeout=INVOKE_READ_TIMEOUT_SECONDS, retries={"max_attempts": 0}))
@@ -468,8 +374,8 @@ def invoke_shifter(session: boto3.Session, env: Environment, event: Mapping[str,
 
 def _run_db_here(event: Mapping[str, Any], variables: Mapping[str, str], session: boto3.Session, kind: DbSwitchover,
                  stderr: IO[str], verbose: bool) -> dict[str, Any]:
-    from traffic_shifter import ShiftError, ShifterConfig  # noqa: PLC0415 - see run_shift
-    from traffic_shifter.aws import Clients  # noqa: PLC0415
+    from traffic_shifter import ShifterConfig, ShiftError  # see run_shift
+    from traffic_shifter.aws import Clients
 
     with _shifter_log(stderr, verbose):
         try:
@@ -479,55 +385,10 @@ def _run_db_here(event: Mapping[str, Any], variables: Mapping[str, str], session
             raise CliError(describe(err)) from err
 
 
-def format_db(result: Mapping[str, Any]) -> str:
-    if result["command"] == "db switchover":
-        return "\n".join([f"db switchover -> {result['to']}:", *_changes(result["changes"])])
-    lines = [f"writer      {result['writer']} ({result['writer_name']} -> {result['writer_target']})",
-             f"switchover  to {result['switchover_to']}: {'READY' if result['ready'] else 'NOT ready'}"
-             + (" (an unfinished switchover is recovered first: see below)" if result.get("unfinished") else "")]
-    for c in result["guardrails"]:
-        lines.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['guardrail']}: {json.dumps(c['saw'], default=str, sort_keys=True)}")
-    lines += _format_unfinished(result.get("unfinished"), result.get("next_run") or {}, result.get("checked_at"))
-    return "\n".join(lines)
-
-
-#: What the next run (the next tick, or any ``bluegreen db`` command) does about the journal.
-NEXT_RUN = {
-    "none": "nothing to recover",
-    "wait": "WAIT: the switchover's run is alive (its lease is live); nothing is touched",
-    "finish": "FINISH it forward",
-    "undo": "UNDO it (the old writer keeps the writes)",
-}
-
-
-def _format_unfinished(unfinished: Mapping[str, Any] | None, nxt: Mapping[str, Any], checked_at: str | None) -> list[str]:
-    """The journal of a switchover that has not closed, and the recovery rule's verdict on it."""
-    if not unfinished:
-        lines = ["unfinished  none"]
-    else:
-        lease = unfinished.get("lease_until") or "-"
-        # Both are ISO-8601 UTC strings of one format, so they compare as text; journal.recovery decides the same way.
-        alive = bool(checked_at) and lease != "-" and checked_at < lease
-        lines = [
-            f"unfinished  switchover {unfinished.get('from')} -> {unfinished.get('to')} by {unfinished.get('by')} "
-            f"since {unfinished.get('at')} (run {unfinished.get('run')})",
-            f"            journal: done {', '.join(unfinished.get('done') or []) or '-'}; "
-            f"in progress {unfinished.get('doing') or '-'}",
-            f"            lease until {lease} ({'live: its run is still going' if alive else 'lapsed: its run died'}"
-            f"{', checked ' + checked_at if checked_at else ''})",
-        ]
-    action = str(nxt.get("action") or "none")
-    steps = list(nxt.get("steps") or [])
-    lines.append(f"next run    {NEXT_RUN.get(action, action)}{': ' + ', '.join(steps) if steps else ''}")
-    if unfinished and nxt.get("why"):
-        lines.append(f"            {nxt['why']}")
-    return lines
-
-
 def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
               db_kind: DbSwitchover | None = None) -> dict[str, Any]:
     # Imported here: the Lambda package's AWS side (boto3 clients, Powertools) loads only for this command.
-    from traffic_shifter import Shifter, ShiftError, StepKinds  # noqa: PLC0415
+    from traffic_shifter import Shifter, ShiftError, StepKinds
 
     change = change_of(args) if args.command != "status" else None
     env, session, variables = _deployment(args, session_factory)
@@ -549,95 +410,5 @@ def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stde
     return result
 
 
-# -- readable output -------------------------------------------------------------------------------
-def format_result(result: Mapping[str, Any]) -> str:
-    if result.get("command") in ("evidence", "evidence verify"):
-        return f"{result['command']}: {result['entries']} entries, chain head {result['head']}"
-    if result.get("command") == "approve":
-        return (f"approved: {result['change_id']} {result['action']} by {result['approved_by']} "
-                f"until {result['expires_at']}")
-    if str(result.get("command", "")).startswith("db "):
-        return format_db(result)
-    if result.get("command") == "status":
-        return format_status(result)
-    lines = []
-    decision = result["decision"]
-    lines.append(f"{decision['action']}: {decision['reason']}")
-    lines += _changes(result.get("changes", []))
-    lines += [f"  note: {n}" for n in result.get("notes", [])]
-    tick = result.get("tick")
-    if tick:
-        lines.append(f"then {tick['decision']['action']}: {tick['decision']['reason']}")
-        lines += _changes(tick.get("changes", []))
-    state = result["state"]
-    lines.append(f"status now: {state['status']} (step {_step(state['step_index'])}, version {state['version']})")
-    return "\n".join(lines)
-
-
-def _changes(changes: Sequence[str]) -> list[str]:
-    return [f"  changed: {c}" for c in changes] or ["  changed: nothing"]
-
-
-def _step(index: int) -> str:
-    return "-" if index < 0 else str(index + 1)
-
-
-def format_status(s: Mapping[str, Any]) -> str:
-    state = s["state"]
-    weights = s["weights"]
-    plan = s["plan"]
-    steps = plan.get("steps", []) if isinstance(plan, Mapping) else []
-    rows = [
-        ("deployment", f"{s.get('environment', '')} (function {s.get('function', '')})"),
-        ("status", f"{state['status']}, step {_step(state['step_index'])} of {len(steps) or '?'}, version {state['version']}"),
-        ("step started", state.get("step_started_at") or "-"),
-        ("reason", state.get("reason") or "-"),
-        ("updated by", f"{state.get('updated_by') or '-'} at {state.get('updated_at') or '-'}"),
-    ]
-    if state.get("pending"):
-        rows.append(("in progress", json.dumps(state["pending"], sort_keys=True)))
-    route53 = ", ".join(f"{r['type']} {r['blue']}/{r['green']}" for r in weights["route53"]) or "no weighted records"
-    expected = s.get("expected_green_weight")
-    sync = "in sync" if s.get("in_sync") else "NOT in sync"
-    listeners = weights.get("listeners") or []
-    if listeners:
-        # One ALB per colour (issue 16): every listener's weights, by its load balancer's name.
-        alb = ", ".join(f"{_alb_name(lw['listener'])} {lw['blue']}/{lw['green']}" for lw in listeners)
-    else:
-        alb = f"ALB {weights['alb']['blue']}/{weights['alb']['green']}"
-    rows.append(("weights", f"{alb} | Route 53 {route53} | SSM {weights['ssm']}"))
-    rows.append(("", f"(blue/green; the state expects green {expected if expected is not None else '?'}: {sync})"))
-    for i, gate in enumerate(s["gates"]):
-        reason = f": {gate['reason']}" if gate["state"] != "OK" else ""
-        rows.append(("gates" if i == 0 else "", f"{gate['state']:<17} {gate['name']}{reason}"))
-    if not s["gates"]:
-        rows.append(("gates", "none configured (the shift never advances)"))
-    for problem in s.get("problems", []):
-        rows.append(("PROBLEM", problem))
-    for i, step in enumerate(steps):
-        mark = ">" if i == state["step_index"] else " "
-        what = f"green {step['green_weight']}" if step.get("kind", "traffic") == "traffic" else step["kind"]
-        rows.append(("plan" if i == 0 else "", f"{mark} {i + 1}. {what}, bake {step['bake_seconds']} s"))
-    if state.get("plan_hash"):
-        # The shift runs the plan it was started on; an edited parameter holds it (docs/traffic-shifting.md).
-        same = state["plan_hash"] == s.get("plan_hash")
-        rows.append(("plan bound", f"{state['plan_hash']} ({'the parameter holds it' if same else 'the parameter holds ' + str(s.get('plan_hash')) + ': EDITED, the shift holds'})"))
-    low = s.get("low_traffic")
-    if low:
-        served = "?" if low["green_requests"] is None else f"{low['green_requests']:.0f}"
-        rows.append(("traffic", f"green served {served} request(s) this bake (LOW_TRAFFIC_MIN_REQUESTS {low['min_requests']})"
-                                + (": too few, the step holds" if low["holding"] else "")))
-    nxt = s.get("next_tick") or {}
-    rows.append(("next tick", f"{nxt.get('action')}: {nxt.get('reason')}"))
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-
-
-def _alb_name(listener_arn: str) -> str:
-    """``arn:...:listener/app/alb-blue-dev-d01/<id>/<id>`` -> ``alb-blue-dev-d01``."""
-    parts = listener_arn.split("/")
-    return parts[2] if len(parts) >= 5 and parts[1] in ("app", "net") else listener_arn

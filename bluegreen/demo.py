@@ -136,8 +136,8 @@ class Emulated:
             raise DemoError(f"the traffic shifter failed on {asked!r} ({error.get('errorType', response['FunctionError'])}): "
                             f"{explain_text(str(error.get('errorMessage', '')))}")
         if not isinstance(body, dict) or body.get("ok") is False or "state" not in body:
-            error = body.get("error") if isinstance(body, dict) else None
-            raise DemoError(f"the traffic shifter refused {asked!r}: {explain_text(str(error or body))}")
+            refusal = body.get("error") if isinstance(body, dict) else None
+            raise DemoError(f"the traffic shifter refused {asked!r}: {explain_text(str(refusal or body))}")
         return body
 
     def lambda_env(self) -> dict[str, str]:
@@ -148,7 +148,7 @@ class Emulated:
         arns = {key: env[key].split(",") for key in ("LISTENER_ARNS", "BLUE_TARGET_GROUP_ARNS", "GREEN_TARGET_GROUP_ARNS")}
         listeners = []
         for listener_arn, blue, green in zip(arns["LISTENER_ARNS"], arns["BLUE_TARGET_GROUP_ARNS"],
-                                             arns["GREEN_TARGET_GROUP_ARNS"]):
+                                             arns["GREEN_TARGET_GROUP_ARNS"], strict=False):
             listener = self.elb.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]
             groups = {g["TargetGroupArn"]: g.get("Weight") for g in
                       listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]}
@@ -234,7 +234,7 @@ def shift_with_fault(aws: Emulated, report: Report) -> None:
         reading = aws.weights(env)
         report.steps.append({"t": time.monotonic() - start, "event": event, "listeners": reading.listeners,
                              "r53": reading.r53, "aliases": reading.aliases, "ssm": reading.ssm, "status": status})
-        edges = "   ".join(f"{edge} ALB {w:>6}" for edge, w in zip(COLOURS, reading.listeners))
+        edges = "   ".join(f"{edge} ALB {w:>6}" for edge, w in zip(COLOURS, reading.listeners, strict=False))
         records = ", ".join(f"{c} -> {reading.aliases.get(c)}" for c in COLOURS)
         say(f"{event:<34} {edges}   Route 53 {reading.r53:>7} ({records})   SSM {reading.ssm:>3}   {status}")
         return reading

@@ -24,8 +24,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from bluegreen import local_mariadb
 
@@ -52,7 +52,7 @@ class StandIns:
         self.servers: dict[str, local_mariadb.MariaDB] = {}
         self.tls: dict[str, str] = {}
 
-    def __enter__(self) -> "StandIns":
+    def __enter__(self) -> StandIns:
         try:
             self._tmp = tempfile.mkdtemp(prefix="standins-", dir=self._base_dir)
             self.tls = local_mariadb.write_test_tls(Path(self._tmp))

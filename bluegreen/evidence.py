@@ -27,10 +27,11 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 MANIFEST = "manifest.json"
 GENESIS = "0" * 64
@@ -112,7 +113,8 @@ def deployment_sources(session: Any, variables: dict[str, str], change_id: str, 
              if variables.get(k)]
 
     def items(predicate: Callable[[str], bool]) -> list[dict[str, Any]]:
-        out, kwargs = [], {}
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
         while True:
             page = table.scan(ConsistentRead=True, **kwargs)
             out += [i for i in page.get("Items", []) if predicate(str(i.get("plan_id", "")))]
@@ -121,7 +123,8 @@ def deployment_sources(session: Any, variables: dict[str, str], change_id: str, 
             kwargs = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
     def weights() -> list[dict[str, Any]]:
-        ssm, out, kwargs = session.client("ssm"), [], {}
+        ssm, out = session.client("ssm"), []
+        kwargs: dict[str, Any] = {}
         while True:
             page = ssm.get_parameter_history(Name=f"{prefix}/traffic/green-weight", **kwargs)
             out += [{"at": p["LastModifiedDate"], "green_weight": p["Value"], "by": p.get("LastModifiedUser")}
@@ -140,7 +143,8 @@ def deployment_sources(session: Any, variables: dict[str, str], change_id: str, 
         return sorted(out, key=lambda h: h["at"])
 
     def decisions() -> list[dict[str, Any]]:
-        logs, out, kwargs = session.client("logs"), [], {}
+        logs, out = session.client("logs"), []
+        kwargs: dict[str, Any] = {}
         while True:
             page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}", **kwargs)
             out += [{"at": e["timestamp"], "stream": e["logStreamName"], "message": e["message"]} for e in page["events"]]
@@ -175,9 +179,9 @@ def file_sources(review: Path | None, attachments: list[Path]) -> list[Source]:
     sources = []
     if review is not None:
         for path in sorted(review.glob("*.json")):
-            sources.append(Source(f"change-set--{path.name}", lambda p=path: p.read_bytes()))
+            sources.append(Source(f"change-set--{path.name}", path.read_bytes))
     for path in attachments:
-        sources.append(Source(f"attached--{path.name}", lambda p=path: p.read_bytes()))
+        sources.append(Source(f"attached--{path.name}", path.read_bytes))
     return sources
 
 
@@ -194,7 +198,7 @@ def read(source: Source) -> bytes:
 
 def _when(value: Any) -> datetime:
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, timezone.utc)
+        return datetime.fromtimestamp(value / 1000, UTC)
     if isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
@@ -211,12 +215,13 @@ def timeline(weights: list[dict[str, Any]], gates: list[dict[str, Any]], writer_
     fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
     if weights:
         times = [_when(w["at"]) for w in weights]
-        ax.step(times, [float(w["green_weight"]) for w in weights], where="post", label="green weight %")
+        ax.step(times, [float(w["green_weight"]) for w in weights], where="post", label="green weight %")  # type: ignore[arg-type]  # matplotlib plots datetimes (its stubs say numbers)
     alarms = [g for g in gates if (g.get("data") or {}).get("newState", {}).get("stateValue") == "ALARM"]
     if alarms:
-        ax.scatter([_when(g["at"]) for g in alarms], [100] * len(alarms), color="red", marker="v", label="gate ALARM")
+        ax.scatter([_when(g["at"]) for g in alarms], [100] * len(alarms), color="red", marker="v",  # type: ignore[arg-type]  # matplotlib plots datetimes
+                   label="gate ALARM")
     for move in writer_moves:
-        ax.axvline(_when(move["at"]), color="purple", linestyle="--", label=f"writer -> {move.get('to')}")
+        ax.axvline(_when(move["at"]), color="purple", linestyle="--", label=f"writer -> {move.get('to')}")  # type: ignore[arg-type]  # a datetime
     ax.set_ylim(-5, 110)
     ax.set_ylabel("% of traffic on green")
     ax.set_title(title)
@@ -251,7 +256,7 @@ def build(folder: Path, change_id: str, meta: dict[str, Any], sources: list[Sour
     folder.mkdir(parents=True, exist_ok=True)
     contents: list[tuple[str, bytes]] = [("meta.json", as_json(meta))]
     contents += [(s.name, read(s)) for s in sources]
-    by_name = {name: data for name, data in contents}
+    by_name = dict(contents)
 
     def loaded(name: str) -> list[dict[str, Any]]:
         try:

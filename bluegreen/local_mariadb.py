@@ -110,14 +110,14 @@ def write_test_tls(base: Path) -> dict:
     """A throw-away CA and a server certificate for 127.0.0.1 (files ca/cert/key under ``base``): a stand-in
     server's TLS that clients verify, host name included, as they verify Aurora's against the RDS CA bundle."""
     import datetime
+    import ipaddress
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "payment-api test CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
@@ -168,7 +168,7 @@ class MariaDB:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
-    def start(self) -> "MariaDB":
+    def start(self) -> MariaDB:
         server, install = binaries()
         if self._asked_port:
             check_port_free(self._asked_port)
@@ -179,7 +179,7 @@ class MariaDB:
             self.stop()
             raise
 
-    def _start(self, server: str, install: str) -> "MariaDB":
+    def _start(self, server: str, install: str) -> MariaDB:
         if self._base_dir is not None:
             self._base_dir.mkdir(parents=True, exist_ok=True)
             self.base = Path(tempfile.mkdtemp(prefix=f"mariadb-{self.name}-", dir=self._base_dir))
@@ -217,7 +217,7 @@ class MariaDB:
                 pymysql.connect(unix_socket=self.socket_path, user="root", connect_timeout=2).close()
                 return
             except pymysql.err.OperationalError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
+                if self.proc is None or self.proc.poll() is not None or time.monotonic() > deadline:
                     log = self.error_log()[-2000:]
                     hint = " (port taken?)" if "Address already in use" in log else ""
                     raise MariaDBError(f"mariadbd {self.name} did not start{hint}: {log}") from None
@@ -246,7 +246,7 @@ class MariaDB:
         if self.base is not None and not self.keep:
             shutil.rmtree(self.base, ignore_errors=True)
 
-    def __enter__(self) -> "MariaDB":
+    def __enter__(self) -> MariaDB:
         return self.start()
 
     def __exit__(self, *exc) -> None:

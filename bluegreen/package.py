@@ -30,8 +30,9 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from bluegreen import cfn, lambda_zip, nested
 from bluegreen.s3_objects import default_kms_key, object_exists
@@ -122,7 +123,7 @@ def put(s3: Any, bucket: str, key: str, data: bytes, kms_key: str, content_type:
 def put_trust_store_object(s3: Any, bucket: str, kind: str, key: str, file: str, kms_key: str, root: Path) -> bool:
     """The trust store's CA bundle or CRL, as !upload_trust_store puts it into the artifacts bucket for the
     Sceptre stacks: from its file when the config names one, else it must be in the bucket already."""
-    from bluegreen import trust_store  # noqa: PLC0415
+    from bluegreen import trust_store
 
     if not file:
         if not object_exists(s3, bucket, key):

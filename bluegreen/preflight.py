@@ -168,9 +168,9 @@ def check_client_trust_store(environment: str, key: object, file: object, root: 
     """Both ALBs verify client certificates against one trust store: its CA bundle needs an S3 key, and
     prod names the bundle file (CA certificates are public; the file is what a review reads) so no prod
     launch goes ahead without one. A named file must be a PEM bundle of CA certificates."""
-    from pathlib import Path  # noqa: PLC0415
+    from pathlib import Path
 
-    from bluegreen import trust_store  # noqa: PLC0415
+    from bluegreen import trust_store
 
     if not key:
         raise PreflightError(

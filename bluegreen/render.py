@@ -32,6 +32,8 @@ def handlers(templates_dir: Path = TEMPLATES_DIR) -> list[Path]:
 def handler_output(handler: Path) -> str:
     """Load a handler file the way Sceptre's file handler does and call it: the compact body."""
     spec = importlib.util.spec_from_file_location(f"_template_{handler.stem}", handler)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{handler}: not a Python file Sceptre's handler could load")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.sceptre_handler(None)

@@ -17,14 +17,15 @@ default KMS key is refused rather than given an object encrypted with some other
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError
 from sceptre.hooks import Hook
 
-from bluegreen.aws_failures import names_aws_failures
 from bluegreen import lambda_zip
+from bluegreen.aws_failures import names_aws_failures
 from bluegreen.s3_objects import default_kms_key, object_exists
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

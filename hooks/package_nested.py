@@ -18,13 +18,14 @@ one without a default KMS key is refused before anything is uploaded.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sceptre.exceptions import InvalidHookArgumentTypeError, SceptreException
 from sceptre.hooks import Hook
 
-from bluegreen.aws_failures import names_aws_failures
 from bluegreen import lambda_zip, nested, package
+from bluegreen.aws_failures import names_aws_failures
 
 
 class NestedPackagingError(SceptreException):

@@ -34,10 +34,11 @@ first, then the stack's.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from copy import deepcopy
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sceptre.config import reader as _config_reader
 from sceptre.config import strategies as _strategies
@@ -73,7 +74,7 @@ _config_reader.CONFIG_MERGE_STRATEGY_OVERRIDES["hooks"] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def other_vpc_cidrs(project_path: str, environment: str) -> dict[str, str]:
     """{environment: vpc_cidr} of the project's other environments that set vpc_cidr, as Sceptre reads
     their groups (bluegreen.environments; read once per run: every stack of the plan asks).

@@ -10,8 +10,9 @@ new key, so CloudFormation updates the function exactly when its code changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sceptre.exceptions import InvalidResolverArgumentError
 from sceptre.resolvers import Resolver

@@ -16,6 +16,8 @@ A green_weight that comes from a nested resolver is checked when it resolves.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from sceptre.exceptions import InvalidResolverArgumentError
 from sceptre.resolvers import Resolver
 
@@ -63,6 +65,6 @@ class TrafficWeight(Resolver):
         # The stack's group: the route53 group holds every weight, so updating it moves them together.
         return self.stack.name.rsplit("/", 1)[0] if self.stack is not None else "dev/route53"
 
-    def _fail(self, message: str, err: Exception | None = None):
+    def _fail(self, message: str, err: Exception | None = None) -> NoReturn:
         prefix = f"{self.stack.name} - " if self.stack is not None else ""
         raise InvalidResolverArgumentError(prefix + message) from err

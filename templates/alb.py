@@ -35,7 +35,6 @@ from troposphere.wafv2 import (
     BlockAction,
     DefaultAction,
     LoggingConfigurationFieldToMatch,
-    LoggingConfiguration as WafLoggingConfiguration,
     ManagedRuleGroupStatement,
     OverrideAction,
     RateBasedStatement,
@@ -46,6 +45,9 @@ from troposphere.wafv2 import (
     WebACL,
     WebACLAssociation,
     WebACLRule,
+)
+from troposphere.wafv2 import (
+    LoggingConfiguration as WafLoggingConfiguration,
 )
 
 from bluegreen import cfn_parameters as params

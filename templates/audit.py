@@ -37,7 +37,14 @@ from troposphere.logs import AccountPolicy, MetricFilter, MetricTransformation
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import NAME_TAIL, deletable, export, name, new_template, suppressions, tags, to_json
 from bluegreen.cfn_iam import (
-    allow, deny, managed_policy, policy_document, role, service_trust, this_account, via_service,
+    allow,
+    deny,
+    managed_policy,
+    policy_document,
+    role,
+    service_trust,
+    this_account,
+    via_service,
 )
 from bluegreen.cfn_storage import bucket, bucket_policy, lifecycle_rule, log_group, topic
 

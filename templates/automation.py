@@ -33,7 +33,17 @@ from troposphere.sqs import Queue, QueuePolicy
 from bluegreen import cfn_lambda
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import (
-    COLOURS, EDGES, MARKER_SCHEMA, NAME_TAIL, cap, db_instance_arn_tail, deletable, export, name, new_template, tags,
+    COLOURS,
+    EDGES,
+    MARKER_SCHEMA,
+    NAME_TAIL,
+    cap,
+    db_instance_arn_tail,
+    deletable,
+    export,
+    name,
+    new_template,
+    tags,
     target_group,
     to_json,
 )
@@ -320,13 +330,13 @@ def _function(t, dlq, table):
 def _triggers(t, function, dlq):
     """The schedule and the gate alarms' state changes run the function; what they cannot hand over
     goes to the DLQ."""
-    target = dict(
-        Arn=GetAtt(function, "Arn"),
-        Id="traffic-shifter",
+    target = {
+        "Arn": GetAtt(function, "Arn"),
+        "Id": "traffic-shifter",
         # EventBridge retries only a failed hand-over to Lambda, not a failed run.
-        RetryPolicy=RetryPolicy(MaximumRetryAttempts=2, MaximumEventAgeInSeconds=MAX_EVENT_AGE_SECONDS),
-        DeadLetterConfig=TargetDeadLetterConfig(Arn=GetAtt(dlq, "Arn")),
-    )
+        "RetryPolicy": RetryPolicy(MaximumRetryAttempts=2, MaximumEventAgeInSeconds=MAX_EVENT_AGE_SECONDS),
+        "DeadLetterConfig": TargetDeadLetterConfig(Arn=GetAtt(dlq, "Arn")),
+    }
     schedule = t.add_resource(Rule(
         "ScheduleRule",
         Name=name("rule", "shift-schedule"),

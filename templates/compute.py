@@ -56,7 +56,19 @@ from troposphere.ecs import Environment as EnvironmentVariable
 
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import (
-    APP_DB_USER, COLOURS, DB_NAME, DB_PORT, EDGES, WRITE_RETRY_SECONDS, NAME_TAIL, cap, export, name, new_template, tags, target_group,
+    APP_DB_USER,
+    COLOURS,
+    DB_NAME,
+    DB_PORT,
+    EDGES,
+    NAME_TAIL,
+    WRITE_RETRY_SECONDS,
+    cap,
+    export,
+    name,
+    new_template,
+    tags,
+    target_group,
     to_json,
 )
 from bluegreen.cfn_alarms import payments_namespace

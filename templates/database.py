@@ -18,9 +18,20 @@ from troposphere.secretsmanager import HostedRotationLambda, RotationRules, Rota
 
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import (
-    APP_DB_USER, COLOURS, DB_NAME, DB_PORT, NAME_TAIL, PASSWORD_EXCLUDED_CHARACTERS, cap, db_instance_name, deletable,
-    export, name,
-    new_template, tags, to_json,
+    APP_DB_USER,
+    COLOURS,
+    DB_NAME,
+    DB_PORT,
+    NAME_TAIL,
+    PASSWORD_EXCLUDED_CHARACTERS,
+    cap,
+    db_instance_name,
+    deletable,
+    export,
+    name,
+    new_template,
+    tags,
+    to_json,
 )
 from bluegreen.cfn_alarms import GATE_EVALUATION, dimensions, expression, metric_query
 from bluegreen.cfn_iam import role, service_trust

@@ -24,7 +24,17 @@ from troposphere.dms import Endpoint, MySqlSettings, ReplicationInstance, Replic
 
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import (
-    COLOURS, DB_NAME, MARKER_SCHEMA, NAME_TAIL, cap, deletable, export, name, new_template, tags, to_json,
+    COLOURS,
+    DB_NAME,
+    MARKER_SCHEMA,
+    NAME_TAIL,
+    cap,
+    deletable,
+    export,
+    name,
+    new_template,
+    tags,
+    to_json,
 )
 from bluegreen.cfn_alarms import GATE_EVALUATION, dimensions, expression, metric_query
 from bluegreen.cfn_iam import allow, policy_and_role, role, service_trust, via_service

@@ -24,18 +24,20 @@ changes who may connect.
 from troposphere import Ref
 from troposphere.elasticloadbalancingv2 import (
     Action,
-    Certificate as ListenerCertificate,
     Condition,
     ForwardConfig,
     HttpHeaderConfig,
     Listener,
     ListenerRule,
-    MutualAuthentication,
     ListenerRuleAction,
+    MutualAuthentication,
     RedirectConfig,
     SourceIpConfig,
     TargetGroupStickinessConfig,
     TargetGroupTuple,
+)
+from troposphere.elasticloadbalancingv2 import (
+    Certificate as ListenerCertificate,
 )
 
 from bluegreen import cfn_parameters as params

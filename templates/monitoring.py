@@ -58,9 +58,9 @@ from bluegreen.cfn_alarms import (
     metric_query,
     payments_namespace,
 )
-from payment_api import metrics as emf
 from bluegreen.cfn_iam import allow, deny, this_account
 from bluegreen.cfn_storage import topic as encrypted_topic
+from payment_api import metrics as emf
 
 ALB = "AWS/ApplicationELB"
 NUMBER = "@@%s@@"

@@ -14,7 +14,16 @@ from troposphere.kms import Alias, Key
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from bluegreen.cfn import (
-    COLOURS, NAME_TAIL, PASSWORD_EXCLUDED_CHARACTERS, cap, deletable, export, name, new_template, tags, to_json,
+    COLOURS,
+    NAME_TAIL,
+    PASSWORD_EXCLUDED_CHARACTERS,
+    cap,
+    deletable,
+    export,
+    name,
+    new_template,
+    tags,
+    to_json,
 )
 from bluegreen.cfn_iam import allow, policy_document, via_service
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bluegreen.cfn import APP_DB_USER
 from bluegreen.environments import stacks, unresolved_parameters
@@ -44,7 +45,7 @@ class Stack:
     region: str
     template: dict[str, Any]
     raw_parameters: dict[str, Any]
-    environment: "Environment" = field(repr=False, default=None)  # type: ignore[assignment]
+    environment: Environment = field(repr=False, default=None)  # type: ignore[assignment]  # set by the loader right after construction
 
     @functools.cached_property
     def parameters(self) -> dict[str, Any]:
@@ -181,7 +182,7 @@ class Environment:
         if isinstance(raw, (str, int, float, bool)):
             return str(raw) if not isinstance(raw, str) else raw
         if type(raw).__name__ == "StackOutput":
-            path, key = raw._argument.split("::")  # noqa: SLF001 (reading .argument would resolve it)
+            path, key = raw._argument.split("::")
             stack = self.stacks[path.removesuffix(".yaml")]
             return stack.evaluate(stack.template["Outputs"][key]["Value"])
         return f"<{type(raw).__name__}>"  # !ssm, !traffic_weight, !lambda_code_key: values, not names
@@ -208,7 +209,7 @@ Described = tuple[Any, dict[str, Any], list[str]]
 def _describe(s: Stack, logical: str, r: dict[str, Any]) -> Described:
     t = r["Type"]
     token = s.token(logical)
-    p = lambda key, default=None: _prop(s, r, key, default)  # noqa: E731
+    p = lambda key, default=None: _prop(s, r, key, default)  # noqa: E731 - a one-line accessor, local to this function
     if t == "AWS::Logs::LogGroup":
         name = p("LogGroupName", lambda: token)
         arn = _arn(s, "logs", f"log-group:{name}")
@@ -399,7 +400,7 @@ def intersects(pattern: str, identifier: str) -> bool:
     """Can an IAM Resource pattern (``*``, ``?``) and an identifier (``*`` for a part named later)
     name one and the same resource?"""
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def f(i: int, j: int) -> bool:
         if i == len(pattern) and j == len(identifier):
             return True

@@ -19,7 +19,7 @@ LAUNCHER = ROOT / "scripts" / "emulator"
 if str(ROOT / "emulator") not in sys.path:
     sys.path.insert(0, str(ROOT / "emulator"))  # the launcher API is standard library only
 
-from bluegreen_emulator import launcher  # noqa: E402
+from bluegreen_emulator import launcher  # noqa: E402 - after sys.path has the emulator's folder (its own venv's package)
 
 
 def free_port() -> int:

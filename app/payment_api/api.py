@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -102,7 +101,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     faults = FaultInjector(engine) if settings.rehearsal_faults else None
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):  # noqa: ANN202 - FastAPI's lifespan signature
+    async def lifespan(_app: FastAPI):  # FastAPI's lifespan signature
         # A write pause (the fence, the name move) keeps each paying request's thread asleep between
         # retries; at 70 payments/s per task a 2 s pause holds ~150 of them. anyio's default of 40
         # threads would queue every request behind those (and the health check with them, so the
@@ -128,7 +127,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         started = time.perf_counter()
         idem = request.headers.get(KEY_HEADER)
         logged_key = idem
-        outcome, status, payment_id, attempts, notes = "error", 500, None, None, ()
+        notes: tuple[str, ...] = ()
+        outcome, status, payment_id, attempts = "error", 500, None, None
         try:
             merchants, refusal, refused = await caller(request)
             if refusal is not None:
@@ -226,7 +226,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 
     # The health check's own pool (same login, same events, e.g. the IAM token per connection): in a write
     # pause every pooled connection may be busy with a retrying payment, and a full pool is not a dead writer.
-    health_engine = engine.twin()
+    health_engine = engine.twin()  # type: ignore[attr-defined]  # the WriterEngines make_engine gives (an Engine with its twin)
 
     def _writer_state() -> str | None:
         """None when the writer answers as a writer; else why not."""

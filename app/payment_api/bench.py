@@ -50,7 +50,8 @@ def percentile(values: list[float], p: float) -> float:
 async def step(url: str, rate: float, seconds: float, run_id: str, identity: dict[str, str]) -> dict:
     import httpx
 
-    latencies, statuses = [], {}
+    latencies: list[float] = []
+    statuses: dict[int | str, int] = {}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=url, verify=False, timeout=30, limits=limits) as client:
         async def one(i: int, due: float) -> None:
@@ -58,7 +59,7 @@ async def step(url: str, rate: float, seconds: float, run_id: str, identity: dic
                     "currency": "EUR", "card_token": f"tok_{run_id}_{i}"}
             try:
                 r = await client.post("/payments", json=body, headers={**identity, "Idempotency-Key": f"{run_id}-{rate}-{i}"})
-                status = r.status_code
+                status: int | str = r.status_code
             except httpx.HTTPError:
                 status = "error"
             latencies.append(time.perf_counter() - due)
@@ -101,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     migrate(Settings.from_env(env, purpose="migrate"), create_app_user=True, say=lambda line: None)
     # The benchmark talks to the service directly, so it sets the headers the load balancer would set for
     # a verified client certificate, and grants that client the merchants it pays for.
-    from payment_api import client_identity  # noqa: PLC0415
-    from payment_api.migrate import admin_engine  # noqa: PLC0415
+    from payment_api import client_identity
+    from payment_api.migrate import admin_engine
 
     client = client_identity.self_signed_client(f"bench-{uuid.uuid4().hex[:8]}")
     identity = client_identity.alb_headers(client)

@@ -7,6 +7,7 @@ import json
 import ssl
 import sys
 import urllib.request
+from typing import Any
 
 from payment_api import __version__
 from payment_api.settings import Settings, SettingsError
@@ -25,8 +26,8 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.tls_self_signed:
         tls.write_self_signed(settings.tls_cert_file, settings.tls_key_file)
     # Bounded admission (admission.py): beyond its capacity the process answers 503 + Retry-After at once.
-    app = Admission(create_app(settings, make_engine(settings)))
-    https = {"ssl_certfile": settings.tls_cert_file, "ssl_keyfile": settings.tls_key_file} if settings.https else {}
+    app = Admission(create_app(settings, make_engine(settings)))  # type: ignore[arg-type]  # WriterEngines serves as the Engine
+    https: dict[str, Any] = {"ssl_certfile": settings.tls_cert_file, "ssl_keyfile": settings.tls_key_file} if settings.https else {}
     # One worker per task (ECS scales tasks, not processes); no access log: our own JSON line per request.
     uvicorn.run(app, host=args.host, port=args.port or settings.app_port, workers=1, access_log=False,
                 log_config=None, timeout_graceful_shutdown=20, **https)

@@ -30,8 +30,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote
 
 from cryptography import x509
@@ -67,7 +68,7 @@ class ClientIdentity:
     not_after: datetime
 
 
-def _one(headers: Mapping[str, str] | object, name: str) -> str:
+def _one(headers: Any, name: str) -> str:  # Starlette's Headers or any mapping
     getlist = getattr(headers, "getlist", None)  # Starlette's Headers: every occurrence, any letter case
     values = getlist(name) if getlist else ([headers[name]] if name in headers else [])
     if not values:
@@ -78,7 +79,7 @@ def _one(headers: Mapping[str, str] | object, name: str) -> str:
 
 
 def _instant(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def _dn(name: str, text: str) -> x509.Name:
@@ -101,7 +102,7 @@ def leaf_certificate(header: str) -> x509.Certificate:
     match = _PEM.match(unquote(header))
     if not match:
         raise IdentityError(f"{LEAF} is not a URL-encoded PEM certificate")
-    import base64  # noqa: PLC0415
+    import base64
 
     try:
         # Re-wrapped from the base64 body: a PEM on one line (as a proxy may send it) is as valid as 64-column lines.
@@ -115,7 +116,7 @@ def from_headers(headers: Mapping[str, str], now: datetime | None = None) -> Cli
     identity = _identity(*(_one(headers, name) for name in REQUIRED))
     # The load balancer refused an expired certificate at the handshake; a long-lived connection or a
     # replayed header must not outlive it here either.
-    if not identity.not_before <= (now or datetime.now(timezone.utc)) <= identity.not_after:
+    if not identity.not_before <= (now or datetime.now(UTC)) <= identity.not_after:
         raise IdentityError("the client certificate is not valid at this time")
     return identity
 
@@ -175,9 +176,9 @@ def alb_headers(cert: x509.Certificate) -> dict[str, str]:
     """The headers the ALB sets for a verified ``cert``: for whatever stands in for it (the benchmark,
     the tests). Hex serial, RFC 2253 issuer and subject, ISO 8601 validity, the leaf as URL-encoded PEM
     with +=/ left as they are."""
-    from urllib.parse import quote  # noqa: PLC0415
+    from urllib.parse import quote
 
-    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives import serialization
 
     iso = "%Y-%m-%dT%H:%M:%SZ"
     return {
@@ -191,34 +192,34 @@ def alb_headers(cert: x509.Certificate) -> dict[str, str]:
 
 def self_signed_client(common_name: str, *, days: int = 1) -> x509.Certificate:
     """A throw-away client certificate (the benchmark's, which talks to the service without a load balancer)."""
-    import datetime as dt  # noqa: PLC0415
+    import datetime as dt
 
-    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "payment-api"),
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(dt.UTC).replace(microsecond=0)
     return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=days)).sign(key, hashes.SHA256()))
 
 
-def grant(conn, subject: str, merchant_ids: Sequence[str]) -> int:  # noqa: ANN001 - a SQLAlchemy Connection
+def grant(conn, subject: str, merchant_ids: Sequence[str]) -> int:  # a SQLAlchemy Connection
     """Onboard: ``subject`` may act for ``merchant_ids`` (existing grants are kept). Returns rows added."""
     _dn(SUBJECT, subject)
-    from sqlalchemy.dialects.mysql import insert as mysql_insert  # noqa: PLC0415
+    from sqlalchemy.dialects.mysql import insert as mysql_insert
 
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     rows = [{"client_subject": subject, "merchant_id": m, "created_at": now} for m in merchant_ids]
     if not rows:
         return 0
     return conn.execute(mysql_insert(client_merchants).prefix_with("IGNORE"), rows).rowcount
 
 
-def grants(conn, subject: str | None = None) -> list[tuple[str, str]]:  # noqa: ANN001
+def grants(conn, subject: str | None = None) -> list[tuple[str, str]]:
     """(subject, merchant id) of every grant, or of one subject's."""
     query = select(client_merchants.c.client_subject, client_merchants.c.merchant_id).order_by(
         client_merchants.c.client_subject, client_merchants.c.merchant_id)
@@ -227,7 +228,7 @@ def grants(conn, subject: str | None = None) -> list[tuple[str, str]]:  # noqa: 
     return [(s, m) for s, m in conn.execute(query)]
 
 
-def revoke(conn, subject: str, merchant_ids: Sequence[str] = ()) -> int:  # noqa: ANN001
+def revoke(conn, subject: str, merchant_ids: Sequence[str] = ()) -> int:
     """Offboard: remove ``subject``'s grants (all of them when no merchant is named). Returns rows removed."""
     query = client_merchants.delete().where(client_merchants.c.client_subject == subject)
     if merchant_ids:

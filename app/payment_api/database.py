@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import pymysql
 from sqlalchemy import URL, Engine, create_engine, event
@@ -143,14 +143,14 @@ class WriterEngines:
         log.info("database: %s (%s) refused or dropped a write; trying %s (%s)", name, self.hosts[name],
                  self._current, self.hosts[self._current])
 
-    def connect(self):  # noqa: ANN201 - a SQLAlchemy Connection
+    def connect(self):  # a SQLAlchemy Connection
         return self.engines[self._current].connect()
 
     def dispose(self) -> None:
         for engine in self.engines.values():
             engine.dispose()
 
-    def twin(self) -> "WriterEngines":
+    def twin(self) -> WriterEngines:
         """Same endpoints, logins and writer choice, pools of their own (the health check's: in a write
         pause every pooled connection may be busy with a retrying payment, and a full pool is no dead writer)."""
         return _Twin(self)
@@ -165,7 +165,7 @@ class _Twin(WriterEngines):
     def current(self) -> str:
         return self.of.current
 
-    def connect(self):  # noqa: ANN201
+    def connect(self):
         return self.engines[self.of.current].connect()
 
 
@@ -184,7 +184,7 @@ def _engine(settings: Settings, name: str, host: str, sign: TokenFunction | None
     )
 
     @event.listens_for(engine, "do_connect")
-    def _login(dialect, conn_rec, cargs, cparams):  # noqa: ANN001, ANN202 - SQLAlchemy's event signature
+    def _login(dialect, conn_rec, cargs, cparams):  # SQLAlchemy's event signature
         if sign is not None:
             cparams["password"] = sign(host)  # fresh for this connection and endpoint; never stored or logged
         elif settings.db_password:
@@ -192,7 +192,7 @@ def _engine(settings: Settings, name: str, host: str, sign: TokenFunction | None
         return open_connection(settings, cparams)
 
     @event.listens_for(engine, "handle_error")
-    def _maybe_moved(ctx):  # noqa: ANN001, ANN202
+    def _maybe_moved(ctx):
         router = writers()
         if router is not None and moves_the_writer(ctx.original_exception, ctx.is_disconnect):
             router.refused(name)
@@ -204,7 +204,7 @@ def _engine(settings: Settings, name: str, host: str, sign: TokenFunction | None
                 pass
 
     @event.listens_for(engine, "checkout")
-    def _refresh_privileges(dbapi_conn, record, proxy):  # noqa: ANN001, ANN202
+    def _refresh_privileges(dbapi_conn, record, proxy):
         if record.info.pop(REFRESH, False):
             with dbapi_conn.cursor() as cur:  # schema-level grants apply to an open session at its next USE
                 cur.execute(f"USE `{settings.db_name}`")

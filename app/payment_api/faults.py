@@ -15,7 +15,6 @@ import asyncio
 import random
 import time
 from dataclasses import asdict, dataclass
-
 from typing import Any
 
 from sqlalchemy import event
@@ -33,7 +32,7 @@ class Faults:
     db_delay_ms: float = 0.0
 
     @classmethod
-    def parse(cls, body: object) -> "Faults":
+    def parse(cls, body: object) -> Faults:
         """From a JSON body; ValueError naming what is wrong."""
         if not isinstance(body, dict) or set(body) - set(cls.__dataclass_fields__):
             raise ValueError(f"a JSON object with some of {', '.join(cls.__dataclass_fields__)}")

@@ -50,7 +50,7 @@ def admin_engine(settings: Settings, *, database_name: str | None = "") -> Engin
         connect_args=database.connect_args(settings), poolclass=NullPool)
     if settings.db_admin_password:
         @event.listens_for(engine, "do_connect")
-        def _password(dialect, conn_rec, cargs, cparams):  # noqa: ANN001 - SQLAlchemy's event signature
+        def _password(dialect, conn_rec, cargs, cparams):  # SQLAlchemy's event signature
             cparams["password"] = settings.db_admin_password
     return engine
 
@@ -70,7 +70,7 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar() if exists else None
 
 
-def migrate(settings: Settings, *, create_app_user: bool = False, fenced: bool = False, say=print) -> list[str]:  # noqa: ANN001
+def migrate(settings: Settings, *, create_app_user: bool = False, fenced: bool = False, say=print) -> list[str]:
     """Create the schema if missing, upgrade it to head, optionally create the app user. Returns what it did."""
     db = _identifier("DB_NAME", settings.db_name)
     done = []

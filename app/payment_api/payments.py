@@ -17,9 +17,9 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy import exc as sa_exc
@@ -68,7 +68,7 @@ class Outcome:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _answer_body(payment_id: str, colour: str) -> bytes:
@@ -87,7 +87,8 @@ class PaymentStore:
     # -- writes ---------------------------------------------------------------------------------
     def create(self, key: str, request: PaymentRequest) -> Outcome:
         request_hash = request.fingerprint()
-        start, attempt, notes = self.clock(), 0, []
+        notes: list[str] = []
+        start, attempt = self.clock(), 0
         while True:
             try:
                 if attempt:
@@ -155,7 +156,7 @@ class PaymentStore:
         return Outcome("created", 201, body, payment_id, attempts, tuple(notes))
 
     @staticmethod
-    def _drop_if_needed(conn, err: sa_exc.DBAPIError) -> None:  # noqa: ANN001 - a SQLAlchemy Connection
+    def _drop_if_needed(conn, err: sa_exc.DBAPIError) -> None:  # a SQLAlchemy Connection
         """Killed, fenced or read-only: this connection must not be reused (a new one resolves the name again)."""
         if retry.decide(err) is retry.Action.RECONNECT_AND_RETRY and not conn.invalidated:
             conn.invalidate()
@@ -181,7 +182,7 @@ class PaymentStore:
         return dict(row) if row else None
 
     # -- reads ----------------------------------------------------------------------------------
-    def _read(self, query):  # noqa: ANN001, ANN202
+    def _read(self, query):
         try:
             with self.engine.connect() as conn:
                 try:
@@ -205,14 +206,14 @@ class PaymentStore:
         return self._public(self._read_or_unavailable(select(payments).where(
             payments.c.merchant_id == merchant_id, payments.c.idempotency_key == key)))
 
-    def _read_or_unavailable(self, query):  # noqa: ANN001, ANN202
+    def _read_or_unavailable(self, query):
         try:
             return self._read(query)
         except _Retryable as err:
             raise Unavailable(err.note) from err
 
     @staticmethod
-    def _public(row) -> dict | None:  # noqa: ANN001
+    def _public(row) -> dict | None:
         if row is None:
             return None
         out = {k: v for k, v in dict(row).items() if k != "card_token"}

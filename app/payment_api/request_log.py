@@ -26,11 +26,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             # The exception's type and message only: a traceback's locals are not printed, and
             # PyMySQL's messages carry no password or token.
-            line["error"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
+            line["error"] = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
         return json.dumps(line, separators=(",", ":"), default=str)
 
 
-def configure(stream=sys.stdout, level: int = logging.INFO) -> None:  # noqa: ANN001
+def configure(stream=sys.stdout, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

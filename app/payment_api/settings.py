@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Mapping
+from typing import Any
 
 TRUE, FALSE = "true", "false"
 
@@ -122,10 +123,11 @@ class Settings:
         return bool(self.tls_cert_file and self.tls_key_file)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, purpose: str = "serve") -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, *, purpose: str = "serve") -> Settings:
         """Read and check every variable. ``purpose``: serve (the API) or migrate (the migration task)."""
         env = os.environ if env is None else env
-        raw = {v.name: env.get(v.name, v.default) for v in VARIABLES}
+        # Each value is checked by _check before it is used below (a missing one is a problem, not a None).
+        raw: dict[str, Any] = {v.name: env.get(v.name, v.default) for v in VARIABLES}
         problems = _check(raw, purpose) + _check_rehearsal(raw, env)
         if problems:
             raise SettingsError("payment-api cannot start: " + "; ".join(problems))
@@ -201,7 +203,7 @@ def _check_resolve(raw: str | None) -> list[str]:
     return []
 
 
-def _check(raw: dict[str, str | None], purpose: str) -> list[str]:
+def _check(raw: dict[str, Any], purpose: str) -> list[str]:
     if purpose not in ("serve", "migrate"):
         raise ValueError(f"purpose must be serve or migrate, not {purpose!r}")
     needed = ["DB_ENDPOINTS", "DB_NAME"]
@@ -254,7 +256,7 @@ def _check(raw: dict[str, str | None], purpose: str) -> list[str]:
     return problems
 
 
-def _check_rehearsal(raw: dict[str, str | None], env: Mapping[str, str]) -> list[str]:
+def _check_rehearsal(raw: dict[str, Any], env: Mapping[str, str]) -> list[str]:
     """The rehearsal's settings; fault injection is refused wherever the service is deployed."""
     problems = []
     if not re.match(r"^[A-Za-z0-9/_.#:-]{1,255}$", raw["METRICS_NAMESPACE"] or "") or raw["METRICS_NAMESPACE"].startswith("AWS/"):

@@ -62,7 +62,7 @@ class SigningKey:
     public_raw: bytes
 
     @classmethod
-    def from_secret(cls, secret: str) -> "SigningKey":
+    def from_secret(cls, secret: str) -> SigningKey:
         if not secret:
             raise ValueError("the signing secret is empty")
         private = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(_DERIVE + secret.encode()).digest())
@@ -128,9 +128,9 @@ def verify(public_keys: Mapping[str, str], status: int, body: bytes, header: str
 def main(argv: list[str] | None = None) -> int:
     """``python -m payment_api.signing verify --public-key KID=KEY --status 201 --body-file B --header H``
     (exit 0: verified) and ``public-key`` (the public key of PAYMENT_SIGNING_KEY, for publishing)."""
-    import argparse  # noqa: PLC0415
-    import os  # noqa: PLC0415
-    import sys  # noqa: PLC0415
+    import argparse
+    import os
+    import sys
 
     parser = argparse.ArgumentParser(prog="python -m payment_api.signing")
     sub = parser.add_subparsers(dest="command", required=True)

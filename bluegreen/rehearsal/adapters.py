@@ -18,10 +18,9 @@ HAProxy's measurements, and the shifter reads them with its own GateReader.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import time
 
 import pymysql
 
@@ -30,7 +29,7 @@ from traffic_shifter.db import SqlMarkerDrain
 from traffic_shifter.db.ports import ReplicationSnapshot, Wait
 from traffic_shifter.model import COLOURS, ListenerWeights, ObservedWeights, RecordWeights
 
-from .delays import Delays
+from .delays import NO_DELAYS, Delays
 from .haproxy import HAProxy
 
 OTHER = {"blue": "green", "green": "blue"}
@@ -46,7 +45,7 @@ AWS_CODE = ("decisions", "plan", "bake and gating", "state store and journal (Dy
             "switchover procedure, undo and recovery")
 
 
-def socket_login(socket_path: str, *, binlog: bool, delays: Delays = Delays()) -> Callable[[], Any]:
+def socket_login(socket_path: str, *, binlog: bool, delays: Delays = NO_DELAYS) -> Callable[[], Any]:
     def login() -> Any:
         if delays.sql_login_seconds:  # the Lambda's GetSecretValue, TCP and TLS handshake on AWS
             time.sleep(delays.sql_login_seconds)
@@ -59,7 +58,7 @@ class DelayedDrain(SqlMarkerDrain):
     """The marker drain, its marker seen on the new writer no sooner than ``cdc_apply_seconds`` after it
     was written (DMS CDC's commit-to-apply latency; MariaDB's replica applies it in milliseconds)."""
 
-    def __init__(self, *args: Any, delays: Delays = Delays(), clock: Callable[[], float] = time.time, **kw: Any) -> None:
+    def __init__(self, *args: Any, delays: Delays = NO_DELAYS, clock: Callable[[], float] = time.time, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.delays, self.clock = delays, clock
         self.written: dict[str, float] = {}
@@ -110,7 +109,7 @@ class HAProxyTraffic:
             raise ValueError(f"green weight {green} is outside 0..100")
         changes = []
         want = {"blue": 100 - green, "green": green}
-        for lw, ok in zip(observed.listeners, observed.listener_matches(green)):
+        for lw, ok in zip(observed.listeners, observed.listener_matches(green), strict=False):
             if not ok:
                 # Towards blue first, so no moment sends more to green than either end of the move.
                 for colour in sorted(COLOURS, key=lambda c: c != "blue"):
@@ -158,7 +157,7 @@ class GtidReplication:
     """db.ports.Replication over MariaDB replication: the path into a colour is that server's replica thread."""
 
     def __init__(self, sockets: Mapping[str, str], ports: Mapping[str, int], tables: tuple[str, ...],
-                 delays: Delays = Delays()) -> None:
+                 delays: Delays = NO_DELAYS) -> None:
         self.sockets, self.ports, self.tables, self.delays = dict(sockets), dict(ports), tables, delays
 
     def _root(self, colour: str) -> Any:
@@ -220,7 +219,7 @@ class LocalWorld(GtidReplication):
     """The WriterName, Replication and TargetHealth of the rehearsal, as DbWorld is all three on AWS."""
 
     def __init__(self, haproxy: HAProxy, sockets: Mapping[str, str], ports: Mapping[str, int], tables: tuple[str, ...],
-                 delays: Delays = Delays()) -> None:
+                 delays: Delays = NO_DELAYS) -> None:
         super().__init__(sockets, ports, tables, delays)
         self.name = HAProxyWriterName(haproxy)
 

@@ -23,11 +23,11 @@ from bluegreen.local_mariadb import MariaDBError
 
 from . import client_tls
 from . import report as rp
+from .alarms import MONITORING
 from .client_tls import ClientTLS, ClientTLSError
 from .delays import PROFILES, Delays, parse_override, sources
 from .haproxy import HAProxyError
 from .loadgen import LoadFleet, LoadGenerator
-from .alarms import MONITORING
 from .monitor import AWS_DELAYS, TimeModel
 from .reconcile import Sent, payment_rows, payment_rows_over_http, read_books, reconcile, table_checksums
 from .scenario import FAULTS, SCENARIOS, Options, Rehearsal, adapters_report
@@ -154,8 +154,8 @@ class TLSMeter:
     """What the edge's mutual TLS costs over the load: a probe of full handshakes before it, then HAProxy's
     count of TLS connections and its CPU time across it (rehearsal report, key ``tls``)."""
 
-    def __init__(self, reh: Rehearsal, say) -> None:  # noqa: ANN001
-        from payment_api.bench import cpu_seconds  # noqa: PLC0415 - the benchmark's /proc reader
+    def __init__(self, reh: Rehearsal, say) -> None:
+        from payment_api.bench import cpu_seconds  # the benchmark's /proc reader
 
         self.cpu_seconds = cpu_seconds
         self.proxy, self.pid = reh.world.haproxy(), reh.stack.proxy.proc.pid
@@ -177,7 +177,7 @@ class TLSMeter:
         return out
 
 
-def rehearse_url(url: str, rate: float, duration: float, out: Path, say, verify: bool | str = True,  # noqa: ANN001
+def rehearse_url(url: str, rate: float, duration: float, out: Path, say, verify: bool | str = True,
                  tls: ClientTLS | None = None) -> dict[str, Any]:
     """Against a deployment: the same client, ledger and count, through the service's look-up."""
     load = LoadFleet(url, rate, duration=duration, progress=say, verify=verify, tls=tls).start()
@@ -234,10 +234,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 #: Phases of a scenario that last one bake each (the duration splits into these).
-BAKES = {"default": 9, "crash": 9, "pause": 3, "clean": 6, "low-traffic": 5, **{name: 5 for name in FAULTS}}
+BAKES = {"default": 9, "crash": 9, "pause": 3, "clean": 6, "low-traffic": 5, **dict.fromkeys(FAULTS, 5)}
 
 
-def _interrupted(_signum, _frame) -> None:  # noqa: ANN001 - the signal module's handler signature
+def _interrupted(_signum, _frame) -> None:  # the signal module's handler signature
     raise KeyboardInterrupt
 
 

@@ -46,7 +46,7 @@ class ClientTLS:
         ctx.load_cert_chain(cert, key)
         return ctx
 
-    def subset(self, merchants: list[str]) -> "ClientTLS":
+    def subset(self, merchants: list[str]) -> ClientTLS:
         return ClientTLS(self.ca, {m: self.clients[m] for m in merchants}, dict(self.signing_keys))
 
     def as_dict(self) -> dict:
@@ -54,14 +54,14 @@ class ClientTLS:
                 "signing_keys": dict(self.signing_keys)}
 
     @classmethod
-    def from_dict(cls, doc: dict | None) -> "ClientTLS | None":
+    def from_dict(cls, doc: dict | None) -> ClientTLS | None:
         if not doc:
             return None
         return cls(doc.get("ca", ""), {m: (p[0], p[1]) for m, p in doc.get("clients", {}).items()},
                    dict(doc.get("signing_keys") or {}))
 
     @classmethod
-    def from_dir(cls, directory: str, ca: str | None = "", signing_keys: dict[str, str] | None = None) -> "ClientTLS":
+    def from_dir(cls, directory: str, ca: str | None = "", signing_keys: dict[str, str] | None = None) -> ClientTLS:
         """Every ``<merchant>.crt`` with its ``<merchant>.key`` in ``directory``."""
         base = Path(directory)
         if not base.is_dir():

@@ -72,7 +72,7 @@ class Delays:
     sql_login_seconds: float = 0.0
 
     @classmethod
-    def profile(cls, name: str, overrides: dict[str, float] | None = None) -> "Delays":
+    def profile(cls, name: str, overrides: dict[str, float] | None = None) -> Delays:
         if name not in PROFILES:
             raise ValueError(f"unknown delay profile {name!r}; choose one of {', '.join(PROFILES)}")
         base = cls(**{k: d.seconds for k, d in AWS_LIKE.items()}) if name == "aws" else cls()
@@ -110,3 +110,5 @@ def sources() -> dict[str, dict[str, object]]:
 
 
 __all__ = ["AWS_LIKE", "Delay", "Delays", "PROFILES", "parse_override", "sources"]
+#: The ``none`` profile (all zero): the default wherever no delays are asked for.
+NO_DELAYS = Delays()

@@ -29,7 +29,7 @@ class Thresholds:
     period: float
 
     @classmethod
-    def from_templates(cls, period: float, root: Path = ROOT) -> "Thresholds":
+    def from_templates(cls, period: float, root: Path = ROOT) -> Thresholds:
         mon = json.loads((root / "templates" / "monitoring.json").read_text())
         dms = json.loads((root / "templates" / "dms.json").read_text())
         params = mon["Parameters"]

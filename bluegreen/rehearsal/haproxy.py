@@ -92,7 +92,7 @@ class Ports:
     tg: dict[str, int]
 
     @classmethod
-    def pick(cls, payments: int | None = None, writer: int | None = None) -> "Ports":
+    def pick(cls, payments: int | None = None, writer: int | None = None) -> Ports:
         for port in (payments, writer):
             if port:
                 check_port_free(port)
@@ -111,8 +111,8 @@ class HealthCheck:
     healthy: int = 3
 
     @classmethod
-    def from_template(cls, path: Path, scale: float = 20.0) -> "HealthCheck":
-        import json  # noqa: PLC0415
+    def from_template(cls, path: Path, scale: float = 20.0) -> HealthCheck:
+        import json
 
         resources = json.loads(path.read_text())["Resources"].values()
         tg = next(r["Properties"] for r in resources if r["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup")
@@ -206,7 +206,7 @@ class HAProxy:
         self.proc: subprocess.Popen | None = None
 
     def start(self, services: dict[str, list[int]], databases: dict[str, int], *, writer: str = "blue",
-              green_weight: int = 0, check: HealthCheck = HealthCheck(), tls: EdgeTLS | None = None) -> "HAProxy":
+              green_weight: int = 0, check: HealthCheck = HealthCheck(), tls: EdgeTLS | None = None) -> HAProxy:
         exe = binary()
         self.base.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render_config(self.ports, self.socket_path, services, databases,

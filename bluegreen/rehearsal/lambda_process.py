@@ -45,7 +45,7 @@ class LambdaProcess:
                          threading.Thread(target=self._schedule, daemon=True, name="schedule")]
         self._log = open(self.log_path, "a")
 
-    def start(self) -> "LambdaProcess":
+    def start(self) -> LambdaProcess:
         self._spawn()
         for t in self._threads:
             t.start()
@@ -103,7 +103,7 @@ class LambdaProcess:
             result["event"] = event.get("detail-type")  # None: an operator command
             self.results.append(result)
 
-    def wait_for(self, predicate, timeout: float, what: str, *, since: int | None = None) -> dict[str, Any]:  # noqa: ANN001
+    def wait_for(self, predicate, timeout: float, what: str, *, since: int | None = None) -> dict[str, Any]:
         """The first result (from ``since``, default now) for which ``predicate(result)`` holds."""
         seen = len(self.results) if since is None else since
         deadline = time.monotonic() + timeout

@@ -99,7 +99,7 @@ class LoadGenerator:
         self.retries = RetryBudget()
 
     # -- life cycle (a thread with its own event loop, so the scenario drives the world meanwhile) --------
-    def start(self) -> "LoadGenerator":
+    def start(self) -> LoadGenerator:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True, name="loadgen")
         self._thread.start()
         while not self.started_at:
@@ -132,7 +132,7 @@ class LoadGenerator:
                 limits = httpx.Limits(max_connections=2000, max_keepalive_connections=400)
                 one = await stack.enter_async_context(httpx.AsyncClient(base_url=self.url, limits=limits, timeout=timeout,
                                                                         verify=self.verify))
-                clients = {m: one for m in MERCHANTS}
+                clients = dict.fromkeys(MERCHANTS, one)
             self.started_at = time.time()
             start = time.monotonic()
             tasks: set[asyncio.Task] = set()
@@ -227,7 +227,7 @@ class LoadGenerator:
 
 
 def _child(url: str, rate: float, offset: float, duration: float | None, run_id: str, verify: bool | str,
-           tls: dict | None, start_at: float, stop, counters, results) -> None:  # noqa: ANN001 - multiprocessing primitives
+           tls: dict | None, start_at: float, stop, counters, results) -> None:  # multiprocessing primitives
     """One process of the fleet: its own open-loop schedule (every n-th request), outcomes sent back at the end."""
     gen = LoadGenerator(url, rate, duration=duration, run_id=run_id, verify=verify, tls=ClientTLS.from_dict(tls))
     delay = start_at + offset - time.time()
@@ -260,7 +260,7 @@ class LoadFleet:
     def __post_init__(self) -> None:
         if self.rate <= 0:
             raise ValueError(f"--rate must be above 0 payments/s, got {self.rate}")
-        import multiprocessing  # noqa: PLC0415
+        import multiprocessing
 
         self._mp = multiprocessing.get_context("spawn")
         self._stop = self._mp.Event()
@@ -274,7 +274,7 @@ class LoadFleet:
         self._ticker: threading.Thread | None = None
         self._done = threading.Event()
 
-    def start(self) -> "LoadFleet":
+    def start(self) -> LoadFleet:
         start_at = time.time() + 1.5  # every process imported and ready, then one schedule for all
         each = self.rate / self.processes
         for k in range(self.processes):

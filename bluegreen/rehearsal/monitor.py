@@ -82,8 +82,8 @@ class AlarmMonitor:
         self.sock.bind(("127.0.0.1", log_port))
         self.sock.settimeout(0.05)
         self.lags: deque[tuple[float, float | None, bool]] = deque()
-        self.alarm_states: dict[str, str] = {logical: al.INSUFFICIENT for logical in defs.alarms}
-        self.state = {name: al.OK for name in self.gates}
+        self.alarm_states: dict[str, str] = dict.fromkeys(defs.alarms, al.INSUFFICIENT)
+        self.state = dict.fromkeys(self.gates, al.OK)
         #: Every state change of every alarm and gate: the report's evidence.
         self.changes: list[dict[str, Any]] = []
         self._stop = threading.Event()
@@ -92,7 +92,7 @@ class AlarmMonitor:
             (self._receive, "cw-log"), (self._judge, "cw-judge"), (self._sample, "cw-health"),
             (self._sample_replication, "cw-replication"))]
 
-    def start(self) -> "AlarmMonitor":
+    def start(self) -> AlarmMonitor:
         self.started = time.time()
         for t in self._threads:
             t.start()
@@ -106,12 +106,12 @@ class AlarmMonitor:
 
     # -- what AWS would publish ---------------------------------------------------------------------
     def _receive(self) -> None:
-        from .gates import parse_log_line  # noqa: PLC0415
+        from .gates import parse_log_line
 
         while not self._stop.is_set():
             try:
                 data = self.sock.recv(4096)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

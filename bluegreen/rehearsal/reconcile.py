@@ -194,7 +194,7 @@ def payment_rows(conn: Any, schema: str = "payments") -> list[dict[str, Any]]:
     """Every payment the database holds, as the count reads it."""
     with conn.cursor() as cur:
         cur.execute(f"SELECT {', '.join(ROW_COLUMNS)} FROM `{schema}`.payments")
-        return [dict(zip(ROW_COLUMNS, r)) for r in cur.fetchall()]
+        return [dict(zip(ROW_COLUMNS, r, strict=False)) for r in cur.fetchall()]
 
 
 def table_checksums(conn: Any, schema: str = "payments") -> dict[str, dict[str, str]]:

@@ -93,7 +93,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def client_write_gap(acknowledged_at: Sequence[float]) -> float:
     """The longest time between two consecutive acknowledgements: the write pause as clients saw it."""
     times = sorted(acknowledged_at)
-    return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+    return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
 
 
 def write_pauses(switchovers: Sequence[dict[str, Any]], outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
@@ -105,7 +105,7 @@ def write_pauses(switchovers: Sequence[dict[str, Any]], outcomes: Sequence[Outco
         start, end = s.get("started"), s.get("ended")
         if start is None or end is None:
             continue
-        gaps = [b - a for a, b in zip(acked, acked[1:]) if b >= start and a <= end]
+        gaps = [b - a for a, b in zip(acked, acked[1:], strict=False) if b >= start and a <= end]
         rows.append({
             "to": s.get("to"), "via": s.get("via"), "delays": s.get("delays"), "ok": s.get("ok"),
             "switchover_s": s.get("write_pause"),
@@ -181,10 +181,10 @@ def write_requests(path: Path, outcomes: Sequence[Outcome]) -> None:
 
 def plot(path: Path, report: dict[str, Any], outcomes: Sequence[Outcome], attempts: Sequence[Attempt],
          weights: Sequence[dict[str, Any]]) -> None:
-    import matplotlib  # noqa: PLC0415 - only the report needs it
+    import matplotlib  # only the report needs it
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     t0 = report["started_at"]
     end = report["ended_at"]

@@ -101,7 +101,7 @@ class Marks:
 
     def spans(self, end: float) -> list[tuple[str, float, float]]:
         ends = [t for _, t in self.items[1:]] + [end]
-        return [(name, start, stop) for (name, start), stop in zip(self.items, ends)]
+        return [(name, start, stop) for (name, start), stop in zip(self.items, ends, strict=False)]
 
 
 def grace_for(timing: TimeModel) -> int:
@@ -176,7 +176,7 @@ class Sampler:
             except Exception:  # noqa: BLE001 - a missed sample is a gap in the plot, not a failure
                 continue
 
-    def start(self) -> "Sampler":
+    def start(self) -> Sampler:
         self._thread.start()
         return self
 

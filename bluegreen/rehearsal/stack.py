@@ -123,7 +123,7 @@ class Stack:
     def _bin(self, name: str) -> str:
         return str(Path(sys.executable).parent / name)
 
-    def start(self, say=print) -> World:  # noqa: ANN001
+    def start(self, say=print) -> World:
         missing = missing_packages()
         if missing:
             raise StackError(f"missing Debian package(s) {', '.join(missing)}: apt-get install -y {' '.join(missing)} "
@@ -136,7 +136,7 @@ class Stack:
             self.stop()
             raise
 
-    def _start(self, say) -> World:  # noqa: ANN001
+    def _start(self, say) -> World:
         ports = hp.Ports.pick(payments=self.payments_port)
         moto_port = free_port()
         self._moto_log = open(self.base / "moto.log", "w")
@@ -214,10 +214,10 @@ class Stack:
     def _certificates(self) -> hp.EdgeTLS:
         """The run's CA, HAProxy's server certificate, a client certificate per merchant, each granted its
         merchant on blue (replicated to green with the schema)."""
-        from sqlalchemy import create_engine  # noqa: PLC0415
-        from sqlalchemy.pool import NullPool  # noqa: PLC0415
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
 
-        from payment_api import client_identity, signing  # noqa: PLC0415
+        from payment_api import client_identity, signing
 
         self.ca = CertificateAuthority(self.base / "pki")
         server = self.ca.server()
@@ -239,8 +239,8 @@ class Stack:
     def identity_probe(self, colour: str, *, through: str) -> str | None:
         """Log in with the service's own connection code (payment_api.database) to ``colour``'s database,
         reached through ``through`` (a name or address): None when it connects, else why it was refused."""
-        from payment_api.database import make_engine  # noqa: PLC0415 - the service's package, installed in .venv
-        from payment_api.settings import Settings  # noqa: PLC0415
+        from payment_api.database import make_engine  # the service's package, installed in .venv
+        from payment_api.settings import Settings
 
         env = self.service_env(colour, 8080)
         env.update(DB_ENDPOINTS=through, DB_RESOLVE=f"{through}=127.0.0.1:{self.dbs[colour].port}")

@@ -24,8 +24,8 @@ from typing import Any
 RESULTS = os.fdopen(os.dup(1), "w", buffering=1)
 sys.stdout = sys.stderr
 
-from .delays import PROFILES, Delays  # noqa: E402
-from .world import World, local_switchover, shifter  # noqa: E402
+from .delays import PROFILES, Delays  # noqa: E402 - after sys.stdout is redirected: the shifter's logger must take stderr
+from .world import World, local_switchover, shifter  # noqa: E402 - after sys.stdout is redirected: the shifter's logger must take stderr
 
 
 def emit(doc: dict[str, Any]) -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import boto3
 
 from traffic_shifter.aws import Clients
-from traffic_shifter.db import DbConfig, DbSwitchover, SqlGrantFence
 from traffic_shifter.config import ShifterConfig
+from traffic_shifter.db import DbConfig, DbSwitchover, SqlGrantFence
 from traffic_shifter.model import COLOURS
 from traffic_shifter.shifter import Shifter
 from traffic_shifter.steps import StepKinds
@@ -75,7 +75,7 @@ class World:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "World":
+    def load(cls, path: str | Path) -> World:
         return cls(**json.loads(Path(path).read_text()))
 
     def haproxy(self) -> HAProxy:

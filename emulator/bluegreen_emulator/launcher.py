@@ -279,7 +279,7 @@ def start(port: int | None = None, timeout: float = 90.0) -> str:
             f"port: EMULATOR_PORT={port + 1} scripts/emulator start"
         )
     state_dir().mkdir(parents=True, exist_ok=True)
-    log = open(log_file(port), "ab")  # noqa: SIM115 - handed to the child process
+    log = open(log_file(port), "ab")  # handed to the child process
     try:
         log.write(f"\n=== emulator start {time.strftime('%Y-%m-%d %H:%M:%S')} port {port}\n".encode())
         log.flush()

@@ -62,31 +62,42 @@ _P = "moto.cloudformation.parsing"
 
 INTERNALS: tuple[Internal, ...] = (
     # ---------------------------------------------------------------- CloudFormation engine
-    _e(f"{_P}.get_model_list", REPLACE, "extensions", "moto maps each type to its last model but looks up the name property in the first: keep one model per type, ours last"),
-    _e("moto.cloudformation.models.Stack.get_cfn_attribute", ADD, _NESTED, "nested stack Fn::GetAtt Outputs.X crashed the parent (Stack has no get_cfn_attribute)"),
+    _e(f"{_P}.get_model_list", REPLACE, "extensions", "moto maps each type to its last model but looks up the name property in the first: keep one model per "
+                                                      "type, ours last"),
+    _e("moto.cloudformation.models.Stack.get_cfn_attribute", ADD, _NESTED, "nested stack Fn::GetAtt Outputs.X crashed the parent (Stack has no "
+                                                                           "get_cfn_attribute)"),
     _e("moto.cloudformation.models.Stack.physical_resource_id", REPLACE, _NESTED, "Ref of a nested stack returned its name, AWS returns the stack ID"),
-    _e("moto.cloudformation.models.Stack.create_from_cloudformation_json", REPLACE, _NESTED, "nested stack: TemplateURL on the emulator, parent's tags, a failed child fails the parent's resource"),
-    _e("moto.cloudformation.models.Stack.update_from_cloudformation_json", REPLACE, _NESTED, "nested stack update deleted and re-created the child; now updated in place"),
-    _e("moto.cloudformation.models.Stack.parameter_list", REPLACE, _LIFECYCLE, "DescribeStacks rendered list parameters as Python repr and masked NoEcho by value"),
+    _e("moto.cloudformation.models.Stack.create_from_cloudformation_json", REPLACE, _NESTED, "nested stack: TemplateURL on the emulator, parent's tags, a "
+                                                                                             "failed child fails the parent's resource"),
+    _e("moto.cloudformation.models.Stack.update_from_cloudformation_json", REPLACE, _NESTED, "nested stack update deleted and re-created the child; now "
+                                                                                             "updated in place"),
+    _e("moto.cloudformation.models.Stack.parameter_list", REPLACE, _LIFECYCLE, "DescribeStacks rendered list parameters as Python repr and masked NoEcho by "
+                                                                               "value"),
     _e(f"{_P}.CustomModel", REPLACE, _CUSTOM, "custom resources: async invoke on host.docker.internal, FAILED ignored, no Update/Delete"),
     _e(f"{_P}.resource_class_from_type", WRAP, _CUSTOM, "Custom::* types map to the emulator's CustomResource"),
-    _e("moto.cloudformation.responses.CloudFormationResponse.process_cfn_response", REPLACE, _CUSTOM, "the ResponseURL PUT is handed to the waiting synchronous custom-resource request"),
+    _e("moto.cloudformation.responses.CloudFormationResponse.process_cfn_response", REPLACE, _CUSTOM, "the ResponseURL PUT is handed to the waiting "
+                                                                                                      "synchronous custom-resource request"),
     _e(f"{_P}.clean_json", WRAP, _INTRINSICS, "Fn::Cidr unresolved, Fn::GetAZs four AZs, {{resolve:...}} dynamic references unresolved"),
     _e(f"{_P}.parse_output", WRAP, _LIFECYCLE, "a failing output is named in the stack's failure reason"),
     _e(f"{_P}.parse_resource", WRAP, _INTRINSICS, "\"true\"/\"false\" strings reached moto's models as truthy strings (BOOLEAN_PROPERTIES)"),
-    _e(f"{_P}.parse_and_create_resource", WRAP, _LIFECYCLE, "a failing resource is named in CREATE_FAILED; resolved properties remembered for cascading updates"),
-    _e(f"{_P}.parse_and_update_resource", WRAP, _LIFECYCLE, "types without update kept (moto dropped them from the stack); a changed custom name replaces the resource"),
+    _e(f"{_P}.parse_and_create_resource", WRAP, _LIFECYCLE, "a failing resource is named in CREATE_FAILED; resolved properties remembered for cascading "
+                                                            "updates"),
+    _e(f"{_P}.parse_and_update_resource", WRAP, _LIFECYCLE, "types without update kept (moto dropped them from the stack); a changed custom name replaces the "
+                                                            "resource"),
     _e(f"{_P}.ResourceMap.delete", REPLACE, _LIFECYCLE, "stack delete in arbitrary set order; now reverse dependency order"),
     _e(f"{_P}.ResourceMap.update", WRAP, _LIFECYCLE, "only resources whose template text changed were updated; changed resolved values now propagate"),
     _e("moto.cloudformation.utils.get_stack_from_s3_url", WRAP, _NESTED, "TemplateURL on the emulator itself (http://127.0.0.1:PORT/bucket/key) was not read"),
     _e("moto.cloudformation.models.get_stack_from_s3_url", WRAP, _NESTED, "the same, as imported into models"),
     _e("moto.cloudformation.responses.get_stack_from_s3_url", WRAP, _NESTED, "the same, as imported into responses"),
-    _e("moto.cloudformation.models.CloudFormationBackend.create_stack", WRAP, _LIFECYCLE, "a failing resource gave HTTP 500; now CREATE_FAILED -> ROLLBACK_COMPLETE with the reason"),
-    _e("moto.cloudformation.models.CloudFormationBackend.update_stack", WRAP, _LIFECYCLE, "a failing update gave HTTP 500; now UPDATE_ROLLBACK_FAILED with the reason"),
+    _e("moto.cloudformation.models.CloudFormationBackend.create_stack", WRAP, _LIFECYCLE, "a failing resource gave HTTP 500; now CREATE_FAILED -> "
+                                                                                          "ROLLBACK_COMPLETE with the reason"),
+    _e("moto.cloudformation.models.CloudFormationBackend.update_stack", WRAP, _LIFECYCLE, "a failing update gave HTTP 500; now UPDATE_ROLLBACK_FAILED with the "
+                                                                                          "reason"),
     _e("moto.cloudformation.models.CloudFormationBackend.delete_stack", WRAP, _LIFECYCLE, "a failing delete gave HTTP 500; now DELETE_FAILED with the reason"),
     *(
         _e(f"moto.cloudformation.responses.CloudFormationResponse.{name}", WRAP, "extensions.cfn_limits",
-           "any template size and count accepted: AWS refuses an inline body over 51,200 bytes, a body by URL over 1 MB, >500 resources, >200 outputs/parameters/mappings")
+           "any template size and count accepted: AWS refuses an inline body over 51,200 bytes, a body by URL over 1 MB, >500 resources, >200 "
+           "outputs/parameters/mappings")
         for name in ("create_stack", "update_stack", "create_change_set", "validate_template", "get_template_summary")
     ),
     *(
@@ -94,27 +105,37 @@ INTERNALS: tuple[Internal, ...] = (
            "the change set was looked up by name in the whole account, ignoring StackName: another stack's was executed")
         for name in ("describe_change_set", "delete_change_set", "execute_change_set")
     ),
-    _e(f"{_P}.ResourceMap._delete_resource", WRAP, "extensions.deletes", "models without a delete (EIP, NatGateway, ECS, ELBv2, IAM ManagedPolicy, Route 53 ...) outlived their stack"),
+    _e(f"{_P}.ResourceMap._delete_resource", WRAP, "extensions.deletes", "models without a delete (EIP, NatGateway, ECS, ELBv2, IAM ManagedPolicy, Route 53 "
+                                                                         "...) outlived their stack"),
     # ---------------------------------------------------------------- Lambda
-    _e("moto.awslambda.models.LambdaFunction._invoke_lambda", WRAP, "extensions.awslambda", "python runtimes needed Docker; now a local subprocess (other runtimes: moto's)"),
+    _e("moto.awslambda.models.LambdaFunction._invoke_lambda", WRAP, "extensions.awslambda", "python runtimes needed Docker; now a local subprocess (other "
+                                                                                            "runtimes: moto's)"),
     _e("moto.awslambda.models.Permission", MODEL, "extensions.awslambda", "AWS::Lambda::Permission had no physical ID and was never removed"),
     # ---------------------------------------------------------------- EC2
-    _e("moto.ec2.models.vpcs.VPCEndPoint", MODEL, "extensions.ec2", "Gateway endpoint without RouteTableIds crashed; dict policy stored as-is; no update, no delete"),
+    _e("moto.ec2.models.vpcs.VPCEndPoint", MODEL, "extensions.ec2", "Gateway endpoint without RouteTableIds crashed; dict policy stored as-is; no update, no "
+                                                                    "delete"),
     _e("moto.ec2.models.security_groups.SecurityGroupIngress", MODEL, "extensions.ec2", "no rule ID, IPv6 / prefix-list sources ignored, never revoked"),
     _e("moto.ec2.models.subnets.SubnetRouteTableAssociation", MODEL, "extensions.ec2", "never associated the subnet"),
     # ---------------------------------------------------------------- RDS
     _e("moto.rds.models.DBInstance", MODEL, "extensions.rds", "DBClusterIdentifier ignored (no Aurora member), Ref not the identifier"),
     _e("moto.rds.models.DBSubnetGroup", MODEL, "extensions.rds", "Ref returned the Python object; no in-place update"),
-    _e("moto.rds.models.DBCluster.endpoint", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster's endpoint is a made-up name where nothing listens"),
+    _e("moto.rds.models.DBCluster.endpoint", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster's endpoint is a made-up name where "
+                                                                                    "nothing listens"),
     _e("moto.rds.models.DBCluster.reader_endpoint", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: the same for the reader endpoint"),
-    _e("moto.rds.models.DBCluster.port", ADD, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster reports the local database's port (moto: a plain attribute)"),
-    _e("moto.rds.models.DBInstance.address", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster's member instances report the local database's host"),
+    _e("moto.rds.models.DBCluster.port", ADD, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster reports the local database's port "
+                                                                               "(moto: a plain attribute)"),
+    _e("moto.rds.models.DBInstance.address", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: a named cluster's member instances report the "
+                                                                                    "local database's host"),
     _e("moto.rds.models.DBInstance.port", ADD, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS: ... and its port"),
-    _e("moto.rds.models.RDSBackend.create_db_cluster", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS with @socket: RDS creates the master user in the cluster's database; moto has none"),
-    _e("moto.rds.models.RDSBackend.modify_db_cluster", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS with @socket: a new MasterUserPassword reaches the local database"),
+    _e("moto.rds.models.RDSBackend.create_db_cluster", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS with @socket: RDS creates the master user "
+                                                                                              "in the cluster's database; moto has none"),
+    _e("moto.rds.models.RDSBackend.modify_db_cluster", WRAP, "extensions.database_endpoints", "EMULATOR_DB_ENDPOINTS with @socket: a new MasterUserPassword "
+                                                                                              "reaches the local database"),
     # ---------------------------------------------------------------- Secrets Manager, DMS, Backup
-    _e("moto.secretsmanager.models.FakeSecret.to_dict", WRAP, "extensions.secretsmanager", "describe_secret lacked the ScheduleExpression / Duration a RotationSchedule records"),
-    _e("moto.dms.models.FakeReplicationSubnetGroup.to_dict", WRAP, "extensions.dms", "every replication subnet group was described with a made-up subnet and VPC"),
+    _e("moto.secretsmanager.models.FakeSecret.to_dict", WRAP, "extensions.secretsmanager", "describe_secret lacked the ScheduleExpression / Duration a "
+                                                                                           "RotationSchedule records"),
+    _e("moto.dms.models.FakeReplicationSubnetGroup.to_dict", WRAP, "extensions.dms", "every replication subnet group was described with a made-up subnet and "
+                                                                                     "VPC"),
     _e("moto.dms.models.DatabaseMigrationServiceBackend.create_replication_subnet_group", WRAP, "extensions.dms",
        "a replication subnet group was created without the dms-vpc-role AWS requires first"),
     *(
@@ -124,7 +145,8 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     # ---------------------------------------------------------------- CloudWatch, Logs, DynamoDB, ECS
     _e("moto.cloudwatch.models.Dashboard", MODEL, "extensions.cloudwatch", "generated dashboard names"),
-    _e("moto.logs.models.LogGroup.create_from_cloudformation_json", REPLACE, "extensions.logs", "KmsKeyId dropped (create_log_group reads kmsKeyId), RetentionInDays kept as a string"),
+    _e("moto.logs.models.LogGroup.create_from_cloudformation_json", REPLACE, "extensions.logs", "KmsKeyId dropped (create_log_group reads kmsKeyId), "
+                                                                                                "RetentionInDays kept as a string"),
     _e("moto.logs.models.LogGroup.update_from_cloudformation_json", ADD, "extensions.logs", "no update: retention, key and tags were never changed"),
     *(
         _e(f"moto.logs.{where}.{name}", ADD, "extensions.logs_account_policy", "moto has no Put/Describe/DeleteAccountPolicy API")
@@ -133,14 +155,18 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     _e("moto.logs.models.LogStream.put_log_events", WRAP, "extensions.logs_account_policy",
        "only the group's own subscription filters received events; an account-level policy's destination now does too"),
-    _e("moto.dynamodb.models.table.Table.create_from_cloudformation_json", WRAP, "extensions.dynamodb", "SSESpecification and PointInTimeRecoverySpecification dropped"),
-    _e("moto.dynamodb.models.table.Table.update_from_cloudformation_json", ADD, "extensions.dynamodb", "no update: protection, SSE, PITR, billing, stream, GSIs, tags never changed"),
+    _e("moto.dynamodb.models.table.Table.create_from_cloudformation_json", WRAP, "extensions.dynamodb", "SSESpecification and PointInTimeRecoverySpecification "
+                                                                                                        "dropped"),
+    _e("moto.dynamodb.models.table.Table.update_from_cloudformation_json", ADD, "extensions.dynamodb", "no update: protection, SSE, PITR, billing, stream, "
+                                                                                                       "GSIs, tags never changed"),
     _e("moto.ecs.models.Service.create_from_cloudformation_json", WRAP, "extensions.ecs", "LoadBalancers dropped: no target group on the service"),
     _e("moto.ecs.models.Service.update_from_cloudformation_json", WRAP, "extensions.ecs", "LoadBalancers dropped on update"),
     _e("moto.ecs.models.TaskDefinition", MODEL, "extensions.ecs", "awsvpc / Fargate / Cpu / roles / tags dropped; update did not register a new revision"),
     # ---------------------------------------------------------------- ELBv2
-    _e("moto.elbv2.models.ELBv2Backend.convert_and_validate_properties", REPLACE, "extensions.elbv2", "a forward action with ForwardConfig (weighted target groups) failed with KeyError 'TargetGroupArn'"),
-    _e("moto.elbv2.models.FakeLoadBalancer.get_cfn_attribute", WRAP, "extensions.elbv2", "no GetAtt CanonicalHostedZoneID, LoadBalancerFullName, SecurityGroups"),
+    _e("moto.elbv2.models.ELBv2Backend.convert_and_validate_properties", REPLACE, "extensions.elbv2", "a forward action with ForwardConfig (weighted target "
+                                                                                                      "groups) failed with KeyError 'TargetGroupArn'"),
+    _e("moto.elbv2.models.FakeLoadBalancer.get_cfn_attribute", WRAP, "extensions.elbv2", "no GetAtt CanonicalHostedZoneID, LoadBalancerFullName, "
+                                                                                         "SecurityGroups"),
     _e("moto.elbv2.models.FakeTargetGroup.get_cfn_attribute", ADD, "extensions.elbv2", "any GetAtt of a target group crashed"),
     *(
         _e(f"moto.elbv2.{where}.{name}", ADD, "extensions.elbv2_trust_store", "moto has no trust store API (ALB mutual TLS)")
@@ -152,12 +178,15 @@ INTERNALS: tuple[Internal, ...] = (
                                                           "describe_trust_store_revocations")))
         for name in names
     ),
-    _e("moto.elbv2.models.FakeListener.create_from_cloudformation_json", WRAP, "extensions.elbv2_trust_store", "MutualAuthentication dropped: no check of its trust store, not in DescribeListeners"),
+    _e("moto.elbv2.models.FakeListener.create_from_cloudformation_json", WRAP, "extensions.elbv2_trust_store", "MutualAuthentication dropped: no check of its "
+                                                                                                               "trust store, not in DescribeListeners"),
     _e("moto.elbv2.models.FakeListener.update_from_cloudformation_json", WRAP, "extensions.elbv2_trust_store", "the same on update"),
     # ---------------------------------------------------------------- S3, IAM policy evaluation
     _e("moto.iam.policy_conditions.CONDITION_OPERATIONS[Bool]", ADD, "extensions.s3", "the Bool condition operator is not evaluated"),
-    _e("moto.iam.access_control.IAMPolicyStatement.is_action_permitted", WRAP, "extensions.s3", "a statement whose Condition does not hold answered DENIED instead of not applying"),
-    _e("moto.s3.models.FakeBucket.get_permission", REPLACE, "extensions.s3", "bucket policies evaluated without request context: the TLS-only Deny denied every request"),
+    _e("moto.iam.access_control.IAMPolicyStatement.is_action_permitted", WRAP, "extensions.s3", "a statement whose Condition does not hold answered DENIED "
+                                                                                                "instead of not applying"),
+    _e("moto.s3.models.FakeBucket.get_permission", REPLACE, "extensions.s3", "bucket policies evaluated without request context: the TLS-only Deny denied "
+                                                                             "every request"),
     # ---------------------------------------------------------------- Route 53, KMS, SSM
     _e("moto.route53.models.FakeZone.get_cfn_attribute", ADD, "extensions.route53", "GetAtt Id / NameServers crashed"),
     _e("moto.route53.models.HealthCheck.get_cfn_attribute", ADD, "extensions.route53", "GetAtt HealthCheckId crashed"),

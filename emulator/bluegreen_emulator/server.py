@@ -15,7 +15,8 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .launcher import HEALTH_PATH, HOST
 
@@ -31,10 +32,10 @@ def build_app(port: int) -> Callable[..., Any]:
     extensions = install(port)
 
     from . import launcher
+    from .extensions import database_endpoints
     from .iam import enforcement as iam_enforcement
     from .iam.principals import create_deployer
     from .iam.signature import keep_raw_body
-    from .extensions import database_endpoints
 
     iam = "enforce" if iam_enforcement.install() else "off"
     deployer = create_deployer()

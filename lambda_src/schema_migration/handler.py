@@ -35,9 +35,10 @@ import re
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 
@@ -106,7 +107,7 @@ def migration_environment(spec: Spec, secret: dict, ca_file: str | None, region:
 
 
 # ------------------------------------------------------------------------------------- adapters
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def client(service: str) -> Any:
     return boto3.client(service)
 
@@ -165,7 +166,7 @@ def send(event: dict, body: dict, attempts: int = 3) -> bool:
         request = urllib.request.Request(event["ResponseURL"], data=payload, method="PUT",
                                          headers={"Content-Type": "", "Content-Length": str(len(payload))})
         try:
-            with urllib.request.urlopen(request, timeout=RESPONSE_TIMEOUT_SECONDS) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=RESPONSE_TIMEOUT_SECONDS) as response:
                 logger.info("response %s sent to CloudFormation: HTTP %s", body["Status"], response.status)
                 return True
         except (urllib.error.URLError, OSError) as err:
@@ -193,7 +194,7 @@ def handle(event: dict, run_migration: Callable[[Spec], dict] = run) -> dict:
         if request_type == "Delete":
             return response_body(event, SUCCESS, "", physical_id or "none", None)
         raise PropertyError(f"unknown RequestType {request_type!r}")
-    except Exception as err:  # every failure must reach CloudFormation, or the stack waits an hour
+    except Exception as err:  # noqa: BLE001 - every failure must reach CloudFormation, or the stack waits an hour
         logger.error("%s failed: %s", request_type, _reason(err))
         return response_body(event, FAILED, _reason(err), physical_id or f"failed-{event.get('RequestId', 'unknown')}", None)
 

@@ -76,7 +76,7 @@ class Spec:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ssm_client():
     return boto3.client("ssm")
 
@@ -123,6 +123,7 @@ def initial_value(spec: Spec) -> str:
     """The value a new parameter starts with: the template's, or a fresh secret."""
     if spec.type == "SecureString":
         return secrets.token_urlsafe(spec.generated_length)
+    assert spec.value is not None, "parse_spec requires a Value for String parameters"
     return spec.value
 
 
@@ -207,7 +208,7 @@ def delete(ssm, physical_id: str | None) -> None:
 
 
 # -- CloudFormation protocol ----------------------------------------------------------------------
-def response_body(event: dict, status: str, reason: str, physical_id: str, data: dict | None) -> dict:
+def response_body(event: dict, status: str, reason: str, physical_id: str | None, data: dict | None) -> dict:
     """The response document CloudFormation expects at the ResponseURL."""
     return {
         "Status": status,
@@ -237,7 +238,7 @@ def send(event: dict, body: dict, attempts: int = 3) -> bool:
             headers={"Content-Type": "", "Content-Length": str(len(payload))},
         )
         try:
-            with urllib.request.urlopen(request, timeout=RESPONSE_TIMEOUT_SECONDS) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=RESPONSE_TIMEOUT_SECONDS) as response:
                 logger.info("response %s sent to CloudFormation: HTTP %s", body["Status"], response.status)
                 return True
         except (urllib.error.URLError, OSError) as err:
@@ -251,7 +252,7 @@ def send(event: dict, body: dict, attempts: int = 3) -> bool:
 def handle(event: dict, context: Any, ssm) -> dict:
     """Carry out the request and return the response document (without sending it)."""
     request_type = event["RequestType"]
-    physical_id = event.get("PhysicalResourceId")
+    physical_id: str | None = event.get("PhysicalResourceId")
     logger.info("%s %s (%s)", request_type, event.get("LogicalResourceId"), physical_id or "new")
     try:
         if request_type == "Create":
@@ -272,7 +273,7 @@ def handle(event: dict, context: Any, ssm) -> dict:
         else:
             raise PropertyError(f"unknown RequestType {request_type!r}")
         return response_body(event, SUCCESS, "", physical_id, data)
-    except Exception as err:  # every failure must reach CloudFormation, or the stack waits an hour
+    except Exception as err:  # noqa: BLE001 - every failure must reach CloudFormation, or the stack waits an hour
         logger.error("%s failed: %s: %s", request_type, type(err).__name__, err)
         if request_type == "Create":
             # Not a parameter path, so the rollback's Delete cannot remove a parameter we did not create.

@@ -6,11 +6,12 @@ Every client shares one botocore configuration that retries throttling with expo
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -86,7 +87,7 @@ class TrafficControls:
             )
         self.clients = clients
         self.listener_arns = tuple(listener_arns)
-        self.tgs = tuple({BLUE: b, GREEN: g} for b, g in zip(blue_target_group_arns, green_target_group_arns))
+        self.tgs = tuple({BLUE: b, GREEN: g} for b, g in zip(blue_target_group_arns, green_target_group_arns, strict=False))
         self.hosted_zone_id = hosted_zone_id
         # Route 53 returns names lower-case, with the trailing dot.
         self.record_name = record_name.lower() if record_name.endswith(".") else record_name.lower() + "."
@@ -112,7 +113,7 @@ class TrafficControls:
 
     def read_route53(self) -> list[dict[str, Any]]:
         paginator = self.clients("route53").get_paginator("list_resource_record_sets")
-        records = []
+        records: list[dict[str, Any]] = []
         for page in paginator.paginate(HostedZoneId=self.hosted_zone_id, StartRecordName=self.record_name):
             for rr in page["ResourceRecordSets"]:
                 if _dns_name(rr["Name"]) != _dns_name(self.record_name):
@@ -141,7 +142,7 @@ class TrafficControls:
             ssm_raw=ssm,
             alb_action=alb[0][2],
             route53_records=tuple(records),
-            listeners=tuple(ListenerWeights(arn, b, g) for arn, (b, g, _) in zip(self.listener_arns, alb)),
+            listeners=tuple(ListenerWeights(arn, b, g) for arn, (b, g, _) in zip(self.listener_arns, alb, strict=False)),
             listener_actions=tuple(a for _, _, a in alb),
         )
 
@@ -150,12 +151,12 @@ class TrafficControls:
         """ALB and Route 53 together, then SSM; only what differs from ``observed`` is written."""
         if not 0 <= green <= 100:
             raise ValueError(f"green weight {green} is outside 0..100")
-        calls = []
+        calls: list[Callable[[], str]] = []
         # Each listener that differs is written (a half-applied run converges on the next one).
         matches = observed.listener_matches(green) if observed.listeners else (observed.alb_matches(green),) * len(self.listener_arns)
         for i, ok in enumerate(matches):
             if not ok:
-                calls.append(lambda i=i: self._write_listener(i, green, observed))
+                calls.append(functools.partial(self._write_listener, i, green, observed))
         if not observed.route53_matches(green):
             calls.append(lambda: self._write_route53(green, observed))
         changes = [c for c in (_parallel(*calls) if calls else []) if c]
@@ -250,7 +251,7 @@ class GreenRequests:
 
     def __init__(self, clients: Clients, listener_arns: Sequence[str], green_target_group_arns: Sequence[str]) -> None:
         self.clients = clients
-        self.pairs = tuple(zip(listener_arns, green_target_group_arns))
+        self.pairs = tuple(zip(listener_arns, green_target_group_arns, strict=False))
 
     @staticmethod
     def dimensions(listener_arn: str, target_group_arn: str) -> list[dict[str, str]]:
@@ -271,8 +272,8 @@ class GreenRequests:
         ]
         pages = self.clients("cloudwatch").get_paginator("get_metric_data").paginate(
             MetricDataQueries=queries,
-            StartTime=datetime.fromtimestamp(start, tz=timezone.utc),
-            EndTime=datetime.fromtimestamp(until, tz=timezone.utc),
+            StartTime=datetime.fromtimestamp(start, tz=UTC),
+            EndTime=datetime.fromtimestamp(until, tz=UTC),
         )
         return float(sum(v for page in pages for r in page["MetricDataResults"] for v in r.get("Values", [])))
 
@@ -280,7 +281,7 @@ class GreenRequests:
 class StateStore:
     """The plan-state item; every write is conditional on the version that was read."""
 
-    def __init__(self, clients: Clients, table: str, plan_id: str = "traffic") -> None:
+    def __init__(self, clients: Callable[[str], Any], table: str, plan_id: str = "traffic") -> None:
         self.clients = clients
         self.table = table
         self.plan_id = plan_id
@@ -294,7 +295,7 @@ class StateStore:
         item = self._item()
         if not item:
             return ShiftState()
-        s = lambda k: item[k]["S"] if k in item else ""  # noqa: E731
+        s = lambda k: item[k]["S"] if k in item else ""  # noqa: E731 - a one-line accessor of the DynamoDB item
         return ShiftState(
             status=s("status"),
             step_index=int(item["step_index"]["N"]),

@@ -63,7 +63,7 @@ class Denial:
 
 
 def is_denial_code(code: str | None) -> bool:
-    return bool(code) and (code.lower() in DENIAL_CODES or "accessdenied" in code.lower())  # type: ignore[union-attr]
+    return bool(code) and (code.lower() in DENIAL_CODES or "accessdenied" in code.lower())  # type: ignore[union-attr]  # bool(code) first: code is a str here
 
 
 def parse(text: str, code: str = "") -> Denial | None:
@@ -91,7 +91,7 @@ def _chain(err: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     while err is not None and all(err is not s for s in seen):
         seen.append(err)
-        err = err.__cause__ or err.__context__  # type: ignore[assignment]
+        err = err.__cause__ or err.__context__  # type: ignore[assignment]  # the chain holds exceptions (BaseException) besides Exception; the loop stops at None
     return seen
 
 

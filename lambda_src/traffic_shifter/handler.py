@@ -68,7 +68,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         try:
             kind = next((k for k in shifter.kinds.values() if command in getattr(k, "commands", ())), None)
             if kind is not None:
-                return with_denials(kind.command(shifter.clients, shifter.config, event))  # type: ignore[attr-defined]
+                return with_denials(kind.command(shifter.clients, shifter.config, event))  # type: ignore[attr-defined]  # a kind that lists commands has command()
             return with_denials(shifter.run(str(command), actor=str(event.get("actor") or ""),
                                             reason=str(event.get("reason") or "")))
         except ShiftError as err:

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import WeightError
@@ -44,7 +44,7 @@ def iso(ts: float | None) -> str | None:
     """Epoch seconds -> ``2025-01-31T12:00:00Z`` (None stays None)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def from_iso(text: str | None) -> float | None:
@@ -52,7 +52,7 @@ def from_iso(text: str | None) -> float | None:
         return None
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 
@@ -81,7 +81,7 @@ class ShiftState:
     @property
     def rollback_unfinished(self) -> bool:
         """A rollback was claimed and never committed: whichever run comes next finishes it."""
-        return bool(self.pending) and self.pending.get("action") in ("rollback", "reconcile")
+        return self.pending is not None and self.pending.get("action") in ("rollback", "reconcile")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

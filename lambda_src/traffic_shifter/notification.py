@@ -82,7 +82,7 @@ class Notifications:
                 f"traffic shifter FAILED: {type(error).__name__}",
                 {"error": explain(error), "error_type": type(error).__name__, **context},  # a denial named first
             )
-        except Exception:  # noqa: BLE001 - the original error matters more than the notification's
+        except Exception:  # the original error matters more than the notification's
             logger.exception("could not publish the failure notification")
 
     def record_weight(self, decision: Decision | None, obs: Observation) -> None:

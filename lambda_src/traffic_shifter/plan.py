@@ -91,8 +91,8 @@ def validate_plan(doc: Any, source: str = "plan", kinds: StepKinds = TRAFFIC_ONL
     traffic = [s for s in steps if s.green_weight is not None]
     if not traffic:
         raise PlanError(f"{source}: no traffic step; the plan must end with green_weight 100")
-    for before, after in zip(traffic, traffic[1:]):
-        if after.green_weight <= before.green_weight:  # type: ignore[operator]
+    for before, after in zip(traffic, traffic[1:], strict=False):
+        if after.green_weight <= before.green_weight:  # type: ignore[operator]  # traffic steps (green_weight not None) only: filtered just above
             raise PlanError(
                 f"{source}: green_weight must increase strictly from step to step; "
                 f"step {after.index + 1} has {after.green_weight} after {before.green_weight} in step {before.index + 1}"

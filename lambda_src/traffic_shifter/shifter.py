@@ -255,14 +255,14 @@ class Shifter:
                               config=self.config)
             try:
                 changes = self._apply(obs, decision, ctx)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - any failure half way: put back or finish the rollback (both report it)
                 if not decision.towards_blue:
                     self._put_back(obs, decision, claimed, err, actor)  # raises ApplyFailed
                 changes = self._retry_towards_blue(obs, decision, claimed, err, ctx)
             restart = decision.apply_step is not None or decision.restart_bake
             weight = decision.green_weight if decision.green_weight is not None else state_weight(obs.state, obs.plan)
             final = ShiftState(
-                status=decision.new_status,  # type: ignore[arg-type]
+                status=decision.new_status,  # type: ignore[arg-type]  # decision.writes: a decision that writes has a new_status
                 step_index=decision.new_step_index if decision.new_step_index is not None else obs.state.step_index,
                 step_started_at=(decision.bake_from or now) if restart else obs.state.step_started_at,
                 reason=decision.reason,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from pathlib import Path
 
 import pymysql
 import pytest
@@ -19,7 +18,7 @@ from bluegreen import local_mariadb
 from bluegreen.local_mariadb import ADMIN_PASSWORD as ADMIN_PW
 from bluegreen.local_mariadb import ADMIN_USER as ADMIN
 from bluegreen.local_mariadb import free_port
-from bluegreen.local_mariadb import write_test_tls as write_tls  # noqa: F401 (the IAM path's TLS; other tests import it here)
+from bluegreen.local_mariadb import write_test_tls as write_tls
 
 APP_USER, APP_PW = "payments_app", "app-pw"
 SIGNING_KEY = "test-signing-key"
@@ -38,7 +37,7 @@ MISSING = local_mariadb.missing("the payment service's database tests")
 TEST_MERCHANTS = ("m", *(f"m-{i}" for i in range(10)))
 
 
-def alb_headers(cert) -> dict:  # noqa: ANN001 - a cryptography x509.Certificate
+def alb_headers(cert) -> dict:  # a cryptography x509.Certificate
     """The X-Amzn-Mtls-Clientcert-* headers as the ALB sets them for a verified client certificate."""
     from payment_api.client_identity import alb_headers as headers
 
@@ -110,7 +109,7 @@ def schema(mariadb, identity):
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
-def grant_merchants(env: dict, subject: str, merchants) -> None:  # noqa: ANN001
+def grant_merchants(env: dict, subject: str, merchants) -> None:
     """What `payment-api clients grant` does, with the migration's admin login."""
     from payment_api import client_identity
     from payment_api.migrate import admin_engine
@@ -133,7 +132,7 @@ def count(mariadb, sql: str, *args):
 class RunningServer:
     """The real service on uvicorn in a background thread, on a free loopback port."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         import uvicorn
 
         self.port = free_port()
@@ -145,7 +144,7 @@ class RunningServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "RunningServer":
+    def __enter__(self) -> RunningServer:
         self.thread.start()
         deadline = time.time() + 20
         while not self.server.started:
@@ -154,6 +153,6 @@ class RunningServer:
             time.sleep(0.05)
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)

@@ -34,7 +34,7 @@ def arm(engine, mariadb, *, commit_first: bool):
     fired = []
 
     @event.listens_for(engine.engines[engine.current], "commit")
-    def _die(conn):  # noqa: ANN001
+    def _die(conn):
         if fired:
             return
         fired.append(True)

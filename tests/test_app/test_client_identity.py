@@ -151,7 +151,7 @@ def test_from_headers__well_formed__the_subject(good):
 
 
 def test_from_headers__expired_certificate__refused(client_ca):
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     old = client_ca.client("expired", not_before=now - datetime.timedelta(days=10),
                            not_after=now - datetime.timedelta(days=1))
     with pytest.raises(ci.IdentityError, match="not valid at this time"):

@@ -16,7 +16,6 @@ import time
 
 import httpx
 import pymysql
-import pytest
 from sqlalchemy import event
 
 from payment_api.api import create_app

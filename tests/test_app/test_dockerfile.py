@@ -90,12 +90,12 @@ def test_dockerfile__dependencies__exactly_the_lock_then_pip_check():
 
 
 def test_dockerfile__entrypoint__the_console_script_serving_by_default():
-    stage = dict((w, rest) for w, rest in final_stage() if w in ("ENTRYPOINT", "CMD", "EXPOSE"))
+    stage = {w: rest for w, rest in final_stage() if w in ("ENTRYPOINT", "CMD", "EXPOSE")}
     assert json.loads(stage["ENTRYPOINT"]) == ["payment-api"] and json.loads(stage["CMD"]) == ["serve"]
     assert stage["EXPOSE"] == "8080"
 
 
-@pytest.mark.parametrize("line", [l for l in (ROOT / "app" / "requirements.txt").read_text().splitlines()
-                                  if l.strip() and not l.startswith("#")])
+@pytest.mark.parametrize("line", [r for r in (ROOT / "app" / "requirements.txt").read_text().splitlines()
+                                  if r.strip() and not r.startswith("#")])
 def test_app_requirements__every_line__an_exact_pin(line):
     assert re.match(r"^[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.+-]*$", line), line

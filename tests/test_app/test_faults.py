@@ -3,10 +3,8 @@ on ECS and with IAM auth; with it, PUT /rehearsal/faults makes payments fail or 
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient

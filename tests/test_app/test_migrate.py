@@ -111,6 +111,7 @@ def test_migrate__iam_user_over_verified_tls__created_once_then_left_alone(maria
 def head_revision() -> str:
     """The newest Alembic revision of app/payment_api/migrations (what a migration ends at)."""
     from alembic.script import ScriptDirectory
+
     from payment_api.migrate import alembic_config
 
     return ScriptDirectory.from_config(alembic_config(None)).get_current_head()

@@ -42,8 +42,13 @@ def test_settings__task_definition_values__accepted_by_settings(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     env = {e["Name"]: e["Value"] for e in c["Environment"] if isinstance(e["Value"], str)}
-    env.update(APP_PORT="8080", AWS_REGION="us-east-1", DB_ENDPOINTS="blue=aurora-blue-dev-d01.cluster-c1.us-east-1.rds.amazonaws.com,green=aurora-green-dev-d01.cluster-c1.us-east-1.rds.amazonaws.com",
-               DB_CA_BUNDLE=str(ca), PAYMENT_SIGNING_KEY="k")
+    env.update(
+        APP_PORT="8080",
+        AWS_REGION="us-east-1",
+        DB_ENDPOINTS="blue=aurora-blue-dev-d01.cluster-c1.us-east-1.rds.amazonaws.com,green=aurora-green-dev-d01.cluster-c1.us-east-1.rds.amazonaws.com",
+        DB_CA_BUNDLE=str(ca),
+        PAYMENT_SIGNING_KEY="k",
+    )
     s = Settings.from_env(env)
     assert s.db_iam_auth and s.tls_self_signed and s.https and s.write_retry_seconds == 30
     assert [c for c, _ in s.db_endpoints] == ["blue", "green"]
@@ -62,14 +67,22 @@ def test_settings__nothing_set__one_error_naming_every_missing_variable():
         assert name in str(err.value)
 
 
-@pytest.mark.parametrize("over, named", [
-    ({"APP_PORT": "http"}, "APP_PORT"), ({"DB_PORT": "70000"}, "DB_PORT"), ({"DB_IAM_AUTH": "yes"}, "DB_IAM_AUTH"),
-    ({"WRITE_RETRY_SECONDS": "0"}, "WRITE_RETRY_SECONDS"), ({"WRITE_RETRY_SECONDS": "ten"}, "WRITE_RETRY_SECONDS"),
-    ({"DB_IAM_AUTH": "true"}, "AWS_REGION"), ({"DB_IAM_AUTH": "true", "AWS_REGION": "us-east-1"}, "DB_CA_BUNDLE"),
-    ({"DB_IAM_AUTH": "true", "AWS_REGION": "us-east-1", "DB_CA_BUNDLE": "/nonexistent.pem"}, "DB_CA_BUNDLE"),
-    ({"TLS_CERT_FILE": "/tmp/c.pem"}, "TLS_KEY_FILE"), ({"TLS_SELF_SIGNED": "true"}, "TLS_SELF_SIGNED"),
-    ({"APP_COLOUR": "Blue!"}, "APP_COLOUR"),
-])
+@pytest.mark.parametrize(
+    "over, named",
+    [
+        ({"APP_PORT": "http"}, "APP_PORT"),
+        ({"DB_PORT": "70000"}, "DB_PORT"),
+        ({"DB_IAM_AUTH": "yes"}, "DB_IAM_AUTH"),
+        ({"WRITE_RETRY_SECONDS": "0"}, "WRITE_RETRY_SECONDS"),
+        ({"WRITE_RETRY_SECONDS": "ten"}, "WRITE_RETRY_SECONDS"),
+        ({"DB_IAM_AUTH": "true"}, "AWS_REGION"),
+        ({"DB_IAM_AUTH": "true", "AWS_REGION": "us-east-1"}, "DB_CA_BUNDLE"),
+        ({"DB_IAM_AUTH": "true", "AWS_REGION": "us-east-1", "DB_CA_BUNDLE": "/nonexistent.pem"}, "DB_CA_BUNDLE"),
+        ({"TLS_CERT_FILE": "/tmp/c.pem"}, "TLS_KEY_FILE"),
+        ({"TLS_SELF_SIGNED": "true"}, "TLS_SELF_SIGNED"),
+        ({"APP_COLOUR": "Blue!"}, "APP_COLOUR"),
+    ],
+)
 def test_settings__bad_value__error_names_the_variable(over, named):
     with pytest.raises(SettingsError, match=named):
         Settings.from_env({**LOCAL, **over})

@@ -56,7 +56,7 @@ def test_check_pair__outside_limit_or_both_zero__refused(blue, green, maximum, m
         check_pair(blue, green, maximum)
 
 
-@pytest.mark.parametrize("green", range(0, 101))
+@pytest.mark.parametrize("green", range(101))
 def test_colour_weights__every_percent__fits_alb_and_route53(green):
     weights = colour_weights(green)
     check_pair(weights["blue"], weights["green"], ROUTE53_WEIGHT_MAX)

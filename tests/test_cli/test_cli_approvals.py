@@ -4,13 +4,11 @@ switchover need another identity's unexpired approval in the state table (bluegr
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
-import pytest
-
 import io
+from datetime import UTC, datetime, timedelta
 
 import boto3
+import pytest
 
 from bluegreen import approvals, cli
 from tests.test_cli.conftest import PROJECT_ROOT, Run, world_module
@@ -107,7 +105,7 @@ def test_two_person_rule__approval_for_another_action_or_change__does_not_count(
 def test_two_person_rule__approval_expired__refused(world, bluegreen, two_person_rule, monkeypatch):
     assert bluegreen("approve", "--role", APPROVER_ROLE, "--change-id", "CHG-7", "--for", "start",
                      "--reason", "ok", *DIR).code == 0
-    later = datetime.now(timezone.utc) + timedelta(minutes=approvals.APPROVAL_MINUTES + 1)
+    later = datetime.now(UTC) + timedelta(minutes=approvals.APPROVAL_MINUTES + 1)
     monkeypatch.setattr(approvals, "now", lambda: later)
     run = bluegreen("shift", "start", "--change-id", "CHG-7", "--reason", "r", *DIR)
     assert run.code == 1
@@ -130,7 +128,7 @@ def test_approvals__prod__the_rule_applies():
 
 
 def test_refusal__approved_by_another_in_time__none():
-    now = datetime(2026, 12, 7, 22, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 7, 22, 0, tzinfo=UTC)
     approval = approvals.grant("CHG-1", "switchover", "arn:b", "ok", now)
     assert approvals.refusal(approval, "CHG-1", "switchover", "arn:a", now + timedelta(minutes=59)) is None
     assert "expired" in approvals.refusal(approval, "CHG-1", "switchover", "arn:a", now + timedelta(minutes=60))

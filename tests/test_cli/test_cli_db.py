@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-#: moto's caller identity: what the CLI sends as the invoking identity.
-CALLER = "arn:aws:sts::123456789012:user/moto"
-
 import importlib.util
 import io
 import json
@@ -18,6 +15,9 @@ from bluegreen import cli
 
 from .conftest import world_module
 
+#: moto's caller identity: what the CLI sends as the invoking identity.
+CALLER = "arn:aws:sts::123456789012:user/moto"
+
 _DB_WORLD_FILE = Path(__file__).resolve().parents[1] / "test_lambda_src" / "test_traffic_shifter" / "db_world.py"
 _spec = importlib.util.spec_from_file_location("traffic_shifter_test_db_world", _DB_WORLD_FILE)
 db_world = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
@@ -27,6 +27,7 @@ _spec.loader.exec_module(db_world)
 @pytest.fixture
 def world(aws_credentials, monkeypatch):
     from moto import mock_aws
+
     from traffic_shifter import DbSwitchover
 
     world_module.enable_composite_alarms(monkeypatch)

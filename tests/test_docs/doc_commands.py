@@ -72,7 +72,7 @@ def commands(path: Path, root: Path = ROOT) -> list[DocCommand]:
 
 
 def _from_text(name: str, number: int, text: str, *, fragment: bool) -> list[DocCommand]:
-    pieces = [inner for inner in _SUBSHELL.findall(text)] + [_SUBSHELL.sub(" ", text)]
+    pieces = list(_SUBSHELL.findall(text)) + [_SUBSHELL.sub(" ", text)]
     out = []
     for piece in pieces:
         for part in _CHAIN.split(piece):

@@ -44,13 +44,13 @@ class _Parsed(Exception):
 def _argparse_stops_at_parse() -> Iterator[None]:
     parse_args, error, exit_ = argparse.ArgumentParser.parse_args, argparse.ArgumentParser.error, argparse.ArgumentParser.exit
 
-    def parsed(self: argparse.ArgumentParser, args=None, namespace=None):  # noqa: ANN001 - argparse's signature
+    def parsed(self: argparse.ArgumentParser, args=None, namespace=None):  # argparse's signature
         raise _Parsed(parse_args(self, args, namespace))
 
-    def refused(self: argparse.ArgumentParser, message: str):  # noqa: ANN202
+    def refused(self: argparse.ArgumentParser, message: str):
         raise Refused(f"{self.prog}: {message}")
 
-    def exited(self: argparse.ArgumentParser, status: int = 0, message: str | None = None):  # noqa: ANN202 - --help
+    def exited(self: argparse.ArgumentParser, status: int = 0, message: str | None = None):  # --help
         raise _Parsed(None)
 
     argparse.ArgumentParser.parse_args, argparse.ArgumentParser.error, argparse.ArgumentParser.exit = parsed, refused, exited

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from bluegreen import demo
-from tests.test_app.test_migrate import head_revision
 from bluegreen.cfn import cap
-from tests.emulator_process import aws_env as deployer_env
 from bluegreen.emulator_databases import StandIns, cluster_identifiers
+from tests.emulator_process import aws_env as deployer_env
 from tests.emulator_process import free_port, run_launcher, session, start_with_databases
+from tests.test_app.test_migrate import head_revision
 
 pytestmark = pytest.mark.emulator
 
@@ -98,7 +98,7 @@ def test_schema__before_compute__both_clusters_migrated_by_the_stack_itself(laun
     outputs = launched.outputs("schema")
     events = launched.client("cloudformation").describe_stack_events(StackName=stack_name("compute"))["StackEvents"]
     schema_done = launched.client("cloudformation").describe_stacks(StackName=stack_name("schema"))["Stacks"][0]
-    for colour, cluster in zip(("blue", "green"), launched.databases.clusters):
+    for colour, cluster in zip(("blue", "green"), launched.databases.clusters, strict=False):
         server = launched.databases.servers[cluster]
         tables = {row[0] for row in server.execute("SHOW TABLES FROM payments")}
         grants = " ".join(row[0] for row in server.execute("SHOW GRANTS FOR 'payments_app'@'%'"))

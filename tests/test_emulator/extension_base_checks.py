@@ -12,8 +12,8 @@ import json
 import re
 import sys
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.route53.exceptions import NoSuchHostedZone

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "emulator") not in sys.path:
     sys.path.insert(0, str(ROOT / "emulator"))
 
-from bluegreen_emulator.extensions import cfn_limits  # noqa: E402  (standard library only at import)
+from bluegreen_emulator.extensions import cfn_limits  # noqa: E402 - after sys.path has the emulator folder; standard library only at import
 
 pytestmark = pytest.mark.emulator
 

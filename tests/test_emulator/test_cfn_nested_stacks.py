@@ -239,7 +239,7 @@ def test_sceptre_parent__launch_shift_diff_launch_review_delete__weights_follow_
     # !package_nested put every child and the three Lambda zips into the packaging bucket, under its KMS key.
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert {k.split("/")[1] for k in keys if k.startswith("templates/")} == \
-        {name for name in nested.generate("dev").order}
+        set(nested.generate("dev").order)
     assert {k.split("/")[1] for k in keys if k.startswith("lambda/")} == {"traffic_shifter", "ssm_parameter", "schema_migration"}
 
     # The traffic shifter moves on to 25 % and records it; diff shows it, a plain launch keeps it.

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "emulator") not in sys.path:
     sys.path.insert(0, str(ROOT / "emulator"))
 
-from bluegreen_emulator import extensions, moto_internals  # noqa: E402  (neither imports moto at import)
+from bluegreen_emulator import extensions, moto_internals  # noqa: E402 - after sys.path has the emulator folder; neither imports moto at import
 
 pytestmark = pytest.mark.emulator
 
@@ -27,7 +27,7 @@ def _section(title: str) -> str:
 
 
 def test_extensions_table__lists_exactly_the_installed_modules():
-    table = {m for m in re.findall(r"^\| `(\w+)\.py` \|", _section("Extensions"), re.MULTILINE)}
+    table = set(re.findall(r"^\| `(\w+)\.py` \|", _section("Extensions"), re.MULTILINE))
     files = {p.stem for p in (ROOT / "emulator" / "bluegreen_emulator" / "extensions").glob("*.py") if not p.stem.startswith("_")}
 
     assert table == set(extensions.MODULES)

@@ -21,7 +21,7 @@ CA_BUNDLE = (ROOT / "config" / "dev" / "mtls" / "client-ca-bundle.pem").read_byt
 
 def _crl() -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     crl = (x509.CertificateRevocationListBuilder()
            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")]))
            .last_update(now).next_update(now + datetime.timedelta(days=1))
@@ -33,7 +33,7 @@ def _crl() -> bytes:
 def _leaf_pem() -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not a CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
             .sign(key, hashes.SHA256()))
@@ -51,7 +51,7 @@ def bucket(emulator, stacks):
     return name
 
 
-def store(bucket, key="mtls/ca.pem", name="ts-test", crl=None):  # noqa: ANN001
+def store(bucket, key="mtls/ca.pem", name="ts-test", crl=None):
     resources = {"Store": {"Type": "AWS::ElasticLoadBalancingV2::TrustStore", "Properties": {
         "Name": name, "CaCertificatesBundleS3Bucket": bucket, "CaCertificatesBundleS3Key": key}}}
     if crl:

@@ -20,14 +20,15 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "emulator") not in sys.path:
     sys.path.insert(0, str(ROOT / "emulator"))
 
-from bluegreen_emulator import moto_internals  # noqa: E402  (standard library only at import)
+from bluegreen_emulator import moto_internals  # noqa: E402 - after sys.path has the emulator folder; standard library only at import
 
 pytestmark = pytest.mark.emulator
 
 #: Exception classes of the moto packages the emulator uses that derive from none of
 #: MOTO_ERRORS, and why the narrowed excepts may leave them out.
 FOREIGN_ERRORS = {
-    "moto.cloudformation.exceptions.UnformattedGetAttTemplateException": "moto's 'no such attribute' of Fn::GetAtt: named where resolving may raise it (RESOLVE_ERRORS)",
+    "moto.cloudformation.exceptions.UnformattedGetAttTemplateException": "moto's 'no such attribute' of Fn::GetAtt: named where resolving may raise it "
+                                                                         "(RESOLVE_ERRORS)",
     "moto.core.exceptions.ServiceNotWhitelisted": "moto's guard against services outside mock_aws: never raised in server mode",
     "moto.ec2.exceptions.MotoNotImplementedError": "a feature moto lacks: must surface, not be retried or suppressed",
     "moto.ec2.exceptions.FilterNotImplementedError": "the same, for describe filters",
@@ -100,8 +101,8 @@ def fake_moto(monkeypatch: pytest.MonkeyPatch):
             return "moto"
 
     module = types.ModuleType("moto_fake_service")
-    module.Backend = Backend  # type: ignore[attr-defined]
-    module.TABLE = {}  # type: ignore[attr-defined]
+    module.Backend = Backend  # type: ignore[attr-defined]  # a stand-in module for the patch tests
+    module.TABLE = {}  # type: ignore[attr-defined]  # a stand-in module for the patch tests
     monkeypatch.setitem(sys.modules, "moto_fake_service", module)
     entries = {
         "moto_fake_service.Backend.wrapped": moto_internals.Internal("moto_fake_service.Backend.wrapped", moto_internals.WRAP, "test", "r"),

@@ -19,7 +19,7 @@ PREFLIGHT_POINTS = ["before_launch", "before_create", "before_update", "before_c
 class NoDmsRole:
     """An IAM client of an account without dms-vpc-role (IAM's own NoSuchEntity answer)."""
 
-    def get_role(self, RoleName):  # noqa: N803 (boto3's parameter name)
+    def get_role(self, RoleName):
         from botocore.exceptions import ClientError
         raise ClientError({"Error": {"Code": "NoSuchEntity", "Message": f"The role with name {RoleName} cannot be found."}},
                           "GetRole")

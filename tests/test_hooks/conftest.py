@@ -201,9 +201,9 @@ def deploy(cloudformation):
     import json
 
     def run(green: str, blue: str = "0"):
-        kwargs = dict(StackName=ROUTE53_STACK, TemplateBody=json.dumps(WEIGHTED_TEMPLATE), Parameters=[
+        kwargs = {"StackName": ROUTE53_STACK, "TemplateBody": json.dumps(WEIGHTED_TEMPLATE), "Parameters": [
             {"ParameterKey": "BlueWeight", "ParameterValue": blue},
-            {"ParameterKey": "GreenWeight", "ParameterValue": green}])
+            {"ParameterKey": "GreenWeight", "ParameterValue": green}]}
         try:
             cloudformation.describe_stacks(StackName=ROUTE53_STACK)
         except cloudformation.exceptions.ClientError:

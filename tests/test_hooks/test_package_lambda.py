@@ -12,8 +12,8 @@ from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgument
 
 from bluegreen import lambda_zip
 from bluegreen.aws_failures import AwsCallFailed
-from bluegreen_hooks.preflight import Preflight
 from bluegreen_hooks.package_lambda import PackageLambda
+from bluegreen_hooks.preflight import Preflight
 from tests import lambda_sources
 
 ARGUMENT = {"source": "lambda_src/demo", "bucket": "s3-artifacts-dev-d01"}

@@ -58,7 +58,7 @@ def test_file_not_a_ca_bundle__refused_and_nothing_uploaded(s3, kms_bucket, proj
 
 def test_crl__checked_and_uploaded_beside_the_bundle(s3, kms_bucket, project):
     ca = CertificateAuthority(project / "pki")
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     crl = (x509.CertificateRevocationListBuilder().issuer_name(ca.name).last_update(now)
            .next_update(now + datetime.timedelta(days=1)).sign(ca.key, hashes.SHA256()))
     (project / "crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))

@@ -268,7 +268,7 @@ def parameters_from_environment(template: dict, function: str, env: dict[str, st
             values = env[var].split(arg[0])
             if len(values) != len(arg[1]):
                 raise ValueError(f"{var}={env[var]!r} has {len(values)} entries; the template gives {len(arg[1])}")
-            found.update({r["Ref"]: v for r, v in zip(arg[1], values)})
+            found.update({r["Ref"]: v for r, v in zip(arg[1], values, strict=False)})
     return found
 
 

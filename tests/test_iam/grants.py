@@ -16,8 +16,8 @@ _EMULATOR = str(Path(__file__).resolve().parents[2] / "emulator")
 if _EMULATOR not in sys.path:
     sys.path.insert(0, _EMULATOR)
 
-from bluegreen_emulator.iam.policy import Verdict, _listed, _match, allows, granted_actions, trust_allows  # noqa: E402
-from bluegreen_emulator.iam.requests import (  # noqa: E402
+from bluegreen_emulator.iam.policy import Verdict, _listed, _match, allows, granted_actions, trust_allows  # noqa: E402 - after sys.path has the emulator's folder
+from bluegreen_emulator.iam.requests import (  # noqa: E402 - after sys.path has the emulator's folder
     ACCOUNT,
     OPERATIONS,
     REGION,

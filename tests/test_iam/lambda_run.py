@@ -36,7 +36,7 @@ def record(clients: Any, calls: list[Call], phase: list[str]) -> Any:
         calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params), phase[0]))
     # A client copies its session's event hooks when it is made: register on each client itself.
     from traffic_shifter.aws import SERVICES
-    made = [clients(service) for service in SERVICES] + [c for c in clients._clients.values()]
+    made = [clients(service) for service in SERVICES] + list(clients._clients.values())
     for emitter in [c.meta.events for c in made] + [clients.session.events]:  # the session: clients made later
         emitter.register("before-parameter-build", before, unique_id="iam-record")
     return lambda: [e.unregister("before-parameter-build", unique_id="iam-record")
@@ -60,7 +60,7 @@ def run_shifter(clock: Any, monkeypatch: Any) -> tuple[dict[str, str], list[Call
     kind = DbSwitchover(lambda clients, config: fence, drain_factory=lambda clients, config: fence,
                         clock=clock, sleep=clock.advance)
     calls: list[Call] = []
-    undo = lambda: None  # noqa: E731
+    undo = lambda: None  # noqa: E731 - replaced once the recorder is installed
     try:
         shifter = Shifter.from_env(world.env, clients=w.shifter_clients(), clock=clock, kinds=StepKinds(kind))
         phase = [""]

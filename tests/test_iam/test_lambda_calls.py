@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from tests.test_iam import documents, grants, lambda_run
 
 TEMPLATE = json.loads((documents.TEMPLATES / "automation.json").read_text())

@@ -35,9 +35,8 @@ import pytest
 
 from bluegreen import cli, demo
 from bluegreen.emulator_databases import StandIns, cluster_identifiers
+from bluegreen_emulator.iam import requests as iam_requests
 from tests.emulator_process import aws_env, free_port, run_launcher, start_with_databases  # also puts emulator/ on sys.path
-
-from bluegreen_emulator.iam import requests as iam_requests  # noqa: E402
 
 pytestmark = pytest.mark.emulator
 

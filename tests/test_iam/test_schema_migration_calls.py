@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 import sys
-from pathlib import Path
 
 import boto3
 import pytest
@@ -29,7 +28,7 @@ from tests.test_iam import documents, grants
 from tests.test_iam.lambda_run import Call
 
 sys.path.insert(0, str(documents.ROOT / "lambda_src"))
-from schema_migration import handler  # noqa: E402
+from schema_migration import handler
 
 TEMPLATE = json.loads((documents.TEMPLATES / "schema.json").read_text())
 POLICY, LOG_GROUP = "SchemaMigrationPolicy", "SchemaMigrationLogGroup"
@@ -57,7 +56,7 @@ def recorded(tmp_path_factory):
             data_key = boto3.client("kms").create_key(Description="data key")["KeyMetadata"]["Arn"]
             parameters["DataKeyArn"] = data_key
             sm, ssm = boto3.client("secretsmanager"), boto3.client("ssm")
-            for colour, cluster in zip(("Blue", "Green"), clusters):
+            for colour, cluster in zip(("Blue", "Green"), clusters, strict=False):
                 server = databases.servers[cluster]
                 parameters[f"{colour}DbSecretArn"] = sm.create_secret(
                     Name=f"secret-db-{colour.lower()}-dev-d01", KmsKeyId=data_key, SecretString=json.dumps(

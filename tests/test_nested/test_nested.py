@@ -13,7 +13,8 @@ import re
 import pytest
 from sceptre.resolvers.stack_output import StackOutput as SceptreStackOutput
 
-from bluegreen import cfn, nested, suppressions as exceptions
+from bluegreen import cfn, nested
+from bluegreen import suppressions as exceptions
 from bluegreen_resolvers.lambda_code_key import LambdaCodeKey
 from bluegreen_resolvers.traffic_weight import TrafficWeight
 from tests.test_nested.conftest import ENVS, ROOT, config_file, edit, stack_path

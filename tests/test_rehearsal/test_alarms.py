@@ -58,14 +58,14 @@ def test_definitions__intrinsics_resolved_to_local_names(defs):
 
 
 def test_gates__the_shifters_three_gates__named_as_the_template_names_them(defs):
-    import importlib.util  # noqa: PLC0415
+    import importlib.util
 
     spec = importlib.util.spec_from_file_location("automation_t", al.ROOT / "templates" / "automation.py")
     automation = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(automation)
     assert len(GATE_SOURCES) == len(automation.GATE_ALARMS) == 3
-    names = {defs.composites[l].name if k == "composite" else defs.alarms[l].name if k == "alarm" else "data"
-             for k, l in GATE_SOURCES.values()}
+    names = {defs.composites[name].name if k == "composite" else defs.alarms[name].name if k == "alarm" else "data"
+             for k, name in GATE_SOURCES.values()}
     assert names == {"alarm-green-health-rehearsal-local", "alarm-green-payments-failed-rehearsal-local", "data"}
 
 

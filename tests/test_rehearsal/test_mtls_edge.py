@@ -28,19 +28,19 @@ pytestmark = pytest.mark.skipif(not hp.available(), reason="needs Debian's hapro
 
 
 class Echo(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):  # http.server's name
         body = json.dumps(dict(self.headers.items())).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args):  # noqa: ANN002
+    def log_message(self, *args):
         pass
 
 
-def _crl(ca: CertificateAuthority, revoked_serial: int, path):  # noqa: ANN001
-    now = datetime.datetime.now(datetime.timezone.utc)
+def _crl(ca: CertificateAuthority, revoked_serial: int, path):
+    now = datetime.datetime.now(datetime.UTC)
     crl = (x509.CertificateRevocationListBuilder().issuer_name(ca.name).last_update(now - datetime.timedelta(minutes=5))
            .next_update(now + datetime.timedelta(days=1))
            .add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(revoked_serial)
@@ -55,7 +55,7 @@ def edge(tmp_path_factory):
     base = tmp_path_factory.mktemp("edge")
     ca = CertificateAuthority(base / "pki")
     revoked = ca.client("m-revoked")
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certs = {
         "good": ca.client("m-000"),
         "other": ca.client("m-001"),
@@ -82,7 +82,7 @@ def edge(tmp_path_factory):
             server.shutdown()
 
 
-def get(edge, cert=None, headers=None):  # noqa: ANN001
+def get(edge, cert=None, headers=None):
     ctx = ssl.create_default_context(cafile=edge["ca"])
     if cert is not None:
         ctx.load_cert_chain(*cert.pair)
@@ -90,7 +90,7 @@ def get(edge, cert=None, headers=None):  # noqa: ANN001
         return client.get(edge["url"] + "/echo", headers=headers or {})
 
 
-def until_up(edge):  # noqa: ANN001
+def until_up(edge):
     import time
 
     deadline = time.monotonic() + 20

@@ -131,7 +131,7 @@ def test_rehearse_url__against_the_local_stack__counts_through_the_service_and_f
             cur.execute("SET FOREIGN_KEY_CHECKS=0")
             cur.execute("DELETE FROM payments.idempotency_keys WHERE idempotency_key=%s", (key,))
             cur.execute("DELETE FROM payments.payments WHERE idempotency_key=%s", (key,))
-        from bluegreen.rehearsal.reconcile import payment_rows_over_http, read_sent, reconcile  # noqa: PLC0415
+        from bluegreen.rehearsal.reconcile import payment_rows_over_http, read_sent, reconcile
 
         ledger = read_sent(tmp_path / "ledger.csv")
         rows = payment_rows_over_http(world.url, {s.idempotency_key: s.merchant_id for s in ledger}, tls=stack.tls)
@@ -146,10 +146,10 @@ def through_the_edge__one_merchants_certificate_pays_for_no_other(world, tls):
     """Through HAProxy's mutual TLS to the real services: m-000's certificate cannot pay or look up for m-001,
     not even with m-001's identity headers written in (the edge replaces them), and a service reached
     without the edge refuses a request that carries no verified identity."""
-    import httpx  # noqa: PLC0415
+    import httpx
 
-    from payment_api import client_identity  # noqa: PLC0415
-    from bluegreen.rehearsal.pki import merchant_subject  # noqa: PLC0415
+    from bluegreen.rehearsal.pki import merchant_subject
+    from payment_api import client_identity
 
     payment = {"merchant_id": "m-001", "customer_id": "c-1", "amount_minor": 100, "currency": "EUR", "card_token": "tok_x"}
     forged = {client_identity.SUBJECT: merchant_subject("m-001").rfc4514_string()}
@@ -182,7 +182,7 @@ def test_rehearse__debian_packages_missing__names_them_and_starts_nothing(monkey
 
 @needs_servers
 def test_rehearse__port_taken__clear_message_and_nothing_left_running(tmp_path):
-    import socket  # noqa: PLC0415
+    import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -192,7 +192,7 @@ def test_rehearse__port_taken__clear_message_and_nothing_left_running(tmp_path):
 
 
 def test_bluegreen_rehearse__the_operator_cli_runs_the_rehearsal_command(capsys):
-    from bluegreen import cli as operator_cli  # noqa: PLC0415
+    from bluegreen import cli as operator_cli
 
     assert operator_cli.main(["rehearse", "--rate", "0"]) == 2
     assert "--rate must be above 0" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ def _cells(line: str) -> list[str]:
 def rows(text: str) -> list[tuple[str, str, list[str]]]:
     """The rows of the first table whose header is HEADER."""
     lines = text.splitlines()
-    for i, line in enumerate(lines):
+    for i, line in enumerate(lines):  # noqa: B007 - i is read after the loop, at the header it stopped on
         if line.lstrip().startswith("|") and tuple(_cells(line)) == HEADER:
             break
     else:
@@ -41,7 +41,7 @@ def rows(text: str) -> list[tuple[str, str, list[str]]]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(), filename=str(path))
 
@@ -85,7 +85,7 @@ SCOPES = ("CDE", "connected", "security-impacting")
 def scope_rows(text: str) -> dict[str, str]:
     """stack -> scope, from the table of docs/pci-scope.md whose header is SCOPE_HEADER."""
     lines = text.splitlines()
-    for i, line in enumerate(lines):
+    for i, line in enumerate(lines):  # noqa: B007 - i is read after the loop, at the header it stopped on
         if line.lstrip().startswith("|") and tuple(_cells(line)) == SCOPE_HEADER:
             break
     else:

@@ -8,9 +8,10 @@ slip past a rule by using a type nobody classified.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
@@ -26,7 +27,7 @@ def template_paths() -> list[Path]:
     return sorted(p for p in TEMPLATES.glob("*.json"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(path: Path) -> dict:
     return json.loads(path.read_text())
 
@@ -143,7 +144,7 @@ def sub_text(value: Any) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def taggable(rtype: str) -> bool:
     if is_custom(rtype):
         return False

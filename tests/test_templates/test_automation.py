@@ -8,11 +8,10 @@ import re
 
 import pytest
 
-from traffic_shifter.db.config import DbConfig
-from traffic_shifter.config import ShifterConfig
-
 from bluegreen import cfn, environments, lambda_zip, nested
 from tests.test_templates import policy
+from traffic_shifter.config import ShifterConfig
+from traffic_shifter.db.config import DbConfig
 
 TAIL = policy.NAME_TAIL
 OPS_KEY = {"Ref": "OpsKeyArn"}
@@ -227,10 +226,12 @@ ELB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
 DEPLOYED = {
     "SsmPrefix": f"/payments-migration/{TAIL_VALUE}",
     "StateTable": f"ddb-shift-state-{TAIL_VALUE}",
-    **{f"{e}HttpsListenerArn": f"{ELB}:listener/app/alb-{e.lower()}-{TAIL_VALUE}/0123456789abcdef/fedcba9876543210"
-       for e in ("Blue", "Green")},
-    **{f"{e}Alb{c}TargetGroupArn": f"{ELB}:targetgroup/tg-{c.lower()}-{e.lower()}alb-{TAIL_VALUE}/0123456789abcdef"
-       for e in ("Blue", "Green") for c in ("Blue", "Green")},
+    **{f"{e}HttpsListenerArn": f"{ELB}:listener/app/alb-{e.lower()}-{TAIL_VALUE}/0123456789abcdef/fedcba9876543210" for e in ("Blue", "Green")},
+    **{
+        f"{e}Alb{c}TargetGroupArn": f"{ELB}:targetgroup/tg-{c.lower()}-{e.lower()}alb-{TAIL_VALUE}/0123456789abcdef"
+        for e in ("Blue", "Green")
+        for c in ("Blue", "Green")
+    },
     "HostedZoneId": "Z0123456789ABCDEFGHIJ",
     "RecordName": f"pay-{TAIL_VALUE}.payments.example-financial-services.com",
     "GreenHealthAlarmName": f"alarm-green-health-{TAIL_VALUE}",
@@ -242,10 +243,10 @@ DEPLOYED = {
     "BlueClusterIdentifier": f"aurora-blue-{TAIL_VALUE}",
     "GreenClusterIdentifier": f"aurora-green-{TAIL_VALUE}",
     "ReplicationInstanceIdentifier": f"dms-{TAIL_VALUE}",
-    **{k: f"arn:aws:dms:{REGION}:{ACCOUNT}:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ" for k in
-       ("ReplicationTaskArn", "CdcBlueToGreenTaskArn", "CdcGreenToBlueTaskArn")},
-    **{f"{c}DbSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:secret-db-{c.lower()}-{TAIL_VALUE}-AbCdEf"
-       for c in ("Blue", "Green")},
+    **dict.fromkeys(
+        ("ReplicationTaskArn", "CdcBlueToGreenTaskArn", "CdcGreenToBlueTaskArn"), f"arn:aws:dms:{REGION}:{ACCOUNT}:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    ),
+    **{f"{c}DbSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:secret-db-{c.lower()}-{TAIL_VALUE}-AbCdEf" for c in ("Blue", "Green")},
     "DbCaBundleParameterName": f"/payments-migration/{TAIL_VALUE}/db/rds-ca-bundle",
 }
 
@@ -254,7 +255,7 @@ def deployed(node):
     """Ref, Fn::Sub (no variable map) and Fn::Join over DEPLOYED, as CloudFormation resolves them."""
     if isinstance(node, str):
         return node
-    (fn, arg), = node.items()
+    ((fn, arg),) = node.items()
     if fn == "Ref":
         return DEPLOYED[arg]
     if fn == "Fn::Sub":
@@ -271,7 +272,7 @@ def deployed_environment(function):
 
 def test_function__environment__read_by_the_shifter_one_listener_per_alb_with_its_own_groups(deployed_environment):
     config = ShifterConfig.from_env(deployed_environment)
-    pairs = list(zip(config.listener_arns, config.blue_target_group_arns, config.green_target_group_arns))
+    pairs = list(zip(config.listener_arns, config.blue_target_group_arns, config.green_target_group_arns, strict=False))
     # listener/app/<alb name>/..., targetgroup/<name>/...
     names = [(listener.split("/")[2], blue.split("/")[1], green.split("/")[1]) for listener, blue, green in pairs]
     assert names == [
@@ -281,8 +282,7 @@ def test_function__environment__read_by_the_shifter_one_listener_per_alb_with_it
 
 
 #: The one-ALB variables the ARN lists replaced (issue 16); the shifter no longer reads them.
-LEGACY_ENV_VARS = {"LISTENER_ARNS": "LISTENER_ARN", "BLUE_TARGET_GROUP_ARNS": "BLUE_TARGET_GROUP_ARN",
-                   "GREEN_TARGET_GROUP_ARNS": "GREEN_TARGET_GROUP_ARN"}
+LEGACY_ENV_VARS = {"LISTENER_ARNS": "LISTENER_ARN", "BLUE_TARGET_GROUP_ARNS": "BLUE_TARGET_GROUP_ARN", "GREEN_TARGET_GROUP_ARNS": "GREEN_TARGET_GROUP_ARN"}
 
 
 def test_function__environment__no_one_alb_names_left(function):
@@ -302,9 +302,11 @@ def test_function__environment__within_lambdas_4_kb_for_the_longest_names(deploy
 
 def test_function__marker_schema__the_one_dms_replicates(deployed_environment, dms):
     import json as _json
+
     rules = _json.loads(dms["Resources"]["ReplicationTask"]["Properties"]["TableMappings"])["rules"]
     assert {"schema-name": deployed_environment["MARKER_SCHEMA"], "table-name": "switchover_marker"} in [
-        r["object-locator"] for r in rules if r["rule-action"] == "include"]
+        r["object-locator"] for r in rules if r["rule-action"] == "include"
+    ]
 
 
 def test_function__logs__to_its_declared_group(function, resources):
@@ -318,17 +320,19 @@ def test_log_group__retention__one_year(resources):
 
 def test_invoke_config__failed_run__not_retried(resources):
     p = props(resources, "FunctionInvokeConfig")
-    assert (p["FunctionName"], p["MaximumRetryAttempts"], p["MaximumEventAgeInSeconds"]) == (
-        {"Ref": "TrafficShifterFunction"}, 0, 120)
+    assert (p["FunctionName"], p["MaximumRetryAttempts"], p["MaximumEventAgeInSeconds"]) == ({"Ref": "TrafficShifterFunction"}, 0, 120)
 
 
 # ---------------------------------------------------------------- encryption
-@pytest.mark.parametrize("logical,path", [
-    ("TrafficShifterFunction", "KmsKeyArn"),
-    ("DeadLetterQueue", "KmsMasterKeyId"),
-    ("FunctionLogGroup", "KmsKeyId"),
-    ("StateTable", "SSESpecification.KMSMasterKeyId"),
-])
+@pytest.mark.parametrize(
+    "logical,path",
+    [
+        ("TrafficShifterFunction", "KmsKeyArn"),
+        ("DeadLetterQueue", "KmsMasterKeyId"),
+        ("FunctionLogGroup", "KmsKeyId"),
+        ("StateTable", "SSESpecification.KMSMasterKeyId"),
+    ],
+)
 def test_encryption__resource__ops_key(resources, logical, path):
     assert policy.dig(props(resources, logical), path) == OPS_KEY
 
@@ -339,7 +343,9 @@ def test_state_table__shape__plan_id_string_on_demand(resources):
     assert p["TableName"] == {"Fn::Sub": f"ddb-shift-state-{TAIL}"}
     assert (p["KeySchema"], p["AttributeDefinitions"], p["BillingMode"]) == (
         [{"AttributeName": "plan_id", "KeyType": "HASH"}],
-        [{"AttributeName": "plan_id", "AttributeType": "S"}], "PAY_PER_REQUEST")
+        [{"AttributeName": "plan_id", "AttributeType": "S"}],
+        "PAY_PER_REQUEST",
+    )
 
 
 def test_state_table__sse__kms_enabled(resources):
@@ -363,9 +369,10 @@ def test_dlq__retention__fourteen_days(resources):
 def test_dlq_policy__events__only_our_two_rules(resources):
     (allow,) = [s for s in props(resources, "DeadLetterQueuePolicy")["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert (allow["Principal"], allow["Action"], allow["Condition"]) == (
-        {"Service": "events.amazonaws.com"}, "sqs:SendMessage",
-        {"ArnEquals": {"aws:SourceArn": [{"Fn::GetAtt": ["ScheduleRule", "Arn"]},
-                                         {"Fn::GetAtt": ["GateAlarmRule", "Arn"]}]}})
+        {"Service": "events.amazonaws.com"},
+        "sqs:SendMessage",
+        {"ArnEquals": {"aws:SourceArn": [{"Fn::GetAtt": ["ScheduleRule", "Arn"]}, {"Fn::GetAtt": ["GateAlarmRule", "Arn"]}]}},
+    )
 
 
 def test_dlq_policy__without_tls__denied(resources):
@@ -413,22 +420,29 @@ def test_invoke_permissions__all__only_the_two_rules(resources):
 
 
 # ---------------------------------------------------------------- self-monitoring
-@pytest.mark.parametrize("alarm,metric,comparison,threshold,periods,missing", [
-    ("ShifterErrorsAlarm", "Errors", "GreaterThanThreshold", 0, 1, "notBreaching"),
-    ("ShifterHeartbeatAlarm", "Invocations", "LessThanThreshold", 1, 5, "breaching"),
-    ("ShifterDeadLetterAlarm", "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0, 1, "notBreaching"),
-])
+@pytest.mark.parametrize(
+    "alarm,metric,comparison,threshold,periods,missing",
+    [
+        ("ShifterErrorsAlarm", "Errors", "GreaterThanThreshold", 0, 1, "notBreaching"),
+        ("ShifterHeartbeatAlarm", "Invocations", "LessThanThreshold", 1, 5, "breaching"),
+        ("ShifterDeadLetterAlarm", "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold", 0, 1, "notBreaching"),
+    ],
+)
 def test_self_alarm__shifter__watched_and_notifies(resources, alarm, metric, comparison, threshold, periods, missing):
     p = props(resources, alarm)
     assert (p["MetricName"], p["ComparisonOperator"], p["Threshold"], p["EvaluationPeriods"], p["TreatMissingData"]) == (
-        metric, comparison, threshold, periods, missing)
+        metric,
+        comparison,
+        threshold,
+        periods,
+        missing,
+    )
     assert p["AlarmActions"] == p["OKActions"] == [{"Ref": "NotifyTopicArn"}]
 
 
 # ---------------------------------------------------------------- outputs and config
 def test_outputs__contract__exported(automation):
-    assert set(automation["Outputs"]) == {"TrafficShifterFunctionName", "TrafficShifterFunctionArn",
-                                          "StateTableName", "DeadLetterQueueUrl"}
+    assert set(automation["Outputs"]) == {"TrafficShifterFunctionName", "TrafficShifterFunctionArn", "StateTableName", "DeadLetterQueueUrl"}
 
 
 def test_automation_config__prod__is_a_symlink_to_dev():
@@ -444,22 +458,20 @@ def automation_config(request):
 
     def tagged(value):
         if nested.tag_of(value) in ("stack_output", "lambda_code_key", "package_lambda"):
-            return (nested.tag_of(value), {k: tagged(v) for k, v in value._argument.items()}
-                    if isinstance(value._argument, dict) else value._argument)
+            return (nested.tag_of(value), {k: tagged(v) for k, v in value._argument.items()} if isinstance(value._argument, dict) else value._argument)
         return value
-    parameters = {k: tagged(v) for k, v in environments.unresolved_parameters(stack).items()
-                  if k not in cfn.IDENTITY_PARAMETERS}
+
+    parameters = {k: tagged(v) for k, v in environments.unresolved_parameters(stack).items() if k not in cfn.IDENTITY_PARAMETERS}
     hooks = {point: [tagged(h) for h in hooks if nested.tag_of(h) != "preflight"] for point, hooks in stack.hooks.items()}
-    return request.param, stack.stack_group_config, {"parameters": parameters,
-                                                     "hooks": {p: h for p, h in hooks.items() if h}}
+    return request.param, stack.stack_group_config, {"parameters": parameters, "hooks": {p: h for p, h in hooks.items() if h}}
 
 
 def test_automation_config__hooks__package_before_create_update_and_change_set(automation_config):
     env, _, config = automation_config
-    expected = [("package_lambda", {"source": "lambda_src/traffic_shifter",
-                                    "bucket": ("stack_output", f"{env}/operations/artifacts.yaml::ArtifactBucketName")})]
-    assert config["hooks"] == {"before_create": expected, "before_update": expected,
-                               "before_create_change_set": expected}
+    expected = [
+        ("package_lambda", {"source": "lambda_src/traffic_shifter", "bucket": ("stack_output", f"{env}/operations/artifacts.yaml::ArtifactBucketName")})
+    ]
+    assert config["hooks"] == {"before_create": expected, "before_update": expected, "before_create_change_set": expected}
 
 
 def test_automation_config__code_key__resolved_from_the_same_source(automation_config):

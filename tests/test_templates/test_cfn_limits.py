@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "emulator") not in sys.path:
     sys.path.insert(0, str(ROOT / "emulator"))
 
-from bluegreen_emulator.extensions import cfn_limits  # noqa: E402  (standard library only at import)
+from bluegreen_emulator.extensions import cfn_limits  # noqa: E402 - after sys.path has the emulator folder; standard library only at import
 
 ENVS = ("dev", "prod")
 HEADROOM = 0.9
@@ -35,7 +35,7 @@ HEADROOM = 0.9
 LONGEST_BUCKET = "b" * 63
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sent_bodies() -> dict[str, str]:
     """stack -> body as Sceptre sends it, for every stack of dev and prod and both nested parents
     (read once, when the first test needs it: not at collection)."""

@@ -22,7 +22,7 @@ def https(resources, edge):
 def test_edges__every_target_group__belongs_to_exactly_one_listener_of_one_alb(listeners, resources):
     # ECS and ELB refuse a target group shared by two load balancers: each ALB has its own pair.
     used_by = {p: set() for p in listeners["Parameters"] if p.endswith("TargetGroupArn")}
-    for name, listener in of_type(resources, "AWS::ElasticLoadBalancingV2::Listener").items():
+    for _name, listener in of_type(resources, "AWS::ElasticLoadBalancingV2::Listener").items():
         for action in listener["Properties"]["DefaultActions"]:
             for tg in action.get("ForwardConfig", {}).get("TargetGroups", []):
                 used_by[tg["TargetGroupArn"]["Ref"]].add(listener["Properties"]["LoadBalancerArn"]["Ref"])

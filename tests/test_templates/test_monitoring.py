@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bluegreen import cfn, environments, nested
+from bluegreen import cfn, environments
 from tests.test_templates import policy
 
 TAIL = policy.NAME_TAIL
@@ -35,7 +35,7 @@ def expected_per_edge(prefix, colour, metric, stat):
             for e in EDGES}
 
 
-ECS_DIMS = lambda c: [  # noqa: E731
+ECS_DIMS = lambda c: [  # noqa: E731 - a table of expected dimensions, one per colour
     {"Name": "ClusterName", "Value": {"Ref": "ClusterName"}},
     {"Name": "ServiceName", "Value": {"Ref": f"{c.capitalize()}ServiceName"}},
 ]

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, ClassVar
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.exceptions import ServiceException
@@ -237,28 +238,28 @@ class BackendResource:
         return self.attribute(attribute_name)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
         **kwargs: Any,
-    ) -> "BackendResource":
+    ) -> BackendResource:
         properties = dict(cloudformation_json.get("Properties") or {})
         resource = cls(account_id, region_name, kwargs.get("LogicalId", ""), properties)
         resource.create(resource_name)
         return resource
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def update_from_cloudformation_json(
         cls,
-        original_resource: "BackendResource",
+        original_resource: BackendResource,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> "BackendResource":
+    ) -> BackendResource:
         new_properties = dict(cloudformation_json.get("Properties") or {})
         if not original_resource.needs_replacement(new_properties):
             try:
@@ -281,7 +282,7 @@ class BackendResource:
             keys.append(self.NAME_PROPERTY)
         return any(self.properties.get(k) != new_properties.get(k) for k in keys)
 
-    def replace(self, new_resource_name: str, cloudformation_json: dict[str, Any]) -> "BackendResource":
+    def replace(self, new_resource_name: str, cloudformation_json: dict[str, Any]) -> BackendResource:
         """CloudFormation replacement: create the new resource, then delete the old one.
 
         With an unchanged custom name the two would collide, so the old one goes first

@@ -15,7 +15,8 @@ from moto.core.common_models import CloudFormationModel
 from ._base import BackendResource, tags_to_list
 
 EXTENSIONS = [
-    ("AWS::CertificateManager::Certificate", "new model: request_certificate (PENDING_VALIDATION, ISSUED after moto's ACM_VALIDATION_WAIT) / delete_certificate"),
+    ("AWS::CertificateManager::Certificate", "new model: request_certificate (PENDING_VALIDATION, ISSUED after moto's ACM_VALIDATION_WAIT) / "
+                                             "delete_certificate"),
 ]
 
 

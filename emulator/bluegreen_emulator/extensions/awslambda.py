@@ -54,7 +54,8 @@ from ._base import BackendResource, as_int
 log = logging.getLogger("bluegreen_emulator.awslambda")
 
 EXTENSIONS = [
-    ("Lambda Invoke (python runtimes)", "handler runs in a subprocess with the function's env, AWS_ENDPOINT_URL = emulator, timeout enforced, only boto3 & co. importable besides the zip"),
+    ("Lambda Invoke (python runtimes)", "handler runs in a subprocess with the function's env, AWS_ENDPOINT_URL = emulator, timeout enforced, only boto3 & co. "
+                                        "importable besides the zip"),
     ("AWS::Lambda::EventInvokeConfig", "new model: put/delete_function_event_invoke_config (retries, max age, destinations)"),
     ("AWS::Lambda::Permission", "replaces moto's model: Ref = statement id, remove_permission on delete"),
 ]
@@ -100,7 +101,7 @@ def runtime_dir() -> Path:
         if marker.exists():
             return target
         target.mkdir(parents=True, exist_ok=True)
-        import boto3  # noqa: PLC0415 - locate site-packages
+        import boto3  # locate site-packages
 
         site = Path(boto3.__file__).resolve().parents[1]
         for name in RUNTIME_PACKAGES:

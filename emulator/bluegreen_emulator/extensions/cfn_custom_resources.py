@@ -34,7 +34,8 @@ from ._cfn import CustomResourceFailed, add_resource_event, failure_reason, stac
 log = logging.getLogger("bluegreen_emulator.cloudformation")
 
 EXTENSIONS = [
-    ("Custom::* / AWS::CloudFormation::CustomResource", "Lambda-backed: synchronous Create/Update/Delete via ResponseURL on the emulator; FAILED -> resource fails with the reason"),
+    ("Custom::* / AWS::CloudFormation::CustomResource", "Lambda-backed: synchronous Create/Update/Delete via ResponseURL on the emulator; FAILED -> resource "
+                                                        "fails with the reason"),
 ]
 
 _PARSING = "moto.cloudformation.parsing"
@@ -86,7 +87,9 @@ class CustomResource(BackendResource, CloudFormationModel):
         )
 
     # ------------------------------------------------------------ protocol
-    def _send(self, request_type: str, properties: dict[str, Any], old_properties: dict[str, Any] | None = None, physical_id: str | None = None) -> dict[str, Any]:
+    def _send(
+        self, request_type: str, properties: dict[str, Any], old_properties: dict[str, Any] | None = None, physical_id: str | None = None
+    ) -> dict[str, Any]:
         token = properties.get("ServiceToken")
         if not token:
             raise CustomResourceFailed("ServiceToken is missing")
@@ -124,17 +127,16 @@ class CustomResource(BackendResource, CloudFormationModel):
         if response is None:
             detail = payload.decode() if isinstance(payload, bytes) else str(payload)
             raise CustomResourceFailed(
-                f"{request_type}: the custom resource provider {fn.function_name} did not send a response "
-                f"(Lambda result: {detail[:500]})"
+                f"{request_type}: the custom resource provider {fn.function_name} did not send a response (Lambda result: {detail[:500]})"
             )
         if response.get("Status") != "SUCCESS":
             raise CustomResourceFailed(response.get("Reason") or f"{request_type} failed (no reason given)")
         return response
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
-    ) -> "CustomResource":
+    ) -> CustomResource:
         properties = dict(cloudformation_json.get("Properties") or {})
         resource = cls(account_id, region_name, kwargs["StackId"], kwargs["LogicalId"], kwargs["ResourceType"], properties)
         response = resource._send("Create", properties)
@@ -143,9 +145,9 @@ class CustomResource(BackendResource, CloudFormationModel):
         return resource
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: "CustomResource", new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> "CustomResource":
+    def update_from_cloudformation_json(  # type: ignore[override]  # only a CustomResource is ever updated as one
+        cls, original_resource: CustomResource, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> CustomResource:
         new_properties = dict(cloudformation_json.get("Properties") or {})
         old = original_resource
         response = old._send("Update", new_properties, old_properties=old.properties, physical_id=old.physical_id)
@@ -196,7 +198,6 @@ def _resource_class_from_type(resource_type: str) -> Any:
     if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
         return CustomResource
     return _original_resource_class_from_type(resource_type)
-
 
 
 def install(port: int) -> None:

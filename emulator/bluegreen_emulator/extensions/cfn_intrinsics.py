@@ -28,7 +28,8 @@ from ..moto_internals import patch
 EXTENSIONS = [
     ("dynamic references", "{{resolve:ssm|ssm-secure|secretsmanager:...}} resolved from the emulated services"),
     ("Fn::Cidr, Fn::GetAZs", "Fn::Cidr implemented (moto: unresolved); Fn::GetAZs returns the region's six AZs (moto: four)"),
-    ("boolean strings", "\"true\"/\"false\" from parameters become booleans for moto-native models (e.g. DynamoDB DeletionProtectionEnabled: \"false\" protected the table)"),
+    ("boolean strings", "\"true\"/\"false\" from parameters become booleans for moto-native models (e.g. DynamoDB DeletionProtectionEnabled: \"false\" "
+                        "protected the table)"),
 ]
 
 _PARSING = "moto.cloudformation.parsing"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation import parsing
@@ -39,8 +40,10 @@ from .cfn_intrinsics import clean_json
 log = logging.getLogger("bluegreen_emulator.cloudformation")
 
 EXTENSIONS = [
-    ("DescribeStacks parameters", "List/CommaDelimitedList values comma-joined as AWS returns them (moto: Python repr, so `sceptre diff` saw every list as changed); NoEcho values masked by key (moto compared the value)"),
-    ("stack lifecycle", "reverse-dependency delete order; CREATE_FAILED/ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED, DELETE_FAILED with reasons instead of HTTP 500"),
+    ("DescribeStacks parameters", "List/CommaDelimitedList values comma-joined as AWS returns them (moto: Python repr, so `sceptre diff` saw every list as "
+                                  "changed); NoEcho values masked by key (moto compared the value)"),
+    ("stack lifecycle", "reverse-dependency delete order; CREATE_FAILED/ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED, DELETE_FAILED with reasons instead of HTTP "
+                        "500"),
 ]
 
 _PARSING = "moto.cloudformation.parsing"
@@ -150,9 +153,9 @@ def _remember(resources_map: Any, logical_id: str, resource_json: dict[str, Any]
 def _parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str) -> Any:
     try:
         resource = _original_parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
-    except Exception as exc:  # noqa: BLE001 - not handled: named for the stack's failure event, re-raised
+    except Exception as exc:  # not handled: named for the stack's failure event, re-raised
         if not hasattr(exc, "_bluegreen_resource"):
-            exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]
+            exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]  # the failing resource, named on the exception for the stack's event
         raise
     if resource is not None:
         _remember(resources_map, logical_id, resource_json)
@@ -203,9 +206,9 @@ def _parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], r
         resource = _replace_if_renamed(resource_class, original, logical_id, resource_json, resources_map, account_id, region_name)
         if resource is None:
             resource = _original_parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
-    except Exception as exc:  # noqa: BLE001 - not handled: named for the stack's failure event, re-raised
+    except Exception as exc:  # not handled: named for the stack's failure event, re-raised
         if not hasattr(exc, "_bluegreen_resource"):
-            exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]
+            exc._bluegreen_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]  # the failing resource, named on the exception for the stack's event
         raise
     _remember(resources_map, logical_id, resource_json)
     return resource
@@ -232,9 +235,9 @@ def _replace_if_renamed(resource_class: Any, original: Any, logical_id: str, res
 def _parse_output(output_logical_id: str, output_json: Any, resources_map: Any) -> Any:
     try:
         return _original_parse_output(output_logical_id, output_json, resources_map)
-    except Exception as exc:  # noqa: BLE001 - not handled: named for the stack's failure event, re-raised
+    except Exception as exc:  # not handled: named for the stack's failure event, re-raised
         if not hasattr(exc, "_bluegreen_resource"):
-            exc._bluegreen_resource = (f"Outputs.{output_logical_id}", "Output")  # type: ignore[attr-defined]
+            exc._bluegreen_resource = (f"Outputs.{output_logical_id}", "Output")  # type: ignore[attr-defined]  # the failing output, named on the exception for the stack's event
         raise
 
 
@@ -257,7 +260,7 @@ def _create_stack(self: CloudFormationBackend, name: str, template: str, paramet
                             name, failure_reason(cleanup_exc))
             self.stacks.pop(stack.stack_id, None)
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure is the stack's CREATE_FAILED, named below
+    except Exception as exc:  # any failure is the stack's CREATE_FAILED, named below
         stack = next((s for s in self.stacks.values() if s.name == name), None)
         if stack is None:
             raise ValidationError(message=failure_reason(exc)) from exc
@@ -271,7 +274,7 @@ def _create_stack(self: CloudFormationBackend, name: str, template: str, paramet
         stack._add_stack_event("ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user.")
         try:
             stack.resource_map.delete()
-        except Exception as rollback_exc:  # noqa: BLE001 - reported as ROLLBACK_FAILED with its reason
+        except Exception as rollback_exc:  # reported as ROLLBACK_FAILED with its reason
             log.warning("stack %s: rollback failed: %s", name, failure_reason(rollback_exc), exc_info=is_bug(rollback_exc))
             stack.status = "ROLLBACK_FAILED"
             stack._add_stack_event("ROLLBACK_FAILED", failure_reason(rollback_exc))
@@ -299,7 +302,7 @@ def _update_stack(self: CloudFormationBackend, name: str, *args: Any, **kwargs: 
         return _original_update_stack(self, name, *args, **kwargs)
     except CloudFormationError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure is the stack's UPDATE_ROLLBACK_FAILED, named below
+    except Exception as exc:  # any failure is the stack's UPDATE_ROLLBACK_FAILED, named below
         stack = self.get_stack(name)
         logical_id, resource_type = getattr(exc, "_bluegreen_resource", ("", ""))
         reason = failure_reason(exc)
@@ -321,7 +324,7 @@ def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
         _original_delete_stack(self, name_or_stack_id)
     except CloudFormationError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure is the stack's DELETE_FAILED, named below
+    except Exception as exc:  # any failure is the stack's DELETE_FAILED, named below
         if stack is None:
             raise
         reason = failure_reason(exc)
@@ -361,6 +364,8 @@ def install(port: int) -> None:
         ("ResourceMap.update", _cascading_update),
     ):
         patch(f"{_PARSING}.{name}", value)
-    for name, value in (("create_stack", _create_stack), ("update_stack", _update_stack), ("delete_stack", _delete_stack)):
-        patch(f"moto.cloudformation.models.CloudFormationBackend.{name}", value)
+    stack_calls: tuple[tuple[str, Callable[..., Any]], ...] = (
+        ("create_stack", _create_stack), ("update_stack", _update_stack), ("delete_stack", _delete_stack))
+    for name, call in stack_calls:
+        patch(f"moto.cloudformation.models.CloudFormationBackend.{name}", call)
     patch("moto.cloudformation.models.Stack.parameter_list", property(_parameter_list))

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 EXTENSIONS = [
-    ("CloudFormation request limits", "TemplateBody over 51,200 bytes, TemplateURL body over 1 MB, more than 500 resources / 200 outputs / 200 parameters / 200 mappings: refused with AWS's ValidationError and message (moto: accepted)"),
+    ("CloudFormation request limits", "TemplateBody over 51,200 bytes, TemplateURL body over 1 MB, more than 500 resources / 200 outputs / 200 parameters / "
+                                      "200 mappings: refused with AWS's ValidationError and message (moto: accepted)"),
 ]
 
 #: "Template body size in a request" (CreateStack, UpdateStack, ValidateTemplate; change sets alike).
@@ -68,7 +70,7 @@ def parse(body: str) -> dict[str, Any] | None:
 
         Loader.add_multi_constructor("!", any_tag)
         try:
-            loaded = yaml.load(body, Loader=Loader)  # noqa: S506 (a SafeLoader subclass)
+            loaded = yaml.load(body, Loader=Loader)
         except yaml.YAMLError:
             return None
     return loaded if isinstance(loaded, dict) else None

@@ -29,7 +29,8 @@ from ._cfn import stack_for
 
 EXTENSIONS = [
     ("AWS::CloudFormation::Stack", "Fn::GetAtt Outputs.X works, Ref = stack ID, in-place update of the child stack"),
-    ("TemplateURL on the emulator", "a template at http://127.0.0.1:PORT/bucket/key is read from the emulated S3 (moto: fetched over HTTP from AWS's S3 host names only)"),
+    ("TemplateURL on the emulator", "a template at http://127.0.0.1:PORT/bucket/key is read from the emulated S3 (moto: fetched over HTTP from AWS's S3 host "
+                                    "names only)"),
 ]
 
 #: moto's own, bound before install() replaces it.
@@ -55,8 +56,8 @@ def _nested_parameters(properties: dict[str, Any]) -> dict[str, str]:
     return result
 
 
-@classmethod  # type: ignore[misc]
-def _stack_create_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+@classmethod  # type: ignore[misc]  # moto calls it on the class: a classmethod set onto moto's Stack
+def _stack_create_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
     backend = cloudformation_backends[account_id][region_name]
     properties = cloudformation_json["Properties"]
     body = cfn_utils.get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id, partition="aws")
@@ -73,8 +74,8 @@ def _stack_create_from_cfn(cls, resource_name, cloudformation_json, account_id, 
     return child
 
 
-@classmethod  # type: ignore[misc]
-def _stack_update_from_cfn(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+@classmethod  # type: ignore[misc]  # moto calls it on the class: a classmethod set onto moto's Stack
+def _stack_update_from_cfn(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
     backend = cloudformation_backends[account_id][region_name]
     properties = cloudformation_json["Properties"]
     body = cfn_utils.get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id, partition="aws")
@@ -88,7 +89,7 @@ def _get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -
         from moto.s3.models import s3_backends
 
         bucket, key = parsed.path.lstrip("/").split("/", 1)
-        return s3_backends[account_id][partition].get_object(bucket, key).value.decode("utf-8")  # type: ignore[union-attr]
+        return s3_backends[account_id][partition].get_object(bucket, key).value.decode("utf-8")
     return _original_get_stack_from_s3_url(template_url, account_id, partition)
 
 

@@ -16,10 +16,10 @@ refused with ``ChangeSetNotFound`` as AWS does, not matched against other stacks
 
 from __future__ import annotations
 
+from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudformation.models import cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
-from moto.cloudformation.exceptions import CloudFormationError
 
 from ..moto_internals import patch
 

@@ -109,34 +109,34 @@ class AlarmResource(_Alarm, CloudFormationModel):
     TYPE = "AWS::CloudWatch::Alarm"
 
     def _arguments(self, p: dict[str, Any]) -> dict[str, Any]:
-        return dict(
-            namespace=p.get("Namespace"),
-            metric_name=p.get("MetricName"),
-            metric_data_queries=_metric_data_queries(p.get("Metrics")),
-            comparison_operator=p.get("ComparisonOperator"),
-            evaluation_periods=as_int(p.get("EvaluationPeriods")),
-            datapoints_to_alarm=as_int(p.get("DatapointsToAlarm")),
-            period=as_int(p.get("Period")),
-            threshold=as_float(p.get("Threshold")),
-            statistic=p.get("Statistic"),
-            extended_statistic=p.get("ExtendedStatistic"),
-            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions") or []],
-            unit=p.get("Unit"),
-            treat_missing_data=p.get("TreatMissingData"),
-            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
-            threshold_metric_id=p.get("ThresholdMetricId"),
-            rule=None,
-        )
+        return {
+            "namespace": p.get("Namespace"),
+            "metric_name": p.get("MetricName"),
+            "metric_data_queries": _metric_data_queries(p.get("Metrics")),
+            "comparison_operator": p.get("ComparisonOperator"),
+            "evaluation_periods": as_int(p.get("EvaluationPeriods")),
+            "datapoints_to_alarm": as_int(p.get("DatapointsToAlarm")),
+            "period": as_int(p.get("Period")),
+            "threshold": as_float(p.get("Threshold")),
+            "statistic": p.get("Statistic"),
+            "extended_statistic": p.get("ExtendedStatistic"),
+            "dimensions": [{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions") or []],
+            "unit": p.get("Unit"),
+            "treat_missing_data": p.get("TreatMissingData"),
+            "evaluate_low_sample_count_percentile": p.get("EvaluateLowSampleCountPercentile"),
+            "threshold_metric_id": p.get("ThresholdMetricId"),
+            "rule": None,
+        }
 
 
 class CompositeAlarmResource(_Alarm, CloudFormationModel):
     TYPE = "AWS::CloudWatch::CompositeAlarm"
 
     def _arguments(self, p: dict[str, Any]) -> dict[str, Any]:
-        return dict(
-            namespace=None, metric_name=None, comparison_operator=None, evaluation_periods=None, period=None,
-            threshold=None, statistic=None, dimensions=[], rule=p.get("AlarmRule"),
-        )
+        return {
+            "namespace": None, "metric_name": None, "comparison_operator": None, "evaluation_periods": None, "period": None,
+            "threshold": None, "statistic": None, "dimensions": [], "rule": p.get("AlarmRule"),
+        }
 
 
 class DashboardResource(BackendResource, CloudFormationModel):

@@ -34,7 +34,8 @@ import re
 from typing import Any
 
 EXTENSIONS = [
-    ("EMULATOR_DB_ENDPOINTS", "a named Aurora cluster (and its instances) reports host:port of a real local database: DescribeDBClusters/Instances, GetAtt Endpoint.*, SecretTargetAttachment"),
+    ("EMULATOR_DB_ENDPOINTS", "a named Aurora cluster (and its instances) reports host:port of a real local database: DescribeDBClusters/Instances, GetAtt "
+                              "Endpoint.*, SecretTargetAttachment"),
 ]
 
 #: The setting, read once at server start.
@@ -162,17 +163,15 @@ def _port_property(lookup: Any) -> property:
 def _address_property(original: property, lookup: Any) -> property:
     def get(self: Any) -> Any:
         named = lookup(self)
-        return named[0] if named else original.fget(self)
+        return named[0] if named else original.fget(self)  # type: ignore[misc]  # moto's attribute is a property: fget is set
 
     return property(get)
 
 
 def install(port: int) -> None:
-    from moto.rds.models import DBCluster, DBInstance
+    from moto.rds.models import DBCluster, DBInstance, RDSBackend
 
     from ..moto_internals import patch
-
-    from moto.rds.models import RDSBackend
 
     setting = parse_full(os.environ.get(FLAG, ""))
     _endpoints.clear()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Callable
 from contextlib import suppress
-from typing import Any, Callable
+from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 from moto.dms.exceptions import ResourceNotFoundFault
@@ -54,7 +55,7 @@ def _retag(resource: BackendResource, changed: dict[str, Any]) -> None:
         tagger.tag_resource(resource.physical_id, tags_to_list(changed["Tags"]))
 
 
-def _snake(properties: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+def _snake(properties: dict[str, Any], skip: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     return snake_kwargs(
         properties, skip,
         bools={"multi_az", "auto_minor_version_upgrade", "publicly_accessible", "allow_major_version_upgrade"},
@@ -91,7 +92,7 @@ class ReplicationSubnetGroupResource(BackendResource, CloudFormationModel):
         ec2 = ec2_backends[self.account_id][self.region_name]
         subnet_ids = list(properties.get("SubnetIds") or [])
         group.subnetIds = subnet_ids
-        group._bluegreen_subnets = [ec2.get_subnet(s) for s in subnet_ids]  # type: ignore[attr-defined]
+        group._bluegreen_subnets = [ec2.get_subnet(s) for s in subnet_ids]
 
     def create(self, name: str) -> None:
         group = _backend(self).create_replication_subnet_group(

@@ -24,7 +24,9 @@ from ..moto_internals import patch
 from ._base import as_bool, as_int, tags_to_list
 
 EXTENSIONS = [
-    ("AWS::DynamoDB::Table", "fix: SSESpecification reaches the table (describe_table shows SSEDescription with the key ARN; moto dropped it), PointInTimeRecoverySpecification (describe_continuous_backups); in-place update of DeletionProtectionEnabled, SSE, PITR, billing/throughput, stream, GSIs added/removed, tags (moto: none)"),
+    ("AWS::DynamoDB::Table", "fix: SSESpecification reaches the table (describe_table shows SSEDescription with the key ARN; moto dropped it), "
+                             "PointInTimeRecoverySpecification (describe_continuous_backups); in-place update of DeletionProtectionEnabled, SSE, PITR, "
+                             "billing/throughput, stream, GSIs added/removed, tags (moto: none)"),
 ]
 
 def _key_arn(key_id: str, account_id: str, region_name: str) -> str:
@@ -56,7 +58,7 @@ def _pitr(backend: Any, name: str, spec: dict[str, Any] | None) -> None:
     backend.update_continuous_backups(name, api)
 
 
-_original_create = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_create = Table.create_from_cloudformation_json.__func__
 
 
 def _create(cls: type[Table], resource_name: str, cloudformation_json: dict[str, Any], account_id: str,

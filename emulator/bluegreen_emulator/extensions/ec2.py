@@ -31,7 +31,8 @@ EXTENSIONS = [
     ("AWS::EC2::VPCEndpoint", "replaces moto's model: no crash without RouteTableIds, JSON policy, update (modify_vpc_endpoint), delete"),
     ("AWS::EC2::SecurityGroupIngress", "replaces moto's model: Ref = rule ID (sgr-...), IPv6/prefix-list sources, revoked on delete"),
     ("stack delete (EC2 network types)", "EIP, NatGateway, InternetGateway, VPCGatewayAttachment, RouteTable, Route, FlowLog are deleted with their stack"),
-    ("AWS::EC2::SubnetRouteTableAssociation", "replaces moto's model, which never associated the subnet: associate_route_table / disassociate; Ref = rtbassoc-..."),
+    ("AWS::EC2::SubnetRouteTableAssociation", "replaces moto's model, which never associated the subnet: associate_route_table / disassociate; Ref = "
+                                              "rtbassoc-..."),
 ]
 
 

@@ -29,7 +29,8 @@ from ..moto_internals import patch
 from ._base import BackendResource, Deleter, tags_to_list
 
 EXTENSIONS = [
-    ("AWS::ECS::TaskDefinition", "replaces moto's model: all properties (awsvpc, Fargate, Cpu, roles, tags, ...), update = new revision + deregister the old one"),
+    ("AWS::ECS::TaskDefinition", "replaces moto's model: all properties (awsvpc, Fargate, Cpu, roles, tags, ...), update = new revision + deregister the old "
+                                 "one"),
     ("AWS::ECS::Service", "fix: LoadBalancers reach the service on create and update (describe_services shows every target group; moto dropped them)"),
     ("stack delete (ECS)", "Cluster and Service are deleted with their stack"),
 ]

@@ -20,7 +20,8 @@ from ._base import Deleter, as_int, getatt
 
 EXTENSIONS = [
     ("AWS::ElasticLoadBalancingV2::Listener", "fix: forward actions with ForwardConfig (weighted target groups) are kept as given"),
-    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "fix: Fn::GetAtt CanonicalHostedZoneID (real us-east-1 zone IDs, for Route 53 aliases), LoadBalancerFullName, SecurityGroups"),
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "fix: Fn::GetAtt CanonicalHostedZoneID (real us-east-1 zone IDs, for Route 53 aliases), "
+                                                  "LoadBalancerFullName, SecurityGroups"),
     ("AWS::ElasticLoadBalancingV2::TargetGroup", "fix: Fn::GetAtt TargetGroupFullName, TargetGroupName, LoadBalancerArns (moto crashed on any GetAtt)"),
     ("stack delete (ELBv2)", "Listener, ListenerRule, TargetGroup are deleted with their stack"),
 ]

@@ -35,7 +35,8 @@ from ..moto_internals import patch
 from ._base import BackendResource, tags_to_list
 
 EXTENSIONS = [
-    ("AWS::ElasticLoadBalancingV2::TrustStore", "new model and API: the CA bundle must be in S3 and a PEM bundle of CA certificates; unique name <= 32; not deleted while a listener uses it"),
+    ("AWS::ElasticLoadBalancingV2::TrustStore", "new model and API: the CA bundle must be in S3 and a PEM bundle of CA certificates; unique name <= 32; not "
+                                                "deleted while a listener uses it"),
     ("AWS::ElasticLoadBalancingV2::TrustStoreRevocation", "new model and API: the CRL must be in S3 and parse"),
     ("AWS::ElasticLoadBalancingV2::Listener", "MutualAuthentication kept and shown by DescribeListeners; verify mode needs an existing trust store"),
 ]
@@ -51,9 +52,9 @@ def _error(code: str, message: str) -> ELBClientError:
 
 def _stores(backend: ELBv2Backend) -> dict[str, dict[str, Any]]:
     if not hasattr(backend, "_bg_trust_stores"):
-        backend._bg_trust_stores = {}  # type: ignore[attr-defined]
-        backend._bg_revocation_ids = itertools.count(1)  # type: ignore[attr-defined]
-    return backend._bg_trust_stores  # type: ignore[attr-defined]
+        backend._bg_trust_stores = {}
+        backend._bg_revocation_ids = itertools.count(1)
+    return backend._bg_trust_stores
 
 
 def _s3_bytes(backend: ELBv2Backend, bucket: str, key: str, version: str | None) -> bytes | None:
@@ -148,7 +149,7 @@ def add_trust_store_revocations(self: ELBv2Backend, arn: str, contents: list[dic
                 crl = x509.load_der_x509_crl(data)
             except ValueError:
                 raise _error("InvalidRevocationContent", "The revocation file is not a certificate revocation list.") from None
-        revocation = {"TrustStoreArn": arn, "RevocationId": next(self._bg_revocation_ids),  # type: ignore[attr-defined]
+        revocation = {"TrustStoreArn": arn, "RevocationId": next(self._bg_revocation_ids),
                       "RevocationType": "CRL", "NumberOfRevokedEntries": len(list(crl))}
         store["_revocations"][revocation["RevocationId"]] = revocation
         store["TotalRevokedEntries"] += revocation["NumberOfRevokedEntries"]
@@ -179,7 +180,7 @@ def _public(store: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- the API (query protocol)
-def _r_create_trust_store(self: ELBV2Response):  # noqa: ANN202 - moto's ActionResult
+def _r_create_trust_store(self: ELBV2Response):  # moto's ActionResult
     from moto.core.responses import ActionResult
 
     store = self.elbv2_backend.create_trust_store(
@@ -188,14 +189,14 @@ def _r_create_trust_store(self: ELBV2Response):  # noqa: ANN202 - moto's ActionR
     return ActionResult({"TrustStores": [_public(store)]})
 
 
-def _r_describe_trust_stores(self: ELBV2Response):  # noqa: ANN202
+def _r_describe_trust_stores(self: ELBV2Response):
     from moto.core.responses import ActionResult
 
     stores = self.elbv2_backend.describe_trust_stores(self._get_param("TrustStoreArns", []), self._get_param("Names", []))
     return ActionResult({"TrustStores": [_public(s) for s in stores]})
 
 
-def _r_modify_trust_store(self: ELBV2Response):  # noqa: ANN202
+def _r_modify_trust_store(self: ELBV2Response):
     from moto.core.responses import ActionResult
 
     store = self.elbv2_backend.modify_trust_store(
@@ -204,14 +205,14 @@ def _r_modify_trust_store(self: ELBV2Response):  # noqa: ANN202
     return ActionResult({"TrustStores": [_public(store)]})
 
 
-def _r_delete_trust_store(self: ELBV2Response):  # noqa: ANN202
+def _r_delete_trust_store(self: ELBV2Response):
     from moto.core.responses import ActionResult
 
     self.elbv2_backend.delete_trust_store(self._get_param("TrustStoreArn"))
     return ActionResult({})
 
 
-def _r_add_trust_store_revocations(self: ELBV2Response):  # noqa: ANN202
+def _r_add_trust_store_revocations(self: ELBV2Response):
     from moto.core.responses import ActionResult
 
     added = self.elbv2_backend.add_trust_store_revocations(self._get_param("TrustStoreArn"),
@@ -219,7 +220,7 @@ def _r_add_trust_store_revocations(self: ELBV2Response):  # noqa: ANN202
     return ActionResult({"TrustStoreRevocations": added})
 
 
-def _r_describe_trust_store_revocations(self: ELBV2Response):  # noqa: ANN202
+def _r_describe_trust_store_revocations(self: ELBV2Response):
     from moto.core.responses import ActionResult
 
     found = self.elbv2_backend.describe_trust_store_revocations(self._get_param("TrustStoreArn"),
@@ -268,8 +269,8 @@ def mutual_authentication(backend: ELBv2Backend, properties: dict[str, Any]) -> 
     return out
 
 
-_original_listener_create = FakeListener.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-_original_listener_update = FakeListener.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_listener_create = FakeListener.create_from_cloudformation_json.__func__
+_original_listener_update = FakeListener.update_from_cloudformation_json.__func__
 
 
 def _listener_create(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,

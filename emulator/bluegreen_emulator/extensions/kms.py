@@ -17,7 +17,8 @@ from moto.kms.models import kms_backends
 from ._base import BackendResource, as_bool, as_int, policy_text, tags_to_list
 
 EXTENSIONS = [
-    ("AWS::KMS::Key", "replaces moto's model: KeyPolicy given as JSON object (moto stored the dict and DescribeKey then failed with HTTP 500), updates in place, stack delete schedules deletion (PendingDeletion) like CloudFormation"),
+    ("AWS::KMS::Key", "replaces moto's model: KeyPolicy given as JSON object (moto stored the dict and DescribeKey then failed with HTTP 500), updates in "
+                      "place, stack delete schedules deletion (PendingDeletion) like CloudFormation"),
 ]
 
 

@@ -23,7 +23,8 @@ from ._base import BackendResource, as_int, tags_to_dict
 
 EXTENSIONS = [
     ("AWS::Logs::MetricFilter", "new model: put_metric_filter / delete_metric_filter"),
-    ("AWS::Logs::LogGroup", "fix: KmsKeyId reaches the log group (describe_log_groups shows kmsKeyId; moto dropped it), RetentionInDays as a number, Tags; in-place update of retention, key and tags (moto: none)"),
+    ("AWS::Logs::LogGroup", "fix: KmsKeyId reaches the log group (describe_log_groups shows kmsKeyId; moto dropped it), RetentionInDays as a number, Tags; "
+                            "in-place update of retention, key and tags (moto: none)"),
 ]
 
 
@@ -48,7 +49,7 @@ def _update(cls: type[LogGroup], original_resource: LogGroup, new_resource_name:
     if retention is None:
         backend.delete_retention_policy(group.name)
     else:
-        backend.put_retention_policy(group.name, retention)  # type: ignore[arg-type]
+        backend.put_retention_policy(group.name, retention)
     # moto has no AssociateKmsKey / DisassociateKmsKey: set the backend's field.
     group.kms_key_id = p.get("KmsKeyId") or None
     old_keys = list(backend.list_tags_for_resource(group.arn))

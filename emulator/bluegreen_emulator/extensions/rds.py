@@ -19,7 +19,8 @@ from moto.rds.models import rds_backends
 from ._base import BackendResource, identifier, snake_kwargs, tags_to_list
 
 EXTENSIONS = [
-    ("AWS::RDS::DBCluster", "new model: create_db_cluster/modify_db_cluster/delete_db_cluster; Endpoint.Address, ReadEndpoint.Address, MasterUserSecret.SecretArn"),
+    ("AWS::RDS::DBCluster", "new model: create_db_cluster/modify_db_cluster/delete_db_cluster; Endpoint.Address, ReadEndpoint.Address, "
+                            "MasterUserSecret.SecretArn"),
     ("AWS::RDS::DBInstance", "replaces moto's model: DBClusterIdentifier honoured (Aurora cluster member), Ref = identifier"),
     ("AWS::RDS::DBClusterParameterGroup", "new model: create/modify/delete_db_cluster_parameter_group"),
     ("AWS::RDS::DBSubnetGroup", "replaces moto's model: Ref = group name, subnets updated in place"),
@@ -52,7 +53,7 @@ _INTS = {
 }
 
 
-def _kwargs(properties: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+def _kwargs(properties: dict[str, Any], skip: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     """CloudFormation properties -> the snake_case kwargs moto's RDS backend takes."""
     kwargs = snake_kwargs(properties, skip, bools=_BOOLS, ints=_INTS)
     secret = kwargs.pop("master_user_secret", None)

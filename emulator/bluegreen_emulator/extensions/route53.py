@@ -21,7 +21,8 @@ from ..moto_internals import patch
 from ._base import BackendResource, Deleter, as_int, getatt
 
 EXTENSIONS = [
-    ("AWS::Route53::RecordSet", "replaces moto's model: weighted/failover records with a SetIdentifier are updated and deleted one by one (moto replaced or deleted every record of the name, e.g. blue and green)"),
+    ("AWS::Route53::RecordSet", "replaces moto's model: weighted/failover records with a SetIdentifier are updated and deleted one by one (moto replaced or "
+                                "deleted every record of the name, e.g. blue and green)"),
     ("AWS::Route53::QueryLoggingConfig", "new model: create/delete_query_logging_config (log group ARN accepted with or without ':*')"),
     ("AWS::Route53::HostedZone / HealthCheck", "fix: Fn::GetAtt Id, NameServers / HealthCheckId (moto crashed)"),
     ("stack delete (Route 53)", "HostedZone, HealthCheck are deleted with their stack"),

@@ -24,7 +24,8 @@ from ..moto_internals import patch
 from ._base import BackendResource, policy_text
 
 EXTENSIONS = [
-    ("S3 bucket policies", "fix: a statement whose Condition does not hold, or uses an operator moto cannot evaluate, does not apply (moto denied every request under the usual TLS-only 'aws:SecureTransport false' Deny); requests count as TLS"),
+    ("S3 bucket policies", "fix: a statement whose Condition does not hold, or uses an operator moto cannot evaluate, does not apply (moto denied every "
+                           "request under the usual TLS-only 'aws:SecureTransport false' Deny); requests count as TLS"),
     ("AWS::S3::BucketPolicy", "new model: put_bucket_policy / delete_bucket_policy"),
 ]
 

@@ -24,7 +24,8 @@ from ._base import BackendResource, as_bool, as_int, tags_to_list
 EXTENSIONS = [
     ("AWS::SecretsManager::Secret", "new model: create_secret with GenerateSecretString (real random password), KmsKeyId, tags; force-deleted on stack delete"),
     ("AWS::SecretsManager::SecretTargetAttachment", "new model: writes engine/host/port/dbClusterIdentifier of the RDS target into the secret"),
-    ("AWS::SecretsManager::RotationSchedule", "new model: records rotation Lambda and rules (AutomaticallyAfterDays/ScheduleExpression/Duration) on the secret; does not rotate"),
+    ("AWS::SecretsManager::RotationSchedule", "new model: records rotation Lambda and rules (AutomaticallyAfterDays/ScheduleExpression/Duration) on the "
+                                              "secret; does not rotate"),
 ]
 
 # Aurora engines report the base engine in the attached secret (as RDS does).
@@ -216,7 +217,7 @@ class RotationScheduleResource(BackendResource, CloudFormationModel):
             extra["ScheduleExpression"] = rules["ScheduleExpression"]
         if rules.get("Duration"):
             extra["Duration"] = rules["Duration"]
-        secret._bluegreen_rotation_rules = extra  # type: ignore[attr-defined]
+        secret._bluegreen_rotation_rules = extra
         if days:
             secret.next_rotation_date = int(time.time()) + days * 86400
         self.physical_id = secret.arn
@@ -230,7 +231,7 @@ class RotationScheduleResource(BackendResource, CloudFormationModel):
         secret.rotation_lambda_arn = ""
         secret.auto_rotate_after_days = 0
         secret.next_rotation_date = None
-        secret._bluegreen_rotation_rules = {}  # type: ignore[attr-defined]
+        secret._bluegreen_rotation_rules = {}
 
 
 def install(port: int) -> None:

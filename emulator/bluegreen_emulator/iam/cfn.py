@@ -24,8 +24,8 @@ POLICY_UPDATE = "moto.iam.models.ManagedPolicy.update_from_cloudformation_json"
 #: IAM keeps at most five versions of a managed policy.
 MAX_VERSIONS = 5
 
-_original_create = Role.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-_original_delete = Role.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_create = Role.create_from_cloudformation_json.__func__
+_original_delete = Role.delete_from_cloudformation_json.__func__
 
 
 def _text(document: Any) -> str:
@@ -46,14 +46,14 @@ def _sync_managed(iam: Any, role: Any, wanted: list[str]) -> None:
             policy.attach_to(role)
 
 
-def create_role(cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str, **kwargs: Any) -> Any:
+def create_role(cls: Any, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str, **kwargs: Any) -> Any:
     role = _original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
     wanted = list(cloudformation_json.get("Properties", {}).get("ManagedPolicyArns") or [])
     _sync_managed(iam_backends[account_id]["aws"], role, wanted)
     return role
 
 
-def update_role(cls: type, original_resource: Any, new_resource_name: str, cloudformation_json: dict, account_id: str,
+def update_role(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: dict, account_id: str,
                 region_name: str) -> Any:
     properties = cloudformation_json.get("Properties", {})
     iam = iam_backends[account_id]["aws"]
@@ -71,7 +71,7 @@ def update_role(cls: type, original_resource: Any, new_resource_name: str, cloud
     return role
 
 
-def delete_role(cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str) -> None:
+def delete_role(cls: Any, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str) -> None:
     iam = iam_backends[account_id]["aws"]
     role = next((r for r in iam.roles.values() if r.name == resource_name), None)
     if role is not None:
@@ -79,7 +79,7 @@ def delete_role(cls: type, resource_name: str, cloudformation_json: dict, accoun
     _original_delete(cls, resource_name, cloudformation_json, account_id, region_name)
 
 
-def update_policy(cls: type, original_resource: Any, new_resource_name: str, cloudformation_json: dict, account_id: str,
+def update_policy(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: dict, account_id: str,
                   region_name: str) -> Any:
     properties = cloudformation_json.get("Properties", {})
     policy = original_resource

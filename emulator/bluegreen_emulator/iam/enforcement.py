@@ -233,6 +233,6 @@ def install(enforce: bool | None = None) -> bool:
         # Our own module, not moto: every invocation's environment carries the role key (lambda_bootstrap.py).
         def with_role(fn: Any, code_dir: Any, request_id: str) -> dict[str, str]:
             return lambda_environment(fn, environment(fn, code_dir, request_id))
-        with_role.assumes_role = True  # type: ignore[attr-defined]
+        with_role.assumes_role = True  # type: ignore[attr-defined]  # marks the wrapper so a second install does not wrap it again
         awslambda._environment = with_role
     return _state["enforce"]

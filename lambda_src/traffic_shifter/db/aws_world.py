@@ -8,7 +8,7 @@ whole write pause we aim for.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import ConfigError
@@ -90,13 +90,13 @@ class DbWorld:
             MetricDataQueries=[{"Id": f"m{i}", "Label": n, "ReturnData": True, "MetricStat": {
                 "Metric": {"Namespace": "AWS/DMS", "MetricName": n, "Dimensions": dims},
                 "Period": self.config.metric_period, "Stat": "Maximum"}} for i, n in enumerate(names)],
-            StartTime=datetime.fromtimestamp(since, tz=timezone.utc),
-            EndTime=datetime.fromtimestamp(until, tz=timezone.utc),
+            StartTime=datetime.fromtimestamp(since, tz=UTC),
+            EndTime=datetime.fromtimestamp(until, tz=UTC),
             ScanBy="TimestampAscending",
         )
         out: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
         for r in resp["MetricDataResults"]:
-            out[names[int(r["Id"][1:])]] = sorted(zip((t.timestamp() for t in r["Timestamps"]), r["Values"]))
+            out[names[int(r["Id"][1:])]] = sorted(zip((t.timestamp() for t in r["Timestamps"]), r["Values"], strict=False))
         return out
 
     def running_into(self, to: str) -> str | None:
@@ -136,7 +136,7 @@ class DbWorld:
         else:
             self.clients("dms").start_replication_task(
                 ReplicationTaskArn=arn, StartReplicationTaskType="start-replication",
-                CdcStartTime=datetime.fromtimestamp(cdc_from, tz=timezone.utc),
+                CdcStartTime=datetime.fromtimestamp(cdc_from, tz=UTC),
             )
             what = f"started, changes since {iso(cdc_from)}"
         wait(lambda: self.task(arn)["Status"] == "running", 120, f"DMS task {task_id(arn)} running")

@@ -52,7 +52,7 @@ ALIGN_SECONDS = 1.0
 PAUSE_CALLS_SECONDS = 5.0
 
 
-def pause_budget_seconds(config: "DbConfig") -> float:
+def pause_budget_seconds(config: DbConfig) -> float:
     """The longest a switchover's write pause can last before a writer takes writes again (the new one,
     or the old one after the run's own undo): the service's write retry window must cover it
     (bluegreen.cfn.WRITE_RETRY_SECONDS, docs/db-switchover.md). A run that DIES is longer (lease + tick)."""
@@ -98,7 +98,8 @@ class DbConfig:
             if not raw:
                 continue
             try:
-                values[fname] = type(default)(raw)
+                convert: Any = type(default)  # the tunable's own type: float, int or str
+                values[fname] = convert(raw)
             except ValueError:
                 raise ConfigError(f"{var}={raw!r} is not a {type(default).__name__}") from None
         if values.get("tls_verify", "true").lower() not in ("true", "false"):

@@ -85,7 +85,7 @@ def execute_if_table_exists(cur: Any, sql: str, args: tuple) -> bool:
     try:
         cur.execute(sql, args)
         return True
-    except Exception as err:  # noqa: BLE001 - the driver's error class is not imported here
+    except Exception as err:  # the driver's error class is not imported here
         if err.args and err.args[0] in NO_SUCH_TABLE:
             return False
         raise

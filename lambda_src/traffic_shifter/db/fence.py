@@ -86,7 +86,7 @@ class SqlGrantFence:
                 try:
                     cur.execute(self.kill_sql, (pid,))
                     killed.append(pid)
-                except Exception as err:  # noqa: BLE001 - the driver's error class is not imported here
+                except Exception as err:  # the driver's error class is not imported here
                     # Only "unknown thread id": the session ended on its own meanwhile. Anything else
                     # (no privilege to kill) would leave a stale session able to write: fail the fence.
                     if not (err.args and err.args[0] == MYSQL_UNKNOWN_THREAD):

@@ -77,6 +77,8 @@ class WriterName(Protocol):
 
     def set_writer(self, colour: str, wait: Wait) -> str: ...
 
+    def writer_target(self) -> str | None: ...  # what the name points at now (for ``bluegreen db status``)
+
 
 class TargetHealth(Protocol):
     def cluster_health(self, colour: str) -> Mapping[str, Any]: ...   # {"status": ..., "writer_status": ...}

@@ -26,7 +26,7 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,7 +211,7 @@ class Switchover:
         except Exception:  # noqa: BLE001 - cannot tell: treat as unfenced (finishing is always safe)
             return False
 
-    def _finish_after_unfence(self, book: "_Book", frm: str, to: str, path: str | None, changes: list[str],
+    def _finish_after_unfence(self, book: _Book, frm: str, to: str, path: str | None, changes: list[str],
                               actor: str, unfence_error: Exception | None) -> list[str]:
         """After the unfence: stop the forward path, start the reverse one, label the name. A failure here
         keeps the journal (the next run finishes it); the new writer keeps the writes either way."""
@@ -292,7 +292,7 @@ class Switchover:
         except ConcurrentUpdateError as err:
             raise SwitchoverRefused(f"another run claimed the db switchover first; nothing was changed ({err})") from err
 
-    def pending(self) -> dict[str, Any] | None:
+    def pending(self) -> Mapping[str, Any] | None:
         return self.journal.load().pending
 
     def next_run(self) -> j.Recovery:
@@ -318,7 +318,7 @@ class Switchover:
             raise SwitchoverRefused(f"another run is recovering the db switchover; nothing was changed ({err})") from err
         book = _Book(self, state, entry, actor)
         wait = self._waiter(self.clock() + self.config.budget_seconds, book.renew)
-        frm, to, path = entry["from"], entry["to"], entry.get("path")
+        frm, to = entry["from"], entry["to"]
         self.log.warning("db switchover: recovering a run that died", extra={"db_switchover": {"rule": rule.why, "steps": rule.steps}})
         cdc_from = float(entry.get("cdc_from") or math.ceil(self.clock()))
         actions: dict[str, Callable[[], str]] = (

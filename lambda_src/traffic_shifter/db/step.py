@@ -139,7 +139,7 @@ class DbSwitchover(StepKind):
             label = proc.writer.writer_target()
         except Exception as err:  # noqa: BLE001 - information only
             label = f"unreadable: {type(err).__name__}"
-        return {"writer": writer, "fenced": fenced, "writer_name": config.db.writer_record_name, "writer_target": label,  # type: ignore[attr-defined]
+        return {"writer": writer, "fenced": fenced, "writer_name": config.db.writer_record_name, "writer_target": label,
                 "switchover_to": to, "guardrails": [c.to_dict() for c in checks], "ready": all(c.ok for c in checks),
                 "unfinished": describe(proc.pending()), "next_run": {"action": nxt.action, "steps": list(nxt.steps), "why": nxt.why},
                 # The time the lease is judged against (a lease past it belongs to a run that died).

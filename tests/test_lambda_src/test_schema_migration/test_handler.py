@@ -13,18 +13,18 @@ import boto3
 import pymysql
 import pytest
 from moto import mock_aws
-from payment_api.schema import metadata
 
 from bluegreen import local_mariadb
-from tests.test_app.test_migrate import head_revision
 from bluegreen.local_mariadb import ADMIN_PASSWORD, ADMIN_USER
+from payment_api.schema import metadata
 from tests.conftest import unavailable
+from tests.test_app.test_migrate import head_revision
 
 ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT / "lambda_src") not in sys.path:
     sys.path.insert(0, str(ROOT / "lambda_src"))  # the Lambda's own top-level package, as in its zip
 
-from schema_migration import handler  # noqa: E402
+from schema_migration import handler  # noqa: E402 - after sys.path has lambda_src
 
 CA_PARAMETER = "/payments-migration/dev-d01/db/rds-ca-bundle"
 SECRET = "secret-db-blue-dev-d01"

@@ -23,7 +23,7 @@ PREFIX = "/payments-migration/dev-d01"
 class Recorder(BaseHTTPRequestHandler):
     """Records each request as (method, path, headers, parsed JSON body) and answers 200."""
 
-    def do_PUT(self):  # noqa: N802 (http.server's naming)
+    def do_PUT(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.received.append((self.command, self.path, dict(self.headers), json.loads(body)))
         self.send_response(200)

@@ -78,7 +78,7 @@ class _MonkeyPatch:
     """world.enable_composite_alarms takes pytest's monkeypatch; a plain setattr will do here."""
 
     @staticmethod
-    def setattr(target, name, value, raising=True):  # noqa: ANN001 - mirrors pytest's signature
+    def setattr(target, name, value, raising=True):  # mirrors pytest's signature
         setattr(target, name, value)
 
 

@@ -26,9 +26,10 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
@@ -151,7 +152,7 @@ class DbWorld:
         dims = [{"Name": "ReplicationInstanceIdentifier", "Value": DMS_INSTANCE},
                 {"Name": "ReplicationTaskIdentifier", "Value": task_arn.split(":")[-1]}]
         self.client("cloudwatch").put_metric_data(Namespace="AWS/DMS", MetricData=[
-            {"MetricName": n, "Dimensions": dims, "Timestamp": datetime.fromtimestamp(at, tz=timezone.utc), "Value": float(v)}
+            {"MetricName": n, "Dimensions": dims, "Timestamp": datetime.fromtimestamp(at, tz=UTC), "Value": float(v)}
             for n, v in values.items()])
 
     def publish_healthy(self, latency: float = 2.0) -> None:

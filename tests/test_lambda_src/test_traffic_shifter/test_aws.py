@@ -25,7 +25,12 @@ THROTTLED_WRITES = {
     "route53 ChangeResourceRecordSets": ("route53", "route-53.ChangeResourceRecordSets", XML_THROTTLE.format(code="Throttling"), "text/xml"),
     "route53 PriorRequestNotComplete": ("route53", "route-53.ChangeResourceRecordSets", XML_THROTTLE.format(code="PriorRequestNotComplete"), "text/xml"),
     "ssm PutParameter": ("ssm", "ssm.PutParameter", '{"__type": "ThrottlingException", "message": "Rate exceeded"}', "application/x-amz-json-1.1"),
-    "dynamodb PutItem": ("dynamodb", "dynamodb.PutItem", '{"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "Rate exceeded"}', "application/x-amz-json-1.0"),
+    "dynamodb PutItem": (
+        "dynamodb",
+        "dynamodb.PutItem",
+        '{"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "Rate exceeded"}',
+        "application/x-amz-json-1.0",
+    ),
 }
 
 
@@ -114,8 +119,11 @@ def test_shifter_advance__throttled_past_max_attempts__error_surfaces(world, run
 
     # Behaviour changed (issue 14): the same run puts what it half applied back to the state's weight
     # and releases its claim, so the next run needs no lease to pass; the error still surfaces.
-    with pytest.raises(ApplyFailed, match=r"advance to green 25 failed \(ThrottlingException.*reached max retries: 4.*"
-                                          r"every side put back to green 10") as raised:
+    with pytest.raises(
+        ApplyFailed,
+        match=r"advance to green 25 failed \(ThrottlingException.*reached max retries: 4.*"
+        r"every side put back to green 10",
+    ) as raised:
         running.tick()
     assert isinstance(raised.value.__cause__, ClientError)
     assert throttler.sent == 5
@@ -125,8 +133,13 @@ def test_shifter_advance__throttled_past_max_attempts__error_surfaces(world, run
 
 def test_state_store_write__own_write_landed_response_lost__treated_as_written(world, running, clock, throttle):
     throttler = throttle(
-        "dynamodb", "dynamodb.PutItem", '{"__type": "InternalServerError", "message": "internal"}',
-        "application/x-amz-json-1.0", times=1, status=500, reaches_service=True,
+        "dynamodb",
+        "dynamodb.PutItem",
+        '{"__type": "InternalServerError", "message": "internal"}',
+        "application/x-amz-json-1.0",
+        times=1,
+        status=500,
+        reaches_service=True,
     )
     clock.advance(300)
 

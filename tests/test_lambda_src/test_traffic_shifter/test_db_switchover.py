@@ -10,7 +10,7 @@ import pytest
 from traffic_shifter import ConfigError, DbConfig, PlanError, Shifter, StepKinds, SwitchoverFailed, SwitchoverRefused, parse_plan, standard_kinds
 from traffic_shifter.db import DB_ENV_VARS, DbSwitchover
 
-from .db_world import TABLES, FakeFence, build_db_world, healthy_table
+from .db_world import FakeFence, build_db_world
 from .world import PLAN, shifter_clients
 
 
@@ -290,9 +290,7 @@ def test_switchover__failure__recorded_and_lock_released(shifter, kind, db, fenc
 
 def test_switchover__another_one_running__refused(shifter, kind, db, fence, world, clock):
     from traffic_shifter.aws import StateStore
-    from traffic_shifter.model import ShiftState
-
-    from traffic_shifter.model import iso
+    from traffic_shifter.model import ShiftState, iso
 
     store = StateStore(shifter.clients, world.env["STATE_TABLE"], plan_id="db-writer")
     store.write(ShiftState(), ShiftState(pending={"by": "ops.bob", "at": "2025-06-15T15:06:00Z", "from": "blue", "to": "green",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -39,7 +39,7 @@ GATES_SINCE = NOW - 86_400
 
 def gates(*states: str, reason: str = "Threshold Crossed: 3 datapoints were greater than 5", since: float | None = GATES_SINCE) -> list[GateReading]:
     return [GateReading(name, state, reason if state != "OK" else "fine", since if state != "MISSING" else None)
-            for name, state in zip(GATE_NAMES, states)]
+            for name, state in zip(GATE_NAMES, states, strict=False)]
 
 
 def weights(green: int) -> ObservedWeights:
@@ -101,7 +101,7 @@ def test_decide_tick__before_first_step_too_few_samples__advances_but_missing_ga
     """Green at 0 serves nothing: the minimum-sample guard cannot hold the first step; a MISSING gate can."""
     assert tick(step=-1, baked=0, gate_states=("INSUFFICIENT_DATA", "OK")).action == "advance"
     assert tick(step=-1, baked=0, gate_states=("INSUFFICIENT_DATA", "MISSING")) == Decision(
-        "hold", f"gate green-health is INSUFFICIENT_DATA; gate data-replication is MISSING")
+        "hold", "gate green-health is INSUFFICIENT_DATA; gate data-replication is MISSING")
     assert tick(step=-1, baked=0, gate_states=("ALARM", "OK")).action == "rollback"
 
 
@@ -215,7 +215,7 @@ def alarm_event(name: str, value: str, timestamp: str = "2025-06-15T15:10:00.000
 
 def test_gate_from_alarm_event__alarm_event__reading():
     assert gate_from_alarm_event(alarm_event("green-health", "ALARM")) == GateReading(
-        "green-health", "ALARM", "p99 over 2 s", datetime(2025, 6, 15, 15, 10, tzinfo=timezone.utc).timestamp()
+        "green-health", "ALARM", "p99 over 2 s", datetime(2025, 6, 15, 15, 10, tzinfo=UTC).timestamp()
     )
 
 

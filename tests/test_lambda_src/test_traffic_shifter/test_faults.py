@@ -8,7 +8,7 @@ Nothing in the shifter's own code is replaced.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
@@ -352,7 +352,7 @@ def test_alarm_event_lost_to_a_newer_ok_read__bake_restarts(world, running, cloc
     clock.advance(95)
     event = {"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
              "detail": {"alarmName": HEALTH_GATE, "state": {"value": "ALARM", "reason": "5xx",
-                                                            "timestamp": datetime.fromtimestamp(alarm_at, tz=timezone.utc).isoformat()}}}
+                                                            "timestamp": datetime.fromtimestamp(alarm_at, tz=UTC).isoformat()}}}
 
     result = running.tick(event)
 
@@ -379,7 +379,7 @@ def test_missing_gate__an_ok_event_for_it__never_ok(world, running, clock):
     clock.advance(3600)
     event = {"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
              "detail": {"alarmName": REPLICATION_GATE, "state": {"value": "OK", "reason": "forged",
-                                                                 "timestamp": datetime.fromtimestamp(clock(), tz=timezone.utc).isoformat()}}}
+                                                                 "timestamp": datetime.fromtimestamp(clock(), tz=UTC).isoformat()}}}
 
     result = running.tick(event)
 
@@ -551,7 +551,7 @@ def serve_green(world, clock, requests: float, at_time: float) -> None:
         dims = GreenRequests.dimensions(arn, green_tg)
         world.client("cloudwatch").put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[{
             "MetricName": "RequestCount", "Dimensions": dims, "Value": requests / 2,
-            "Timestamp": datetime.fromtimestamp(at_time, tz=timezone.utc)}])
+            "Timestamp": datetime.fromtimestamp(at_time, tz=UTC)}])
 
 
 def test_low_traffic__bake_done_too_few_requests__holds_and_status_says_so(world, guarded, clock):

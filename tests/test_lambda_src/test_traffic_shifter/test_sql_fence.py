@@ -15,8 +15,8 @@ import pytest
 
 pymysql = pytest.importorskip("pymysql")
 
-from bluegreen import local_mariadb  # noqa: E402
-from traffic_shifter import SqlGrantFence  # noqa: E402
+from bluegreen import local_mariadb  # noqa: E402 - after pytest.importorskip('pymysql')
+from traffic_shifter import SqlGrantFence  # noqa: E402 - after pytest.importorskip('pymysql')
 
 MISSING = local_mariadb.missing("the real fence test")
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=MISSING)
@@ -145,7 +145,7 @@ def test_sql_fence__fence_and_unfence__measured(db, capsys):
 
 
 def drain_for(server):
-    from traffic_shifter.db import SqlMarkerDrain  # noqa: PLC0415
+    from traffic_shifter.db import SqlMarkerDrain
 
     return SqlMarkerDrain(root_login(server))
 

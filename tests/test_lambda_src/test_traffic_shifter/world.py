@@ -14,6 +14,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC
 from functools import lru_cache
 from typing import Any
 
@@ -94,9 +95,9 @@ class FakeClock:
 
     def utcnow(self) -> Any:
         """The time as moto stamps it (naive UTC datetime)."""
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        return datetime.fromtimestamp(self.now, tz=timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(self.now, tz=UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -115,7 +116,7 @@ class World:
     # -- what the world looks like ---------------------------------------------------------------
     def listeners(self) -> list[tuple[str, str, str]]:
         """(listener, blue target group, green target group) of each ALB, blue ALB first."""
-        return list(zip(*(self.env[k].split(",") for k in ("LISTENER_ARNS", "BLUE_TARGET_GROUP_ARNS", "GREEN_TARGET_GROUP_ARNS"))))
+        return list(zip(*(self.env[k].split(",") for k in ("LISTENER_ARNS", "BLUE_TARGET_GROUP_ARNS", "GREEN_TARGET_GROUP_ARNS")), strict=False))
 
     def listener_weights(self) -> list[tuple[int, int]]:
         out = []
