@@ -38,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clean-runs", type=int, default=10)
     p.add_argument("--scenarios", default=",".join(FAULTS), help="comma-separated detection scenarios")
     p.add_argument("--out", default=".rehearsal/detection")
-    args, extra = p.parse_known_args(argv)
+    p.add_argument("--bake", type=float, default=None, help="passed to each run (scripts/rehearse --bake)")
+    p.add_argument("--time-scale", type=float, default=None, help="passed to each run (scripts/rehearse --time-scale)")
+    args = p.parse_args(argv)
+    extra = [x for name, v in (("--bake", args.bake), ("--time-scale", args.time_scale)) if v is not None
+             for x in (name, f"{v:g}")]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
