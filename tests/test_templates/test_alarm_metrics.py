@@ -19,6 +19,7 @@ import re
 
 import pytest
 
+from payment_api import metrics as service_metrics
 from tests import cfn_model
 
 ENVS = ("dev", "prod")
@@ -137,6 +138,12 @@ def filter_metrics(env) -> set[tuple[str, str, frozenset[str]]]:
     return found
 
 
+def service_published() -> set[tuple[str, str, frozenset[str]]]:
+    """(metric, dimension names) the payment service itself publishes as EMF (payment_api.metrics.PUBLISHED,
+    the one list), in the environment's own namespace only: dev's alarms may not watch prod's tasks."""
+    return {(name.split(" by ")[0], frozenset(dims)) for name, dims in service_metrics.PUBLISHED.items()}
+
+
 def test_alarms__every_stack__found(environment):
     metrics = list(alarm_metrics(environment))
 
@@ -155,6 +162,9 @@ def test_alarms__each_metric_and_dimension_set__published_by_its_service(environ
                 problems.append(f"{where}: {namespace} publishes no metric {metric!r} ({PUBLISHED[namespace][0]})")
             elif frozenset(dims) not in metrics[metric]:
                 problems.append(f"{where}: published only with {[sorted(s) for s in metrics[metric]]}")
+        elif namespace.startswith(f"{service_metrics.NAMESPACE_PREFIX}{stack.name.split('/')[0]}-"):
+            if (metric, frozenset(dims)) not in service_published():
+                problems.append(f"{where}: the payment service publishes no such metric (payment_api.metrics.PUBLISHED)")
         elif (namespace, metric, frozenset(dims)) not in ours:
             problems.append(f"{where}: neither an AWS namespace of PUBLISHED nor a metric filter of the stacks")
 
