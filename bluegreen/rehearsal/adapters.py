@@ -24,7 +24,8 @@ from typing import Any
 
 import pymysql
 
-from bluegreen.local_mariadb import ReplicaStatus, replica_status, root_connection, start_replica
+from bluegreen.local_mariadb import root_connection
+from bluegreen.mariadb_replication import ReplicaStatus, replica_status, start_replica
 from traffic_shifter.db import SqlMarkerDrain
 from traffic_shifter.db.ports import ReplicationSnapshot, Wait
 from traffic_shifter.model import COLOURS, ListenerWeights, ObservedWeights, RecordWeights

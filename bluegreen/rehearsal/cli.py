@@ -29,8 +29,9 @@ from .delays import PROFILES, Delays, parse_override, sources
 from .haproxy import HAProxyError
 from .loadgen import LoadFleet, LoadGenerator
 from .monitor import AWS_DELAYS, TimeModel
+from .plans import FAULTS, SCENARIOS, Options
 from .reconcile import Sent, payment_rows, payment_rows_over_http, read_books, reconcile, table_checksums
-from .scenario import FAULTS, SCENARIOS, Options, Rehearsal, adapters_report
+from .scenario import Rehearsal, adapters_report
 from .stack import StackError, stop_kept
 from .world import SWITCHOVER_LEASE_SECONDS
 

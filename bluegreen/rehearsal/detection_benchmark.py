@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .scenario import FAULTS
+from .plans import FAULTS
 
 
 def run(scenario: str, rate: float, out: Path, extra: list[str]) -> dict:

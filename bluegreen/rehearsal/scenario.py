@@ -23,172 +23,38 @@ low-traffic: no fault, too few payments for the minimum sample: the shift must h
 
 Each step waits on what the project's own code reports (the shifter's results, the journal), with
 a deadline; the count at the end does not depend on timing.
+
+The scenarios' names, faults, options and plans are in plans.py; what a run records beside the
+payments (phases, weights, replication) in sampling.py.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pymysql
-
-from bluegreen import local_mariadb as mdb
+from bluegreen.local_mariadb import MariaDBError
+from bluegreen.mariadb_replication import wait_caught_up
 
 from . import alarms as al
 from . import cloudwatch as cwm
-from .adapters import AWS_CODE, LOCAL_ADAPTERS, HAProxyTraffic, HAProxyWriterName
+from .adapters import AWS_CODE, LOCAL_ADAPTERS, HAProxyWriterName
 from .delays import Delays
 from .gates import Thresholds
 from .haproxy import COLOURS
 from .lambda_process import LambdaProcess, alarm_event, worker_command
 from .loadgen import LoadFleet
-from .monitor import AlarmMonitor, Gate, TimeModel
+from .monitor import AlarmMonitor, Gate
+from .plans import FAULTS, SCENARIOS, Options, grace_for, plan_for
+from .sampling import Marks, ReplicationReader, Sampler
 from .stack import Stack
 from .world import GATE_SOURCES, GATES, World, aws_env, clients, prepare_aws
-
-#: Detection scenarios: what is done to green (payment_api/faults.py, or a kill) during the 50 % bake.
-FAULTS: dict[str, dict[str, Any]] = {
-    "hard-fault": {"kill": True},
-    "errors": {"every": {"error_rate": 0.02}},
-    "one-task": {"one": {"error_rate": 1.0}},
-    "latency": {"every": {"added_latency_ms": 200}},
-    "slow-db": {"every": {"db_delay_ms": 50}},
-}
-SCENARIOS = ("default", "crash", "pause", *FAULTS, "clean", "low-traffic")
-
-
-@dataclass
-class Options:
-    scenario: str = "default"
-    rate: float = 140.0
-    #: Seconds of each bake (a step's hold with the gates watched) and of each steady phase.
-    bake: float = 10.0
-    #: The one time-compression factor and AWS's declared delays (monitor.AWS_DELAYS).
-    timing: TimeModel = field(default_factory=TimeModel)
-    #: Monitoring-stack parameters set as a deployment would set them (the template's defaults otherwise).
-    alarm_parameters: dict[str, str] = field(default_factory=dict)
-    tick_seconds: float = 1.0
-    warmup: float = 3.0
-    port: int | None = None
-    keep: bool = False
-    say: Callable[[str], None] = print
-    #: The delay profile of the shifter's processes (delays.py: none | aws) and overrides of single values.
-    delays: str = "none"
-    delay_overrides: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class Marks:
-    """The phases as they happened: (name, start) in order; each ends where the next begins."""
-
-    items: list[tuple[str, float]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    def phase(self, name: str, say: Callable[[str], None], at: float | None = None) -> None:
-        self.items.append((name, at or time.time()))
-        say(f"rehearsal: phase {name}")
-
-    def event(self, what: str, **detail: Any) -> None:
-        self.events.append({"at": time.time(), "event": what, **detail})
-
-    def spans(self, end: float) -> list[tuple[str, float, float]]:
-        ends = [t for _, t in self.items[1:]] + [end]
-        return [(name, start, stop) for (name, start), stop in zip(self.items, ends, strict=False)]
-
-
-def grace_for(timing: TimeModel) -> int:
-    """The db switchover step's grace (StepKind.grace_seconds, judged by decisions.alarm_grace): the switchover,
-    the payments it held draining out of the queue (on this shared 2-core machine the pause alone can take
-    several seconds), then four fast periods (judged after the EMF delay) for an alarm the pause tripped to
-    clear. The pause stalls both colours alike, so the latency alarm (green against blue) barely moves."""
-    return max(10, math.ceil(timing.real(40 + timing.emf_delay)))
-
-
-def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dict[str, Any]:
-    b = max(1, round(bake))
-    timing = timing or TimeModel()
-    if scenario in FAULTS:
-        # The fault comes during the 50 % bake, which outlasts the run.
-        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": 3600},
-                 {"green_weight": 100, "bake_seconds": b}]
-    elif scenario in ("clean", "low-traffic"):
-        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
-                 {"green_weight": 100, "bake_seconds": b}]
-    else:
-        # The last step's bake outlasts the run: the fault comes during it, while the shift still runs.
-        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
-                 {"green_weight": 100, "bake_seconds": b},
-                 {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace_for(timing)}]
-    return {"steps": steps, "description": f"rehearsal ({scenario})"}
-
-
-class ReplicationReader:
-    """(lag of the running path, any path failed) from each server's replica status, over one kept
-    root connection per server (the data gate samples it often)."""
-
-    def __init__(self, dbs: dict[str, Any]) -> None:
-        self.dbs, self.conns = dbs, {}
-
-    def _status(self, colour: str) -> mdb.ReplicaStatus:
-        try:
-            conn = self.conns.get(colour) or self.dbs[colour].root()
-            self.conns[colour] = conn
-            return mdb.replica_status(conn)
-        except pymysql.err.MySQLError:
-            self.conns.pop(colour, None)
-            raise
-
-    def __call__(self) -> tuple[float | None, bool]:
-        statuses = [self._status(colour) for colour in self.dbs]
-        lags = [st.lag for st in statuses if st.lag is not None]
-        return (max(lags) if lags else None), any(st.failed for st in statuses)
-
-
-class Sampler:
-    """Weights and the writer as HAProxy holds them, every 0.1 s, for the plot and the rollback time."""
-
-    def __init__(self, world: World) -> None:
-        self.proxy = world.haproxy()
-        self.rows: list[dict[str, Any]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="sampler")
-
-    def _run(self) -> None:
-        writer = HAProxyWriterName(self.proxy)
-        while not self._stop.wait(0.1):
-            try:
-                stats = self.proxy.stats()
-                w = {(r["pxname"], r["svname"]): int(r["weight"]) for r in stats if r["svname"] not in ("FRONTEND", "BACKEND")}
-                self.rows.append({
-                    "at": time.time(),
-                    "records_green": w.get(("dns", "alb_green")),
-                    "listeners_green": [w.get((HAProxyTraffic.listener(e), "green")) for e in ("blue", "green")],
-                    "writer": writer.writer_colour(),
-                })
-            except Exception:  # noqa: BLE001 - a missed sample is a gap in the plot, not a failure
-                continue
-
-    def start(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def first_all_blue(self, after: float) -> float | None:
-        for row in self.rows:
-            if row["at"] >= after and row["records_green"] == 0 and row["listeners_green"] == [0, 0]:
-                return row["at"]
-        return None
 
 
 def run_switch_process(world: World, to: str, *, die_after: str | None = None, timeout: float = 180,
@@ -428,14 +294,9 @@ class Rehearsal:
             return self.pauses()
         if o.scenario == "crash":
             self.crash_and_recover()
-        started = self.command("start")
-        if "error" in started:
-            raise RuntimeError(f"the shifter refused to start: {started['error']}")
+        self._start_shift()
         for index, weight in ((0, 10), (1, 50), (2, 100)):
-            r = self.wait_state(lambda s, i=index: s.get("step_index", -1) >= i or s.get("status") == "rolled_back",
-                                step_wait, f"step {index + 1} (green {weight} %)")
-            self._still_running(r, f"step {index + 1}")
-            self.marks.phase(f"shift green {weight} %", say, at=r["ended"])
+            self._reach(index, weight)
         r = self.wait_state(lambda s: s.get("step_index", -1) >= 3 or s.get("status") == "rolled_back", step_wait,
                             "the database switchover step")
         self._still_running(r, "the database switchover step")
@@ -447,10 +308,7 @@ class Rehearsal:
         # A gate the pause tripped may still be in ALARM (held by the grace) on a loaded machine: the fault
         # comes once every gate is OK again, so that its detection is a new alarm, not an old one.
         self.wait_gates_ok(max(60.0, o.timing.real(600)))
-        now = self.lam.results[-1].get("state") or {} if self.lam.results else {}
-        if now.get("status") != "running":
-            raise RuntimeError(f"the shift was no longer running before the fault (status {now.get('status')}: "
-                               f"{now.get('reason')}); see the gate events and shifter.log")
+        self._check_running("before the fault")
         self.marks.phase("fault in green, rollback", say)
         self.fault_at = time.time()
         self.inject(FAULTS["hard-fault"])
@@ -526,8 +384,8 @@ class Rehearsal:
         other = "green" if writer == "blue" else "blue"
         self.writer, self.replication_error = writer, None
         try:
-            mdb.wait_caught_up(self.stack.dbs[writer], self.stack.dbs[other], timeout=60)
-        except mdb.MariaDBError as err:  # counted and reported as a failed target (cli.rehearse_local)
+            wait_caught_up(self.stack.dbs[writer], self.stack.dbs[other], timeout=60)
+        except MariaDBError as err:  # counted and reported as a failed target (cli.rehearse_local)
             self.replication_error = str(err)
 
 
@@ -535,4 +393,4 @@ def adapters_report() -> dict[str, Any]:
     return {"local": dict(LOCAL_ADAPTERS), "project_code": list(AWS_CODE)}
 
 
-__all__ = ["Options", "Rehearsal", "SCENARIOS", "adapters_report", "plan_for"]
+__all__ = ["Rehearsal", "adapters_report", "run_switch_process"]

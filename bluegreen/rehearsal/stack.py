@@ -34,6 +34,7 @@ from cryptography.x509.oid import NameOID
 
 from bluegreen import local_mariadb as mdb
 from bluegreen.local_mariadb import MariaDB, free_port
+from bluegreen.mariadb_replication import replicate, wait_caught_up
 from traffic_shifter.db import SqlGrantFence
 from traffic_shifter.model import COLOURS
 
@@ -156,8 +157,8 @@ class Stack:
         say(f"rehearsal: MariaDB blue :{self.dbs['blue'].port}, green :{self.dbs['green'].port} ({self.base})")
         self._migrate_blue()
         edge = self._certificates()
-        mdb.replicate(self.dbs["blue"], self.dbs["green"])
-        mdb.wait_caught_up(self.dbs["blue"], self.dbs["green"])
+        replicate(self.dbs["blue"], self.dbs["green"])
+        wait_caught_up(self.dbs["blue"], self.dbs["green"])
         for db in self.dbs.values():  # as the IAM-auth user on Aurora: TLS or no login (local, not replicated)
             db.execute(f"ALTER USER '{APP_USER}'@'%' REQUIRE SSL")
         # Green is not the writer: the same fence the switchover uses, on green only (never replicated).

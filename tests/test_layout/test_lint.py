@@ -18,8 +18,8 @@ from .test_imports import PACKAGES, ROOT
 OTHER_SOURCES = (ROOT / "templates", ROOT / "tests")
 MAX_LINES = 450
 #: Over the limit and not yet split (debt, said in docs/code-layout.md): a module not listed here may not
-#: grow past MAX_LINES, and one listed must be split before it grows further.
-OVER_LIMIT = {"bluegreen/rehearsal/scenario.py": 540, "bluegreen/local_mariadb.py": 460}
+#: grow past MAX_LINES, and one listed must be split before it grows further. None now.
+OVER_LIMIT: dict[str, int] = {}
 NOQA = re.compile(r"#\s*noqa\b(?P<rest>.*)$")
 TYPE_IGNORE = re.compile(r"#\s*type:\s*ignore(?P<rest>.*)$")
 

@@ -1,4 +1,4 @@
-"""The one MariaDB starter (bluegreen/local_mariadb.py), its command line, GTID replication and the one
+"""The one MariaDB starter (bluegreen/local_mariadb.py), its command line, GTID replication (mariadb_replication.py) and the one
 replica status reader (with the rehearsal's adapter and data gate on it) against real servers."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from bluegreen import local_mariadb as mariadb
-from bluegreen.local_mariadb import MariaDB, MariaDBError, ReplicaStatus
+from bluegreen import mariadb_replication as replication
+from bluegreen.local_mariadb import MariaDB, MariaDBError
+from bluegreen.mariadb_replication import ReplicaStatus
 from bluegreen.rehearsal.adapters import GtidReplication
-from bluegreen.rehearsal.scenario import ReplicationReader
+from bluegreen.rehearsal.sampling import ReplicationReader
 
 ROOT = Path(__file__).resolve().parents[2]
 MISSING = mariadb.missing("the MariaDB starter's tests")
@@ -85,11 +87,11 @@ def test_mariadb__binlog_off__lone_server_takes_writes_without_a_binary_log():
 @needs_server
 def test_replication__blue_to_green__rows_arrive_in_order(pair):
     blue, green = pair
-    mariadb.replicate(blue, green)
+    replication.replicate(blue, green)
     write(blue, 1)
     write(blue, 2)
-    mariadb.wait_caught_up(blue, green)
-    assert rows(green) == [1, 2] and mariadb.replicating(green)
+    replication.wait_caught_up(blue, green)
+    assert rows(green) == [1, 2] and replication.replicating(green)
 
 
 @needs_server
@@ -97,20 +99,20 @@ def test_replication__local_admin_statements__stay_out_of_the_binlog(pair):
     blue, green = pair
     blue.execute("CREATE USER IF NOT EXISTS 'only_blue'@'%' IDENTIFIED BY 'x'")
     write(blue, 3)
-    mariadb.wait_caught_up(blue, green)
+    replication.wait_caught_up(blue, green)
     assert green.execute("SELECT COUNT(*) FROM mysql.user WHERE user='only_blue'")[0][0] == 0
 
 
 @needs_server
 def test_replication__reversed_twice__each_writer_reaches_the_other(pair):
     blue, green = pair
-    mariadb.reverse(blue, green)  # green writes now, blue replicates
-    assert not mariadb.replication_status(green).configured and mariadb.replicating(blue)
+    replication.reverse(blue, green)  # green writes now, blue replicates
+    assert not replication.replication_status(green).configured and replication.replicating(blue)
     write(green, 10)
-    mariadb.wait_caught_up(green, blue)
-    mariadb.reverse(green, blue)
+    replication.wait_caught_up(green, blue)
+    replication.reverse(green, blue)
     write(blue, 11)
-    mariadb.wait_caught_up(blue, green)
+    replication.wait_caught_up(blue, green)
     assert rows(blue) == rows(green) and {10, 11} <= set(rows(green))
 
 
@@ -146,9 +148,9 @@ def paths(pair):
     """The rehearsal's replication adapter and data gate reader on the pair, blue -> green running."""
     blue, green = pair
     for server in pair:
-        mariadb.stop_replication(server)
+        replication.stop_replication(server)
         server.execute("RESET SLAVE ALL")
-    mariadb.replicate(blue, green)
+    replication.replicate(blue, green)
     adapter = GtidReplication({"blue": blue.socket_path, "green": green.socket_path},
                               {"blue": blue.port, "green": green.port}, ("p.t",))
     wait(lambda: adapter.snapshot("green").into == {"blue->green": "running"}, 30, "blue -> green to run")
@@ -162,7 +164,7 @@ def test_gtid_replication__stop_and_start_from_the_new_writer__paths_as_the_swit
     assert adapter.stop_into("green", wait) == "replication blue -> green stopped"
     assert adapter.start_from("green", wait, cdc_from=0) == "replication green -> blue started from blue's GTID position"
     write(green, 20)
-    mariadb.wait_caught_up(green, blue)
+    replication.wait_caught_up(green, blue)
     snapshot = adapter.snapshot("blue")
     assert snapshot.into == {"green->blue": "running"} and snapshot.reverse == {"blue->green": "stopped"}
     assert 20 in rows(blue)
@@ -179,8 +181,8 @@ def test_replication_reader__applier_fails_on_a_conflicting_row__reported_failed
     write(blue, 30)
     wait(lambda: reader()[1], 30, "the duplicate key to stop green's applier")
     green.execute("DELETE FROM p.t WHERE id = 30")
-    mariadb.replicate(blue, green)
-    mariadb.wait_caught_up(blue, green)
+    replication.replicate(blue, green)
+    replication.wait_caught_up(blue, green)
     assert reader() == (0.0, False) and rows(green) == rows(blue)
 
 

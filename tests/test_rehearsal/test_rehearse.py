@@ -18,7 +18,7 @@ from bluegreen import local_mariadb as mariadb
 from bluegreen.rehearsal import cli, haproxy
 from bluegreen.rehearsal.cli import rehearse_local, rehearse_url
 from bluegreen.rehearsal.monitor import TimeModel
-from bluegreen.rehearsal.scenario import Options
+from bluegreen.rehearsal.plans import Options
 from bluegreen.rehearsal.stack import Stack, StackError
 
 needs_servers = pytest.mark.skipif(not (mariadb.available() and haproxy.available()),

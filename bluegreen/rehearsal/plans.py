@@ -1,0 +1,71 @@
+"""The scenarios a rehearsal can run (their names and the faults the detection ones inject), its
+options, and the shift plan each scenario hands the project's shifter (scenario.py says what each does)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .monitor import TimeModel
+
+#: Detection scenarios: what is done to green (payment_api/faults.py, or a kill) during the 50 % bake.
+FAULTS: dict[str, dict[str, Any]] = {
+    "hard-fault": {"kill": True},
+    "errors": {"every": {"error_rate": 0.02}},
+    "one-task": {"one": {"error_rate": 1.0}},
+    "latency": {"every": {"added_latency_ms": 200}},
+    "slow-db": {"every": {"db_delay_ms": 50}},
+}
+SCENARIOS = ("default", "crash", "pause", *FAULTS, "clean", "low-traffic")
+
+
+@dataclass
+class Options:
+    scenario: str = "default"
+    rate: float = 140.0
+    #: Seconds of each bake (a step's hold with the gates watched) and of each steady phase.
+    bake: float = 10.0
+    #: The one time-compression factor and AWS's declared delays (monitor.AWS_DELAYS).
+    timing: TimeModel = field(default_factory=TimeModel)
+    #: Monitoring-stack parameters set as a deployment would set them (the template's defaults otherwise).
+    alarm_parameters: dict[str, str] = field(default_factory=dict)
+    tick_seconds: float = 1.0
+    warmup: float = 3.0
+    port: int | None = None
+    keep: bool = False
+    say: Callable[[str], None] = print
+    #: The delay profile of the shifter's processes (delays.py: none | aws) and overrides of single values.
+    delays: str = "none"
+    delay_overrides: dict[str, float] = field(default_factory=dict)
+
+
+
+def grace_for(timing: TimeModel) -> int:
+    """The db switchover step's grace (StepKind.grace_seconds, judged by decisions.alarm_grace): the switchover,
+    the payments it held draining out of the queue (on this shared 2-core machine the pause alone can take
+    several seconds), then four fast periods (judged after the EMF delay) for an alarm the pause tripped to
+    clear. The pause stalls both colours alike, so the latency alarm (green against blue) barely moves."""
+    return max(10, math.ceil(timing.real(40 + timing.emf_delay)))
+
+
+def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dict[str, Any]:
+    b = max(1, round(bake))
+    timing = timing or TimeModel()
+    if scenario in FAULTS:
+        # The fault comes during the 50 % bake, which outlasts the run.
+        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": 3600},
+                 {"green_weight": 100, "bake_seconds": b}]
+    elif scenario in ("clean", "low-traffic"):
+        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
+                 {"green_weight": 100, "bake_seconds": b}]
+    else:
+        # The last step's bake outlasts the run: the fault comes during it, while the shift still runs.
+        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
+                 {"green_weight": 100, "bake_seconds": b},
+                 {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace_for(timing)}]
+    return {"steps": steps, "description": f"rehearsal ({scenario})"}
+
+
+__all__ = ["FAULTS", "SCENARIOS", "Options", "grace_for", "plan_for"]
