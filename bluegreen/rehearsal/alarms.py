@@ -176,7 +176,7 @@ def _alarm(logical: str, p: Mapping[str, Any], resolve: Resolver) -> AlarmDef:
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 _COMPARE = {ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Lt: operator.lt, ast.LtE: operator.le,
             ast.Eq: operator.eq, ast.NotEq: operator.ne}
-_ARRAY = {"SUM": sum, "MAX": max, "MIN": min, "AVG": lambda xs: sum(xs) / len(xs)}
+_ARRAY: dict[str, Callable[[list[float]], float]] = {"SUM": sum, "MAX": max, "MIN": min, "AVG": lambda xs: sum(xs) / len(xs)}
 
 
 def math_value(expression: str, values: Mapping[str, float | None]) -> float | None:
@@ -185,7 +185,7 @@ def math_value(expression: str, values: Mapping[str, float | None]) -> float | N
 
 
 def _eval(node: ast.AST, v: Mapping[str, float | None]) -> Any:
-    if isinstance(node, ast.Constant):
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
         return float(node.value)
     if isinstance(node, ast.Name):
         return v[node.id]

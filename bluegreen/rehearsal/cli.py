@@ -33,6 +33,7 @@ from .plans import FAULTS, SCENARIOS, Options
 from .reconcile import Sent, payment_rows, payment_rows_over_http, read_books, reconcile, table_checksums
 from .scenario import Rehearsal, adapters_report
 from .stack import StackError, stop_kept
+from .started import started
 from .world import SWITCHOVER_LEASE_SECONDS
 
 
@@ -98,7 +99,7 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
         report["replication_caught_up"] = reh.replication_error is None
         report["replication_error"] = reh.replication_error
         report["phases"] = rp.phase_rows(reh.marks.spans(report["ended_at"]), load.outcomes, load.attempts)
-        pauses = [s.get("write_pause") for s in reh.switchovers if s.get("write_pause") is not None]
+        pauses: list[float] = [s["write_pause"] for s in reh.switchovers if s.get("write_pause") is not None]
         recovery = getattr(reh, "recovery", None)
         if recovery and recovery.get("killed_at"):
             # The killed run's pause: from its fence to the unfence by the recovering run.
@@ -159,8 +160,8 @@ class TLSMeter:
         from payment_api.bench import cpu_seconds  # the benchmark's /proc reader
 
         self.cpu_seconds = cpu_seconds
-        self.proxy, self.pid = reh.world.haproxy(), reh.stack.proxy.proc.pid
-        tls = reh.stack.tls
+        self.proxy, self.pid = reh.world.haproxy(), started(reh.stack.proxy, "haproxy").pid
+        tls = started(reh.stack.tls, "the merchants' client TLS")
         self.probe = client_tls.handshake_ms(reh.world.url, tls, tls.merchants[0])
         say(f"rehearsal: a full mutual-TLS handshake takes {self.probe['p50']} ms (p50 of {self.probe['count']}, loopback)")
         self.conns0, self.cpu0 = self._conns(), cpu_seconds(self.pid)
@@ -169,7 +170,7 @@ class TLSMeter:
         return int(self.proxy.info().get("CumSslConns", 0))
 
     def cost(self, requests: int) -> dict[str, Any]:
-        out = client_tls.cost_per_request(self._conns() - self.conns0, requests, self.probe["p50"],
+        out: dict[str, Any] = client_tls.cost_per_request(self._conns() - self.conns0, requests, self.probe["p50"],
                                           1000 * (self.cpu_seconds(self.pid) - self.cpu0))
         out["handshake_ms_p90"] = self.probe["p90"]
         out["note"] = ("handshake time measured by the client on loopback (ECDSA P-256 certificates, TLS 1.3, no "

@@ -28,8 +28,8 @@ def run(scenario: str, rate: float, out: Path, extra: list[str]) -> dict:
             "load_1min_after": round(load, 1), **{k: report.get(k) for k in (
                 "fault_to_alarm_s", "fault_to_alarm_aws_s", "fault_to_blue_s", "fault_to_blue_aws_s", "lost",
                 "duplicated", "failed", "achieved_rate", "rolled_back", "final_status", "scenario_error")},
-            "first_alarm": next((c for c in report.get("alarm_changes", []) if c.get("gate") and c["state"] == "ALARM"),
-                                {}).get("reason", "")[:160]}
+            "first_alarm": next((c.get("reason", "") for c in report.get("alarm_changes", [])
+                                 if c.get("gate") and c["state"] == "ALARM"), "")[:160]}
 
 
 def main(argv: list[str] | None = None) -> int:

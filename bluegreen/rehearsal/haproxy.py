@@ -28,6 +28,8 @@ from pathlib import Path
 from bluegreen.local_mariadb import check_port_free, free_port
 from traffic_shifter.model import COLOURS
 
+from .started import started
+
 INSTALL_HINT = "apt-get install -y haproxy"
 #: One log line per request: the frontend, the backend, the status, the total active time (ms) and the
 #: termination state ("--": the server answered; else the proxy ended it, e.g. "SC" connection refused).
@@ -211,9 +213,9 @@ class HAProxy:
         self.base.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render_config(self.ports, self.socket_path, services, databases,
                                                   writer=writer, green_weight=green_weight, check=check, tls=tls))
-        check = subprocess.run([exe, "-c", "-f", str(self.config_path)], capture_output=True, text=True, timeout=30)
-        if check.returncode != 0:
-            raise HAProxyError(f"haproxy refused its configuration {self.config_path}: {check.stderr[-1500:]}")
+        validated = subprocess.run([exe, "-c", "-f", str(self.config_path)], capture_output=True, text=True, timeout=30)
+        if validated.returncode != 0:
+            raise HAProxyError(f"haproxy refused its configuration {self.config_path}: {validated.stderr[-1500:]}")
         self._log = open(self.base / "haproxy.log", "w")
         self.proc = subprocess.Popen([exe, "-db", "-f", str(self.config_path)], stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
@@ -228,6 +230,10 @@ class HAProxy:
                     self.stop()
                     raise HAProxyError(f"haproxy did not start (a port taken?): {log}") from None
                 time.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        return started(self.proc, "haproxy").pid
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

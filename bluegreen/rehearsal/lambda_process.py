@@ -14,9 +14,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from .started import started
 from .world import World, aws_env
 
 
@@ -31,6 +33,11 @@ def worker_command(world_path: Path, mode: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "bluegreen.rehearsal.worker", mode, "--world", str(world_path), *extra]
 
 
+def _pipe(stream: IO[str] | None) -> IO[str]:
+    """A pipe of the worker, started with stdin and stdout PIPE (so never None)."""
+    return started(stream, "the shifter worker's pipe")
+
+
 class LambdaProcess:
     def __init__(self, world: World, *, tick_seconds: float = 1.0, log_path: Path | None = None) -> None:
         self.world, self.tick_seconds = world, tick_seconds
@@ -39,7 +46,7 @@ class LambdaProcess:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.results: list[dict[str, Any]] = []
         self.restarts = 0
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[str] | None = None
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._serve, daemon=True, name="lambda"),
                          threading.Thread(target=self._schedule, daemon=True, name="schedule")]
@@ -57,7 +64,7 @@ class LambdaProcess:
         for t in self._threads:
             t.join(timeout=30)
         if self._proc and self._proc.poll() is None:
-            self._proc.stdin.close()
+            _pipe(self._proc.stdin).close()
             try:
                 self._proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -70,12 +77,13 @@ class LambdaProcess:
         self.events.put(event)
         return since
 
-    def _spawn(self) -> None:
-        self._proc = subprocess.Popen(worker_command(self.world_path, "lambda"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=self._log, text=True, bufsize=1, env={**os.environ, **aws_env(self.world.moto_url)})
-        line = self._proc.stdout.readline()
+    def _spawn(self) -> subprocess.Popen[str]:
+        self._proc = proc = subprocess.Popen(worker_command(self.world_path, "lambda"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=self._log, text=True, bufsize=1, env={**os.environ, **aws_env(self.world.moto_url)})
+        line = _pipe(proc.stdout).readline()
         if not line or not json.loads(line).get("ready"):
             raise RuntimeError(f"the shifter worker did not start; see {self.log_path}")
+        return proc
 
     def _schedule(self) -> None:
         while not self._stop.wait(self.tick_seconds):
@@ -87,14 +95,15 @@ class LambdaProcess:
             event = self.events.get()
             if event.get("stop"):
                 return
-            if self._proc is None or self._proc.poll() is not None:
+            proc = self._proc
+            if proc is None or proc.poll() is not None:
                 self.restarts += 1
-                self._spawn()
+                proc = self._spawn()
             sent = time.time()
             try:
-                self._proc.stdin.write(json.dumps(event) + "\n")
-                self._proc.stdin.flush()
-                line = self._proc.stdout.readline()
+                _pipe(proc.stdin).write(json.dumps(event) + "\n")
+                _pipe(proc.stdin).flush()
+                line = _pipe(proc.stdout).readline()
             except (BrokenPipeError, OSError):
                 line = ""
             result = json.loads(line) if line else {"ok": False, "error": "the worker died during this invocation"}
@@ -103,7 +112,7 @@ class LambdaProcess:
             result["event"] = event.get("detail-type")  # None: an operator command
             self.results.append(result)
 
-    def wait_for(self, predicate, timeout: float, what: str, *, since: int | None = None) -> dict[str, Any]:
+    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str, *, since: int | None = None) -> dict[str, Any]:
         """The first result (from ``since``, default now) for which ``predicate(result)`` holds."""
         seen = len(self.results) if since is None else since
         deadline = time.monotonic() + timeout

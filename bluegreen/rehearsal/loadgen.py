@@ -116,6 +116,9 @@ class LoadGenerator:
         if self._thread:
             self._thread.join()
 
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     # -- the schedule -------------------------------------------------------------------------------------
     async def _run(self) -> None:
         timeout = httpx.Timeout(self.attempt_timeout, connect=3.0)
@@ -234,7 +237,7 @@ def _child(url: str, rate: float, offset: float, duration: float | None, run_id:
     if delay > 0:
         time.sleep(delay)
     gen.start()
-    while not stop.is_set() and gen._thread.is_alive():
+    while not stop.is_set() and gen.running():
         stop.wait(0.5)
         done = [o for o in gen.outcomes if o.done]
         counters[:] = [len(gen.outcomes), sum(o.acknowledged for o in done), sum(not o.acknowledged for o in done)]
@@ -290,15 +293,15 @@ class LoadFleet:
             time.sleep(0.05)
         self.started_at = start_at
         if self.progress:
-            self._ticker = threading.Thread(target=self._tick, daemon=True, name="loadfleet-progress")
+            self._ticker = threading.Thread(target=self._tick, args=(self.progress,), daemon=True, name="loadfleet-progress")
             self._ticker.start()
         return self
 
-    def _tick(self) -> None:
+    def _tick(self, progress: Callable[[str], None]) -> None:
         while not self._done.wait(self.progress_every):
             sent, acked, failed = (sum(c[i] for c in self._counters) for i in range(3))
             extra = self.status_line()
-            self.progress(f"t={time.time() - self.started_at:5.0f}s sent {sent} acknowledged {acked} failed {failed} "
+            progress(f"t={time.time() - self.started_at:5.0f}s sent {sent} acknowledged {acked} failed {failed} "
                           f"in flight {sent - acked - failed}{(' | ' + extra) if extra else ''}")
 
     def _collect(self, timeout: float) -> None:

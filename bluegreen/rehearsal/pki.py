@@ -96,8 +96,9 @@ class CertificateAuthority:
         _write_key(paths.key, key)
         return paths
 
-    def client(self, merchant_id: str, **validity: datetime.datetime) -> Issued:
-        return self.issue(f"client-{merchant_id}", merchant_subject(merchant_id), **validity)
+    def client(self, merchant_id: str, *, not_before: datetime.datetime | None = None,
+               not_after: datetime.datetime | None = None) -> Issued:
+        return self.issue(f"client-{merchant_id}", merchant_subject(merchant_id), not_before=not_before, not_after=not_after)
 
     def server(self, host: str = "127.0.0.1") -> Issued:
         """HAProxy's certificate with its key appended (the one file its ``crt`` takes)."""

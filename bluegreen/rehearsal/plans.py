@@ -53,6 +53,7 @@ def grace_for(timing: TimeModel) -> int:
 def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dict[str, Any]:
     b = max(1, round(bake))
     timing = timing or TimeModel()
+    steps: list[dict[str, Any]]
     if scenario in FAULTS:
         # The fault comes during the 50 % bake, which outlasts the run.
         steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": 3600},

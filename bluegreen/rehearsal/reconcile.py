@@ -97,7 +97,8 @@ def balance_ok(books: Books) -> bool:
 
 def judge_database(sent: Sequence[Sent], rows: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
     """One database against the requests: figure -> the idempotency keys (or payment ids) it applies to."""
-    by_key = {(s.merchant_id, s.idempotency_key): s for s in sent}
+    # Keyed as a row gives them (either may be missing from a row).
+    by_key: dict[tuple[str | None, str | None], Sent] = {(s.merchant_id, s.idempotency_key): s for s in sent}
     by_token = {s.card_token: s for s in sent if s.card_token}
     found: dict[str, list[Mapping[str, Any]]] = defaultdict(list)  # request key -> rows that are that request
     unexplained = []

@@ -131,6 +131,11 @@ def pauses_by_delays(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]
     return out
 
 
+def _rounded(ms: float | None) -> float | None:
+    """A latency to 0.1 ms; None (no latencies) stays None."""
+    return None if ms is None else round(ms, 1)
+
+
 def phase_rows(spans: Sequence[tuple[str, float, float]], outcomes: Sequence[Outcome], attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
     rows = []
     for name, start, end in spans:
@@ -139,8 +144,8 @@ def phase_rows(spans: Sequence[tuple[str, float, float]], outcomes: Sequence[Out
         rows.append({
             "name": name, "start": round(start, 3), "end": round(end, 3),
             "requests": len(due),
-            "p50_ms": round(percentile(lat, 0.50), 1) if lat else None,
-            "p99_ms": round(p99(lat), 1) if lat else None,
+            "p50_ms": _rounded(percentile(lat, 0.50)),
+            "p99_ms": _rounded(p99(lat)),
             # Errors: attempts answered 5xx or not at all (retried by the client), and requests that failed.
             "errors": sum(1 for a in attempts if start <= a.at < end and (a.status is None or a.status >= 500)),
             "failed": sum(1 for o in due if not o.acknowledged),

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pymysql
 
 from bluegreen import mariadb_replication as replication
+from bluegreen.local_mariadb import MariaDB
 
 from .adapters import HAProxyTraffic, HAProxyWriterName
 from .world import World
@@ -42,8 +43,9 @@ class ReplicationReader:
     """(lag of the running path, any path failed) from each server's replica status, over one kept
     root connection per server (the data gate samples it often)."""
 
-    def __init__(self, dbs: dict[str, Any]) -> None:
-        self.dbs, self.conns = dbs, {}
+    def __init__(self, dbs: Mapping[str, MariaDB]) -> None:
+        self.dbs = dbs
+        self.conns: dict[str, pymysql.connections.Connection] = {}
 
     def _status(self, colour: str) -> replication.ReplicaStatus:
         try:

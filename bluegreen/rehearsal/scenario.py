@@ -54,6 +54,7 @@ from .monitor import AlarmMonitor, Gate
 from .plans import FAULTS, SCENARIOS, Options, grace_for, plan_for
 from .sampling import Marks, ReplicationReader, Sampler
 from .stack import Stack
+from .started import started
 from .world import GATE_SOURCES, GATES, World, aws_env, clients, prepare_aws
 
 
@@ -88,26 +89,47 @@ class Rehearsal:
                          if not m.namespace.startswith(("AWS/", "ECS/")))
         self.stack = Stack(keep=options.keep, payments_port=options.port, scale=options.timing.scale,
                            metrics_namespace=namespace)
-        self.world: World | None = None
-        self.monitor: AlarmMonitor | None = None
         self.restarts: list[dict[str, Any]] = []
         self.hold_reasons: list[str] = []
-        self.lam: LambdaProcess | None = None
-        self.load: LoadFleet | None = None
-        self.sampler: Sampler | None = None
+        # Set by start() and start_load() (the properties below hand them over once they exist).
+        self._world: World | None = None
+        self._monitor: AlarmMonitor | None = None
+        self._lam: LambdaProcess | None = None
+        self._load: LoadFleet | None = None
+        self._sampler: Sampler | None = None
+
+    @property
+    def world(self) -> World:
+        return started(self._world, "the rehearsal's stack")
+
+    @property
+    def monitor(self) -> AlarmMonitor:
+        return started(self._monitor, "the gate monitor")
+
+    @property
+    def lam(self) -> LambdaProcess:
+        return started(self._lam, "the shifter's Lambda")
+
+    @property
+    def load(self) -> LoadFleet:
+        return started(self._load, "the load")
+
+    @property
+    def sampler(self) -> Sampler:
+        return started(self._sampler, "the sampler")
 
     # -- set-up and tear-down ---------------------------------------------------------------------------
     def start(self) -> World:
         say = self.o.say
-        self.world = self.stack.start(say=say)
-        self.world.delays = Delays.profile(self.o.delays, self.o.delay_overrides).to_dict()
-        self.world.save()
-        prepare_aws(self.world, plan_for(self.o.scenario, self.o.bake, self.o.timing))
-        cw = clients(self.world)("cloudwatch")
+        self._world = world = self.stack.start(say=say)
+        world.delays = Delays.profile(self.o.delays, self.o.delay_overrides).to_dict()
+        world.save()
+        prepare_aws(world, plan_for(self.o.scenario, self.o.bake, self.o.timing))
+        cw = clients(world)("cloudwatch")
         timing = self.o.timing
         # The data gate (replication) keeps its own judgment on the dms stack's threshold, per compressed minute.
         th = Thresholds.from_templates(timing.real(60))
-        proxy = self.world.haproxy()
+        proxy = world.haproxy()
         dbs = self.stack.dbs
 
         def unhealthy(colour: str) -> int:
@@ -116,24 +138,28 @@ class Rehearsal:
         replication = ReplicationReader(dbs)
 
         # The shifter's JSON log (every decision with its inputs) is the rehearsal's audit trail.
-        self.lam = LambdaProcess(self.world, tick_seconds=self.o.tick_seconds,
-                                 log_path=(self.log_dir / "shifter.log") if self.log_dir else None)
-        self.monitor = AlarmMonitor(
-            self.world.ports["log"], self.defs, timing, {name: Gate(*GATE_SOURCES[name]) for name in GATES},
+        self._lam = lam = LambdaProcess(world, tick_seconds=self.o.tick_seconds,
+                                        log_path=(self.log_dir / "shifter.log") if self.log_dir else None)
+
+        def on_change(name: str, state: str, reason: str) -> None:
+            self.marks.event("gate", gate=name, state=state, reason=reason)
+            lam.send(alarm_event(name, state, reason, time.time()))
+
+        self._monitor = monitor = AlarmMonitor(
+            world.ports["log"], self.defs, timing, {name: Gate(*GATE_SOURCES[name]) for name in GATES},
             th=th, edges=COLOURS, unhealthy=unhealthy, running=self.stack.running, replication=replication,
             log_files=self.stack.log_files, health_interval=self.stack.proxy_check_interval,
             set_alarm=lambda n, s, r: cw.set_alarm_state(AlarmName=n, StateValue=s, StateReason=r[:1000]),
-            on_change=lambda n, s, r: (self.marks.event("gate", gate=n, state=s, reason=r),
-                                       self.lam.send(alarm_event(n, s, r, time.time()))),
+            on_change=on_change,
         )
         self.thresholds = th
-        self.monitor.start()
-        self.lam.start()
-        self.sampler = Sampler(self.world).start()
-        return self.world
+        monitor.start()
+        lam.start()
+        self._sampler = Sampler(world).start()
+        return world
 
     def stop(self) -> None:
-        for part in (self.sampler, self.lam, self.monitor):
+        for part in (self._sampler, self._lam, self._monitor):
             if part is not None:
                 try:
                     part.stop()
@@ -219,7 +245,7 @@ class Rehearsal:
             timer.start()
             return
         targets = green[:1] if "one" in fault else green
-        faults = fault.get("one") or fault.get("every")
+        faults: dict[str, float] = fault.get("one") or fault.get("every") or {}
         for name in targets:
             self.stack.set_faults(name, **faults)
         self.marks.event("fault", instances=targets, faults=faults)
@@ -368,13 +394,13 @@ class Rehearsal:
 
     # -- the load --------------------------------------------------------------------------------------
     def start_load(self) -> LoadFleet:
-        self.load = LoadFleet(self.world.url, self.o.rate, progress=self.o.say, tls=self.stack.tls)
+        self._load = LoadFleet(self.world.url, self.o.rate, progress=self.o.say, tls=self.stack.tls)
         self.load.status_line = self._status_line
         return self.load.start()
 
     def _status_line(self) -> str:
-        row = self.sampler.rows[-1] if self.sampler and self.sampler.rows else {}
-        gates = ",".join(f"{n.split('-')[1]}-{n.split('-')[2]}:{s}" for n, s in (self.monitor.state.items() if self.monitor else ()))
+        row = self._sampler.rows[-1] if self._sampler and self._sampler.rows else {}
+        gates = ",".join(f"{n.split('-')[1]}-{n.split('-')[2]}:{s}" for n, s in (self._monitor.state.items() if self._monitor else ()))
         return f"green {row.get('records_green')} % writer {row.get('writer')} gates {gates}"
 
     def settle(self) -> None:

@@ -43,6 +43,7 @@ from .adapters import socket_login
 from .client_tls import ClientTLS
 from .loadgen import MERCHANTS
 from .pki import CertificateAuthority
+from .started import started
 from .world import APP_PASSWORD, APP_SCHEMA, APP_USER, ENDPOINTS, World, aws_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +88,10 @@ class Service:
     @property
     def name(self) -> str:
         return f"{self.colour}-{self.index}"
+
+    @property
+    def pid(self) -> int:
+        return started(self.proc, f"payment service {self.name}").pid
 
 
 @dataclass
@@ -141,9 +146,9 @@ class Stack:
         ports = hp.Ports.pick(payments=self.payments_port)
         moto_port = free_port()
         self._moto_log = open(self.base / "moto.log", "w")
-        self.moto = subprocess.Popen([str(MOTO_PYTHON), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-                                     stdout=self._moto_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.moto = moto = subprocess.Popen([str(MOTO_PYTHON), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+                                            stdout=self._moto_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True)
         moto_url = f"http://127.0.0.1:{moto_port}"
         # The databases' CA (the RDS CA's stand-in), its own: each certificate names only its database's endpoint.
         db_ca = CertificateAuthority(self.base / "db-tls", "rehearsal database CA")
@@ -168,35 +173,35 @@ class Stack:
         by_colour = {c: [s.port for s in self.services if s.colour == c] for c in COLOURS}
         check = hp.HealthCheck.from_template(ROOT / "templates" / "alb.json", self.scale)
         self.proxy_check_interval = check.interval_ms / 1000
-        self.proxy = hp.HAProxy(self.base, ports).start(by_colour, {c: d.port for c, d in self.dbs.items()},
-                                                        check=check, tls=edge)
+        self.proxy = proxy = hp.HAProxy(self.base, ports).start(by_colour, {c: d.port for c, d in self.dbs.items()},
+                                                                check=check, tls=edge)
         for s in self.services:
             self.start_service(s)
         for s in self.services:
             wait_http(f"http://127.0.0.1:{s.port}/health", 60, f"payment service {s.name}", s.proc,
                       self.base / f"service-{s.name}.log")
-        self._wait_all_up()
-        wait_http(f"{moto_url}/moto-api/", 60, "the moto server", self.moto, self.base / "moto.log")
+        self._wait_all_up(proxy)
+        wait_http(f"{moto_url}/moto-api/", 60, "the moto server", moto, self.base / "moto.log")
         self.world = World(
-            base=str(self.base), moto_url=moto_url, haproxy_socket=self.proxy.socket_path,
+            base=str(self.base), moto_url=moto_url, haproxy_socket=proxy.socket_path,
             ports={"payments": ports.payments, "writer": ports.writer, "log": ports.log, "alb": ports.alb, "tg": ports.tg},
             db_sockets={c: d.socket_path for c, d in self.dbs.items()}, db_ports={c: d.port for c, d in self.dbs.items()},
             ca_path=self.ca_path,
             services={c: by_colour[c] for c in COLOURS},
-            pids={"moto": self.moto.pid, "haproxy": self.proxy.proc.pid, **{f"mariadb-{c}": d.pid for c, d in self.dbs.items()},
-                  **{f"service-{s.name}": s.proc.pid for s in self.services}},
-            tls=self.tls.as_dict(),
+            pids={"moto": moto.pid, "haproxy": proxy.pid, **{f"mariadb-{c}": started(d.pid, f"MariaDB {c}") for c, d in self.dbs.items()},
+                  **{f"service-{s.name}": s.pid for s in self.services}},
+            tls=started(self.tls, "the merchants' client TLS").as_dict(),
         )
         self.world.save()
         say(f"rehearsal: HAProxy {self.world.url} (writer name :{ports.writer}), {len(self.services)} payment-service "
             f"instances, moto {moto_url}")
         return self.world
 
-    def _wait_all_up(self, timeout: float = 30) -> None:
+    def _wait_all_up(self, proxy: hp.HAProxy, timeout: float = 30) -> None:
         """HAProxy routes only to instances its health checks passed (rise 2)."""
         deadline = time.monotonic() + timeout
         while True:
-            states = {c: self.proxy.server_states(c) for c in COLOURS}
+            states = {c: proxy.server_states(c) for c in COLOURS}
             if all(v == "UP" for st in states.values() for v in st.values()):
                 return
             if time.monotonic() > deadline:
