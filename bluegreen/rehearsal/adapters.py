@@ -199,9 +199,9 @@ class GtidReplication:
         wait(lambda: self._status(to).state == "running", 30, f"replication {path} to run again")
         return f"replication {path} resumed from its GTID position"
 
-    def start_from(self, colour: str, wait: Wait, *, cdc_from: float) -> str:
+    def start_from(self, colour: str, wait: Wait, *, position: str) -> str:
         # GTIDs name the exact position: the old writer continues from its own (it holds every
-        # transaction the new one applied), so cdc_from (DMS's start time) is not needed here.
+        # transaction the new one applied), so ``position`` (DMS's CdcStartPosition) is not needed here.
         replica = OTHER[colour]
         with self._root(replica) as conn:
             start_replica(conn, self.ports[colour])

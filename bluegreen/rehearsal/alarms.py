@@ -149,6 +149,17 @@ def load(names: Mapping[str, str], path: Path = MONITORING) -> Definitions:
     return out
 
 
+def sample_guard(overrides: Mapping[str, Any], path: Path = MONITORING) -> tuple[int, int]:
+    """(MinPaymentsPerPeriod as deployed or overridden, the shortest period of an alarm it guards): what one
+    period of the shift's first step must carry for the fast alarms to judge at all."""
+    template = json.loads(path.read_text())
+    guarded = [r["Properties"] for r in template["Resources"].values()
+               if r["Type"] == "AWS::CloudWatch::Alarm" and "${MinPaymentsPerPeriod}" in json.dumps(r["Properties"])]
+    periods = [int(q["MetricStat"]["Period"]) for p in guarded for q in p.get("Metrics", []) if "MetricStat" in q]
+    minimum = overrides.get("MinPaymentsPerPeriod", template["Parameters"]["MinPaymentsPerPeriod"]["Default"])
+    return int(minimum), min(periods)
+
+
 def _metric(stat: Mapping[str, Any], resolve: Resolver) -> MetricRef:
     m = stat["Metric"]
     dims = tuple((d["Name"], str(resolve(d["Value"]))) for d in m.get("Dimensions", []))

@@ -15,6 +15,7 @@ import argparse
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,13 @@ from bluegreen.local_mariadb import MariaDBError
 
 from . import client_tls
 from . import report as rp
-from .alarms import MONITORING
+from .alarms import MONITORING, sample_guard
 from .client_tls import ClientTLS, ClientTLSError
 from .delays import PROFILES, Delays, parse_override, sources
 from .haproxy import HAProxyError
 from .loadgen import LoadFleet, LoadGenerator
-from .monitor import AWS_DELAYS, TimeModel
-from .plans import FAULTS, SCENARIOS, Options
+from .monitor import AWS_DELAYS, MAX_SCALE, SAMPLE_MARGIN, TimeModel, expected_sample, fitting_scale
+from .plans import FAULTS, SCENARIOS, Options, plan_for
 from .reconcile import Sent, payment_rows, payment_rows_over_http, read_books, reconcile, table_checksums
 from .scenario import Rehearsal, adapters_report
 from .stack import StackError, stop_kept
@@ -108,6 +109,7 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
         report["switchovers"] = reh.switchovers
         report["write_pauses"] = rp.write_pauses(reh.switchovers, load.outcomes)
         report["write_pause"] = rp.pauses_by_delays(report["write_pauses"])
+        report.update(rp.pause_figures(report["write_pauses"]))
         report["delays"] = {"profile": o.delays, "overrides": o.delay_overrides,
                             "injected": Delays.profile(o.delays, o.delay_overrides).to_dict(), "aws_like": sources()}
         report["db_tls"] = reh.stack.tls_report()
@@ -209,9 +211,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None,
                    help="seconds of load with --url (default 60); locally it sets each bake so the run lasts about that long")
     p.add_argument("--bake", type=float, default=None, help="seconds of each bake and steady phase (default 10)")
-    p.add_argument("--time-scale", type=float, default=TimeModel.scale,
+    p.add_argument("--time-scale", type=float, default=None,
                    help="the one time-compression factor: every alarm period, the health-check interval and ECS's task "
-                        f"replacement are divided by it (default {TimeModel.scale:g}: a 10 s alarm period lasts 1 s)")
+                        f"replacement are divided by it (default: the largest up to {MAX_SCALE:g} at which a period of the "
+                        f"first step still carries {SAMPLE_MARGIN:g}x the alarms' minimum sample at --rate; 7 at 140/s)")
     p.add_argument("--alarm-parameter", action="append", default=[], metavar="NAME=VALUE",
                    help="a monitoring-stack parameter as a deployment would set it (e.g. MinPaymentsPerPeriod=5); "
                         "default: the template's defaults")
@@ -237,6 +240,22 @@ def parser() -> argparse.ArgumentParser:
 
 #: Phases of a scenario that last one bake each (the duration splits into these).
 BAKES = {"default": 9, "crash": 9, "pause": 3, "clean": 6, "low-traffic": 5, **dict.fromkeys(FAULTS, 5)}
+
+
+def time_scale(scenario: str, rate: float, chosen: float | None, alarm_parameters: dict[str, str],
+               say: Callable[[str], None]) -> float:
+    """The compression factor: the one chosen, or the largest that keeps the first step's periods sampled.
+    The low-traffic scenario is meant to starve the sample, so it keeps the most compression."""
+    minimum, period = sample_guard(alarm_parameters)
+    first = plan_for(scenario, 1)["steps"][0]["green_weight"]
+    if chosen is None:
+        chosen = MAX_SCALE if scenario == "low-traffic" else fitting_scale(rate, first, period, minimum)
+    carried = expected_sample(rate, first, period, chosen)
+    if carried < minimum and scenario != "low-traffic":
+        say(f"rehearse: at {rate:g} payments/s and --time-scale {chosen:g}, a {period} s period at {first} % green carries "
+            f"{carried:.1f} payments, under MinPaymentsPerPeriod {minimum}: the shift will hold at {first} % as AWS "
+            f"would at {rate / chosen:g} payments/s (a lower --time-scale or a higher --rate avoids it)")
+    return chosen
 
 
 def _interrupted(_signum, _frame) -> None:  # the signal module's handler signature
@@ -284,18 +303,20 @@ def _main(argv: list[str]) -> int:
             report = rehearse_url(args.url, args.rate, args.duration or 60.0, out, say, verify=not args.insecure, tls=tls)
         else:
             bake = args.bake if args.bake is not None else (args.duration / BAKES[args.scenario] if args.duration else 10.0)
-            if args.time_scale < 1 or min(args.emf_delay, args.alb_delay, args.ecs_restart) < 0:
+            if (args.time_scale is not None and args.time_scale < 1) or min(args.emf_delay, args.alb_delay, args.ecs_restart) < 0:
                 print("rehearse: --time-scale must be at least 1 and the delays 0 or more", file=sys.stderr)
                 return 2
-            timing = TimeModel(scale=args.time_scale, emf_delay=args.emf_delay, alb_delay=args.alb_delay,
-                               ecs_restart=args.ecs_restart)
             bad = [p for p in args.alarm_parameter if "=" not in p or p.split("=", 1)[0] not in MONITORING_PARAMETERS]
             if bad:
                 print(f"rehearse: --alarm-parameter {bad[0]!r}: give NAME=VALUE with NAME one of "
                       f"{', '.join(sorted(MONITORING_PARAMETERS))}", file=sys.stderr)
                 return 2
+            alarm_parameters = dict(p.split("=", 1) for p in args.alarm_parameter)
+            scale = time_scale(args.scenario, args.rate, args.time_scale, alarm_parameters, say)
+            timing = TimeModel(scale=scale, emf_delay=args.emf_delay, alb_delay=args.alb_delay,
+                               ecs_restart=args.ecs_restart)
             report = rehearse_local(Options(scenario=args.scenario, rate=args.rate, bake=bake, timing=timing,
-                                            alarm_parameters=dict(p.split("=", 1) for p in args.alarm_parameter),
+                                            alarm_parameters=alarm_parameters,
                                             port=args.port, keep=args.keep, say=say, delays=args.delays,
                                             delay_overrides=overrides), out)
     except (StackError, MariaDBError, HAProxyError, ClientTLSError) as err:

@@ -10,6 +10,7 @@ overridden (``scripts/rehearse --help``).
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
@@ -37,9 +38,30 @@ AWS_DELAYS: dict[str, tuple[float, str]] = {
 }
 
 
+#: The most the rehearsal compresses time by itself: a 10 s alarm period lasts 1 s.
+MAX_SCALE = 10.0
+#: A period of the shift's first step must carry this many times the alarms' minimum sample, expected:
+#: Poisson arrivals then fall below the minimum in about 1 % of periods, and the shift judges, not holds.
+SAMPLE_MARGIN = 2.0
+
+
+def expected_sample(rate: float, green_weight: float, period: float, scale: float) -> float:
+    """Green payments expected in one compressed period at ``green_weight`` % of ``rate`` payments/s."""
+    return rate * green_weight / 100 * period / scale
+
+
+def fitting_scale(rate: float, green_weight: float, period: float, minimum: int) -> float:
+    """The largest factor, up to MAX_SCALE in half steps and at least 1, at which a period of the first step
+    still carries SAMPLE_MARGIN times the minimum sample. Compression divides a period's payments by the
+    factor, so a fixed factor would starve the alarms at a low rate (AWS would hold the shift too, at that
+    rate divided by the factor). Below 1 the rate itself is too low for the sample, as it would be on AWS."""
+    fit = expected_sample(rate, green_weight, period, 1.0) / (SAMPLE_MARGIN * minimum)
+    return max(1.0, min(MAX_SCALE, math.floor(fit * 2) / 2))
+
+
 @dataclass(frozen=True)
 class TimeModel:
-    scale: float = 10.0
+    scale: float = MAX_SCALE
     emf_delay: float = AWS_DELAYS["emf_delay"][0]
     alb_delay: float = AWS_DELAYS["alb_delay"][0]
     ecs_restart: float = AWS_DELAYS["ecs_restart"][0]

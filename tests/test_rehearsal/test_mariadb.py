@@ -162,7 +162,7 @@ def test_gtid_replication__stop_and_start_from_the_new_writer__paths_as_the_swit
     adapter, _ = paths
     blue, green = pair
     assert adapter.stop_into("green", wait) == "replication blue -> green stopped"
-    assert adapter.start_from("green", wait, cdc_from=0) == "replication green -> blue started from blue's GTID position"
+    assert adapter.start_from("green", wait, position="") == "replication green -> blue started from blue's GTID position"
     write(green, 20)
     replication.wait_caught_up(green, blue)
     snapshot = adapter.snapshot("blue")
@@ -212,3 +212,18 @@ def test_main__no_command__usage_error():
     with pytest.raises(SystemExit) as exit_:
         mariadb.main(["--name", "x"])
     assert exit_.value.code == 2
+
+
+@needs_server
+def test_drain_position__binlog_position_of_the_new_writer__later_writes_come_after_it(pair):
+    # The reverse replication's start (DMS CdcStartPosition "<file>:<position>"): read before the unfence,
+    # every application write on the new writer lands after it.
+    from traffic_shifter.db import SqlMarkerDrain
+
+    blue, _ = pair
+    drain = SqlMarkerDrain(lambda colour: blue.root(binlog=True))
+    before = drain.position("blue")
+    name, offset = before.rsplit(":", 1)
+    write(blue, 9001)
+    after_name, after_offset = drain.position("blue").rsplit(":", 1)
+    assert name and (after_name, int(after_offset)) > (name, int(offset))

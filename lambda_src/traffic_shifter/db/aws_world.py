@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import ConfigError
-from ..model import iso
 from .config import COLOURS, DbConfig, other
 from .guardrails import IDLE
 from .ports import ReplicationSnapshot, Wait
@@ -126,19 +125,19 @@ class DbWorld:
         wait(lambda: self.task(arn)["Status"] in TASK_STOPPED, 120, f"DMS task {task_id(arn)} stopped")
         return f"DMS task {task_id(arn)} stopped"
 
-    def _start(self, arn: str, wait: Wait, *, cdc_from: float | None = None) -> str:
+    def _start(self, arn: str, wait: Wait, *, position: str | None = None) -> str:
         if self.task(arn)["Status"] == "running":
             return f"DMS task {task_id(arn)} already running"
-        if cdc_from is None:
+        if position is None:
             # Continue a task that ran before from its own checkpoint (used by undo).
             self.clients("dms").start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
             what = "resumed from its checkpoint"
         else:
             self.clients("dms").start_replication_task(
                 ReplicationTaskArn=arn, StartReplicationTaskType="start-replication",
-                CdcStartTime=datetime.fromtimestamp(cdc_from, tz=UTC),
+                CdcStartPosition=position,
             )
-            what = f"started, changes since {iso(cdc_from)}"
+            what = f"started, changes after binlog position {position}"
         wait(lambda: self.task(arn)["Status"] == "running", 120, f"DMS task {task_id(arn)} running")
         return f"DMS task {task_id(arn)} {what}"
 
@@ -152,12 +151,11 @@ class DbWorld:
             raise ConfigError(f"{path!r} is not a DMS task replicating into {to}")
         return self._start(arn, wait)
 
-    def start_from(self, colour: str, wait: Wait, *, cdc_from: float) -> str:
-        started = self._start(self.config.cdc_task_from(colour), wait, cdc_from=cdc_from)
-        # DMS's CdcStartTime has whole seconds: writes are let in (the unfence comes next) only once
-        # that second has passed, so every new write is after the reverse task's start.
-        wait(lambda: self.clock() >= cdc_from, 5, "the reverse CDC start time")
-        return started
+    def start_from(self, colour: str, wait: Wait, *, position: str) -> str:
+        # CdcStartPosition, not CdcStartTime: a position read before the unfence splits the forward applies
+        # from the new writes exactly, where a start time has whole seconds and would make the unfence wait
+        # for the next one (API_StartReplicationTask: "LSN Example: mysql-bin-changelog.000024:373").
+        return self._start(self.config.cdc_task_from(colour), wait, position=position)
 
     def stop_from(self, colour: str, wait: Wait) -> str:
         return self._stop(self.config.cdc_task_from(colour), wait)

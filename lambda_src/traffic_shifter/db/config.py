@@ -45,8 +45,6 @@ DB_TUNABLES = {
 
 #: The fence must show it took (killed sessions rolled back) within this.
 QUIET_TIMEOUT_SECONDS = 5.0
-#: The unfence waits for the reverse replication's start second: at most this.
-ALIGN_SECONDS = 1.0
 #: What the pause's own calls may take beyond the waits: the fence, marker and unfence (or, on failure, the
 #: undo's unfence of the old writer) SQL sessions, each bounded by its 5 s connect timeout, and journal writes.
 PAUSE_CALLS_SECONDS = 5.0
@@ -56,7 +54,7 @@ def pause_budget_seconds(config: DbConfig) -> float:
     """The longest a switchover's write pause can last before a writer takes writes again (the new one,
     or the old one after the run's own undo): the service's write retry window must cover it
     (bluegreen.cfn.WRITE_RETRY_SECONDS, docs/db-switchover.md). A run that DIES is longer (lease + tick)."""
-    return QUIET_TIMEOUT_SECONDS + config.drain_timeout_seconds + ALIGN_SECONDS + PAUSE_CALLS_SECONDS
+    return QUIET_TIMEOUT_SECONDS + config.drain_timeout_seconds + PAUSE_CALLS_SECONDS
 
 
 @dataclass(frozen=True)

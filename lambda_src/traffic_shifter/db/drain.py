@@ -79,6 +79,21 @@ class SqlMarkerDrain:
 
         return bool(run_sql(self.connect, colour, go))
 
+    def position(self, colour: str) -> str:
+        return str(run_sql(self.connect, colour, binlog_position))
+
+
+def binlog_position(cur: Any) -> str:
+    """``<file>:<position>`` of the server's binary log now (DMS's CdcStartPosition format for MySQL,
+    e.g. ``mysql-bin-changelog.000024:373``). SHOW MASTER STATUS needs REPLICATION CLIENT, which the
+    master user has; Aurora MySQL 3 (8.0) and MariaDB both answer it."""
+    cur.execute("SHOW MASTER STATUS")
+    row = cur.fetchone()
+    if not row:
+        raise DrainError("SHOW MASTER STATUS returned nothing: binary logging is off on the new writer, so the "
+                         "reverse replication has no start position (binlog_format ROW is a DMS source prerequisite)")
+    return f"{row[0]}:{row[1]}"
+
 
 def execute_if_table_exists(cur: Any, sql: str, args: tuple) -> bool:
     """Run ``sql``; False, raising nothing, when the marker table (or its schema) does not exist yet."""

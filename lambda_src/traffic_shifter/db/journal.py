@@ -26,7 +26,7 @@ STOP = "stop forward replication"
 START = "start reverse replication"
 #: The actions of a switchover, in order. The write pause is FENCE .. UNFENCE; STOP and START come
 #: after it (the forward task has nothing left to copy: the old writer is fenced and the marker
-#: proved the rest arrived; the reverse task starts from the second before the unfence).
+#: proved the rest arrived; the reverse task starts from the new writer's binlog position read before the unfence).
 STEPS = (FENCE, QUIET, MARK, DRAIN, UNFENCE, STOP, START)
 #: Before the unfence only the fence needs undoing; from the unfence on a run is finished, never undone.
 UNDOABLE = (FENCE,)
@@ -86,14 +86,14 @@ class JournalStore:
 
 def new_entry(*, run: str, actor: str, frm: str, to: str, now: float, lease_seconds: float, path: str | None, token: str) -> dict[str, Any]:
     return {"run": run, "by": actor, "at": iso(now), "from": frm, "to": to, "path": path, "token": token,
-            "done": [], "doing": None, "cdc_from": None, "lease_until": iso(now + lease_seconds)}
+            "done": [], "doing": None, "cdc_start": None, "lease_until": iso(now + lease_seconds)}
 
 
-def progressed(entry: Mapping[str, Any], *, doing: str | None = None, done: str | None = None, now: float,
+def progressed(entry: Mapping[str, Any], *, doing: str | None = None, done: Sequence[str] = (), now: float,
                lease_seconds: float, **extra: Any) -> dict[str, Any]:
     out = dict(entry, **extra)
-    if done is not None:
-        out["done"] = [*out.get("done", []), done]
+    if done:
+        out["done"] = [*out.get("done", []), *done]
         out["doing"] = None
     if doing is not None:
         out["doing"] = doing

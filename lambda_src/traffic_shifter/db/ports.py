@@ -32,7 +32,9 @@ class Drain(Protocol):
     After the fence: ``quiet(old)`` raises DrainError while a session of the application user or an
     open transaction is left; ``mark(old, token)`` writes a marker row with a login the fence does not
     touch; ``arrived(new, token)`` is true once that row is on the new writer. Replication applies in
-    commit order, so the marker's arrival proves every earlier payment arrived.
+    commit order, so the marker's arrival proves every earlier payment arrived. ``position(new)``, read
+    after the arrival and before the unfence: the new writer's binary log position, where the reverse
+    replication starts (every application write on the new writer comes after it).
     """
 
     def quiet(self, colour: str, *, opened_before: int | None = None) -> str: ...  # only sessions up to the fence's watermark count
@@ -40,6 +42,8 @@ class Drain(Protocol):
     def mark(self, colour: str, token: str) -> str: ...
 
     def arrived(self, colour: str, token: str) -> bool: ...
+
+    def position(self, colour: str) -> str: ...  # "<binlog file>:<position>", DMS's CdcStartPosition for MySQL
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ class Replication(Protocol):
 
     def resume_into(self, to: str, path: str, wait: Wait) -> str: ... # undo of stop_into: continue ``path`` (a key of snapshot().into) from its checkpoint
 
-    def start_from(self, colour: str, wait: Wait, *, cdc_from: float) -> str: ...   # ``colour`` -> the other, changes since cdc_from
+    def start_from(self, colour: str, wait: Wait, *, position: str) -> str: ...   # ``colour`` -> the other, changes after ``position``
 
     def stop_from(self, colour: str, wait: Wait) -> str: ...          # undo of start_from
 

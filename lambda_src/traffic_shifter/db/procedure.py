@@ -9,11 +9,13 @@ switchover ``old`` -> ``new`` (docs/db-switchover.md):
 2. fence the old writer (revoke the application user's DML, kill its sessions);
 3. check the fence took (no session, no open transaction), write a drain marker on the old writer,
    wait until it is on the new one: replication applies in commit order, so every payment is there;
-4. unfence the new writer at the start of a whole second: writes resume, on the new side (the end
-   of the write pause); 5. stop forward replication, start the reverse from that second (the old
+4. read the new writer's binary log position and unfence it: writes resume, on the new side (the end
+   of the write pause); 5. stop forward replication, start the reverse from that position (the old
    writer stays a warm fallback); 6. point the writer name (information for people) at the new writer.
 
-Every action is journaled (journal.py) before it runs, every wait ends by a deadline that leaves the
+Every action that changes something is journaled (journal.py) before it runs; the checks between the
+fence and the unfence (quiet, marker, drain) change nothing a recovery must know of, so they are logged
+and journaled as done with the unfence's write, which keeps the pause to two journal writes. Every wait ends by a deadline that leaves the
 rest of the Lambda's time to the undo, and a failure before the unfence undoes the fence. From the
 unfence on the run is finished, never undone: the new writer may hold payments nowhere else. A run that
 dies (killed, timed out) leaves its journal; the next run (a tick, the CLI) finishes or undoes it by
@@ -23,17 +25,16 @@ journal.recovery. So no crash leaves zero writers for longer than a lease plus o
 from __future__ import annotations
 
 import json
-import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConcurrentUpdateError, ShiftError
 from ..model import from_iso
 from . import journal as j
-from .config import ALIGN_SECONDS, COLOURS, QUIET_TIMEOUT_SECONDS, DbConfig, other
+from .config import COLOURS, QUIET_TIMEOUT_SECONDS, DbConfig, other
 from .drain import DrainError
 from .guardrails import Check, judge
 from .ports import Drain, Fence, Replication, TargetHealth, WriterName
@@ -149,11 +150,14 @@ class Switchover:
 
         previous: list[str] = []
 
-        def act(name: str, do: Callable[[], str], undo_fn: Callable[[], str] | None = None) -> None:
-            # One journal write per action: the one before it done, this one begun. A run that dies
+        def act(name: str, do: Callable[[], str], undo_fn: Callable[[], str] | None = None, *, journaled: bool = True) -> None:
+            # One journal write per journaled action: those before it done, this one begun. A run that dies
             # in between leaves "doing" on an action that may have landed; the recovery rule treats
-            # "doing" as attempted (undone, or run again: every action is idempotent).
-            book.step(done=previous.pop() if previous else None, doing=name)
+            # "doing" as attempted (undone, or run again: every action is idempotent). An unjournaled
+            # check that dies leaves "doing" on the fence: undone, as the rule wants before the unfence.
+            if journaled:
+                book.step(done=previous, doing=name)
+                previous.clear()
             if undo_fn is not None:
                 # Registered before acting: a call that landed but whose wait failed is undone too.
                 undo.append((name, undo_fn))
@@ -171,16 +175,15 @@ class Switchover:
             act(j.FENCE, lambda: self.fence.fence(frm), lambda: self.fence.unfence(frm))
             t_fence = self.fence_at = self.clock()
             self.timeline = [(j.FENCE, 0.0)]
-            act(j.QUIET, lambda: self._quiet(frm, wait))
-            act(j.MARK, lambda: self.drain.mark(frm, entry["token"]))
-            act(j.DRAIN, lambda: self._drained(to, entry["token"], wait))
-            # The reverse replication will start from this whole second (binlog timestamps are seconds):
-            # every forward apply (the marker was the last) is before it, every write on the new writer
-            # after it, because the unfence waits until it has begun.
-            cdc_from = float(math.ceil(self.clock()))
-            book.entry["cdc_from"] = cdc_from
+            act(j.QUIET, lambda: self._quiet(frm, wait), journaled=False)
+            act(j.MARK, lambda: self.drain.mark(frm, entry["token"]), journaled=False)
+            act(j.DRAIN, lambda: self._drained(to, entry["token"], wait), journaled=False)
+            # The reverse replication starts from the new writer's binary log position now: every forward
+            # apply (the marker was the last) is before it, every application write after it (the
+            # unfence comes next). Journaled with the unfence, so a recovery that finishes has it.
+            book.entry["cdc_start"] = self.drain.position(to)
             unfence_tried = True
-            act(j.UNFENCE, lambda: self._unfence_at(to, cdc_from, wait))
+            act(j.UNFENCE, lambda: self.fence.unfence(to))
         except LeaseLost:
             raise
         except Exception as err:
@@ -201,10 +204,6 @@ class Switchover:
         changes.append(f"write pause {self.write_pause:.3f} s (fence -> unfence)")
         return self._finish_after_unfence(book, frm, to, path, changes, actor, None)
 
-    def _unfence_at(self, to: str, cdc_from: float, wait: Callable[..., None]) -> str:
-        wait(lambda: self.clock() >= cdc_from, ALIGN_SECONDS + 1, "the reverse replication's start second")
-        return self.fence.unfence(to)
-
     def _still_fenced(self, to: str) -> bool:
         try:
             return self.fence.is_fenced(to)
@@ -216,18 +215,18 @@ class Switchover:
         """After the unfence: stop the forward path, start the reverse one, label the name. A failure here
         keeps the journal (the next run finishes it); the new writer keeps the writes either way."""
         wait = self._waiter(self.clock() + self.config.budget_seconds, book.renew)
-        cdc_from = float(book.entry.get("cdc_from") or math.ceil(self.clock()))
-        previous = j.UNFENCE
+        position = book.entry.get("cdc_start") or self.drain.position(to)
+        previous = [j.UNFENCE]
         try:
             if unfence_error is not None:
                 changes.append(f"unfence of {to} reported {type(unfence_error).__name__}: {unfence_error}; it landed "
                                f"({to} is not fenced): finishing")
             for name, do in ((j.STOP, lambda: self.replication.stop_into(to, wait)),
-                             (j.START, lambda: self.replication.start_from(to, wait, cdc_from=cdc_from))):
+                             (j.START, lambda: self.replication.start_from(to, wait, position=position))):
                 book.step(done=previous, doing=name)
                 self._info(f"db switchover: {name}", to=to)
                 changes.append(do())
-                previous = name
+                previous = [name]
                 self.timeline.append((name, round(self.clock() - self.fence_at, 6)))
                 self._info(f"db switchover: {name} done", result=changes[-1], seconds_since_fence=self.timeline[-1][1])
                 if self.after_action:
@@ -235,7 +234,7 @@ class Switchover:
         except LeaseLost:
             raise
         except Exception as err:
-            message = (f"db switchover {frm} -> {to}: {to} writes (unfenced), but {previous!r} was the last step done: "
+            message = (f"db switchover {frm} -> {to}: {to} writes (unfenced), but {previous[-1]!r} was the last step done: "
                        f"{type(err).__name__}: {err}; the old writer {frm} is fenced and NOT replicated to until the next "
                        "run finishes it (the journal is kept)")
             self.log.error("db switchover: finish incomplete", extra={"db_switchover": {"to": to, "error": message}})
@@ -320,11 +319,12 @@ class Switchover:
         wait = self._waiter(self.clock() + self.config.budget_seconds, book.renew)
         frm, to = entry["from"], entry["to"]
         self.log.warning("db switchover: recovering a run that died", extra={"db_switchover": {"rule": rule.why, "steps": rule.steps}})
-        cdc_from = float(entry.get("cdc_from") or math.ceil(self.clock()))
+        # A run that reached the unfence journaled the position; one that did not is undone, not finished.
+        position = entry.get("cdc_start") or ""
         actions: dict[str, Callable[[], str]] = (
             {j.UNFENCE: lambda: self.fence.unfence(to),
              j.STOP: lambda: self.replication.stop_into(to, wait),
-             j.START: lambda: self.replication.start_from(to, wait, cdc_from=cdc_from)}
+             j.START: lambda: self.replication.start_from(to, wait, position=position or self.drain.position(to))}
             if rule.action == "finish" else
             {j.FENCE: lambda: self.fence.unfence(frm)}
         )
@@ -356,7 +356,7 @@ class _Book:
         except ConcurrentUpdateError as err:
             raise LeaseLost(f"the db switchover journal was taken over by another run ({err}); this run stops here") from err
 
-    def step(self, *, doing: str | None = None, done: str | None = None) -> None:
+    def step(self, *, doing: str | None = None, done: Sequence[str] = ()) -> None:
         self.entry = j.progressed(self.entry, doing=doing, done=done, now=self.proc.clock(), lease_seconds=self.proc.config.lease_seconds)
         self._write(self.entry, status=self.state.status or "running")
 

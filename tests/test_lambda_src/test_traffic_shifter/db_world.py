@@ -11,7 +11,7 @@ What moto 5.2.5 lacks is injected at the boto3 level, never by faking the shifte
   answers it from ``DbWorld.table_stats`` (a before-call handler that returns ``(http, parsed)``
   short-circuits the HTTP request; botocore documents this for stubbing). Everything else (RDS,
   DMS tasks, Route 53, CloudWatch metrics, Secrets Manager) is moto's.
-- ``StartReplicationTask`` parameters (StartReplicationTaskType, CdcStartTime) are accepted but not
+- ``StartReplicationTask`` parameters (StartReplicationTaskType, CdcStartPosition) are accepted but not
   kept by moto: a ``before-parameter-build`` hook records them in ``DbWorld.starts``.
 - Failures are injected with ``DbWorld.fail_once(service, operation)`` (a before-call hook raising
   a ClientError once), e.g. Route 53 refusing the writer UPSERT.
@@ -69,6 +69,8 @@ class FakeFence:
         self.drain_after = 0
         self.sessions_left = 0
         self.markers: dict[str, str] = {}
+        #: (colour, position, fenced then) of every binlog position read: each write moves it on.
+        self.positions: list[tuple[str, str, bool]] = []
 
     def _inject(self, op: str, colour: str) -> None:
         err = self.fail.pop(f"{op}:{colour}", None) or self.fail.pop(op, None)
@@ -107,6 +109,12 @@ class FakeFence:
             self.drain_after -= 1
             return False
         return True
+
+    def position(self, colour: str) -> str:
+        self._inject("position", colour)
+        at = f"mysql-bin-changelog.000001:{4 + 100 * len(self.calls) + len(self.markers)}"
+        self.positions.append((colour, at, self.fenced[colour]))
+        return at
 
     def unfence(self, colour: str) -> str:
         return self._grant("unfence", colour, fenced=False)

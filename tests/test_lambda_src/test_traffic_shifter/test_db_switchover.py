@@ -70,14 +70,15 @@ def test_switchover__healthy__old_fenced_new_unfenced(shifter, kind, db, fence):
     assert fence.calls == [("fence", "blue"), ("unfence", "green")]
 
 
-def test_switchover__healthy__forward_stopped_reverse_started_cdc_only_from_after_the_fence(shifter, kind, db, clock):
-    t0 = clock()
+def test_switchover__healthy__forward_stopped_reverse_started_from_the_position_read_before_the_unfence(shifter, kind, db, fence):
     switch(shifter, kind, "green")
     assert db.statuses() == {"initial": "stopped", "blue_to_green": "ready", "green_to_blue": "running"}
     start = db.starts[-1]
     assert start["ReplicationTaskArn"] == db.task_arns["green_to_blue"]
     assert start["StartReplicationTaskType"] == "start-replication"
-    assert t0 <= start["CdcStartTime"].timestamp() <= clock()
+    # The exact position, read on green while green was still fenced: no whole-second CdcStartTime to wait for.
+    assert fence.positions == [("green", start["CdcStartPosition"], True)] and "CdcStartTime" not in start
+    assert kind.procedure(shifter.clients, shifter.config).journal.load().pending is None
 
 
 def test_switchover__healthy__unfence_ends_the_pause_then_replication_turns_round(shifter, kind, db, world):
@@ -89,6 +90,18 @@ def test_switchover__healthy__unfence_ends_the_pause_then_replication_turns_roun
     assert kind.last.write_pause == timeline["unfence new writer"] >= 0
     # No DNS wait anywhere: the writer name (information for people) is set once, after everything, never polled.
     assert [c[1] for c in world.calls if c[0] == "route53"].count("GetChange") == 0
+
+
+def test_switchover__the_pause_holds_one_journal_write__the_unfences_own(shifter, kind, db, fence, world, monkeypatch):
+    # The checks between the fence and the unfence (quiet, marker, drain) change nothing a recovery needs,
+    # so the pause waits on one DynamoDB write (the unfence's, carrying the reverse start position), not four.
+    marks: dict[str, int] = {}
+    for op in ("fence", "unfence"):
+        real = getattr(fence, op)
+        monkeypatch.setattr(fence, op, lambda colour, _real=real, _op=op: (marks.setdefault(_op, len(world.calls)), _real(colour))[1])
+    switch(shifter, kind, "green")
+    between = [c for c in world.calls[marks["fence"]:marks["unfence"]] if c[0] == "dynamodb"]
+    assert [op for _, op in between if op != "GetItem"] == ["PutItem"], between
 
 
 def test_switchover__already_there__changes_nothing(shifter, kind, db, fence, world):

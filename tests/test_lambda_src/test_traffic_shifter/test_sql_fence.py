@@ -185,3 +185,9 @@ def test_drain_marker__first_creates_the_table__later_only_insert(db):
     drain.mark("blue", "t1")
     drain.mark("blue", "t2")
     assert drain.arrived("blue", "t1") and drain.arrived("blue", "t2") and not drain.arrived("blue", "t3")
+
+
+def test_drain_position__binary_log_off__refused_with_what_to_do(db):
+    # The server of this module has no binary log: the reverse replication would have no start position.
+    with pytest.raises(Exception, match="binary logging is off on the new writer"):
+        drain_for(db).position("green")
