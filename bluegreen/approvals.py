@@ -19,19 +19,21 @@ here; CloudTrail records both AssumeRole calls and the PutItem with their source
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-#: Environments where the rule applies (group config names them; dev rehearses without it).
-ENVIRONMENTS = ("prod",)
-#: Commands that need an approval, as ``--for`` names them.
-ACTIONS = ("start", "promote", "switchover")
-#: How long an approval may be used: the change window, not the day.
-APPROVAL_MINUTES = 60
-#: A change id of the change-management system (one pattern for every command): CHG-4711, INC-12.
-CHANGE_ID = re.compile(r"^[A-Z][A-Z0-9]{1,15}-[0-9]{1,10}$")
+# The rule itself lives with the traffic-shifter function, which applies it too (however it is invoked):
+# one source for both sides.
+from traffic_shifter.approval import (  # noqa: F401 - approvals.X for callers
+    ACTIONS,
+    APPROVAL_MINUTES,
+    CHANGE_ID,
+    ENVIRONMENTS,
+    Approval,
+    key,
+    now,
+    refusal,
+)
 
 
 class ApprovalError(Exception):
@@ -51,50 +53,11 @@ def check_reason(reason: str | None) -> str:
     return str(reason).strip()
 
 
-def key(change_id: str, action: str) -> str:
-    return f"approval#{change_id}#{action}"
-
-
-@dataclass(frozen=True)
-class Approval:
-    change_id: str
-    action: str
-    approved_by: str
-    reason: str
-    approved_at: datetime
-    expires_at: datetime
-
-    def item(self) -> dict[str, Any]:
-        return {"plan_id": key(self.change_id, self.action), "change_id": self.change_id, "action": self.action,
-                "approved_by": self.approved_by, "reason": self.reason,
-                "approved_at": self.approved_at.isoformat(), "expires_at": self.expires_at.isoformat()}
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Approval:
-        return cls(item["change_id"], item["action"], item["approved_by"], item.get("reason", ""),
-                   datetime.fromisoformat(item["approved_at"]), datetime.fromisoformat(item["expires_at"]))
-
-
-def grant(change_id: str, action: str, approver: str, reason: str, now: datetime) -> Approval:
+def grant(change_id: str, action: str, approver: str, reason: str, at: datetime) -> Approval:
     if action not in ACTIONS:
         raise ApprovalError(f"--for {action!r}: approvals are for {', '.join(ACTIONS)}")
-    return Approval(check_change_id(change_id), action, approver, check_reason(reason), now,
-                    now + timedelta(minutes=APPROVAL_MINUTES))
-
-
-def refusal(approval: Approval | None, change_id: str, action: str, actor: str, now: datetime) -> str | None:
-    """Why ``actor`` may not do ``action`` under ``change_id`` now (None: approved by someone else, in time)."""
-    ask = (f"a second operator runs: bluegreen approve --env <env> --change-id {change_id} --for {action} "
-           "--reason \"...\"")
-    if approval is None:
-        return f"{action} in this environment needs a second operator's approval of {change_id}: {ask}"
-    if approval.expires_at <= now:
-        return f"the approval of {change_id} for {action} by {approval.approved_by} expired at " \
-               f"{approval.expires_at.isoformat()}: {ask}"
-    if approval.approved_by == actor:
-        return f"{change_id} for {action} was approved by {actor} -- the same identity that now acts; " \
-               f"the two-person rule needs another: {ask}"
-    return None
+    return Approval(check_change_id(change_id), action, approver, check_reason(reason), at,
+                    at + timedelta(minutes=APPROVAL_MINUTES))
 
 
 # ----------------------------------------------------------------------------- the state table
@@ -107,7 +70,3 @@ def save(table: Any, approval: Approval) -> None:
 def load(table: Any, change_id: str, action: str) -> Approval | None:
     item = table.get_item(Key={"plan_id": key(change_id, action)}, ConsistentRead=True).get("Item")
     return Approval.from_item(item) if item else None
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

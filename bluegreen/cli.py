@@ -337,6 +337,8 @@ def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr:
         require_approval(env, session, variables, change[0], "switchover", identity)
     event = {"command": f"db {args.command}", "actor": identity, "caller": identity,
              "reason": f"{change[0]}: {change[1]}" if change else args.reason}
+    if change is not None:  # the function checks the approval of this change again (traffic_shifter.approval)
+        event["change_id"] = change[0]
     if args.command == "switchover":
         event["to"] = args.to
     if db_kind is not None:

@@ -233,6 +233,8 @@ def _environment(table):
     return {
         "SSM_PREFIX": Ref("SsmPrefix"),
         "STATE_TABLE": Ref(table),
+        # The function applies the two-person rule of its environment itself (traffic_shifter/approval.py).
+        "ENVIRONMENT": Ref("Environment"),
         # One entry per ALB, blue ALB first; listener i forwards to blue and green target group i.
         "LISTENER_ARNS": Join(",", [Ref(f"{cap(e)}HttpsListenerArn") for e in EDGES]),
         "BLUE_TARGET_GROUP_ARNS": Join(",", [Ref(f"{target_group(e, 'blue')}Arn") for e in EDGES]),

@@ -8,6 +8,9 @@ alarms (immediate reaction), and direct operator invocations::
      "actor": "jane.doe", "reason": "optional free text"}
     {"command": "db status"}    {"command": "db switchover", "to": "green", "actor": ..., "reason": ..., "caller": ...}
 
+In prod (the function's ENVIRONMENT), ``start``, ``promote`` and ``db switchover`` are refused unless the
+event names its ``change_id`` and ``caller`` and another identity approved that change (approval.py).
+
 The ``db`` commands are answered by the step kind that declares them (``StepKind.commands``): they
 need the databases, which only code inside the VPC reaches (``bluegreen db`` invokes this function).
 
@@ -27,8 +30,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from . import approval
 from .aws_errors import denial_of, explain, parse
-from .errors import AwsCallDenied, ConfigError, ShiftError
+from .errors import AwsCallDenied, CommandError, ConfigError, ShiftError
 from .model import LOG_SERVICE, SERVICE
 from .shifter import Shifter
 
@@ -66,6 +70,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if command is None:
             return with_denials(shifter.tick(event))
         try:
+            require_approval(shifter, event)
             kind = next((k for k in shifter.kinds.values() if command in getattr(k, "commands", ())), None)
             if kind is not None:
                 return with_denials(kind.command(shifter.clients, shifter.config, event))  # type: ignore[attr-defined]  # a kind that lists commands has command()
@@ -87,6 +92,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if denied is not None:  # the invocation's errorMessage names it (FunctionError, the Errors alarm)
             raise AwsCallDenied(explain(err)) from err
         raise
+
+
+def require_approval(shifter: Shifter, event: dict[str, Any]) -> None:
+    """The two-person rule, held here too: a direct invocation must not bypass ``bluegreen``'s check."""
+    environment = os.environ.get(approval.ENVIRONMENT_VARIABLE, "")
+    wanted = approval.wanted(event, environment)
+    found = approval.read(shifter.clients("dynamodb"), shifter.config.state_table, wanted) if wanted else None
+    refused = approval.event_refusal(event, environment, found, approval.now())
+    if refused:
+        raise CommandError(refused)
 
 
 def with_denials(answer: dict[str, Any]) -> dict[str, Any]:

@@ -382,3 +382,46 @@ def test_operator_role__start_approved_only_by_itself__refused_and_nothing_moves
     assert code == 1
     assert "the same identity that now acts" in err and "assumed-role/role-operator-dev-d01/" in err
     assert weights(world) == before
+
+
+@pytest.fixture
+def prod_rule_on_the_function(world):
+    """The deployed function told it runs in prod (its ENVIRONMENT variable, as templates/automation.py sets
+    it there): the rule is the function's own, not the CLI's."""
+    lam = world.client("lambda")
+    variables = lam.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+    assert variables["ENVIRONMENT"] == "dev"
+    lam.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": {**variables, "ENVIRONMENT": "prod"}})
+    try:
+        yield
+    finally:
+        lam.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": variables})
+
+
+def test_function__prod_start_invoked_directly__refused_until_another_identity_approves(world, prod_rule_on_the_function):
+    gates(world, "OK")
+    world.invoke({"command": "rollback", "actor": "test", "reason": "reset"})
+    before = weights(world)
+    operator = operator_session(world)
+    me = operator.client("sts").get_caller_identity()["Arn"]
+    lam = operator.client("lambda")
+
+    def invoke(change_id: str | None) -> dict:
+        event = {"command": "start", "actor": me, "caller": me, "reason": "direct", **({"change_id": change_id} if change_id else {})}
+        return json.loads(lam.invoke(FunctionName=FUNCTION, Payload=json.dumps(event).encode())["Payload"].read())
+
+    no_change = invoke(None)
+    unapproved = invoke("CHG-90")
+    assert bluegreen("approve", "--role", "operator", *MFA, "--change-id", "CHG-90", "--for", "start", "--reason", "me")[0] == 0
+    self_approved = invoke("CHG-90")
+
+    assert "needs the event's change_id" in no_change["error"]
+    assert "needs a second operator's approval of CHG-90" in unapproved["error"]
+    assert "the same identity that now acts" in self_approved["error"]
+    assert weights(world) == before
+    # A second identity (the deployer's, not the operator's session) approves: the same invocation runs.
+    assert bluegreen("approve", "--change-id", "CHG-91", "--for", "start", "--reason", "CAB approved")[0] == 0
+    approved = invoke("CHG-91")
+    assert approved["ok"] is True, approved
+    assert weights(world) != before
+    world.invoke({"command": "rollback", "actor": "test", "reason": "reset"})

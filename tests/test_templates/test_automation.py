@@ -191,6 +191,8 @@ def test_function__environment__the_shifter_contract(function):
     assert function["Environment"]["Variables"] == {
         "SSM_PREFIX": {"Ref": "SsmPrefix"},
         "STATE_TABLE": {"Ref": "StateTable"},
+        # The function applies its environment's two-person rule itself (traffic_shifter/approval.py).
+        "ENVIRONMENT": {"Ref": "Environment"},
         "LISTENER_ARNS": {"Fn::Join": [",", [{"Ref": "BlueHttpsListenerArn"}, {"Ref": "GreenHttpsListenerArn"}]]},
         "BLUE_TARGET_GROUP_ARNS": {"Fn::Join": [",", [{"Ref": "BlueAlbBlueTargetGroupArn"},
                                                       {"Ref": "GreenAlbBlueTargetGroupArn"}]]},
@@ -248,6 +250,7 @@ DEPLOYED = {
     ),
     **{f"{c}DbSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:secret-db-{c.lower()}-{TAIL_VALUE}-AbCdEf" for c in ("Blue", "Green")},
     "DbCaBundleParameterName": f"/payments-migration/{TAIL_VALUE}/db/rds-ca-bundle",
+    "Environment": "prod",
 }
 
 
