@@ -158,6 +158,8 @@ class Switchover:
             if journaled:
                 book.step(done=previous, doing=name)
                 previous.clear()
+            else:
+                book.renew()  # a live run keeps its lease (a write only once half of it is gone)
             if undo_fn is not None:
                 # Registered before acting: a call that landed but whose wait failed is undone too.
                 undo.append((name, undo_fn))

@@ -104,6 +104,28 @@ def test_switchover__the_pause_holds_one_journal_write__the_unfences_own(shifter
     assert [op for _, op in between if op != "GetItem"] == ["PutItem"], between
 
 
+def test_switchover__slow_checks_inside_the_pause__the_run_keeps_its_lease(shifter, kind, db, fence, clock, monkeypatch):
+    # The unjournaled checks still renew the lease: a slow check must not let another run judge this one dead.
+    from traffic_shifter.model import from_iso
+
+    leases: list[float] = []
+    real_mark, real_arrived = fence.mark, fence.arrived
+
+    def slow_mark(colour, token):
+        clock.advance(20)  # past half the 30 s lease since the fence's journal write
+        return real_mark(colour, token)
+
+    def arrived(colour, token):
+        leases.append(from_iso(kind.procedure(shifter.clients, shifter.config).journal.load().pending["lease_until"]) - clock())
+        return real_arrived(colour, token)
+
+    monkeypatch.setattr(fence, "quiet", lambda colour: (clock.advance(20), f"{colour}: quiet")[1])
+    monkeypatch.setattr(fence, "mark", slow_mark)
+    monkeypatch.setattr(fence, "arrived", arrived)
+    switch(shifter, kind, "green")
+    assert leases and min(leases) > 0 and fence.fenced == {"blue": True, "green": False}
+
+
 def test_switchover__already_there__changes_nothing(shifter, kind, db, fence, world):
     world.calls.clear()
     assert kind.last is None or True
