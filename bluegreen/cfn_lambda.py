@@ -1,20 +1,23 @@
 """The platform's Lambda functions, built one way: in the VPC, code from the artifact bucket, the
 environment encrypted with the ops key, logging to a log group the stack owns.
 
-The automation stack (traffic shifter) and the parameters stack (its custom resource) use them.
+The automation stack (traffic shifter), the parameters and schema stacks (their custom resources)
+use them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.awslambda import Code, Function, LoggingConfig, VPCConfig
+from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
 
 from bluegreen import cfn_parameters as params
-from bluegreen.cfn import tags
-from bluegreen.cfn_iam import service_trust
+from bluegreen.cfn import suppressions, tags
+from bluegreen.cfn_iam import allow, policy_and_role, service_trust
 from bluegreen.cfn_storage import log_group
 
 RUNTIME = "python3.12"
@@ -24,6 +27,16 @@ ARCHITECTURES = ["x86_64"]
 #: attach a function to the VPC (beside DescribeNetworkInterfaces, which has none).
 ENI_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
                "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+VPC_ENI_REASON = (
+    "The EC2 network-interface actions Lambda needs to attach the function to the VPC (the set of "
+    "the AWS managed policy AWSLambdaVPCAccessExecutionRole); Lambda performs them with the "
+    "execution role and checks the role for them on Resource '*' before it attaches the function."
+)
+#: Why a custom resource's function has no dead-letter queue (checkov CKV_AWS_116).
+NO_DLQ = (
+    "Invoked by CloudFormation as a custom resource: the function reports every failure to "
+    "CloudFormation itself (FAILED with the reason), so there is no unprocessed event to keep."
+)
 
 
 def trust() -> dict:
@@ -42,6 +55,26 @@ def parameters(t: Template, code_key: str, package: str) -> None:
                params.SUBNET_IDS)
     params.add(t, "LambdaSecurityGroupId", "Security group of the platform Lambdas (network stack "
                "LambdaSecurityGroupId).", params.SECURITY_GROUP_ID)
+
+
+def custom_resource_role(t: Template, logical: str, qualifiers: Sequence[str], statements: Sequence[dict],
+                         logs: LogGroup, *, policy_description: str, role_description: str) -> tuple[ManagedPolicy, Role]:
+    """The execution role of a custom resource's function: ``statements`` (its own work), then what every
+    such function in the VPC needs, its log group and the ENI actions Lambda checks on '*' (VPC_ENI_REASON)."""
+    return policy_and_role(
+        t, logical, qualifiers, trust(), [
+            *statements,
+            allow("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(logs, "Arn")),
+            allow("VpcNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                                           "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+                                           "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], "*"),
+        ],
+        policy_description=policy_description,
+        role_description=role_description,
+        policy_props={"Metadata": {
+            **suppressions(checkov={"CKV_AWS_111": VPC_ENI_REASON}),
+            "parliament": {"ignore": [{"issue": "RESOURCE_STAR", "actions": ENI_ACTIONS, "reason": VPC_ENI_REASON}]}}},
+    )
 
 
 def function_log_group(t: Template, logical: str, function_name: str) -> LogGroup:

@@ -35,6 +35,7 @@ from sceptre.exceptions import (
 )
 from sceptre.hooks import Hook
 
+from bluegreen import sceptre_stack
 from bluegreen.aws_failures import names_aws_failures
 
 EXPECTED = "{bucket: <name>}, {buckets: [<name>, ...]}, {outputs: [<OutputKey>, ...]} or [<name>, ...]"
@@ -104,9 +105,7 @@ class EmptyBucket(Hook):
     # -- AWS -----------------------------------------------------------------------------------
     def _client(self, service: str) -> Any:
         injected = self._s3_client if service == "s3" else self._cloudformation_client
-        if injected is not None:
-            return injected
-        return self.stack.connection_manager.get_session().client(service)
+        return sceptre_stack.client(self.stack, service, injected)
 
     def _buckets_from_outputs(self, keys: list[str]) -> list[str]:
         stack_name = self.stack.external_name

@@ -24,7 +24,7 @@ from typing import Any
 from sceptre.exceptions import InvalidHookArgumentTypeError, InvalidHookArgumentValueError
 from sceptre.hooks import Hook
 
-from bluegreen import lambda_zip
+from bluegreen import lambda_zip, sceptre_stack
 from bluegreen.aws_failures import names_aws_failures
 from bluegreen.s3_objects import default_kms_key, object_exists
 
@@ -97,15 +97,10 @@ class PackageLambda(Hook):
 
     # -- side effects -------------------------------------------------------------------------
     def _root(self) -> Path:
-        if self._project_root is not None:
-            return Path(self._project_root)
-        project_path = getattr(self.stack, "stack_group_config", {}).get("project_path") if self.stack else None
-        return Path(project_path) if project_path else Path.cwd()
+        return sceptre_stack.project_root(self.stack, self._project_root)
 
     def _s3(self) -> Any:
-        if self._s3_client is None:
-            # The stack's own session: its profile, region and sceptre_role.
-            self._s3_client = self.stack.connection_manager.get_session().client("s3")
+        self._s3_client = sceptre_stack.client(self.stack, "s3", self._s3_client)
         return self._s3_client
 
     def _stack_name(self) -> str:

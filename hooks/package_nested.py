@@ -24,7 +24,7 @@ from typing import Any
 from sceptre.exceptions import InvalidHookArgumentTypeError, SceptreException
 from sceptre.hooks import Hook
 
-from bluegreen import lambda_zip, nested, package
+from bluegreen import lambda_zip, nested, package, sceptre_stack
 from bluegreen.aws_failures import names_aws_failures
 
 
@@ -52,7 +52,7 @@ class PackageNested(Hook):
         try:
             env, bucket, _, root, variables = package.settings(self.stack.sceptre_user_data)
             parent = nested.generate(env, root, variables)
-            s3 = self._s3_client or self.stack.connection_manager.get_session().client("s3")
+            s3 = sceptre_stack.client(self.stack, "s3", self._s3_client)
             done = package.upload(parent, bucket, s3, root=root, builder=self._builder)
         except (package.PackageError, nested.NestedError) as err:
             raise NestedPackagingError(f"{self.stack.name} - {err}") from err

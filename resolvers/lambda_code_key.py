@@ -17,7 +17,7 @@ from typing import Any
 from sceptre.exceptions import InvalidResolverArgumentError
 from sceptre.resolvers import Resolver
 
-from bluegreen import lambda_zip
+from bluegreen import lambda_zip, sceptre_stack
 
 
 class LambdaCodeKey(Resolver):
@@ -47,7 +47,4 @@ class LambdaCodeKey(Resolver):
             ) from err
 
     def _root(self) -> Path:
-        if self._project_root is not None:
-            return Path(self._project_root)
-        project_path = getattr(self.stack, "stack_group_config", {}).get("project_path") if self.stack else None
-        return Path(project_path) if project_path else Path.cwd()
+        return sceptre_stack.project_root(self.stack, self._project_root)

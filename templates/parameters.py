@@ -30,7 +30,7 @@ from troposphere.ssm import Parameter as SsmParameter
 from bluegreen import cfn_lambda
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import COLOURS, NAME_TAIL, cap, export, new_template, ssm_path, suppressions, tag_map, to_json
-from bluegreen.cfn_iam import allow, policy_and_role, via_service
+from bluegreen.cfn_iam import allow, via_service
 
 HANDLER = "ssm_parameter.handler.lambda_handler"
 FUNCTION_NAME = "lambda-ssm-parameter-" + NAME_TAIL
@@ -49,15 +49,6 @@ CA_BUNDLE_PLACEHOLDER = (
 #: Every parameter the function may touch: this deployment's prefix and nothing else.
 PREFIX_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${Project}/" + NAME_TAIL + "/*"
 
-VPC_ENI_REASON = (
-    "The EC2 network-interface actions Lambda needs to attach the function to the VPC (the set of "
-    "the AWS managed policy AWSLambdaVPCAccessExecutionRole); Lambda performs them with the "
-    "execution role and checks the role for them on Resource '*' before it attaches the function."
-)
-NO_DLQ = (
-    "Invoked by CloudFormation as a custom resource: the function reports every failure to "
-    "CloudFormation itself (FAILED with the reason), so there is no unprocessed event to keep."
-)
 
 
 def _parameters(t):
@@ -79,26 +70,18 @@ def _parameters(t):
 
 def _function(t):
     logs = cfn_lambda.function_log_group(t, "SsmParameterLogGroup", FUNCTION_NAME)
-    _, role = policy_and_role(
-        t, "SsmParameter", ["ssm-parameter"], cfn_lambda.trust(), [
+    _, role = cfn_lambda.custom_resource_role(
+        t, "SsmParameter", ["ssm-parameter"], [
             allow("ManageParametersUnderPrefix",
                   ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource"],
                   Sub(PREFIX_ARN)),
             # Encrypt only, and only through SSM: the function never reads a secret back.
             allow("EncryptSecureStringsWithOpsKey", ["kms:Encrypt", "kms:GenerateDataKey"], Ref("OpsKeyArn"),
                   condition={"StringEquals": {"kms:ViaService": via_service("ssm")}}),
-            allow("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(logs, "Arn")),
-            allow("VpcNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                                           "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-                                           "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], "*"),
-        ],
+        ], logs,
         policy_description="Lets the ssm-parameter custom resource manage parameters under this deployment's prefix "
                            "only.",
         role_description="Execution role of the ssm-parameter custom resource function.",
-        policy_props={"Metadata": {
-            **suppressions(checkov={"CKV_AWS_111": VPC_ENI_REASON}),
-            "parliament": {"ignore": [{"issue": "RESOURCE_STAR", "actions": cfn_lambda.ENI_ACTIONS,
-                                       "reason": VPC_ENI_REASON}]}}},
     )
     return cfn_lambda.function(
         t, "SsmParameterFunction", FUNCTION_NAME,
@@ -108,7 +91,7 @@ def _function(t):
         Timeout=60,
         # Only CloudFormation calls it, a few times per stack operation.
         ReservedConcurrentExecutions=2,
-        Metadata=suppressions(checkov={"CKV_AWS_116": NO_DLQ}),
+        Metadata=suppressions(checkov={"CKV_AWS_116": cfn_lambda.NO_DLQ}),
     )
 
 

@@ -22,21 +22,12 @@ from troposphere.cloudformation import CustomResource
 from bluegreen import cfn_lambda
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import APP_DB_USER, COLOURS, DB_NAME, NAME_TAIL, cap, export, new_template, suppressions, to_json
-from bluegreen.cfn_iam import allow, policy_and_role, via_service
+from bluegreen.cfn_iam import allow, via_service
 
 HANDLER = "schema_migration.handler.lambda_handler"
 FUNCTION_NAME = "lambda-schema-migration-" + NAME_TAIL
 #: Aurora MySQL 3 keeps binlogs up to 2160 hours; a day covers a DMS task restart (docs/data-tier.md).
 BINLOG_RETENTION_HOURS = 24
-VPC_ENI_REASON = (
-    "The EC2 network-interface actions Lambda needs to attach the function to the VPC (the set of "
-    "the AWS managed policy AWSLambdaVPCAccessExecutionRole); Lambda performs them with the "
-    "execution role and checks the role for them on Resource '*' before it attaches the function."
-)
-NO_DLQ = (
-    "Invoked by CloudFormation as a custom resource: the function reports every failure to "
-    "CloudFormation itself (FAILED with the reason), so there is no unprocessed event to keep."
-)
 NO_RESERVATION = (
     "Runs only while CloudFormation creates or updates this stack, one invocation per cluster; a "
     "reservation would take from the account's unreserved concurrency, which a fresh account may not "
@@ -62,8 +53,8 @@ def _parameters(t):
 
 def _function(t):
     logs = cfn_lambda.function_log_group(t, "SchemaMigrationLogGroup", FUNCTION_NAME)
-    _, role = policy_and_role(
-        t, "SchemaMigration", ["schema-migration"], cfn_lambda.trust(), [
+    _, role = cfn_lambda.custom_resource_role(
+        t, "SchemaMigration", ["schema-migration"], [
             allow("ReadBothMasterSecrets", "secretsmanager:GetSecretValue",
                   [Ref(f"{cap(c)}DbSecretArn") for c in COLOURS]),
             # Secrets Manager decrypts the secret with the data key on the function's behalf, and only so.
@@ -71,18 +62,10 @@ def _function(t):
                   condition={"StringEquals": {"kms:ViaService": via_service("secretsmanager")}}),
             allow("ReadTheCaBundle", "ssm:GetParameter",
                   Sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${DbCaBundleParameterName}")),
-            allow("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], GetAtt(logs, "Arn")),
-            allow("VpcNetworkInterfaces", ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                                           "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-                                           "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], "*"),
-        ],
+        ], logs,
         policy_description="Lets the schema-migration custom resource read the two master secrets and the CA bundle, "
                            "and nothing else.",
         role_description="Execution role of the schema-migration custom resource function.",
-        policy_props={"Metadata": {
-            **suppressions(checkov={"CKV_AWS_111": VPC_ENI_REASON}),
-            "parliament": {"ignore": [{"issue": "RESOURCE_STAR", "actions": cfn_lambda.ENI_ACTIONS,
-                                       "reason": VPC_ENI_REASON}]}}},
     )
     return cfn_lambda.function(
         t, "SchemaMigrationFunction", FUNCTION_NAME,
@@ -91,7 +74,7 @@ def _function(t):
         MemorySize=256,
         # A migration of a large table can take minutes; CloudFormation waits up to an hour.
         Timeout=900,
-        Metadata=suppressions(checkov={"CKV_AWS_116": NO_DLQ, "CKV_AWS_115": NO_RESERVATION}),
+        Metadata=suppressions(checkov={"CKV_AWS_116": cfn_lambda.NO_DLQ, "CKV_AWS_115": NO_RESERVATION}),
     )
 
 

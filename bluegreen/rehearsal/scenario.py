@@ -54,7 +54,7 @@ from .monitor import AlarmMonitor, Gate
 from .plans import FAULTS, SCENARIOS, Options, grace_for, plan_for
 from .sampling import Marks, ReplicationReader, Sampler
 from .stack import Stack
-from .started import started
+from .started import Part
 from .world import GATE_SOURCES, GATES, World, aws_env, clients, prepare_aws
 
 
@@ -76,6 +76,12 @@ def run_switch_process(world: World, to: str, *, die_after: str | None = None, t
 class Rehearsal:
     """One run: the stack, the gate monitor, the shifter's Lambda, the load, the scenario, the count."""
 
+    world = Part[World]("the rehearsal's stack")
+    monitor = Part[AlarmMonitor]("the gate monitor")
+    lam = Part[LambdaProcess]("the shifter's Lambda")
+    load = Part[LoadFleet]("the load")
+    sampler = Part[Sampler]("the sampler")
+
     def __init__(self, options: Options, *, log_dir: Path | None = None) -> None:
         if options.scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}")
@@ -91,32 +97,12 @@ class Rehearsal:
                            metrics_namespace=namespace)
         self.restarts: list[dict[str, Any]] = []
         self.hold_reasons: list[str] = []
-        # Set by start() and start_load() (the properties below hand them over once they exist).
+        # Set by start() and start_load() (the Parts above hand them over once they exist).
         self._world: World | None = None
         self._monitor: AlarmMonitor | None = None
         self._lam: LambdaProcess | None = None
         self._load: LoadFleet | None = None
         self._sampler: Sampler | None = None
-
-    @property
-    def world(self) -> World:
-        return started(self._world, "the rehearsal's stack")
-
-    @property
-    def monitor(self) -> AlarmMonitor:
-        return started(self._monitor, "the gate monitor")
-
-    @property
-    def lam(self) -> LambdaProcess:
-        return started(self._lam, "the shifter's Lambda")
-
-    @property
-    def load(self) -> LoadFleet:
-        return started(self._load, "the load")
-
-    @property
-    def sampler(self) -> Sampler:
-        return started(self._sampler, "the sampler")
 
     # -- set-up and tear-down ---------------------------------------------------------------------------
     def start(self) -> World:

@@ -5,7 +5,7 @@ code reading a part is typed for the part and a call out of order fails with a m
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -20,4 +20,17 @@ def started(part: T | None, what: str) -> T:
     return part
 
 
-__all__ = ["NotStarted", "started"]
+class Part(Generic[T]):
+    """An attribute ``x`` read through ``started(obj._x, what)``: ``world = Part[World]("the stack")``."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.private = f"_{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        return started(getattr(obj, self.private), self.what)
+
+
+__all__ = ["NotStarted", "Part", "started"]
