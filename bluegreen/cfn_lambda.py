@@ -77,6 +77,18 @@ def custom_resource_role(t: Template, logical: str, qualifiers: Sequence[str], s
     )
 
 
+def custom_resource_function(t: Template, logical: str, qualifier: str, function_name: str, statements: Sequence[dict], *,
+                             policy_description: str, role_description: str, description: str, handler: str,
+                             code_key: str, checkov: dict[str, str] | None = None, **props: Any) -> Function:
+    """A custom resource's function (``<logical>Function``) with its log group and execution role
+    (custom_resource_role); CloudFormation is its only caller, which hears of every failure (NO_DLQ)."""
+    logs = function_log_group(t, f"{logical}LogGroup", function_name)
+    _, role = custom_resource_role(t, logical, [qualifier], statements, logs, policy_description=policy_description,
+                                   role_description=role_description)
+    return function(t, f"{logical}Function", function_name, description, handler, code_key, role, logs,
+                    Metadata=suppressions(checkov={"CKV_AWS_116": NO_DLQ, **(checkov or {})}), **props)
+
+
 def function_log_group(t: Template, logical: str, function_name: str) -> LogGroup:
     """The function's log group under Lambda's own name, declared (and, through LoggingConfig, created
     before the function) so Lambda never creates it itself unencrypted and without retention."""

@@ -29,7 +29,7 @@ from troposphere.ssm import Parameter as SsmParameter
 
 from bluegreen import cfn_lambda
 from bluegreen import cfn_parameters as params
-from bluegreen.cfn import COLOURS, NAME_TAIL, cap, export, new_template, ssm_path, suppressions, tag_map, to_json
+from bluegreen.cfn import COLOURS, NAME_TAIL, cap, export, new_template, ssm_path, tag_map, to_json
 from bluegreen.cfn_iam import allow, via_service
 
 HANDLER = "ssm_parameter.handler.lambda_handler"
@@ -69,29 +69,24 @@ def _parameters(t):
 
 
 def _function(t):
-    logs = cfn_lambda.function_log_group(t, "SsmParameterLogGroup", FUNCTION_NAME)
-    _, role = cfn_lambda.custom_resource_role(
-        t, "SsmParameter", ["ssm-parameter"], [
+    return cfn_lambda.custom_resource_function(
+        t, "SsmParameter", "ssm-parameter", FUNCTION_NAME, [
             allow("ManageParametersUnderPrefix",
                   ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource"],
                   Sub(PREFIX_ARN)),
             # Encrypt only, and only through SSM: the function never reads a secret back.
             allow("EncryptSecureStringsWithOpsKey", ["kms:Encrypt", "kms:GenerateDataKey"], Ref("OpsKeyArn"),
                   condition={"StringEquals": {"kms:ViaService": via_service("ssm")}}),
-        ], logs,
+        ],
         policy_description="Lets the ssm-parameter custom resource manage parameters under this deployment's prefix "
                            "only.",
         role_description="Execution role of the ssm-parameter custom resource function.",
-    )
-    return cfn_lambda.function(
-        t, "SsmParameterFunction", FUNCTION_NAME,
-        "Custom::SsmParameter: creates live-state and SecureString SSM parameters CloudFormation must not own.",
-        HANDLER, "SsmParameterCodeKey", role, logs,
+        description="Custom::SsmParameter: creates live-state and SecureString SSM parameters CloudFormation must not own.",
+        handler=HANDLER, code_key="SsmParameterCodeKey",
         MemorySize=128,
         Timeout=60,
         # Only CloudFormation calls it, a few times per stack operation.
         ReservedConcurrentExecutions=2,
-        Metadata=suppressions(checkov={"CKV_AWS_116": cfn_lambda.NO_DLQ}),
     )
 
 

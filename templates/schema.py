@@ -21,7 +21,7 @@ from troposphere.cloudformation import CustomResource
 
 from bluegreen import cfn_lambda
 from bluegreen import cfn_parameters as params
-from bluegreen.cfn import APP_DB_USER, COLOURS, DB_NAME, NAME_TAIL, cap, export, new_template, suppressions, to_json
+from bluegreen.cfn import APP_DB_USER, COLOURS, DB_NAME, NAME_TAIL, cap, export, new_template, to_json
 from bluegreen.cfn_iam import allow, via_service
 
 HANDLER = "schema_migration.handler.lambda_handler"
@@ -52,9 +52,8 @@ def _parameters(t):
 
 
 def _function(t):
-    logs = cfn_lambda.function_log_group(t, "SchemaMigrationLogGroup", FUNCTION_NAME)
-    _, role = cfn_lambda.custom_resource_role(
-        t, "SchemaMigration", ["schema-migration"], [
+    return cfn_lambda.custom_resource_function(
+        t, "SchemaMigration", "schema-migration", FUNCTION_NAME, [
             allow("ReadBothMasterSecrets", "secretsmanager:GetSecretValue",
                   [Ref(f"{cap(c)}DbSecretArn") for c in COLOURS]),
             # Secrets Manager decrypts the secret with the data key on the function's behalf, and only so.
@@ -62,19 +61,15 @@ def _function(t):
                   condition={"StringEquals": {"kms:ViaService": via_service("secretsmanager")}}),
             allow("ReadTheCaBundle", "ssm:GetParameter",
                   Sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${DbCaBundleParameterName}")),
-        ], logs,
+        ],
         policy_description="Lets the schema-migration custom resource read the two master secrets and the CA bundle, "
                            "and nothing else.",
         role_description="Execution role of the schema-migration custom resource function.",
-    )
-    return cfn_lambda.function(
-        t, "SchemaMigrationFunction", FUNCTION_NAME,
-        "Custom::SchemaMigration: the payment schema (Alembic) and the IAM-auth app user on one Aurora cluster.",
-        HANDLER, "SchemaMigrationCodeKey", role, logs,
+        description="Custom::SchemaMigration: the payment schema (Alembic) and the IAM-auth app user on one Aurora cluster.",
+        handler=HANDLER, code_key="SchemaMigrationCodeKey", checkov={"CKV_AWS_115": NO_RESERVATION},
         MemorySize=256,
         # A migration of a large table can take minutes; CloudFormation waits up to an hour.
         Timeout=900,
-        Metadata=suppressions(checkov={"CKV_AWS_116": cfn_lambda.NO_DLQ, "CKV_AWS_115": NO_RESERVATION}),
     )
 
 

@@ -206,10 +206,27 @@ def _prop(s: Stack, r: dict[str, Any], key: str, default: Callable[[], str] | No
 Described = tuple[Any, dict[str, Any], list[str]]
 
 
+#: Types whose Ref is their name (the property named, else the logical id's token), whose one attribute is
+#: Arn, and whose ARN is <service>:<resource>.
+NAMED = {
+    "AWS::CloudWatch::Alarm": ("AlarmName", "cloudwatch", "alarm:{name}"),
+    "AWS::CloudWatch::CompositeAlarm": ("AlarmName", "cloudwatch", "alarm:{name}"),
+    "AWS::Events::Rule": ("Name", "events", "rule/{name}"),
+    "AWS::CloudTrail::Trail": ("TrailName", "cloudtrail", "trail/{name}"),
+    "AWS::KinesisFirehose::DeliveryStream": ("DeliveryStreamName", "firehose", "deliverystream/{name}"),
+    "AWS::ECS::Cluster": ("ClusterName", "ecs", "cluster/{name}"),
+}
+
+
 def _describe(s: Stack, logical: str, r: dict[str, Any]) -> Described:
     t = r["Type"]
     token = s.token(logical)
     p = lambda key, default=None: _prop(s, r, key, default)  # noqa: E731 - a one-line accessor, local to this function
+    if t in NAMED:
+        key, service, resource = NAMED[t]
+        name = p(key, lambda: token)
+        arn = _arn(s, service, resource.format(name=name))
+        return name, {"Arn": arn}, [arn]
     if t == "AWS::Logs::LogGroup":
         name = p("LogGroupName", lambda: token)
         arn = _arn(s, "logs", f"log-group:{name}")
@@ -306,10 +323,6 @@ def _describe(s: Stack, logical: str, r: dict[str, Any]) -> Described:
         return zone, {"Id": zone, "NameServers": []}, [f"arn:{PARTITION}:route53:::hostedzone/{zone}"]
     if t == "AWS::Route53::HealthCheck":
         return token, {"HealthCheckId": token}, [f"arn:{PARTITION}:route53:::healthcheck/{token}"]
-    if t == "AWS::ECS::Cluster":
-        name = p("ClusterName", lambda: token)
-        arn = _arn(s, "ecs", f"cluster/{name}")
-        return name, {"Arn": arn}, [arn]
     if t == "AWS::ECS::Service":
         name = p("ServiceName", lambda: token)
         cluster = p("Cluster")
@@ -319,18 +332,6 @@ def _describe(s: Stack, logical: str, r: dict[str, Any]) -> Described:
         family = p("Family", lambda: token)
         arn = _arn(s, "ecs", f"task-definition/{family}:*")
         return arn, {"TaskDefinitionArn": arn}, [arn]
-    if t == "AWS::CloudWatch::Alarm" or t == "AWS::CloudWatch::CompositeAlarm":
-        name = p("AlarmName", lambda: token)
-        arn = _arn(s, "cloudwatch", f"alarm:{name}")
-        return name, {"Arn": arn}, [arn]
-    if t == "AWS::Events::Rule":
-        name = p("Name", lambda: token)
-        arn = _arn(s, "events", f"rule/{name}")
-        return name, {"Arn": arn}, [arn]
-    if t == "AWS::CloudTrail::Trail":
-        name = p("TrailName", lambda: token)
-        arn = _arn(s, "cloudtrail", f"trail/{name}")
-        return name, {"Arn": arn}, [arn]
     if t == "AWS::WAFv2::WebACL":
         name = p("Name", lambda: token)
         arn = _arn(s, "wafv2", f"regional/webacl/{name}/{token}")
@@ -339,10 +340,6 @@ def _describe(s: Stack, logical: str, r: dict[str, Any]) -> Described:
         name = p("RepositoryName", lambda: token.lower())
         arn = _arn(s, "ecr", f"repository/{name}")
         return name, {"Arn": arn, "RepositoryUri": f"{ACCOUNT}.dkr.ecr.{s.region}.amazonaws.com/{name}"}, [arn]
-    if t == "AWS::KinesisFirehose::DeliveryStream":
-        name = p("DeliveryStreamName", lambda: token)
-        arn = _arn(s, "firehose", f"deliverystream/{name}")
-        return name, {"Arn": arn}, [arn]
     if t == "AWS::Backup::BackupVault":
         name = p("BackupVaultName", lambda: token)
         arn = _arn(s, "backup", f"backup-vault:{name}")

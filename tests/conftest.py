@@ -19,6 +19,15 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+def offline_aws(mp: pytest.MonkeyPatch, region: str = "us-east-1") -> None:
+    """Credentials that reach nothing but moto: the testing keys and ``region``, and none of the shell's
+    own profile, session token or endpoint to fall back on."""
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        mp.delenv(var, raising=False)
+    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", region)):
+        mp.setenv(var, value)
+
+
 @pytest.fixture
 def fresh_sceptre_connections():
     """Sceptre caches boto3 sessions and clients per process: start and end without them, so a

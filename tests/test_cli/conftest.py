@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 
 from bluegreen import cli
+from tests.conftest import offline_aws
 
 # The moto world of the traffic-shifter tests (loaded by path: test folders are not packages of each other).
 _WORLD_FILE = Path(__file__).resolve().parents[1] / "test_lambda_src" / "test_traffic_shifter" / "world.py"
@@ -21,11 +22,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def aws_credentials(monkeypatch):
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_REGION"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # the CLI must use the config's region, not this
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    offline_aws(monkeypatch, region="eu-west-1")  # the CLI must use the config's region, not this
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 

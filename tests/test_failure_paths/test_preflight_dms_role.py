@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from bluegreen.preflight import PreflightError, check_dms_service_roles
 from bluegreen_hooks.preflight import PreflightFailedError
+from tests.conftest import offline_aws
 
 from .test_preflight_hook import GOOD, hook
 
@@ -44,9 +45,7 @@ def test_check__config_and_account_disagree__refused_saying_what_to_set(create, 
 
 @pytest.fixture
 def iam(monkeypatch):
-    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(var, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    offline_aws(monkeypatch)
     with mock_aws():
         yield boto3.client("iam")
 

@@ -8,6 +8,7 @@ from sceptre.exceptions import InvalidHookArgumentTypeError
 from sceptre.plan.plan import SceptrePlan
 
 from bluegreen_hooks.preflight import Preflight, PreflightFailedError, merge_hooks, other_vpc_cidrs
+from tests.conftest import offline_aws
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = {"environment": "dev", "suffix": "d01", "vpc_cidr": "10.40.0.0/16", "certificate_arn": "",
@@ -112,9 +113,7 @@ def test_group_config__dev_values__pass_the_preflight(monkeypatch):
     import boto3
     from moto import mock_aws
 
-    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(var, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    offline_aws(monkeypatch)
     stack = stacks("dev")["dev/networking/network"]
     stack.hooks["before_launch"][0]._environ = {}
     with mock_aws():  # an account without dms-vpc-role: dev's "true" is right there

@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from tests import lambda_sources
+from tests.conftest import offline_aws
 
 
 @pytest.fixture
@@ -37,12 +38,7 @@ def builder(tmp_path, wheelhouse):
 @pytest.fixture
 def aws(monkeypatch):
     """moto's AWS, with credentials that can reach nothing else."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    offline_aws(monkeypatch)
     with mock_aws():
         yield boto3.Session(region_name="us-east-1")
 

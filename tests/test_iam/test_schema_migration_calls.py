@@ -23,7 +23,7 @@ from moto import mock_aws
 from bluegreen import local_mariadb
 from bluegreen.emulator_databases import StandIns
 from bluegreen.local_mariadb import ADMIN_PASSWORD, ADMIN_USER
-from tests.conftest import unavailable
+from tests.conftest import offline_aws, unavailable
 from tests.test_iam import documents, grants
 from tests.test_iam.lambda_run import Call
 
@@ -46,11 +46,7 @@ def recorded(tmp_path_factory):
     parameters = dict(documents.SAMPLE_PARAMETERS)
     clusters = [parameters["BlueClusterIdentifier"], parameters["GreenClusterIdentifier"]]
     try:
-        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-            mp.delenv(var, raising=False)
-        for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                           ("AWS_DEFAULT_REGION", "us-east-1")):
-            mp.setenv(var, value)
+        offline_aws(mp)
         mp.setattr(handler, "CA_BUNDLE_FILE", tmp_path_factory.mktemp("ca") / "bundle.pem")
         with StandIns(clusters) as databases, mock_aws():
             data_key = boto3.client("kms").create_key(Description="data key")["KeyMetadata"]["Arn"]

@@ -22,6 +22,7 @@ import pytest
 from moto import mock_aws
 
 from ssm_parameter import handler
+from tests.conftest import offline_aws
 from tests.test_iam import documents, grants
 from tests.test_iam.lambda_run import Call
 
@@ -60,11 +61,7 @@ def recorded():
     mp = pytest.MonkeyPatch()
     calls: list[Call] = []
     try:
-        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-            mp.delenv(var, raising=False)
-        for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                           ("AWS_DEFAULT_REGION", "us-east-1")):
-            mp.setenv(var, value)
+        offline_aws(mp)
         with mock_aws():
             parameters = dict(documents.SAMPLE_PARAMETERS)
             parameters["OpsKeyArn"] = boto3.client("kms").create_key(Description="ops key")["KeyMetadata"]["Arn"]

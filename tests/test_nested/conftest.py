@@ -14,6 +14,7 @@ from sceptre.context import SceptreContext
 from sceptre.plan.plan import SceptrePlan
 
 from bluegreen import cfn, nested
+from tests.conftest import offline_aws
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVS = ("dev", "prod")
@@ -87,12 +88,6 @@ def edit(path: Path, old: str, new: str) -> None:
 @pytest.fixture
 def aws(monkeypatch):
     """moto's AWS, with credentials that can reach nothing else."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    offline_aws(monkeypatch)
     with mock_aws():
         yield boto3.session.Session(region_name="us-east-1")

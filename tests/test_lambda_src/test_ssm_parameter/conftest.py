@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 from ssm_parameter import handler
+from tests.conftest import offline_aws
 
 PREFIX = "/payments-migration/dev-d01"
 
@@ -46,11 +47,7 @@ def response_server():
 
 @pytest.fixture
 def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
+    offline_aws(monkeypatch)
     handler.ssm_client.cache_clear()  # the handler's client must be created inside the mock
     with mock_aws():
         yield boto3.Session(region_name="us-east-1")

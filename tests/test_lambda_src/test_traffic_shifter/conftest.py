@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
+from tests.conftest import offline_aws
 from traffic_shifter import Shifter
 
 from .world import FakeClock, World, build_world, enable_composite_alarms, shifter_clients, speed_up_sns
@@ -11,11 +12,7 @@ from .world import FakeClock, World, build_world, enable_composite_alarms, shift
 @pytest.fixture
 def aws_credentials(monkeypatch):
     """Fake credentials and no endpoint override: every call must land in moto, never in AWS."""
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    offline_aws(monkeypatch)
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # the VPC needs no AMIs; loading them is slow
 
 
