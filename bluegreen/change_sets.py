@@ -44,6 +44,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHANGE_ID = approvals.CHANGE_ID
 MANIFEST = "manifest.json"
 EXECUTIONS = "executions.json"
+#: Environments whose stacks change only through reviewed change sets (hooks/change_control.py refuses a
+#: plain ``sceptre launch``/``update`` there).
+CHANGE_CONTROLLED = ("prod",)
 #: What of a DescribeChangeSet answer is the change itself; the rest (times, paging, request ids) is not.
 REVIEWED_KEYS = ("StackName", "StackId", "ChangeSetName", "ChangeSetId", "Changes", "Parameters", "Tags",
                  "Capabilities")
@@ -67,6 +70,17 @@ def check_reason(reason: str) -> str:
     if not (reason or "").strip():
         raise ChangeSetError("a reason is required (--reason): why this change, for the audit trail")
     return reason.strip()
+
+
+def direct_change_refusal(environment: str, stack: str) -> str | None:
+    """Why ``stack`` may not be launched or updated directly (None: its environment is not change-controlled)."""
+    if environment not in CHANGE_CONTROLLED:
+        return None
+    group = stack.split("/")[1] if stack.count("/") >= 2 else "<group>"
+    return (f"{stack}: {environment} stacks change only through a reviewed change set, never by a plain "
+            f"`sceptre launch`/`update`; nothing was changed. Use: python -m bluegreen.change_sets create --env "
+            f"{environment} --group {group} --change-id CHG-... --reason \"...\" --out review/CHG-..., have it "
+            f"reviewed, then python -m bluegreen.change_sets execute ... --reviewed review/CHG-... (docs/deployment.md)")
 
 
 def change_set_name(change_id: str, commit: str) -> str:

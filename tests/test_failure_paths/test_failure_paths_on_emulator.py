@@ -120,6 +120,20 @@ def test_sceptre_launch__prod_without_certificate__refused_and_nothing_changed(w
     assert world.state() == before
 
 
+@pytest.mark.parametrize("command", ["launch", "update"])
+def test_sceptre_launch_or_update_prod__config_valid__refused_outside_a_change_set_and_nothing_changed(world, before, tmp_path,
+                                                                                                      command):
+    project = project_with(tmp_path, "prod", 'certificate_arn: ""',
+                           'certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d"')
+    group = project / "config" / "prod" / "config.yaml"
+    group.write_text(group.read_text().replace('client_ca_bundle_file: ""', "client_ca_bundle_file: config/dev/mtls/client-ca-bundle.pem"))
+    result = world.run("sceptre", command, "-y", "prod/security/security.yaml", project=project)
+    refused(result, "prod/security/security: prod stacks change only through a reviewed change set",
+            "python -m bluegreen.change_sets create --env prod --group security")
+    assert "preflight refused" not in result.stdout + result.stderr
+    assert world.state() == before
+
+
 def test_sceptre_update__bad_suffix_on_deployed_stack__refused_and_stack_unchanged(world, before, tmp_path):
     project = project_with(tmp_path, "dev", "environment_suffix: d01", "environment_suffix: D01")
     result = world.run("sceptre", "update", "-y", "dev/security/security.yaml", project=project)

@@ -104,7 +104,7 @@ def test_group_config__stacks_own_hooks__kept_after_the_preflight(env):
     found = stacks(env)
     assert kinds(found[f"{env}/route53/listeners"])["after_update"] == ["RecordGreenWeight"]
     assert kinds(found[f"{env}/compute/alb"])["before_delete"] == ["EmptyBucket"]
-    assert kinds(found[f"{env}/operations/automation"])["before_create"] == ["Preflight", "PackageLambda"]
+    assert kinds(found[f"{env}/operations/automation"])["before_create"] == ["Preflight", "ChangeControl", "PackageLambda"]
     assert kinds(found[f"{env}/route53/route53"])["after_create"] == ["RecordGreenWeight"]
     assert kinds(found[f"{env}/operations/artifacts"])["before_delete"] == ["EmptyBucket"]
 
@@ -134,7 +134,7 @@ def test_group_config__prod_without_certificate__refused_until_it_is_set():
 def test_nested_parent__preflight__the_environments_own_and_its_vpc_no_overlap_with_itself(env):
     stack = stacks(f"nested-{env}")[f"nested-{env}/main"]
     hook = stack.hooks["before_launch"][0]
-    assert kinds(stack)["before_launch"] == ["Preflight"] and hook.argument["environment"] == env
+    assert kinds(stack)["before_launch"] == ["Preflight", "ChangeControl"] and hook.argument["environment"] == env
     hook._environ = {}
     hook._iam = NoDmsRole()  # an account without dms-vpc-role: "true" is right there
     if env == "dev":

@@ -218,9 +218,12 @@ def test_package_lambda__sceptre_automation_config__hook_bound_to_stack_and_proj
     root = lambda_zip.ROOT
     plan = SceptrePlan(SceptreContext(project_path=str(root), command_path=f"{environment}/operations/automation.yaml"))
     (stack,) = [s for s in plan.graph if s.name == f"{environment}/operations/automation"]
-    # The group's preflight hook runs first at every point; the packaging hooks are this stack's own.
+    # The group's preflight (and change-control) hooks run first at every point; the packaging hooks are
+    # this stack's own.
+    from bluegreen_hooks.change_control import ChangeControl
+
     hooks = [h for event in ("before_create", "before_update", "before_create_change_set")
-             for h in stack.hooks[event] if not isinstance(h, Preflight)]
+             for h in stack.hooks[event] if not isinstance(h, Preflight | ChangeControl)]
     assert {type(h) for h in hooks} == {PackageLambda}
     assert {(h.stack.name, h._root()) for h in hooks} == {(f"{environment}/operations/automation", root)}
 
