@@ -25,10 +25,11 @@ STACK_CONFIG_KEYS = frozenset({
     "project_path", "stack_group_path",
 })
 #: Hooks whose work the parent's stack config does with a hook of its own (docs/deployment.md):
-#: package_lambda -> package_nested, record_green_weight and preflight -> the same hooks on the parent,
+#: package_lambda -> package_nested, record_green_weight, preflight and change_control -> the same hooks on the parent,
 #: empty_bucket -> empty_nested_buckets, upload_trust_store -> package_nested (the CA bundle and CRL into the
 #: packaging bucket, which the trust store's bucket parameter becomes, as the Lambda code bucket does).
-HANDLED_HOOKS = frozenset({"package_lambda", "record_green_weight", "empty_bucket", "preflight", "upload_trust_store"})
+HANDLED_HOOKS = frozenset({"package_lambda", "record_green_weight", "empty_bucket", "preflight", "upload_trust_store",
+                           "change_control"})
 STACK_SUFFIX = "Stack"
 
 

@@ -130,7 +130,9 @@ def test_parent_config__var_green_weight__the_literal_split():
 def test_parent_config__hooks__preflight_then_upload_before_aws_and_emptying_before_delete(env):
     hooks = parent_stack(env).hooks
     for point in UPLOAD_POINTS:
-        assert kinds(hooks[point]) == ["Preflight", "PackageNested"], point
+        # The change control (prod: reviewed change sets only) runs where the parent is launched or updated.
+        expected = ["Preflight", "PackageNested"] if point == "before_create_change_set" else ["Preflight", "ChangeControl", "PackageNested"]
+        assert kinds(hooks[point]) == expected, point
     assert kinds(hooks["before_delete"]) == ["EmptyNestedBuckets"]
 
 
