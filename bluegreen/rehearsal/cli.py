@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import signal
 import sys
@@ -263,8 +264,10 @@ def _interrupted(_signum, _frame) -> None:  # the signal module's handler signat
 
 
 def main(argv: list[str] | None = None) -> int:
-    # A kill (SIGTERM) stops everything the rehearsal started, as a Ctrl-C does.
+    # A kill (SIGTERM) stops everything the rehearsal started, as a Ctrl-C does; SIGUSR1 prints every
+    # thread's stack to stderr (a run that seems stuck says where, and goes on).
     previous = signal.signal(signal.SIGTERM, _interrupted)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     finally:
