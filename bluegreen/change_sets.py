@@ -83,6 +83,24 @@ def direct_change_refusal(environment: str, stack: str) -> str | None:
             f"reviewed, then python -m bluegreen.change_sets execute ... --reviewed review/CHG-... (docs/deployment.md)")
 
 
+#: True while ``execute`` runs Sceptre's execute_change_set on the reviewed change sets (Sceptre runs the
+#: stacks in threads of this process, so a module flag, not a context variable). A ``sceptre execute``
+#: in a process of its own never sets it: hooks/change_control.py refuses it in prod.
+_executing_reviewed = False
+
+
+def executing_reviewed() -> bool:
+    return _executing_reviewed
+
+
+def direct_execute_refusal(environment: str, stack: str) -> str | None:
+    """Why a change set of ``stack`` may not be executed here (None: not change-controlled, or reviewed)."""
+    if environment not in CHANGE_CONTROLLED or executing_reviewed():
+        return None
+    return (f"{stack}: in {environment} a change set is executed only by python -m bluegreen.change_sets execute, "
+            "which checks it is exactly the reviewed one; nothing was executed")
+
+
 def change_set_name(change_id: str, commit: str) -> str:
     """``chg-4711-<12 hex of the commit>``: a CloudFormation change-set name ([a-zA-Z][-a-zA-Z0-9]*)."""
     return f"{check_change_id(change_id).lower()}-{commit[:12]}"
@@ -239,10 +257,14 @@ def execute(adapters: Adapters, env: str, group: str, change_id: str, reason: st
     problems = differences(manifest, files, current)
     if problems:
         raise ChangeSetError("refused, nothing executed: " + "; ".join(problems))
+    global _executing_reviewed
+    _executing_reviewed = True
     try:
         results = _by_stack(plan.execute_change_set(name))
     except Exception as exc:
         raise ChangeSetError(f"Sceptre failed executing the change sets: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _executing_reviewed = False
     record = {"change_id": change_id, "change_set_name": name, "executed_by": executor, "reason": reason,
               "results": {k: str(v) for k, v in sorted(results.items())}}
     log = reviewed / EXECUTIONS

@@ -14,7 +14,7 @@ from bluegreen_hooks.change_control import ChangeControl, ChangeOutsideChangeSet
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECT = ("before_launch", "before_create", "before_update")
-CHANGE_SET = ("before_create_change_set", "before_execute_change_set")
+CHANGE_SET = ("before_create_change_set",)
 
 
 def stacks(environment: str):
@@ -59,3 +59,21 @@ def test_change_control__bad_argument__refused(argument):
 
     with pytest.raises(InvalidHookArgumentTypeError):
         ChangeControl(argument).run()
+
+
+@pytest.mark.parametrize("environment", ["prod", "nested-prod"])
+def test_every_prod_stack__execute_change_set_outside_the_reviewed_execute__refused(environment, monkeypatch):
+    for stack in stacks(environment):
+        [hook] = change_controls(stack, "before_execute_change_set")
+        with pytest.raises(ChangeOutsideChangeSetError, match="executed only by python -m bluegreen.change_sets execute"):
+            hook.run()
+        # What change_sets.execute sets around Sceptre's execute_change_set, once the review matched.
+        monkeypatch.setattr(change_sets, "_executing_reviewed", True)
+        hook.run()
+        monkeypatch.setattr(change_sets, "_executing_reviewed", False)
+
+
+def test_every_dev_stack__execute_change_set__let_through():
+    for stack in stacks("dev"):
+        [hook] = change_controls(stack, "before_execute_change_set")
+        hook.run()

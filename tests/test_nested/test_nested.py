@@ -295,10 +295,11 @@ def test_generate__config_value_changed__the_stack_is_given_the_new_value(projec
     assert generate(project)["Resources"]["NetworkStack"]["Properties"]["Parameters"]["VpcCidr"] == "10.77.0.0/16"
 
 
-def test_generate__var_given__the_stacks_read_with_it_as_sceptre_would(project):
-    parent = nested.generate("prod", project, {"green_image_tag": "1.4.2"})
+@pytest.mark.parametrize("env, green", [("dev", "1.4.2"), ("prod", "1.0.0")])  # prod: the committed release only
+def test_generate__var_given__the_stacks_read_with_it_as_sceptre_would(project, env, green):
+    parent = nested.generate(env, project, {"green_image_tag": "1.4.2"})
     given = json.loads(cfn.to_json(parent.template))["Resources"]["ComputeStack"]["Properties"]["Parameters"]
-    assert (given["GreenImageTag"], given["BlueImageTag"]) == ("1.4.2", "1.0.0")
+    assert (given["GreenImageTag"], given["BlueImageTag"]) == (green, "1.0.0")
 
 
 def test_generate__stack_config_removed__its_stack_and_outputs_leave_the_parent(project):
