@@ -138,6 +138,8 @@ INTERNALS: tuple[Internal, ...] = (
                                                                                      "VPC"),
     _e("moto.dms.models.DatabaseMigrationServiceBackend.create_replication_subnet_group", WRAP, "extensions.dms",
        "a replication subnet group was created without the dms-vpc-role AWS requires first"),
+    _e("moto.dms.responses.DatabaseMigrationServiceResponse.describe_table_statistics", ADD, "extensions.dms",
+       "DescribeTableStatistics (the switchover's guardrail) answered 500: not implemented"),
     *(
         _e(f"moto.backup.{where}.{name}", ADD, "extensions.backup", "moto has no Create/Get/List/DeleteBackupSelection API")
         for where in ("models.BackupBackend", "responses.BackupResponse")

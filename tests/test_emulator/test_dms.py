@@ -110,3 +110,16 @@ def test_dms__stack_deleted__nothing_left_in_dms(emulator, stacks):
     assert not [t for t in dms.describe_replication_tasks()["ReplicationTasks"] if t["ReplicationTaskArn"] == r["Task"]]
     assert not [g for g in dms.describe_replication_subnet_groups()["ReplicationSubnetGroups"]
                 if g["ReplicationSubnetGroupIdentifier"] == r["SubnetGroup"]]
+
+
+def test_dms__table_statistics__a_task_that_migrated_nothing_has_none_an_unknown_task_is_not_found(emulator, stacks):
+    """DescribeTableStatistics (the switchover's guardrail reads it): moto answered 500 (not implemented). No data
+    is migrated here, so a task has no table statistics; AWS answers ResourceNotFoundFault for an unknown task."""
+    deployed = stacks.create(dms_template())
+    dms = emulator.client("dms")
+
+    answer = dms.describe_table_statistics(ReplicationTaskArn=deployed.resources["Task"])
+
+    assert (answer["ReplicationTaskArn"], answer["TableStatistics"]) == (deployed.resources["Task"], [])
+    with pytest.raises(dms.exceptions.ResourceNotFoundFault):
+        dms.describe_table_statistics(ReplicationTaskArn=deployed.resources["Task"] + "x")

@@ -4,7 +4,7 @@ import pytest
 from moto import mock_aws
 
 from tests.conftest import offline_aws
-from tests.test_iam import lambda_run
+from tests.test_iam import lambda_run, launched
 from tests.test_lambda_src.test_traffic_shifter import world as w
 
 
@@ -24,3 +24,15 @@ def recorded():
     finally:
         mp.undo()
     return env, calls
+
+
+@pytest.fixture(scope="package")
+def world():
+    """The dev group launched on the emulator with IAM enforced, once for the package (launched.py)."""
+    yield from launched.launch()
+
+
+@pytest.fixture
+def reduced_policy(world):
+    """``reduce(sid, action)``: the shifter's managed policy without that action, restored after the test."""
+    yield from launched.reducing(world)

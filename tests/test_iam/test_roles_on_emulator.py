@@ -21,30 +21,18 @@ calls (logs, VPC network interfaces, the DLQ: made by the Lambda service, not by
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import boto3
 import pytest
 
 from bluegreen import cli, demo
-from bluegreen.emulator_databases import StandIns, cluster_identifiers
 from bluegreen_emulator.iam import requests as iam_requests
-from tests.emulator_process import aws_env, free_port, run_launcher, start_with_databases  # also puts emulator/ on sys.path
+from tests.test_iam.launched import ACCOUNT, FUNCTION, ROOT  # also puts emulator/ on sys.path
 
 pytestmark = pytest.mark.emulator
 
-ROOT = Path(__file__).resolve().parents[2]
-SCEPTRE = Path(sys.executable).parent / "sceptre"
-ACCOUNT = "123456789012"
-FUNCTION = "lambda-traffic-shifter-dev-d01"
-POLICY_LOGICAL_ID = "FunctionPolicy"
 MFA = ("--mfa-serial", f"arn:aws:iam::{ACCOUNT}:mfa/ops.alice", "--mfa-code", "123456")
 #: (statement, action) of the function's policy the shift and the rollback call, directly or through
 #: a service (KMS via DynamoDB and SNS). The rest: the switchover's and the Lambda runtime's (see above).
@@ -65,61 +53,6 @@ SHIFT_PATH = [
     ("OpsKeyForMessages", "kms:Decrypt"),
     ("OpsKeyForMessages", "kms:GenerateDataKey"),
 ]
-
-
-class World:
-    """The launched dev group on the emulator, seen as its deployer."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.env = aws_env(port)
-        self.session = boto3.session.Session(aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-                                             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1")
-
-    def client(self, service: str):
-        return self.session.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"])
-
-    def sceptre(self, *args: str) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
-        return subprocess.run([str(SCEPTRE), "--dir", str(ROOT), *args], env={**env, **self.env, "EMULATOR_PORT": str(self.port)},
-                              cwd=ROOT, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
-
-    def invoke(self, payload: dict) -> tuple[dict, str | None, str]:
-        """(the handler's answer, FunctionError, the invocation's log)."""
-        response = self.client("lambda").invoke(FunctionName=FUNCTION, Payload=json.dumps(payload).encode(), LogType="Tail")
-        log = base64.b64decode(response.get("LogResult") or b"").decode()
-        return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError"), log
-
-    def policy_arn(self) -> str:
-        resources = self.client("cloudformation").list_stack_resources(StackName="payments-dev-operations-automation")
-        return next(r["PhysicalResourceId"] for r in resources["StackResourceSummaries"] if r["LogicalResourceId"] == POLICY_LOGICAL_ID)
-
-
-@pytest.fixture(scope="module")
-def world():
-    port = free_port()
-    databases = StandIns(cluster_identifiers("dev")).__enter__()  # the schema stack migrates real databases
-    started = start_with_databases(port, databases)
-    assert started.returncode == 0, started.stderr
-    mp = pytest.MonkeyPatch()
-    try:
-        launched = World(port)
-        result = launched.sceptre("launch", "-y", "dev")
-        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-        for key, value in launched.env.items():  # the demo's helpers and the CLI use boto3's default chain
-            mp.setenv(key, value)
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            mp.delenv(key, raising=False)
-        launched.aws = demo.Emulated("dev")
-        launched.lambda_env = launched.aws.lambda_env()
-        launched.gate = launched.lambda_env["GATE_ALARMS"].split(",")[0]
-        launched.client("ssm").put_parameter(Name=launched.lambda_env["SSM_PREFIX"] + "/shift/plan",
-                                             Value=json.dumps(demo.DEMO_PLAN), Type="String", Overwrite=True)
-        yield launched
-    finally:
-        mp.undo()
-        run_launcher("stop", port=port, timeout=60)
-        databases.__exit__()
 
 
 def weights(world) -> demo.Reading:
@@ -247,34 +180,6 @@ def test_auditor_role__rollback__denied_at_its_first_write_and_nothing_changed(w
 
 
 # ------------------------------------------------------------------------- one action removed
-@pytest.fixture
-def reduced_policy(world):
-    """Set the function's managed policy to its document without (statement, action); restored after."""
-    iam = world.client("iam")
-    arn = world.policy_arn()
-    original = next(v for v in iam.list_policy_versions(PolicyArn=arn)["Versions"] if v["IsDefaultVersion"])
-    document = iam.get_policy_version(PolicyArn=arn, VersionId=original["VersionId"])["PolicyVersion"]["Document"]
-    document = json.loads(document) if isinstance(document, str) else document
-    made = []
-
-    def reduce(sid: str, action: str) -> None:
-        reduced = json.loads(json.dumps(document))
-        statement = next(s for s in reduced["Statement"] if s.get("Sid") == sid)
-        actions = [a for a in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]) if a != action]
-        assert len(actions) < len(statement["Action"]), f"{sid} does not grant {action}"
-        if actions:
-            statement["Action"] = actions
-        else:
-            reduced["Statement"].remove(statement)
-        made.append(iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(reduced), SetAsDefault=True)
-                    ["PolicyVersion"]["VersionId"])
-
-    yield reduce
-    iam.set_default_policy_version(PolicyArn=arn, VersionId=original["VersionId"])
-    for version in made:
-        iam.delete_policy_version(PolicyArn=arn, VersionId=version)
-
-
 @pytest.mark.parametrize("sid,action", SHIFT_PATH, ids=[f"{s}-{a}" for s, a in SHIFT_PATH])
 def test_lambda_role__one_action_removed__the_rollback_is_denied_that_action_and_reports_it(world, reduced_policy, sid, action,
                                                                                            record_property):

@@ -28,6 +28,7 @@ EXTENSIONS = [
     ("AWS::DMS::ReplicationInstance", "new model: create/modify/delete_replication_instance; Ref = ARN"),
     ("AWS::DMS::Endpoint", "new model: create/delete_endpoint incl. engine settings (MySqlSettings with secret ARN, ...); Ref = ARN"),
     ("AWS::DMS::ReplicationTask", "new model: create/delete_replication_task (no data is migrated); Ref = ARN"),
+    ("DescribeTableStatistics", "added: a task's table statistics, none (no data is migrated); ResourceNotFoundFault for an unknown task"),
 ]
 
 
@@ -246,9 +247,19 @@ def _needs_dms_vpc_role(original: Any) -> Any:
     return create_replication_subnet_group
 
 
+def _describe_table_statistics(self: Any) -> str:
+    """No data is migrated here, so no task has processed a table: its statistics are empty, as a real task's
+    before its first table load. An unknown task is ResourceNotFoundFault, as AWS answers."""
+    arn = json.loads(self.body).get("ReplicationTaskArn", "")
+    if arn not in self.dms_backend.replication_tasks:
+        raise ResourceNotFoundFault("Replication task could not be found.")
+    return json.dumps({"ReplicationTaskArn": arn, "TableStatistics": []})
+
+
 def install(port: int) -> None:
     from moto.dms.models import DatabaseMigrationServiceBackend
 
     patch("moto.dms.models.FakeReplicationSubnetGroup.to_dict", _subnet_group_to_dict)
     patch("moto.dms.models.DatabaseMigrationServiceBackend.create_replication_subnet_group",
           _needs_dms_vpc_role(DatabaseMigrationServiceBackend.create_replication_subnet_group))
+    patch("moto.dms.responses.DatabaseMigrationServiceResponse.describe_table_statistics", _describe_table_statistics)
