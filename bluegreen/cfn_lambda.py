@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import Equals, GetAtt, If, Not, NoValue, Ref, Sub, Template
 from troposphere.awslambda import Code, Function, LoggingConfig, VPCConfig
 from troposphere.iam import ManagedPolicy, Role
 from troposphere.logs import LogGroup
@@ -113,3 +113,20 @@ def function(t: Template, logical: str, function_name: str, description: str, ha
         Tags=tags(),
         **props,
     ))
+
+
+#: The parameter of a function's reserved concurrency (0: none) and its condition.
+RESERVED_CONCURRENCY = "ReservedConcurrency"
+HAS_RESERVED_CONCURRENCY = "HasReservedConcurrency"
+
+
+def reserved_concurrency(t: Template, default: int, why: str) -> Any:
+    """``ReservedConcurrentExecutions`` from a parameter (config: ``lambda_reserved_concurrency``): AWS refuses
+    a reservation that leaves the account under 100 unreserved executions, and a new account's quota can be
+    10, so the value is the environment's, checked by the preflight against GetAccountSettings; 0 reserves
+    nothing (the property is left out)."""
+    params.add(t, RESERVED_CONCURRENCY, f"Reserved concurrent executions of the function, 0 for none ({why}). AWS keeps 100 of "
+               "the account's executions unreserved: the preflight checks this against the account's quota.",
+               params.NUMBER, Default=default, MinValue=0, MaxValue=default)
+    t.add_condition(HAS_RESERVED_CONCURRENCY, Not(Equals(Ref(RESERVED_CONCURRENCY), 0)))
+    return If(HAS_RESERVED_CONCURRENCY, Ref(RESERVED_CONCURRENCY), NoValue)

@@ -143,6 +143,43 @@ def check_dms_service_roles(environment: str, create: object, role_tags: Mapping
             f'CloudFormation would delete it with the next update. Keep "true" in {where}')
 
 
+#: What AWS keeps unreserved of an account's Lambda concurrency, whatever the functions reserve.
+LAMBDA_MINIMUM_UNRESERVED = 100
+#: Group-config key -> the function it reserves for (the template's name, lambda-<name>-<env>-<suffix>).
+LAMBDA_RESERVATIONS = {"shifter_reserved_concurrency": "traffic-shifter", "ssm_parameter_reserved_concurrency": "ssm-parameter"}
+
+
+def check_lambda_concurrency(environment: str, requested: Mapping[str, object], quota: int, unreserved: int,
+                             ours_now: Mapping[str, int]) -> None:
+    """The reservations of ``requested`` ({config key: value}) against the account's Lambda quota
+    (GetAccountSettings: ``quota`` ConcurrentExecutions, ``unreserved`` UnreservedConcurrentExecutions) and what
+    our functions reserve already (``ours_now``, {config key: reserved}, counted in ``unreserved``'s complement).
+
+    AWS refuses a reservation that would leave fewer than 100 unreserved ("You can reserve up to the Unreserved
+    account concurrency value that is shown, minus 100", Lambda: Configuring reserved concurrency), and a new
+    account's quota can be 10: the function, and the stack, would fail."""
+    where = f"config/{environment}/config.yaml"
+    values: dict[str, int] = {}
+    for key, value in requested.items():
+        text = str(value).strip()
+        if not text.isdigit():
+            raise PreflightError(f"{key} must be a whole number of reserved concurrent executions (0 for none), got {value!r}: set it in "
+                                 f"{where}")
+        values[key] = int(text)
+    wanted = sum(values.values())
+    if not wanted:
+        return
+    left = unreserved + sum(ours_now.get(key, 0) for key in values) - wanted
+    if left >= LAMBDA_MINIMUM_UNRESERVED:
+        return
+    listed = ", ".join(f"{key} {n} (lambda-{LAMBDA_RESERVATIONS.get(key, key)})" for key, n in values.items() if n)
+    raise PreflightError(
+        f"the Lambda reservations ({listed}) would leave {left} of this account's {quota} concurrent executions unreserved "
+        f"({unreserved} are now): AWS keeps at least {LAMBDA_MINIMUM_UNRESERVED} unreserved and refuses the function "
+        f"(InvalidParameterValueException), failing its stack. Request a higher 'Concurrent executions' quota for Lambda in "
+        f"Service Quotas (at least {quota - left + LAMBDA_MINIMUM_UNRESERVED}), or set the reservations to 0 in {where}")
+
+
 def check_endpoint(
     endpoint_url: str | None,
     *,
@@ -201,6 +238,7 @@ def problems(
     connect: Callable[..., socket.socket] = socket.create_connection,
     project_root: str | None = None,
     dms_role_tags: Callable[[], Mapping[str, str] | None] | None = None,
+    lambda_concurrency: Callable[[], tuple[int, int, Mapping[str, int]]] | None = None,
 ) -> list[str]:
     """Every preflight message for ``values`` ({environment, suffix, vpc_cidr, certificate_arn,
     datacentre_cidrs}); [] when all is well."""
@@ -230,4 +268,10 @@ def problems(
     if "dms_create_service_roles" in values and dms_role_tags is not None and not found:
         run(lambda: check_dms_service_roles(str(values.get("environment")), values.get("dms_create_service_roles"),
                                             dms_role_tags()))
+    requested = {key: values[key] for key in LAMBDA_RESERVATIONS if key in values}
+    if requested and lambda_concurrency is not None and not found:
+        def concurrency_check() -> None:
+            quota, unreserved, ours_now = lambda_concurrency()
+            check_lambda_concurrency(str(values.get("environment")), requested, quota, unreserved, ours_now)
+        run(concurrency_check)
     return found

@@ -51,7 +51,9 @@ KEYS = frozenset({"environment", "suffix", "vpc_cidr", "certificate_arn", "datac
 #: Checked when given: the trust store of both ALBs' mutual TLS (bluegreen.preflight.check_client_trust_store).
 OPTIONAL_KEYS = frozenset({"client_ca_bundle_key", "client_ca_bundle_file",
                            # asked of the account (one IAM GetRole per run): dms-vpc-role and the config agree
-                           "dms_create_service_roles"})
+                           "dms_create_service_roles",
+                           # asked of the account (one Lambda GetAccountSettings per run): AWS would refuse the reservation
+                           *preflight.LAMBDA_RESERVATIONS})
 
 
 class PreflightFailedError(SceptreException):
@@ -125,6 +127,39 @@ def dms_role_tags(iam: Any, cache_key: tuple = ()) -> dict[str, str] | None:
     return found
 
 
+_CONCURRENCY_CACHE: dict[tuple, tuple[int, int, dict[str, int]]] = {}
+
+
+def lambda_concurrency(client: Any, function_names: dict[str, str], cache_key: tuple = ()) -> tuple[int, int, dict[str, int]]:
+    """(ConcurrentExecutions, UnreservedConcurrentExecutions, {config key: what that function reserves now}) of the
+    account, from GetAccountSettings and GetFunctionConcurrency; read once per run and account."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if cache_key and cache_key in _CONCURRENCY_CACHE:
+        return _CONCURRENCY_CACHE[cache_key]
+    try:
+        limit = client.get_account_settings()["AccountLimit"]
+        ours: dict[str, int] = {}
+        for key, name in function_names.items():
+            try:
+                ours[key] = int(client.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") or 0)
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                    raise
+                ours[key] = 0
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        raise preflight.PreflightError(
+            f"cannot read the account's Lambda concurrency to check the reservations: {error.get('Code')}: {error.get('Message')} "
+            "(the deploying identity needs lambda:GetAccountSettings and lambda:GetFunctionConcurrency)") from None
+    except BotoCoreError as err:
+        raise preflight.PreflightError(f"cannot reach Lambda to check the reservations: {err}") from None
+    found = (int(limit["ConcurrentExecutions"]), int(limit["UnreservedConcurrentExecutions"]), ours)
+    if cache_key:
+        _CONCURRENCY_CACHE[cache_key] = found
+    return found
+
+
 class Preflight(Hook):
     """Raise PreflightFailedError listing every problem of the argument's values."""
 
@@ -137,9 +172,11 @@ class Preflight(Hook):
         environ: dict[str, str] | None = None,
         connect: Callable | None = None,
         iam_client: Any = None,
+        lambda_client: Any = None,
     ):
         super().__init__(argument, stack)
         self._iam = iam_client
+        self._lambda = lambda_client
         self._other_environments = other_environments
         self._environ = environ
         self._connect = connect
@@ -163,6 +200,8 @@ class Preflight(Hook):
         root = (getattr(self.stack, "stack_group_config", None) or {}).get("project_path") if self.stack else None
         if "dms_create_service_roles" in values:
             kwargs["dms_role_tags"] = self._dms_role_tags
+        if set(preflight.LAMBDA_RESERVATIONS) & set(values):
+            kwargs["lambda_concurrency"] = self._lambda_concurrency
         found = preflight.problems(values, other_environments=others,
                                    endpoint_url=environ.get("AWS_ENDPOINT_URL"), project_root=root, **kwargs)
         if found:
@@ -173,6 +212,17 @@ class Preflight(Hook):
                 f"{name} - preflight refused the {values.get('environment')!r} environment, nothing was changed: {listed}"
             )
         self.logger.debug("%s - preflight passed", self.stack.name if self.stack is not None else "")
+
+    def _lambda_concurrency(self) -> tuple[int, int, dict[str, int]]:
+        values = self.argument
+        names = {key: f"lambda-{function}-{values.get('environment')}-{values.get('suffix')}"
+                 for key, function in preflight.LAMBDA_RESERVATIONS.items() if key in values}
+        if self._lambda is not None:
+            return lambda_concurrency(self._lambda, names)
+        session = self.stack.connection_manager.get_session()
+        key = (os.environ.get("AWS_ENDPOINT_URL", ""), session.get_credentials().access_key if session.get_credentials() else "",
+               tuple(sorted(names.items())))
+        return lambda_concurrency(session.client("lambda"), names, key)
 
     def _dms_role_tags(self) -> dict[str, str] | None:
         if self._iam is not None:

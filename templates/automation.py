@@ -7,7 +7,7 @@ the Route 53 weighted records together. Its plan state lives in a DynamoDB table
 conditional puts.
 
 Safety rails an auditor can check in this file:
-  * ReservedConcurrentExecutions 1: two runs can never change weights at the same time (the
+  * ReservedConcurrentExecutions 1 (parameter ReservedConcurrency): two runs can never change weights at once (the
     conditional writes catch a race; the concurrency limit makes one impossible);
   * the role may change exactly the two HTTPS listeners, the weighted records of one name in one
     zone, one SSM parameter (and read three), one table item set, and publish to one topic:
@@ -314,8 +314,9 @@ def _function(t, dlq, table):
         # A db switchover's forward run ends by SWITCHOVER_BUDGET_SECONDS; what is left is its undo's.
         Timeout=FUNCTION_TIMEOUT_SECONDS,
         MemorySize=256,
-        # The concurrency guard: one run at a time, whatever triggered it.
-        ReservedConcurrentExecutions=1,
+        # The concurrency guard: one run at a time, whatever triggered it (0 in an account whose quota leaves
+        # no room: the conditional writes of the state table still catch a race).
+        ReservedConcurrentExecutions=cfn_lambda.reserved_concurrency(t, 1, "1: one run at a time"),
         DeadLetterConfig=DeadLetterConfig(TargetArn=GetAtt(dlq, "Arn")),
         Environment=Environment(Variables=_environment(table)),
     )

@@ -86,7 +86,7 @@ def _function(t):
         MemorySize=128,
         Timeout=60,
         # Only CloudFormation calls it, a few times per stack operation.
-        ReservedConcurrentExecutions=2,
+        ReservedConcurrentExecutions=cfn_lambda.reserved_concurrency(t, 2, "2: only CloudFormation calls it"),
     )
 
 

@@ -40,7 +40,8 @@ def _snapshot() -> dict[str, int]:
             if isinstance(value, ModuleType):
                 continue  # a submodule imported meanwhile is not a change of moto
             seen[f"{name}.{attr}"] = id(value)
-            if isinstance(value, dict) and attr.isupper():
+            # Module-level tables (UPPER_CASE) and a service's URL routes (urls.url_paths: an added route is a change).
+            if isinstance(value, dict) and (attr.isupper() or attr == "url_paths"):
                 for key, item in list(value.items()):
                     seen[f"{name}.{attr}[{key}]"] = id(item)
             if inspect.isclass(value) and value.__module__ == name:

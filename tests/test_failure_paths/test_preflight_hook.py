@@ -26,6 +26,19 @@ class NoDmsRole:
                           "GetRole")
 
 
+class DefaultLambdaQuota:
+    """A Lambda client of an account with AWS's default quota (1000) and none of our functions yet, answering
+    as GetAccountSettings and GetFunctionConcurrency do (the emulator's own: tests/test_emulator/test_lambda_concurrency.py)."""
+
+    def get_account_settings(self):
+        return {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000}}
+
+    def get_function_concurrency(self, FunctionName):
+        from botocore.exceptions import ClientError
+        raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": f"Function not found: {FunctionName}"}},
+                          "GetFunctionConcurrency")
+
+
 def refuse(address, timeout):
     raise ConnectionRefusedError(111, "Connection refused")
 
@@ -118,6 +131,7 @@ def test_group_config__dev_values__pass_the_preflight(monkeypatch):
     stack.hooks["before_launch"][0]._environ = {}
     with mock_aws():  # an account without dms-vpc-role: dev's "true" is right there
         stack.hooks["before_launch"][0]._iam = boto3.client("iam")
+        stack.hooks["before_launch"][0]._lambda = DefaultLambdaQuota()
         assert stack.hooks["before_launch"][0].run() is None
 
 
@@ -137,6 +151,7 @@ def test_nested_parent__preflight__the_environments_own_and_its_vpc_no_overlap_w
     assert kinds(stack)["before_launch"] == ["Preflight", "ChangeControl"] and hook.argument["environment"] == env
     hook._environ = {}
     hook._iam = NoDmsRole()  # an account without dms-vpc-role: "true" is right there
+    hook._lambda = DefaultLambdaQuota()
     if env == "dev":
         assert hook.run() is None  # dev's vpc_cidr is compared with prod's only, not with its own parent's
     else:

@@ -23,6 +23,7 @@ MODULES = (
     "cfn_limits",
     "cloudformation_change_sets",
     "awslambda",
+    "lambda_concurrency",
     "ec2",
     "rds",
     "database_endpoints",
