@@ -141,8 +141,15 @@ def test_function__role__its_own(function):
 
 
 # ---------------------------------------------------------------- function
-def test_function__concurrency__one_run_at_a_time(function):
-    assert function["ReservedConcurrentExecutions"] == 1
+def test_function__concurrency__one_run_at_a_time_unless_the_account_has_no_room(function, automation):
+    # 1 by default and in both environments' configs; 0 (none) only where the preflight finds the account's quota
+    # leaves no room (AWS keeps 100 unreserved: docs/aws-constraints.md).
+    assert function["ReservedConcurrentExecutions"] == {"Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"},
+                                                                   {"Ref": "AWS::NoValue"}]}
+    parameter = automation["Parameters"]["ReservedConcurrency"]
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (1, 0, 1)
+    for env in ("dev", "prod"):
+        assert str(environments.group_config(policy.ROOT, env)["shifter_reserved_concurrency"]) == "1"
 
 
 def test_function__runtime__python312_x86_64_matching_the_zip(function):

@@ -117,7 +117,8 @@ def test_function__environment_encryption__ops_key(resources):
 
 
 def test_function__concurrency__reserved_and_small(resources):
-    assert 1 <= resources["SsmParameterFunction"]["Properties"]["ReservedConcurrentExecutions"] <= 5
+    assert resources["SsmParameterFunction"]["Properties"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
 
 
 def test_function__code__the_hashed_package_in_the_artifact_bucket(parameters, resources):
