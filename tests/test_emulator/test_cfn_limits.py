@@ -188,3 +188,28 @@ def test_create_stack__by_url__larger_than_inline_accepted_over_one_megabyte_ref
     assert error["Message"] == "Template may not exceed 1000000 bytes in size."
     assert name not in stack_names(cfn)
     assert stacks._wait(created)["StackStatus"] == "CREATE_COMPLETE"
+
+
+def nested_parent(url: str, key: str) -> dict:
+    return {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": f"{url}/{key}"}}}}
+
+
+def test_nested_child__over_a_quota__the_parent_fails_naming_it_on_create_and_on_update(emulator, stacks, template_bucket):
+    """A child read by TemplateURL is a template like any other: AWS applies the same quotas to it (moto: none)."""
+    s3 = emulator.client("s3")
+    s3.put_object(Bucket=template_bucket, Key="ok.json", Body=counted("Resources", 2).encode())
+    s3.put_object(Bucket=template_bucket, Key="many.json", Body=counted("Resources", 501).encode())
+    s3.put_object(Bucket=template_bucket, Key="huge.json", Body=template_of_size(cfn_limits.URL_BODY_MAX_BYTES + 1).encode())
+    url = f"{emulator.url}/{template_bucket}"
+    name = f"t-{uuid.uuid4().hex[:8]}"
+
+    stacks.create(nested_parent(url, "many.json"), name=name, expect="ROLLBACK_COMPLETE")
+    reasons = " ".join(stacks.failure_reasons(name))
+    assert "Number of resources, 501, is greater than maximum allowed, 500" in reasons, reasons
+
+    updated = f"{name}-u"
+    stacks.create(nested_parent(url, "ok.json"), name=updated)
+    # AWS rolls the parent back (UPDATE_ROLLBACK_COMPLETE); the emulator does not roll updates back (cfn_lifecycle).
+    stacks.update(updated, nested_parent(url, "huge.json"), expect="UPDATE_ROLLBACK_FAILED")
+    reasons = " ".join(stacks.failure_reasons(updated))
+    assert "Template may not exceed 1000000 bytes in size." in reasons, reasons

@@ -34,6 +34,11 @@ class CustomResourceFailed(Exception):
     """A custom resource provider answered FAILED (or never answered)."""
 
 
+class ResourceRefused(Exception):
+    """AWS accepted the stack request but refuses this resource (a nested stack's child template over a
+    quota): the resource fails with the reason, not the request, and it is no emulator bug."""
+
+
 #: What a resource delete may raise for a reason of the services (a dependency still in
 #: place, a provider's FAILED): retried in another order, then reported.
 DELETE_RETRIED: tuple[type[Exception], ...] = (*MOTO_ERRORS, CustomResourceFailed)
@@ -41,7 +46,7 @@ DELETE_RETRIED: tuple[type[Exception], ...] = (*MOTO_ERRORS, CustomResourceFaile
 
 def is_bug(exc: BaseException) -> bool:
     """Not an answer of a service or a provider: the emulator's log gets the traceback."""
-    return not isinstance(exc, (*MOTO_ERRORS, CustomResourceFailed))
+    return not isinstance(exc, (*MOTO_ERRORS, CustomResourceFailed, ResourceRefused))
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -11,9 +11,10 @@ by AWS. The messages are AWS's own (the ValidationError texts CloudFormation ret
 prints here what it would print on AWS.
 
 Checked on CreateStack, UpdateStack, CreateChangeSet, ValidateTemplate and GetTemplateSummary,
-before the request does anything. Not here: a nested stack's child template (its ``TemplateURL``
-read by the parent's ``AWS::CloudFormation::Stack``); ``tests/test_templates/test_cfn_limits.py``
-holds every child template of ours to the same limits.
+before the request does anything, and on a nested stack's child template (its ``TemplateURL`` read
+by the parent's ``AWS::CloudFormation::Stack``: cfn_nested_stacks.py), which fails that resource and
+so the parent; ``tests/test_templates/test_cfn_limits.py`` also holds every child template of ours
+to the same limits.
 
 Standard library only at import time (the project venv imports ``problem`` and the numbers).
 """

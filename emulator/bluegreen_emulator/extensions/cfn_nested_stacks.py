@@ -60,7 +60,7 @@ def _nested_parameters(properties: dict[str, Any]) -> dict[str, str]:
 def _stack_create_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
     backend = cloudformation_backends[account_id][region_name]
     properties = cloudformation_json["Properties"]
-    body = cfn_utils.get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id, partition="aws")
+    body = _child_template(properties["TemplateURL"], account_id)
     parent = stack_for(account_id, region_name, kwargs.get("StackId", ""))
     child = backend.create_stack(
         name=resource_name,
@@ -78,9 +78,22 @@ def _stack_create_from_cfn(cls, resource_name, cloudformation_json, account_id, 
 def _stack_update_from_cfn(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
     backend = cloudformation_backends[account_id][region_name]
     properties = cloudformation_json["Properties"]
-    body = cfn_utils.get_stack_from_s3_url(properties["TemplateURL"], account_id=account_id, partition="aws")
+    body = _child_template(properties["TemplateURL"], account_id)
     params = [{"ParameterKey": k, "ParameterValue": v} for k, v in _nested_parameters(properties).items()]
     return backend.update_stack(name=original_resource.stack_id, template=body, role_arn=None, parameters=params, tags=None)
+
+
+def _child_template(template_url: str, account_id: str) -> str:
+    """The child's template, refused as AWS refuses it: a template read by TemplateURL has the same quotas
+    (1 MB, 500 resources, ...: cfn_limits) whether a request or a parent's AWS::CloudFormation::Stack names it."""
+    from ._cfn import ResourceRefused
+    from .cfn_limits import problem
+
+    body = cfn_utils.get_stack_from_s3_url(template_url, account_id=account_id, partition="aws")
+    found = problem(body, by_url=True)
+    if found:
+        raise ResourceRefused(f"{found} (nested stack template {template_url})")
+    return body
 
 
 def _get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
