@@ -146,6 +146,15 @@ INTERNALS: tuple[Internal, ...] = (
        "GetAccountSettings (the preflight reads the quota) is not implemented"),
     _e(r"moto.awslambda.urls.url_paths[{0}/(?P<api_version>[^/]+)/account-settings/?$]", ADD, "extensions.lambda_concurrency",
        "no route for GetAccountSettings"),
+    _e("moto.backup.models.BackupBackend.start_backup_job", ADD, "extensions.backup_recovery_points", "moto has no backup jobs"),
+    _e("moto.backup.models.BackupBackend.delete_recovery_point", ADD, "extensions.backup_recovery_points", "moto has no recovery points"),
+    _e("moto.backup.models.BackupBackend.delete_backup_vault", WRAP, "extensions.backup_recovery_points",
+       "a vault holding recovery points was deleted (AWS refuses)"),
+    *(_e(f"moto.backup.responses.BackupResponse.{name}", ADD, "extensions.backup_recovery_points", "not implemented")
+      for name in ("start_backup_job", "list_recovery_points_by_backup_vault", "delete_recovery_point")),
+    *(_e(f"moto.backup.urls.url_paths[{route}]", ADD, "extensions.backup_recovery_points", "no route for the recovery-point API")
+      for route in ("{0}/backup-jobs/?$", "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$",
+                    "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/(?P<recoveryPointArn>.+)$")),
     _e("moto.dms.responses.DatabaseMigrationServiceResponse.describe_table_statistics", ADD, "extensions.dms",
        "DescribeTableStatistics (the switchover's guardrail) answered 500: not implemented"),
     *(

@@ -30,6 +30,7 @@ MODULES = (
     "secretsmanager",
     "dms",
     "backup",
+    "backup_recovery_points",
     "cloudwatch",
     "ecs",
     "wafv2",

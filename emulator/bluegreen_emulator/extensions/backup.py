@@ -182,9 +182,9 @@ class BackupVaultResource(BackendResource, CloudFormationModel):
     def remove(self) -> None:
         backend = _backend(self)
         vault = backend.vaults.get(self.physical_id)
+        backend.delete_backup_vault(self.physical_id)  # refused while it holds recovery points (backup_recovery_points)
         if vault is not None:
             backend.tagger.delete_all_tags_for_resource(vault.backup_vault_arn)
-        backend.delete_backup_vault(self.physical_id)
 
     def attribute(self, name: str) -> Any:
         if name == "BackupVaultName":
