@@ -39,3 +39,52 @@ def test_vault__with_a_recovery_point__delete_refused_by_the_api_and_the_stack_t
     backup.delete_recovery_point(BackupVaultName=name, RecoveryPointArn=job["RecoveryPointArn"])
     stacks.delete(deployed)
     assert name not in [v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]]
+
+
+# ----------------------------------------------------------------------------- the dev teardown's hook
+def backup_stack(hook, emptying_allowed: bool, clients: dict):
+    """The backup stack as Sceptre builds it from config/dev/database/backup.yaml, with ``hook``: the stack's own
+    copy of it (Sceptre copies hooks), given the emulator's clients."""
+    from sceptre.stack import Stack
+
+    stack = Stack(name="dev/database/backup", project_code="payments", region="us-east-1",
+                  template_handler_config={"type": "file", "path": "backup.py"}, hooks={"before_delete": [hook]},
+                  stack_group_config={"empty_buckets_on_delete": emptying_allowed})
+    own = stack.hooks["before_delete"][0]
+    own._clients = clients
+    return own
+
+
+def test_hook__dev__recovery_points_deleted_then_the_stack_deletes_prod_refused_nothing_deleted(emulator, stacks):
+    from sceptre.exceptions import ProtectedStackError
+
+    from bluegreen_hooks.empty_backup_vault import EmptyBackupVault
+
+    backup, cfn = emulator.client("backup"), emulator.client("cloudformation")
+    vault = stacks.unique("vault")
+    template = vault_template(vault) | {"Outputs": {"BackupVaultName": {"Value": {"Ref": "Vault"}}}}
+    deployed = stacks.create(template, name="payments-dev-database-backup")
+    for colour in ("blue", "green"):
+        backup.start_backup_job(BackupVaultName=vault, ResourceArn=f"arn:aws:rds:us-east-1:123456789012:cluster:aurora-{colour}-dev-d01",
+                                IamRoleArn="arn:aws:iam::123456789012:role/backup")
+
+    clients = {"backup": backup, "cloudformation": cfn}
+    prod = backup_stack(EmptyBackupVault({"output": "BackupVaultName"}), False, clients)
+    with pytest.raises(ProtectedStackError, match="does not set empty_buckets_on_delete: true"):
+        prod.run()
+    assert len(backup.list_recovery_points_by_backup_vault(BackupVaultName=vault)["RecoveryPoints"]) == 2
+
+    dev = backup_stack(EmptyBackupVault({"output": "BackupVaultName"}), True, clients)
+    assert dev.run() == 2
+    assert backup.list_recovery_points_by_backup_vault(BackupVaultName=vault)["RecoveryPoints"] == []
+    stacks.delete(deployed)
+    assert dev.run() == 0  # a second teardown after the stack is gone: nothing to do, no error
+
+
+def test_hook__registered_and_on_the_dev_backup_stack():
+    from importlib.metadata import entry_points
+    from pathlib import Path
+
+    assert "empty_backup_vault" in {e.name for e in entry_points(group="sceptre.hooks")}
+    config = (Path(__file__).resolve().parents[2] / "config" / "dev" / "database" / "backup.yaml").read_text()
+    assert "- !empty_backup_vault {output: BackupVaultName}" in config
