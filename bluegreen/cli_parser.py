@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     shift = sub.add_parser(
         "shift",
         help="traffic shift: status, start, pause, resume, promote, rollback",
-        description="Run a traffic-shift command in-process with the traffic-shifter Lambda's code and configuration.",
+        description="Show the traffic shift (read here, with the traffic-shifter Lambda's code and configuration) or "
+                    "change it (the Lambda runs the command: it may tick the plan, and a tick may move the database writer).",
     )
     shift.add_argument("command", choices=COMMANDS)
     shift.add_argument("--env", required=True, help="environment: a folder of config/ (dev, prod)")
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser(
         "db",
         help="database writer: status, switchover --to blue|green (docs/db-switchover.md)",
-        description="Show or move the active database writer, guarded; in-process with the traffic-shifter Lambda's configuration.",
+        description="Show or move the active database writer, guarded; run by the traffic-shifter Lambda inside the VPC.",
     )
     db.add_argument("command", choices=DB_COMMANDS)
     db.add_argument("--to", choices=("blue", "green"), help="switchover: the colour that becomes the writer")
