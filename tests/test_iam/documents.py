@@ -250,6 +250,11 @@ def unclassified_policy_properties(templates: Path = TEMPLATES) -> list[str]:
     return out
 
 
+def resolved_policy(template: dict, parameters: dict[str, str], logical: str) -> Any:
+    """The PolicyDocument of ``logical`` as deployed with ``parameters``."""
+    return Resolver(template, parameters, check=False).resolve(template["Resources"][logical]["Properties"]["PolicyDocument"])
+
+
 def parameters_from_environment(template: dict, function: str, env: dict[str, str]) -> dict[str, str]:
     """The template parameters under which ``function`` gets ``env``: each variable's Ref, ``${P}.`` or
     Join of Refs read backwards. Samples fill what the environment does not name (keys, suffix)."""

@@ -34,7 +34,7 @@ def parameters(recorded):
 
 @pytest.fixture(scope="module")
 def policy(parameters):
-    return documents.Resolver(TEMPLATE, parameters, check=False).resolve(TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"])
+    return documents.resolved_policy(TEMPLATE, parameters, POLICY)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ The other direction: every granted action is used, and removing any one denies a
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 
@@ -24,7 +23,7 @@ from bluegreen import local_mariadb
 from bluegreen.emulator_databases import StandIns
 from bluegreen.local_mariadb import ADMIN_PASSWORD, ADMIN_USER
 from tests.conftest import offline_aws, unavailable
-from tests.test_iam import documents, grants
+from tests.test_iam import documents, grants, lambda_run
 from tests.test_iam.lambda_run import Call
 
 sys.path.insert(0, str(documents.ROOT / "lambda_src"))
@@ -60,9 +59,7 @@ def recorded(tmp_path_factory):
             ssm.put_parameter(Name=parameters["DbCaBundleParameterName"], Type="String", Value=databases.ca_pem)
             parameters["SchemaMigrationCodeKey"] = "lambda/schema_migration/" + "0" * 64 + ".zip"
             for client in (sm, ssm):
-                def before(model, params, **_):
-                    calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params), "run"))
-                client.meta.events.register("before-parameter-build", before, unique_id="iam-record")
+                lambda_run.record_client(client, calls, ["run"])
             resolver = documents.Resolver(TEMPLATE, parameters, check=False)
             for body in TEMPLATE["Resources"].values():
                 if body["Type"] != "Custom::SchemaMigration":
@@ -78,7 +75,7 @@ def recorded(tmp_path_factory):
 @pytest.fixture(scope="module")
 def policy(recorded):
     parameters, _ = recorded
-    return documents.Resolver(TEMPLATE, parameters, check=False).resolve(TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"])
+    return documents.resolved_policy(TEMPLATE, parameters, POLICY)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ or named in KNOWN_EXCESS with why, and removing any one denies a call.
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 
@@ -22,8 +21,9 @@ import pytest
 from moto import mock_aws
 
 from ssm_parameter import handler
+from tests import custom_resources
 from tests.conftest import offline_aws
-from tests.test_iam import documents, grants
+from tests.test_iam import documents, grants, lambda_run
 from tests.test_iam.lambda_run import Call
 
 TEMPLATE = json.loads((documents.TEMPLATES / "parameters.json").read_text())
@@ -39,20 +39,9 @@ KNOWN_EXCESS = {
 }
 
 
-def _record(client, calls: list[Call], phase: list[str]) -> None:
-    def before(model, params, **_):
-        calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params), phase[0]))
-    client.meta.events.register("before-parameter-build", before, unique_id="iam-record")
-
-
 def _event(request_type: str, logical: str, properties: dict, physical_id: str | None = None) -> dict:
-    event = {"RequestType": request_type, "RequestId": str(uuid.uuid4()), "LogicalResourceId": logical,
-             "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/payments-dev-operations-parameters/1",
-             "ResponseURL": "http://127.0.0.1:9/unused", "ResourceType": "Custom::SsmParameter",
-             "ResourceProperties": properties}
-    if physical_id:
-        event.update(PhysicalResourceId=physical_id, OldResourceProperties=properties)
-    return event
+    return custom_resources.request(request_type, logical, "Custom::SsmParameter", "payments-dev-operations-parameters/1",
+                                    properties, physical_id, request_id=str(uuid.uuid4()))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +57,7 @@ def recorded():
             resolver = documents.Resolver(TEMPLATE, parameters, check=False)
             ssm = boto3.client("ssm")
             phase = [""]
-            _record(ssm, calls, phase)
+            lambda_run.record_client(ssm, calls, phase)
             for logical, body in TEMPLATE["Resources"].items():
                 if body["Type"] != "Custom::SsmParameter":
                     continue
@@ -87,7 +76,7 @@ def recorded():
 @pytest.fixture(scope="module")
 def policy(recorded):
     parameters, _ = recorded
-    return documents.Resolver(TEMPLATE, parameters, check=False).resolve(TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"])
+    return documents.resolved_policy(TEMPLATE, parameters, POLICY)
 
 
 def implied(parameters: dict[str, str]) -> list[grants.Request]:
