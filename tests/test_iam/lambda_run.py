@@ -92,7 +92,9 @@ def run_shifter(clock: Any, monkeypatch: Any) -> tuple[dict[str, str], list[Call
         config = shifter.config.db
         phase[0] = "db switchover"
         # The real fence's login: the CA bundle and each colour's secret (the SQL connection itself is refused).
-        monkeypatch.setattr(sql_fence, "CA_BUNDLE_FILE", sql_fence.Path(monkeypatch_tmp(monkeypatch)) / "ca.pem")
+        # A fresh execution environment: the bundle is read from SSM (recorded), written under this run's temp dir.
+        monkeypatch.setattr(sql_fence, "_ca_bundle_files", {})
+        monkeypatch.setattr("tempfile.tempdir", monkeypatch_tmp(monkeypatch))
         import pymysql
 
         def refuse(**_: Any) -> None:
