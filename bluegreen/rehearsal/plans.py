@@ -18,7 +18,10 @@ FAULTS: dict[str, dict[str, Any]] = {
     "latency": {"every": {"added_latency_ms": 200}},
     "slow-db": {"every": {"db_delay_ms": 50}},
 }
-SCENARIOS = ("default", "crash", "pause", *FAULTS, "clean", "low-traffic")
+#: The fault matrix's scenarios on the procedure itself (procedure_faults.py runs them, matrix.py judges them).
+PROCEDURE_FAULTS = ("rollback-10", "rollback-50", "finish", "lease-lost", "worker-killed", "drain-timeout",
+                    "replication-broken", "db-cut", "db-restart", "switch-back-50", "operator-race")
+SCENARIOS = ("default", "crash", "pause", *FAULTS, "clean", "low-traffic", *PROCEDURE_FAULTS)
 
 
 @dataclass
@@ -54,7 +57,17 @@ def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dic
     b = max(1, round(bake))
     timing = timing or TimeModel()
     steps: list[dict[str, Any]]
-    if scenario in FAULTS:
+    if scenario == "rollback-10":
+        # The fault comes during the 10 % bake, which outlasts the run.
+        steps = [{"green_weight": 10, "bake_seconds": 3600}, {"green_weight": 50, "bake_seconds": b},
+                 {"green_weight": 100, "bake_seconds": b}]
+    elif scenario == "switch-back-50":
+        # Both switchovers with traffic 50/50; the second one's bake outlasts the run.
+        grace = grace_for(timing)
+        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
+                 {"kind": "db_switchover", "to": "green", "bake_seconds": b, "grace_seconds": grace},
+                 {"kind": "db_switchover", "to": "blue", "bake_seconds": 3600, "grace_seconds": grace}]
+    elif scenario in FAULTS or scenario == "rollback-50":
         # The fault comes during the 50 % bake, which outlasts the run.
         steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": 3600},
                  {"green_weight": 100, "bake_seconds": b}]
@@ -69,4 +82,4 @@ def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dic
     return {"steps": steps, "description": f"rehearsal ({scenario})"}
 
 
-__all__ = ["FAULTS", "SCENARIOS", "Options", "grace_for", "plan_for"]
+__all__ = ["FAULTS", "PROCEDURE_FAULTS", "SCENARIOS", "Options", "grace_for", "plan_for"]
