@@ -126,7 +126,7 @@ def judge(scenario: str, report: Facts) -> dict[str, Any]:
 def line(scenario: str, report: Facts, verdict: dict[str, Any]) -> dict[str, Any]:
     return {"scenario": scenario, "met": verdict["met"], "expected": verdict["expected"], "why_not": verdict["why_not"],
             **{k: report.get(k) for k in (*COUNT, "requests", "acknowledged", "failed_percent", "client_write_gap_s",
-                                          "time_to_recover_s", "p99_recovered", "achieved_rate", "final_writer",
+                                          "time_to_recover_s", "p99_recovered", "not_recovered_within_s", "achieved_rate", "final_writer",
                                           "rolled_back", "final_status", "scenario_error")},
             "targets_missed": [n for n, t in (report.get("targets") or {}).items() if t.get("met") is False]}
 
@@ -138,9 +138,11 @@ HEADER = (f"{'scenario':<19} {'met':<4} {'lost':>4} {'dup':>4} {'cbf':>4} {'fail
 def row(m: dict[str, Any]) -> str:
     def f(v: Any, spec: str = "") -> str:
         return "-" if v is None else format(v, spec)
+    recover = (f"> {m['not_recovered_within_s']:.1f}" if m.get("p99_recovered") is False
+               else f(m.get("time_to_recover_s"), ".1f"))
     text = (f"{m['scenario']:<19} {'yes' if m['met'] else 'NO':<4} {f(m['lost']):>4} {f(m['duplicated']):>4} "
             f"{f(m['charged_but_failed']):>4} {f(m['failed_percent'], '.2f'):>9} {f(m['client_write_gap_s'], '.2f'):>6} "
-            f"{f(m['time_to_recover_s'], '.1f'):>9}  {m['expected']}")
+            f"{recover:>9}  {m['expected']}")
     return text + (f"\n{'':<24}not met: {'; '.join(m['why_not'])}" if m["why_not"] else "")
 
 

@@ -49,6 +49,9 @@ def recovery_points(report: dict[str, Any], events: Sequence[dict[str, Any]], fi
         at = (s["fence_at"] + s["write_pause"]) if s.get("fence_at") else s.get("ended")
         if at:
             points.append({"from": f"unfence ({s.get('via')} to {s.get('to')})", "at": at})
+    recovered = report.get("recovery") or {}
+    if recovered.get("at"):
+        points.append({"from": "the next run's recovery of a dead switchover", "at": recovered["at"]})
     for e in events:
         if e.get("event") == "fault end":
             points.append({"from": f"fault end: {e.get('detail')}", "at": e["at"]})
@@ -58,13 +61,15 @@ def recovery_points(report: dict[str, Any], events: Sequence[dict[str, Any]], fi
 
 
 def measure(points: Sequence[dict[str, Any]], acks: Sequence[tuple[float, float]], until: float) -> dict[str, Any]:
-    """Each point's time to recover, and the worst (None: none measured; "never" is reported as None with
-    recovered False)."""
-    rows = [{**p, "seconds": time_to_recover(acks, p["at"], until)} for p in points]
+    """Each point's time to recover (None: not before the load ended, ``observed_s`` after the point), the
+    worst of them (``time_to_recover_s``; None when one never recovered or there was no point) and whether
+    every one recovered (``p99_recovered``; None without a point)."""
+    rows = [{**p, "seconds": time_to_recover(acks, p["at"], until), "observed_s": round(until - p["at"], 2)} for p in points]
     worst = [r["seconds"] for r in rows]
-    return {"recovery_times": rows,
-            "time_to_recover_s": (max(w for w in worst if w is not None) if any(w is not None for w in worst) else None),
-            "p99_recovered": all(w is not None for w in worst)}
+    recovered = all(w is not None for w in worst) if rows else None
+    return {"recovery_times": rows, "time_to_recover_s": max(worst) if rows and recovered else None,
+            "p99_recovered": recovered,
+            "not_recovered_within_s": min((r["observed_s"] for r in rows if r["seconds"] is None), default=None)}
 
 
 __all__ = ["MIN_SAMPLE", "P99_MS", "measure", "recovery_points", "time_to_recover"]
