@@ -47,8 +47,14 @@ CUT_SECONDS = 5.0
 LAG_SPIKE_SECONDS = 14.0
 
 
-def _warm_up(reh: Rehearsal) -> None:
+def _warm_up(reh: Rehearsal, timeout: float = 60) -> None:
+    """The warm-up counts from the first second of acknowledged load: the client's processes open their
+    connections (a mutual-TLS handshake per merchant) before their schedule starts, which takes seconds on a
+    loaded machine, and a fault before any payment flows would test nothing."""
     reh.marks.phase("warm-up (blue only)", reh.o.say)
+    deadline = time.monotonic() + timeout
+    while reh.load.acknowledged_so_far() < reh.o.rate and time.monotonic() < deadline:
+        time.sleep(0.1)
     time.sleep(reh.o.warmup)
 
 

@@ -36,7 +36,7 @@ def test_recovery_points__unfences_fault_ends_and_the_rollback():
     events = [{"event": "fault end", "at": 30.0, "detail": "database back"}, {"event": "phase", "at": 5.0}]
     points = recovery_points(report, events, first_blue=20.0)
     assert [p["at"] for p in points] == [11.5, 20.0, 30.0]
-    got = measure(points, [(t / 10, 5.0) for t in range(0, 400)], until=40.0)
+    got = measure(points, [(t / 10, 5.0) for t in range(400)], until=40.0)
     assert got["p99_recovered"] and got["time_to_recover_s"] is not None
 
 
