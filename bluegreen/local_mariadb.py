@@ -183,8 +183,11 @@ class MariaDB:
             self.base = Path(tempfile.mkdtemp(prefix=f"mariadb-{self.name}-"))
         data = self.base / "data"
         user = ["--user=root"] if os.geteuid() == 0 else []
+        # Its own temporary folder: servers of other checkouts on this machine share /tmp, and two whose
+        # process ids match there name their temporary tables alike (install-db failed on one's delete).
+        tmp = f"--tmpdir={self.base}"
         init = subprocess.run([install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                               "--skip-test-db", *user], capture_output=True, text=True, timeout=180)
+                               "--skip-test-db", *user, tmp], capture_output=True, text=True, timeout=180)
         if init.returncode != 0:
             raise MariaDBError(f"mariadb-install-db failed for {self.name}: {(init.stderr or init.stdout)[-1500:]}")
         log = ([f"--log-bin={self.base / 'binlog'}", f"--relay-log={self.base / 'relay'}", *REPLICATION_ARGS]
@@ -192,7 +195,7 @@ class MariaDB:
         args = [server, "--no-defaults", f"--datadir={data}", f"--socket={self.socket_path}", f"--port={self.port}",
                 "--bind-address=127.0.0.1", "--skip-name-resolve", f"--pid-file={self.base / 'mysqld.pid'}",
                 f"--server-id={self.server_id}", *log, "--max-connections=800", "--innodb-buffer-pool-size=64M",
-                "--innodb-flush-log-at-trx-commit=2", *user, *self.extra_args]
+                "--innodb-flush-log-at-trx-commit=2", tmp, *user, *self.extra_args]
         self._err = open(self.base / "err.log", "w")
         # Own process group: a Ctrl-C to the rehearsal is handled by it (it stops the server cleanly),
         # and stop() can end everything the server started.
