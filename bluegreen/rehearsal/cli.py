@@ -291,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     # A kill (SIGTERM) stops everything the rehearsal started, as a Ctrl-C does; SIGUSR1 prints every
     # thread's stack to stderr (a run that seems stuck says where, and goes on).
     previous = signal.signal(signal.SIGTERM, _interrupted)
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    if sys.__stderr__ is not None:  # the process's own stderr (a replaced sys.stderr, e.g. pytest's, has no fileno)
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     finally:
