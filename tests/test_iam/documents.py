@@ -143,6 +143,8 @@ class Resolver:
             "AWS::SNS::Topic": lambda: ARN % ("sns", name),
             "AWS::SQS::Queue": lambda: f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{name}",
             "AWS::IAM::ManagedPolicy": lambda: f"arn:aws:iam::{ACCOUNT}:policy/{name}",
+            # Ref of a secret is its ARN: the name and the six random characters Secrets Manager appends.
+            "AWS::SecretsManager::Secret": lambda: ARN % ("secretsmanager", f"secret:{name}-AbCdEf"),
         }.get(rtype, lambda: name)()
 
     def get_att(self, logical: str, attribute: str) -> str:
