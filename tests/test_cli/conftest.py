@@ -7,7 +7,6 @@ import io
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,16 +49,6 @@ class Run:
         self.code, self.out, self.err = code, out, err
 
 
-@dataclass
-class Context:
-    """What the Lambda runtime passes the handler (Powertools reads these)."""
-
-    function_name: str
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = ""
-    aws_request_id: str = "cli-test"
-
-
 def invoke_in_process(session, function: str, payload: bytes, tail: bool) -> dict:
     """``lambda.invoke`` as the Lambda service answers it, with the deployed function's handler run here (moto
     cannot run a function without Docker): the function's own environment variables, its answer serialised
@@ -80,8 +69,9 @@ def invoke_in_process(session, function: str, payload: bytes, tail: bool) -> dic
         os.environ.update(variables)
         handler.reset_shifter()
         stream.setStream(log)
+        context = world_module.LambdaContext(function, invoked_function_arn=config["FunctionArn"], aws_request_id="cli-test")
         try:
-            body = json.dumps(handler.lambda_handler(json.loads(payload), Context(function, invoked_function_arn=config["FunctionArn"])))
+            body = json.dumps(handler.lambda_handler(json.loads(payload), context))
         except Exception as err:  # noqa: BLE001 - the Lambda service turns any exception into FunctionError
             body, error = json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)}), "Unhandled"
     finally:

@@ -4,7 +4,7 @@ import pytest
 from moto import mock_aws
 
 from tests.conftest import offline_aws
-from traffic_shifter import Shifter
+from traffic_shifter import Shifter, handler
 
 from .world import FakeClock, World, build_world, enable_composite_alarms, shifter_clients, speed_up_sns
 
@@ -46,3 +46,13 @@ def running(world, shifter, clock):
     world.notifications()
     world.calls.clear()
     return shifter
+
+
+@pytest.fixture
+def lambda_env(world, monkeypatch):
+    """The function's environment as deployed, and a cold start before and after the test."""
+    for key, value in world.env.items():
+        monkeypatch.setenv(key, value)
+    handler.reset_shifter()
+    yield world.env
+    handler.reset_shifter()

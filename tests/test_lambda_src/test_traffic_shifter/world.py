@@ -342,3 +342,20 @@ def deploy_function(world: World) -> None:
         Code={"ZipFile": buf.getvalue()},
         Environment={"Variables": world.env},
     )
+
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes the handler (Powertools reads these)."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = ""
+    aws_request_id: str = "req-1"
+
+
+def lambda_context(suffix: str = "dev-d01") -> LambdaContext:
+    """The context of the traffic-shifter function deployed in one environment (``dev-d01``, ``prod-p01``)."""
+    name = f"lambda-traffic-shifter-{suffix}"
+    return LambdaContext(name, invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
