@@ -28,9 +28,6 @@ from tests.test_iam.lambda_run import Call
 
 TEMPLATE = json.loads((documents.TEMPLATES / "parameters.json").read_text())
 POLICY, LOG_GROUP = "SsmParameterPolicy", "SsmParameterLogGroup"
-#: What AWS Lambda needs of a function's role to attach it to a VPC (AWSLambdaVPCAccessExecutionRole).
-VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
 #: Granted, never called, each with why (the test fails when the set changes either way).
 KNOWN_EXCESS = {
     ("EncryptSecureStringsWithOpsKey", "kms:GenerateDataKey"):
@@ -83,9 +80,7 @@ def implied(parameters: dict[str, str]) -> list[grants.Request]:
     """The runtime's use of the role (from the template, not the code): its log, the VPC attach."""
     log_group = documents.Resolver(TEMPLATE, parameters, check=False).resolve(
         TEMPLATE["Resources"][LOG_GROUP]["Properties"]["LogGroupName"])
-    stream = grants._arn("logs", f"log-group:{log_group}:log-stream:2026/01/01/[$LATEST]x")
-    return ([grants.Request(a, (stream,), why="runtime log") for a in ("logs:CreateLogStream", "logs:PutLogEvents")]
-            + [grants.Request(a, ("*",), why="VPC attach") for a in VPC_ACTIONS])
+    return grants.runtime_use(log_group)
 
 
 @pytest.fixture(scope="module")
@@ -106,14 +101,12 @@ def test_run__every_request_type__calls_each_ssm_operation_of_the_handler(record
 
 
 def test_role__every_call_of_the_code__granted_on_its_resource(requests, policy):
-    denied = sorted({f"{r.action} on {', '.join(r.resources)} {r.ctx() or ''} ({r.why})"
-                     for r in requests if not grants.allows(policy, r).allowed})
+    denied = grants.denied(policy, requests)
     assert denied == [], "\n".join(denied)
 
 
 def test_role__every_granted_action__used_by_the_run_or_known_excess(requests, policy):
-    used = {(sid, r.action) for r in requests for sid in grants.allows(policy, r).statements}
-    assert set(grants.granted_actions(policy)) - used == set(KNOWN_EXCESS)
+    assert grants.unused(policy, requests) == set(KNOWN_EXCESS)
 
 
 def test_role__a_parameter_outside_the_environments_prefix__denied(policy, recorded):
@@ -129,5 +122,4 @@ GRANTED = grants.granted_pairs(TEMPLATE["Resources"][POLICY]["Properties"]["Poli
 
 @pytest.mark.parametrize("sid,action", GRANTED, ids=[f"{s}-{a}" for s, a in GRANTED])
 def test_role__any_one_action_removed__some_call_of_the_run_is_denied(requests, policy, sid, action):
-    reduced = grants.without_action(policy, sid, action)
-    assert [r.action for r in requests if not grants.allows(reduced, r).allowed][:1] == [action]
+    assert grants.first_denied_without(policy, requests, sid, action) == [action]
