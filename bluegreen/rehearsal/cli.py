@@ -126,6 +126,7 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
         report.update(recovery_time.measure(recovery_time.recovery_points(report, reh.marks.events, first_blue),
                                             acks, report["ended_at"]))
         report["final_writer"] = reh.writer
+        report.update(reh.overload)  # the overload scenario's figures (overload.py)
         report["time_model"] = o.timing.as_dict()
         report["alarms"] = rp.alarm_summary(reh.defs)
         report["alarm_changes"] = reh.monitor.changes
@@ -240,6 +241,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ca-file", default="", help="with --url: CA bundle of the server's certificate (default: the system's)")
     p.add_argument("--signing-key", action="append", default=[], metavar="KID=KEY",
                    help="with --url: a published public key answers are verified with (docs/payment-service.md); repeat")
+    p.add_argument("--capacity", type=float, default=None,
+                   help="the stack's measured capacity, payments/s (payment-api bench, app/bench/wrk_capacity.py): "
+                        "the overload scenario runs at twice it for 30 s")
     p.add_argument("--port", type=int, default=None, help="the load balancer's port (default: a free one)")
     p.add_argument("--keep", action="store_true", help="leave every server running; report.json has url, databases, stop_command")
     p.add_argument("--delays", choices=PROFILES, default="none",
@@ -347,7 +351,7 @@ def _main(argv: list[str]) -> int:
                                    ecs_restart=args.ecs_restart)
                 return Options(scenario=scenario, rate=args.rate, bake=bake, timing=timing,
                                alarm_parameters=alarm_parameters, port=args.port, keep=args.keep, say=say,
-                               delays=args.delays, delay_overrides=overrides)
+                               delays=args.delays, delay_overrides=overrides, capacity=args.capacity)
 
             if args.matrix:
                 return run_matrix(args, options, out)

@@ -107,11 +107,16 @@ EXPECTED: dict[str, Expected] = {
                                _all(_completed, _switched(2), _is("final_writer", "blue"), _is("rolled_back", False))),
     "operator-race": Expected("exactly one of the two moves the writer to green; the other finds it moved or is refused",
                               _all(_completed, _switched(1), _is("final_writer", "green"), _is("rolled_back", False))),
+    "overload": Expected("twice the capacity for 30 s: the excess refused (503), the rest served, back by itself; "
+                         "nothing switches",
+                         _all(_completed, _switched(0), _is("final_writer", "blue"), _is("rolled_back", False),
+                              _is("overload_retried_unacknowledged", 0))),
 }
 #: What the count must show in every scenario.
 COUNT = ("lost", "duplicated", "charged_but_failed")
 #: ``--matrix`` without ``--scenarios``: every scenario but the long-running hold (low-traffic needs its own rate).
-DEFAULT_MATRIX = tuple(s for s in SCENARIOS if s in EXPECTED and s != "low-traffic")
+#: Nor the overload, which needs --capacity.
+DEFAULT_MATRIX = tuple(s for s in SCENARIOS if s in EXPECTED and s not in ("low-traffic", "overload"))
 
 
 def judge(scenario: str, report: Facts) -> dict[str, Any]:

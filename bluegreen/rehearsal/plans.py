@@ -20,7 +20,7 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 #: The fault matrix's scenarios on the procedure itself (procedure_faults.py runs them, matrix.py judges them).
 PROCEDURE_FAULTS = ("rollback-10", "rollback-50", "finish", "lease-lost", "worker-killed", "drain-timeout",
-                    "replication-broken", "db-cut", "db-restart", "switch-back-50", "operator-race")
+                    "replication-broken", "db-cut", "db-restart", "switch-back-50", "operator-race", "overload")
 SCENARIOS = ("default", "crash", "pause", *FAULTS, "clean", "low-traffic", *PROCEDURE_FAULTS)
 
 
@@ -42,6 +42,8 @@ class Options:
     #: The delay profile of the shifter's processes (delays.py: none | aws) and overrides of single values.
     delays: str = "none"
     delay_overrides: dict[str, float] = field(default_factory=dict)
+    #: The stack's measured capacity (payments/s): the overload scenario runs at twice it (overload.py).
+    capacity: float | None = None
 
 
 

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import overload
 from .adapters import HAProxyWriterName
 from .lambda_process import worker_command
 from .plans import FAULTS
@@ -305,6 +306,7 @@ RUNS = {
     "db-restart": db_restart,
     "switch-back-50": switch_back_50,
     "operator-race": operator_race,
+    "overload": lambda reh: overload.run(reh),
 }
 def writer_now(reh: Rehearsal) -> str:
     return HAProxyWriterName(reh.world.haproxy()).writer_colour()

@@ -97,6 +97,8 @@ class Rehearsal:
                            metrics_namespace=namespace)
         self.restarts: list[dict[str, Any]] = []
         self.hold_reasons: list[str] = []
+        #: The overload scenario's figures (overload.py), merged into the report.
+        self.overload: dict[str, Any] = {}
         # Set by start() and start_load() (the Parts above hand them over once they exist).
         self._world: World | None = None
         self._monitor: AlarmMonitor | None = None

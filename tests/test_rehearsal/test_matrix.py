@@ -75,3 +75,18 @@ def test_matrix__a_short_subset_meets_its_expectations_and_counts_nothing_lost(t
     assert code == 0
     assert (tmp_path / "matrix.png").stat().st_size > 0
     assert "scenario" in capsys.readouterr().out
+
+
+def test_overload_figures__refused_and_accepted_inside_the_burst_and_retried_payments():
+    from bluegreen.rehearsal.loadgen import Attempt, Outcome
+    from bluegreen.rehearsal.overload import figures
+
+    attempts = [Attempt(10.0 + i / 100, 503, 0.004) for i in range(100)] + [Attempt(11.0, 201, 0.8), Attempt(11.5, None, 2.0),
+                                                                          Attempt(50.0, 503, 9.0)]  # after the burst
+    retried = Outcome(key="a", due=12.0)
+    retried.attempts = 3
+    got = figures([retried], attempts, start=10.0, fall=40.0)
+    assert (got["overload_refused"], got["overload_accepted"], got["overload_no_answer"]) == (100, 1, 1)
+    assert got["overload_refused_p99_ms"] == 4.0 and got["overload_accepted_p99_ms"] == 800.0
+    # Retried and never acknowledged: the target that fails.
+    assert (got["overload_retried"], got["overload_retried_unacknowledged"]) == (1, 1)
