@@ -64,11 +64,12 @@ def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dic
         steps = [{"green_weight": 10, "bake_seconds": 3600}, {"green_weight": 50, "bake_seconds": b},
                  {"green_weight": 100, "bake_seconds": b}]
     elif scenario == "switch-back-50":
-        # Both switchovers with traffic 50/50; the second one's bake outlasts the run.
+        # Both switchovers with traffic 50/50; the second one's bake outlasts the run (a plan ends at 100 %).
         grace = grace_for(timing)
         steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
                  {"kind": "db_switchover", "to": "green", "bake_seconds": b, "grace_seconds": grace},
-                 {"kind": "db_switchover", "to": "blue", "bake_seconds": 3600, "grace_seconds": grace}]
+                 {"kind": "db_switchover", "to": "blue", "bake_seconds": 3600, "grace_seconds": grace},
+                 {"green_weight": 100, "bake_seconds": b}]
     elif scenario in FAULTS or scenario == "rollback-50":
         # The fault comes during the 50 % bake, which outlasts the run.
         steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": 3600},
