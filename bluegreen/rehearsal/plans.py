@@ -79,9 +79,17 @@ def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dic
                  {"green_weight": 100, "bake_seconds": b}]
     else:
         # The last step's bake outlasts the run: the fault comes during it, while the shift still runs.
+        grace = grace_for(timing)
+        if scenario == "worker-killed":
+            # A run that dies inside the step is recovered by a later one (the lease, a tick) and the step runs
+            # again once its claim lapses (the switchover's budget): the grace covers that, as docs/rehearsal.md
+            # advises for AWS (the budget plus three alarm periods).
+            from .world import db_config
+
+            grace += math.ceil(db_config().budget_seconds)
         steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
                  {"green_weight": 100, "bake_seconds": b},
-                 {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace_for(timing)}]
+                 {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace}]
     return {"steps": steps, "description": f"rehearsal ({scenario})"}
 
 
