@@ -36,29 +36,27 @@ def emit(doc: dict[str, Any]) -> None:
     RESULTS.flush()
 
 
-def die_after(step: str | None):
+def signal_after(step: str | None, signum: int, said: str):
+    """An after-action hook that records ``said`` and sends this process ``signum`` once the step named
+    ``step`` is done (None: no hook)."""
     if not step:
         return None
 
     def after(name: str) -> None:
         # ``fence`` names "fence old writer" (db/journal.py's action names, by their first word).
         if name == step or name.split()[0] == step:
-            emit({"killed_after": name, "at": time.time()})
-            os.kill(os.getpid(), signal.SIGKILL)
+            emit({said: name, "at": time.time()})
+            os.kill(os.getpid(), signum)
 
     return after
+
+
+def die_after(step: str | None):
+    return signal_after(step, signal.SIGKILL, "killed_after")
 
 
 def stop_after(step: str | None):
-    if not step:
-        return None
-
-    def after(name: str) -> None:
-        if name == step or name.split()[0] == step:
-            emit({"stopped_after": name, "at": time.time()})
-            os.kill(os.getpid(), signal.SIGSTOP)
-
-    return after
+    return signal_after(step, signal.SIGSTOP, "stopped_after")
 
 
 def lambda_loop(world: World, step: str | None) -> int:
