@@ -19,9 +19,9 @@ ENVS = ("dev", "prod")
 
 def sceptre_stacks(env: str) -> dict:
     """Sceptre's stacks of ``env`` by short name (``network`` of ``dev/networking/network``), read by
-    Sceptre's config reader."""
+    Sceptre's config reader; what `sceptre launch` skips (obsolete: the data-centre leg where it is off) is not one."""
     plan = SceptrePlan(SceptreContext(project_path=str(ROOT), command_path=env))
-    return {stack.name.rsplit("/", 1)[-1]: stack for stack in plan.graph}
+    return {stack.name.rsplit("/", 1)[-1]: stack for stack in plan.graph if not (stack.ignore or stack.obsolete)}
 
 
 def config_file(root: Path, env: str, name: str) -> Path:
