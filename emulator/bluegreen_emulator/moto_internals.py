@@ -139,6 +139,16 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.dms.models.DatabaseMigrationServiceBackend.create_replication_subnet_group", WRAP, "extensions.dms",
        "a replication subnet group was created without the dms-vpc-role AWS requires first"),
     *(
+        _e(f"moto.dms.models.DatabaseMigrationServiceBackend.{name}", ADD, "extensions.dms_certificates",
+           "moto has no DMS certificates: an endpoint's verify-full named a CA nobody imported")
+        for name in ("import_certificate", "delete_certificate")
+    ),
+    *(
+        _e(f"moto.dms.responses.DatabaseMigrationServiceResponse.{name}", ADD, "extensions.dms_certificates",
+           "moto answers no DMS certificate API (ImportCertificate, DescribeCertificates, DeleteCertificate)")
+        for name in ("import_certificate", "describe_certificates", "delete_certificate")
+    ),
+    *(
         _e(f"moto.backup.{where}.{name}", ADD, "extensions.backup", "moto has no Create/Get/List/DeleteBackupSelection API")
         for where in ("models.BackupBackend", "responses.BackupResponse")
         for name in ("create_backup_selection", "get_backup_selection", "list_backup_selections", "delete_backup_selection")
