@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
 
 from bluegreen import cli
 from tests.conftest import offline_aws
@@ -34,10 +33,7 @@ def aws_credentials(monkeypatch):
 @pytest.fixture
 def world(aws_credentials, monkeypatch):
     """The dev deployment in moto, with the traffic-shifter function the CLI reads its environment from."""
-    world_module.enable_composite_alarms(monkeypatch)
-    world_module.speed_up_sns(monkeypatch)
-    with mock_aws():
-        world = world_module.build_world()
+    with world_module.moto_world(monkeypatch) as world:
         world_module.deploy_function(world)
         yield world
 
