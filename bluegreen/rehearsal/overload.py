@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .haproxy import COLOURS
@@ -71,9 +72,8 @@ def figures(outcomes: list[Any], attempts: list[Any], start: float, fall: float)
             "overload_retried_unacknowledged": sum(1 for o in retried if not o.acknowledged)}
 
 
-def run(reh: Rehearsal) -> None:
-    from .procedure_faults import _warm_up
-
+def run(reh: Rehearsal, warm_up: Callable[[Rehearsal], None]) -> None:
+    """``warm_up``: the procedure scenarios' (procedure_faults.py, which runs this one)."""
     o = reh.o
     capacity = o.capacity
     if not capacity:
@@ -82,7 +82,7 @@ def run(reh: Rehearsal) -> None:
     extra = 2 * capacity - o.rate
     if extra <= 0:
         raise RuntimeError(f"--rate {o.rate:g} is already at least twice --capacity {capacity:g}: nothing to add")
-    _warm_up(reh)
+    warm_up(reh)
     reh.marks.phase(f"overload: {2 * capacity:g} payments/s for {BURST_SECONDS:g} s", o.say)
     with HealthWatch(reh) as health:
         burst = LoadFleet(reh.world.url, extra, duration=BURST_SECONDS, tls=reh.stack.tls, run_id="burst")

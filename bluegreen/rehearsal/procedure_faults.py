@@ -306,7 +306,7 @@ RUNS = {
     "db-restart": db_restart,
     "switch-back-50": switch_back_50,
     "operator-race": operator_race,
-    "overload": lambda reh: overload.run(reh),
+    "overload": lambda reh: overload.run(reh, _warm_up),
 }
 def writer_now(reh: Rehearsal) -> str:
     return HAProxyWriterName(reh.world.haproxy()).writer_colour()

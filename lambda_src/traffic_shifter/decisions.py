@@ -113,18 +113,12 @@ def alarm_grace(state: ShiftState, plan: Plan | None, now: float) -> str:
     a grace (Step.grace_seconds, e.g. a db_switchover's ``grace_seconds``: its write pause stalls both
     colours alike and shows on green's latency alarm, and a rollback would not move the writer back
     anyway) and it has not passed since the step began. Once the grace is over, an alarm rolls back.
-    A step being applied (an advance claimed, not yet committed: its switchover runs, or its run died inside
-    it and a later one recovers it) counts as begun at its claim: the state still names the step before."""
-    if plan is None:
-        return ""
-    pending = state.pending or {}
-    applying, claimed_at = pending.get("apply_step"), from_iso(pending.get("at"))
-    if pending.get("action") == "advance" and isinstance(applying, int) and 0 <= applying <= plan.last_index \
-            and claimed_at is not None:
-        index, began = applying, claimed_at
-    elif state.step_started_at is not None and 0 <= state.step_index <= plan.last_index:
-        index, began = state.step_index, state.step_started_at
-    else:
+    A step being applied (an advance claimed, not committed: its switchover runs, or its run died in it) counts
+    as begun at its claim: the state still names the step before."""
+    claim = state.pending or {}
+    index, began = ((claim.get("apply_step"), from_iso(claim.get("at"))) if claim.get("action") == "advance"
+                    else (state.step_index, state.step_started_at))
+    if plan is None or began is None or not isinstance(index, int) or not 0 <= index <= plan.last_index:
         return ""
     step = plan.steps[index]
     grace = step.grace_seconds
