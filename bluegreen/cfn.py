@@ -56,6 +56,9 @@ MARKER_SCHEMA = "bluegreen_ops"
 #: What no generated master password contains: the security stack generates the passwords, the
 #: database stack's rotation keeps to it, so no password is one a connection string cannot carry.
 PASSWORD_EXCLUDED_CHARACTERS = "\"@/\\'`"
+#: How many data-centre networks (group config datacentre_cidrs) the datacentre-link stack routes to:
+#: one parameter each (a template cannot loop over a list); the preflight refuses more.
+DATACENTRE_CIDR_SLOTS = 4
 
 def _identity(description: str, **constraint: Any) -> dict[str, Any]:
     return dict(Type="String", Description=description, **constraint)

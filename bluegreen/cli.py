@@ -16,17 +16,18 @@
     ... add --role operator|auditor|<role ARN> --mfa-serial ARN [--mfa-code 123456] to act as that role,
         before the command (bluegreen --role operator shift status --env prod) or after it
 
-``bluegreen shift`` runs here, in-process, with the very code the traffic-shifter Lambda runs, configured
-by that Lambda's own environment (read with lambda:GetFunctionConfiguration on
-``lambda-traffic-shifter-<env>-<suffix>``), so the ARNs have one source of truth. The state item's
-version check keeps this run and the Lambda's from both acting. boto3 honours AWS_ENDPOINT_URL,
-so the same commands work against the local emulator. ``--role`` assumes the operator's or the
-auditor's role (templates/access.py: ``role-<who>-<env>-<suffix>``, trusted with MFA) or any role ARN
-before anything else, so the command has exactly that role's permissions (an AWS profile with
+``bluegreen shift status`` reads here, in-process, with the very code the traffic-shifter Lambda runs,
+configured by that Lambda's own environment (read with lambda:GetFunctionConfiguration on
+``lambda-traffic-shifter-<env>-<suffix>``), so the ARNs have one source of truth. boto3 honours
+AWS_ENDPOINT_URL, so the same commands work against the local emulator. ``--role`` assumes the operator's
+or the auditor's role (templates/access.py: ``role-<who>-<env>-<suffix>``, trusted with MFA) or any role
+ARN before anything else, so the command has exactly that role's permissions (an AWS profile with
 ``role_arn`` does the same through boto3).
 
-``bluegreen db`` invokes that Lambda with the command, who asks and why, and prints its answer: the
-databases are reachable only from inside the VPC, and the operator holds no database secret.
+Every other ``shift`` command and every ``bluegreen db`` command invokes that Lambda with the command,
+who asks (the caller's STS identity) and why, and prints its answer (bluegreen.cli_invoke): a changing
+shift command may tick the plan, a tick may run or recover the database switchover, and the databases
+are reachable only from inside the VPC, with a secret the operator does not hold.
 
 Exit codes: 0 done, 1 refused or failed (message on stderr, no traceback), 2 usage or unknown env.
 """
@@ -48,6 +49,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bluegreen.cli_format import format_db, format_result, format_status  # noqa: F401 - the command's output; tests read them here
+from bluegreen.cli_invoke import Invoke, InvokeError, invoke_function, lambda_invoke
 from bluegreen.cli_parser import DB_COMMANDS, MFA_SERIAL_VARIABLE, PEOPLE_ROLES, add_role_arguments, build_parser  # noqa: F401 - cli.X for callers
 from bluegreen.environments import (
     Environment,
@@ -81,6 +83,7 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
     db_kind: DbSwitchover | None = None,
+    invoke: Invoke = lambda_invoke,
 ) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -92,7 +95,7 @@ def main(
     args = build_parser().parse_args(argv)
     try:
         run = {"db": run_db, "approve": run_approve, "evidence": run_evidence}.get(args.group, run_shift)
-        result = run(args, session_factory=session_factory, stderr=stderr, db_kind=db_kind)
+        result = run(args, session_factory=session_factory, stderr=stderr, db_kind=db_kind, invoke=invoke)
     except CliError as err:
         return _fail(args, str(err), err.code, stdout, stderr)
     except (ClientError, BotoCoreError) as err:  # a denial names action, resource and principal (aws_failures)
@@ -222,7 +225,7 @@ def require_approval(env: Environment, session: boto3.Session, variables: Mappin
 
 
 def run_evidence(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
-                 db_kind: DbSwitchover | None = None) -> dict[str, Any]:
+                 db_kind: DbSwitchover | None = None, invoke: Invoke = lambda_invoke) -> dict[str, Any]:
     """``bluegreen evidence <change id>`` gathers a pack; ``bluegreen evidence verify <folder>`` checks one."""
     from bluegreen import approvals, evidence
 
@@ -250,11 +253,11 @@ def run_evidence(args: argparse.Namespace, *, session_factory: SessionFactory, s
     collector = caller(session)
     status = None
     if variables.get("WRITER_ZONE_ID"):
-        def status() -> Any:
-            from traffic_shifter import DbSwitchover, ShifterConfig
-            from traffic_shifter.aws import Clients
-
-            return (db_kind or DbSwitchover()).status(Clients(session), ShifterConfig.from_env(variables))
+        def status() -> Any:  # the databases answer only inside the VPC: the function reads them
+            if db_kind is not None:
+                return _run_db_here({"command": "db status", "actor": collector}, variables, session, db_kind, stderr, False)
+            return invoke_function(session, env.traffic_shifter_function, {"command": "db status", "actor": collector},
+                                   invoke=invoke, describe=describe)
     at = approvals.now().isoformat()
     meta = {"change_id": change_id, "environment": env.label, "collected_by": collector, "collected_at": at,
             "function": env.traffic_shifter_function}
@@ -271,7 +274,7 @@ def run_evidence(args: argparse.Namespace, *, session_factory: SessionFactory, s
 
 
 def run_approve(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
-                db_kind: DbSwitchover | None = None) -> dict[str, Any]:
+                db_kind: DbSwitchover | None = None, invoke: Invoke = lambda_invoke) -> dict[str, Any]:
     """``bluegreen approve``: the second operator's approval, as their STS identity, in the state table."""
     from bluegreen import approvals
 
@@ -317,13 +320,8 @@ def _shifter_log(stderr: IO[str], verbose: bool) -> Iterator[None]:
         logger.setLevel(previous[1])
 
 
-#: How long ``bluegreen db`` waits for the function's answer: its whole run (budget + undo = the Lambda's
-#: 300 s timeout) and a margin. boto3's default read timeout (60 s) would give up on a live switchover.
-INVOKE_READ_TIMEOUT_SECONDS = 320
-
-
 def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
-           db_kind: DbSwitchover | None = None) -> dict[str, Any]:
+           db_kind: DbSwitchover | None = None, invoke: Invoke = lambda_invoke) -> dict[str, Any]:
     """``bluegreen db status|switchover``: invokes the traffic-shifter Lambda with the command (the databases
     are reachable only from inside the VPC, and the operator holds no database secret) and returns its
     answer. ``db_kind``: tests run a step kind with a stand-in fence in-process instead."""
@@ -344,34 +342,16 @@ def run_db(args: argparse.Namespace, *, session_factory: SessionFactory, stderr:
     if db_kind is not None:
         result = _run_db_here(event, variables, session, db_kind, stderr, args.verbose)
     else:
-        result = invoke_shifter(session, env, event)
+        result = _invoke(session, env, event, invoke, stderr if args.verbose else None)
     result["environment"] = env.label
     return result
 
 
-def invoke_shifter(session: boto3.Session, env: Environment, event: Mapping[str, Any]) -> dict[str, Any]:
-    """The function's answer to ``event`` (RequestResponse); a refusal or a failed run as a CliError."""
-    from botocore.config import Config
-
-    function = env.traffic_shifter_function
-    client = session.client("lambda", config=Config(read_timeout=INVOKE_READ_TIMEOUT_SECONDS, retries={"max_attempts": 0}))
+def _invoke(session: boto3.Session, env: Environment, event: Mapping[str, Any], invoke: Invoke, log: IO[str] | None) -> dict[str, Any]:
     try:
-        response = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(event).encode())
-    except (ClientError, BotoCoreError) as err:
-        raise CliError(f"{event['command']}: invoking {function} failed: {describe(err)}. If a switchover was running, "
-                       "its journal is kept and the next run continues it: check with bluegreen db status") from err
-    raw = response["Payload"].read()
-    try:
-        answer = json.loads(raw or b"{}")
-    except ValueError:
-        answer = {"errorMessage": raw.decode(errors="replace")[:500]}
-    if response.get("FunctionError"):
-        raise CliError(f"{event['command']}: {function} failed: {answer.get('errorType', '')}: {answer.get('errorMessage', answer)}. "
-                       "A switchover that did not finish keeps its journal; the next run (the minute tick, or this "
-                       "command again) finishes or undoes it: bluegreen db status shows which")
-    if not isinstance(answer, dict) or answer.get("ok") is False:
-        raise CliError(f"{event['command']} refused: {answer.get('error') if isinstance(answer, dict) else answer}")
-    return answer
+        return invoke_function(session, env.traffic_shifter_function, event, invoke=invoke, log=log, describe=describe)
+    except InvokeError as err:
+        raise CliError(str(err)) from err
 
 
 def _run_db_here(event: Mapping[str, Any], variables: Mapping[str, str], session: boto3.Session, kind: DbSwitchover,
@@ -388,28 +368,42 @@ def _run_db_here(event: Mapping[str, Any], variables: Mapping[str, str], session
 
 
 def run_shift(args: argparse.Namespace, *, session_factory: SessionFactory, stderr: IO[str],
-              db_kind: DbSwitchover | None = None) -> dict[str, Any]:
-    # Imported here: the Lambda package's AWS side (boto3 clients, Powertools) loads only for this command.
-    from traffic_shifter import Shifter, ShiftError, StepKinds
-
+              db_kind: DbSwitchover | None = None, invoke: Invoke = lambda_invoke) -> dict[str, Any]:
+    """``bluegreen shift``: ``status`` reads here, with the function's own code and configuration (read only,
+    so the auditor, who may not invoke the function, can run it); every command that changes the shift is
+    sent to the function, because it may tick the plan and a tick may run or recover the database
+    switchover, which only the function can (bluegreen.cli_invoke)."""
     change = change_of(args) if args.command != "status" else None
     env, session, variables = _deployment(args, session_factory)
     identity = caller(session)
-    actor = f"{identity} (cli)"
-    if change and args.command in ("start", "promote"):
-        require_approval(env, session, variables, change[0], args.command, identity)
-    # The state and the notification carry the change id with the reason (the state keeps the last one;
-    # the log and the notifications keep every one).
-    reason = f"{change[0]}: {change[1]}" if change else args.reason
-    with _shifter_log(stderr, args.verbose):
-        try:
-            shifter = Shifter.from_env(variables, session=session, kinds=StepKinds(db_kind) if db_kind else None)
-            result = shifter.run(args.command, actor=actor, reason=reason)
-        except ShiftError as err:
-            raise CliError(describe(err)) from err
+    if args.command == "status":
+        result = _status_here(variables, session, db_kind, stderr, args.verbose)
+    else:
+        if change and args.command in ("start", "promote"):
+            require_approval(env, session, variables, change[0], args.command, identity)
+        # The state and the notification carry the change id with the reason (the state keeps the last one;
+        # the log and the notifications keep every one); "(cli)": the command came through bluegreen.
+        event = {"command": args.command, "actor": f"{identity} (cli)", "caller": identity,
+                 "reason": f"{change[0]}: {change[1]}" if change else args.reason}
+        if change:
+            event["change_id"] = change[0]
+        result = _invoke(session, env, event, invoke, stderr if args.verbose else None)
     result["environment"] = env.label
     result["function"] = env.traffic_shifter_function
     return result
+
+
+def _status_here(variables: Mapping[str, str], session: boto3.Session, db_kind: DbSwitchover | None, stderr: IO[str],
+                 verbose: bool) -> dict[str, Any]:
+    # Imported here: the Lambda package's AWS side (boto3 clients, Powertools) loads only for this command.
+    from traffic_shifter import Shifter, ShiftError, StepKinds
+
+    with _shifter_log(stderr, verbose):
+        try:
+            shifter = Shifter.from_env(variables, session=session, kinds=StepKinds(db_kind) if db_kind else None)
+            return shifter.run("status")
+        except ShiftError as err:
+            raise CliError(describe(err)) from err
 
 
 if __name__ == "__main__":  # pragma: no cover

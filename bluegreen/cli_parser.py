@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from traffic_shifter.decisions import COMMANDS  # pure: neither boto3 clients nor Powertools load with it
 
@@ -12,6 +13,7 @@ DB_COMMANDS = ("status", "switchover")
 #: ``--role`` short names: the people's roles of templates/access.py.
 PEOPLE_ROLES = ("operator", "auditor")
 MFA_SERIAL_VARIABLE = "BLUEGREEN_MFA_SERIAL"
+UNUSED_VERBOSE = "unused; accepted like the other commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,21 +25,19 @@ def build_parser() -> argparse.ArgumentParser:
     shift = sub.add_parser(
         "shift",
         help="traffic shift: status, start, pause, resume, promote, rollback",
-        description="Run a traffic-shift command in-process with the traffic-shifter Lambda's code and configuration.",
+        description="Show the traffic shift (read here, with the traffic-shifter Lambda's code and configuration) or "
+                    "change it (the Lambda runs the command: it may tick the plan, and a tick may move the database writer).",
     )
     shift.add_argument("command", choices=COMMANDS)
     shift.add_argument("--env", required=True, help="environment: a folder of config/ (dev, prod)")
     shift.add_argument("--change-id", help="the change (or incident) number, e.g. CHG-4711: required to change anything")
     shift.add_argument("--reason", default="", help="why, recorded with the state and in the notification: required "
                        "to change anything")
-    shift.add_argument("--json", action="store_true", help="print the result as JSON")
-    shift.add_argument("--verbose", "-v", action="store_true", help="print the decision log (JSON lines) on stderr")
-    shift.add_argument("--project-dir", type=Path, help="project folder holding config/ (default: found from the cwd)")
-    add_role_arguments(shift, given_before=True)
+    add_common_arguments(shift, "print the decision log (JSON lines) on stderr", "-v")
     db = sub.add_parser(
         "db",
         help="database writer: status, switchover --to blue|green (docs/db-switchover.md)",
-        description="Show or move the active database writer, guarded; in-process with the traffic-shifter Lambda's configuration.",
+        description="Show or move the active database writer, guarded; run by the traffic-shifter Lambda inside the VPC.",
     )
     db.add_argument("command", choices=DB_COMMANDS)
     db.add_argument("--to", choices=("blue", "green"), help="switchover: the colour that becomes the writer")
@@ -45,30 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
         ("--env", {"required": True, "help": "environment: a folder of config/ (dev, prod)"}),
         ("--change-id", {"help": "the change number, e.g. CHG-4711: required for the switchover"}),
         ("--reason", {"default": "", "help": "why, recorded in the log: required for the switchover"}),
-        ("--json", {"action": "store_true", "help": "print the result as JSON"}),
-        ("--verbose", {"action": "store_true", "help": "print the switchover log (JSON lines) on stderr"}),
-        ("--project-dir", {"type": Path, "help": "project folder holding config/ (default: found from the cwd)"}),
     ):
         db.add_argument(flag, **kwargs)
-    add_role_arguments(db, given_before=True)
+    add_common_arguments(db, "print the switchover log (JSON lines) on stderr")
     approve = sub.add_parser(
         "approve",
         help="the second operator's approval of a change's start, promote or switchover (prod)",
         description="Record, as your AWS identity, your approval of another operator's start, promote or db "
                     "switchover under a change id; it expires after an hour (bluegreen.approvals).",
     )
-    for flag, kwargs in (
+    approve_arguments: tuple[tuple[str, dict[str, Any]], ...] = (
         ("--env", {"required": True, "help": "environment: a folder of config/ (dev, prod)"}),
         ("--change-id", {"required": True, "help": "the change number, e.g. CHG-4711"}),
         ("--for", {"required": True, "dest": "action", "choices": ("start", "promote", "switchover"),
                        "help": "what the approval allows"}),
         ("--reason", {"required": True, "help": "why you approve, for the audit trail"}),
-        ("--json", {"action": "store_true", "help": "print the result as JSON"}),
-        ("--verbose", {"action": "store_true", "help": "unused; accepted like the other commands"}),
-        ("--project-dir", {"type": Path, "help": "project folder holding config/ (default: found from the cwd)"}),
-    ):
+    )
+    for flag, kwargs in approve_arguments:
         approve.add_argument(flag, **kwargs)
-    add_role_arguments(approve, given_before=True)
+    add_common_arguments(approve, UNUSED_VERBOSE)
     evidence = sub.add_parser(
         "evidence",
         help="one evidence pack per cut-over: bluegreen evidence CHG-4711 --env prod --out DIR; "
@@ -83,15 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
         ("--review", {"type": Path, "help": "gather: the change-set review folder (python -m bluegreen.change_sets)"}),
         ("--attach", {"type": Path, "action": "append", "default": [], "help": "gather: a file to include (scanner or "
                                                                       "test results, the rehearsal report); repeatable"}),
-        ("--json", {"action": "store_true", "help": "print the result as JSON"}),
-        ("--verbose", {"action": "store_true", "help": "unused; accepted like the other commands"}),
-        ("--project-dir", {"type": Path, "help": "project folder holding config/ (default: found from the cwd)"}),
     ):
         evidence.add_argument(flag, **kwargs)
-    add_role_arguments(evidence, given_before=True)
+    add_common_arguments(evidence, UNUSED_VERBOSE)
     # Parsed by the rehearsal's own command line (bluegreen/rehearsal/cli.py); listed here for --help.
     sub.add_parser("rehearse", help="the migration dress rehearsal on this machine (docs/rehearsal.md)", add_help=False)
     return parser
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, verbose_help: str, *verbose_flags: str) -> None:
+    """What every command takes after its own arguments: --json, --verbose, --project-dir and who acts."""
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--verbose", *verbose_flags, action="store_true", help=verbose_help)
+    parser.add_argument("--project-dir", type=Path, help="project folder holding config/ (default: found from the cwd)")
+    add_role_arguments(parser, given_before=True)
 
 
 def add_role_arguments(parser: argparse.ArgumentParser, *, given_before: bool = False) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -90,15 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default="dev", help="the environment whose clusters get a stand-in (default dev)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...] to run with them")
     args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("give the command to run after --, e.g. -- scripts/emulator start")
+    command = local_mariadb.command_after_dashes(parser, args.command, "-- scripts/emulator start")
     try:
         clusters = cluster_identifiers(args.env)
         with StandIns(clusters) as databases:
             ca_file = Path(databases.tls["ca"])
             env = {**os.environ, SETTING: databases.setting, CA_FILE: str(ca_file)}
-            return subprocess.run(command, env=env, check=False).returncode
+            return local_mariadb.run_command(command, env)
     except (local_mariadb.MariaDBError, OSError, ValueError) as err:
         print(f"emulator databases: {err}", file=sys.stderr)
         return 2

@@ -92,7 +92,10 @@ def stacks(root: Path, group: str, variables: Mapping[str, Any] | None = None, *
         raise EnvironmentConfigError(f"{folder}: not valid YAML once Sceptre rendered it: {err}") from err
     except (SceptreException, TypeError) as err:
         raise EnvironmentConfigError(f"{folder}: Sceptre cannot read it: {err}") from err
-    return sorted(plan.graph if dependencies else plan.command_stacks, key=lambda s: s.name)
+    # What `sceptre launch` skips (``ignore``, ``obsolete``: the datacentre stacks where datacentre_link is
+    # "off") is not part of the environment: no parent nests it, no tool looks for it.
+    found = plan.graph if dependencies else plan.command_stacks
+    return sorted((s for s in found if not (s.ignore or s.obsolete)), key=lambda s: s.name)
 
 
 def unresolved_parameters(stack: Any) -> dict[str, Any]:

@@ -8,8 +8,8 @@ edited or left out unnoticed.
 Collected from the deployment (the traffic-shifter Lambda's own configuration names every resource):
 the approvals of the change and the shift state (state table), the weights over time (the SSM
 green-weight parameter's history), the gates' state changes (CloudWatch alarm history), the shifter's
-decisions (its log group), the writer and the switchover journal (``DbSwitchover.status``, as
-``bluegreen db status`` shows them), replication and validation (DMS task status and table
+decisions (its log group), the writer and the switchover journal (``bluegreen db status``'s answer from the
+function, which alone reaches the databases), replication and validation (DMS task status and table
 statistics); from files: the reviewed change sets (``--review``: the folder ``bluegreen.change_sets``
 wrote) and anything ``--attach``-ed (scanner and test results, the rehearsal report). What cannot be
 read is an entry too, saying why -- an absent source is visible, never silently missing.

@@ -183,8 +183,11 @@ class MariaDB:
             self.base = Path(tempfile.mkdtemp(prefix=f"mariadb-{self.name}-"))
         data = self.base / "data"
         user = ["--user=root"] if os.geteuid() == 0 else []
+        # Its own temporary folder: servers of other checkouts on this machine share /tmp, and two whose
+        # process ids match there name their temporary tables alike (install-db failed on one's delete).
+        tmp = f"--tmpdir={self.base}"
         init = subprocess.run([install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                               "--skip-test-db", *user], capture_output=True, text=True, timeout=180)
+                               "--skip-test-db", *user, tmp], capture_output=True, text=True, timeout=180)
         if init.returncode != 0:
             raise MariaDBError(f"mariadb-install-db failed for {self.name}: {(init.stderr or init.stdout)[-1500:]}")
         log = ([f"--log-bin={self.base / 'binlog'}", f"--relay-log={self.base / 'relay'}", *REPLICATION_ARGS]
@@ -192,7 +195,7 @@ class MariaDB:
         args = [server, "--no-defaults", f"--datadir={data}", f"--socket={self.socket_path}", f"--port={self.port}",
                 "--bind-address=127.0.0.1", "--skip-name-resolve", f"--pid-file={self.base / 'mysqld.pid'}",
                 f"--server-id={self.server_id}", *log, "--max-connections=800", "--innodb-buffer-pool-size=64M",
-                "--innodb-flush-log-at-trx-commit=2", *user, *self.extra_args]
+                "--innodb-flush-log-at-trx-commit=2", tmp, *user, *self.extra_args]
         self._err = open(self.base / "err.log", "w")
         # Own process group: a Ctrl-C to the rehearsal is handled by it (it stops the server cleanly),
         # and stop() can end everything the server started.
@@ -293,6 +296,27 @@ class MariaDB:
 
 
 # -- a command with a throw-away server (scripts/payment-api-local) -----------------------------------------
+def command_after_dashes(parser: argparse.ArgumentParser, remainder: list[str], example: str) -> list[str]:
+    """The COMMAND of ``... -- COMMAND [ARG...]`` (argparse.REMAINDER), or the parser's usage error."""
+    command = remainder[1:] if remainder[:1] == ["--"] else remainder
+    if not command:
+        parser.error(f"name the command to run after --, e.g. {example}")
+    return command
+
+
+def run_command(command: list[str], env: dict[str, str]) -> int:
+    """Run ``command`` to its end and return its exit code. SIGTERM ends the command first, so that the
+    caller's servers are stopped (its with block) only once the command has gone."""
+    child = subprocess.Popen(command, env=env)
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        return child.wait()
+    except KeyboardInterrupt:  # the command had the same Ctrl-C (one process group): let it finish
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m bluegreen.local_mariadb [--name N] [--port P] [--keep] -- COMMAND [ARG...]``.
 
@@ -308,22 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="leave the datadir behind")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="after --: the command to run")
     args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("name the command to run after --, e.g. -- mariadb -uroot")
+    command = command_after_dashes(parser, args.command, "-- mariadb -uroot")
     try:
         with MariaDB(args.name, port=args.port, keep=args.keep, binlog=False) as db:
-            env = {**os.environ, "MARIADB_HOST": "127.0.0.1", "MARIADB_PORT": str(db.port), "MARIADB_USER": ADMIN_USER,
-                   "MARIADB_PASSWORD": ADMIN_PASSWORD, "MARIADB_SOCKET": db.socket_path, "MARIADB_DIR": str(db.base)}
-            child = subprocess.Popen(command, env=env)
-            # SIGTERM ends the command first; the server is stopped once it has gone (the with block).
-            previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
-            try:
-                return child.wait()
-            except KeyboardInterrupt:  # the command had the same Ctrl-C (one process group): let it finish
-                return child.wait()
-            finally:
-                signal.signal(signal.SIGTERM, previous)
+            return run_command(command, {
+                **os.environ, "MARIADB_HOST": "127.0.0.1", "MARIADB_PORT": str(db.port), "MARIADB_USER": ADMIN_USER,
+                "MARIADB_PASSWORD": ADMIN_PASSWORD, "MARIADB_SOCKET": db.socket_path, "MARIADB_DIR": str(db.base)})
     except MariaDBError as err:
         print(f"{args.name}: {err}", file=sys.stderr)
         return 1

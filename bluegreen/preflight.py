@@ -15,6 +15,8 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
+from bluegreen import datacentre_preflight
+
 #: The templates' AllowedPattern for EnvironmentSuffix.
 SUFFIX = re.compile(r"^[a-z0-9]{2,8}$")
 #: The VPC prefix lengths templates/network.py accepts.
@@ -247,7 +249,7 @@ def problems(
     def run(check: Callable[[], object]) -> None:
         try:
             check()
-        except PreflightError as err:
+        except (PreflightError, datacentre_preflight.PreflightError) as err:
             found.append(str(err))
 
     run(lambda: check_endpoint(endpoint_url, connect=connect))
@@ -264,6 +266,9 @@ def problems(
     if "client_ca_bundle_key" in values:
         run(lambda: check_client_trust_store(str(values.get("environment")), values.get("client_ca_bundle_key"),
                                              values.get("client_ca_bundle_file"), project_root))
+    if "datacentre_link" in values:
+        for check in datacentre_preflight.checks(values):
+            run(check)
     # Asks AWS: only when everything local is right (a stopped emulator would only add a second error).
     if "dms_create_service_roles" in values and dms_role_tags is not None and not found:
         run(lambda: check_dms_service_roles(str(values.get("environment")), values.get("dms_create_service_roles"),

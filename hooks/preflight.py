@@ -53,7 +53,10 @@ OPTIONAL_KEYS = frozenset({"client_ca_bundle_key", "client_ca_bundle_file",
                            # asked of the account (one IAM GetRole per run): dms-vpc-role and the config agree
                            "dms_create_service_roles",
                            # asked of the account (one Lambda GetAccountSettings per run): AWS would refuse the reservation
-                           *preflight.LAMBDA_RESERVATIONS})
+                           *preflight.LAMBDA_RESERVATIONS,
+                           # the data-centre leg: where datacentre_link is on, no placeholder (bluegreen.datacentre_preflight)
+                           "datacentre_link", "datacentre_db_host", "datacentre_db_port",
+                           "datacentre_vpn_customer_gateway_ip", "datacentre_vpn_bgp_asn", "datacentre_transit_gateway_id"})
 
 
 class PreflightFailedError(SceptreException):

@@ -1,12 +1,12 @@
 """Access stack: the roles people use in the change window, as managed policies.
 
-  * Operator: exactly what ``bluegreen shift`` and ``bluegreen db`` need (status, start, pause,
-    resume, promote, rollback; db status and switchover). ``shift`` runs the traffic shifter's own
-    code in-process, so the operator holds its traffic statements (automation.py traffic_statements,
-    one source) and reads the function's configuration, which the CLI takes its ARNs from. ``db``
-    invokes the function (lambda:InvokeFunction): the switchover runs inside the VPC as the function's
-    role, and the operator holds no database secret, no DMS or RDS grant, no network path to a
-    database. Nothing of the Lambda runtime (log writes, network interfaces, dead letters).
+  * Operator: what ``bluegreen shift`` and ``bluegreen db`` need (status, start, pause, resume,
+    promote, rollback; db status and switchover). ``shift status`` reads with the traffic shifter's own
+    code in-process; every changing ``shift`` command and every ``db`` command invokes the function
+    (lambda:InvokeFunction), which runs it inside the VPC as its own role: the operator holds no
+    database secret, no DMS or RDS grant, no network path to a database. It still holds the traffic
+    statements (automation.py traffic_statements, one source), from when ``shift`` ran in-process:
+    no longer used by the CLI, to be narrowed to the reads (debt). Nothing of the Lambda runtime.
   * Auditor: read-only: the read actions of the same statements (no secret, no write), the
     shifter's log (the audit trail of every decision) and the function's configuration.
 

@@ -25,8 +25,6 @@ from troposphere.dms import Endpoint, MySqlSettings, ReplicationInstance, Replic
 from bluegreen import cfn_parameters as params
 from bluegreen.cfn import (
     COLOURS,
-    DB_NAME,
-    MARKER_SCHEMA,
     NAME_TAIL,
     cap,
     deletable,
@@ -37,6 +35,7 @@ from bluegreen.cfn import (
     to_json,
 )
 from bluegreen.cfn_alarms import GATE_EVALUATION, dimensions, expression, metric_query
+from bluegreen.cfn_dms import table_mappings, task_settings
 from bluegreen.cfn_iam import allow, policy_and_role, role, service_trust, via_service
 from bluegreen.cfn_storage import log_group
 
@@ -46,13 +45,6 @@ TASKS = {
     "CdcBlueToGreenTask": ("blue", "green", "cdc", "cdc-blue-to-green"),
     "CdcGreenToBlueTask": ("green", "blue", "cdc", "cdc-green-to-blue"),
 }
-#: Tables the payment service is known to have today; the mapping covers them through the
-#: schema-wide rule, and the tests check that each of them is matched.
-PAYMENT_TABLES = ("payments", "transactions", "ledger_entries", "idempotency_keys")
-#: The switchover's drain marker (cfn.MARKER_SCHEMA): a row written on the old writer after the
-#: fence whose arrival on the new one proves every earlier commit arrived, so the table must be in
-#: the mapping.
-MARKER_TABLE = "switchover_marker"
 DMS_INSTANCE_CLASSES = [
     "dms.t3.medium", "dms.t3.large",
     "dms.c6i.large", "dms.c6i.xlarge",
@@ -61,134 +53,6 @@ DMS_INSTANCE_CLASSES = [
 #: Names AWS fixes for the roles DMS uses account-wide; the one naming exception of the project.
 DMS_VPC_ROLE = "dms-vpc-role"
 DMS_LOGS_ROLE = "dms-cloudwatch-logs-role"
-
-
-def table_mappings() -> dict:
-    """Selection rules: the whole payment schema, and the switchover's marker table; nothing excluded.
-
-    One schema-wide include instead of one rule per table, so a table the service adds later is
-    replicated rather than silently left behind; FailOnNoTablesCaptured stops a task whose
-    mapping matches nothing. There are no exclude rules: anything left out would have to be
-    written here, where a reviewer sees it. The marker is one table, not its schema: nothing
-    else of the operations schema is the payment service's data.
-    """
-    return {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "include-payments-schema-all-tables",
-                "object-locator": {"schema-name": DB_NAME, "table-name": "%"},
-                "rule-action": "include",
-                "filters": [],
-            },
-            {
-                "rule-type": "selection",
-                "rule-id": "2",
-                "rule-name": "include-switchover-marker",
-                "object-locator": {"schema-name": MARKER_SCHEMA, "table-name": MARKER_TABLE},
-                "rule-action": "include",
-                "filters": [],
-            },
-        ]
-    }
-
-
-def task_settings() -> dict:
-    """Task settings: stop on any data or table error, validate every row, log without row data."""
-    default = "LOGGER_SEVERITY_DEFAULT"
-    return {
-        "TargetMetadata": {
-            "TargetSchema": "",
-            "SupportLobs": True,
-            # Full LOB mode never truncates a LOB (limited mode would, silently); LOBs up to
-            # InlineLobMaxSize KB still travel inline, so only rare large ones pay the lookup.
-            "FullLobMode": True,
-            "LobChunkSize": 64,
-            "LimitedSizeLobMode": False,
-            "LobMaxSize": 0,
-            "InlineLobMaxSize": 32,
-            # Transactional apply keeps commit order, so a ledger entry never lands before its payment.
-            "BatchApplyEnabled": False,
-            "ParallelLoadThreads": 0,
-        },
-        "FullLoadSettings": {
-            # DO_NOTHING: DMS never drops or empties a target table. The application's migrations
-            # create the schema (with its keys and constraints) on both clusters; a full load into
-            # a table that already holds rows fails loudly instead of being wiped.
-            "TargetTablePrepMode": "DO_NOTHING",
-            "CreatePkAfterFullLoad": False,
-            "StopTaskCachedChangesApplied": False,
-            "StopTaskCachedChangesNotApplied": False,
-            "MaxFullLoadSubTasks": 8,
-            "CommitRate": 10000,
-        },
-        "Logging": {
-            "EnableLogging": True,
-            # Default severity (info, warnings, errors) for every component. DEBUG levels are
-            # off on purpose: they write row values, i.e. card data, into the task log.
-            "LogComponents": [
-                {"Id": component, "Severity": default}
-                for component in (
-                    "SOURCE_UNLOAD", "SOURCE_CAPTURE", "TARGET_LOAD", "TARGET_APPLY",
-                    "TASK_MANAGER", "TABLES_MANAGER", "METADATA_MANAGER", "COMMON",
-                    "DATA_STRUCTURE", "COMMUNICATION", "FILE_FACTORY", "FILE_TRANSFER",
-                    "REST_SERVER", "ADDONS", "TRANSFORMATION", "PERFORMANCE", "SORTER",
-                    "IO", "VALIDATOR_EXT",
-                )
-            ],
-        },
-        "ControlTablesSettings": {
-            "ControlSchema": "awsdms_control",
-            "HistoryTimeslotInMinutes": 5,
-            "HistoryTableEnabled": True,
-            "SuspendedTablesTableEnabled": True,
-            "StatusTableEnabled": True,
-        },
-        "ChangeProcessingDdlHandlingPolicy": {
-            # Schema changes flow through; a DROP or TRUNCATE on one side never empties the other.
-            "HandleSourceTableDropped": False,
-            "HandleSourceTableTruncated": False,
-            "HandleSourceTableAltered": True,
-        },
-        "ValidationSettings": {
-            "EnableValidation": True,
-            "ValidationMode": "ROW_LEVEL",
-            "ThreadCount": 5,
-            "FailureMaxCount": 10000,
-            "TableFailureMaxCount": 1000,
-            "HandleCollationDiff": False,
-            "RecordFailureDelayLimitInMinutes": 0,
-            "SkipLobColumns": False,
-            "ValidationPartialLobSize": 0,
-            "ValidationOnly": False,
-        },
-        "ErrorBehavior": {
-            # Payments are never skipped: any data, truncation, table or apply error stops the
-            # task (and its CDC latency alarms then block a traffic shift) until someone looks.
-            "DataErrorPolicy": "STOP_TASK",
-            "DataTruncationErrorPolicy": "STOP_TASK",
-            "DataErrorEscalationPolicy": "STOP_TASK",
-            "DataErrorEscalationCount": 0,
-            "TableErrorPolicy": "STOP_TASK",
-            "TableErrorEscalationPolicy": "STOP_TASK",
-            "TableErrorEscalationCount": 0,
-            "ApplyErrorDeletePolicy": "STOP_TASK",
-            "ApplyErrorInsertPolicy": "STOP_TASK",
-            "ApplyErrorUpdatePolicy": "STOP_TASK",
-            "ApplyErrorEscalationPolicy": "STOP_TASK",
-            "ApplyErrorEscalationCount": 0,
-            "ApplyErrorFailOnTruncationDdl": True,
-            "FullLoadIgnoreConflicts": False,
-            "FailOnTransactionConsistencyBreached": True,
-            "FailOnNoTablesCaptured": True,
-            # Network blips and the 30-day password rotation are recoverable: retry them.
-            "RecoverableErrorCount": -1,
-            "RecoverableErrorInterval": 5,
-            "RecoverableErrorThrottling": True,
-            "RecoverableErrorThrottlingMax": 1800,
-        },
-    }
 
 
 def add_parameters(t):
@@ -383,6 +247,11 @@ def build():
     export(t, "ReplicationTaskArn", Ref(task), "ARN of the initial blue -> green task (full load and CDC).")
     export(t, "CdcBlueToGreenTaskArn", Ref(tasks["CdcBlueToGreenTask"]), "ARN of the CDC-only blue -> green task (after a switch back to blue).")
     export(t, "CdcGreenToBlueTaskArn", Ref(tasks["CdcGreenToBlueTask"]), "ARN of the CDC-only green -> blue task (after the switchover to green).")
+    for colour in COLOURS:
+        for kind in ("source", "target"):
+            logical = f"{cap(colour)}{kind.capitalize()}Endpoint"
+            export(t, f"{logical}Arn", Ref(logical), f"ARN of the {colour} cluster's DMS {kind} endpoint (the "
+                   "datacentre-dms stack's tasks use blue's).")
     export(t, "ReplicationTaskResourceId", Select(6, Split(":", Ref(task))),
            "Resource ID of the replication task (the ReplicationTaskIdentifier metric dimension).")
     export(t, "CdcLatencyAlarmNames", Join(",", [Ref(a) for a in alarms]),

@@ -19,6 +19,17 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+@pytest.fixture
+def aws(monkeypatch):
+    """moto's AWS, with credentials that can reach nothing else: a boto3 session in us-east-1."""
+    import boto3
+    from moto import mock_aws
+
+    offline_aws(monkeypatch)
+    with mock_aws():
+        yield boto3.Session(region_name="us-east-1")
+
+
 def offline_aws(mp: pytest.MonkeyPatch, region: str = "us-east-1") -> None:
     """Credentials that reach nothing but moto: the testing keys and ``region``, and none of the shell's
     own profile, session token or endpoint to fall back on."""

@@ -62,7 +62,10 @@ HEALTH_THREADS = 2
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
     store = PaymentStore(engine, settings.app_colour, retry.Backoff(settings.write_retry_seconds))
     backoff = store.backoff
-    signer = signing.Signer(settings.payment_signing_key, settings.payment_signing_key_previous)
+    # Local runs and the rehearsal give the key; a task in AWS reads it once from Secrets Manager (task role).
+    key = settings.payment_signing_key or signing.load_stored_key(settings.payment_signing_key_secret_arn,
+                                                                  settings.aws_region)
+    signer = signing.Signer(key, settings.payment_signing_key_previous)
     colour = settings.app_colour
 
     def answer(status: int, body: bytes | dict, headers: dict | None = None) -> Response:

@@ -49,7 +49,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TLS_SELF_SIGNED", "task", "true: create a per-task self-signed pair at the TLS paths at start", FALSE),
     Variable("METRICS_NAMESPACE", "task", "CloudWatch namespace of the EMF payment metrics (one per environment)",
              "PaymentService/local"),
-    Variable("PAYMENT_SIGNING_KEY", "task", "secret the Ed25519 key that signs every answer is derived from (ECS secret)"),
+    Variable("PAYMENT_SIGNING_KEY", "local", "the signing key itself (local runs and the rehearsal): a secret the Ed25519 "
+             "key is derived from, or an Ed25519 private key in PKCS#8 PEM", ""),
+    Variable("PAYMENT_SIGNING_KEY_SECRET_ARN", "task", "Secrets Manager secret (under our CMK) holding the signing key, read "
+             "once at start with the task role: how a task in AWS gets it (signing.load_stored_key)", ""),
     Variable("PAYMENT_SIGNING_KEY_PREVIOUS", "rotation", "the previous signing secret: signs beside the new one while clients "
              "move to the new public key", ""),
     Variable("DB_RESOLVE", "local", "name=address[:port],...: open the TCP connection to that address while TLS "
@@ -100,6 +103,7 @@ class Settings:
     rehearsal_faults: bool = False
     metrics_flush_seconds: float = 1.0
     db_tls_unverified: bool = False
+    payment_signing_key_secret_arn: str = ""
 
     def __repr__(self) -> str:  # never print a secret by accident
         hidden = {"payment_signing_key", "payment_signing_key_previous", "db_password", "db_admin_password"}
@@ -155,6 +159,7 @@ class Settings:
             rehearsal_faults=raw["REHEARSAL_FAULTS"] == TRUE,
             metrics_flush_seconds=float(raw["METRICS_FLUSH_SECONDS"]),
             db_tls_unverified=raw["DB_TLS_UNVERIFIED"] == TRUE,
+            payment_signing_key_secret_arn=raw["PAYMENT_SIGNING_KEY_SECRET_ARN"] or "",
         )
 
 
@@ -208,8 +213,11 @@ def _check(raw: dict[str, Any], purpose: str) -> list[str]:
         raise ValueError(f"purpose must be serve or migrate, not {purpose!r}")
     needed = ["DB_ENDPOINTS", "DB_NAME"]
     if purpose == "serve":
-        needed += ["APP_COLOUR", "DB_USER", "PAYMENT_SIGNING_KEY"]
+        needed += ["APP_COLOUR", "DB_USER"]
     problems = [f"{n} is not set" for n in needed if not raw[n]]
+    if purpose == "serve" and bool(raw["PAYMENT_SIGNING_KEY"]) == bool(raw["PAYMENT_SIGNING_KEY_SECRET_ARN"]):
+        problems.append("set exactly one of PAYMENT_SIGNING_KEY (local) and PAYMENT_SIGNING_KEY_SECRET_ARN (AWS): the key "
+                        "that signs every answer")
 
     for name, low, high in (("APP_PORT", 1, 65535), ("DB_PORT", 1, 65535)):
         if not (raw[name] or "").isdigit() or not low <= int(raw[name]) <= high:

@@ -37,6 +37,27 @@ HEADER = "X-Payment-Signature"
 VERSION = "v1"
 CONTEXT = b"payment-api-v1\n"
 _DERIVE = b"payment-api-ed25519-v1\n"
+PEM_PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----"
+
+
+class SigningKeyError(Exception):
+    """The stored signing key cannot be read; the message says what to check."""
+
+
+def load_stored_key(secret_arn: str, region: str = "") -> str:
+    """The signing key held by the Secrets Manager secret ``secret_arn`` (its AWSCURRENT version), read with the
+    task role's credentials; boto3 honours AWS_ENDPOINT_URL (the emulator). Only the task role may read it."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = boto3.client("secretsmanager", region_name=region or None)
+        value = client.get_secret_value(SecretId=secret_arn).get("SecretString") or ""
+    except (BotoCoreError, ClientError) as err:
+        raise SigningKeyError(f"cannot read the signing key from {secret_arn}: {err}") from err
+    if not value:
+        raise SigningKeyError(f"{secret_arn} holds no SecretString: put the key (or let the stack generate it)")
+    return str(value)
 
 
 def _b64(data: bytes) -> str:
@@ -63,9 +84,17 @@ class SigningKey:
 
     @classmethod
     def from_secret(cls, secret: str) -> SigningKey:
+        """From a secret the key is derived from (what Secrets Manager generates), or from an Ed25519 private key
+        in PKCS#8 PEM (an existing key imported into the secret: docs/payment-service.md)."""
         if not secret:
             raise ValueError("the signing secret is empty")
-        private = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(_DERIVE + secret.encode()).digest())
+        if secret.lstrip().startswith(PEM_PRIVATE_KEY):
+            loaded = serialization.load_pem_private_key(secret.strip().encode(), password=None)
+            if not isinstance(loaded, Ed25519PrivateKey):
+                raise ValueError("the signing key's PEM is not an Ed25519 private key")
+            private = loaded
+        else:
+            private = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(_DERIVE + secret.encode()).digest())
         raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return cls(key_id(raw), private, raw)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 from bluegreen import local_mariadb as mdb
 from bluegreen.local_mariadb import MariaDBError
 
-from . import client_tls
+from . import client_tls, matrix, recovery_time
 from . import report as rp
 from .alarms import MONITORING, sample_guard
 from .client_tls import ClientTLS, ClientTLSError
@@ -120,7 +121,12 @@ def rehearse_local(o: Options, out: Path) -> dict[str, Any]:
         # The moment a gate's alarm changed state (the monitor's judgment), not when the shifter heard of it.
         alarms = [e for e in reh.monitor.changes if e.get("gate") and e["state"] == "ALARM" and e["at"] >= (reh.fault_at or 0)]
         report.update(rp.detection(reh.fault_at, alarms[0]["at"] if alarms else None, first_blue, o.timing.scale))
+        # Time to recover: from each unfence, fault end and rollback until p99 over 1 s is under 50 ms again.
+        acks = [(x.done, x.latency * 1000) for x in load.outcomes if x.acknowledged]
+        report.update(recovery_time.measure(recovery_time.recovery_points(report, reh.marks.events, first_blue),
+                                            acks, report["ended_at"]))
         report["final_writer"] = reh.writer
+        report.update(reh.overload)  # the overload scenario's figures (overload.py)
         report["time_model"] = o.timing.as_dict()
         report["alarms"] = rp.alarm_summary(reh.defs)
         report["alarm_changes"] = reh.monitor.changes
@@ -208,6 +214,11 @@ MONITORING_PARAMETERS = frozenset(k for k, v in json.loads(MONITORING.read_text(
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rehearse", description="The migration dress rehearsal (docs/rehearsal.md).")
     p.add_argument("--scenario", choices=SCENARIOS, default="default")
+    p.add_argument("--matrix", action="store_true",
+                   help="the fault matrix: each of --scenarios as its own rehearsal, judged against its written "
+                        "expectation (bluegreen/rehearsal/matrix.py); <out>/matrix.json and matrix.png")
+    p.add_argument("--scenarios", default=None, metavar="A,B,...",
+                   help=f"with --matrix: the scenarios to run, in order (default: {','.join(matrix.DEFAULT_MATRIX)})")
     p.add_argument("--rate", type=float, default=140.0, help="payments per second, constant arrival rate (default 140)")
     p.add_argument("--duration", type=float, default=None,
                    help="seconds of load with --url (default 60); locally it sets each bake so the run lasts about that long")
@@ -230,6 +241,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ca-file", default="", help="with --url: CA bundle of the server's certificate (default: the system's)")
     p.add_argument("--signing-key", action="append", default=[], metavar="KID=KEY",
                    help="with --url: a published public key answers are verified with (docs/payment-service.md); repeat")
+    p.add_argument("--capacity", type=float, default=None,
+                   help="the stack's measured capacity, payments/s (payment-api bench, app/bench/wrk_capacity.py): "
+                        "the overload scenario runs at twice it for 30 s")
     p.add_argument("--port", type=int, default=None, help="the load balancer's port (default: a free one)")
     p.add_argument("--keep", action="store_true", help="leave every server running; report.json has url, databases, stop_command")
     p.add_argument("--delays", choices=PROFILES, default="none",
@@ -259,6 +273,20 @@ def time_scale(scenario: str, rate: float, chosen: float | None, alarm_parameter
     return chosen
 
 
+def run_matrix(args: argparse.Namespace, options: Callable[[str], Options], out: Path) -> int:
+    """``--matrix``: the exit status is 1 when any scenario missed its expectation or its count."""
+    names = args.scenarios.split(",") if args.scenarios else list(matrix.DEFAULT_MATRIX)
+    unknown = [n for n in names if n not in matrix.EXPECTED]
+    if unknown or args.keep:
+        print(f"rehearse: --matrix: {'--keep is not for a matrix' if args.keep else f'unknown scenario(s) {unknown}'}; "
+              f"choose from {', '.join(matrix.EXPECTED)}", file=sys.stderr)
+        return 2
+    lines = matrix.run(options(names[0]), names, out, rehearse_local, options_for=options)
+    print(f"\nrehearse: {sum(m['met'] for m in lines)} of {len(lines)} scenarios met their expectation at "
+          f"{args.rate:g} payments/s (load average {os.getloadavg()[0]:.1f}); {out / 'matrix.json'}, {out / 'matrix.png'}")
+    return 0 if all(m["met"] for m in lines) else 1
+
+
 def _interrupted(_signum, _frame) -> None:  # the signal module's handler signature
     raise KeyboardInterrupt
 
@@ -267,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     # A kill (SIGTERM) stops everything the rehearsal started, as a Ctrl-C does; SIGUSR1 prints every
     # thread's stack to stderr (a run that seems stuck says where, and goes on).
     previous = signal.signal(signal.SIGTERM, _interrupted)
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    if sys.__stderr__ is not None:  # the process's own stderr (a replaced sys.stderr, e.g. pytest's, has no fileno)
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     finally:
@@ -305,7 +334,7 @@ def _main(argv: list[str]) -> int:
             tls = ClientTLS.from_dir(args.client_certs, None if args.insecure else args.ca_file, keys)
             report = rehearse_url(args.url, args.rate, args.duration or 60.0, out, say, verify=not args.insecure, tls=tls)
         else:
-            bake = args.bake if args.bake is not None else (args.duration / BAKES[args.scenario] if args.duration else 10.0)
+            bake = args.bake if args.bake is not None else (args.duration / BAKES.get(args.scenario, 5) if args.duration else 10.0)
             if (args.time_scale is not None and args.time_scale < 1) or min(args.emf_delay, args.alb_delay, args.ecs_restart) < 0:
                 print("rehearse: --time-scale must be at least 1 and the delays 0 or more", file=sys.stderr)
                 return 2
@@ -315,13 +344,18 @@ def _main(argv: list[str]) -> int:
                       f"{', '.join(sorted(MONITORING_PARAMETERS))}", file=sys.stderr)
                 return 2
             alarm_parameters = dict(p.split("=", 1) for p in args.alarm_parameter)
-            scale = time_scale(args.scenario, args.rate, args.time_scale, alarm_parameters, say)
-            timing = TimeModel(scale=scale, emf_delay=args.emf_delay, alb_delay=args.alb_delay,
-                               ecs_restart=args.ecs_restart)
-            report = rehearse_local(Options(scenario=args.scenario, rate=args.rate, bake=bake, timing=timing,
-                                            alarm_parameters=alarm_parameters,
-                                            port=args.port, keep=args.keep, say=say, delays=args.delays,
-                                            delay_overrides=overrides), out)
+
+            def options(scenario: str) -> Options:
+                scale = time_scale(scenario, args.rate, args.time_scale, alarm_parameters, say)
+                timing = TimeModel(scale=scale, emf_delay=args.emf_delay, alb_delay=args.alb_delay,
+                                   ecs_restart=args.ecs_restart)
+                return Options(scenario=scenario, rate=args.rate, bake=bake, timing=timing,
+                               alarm_parameters=alarm_parameters, port=args.port, keep=args.keep, say=say,
+                               delays=args.delays, delay_overrides=overrides, capacity=args.capacity)
+
+            if args.matrix:
+                return run_matrix(args, options, out)
+            report = rehearse_local(options(args.scenario), out)
     except (StackError, MariaDBError, HAProxyError, ClientTLSError) as err:
         print(f"rehearse: {err}", file=sys.stderr)
         return 2

@@ -77,8 +77,14 @@ class LambdaProcess:
         self.events.put(event)
         return since
 
-    def _spawn(self) -> subprocess.Popen[str]:
-        self._proc = proc = subprocess.Popen(worker_command(self.world_path, "lambda"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    def arm_kill(self, step: str) -> None:
+        """The next sandbox dies (SIGKILL) right after its switchover's ``step`` (worker ``--die-after``): the
+        worker is replaced by one armed so, between two events, as Lambda recycles a sandbox; later ones are not."""
+        self.events.put({"recycle": step})
+
+    def _spawn(self, die_after: str | None = None) -> subprocess.Popen[str]:
+        extra = ["--die-after", die_after] if die_after else []
+        self._proc = proc = subprocess.Popen(worker_command(self.world_path, "lambda", *extra), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                              stderr=self._log, text=True, bufsize=1, env={**os.environ, **aws_env(self.world.moto_url)})
         line = _pipe(proc.stdout).readline()
         if not line or not json.loads(line).get("ready"):
@@ -95,6 +101,12 @@ class LambdaProcess:
             event = self.events.get()
             if event.get("stop"):
                 return
+            if event.get("recycle"):
+                if self._proc is not None and self._proc.poll() is None:
+                    _pipe(self._proc.stdin).close()
+                    self._proc.wait(timeout=30)
+                self._spawn(event["recycle"])
+                continue
             proc = self._proc
             if proc is None or proc.poll() is not None:
                 self.restarts += 1

@@ -297,6 +297,10 @@ class LoadFleet:
             self._ticker.start()
         return self
 
+    def acknowledged_so_far(self) -> int:
+        """Payments acknowledged so far across the processes (their live counters)."""
+        return sum(c[1] for c in self._counters)
+
     def _tick(self, progress: Callable[[str], None]) -> None:
         while not self._done.wait(self.progress_every):
             sent, acked, failed = (sum(c[i] for c in self._counters) for i in range(3))

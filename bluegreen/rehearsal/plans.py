@@ -18,7 +18,10 @@ FAULTS: dict[str, dict[str, Any]] = {
     "latency": {"every": {"added_latency_ms": 200}},
     "slow-db": {"every": {"db_delay_ms": 50}},
 }
-SCENARIOS = ("default", "crash", "pause", *FAULTS, "clean", "low-traffic")
+#: The fault matrix's scenarios on the procedure itself (procedure_faults.py runs them, matrix.py judges them).
+PROCEDURE_FAULTS = ("rollback-10", "rollback-50", "finish", "lease-lost", "worker-killed", "drain-timeout",
+                    "replication-broken", "db-cut", "db-restart", "switch-back-50", "operator-race", "overload")
+SCENARIOS = ("default", "crash", "pause", *FAULTS, "clean", "low-traffic", *PROCEDURE_FAULTS)
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Options:
     #: The delay profile of the shifter's processes (delays.py: none | aws) and overrides of single values.
     delays: str = "none"
     delay_overrides: dict[str, float] = field(default_factory=dict)
+    #: The stack's measured capacity (payments/s): the overload scenario runs at twice it (overload.py).
+    capacity: float | None = None
 
 
 
@@ -50,11 +55,32 @@ def grace_for(timing: TimeModel) -> int:
     return max(10, math.ceil(timing.real(40 + timing.emf_delay)))
 
 
+def advised_grace(timing: TimeModel) -> int:
+    """The grace docs/rehearsal.md advises for AWS (the switchover's budget plus three of the slow line's
+    one-minute periods, judged after the EMF delay), the periods compressed, the budget not (the switchover
+    runs at real speed). Longer than grace_for, which leaves out the slow line and a dead run's recovery."""
+    from .world import db_config  # world.py holds the rehearsal's switchover tunables
+
+    return math.ceil(db_config().budget_seconds + timing.real(3 * 60 + timing.emf_delay))
+
+
 def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dict[str, Any]:
     b = max(1, round(bake))
     timing = timing or TimeModel()
     steps: list[dict[str, Any]]
-    if scenario in FAULTS:
+    if scenario == "rollback-10":
+        # The fault comes during the 10 % bake, which outlasts the run.
+        steps = [{"green_weight": 10, "bake_seconds": 3600}, {"green_weight": 50, "bake_seconds": b},
+                 {"green_weight": 100, "bake_seconds": b}]
+    elif scenario == "switch-back-50":
+        # Both switchovers with traffic 50/50; the second one's bake outlasts the run (a plan ends at 100 %).
+        # Two pauses back to back can trip the slow line's per-minute p99 twice: the grace advised for AWS.
+        grace = advised_grace(timing)
+        steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
+                 {"kind": "db_switchover", "to": "green", "bake_seconds": b, "grace_seconds": grace},
+                 {"kind": "db_switchover", "to": "blue", "bake_seconds": 3600, "grace_seconds": grace},
+                 {"green_weight": 100, "bake_seconds": b}]
+    elif scenario in FAULTS or scenario == "rollback-50":
         # The fault comes during the 50 % bake, which outlasts the run.
         steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": 3600},
                  {"green_weight": 100, "bake_seconds": b}]
@@ -63,10 +89,13 @@ def plan_for(scenario: str, bake: float, timing: TimeModel | None = None) -> dic
                  {"green_weight": 100, "bake_seconds": b}]
     else:
         # The last step's bake outlasts the run: the fault comes during it, while the shift still runs.
+        # A run that dies inside the step is recovered by a later one (the lease, a tick) and the step runs again
+        # once its claim lapses (the switchover's budget): the grace advised for AWS covers that.
+        grace = advised_grace(timing) if scenario == "worker-killed" else grace_for(timing)
         steps = [{"green_weight": 10, "bake_seconds": b}, {"green_weight": 50, "bake_seconds": b},
                  {"green_weight": 100, "bake_seconds": b},
-                 {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace_for(timing)}]
+                 {"kind": "db_switchover", "to": "green", "bake_seconds": 3600, "grace_seconds": grace}]
     return {"steps": steps, "description": f"rehearsal ({scenario})"}
 
 
-__all__ = ["FAULTS", "SCENARIOS", "Options", "grace_for", "plan_for"]
+__all__ = ["FAULTS", "PROCEDURE_FAULTS", "SCENARIOS", "Options", "advised_grace", "grace_for", "plan_for"]

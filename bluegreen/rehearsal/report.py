@@ -50,6 +50,11 @@ SCENARIO_TARGETS: dict[str, dict[str, tuple[str, Any]]] = {
     "slow-db": {"fault_to_blue_aws_s": ("<=", 60.0)},
     "clean": {"fault_to_blue_aws_s": ("==", None), "rolled_back": ("==", False), "final_status": ("==", "completed")},
     "low-traffic": {"fault_to_blue_aws_s": ("==", None), "rolled_back": ("==", False), "final_status": ("==", "running")},
+    # Twice the capacity for 30 s (issue 26): refused fast, accepted bounded, health green, back within 10 s,
+    # every retried payment acknowledged (overload.py). Refusals are the design here, not failures.
+    "overload": {"fault_to_blue_aws_s": ("==", None), "overload_refused_p99_ms": ("<=", 50.0),
+                 "overload_accepted_p99_ms": ("<=", 1000.0), "overload_unhealthy_max": ("==", 0),
+                 "time_to_recover_s": ("<=", 10.0), "overload_retried_unacknowledged": ("==", 0)},
 }
 
 

@@ -51,7 +51,7 @@ from .haproxy import COLOURS
 from .lambda_process import LambdaProcess, alarm_event, worker_command
 from .loadgen import LoadFleet
 from .monitor import AlarmMonitor, Gate
-from .plans import FAULTS, SCENARIOS, Options, grace_for, plan_for
+from .plans import FAULTS, PROCEDURE_FAULTS, SCENARIOS, Options, grace_for, plan_for
 from .sampling import Marks, ReplicationReader, Sampler
 from .stack import Stack
 from .started import Part
@@ -97,6 +97,8 @@ class Rehearsal:
                            metrics_namespace=namespace)
         self.restarts: list[dict[str, Any]] = []
         self.hold_reasons: list[str] = []
+        #: The overload scenario's figures (overload.py), merged into the report.
+        self.overload: dict[str, Any] = {}
         # Set by start() and start_load() (the Parts above hand them over once they exist).
         self._world: World | None = None
         self._monitor: AlarmMonitor | None = None
@@ -172,6 +174,10 @@ class Rehearsal:
         return result
 
     def run(self) -> None:
+        if self.o.scenario in PROCEDURE_FAULTS:
+            from .procedure_faults import RUNS  # the fault matrix's scenarios (they use this class)
+
+            return RUNS[self.o.scenario](self)
         if self.o.scenario in FAULTS:
             return self.run_fault(FAULTS[self.o.scenario])
         if self.o.scenario == "clean":

@@ -3,9 +3,12 @@ processes running the project's shifter (world.shifter), so a kill is a real kil
 
     python -m bluegreen.rehearsal.worker lambda --world W    # one JSON event per stdin line -> one result line
     python -m bluegreen.rehearsal.worker switch --world W --to green [--die-after fence] [--delays aws]
+        [--stop-after fence] [--delay cdc_apply_seconds=12]
 
 ``--die-after STEP`` SIGKILLs the process right after the switchover journaled STEP as done: the
 journal is left as a crashed Lambda leaves it, and the next run finds it (db/journal.py).
+``--stop-after STEP`` SIGSTOPs it there instead (a run frozen past its lease: a GC pause, a throttled
+sandbox); whoever sent SIGCONT finds it carrying on where it stopped (the fault matrix, matrix.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 RESULTS = os.fdopen(os.dup(1), "w", buffering=1)
 sys.stdout = sys.stderr
 
-from .delays import PROFILES, Delays  # noqa: E402 - after sys.stdout is redirected: the shifter's logger must take stderr
+from .delays import PROFILES, Delays, parse_override  # noqa: E402 - after sys.stdout is redirected: the shifter's logger must take stderr
 from .world import World, local_switchover, shifter  # noqa: E402 - after sys.stdout is redirected: the shifter's logger must take stderr
 
 
@@ -33,17 +36,27 @@ def emit(doc: dict[str, Any]) -> None:
     RESULTS.flush()
 
 
-def die_after(step: str | None):
+def signal_after(step: str | None, signum: int, said: str):
+    """An after-action hook that records ``said`` and sends this process ``signum`` once the step named
+    ``step`` is done (None: no hook)."""
     if not step:
         return None
 
     def after(name: str) -> None:
         # ``fence`` names "fence old writer" (db/journal.py's action names, by their first word).
         if name == step or name.split()[0] == step:
-            emit({"killed_after": name, "at": time.time()})
-            os.kill(os.getpid(), signal.SIGKILL)
+            emit({said: name, "at": time.time()})
+            os.kill(os.getpid(), signum)
 
     return after
+
+
+def die_after(step: str | None):
+    return signal_after(step, signal.SIGKILL, "killed_after")
+
+
+def stop_after(step: str | None):
+    return signal_after(step, signal.SIGSTOP, "stopped_after")
 
 
 def lambda_loop(world: World, step: str | None) -> int:
@@ -65,8 +78,8 @@ def lambda_loop(world: World, step: str | None) -> int:
     return 0
 
 
-def switch(world: World, to: str, step: str | None, delays: Delays | None = None) -> int:
-    kind = local_switchover(world, after_action=die_after(step), delays=delays)
+def switch(world: World, to: str, step: str | None, delays: Delays | None = None, stop: str | None = None) -> int:
+    kind = local_switchover(world, after_action=die_after(step) or stop_after(stop), delays=delays)
     shift = shifter(world, switchover=kind, delays=delays)
     started = time.time()
     try:
@@ -89,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", choices=("blue", "green"))
     parser.add_argument("--die-after", default=None)
     parser.add_argument("--delays", choices=PROFILES, default=None, help="this switchover's delay profile (default: the world's)")
+    parser.add_argument("--stop-after", default=None, help="SIGSTOP this process right after that step (switch only)")
+    parser.add_argument("--delay", action="append", default=[], metavar="NAME=SECONDS",
+                        help="override one delay of this switchover's profile (switch only)")
     args = parser.parse_args(argv)
     # The shifter logs JSON (powertools) to stdout; results go there too, so its logs go to stderr.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
@@ -97,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         return lambda_loop(world, args.die_after)
     if not args.to:
         parser.error("switch needs --to blue|green")
-    return switch(world, args.to, args.die_after, Delays.profile(args.delays) if args.delays else None)
+    overrides = dict(parse_override(d) for d in args.delay)
+    delays = Delays.profile(args.delays or "none", overrides) if (args.delays or overrides) else None
+    if overrides and not args.delays:  # overrides apply to the world's own profile
+        delays = Delays(**{**world.delays, **overrides})
+    return switch(world, args.to, args.die_after, delays, args.stop_after)
 
 
 if __name__ == "__main__":

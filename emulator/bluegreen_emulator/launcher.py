@@ -222,6 +222,13 @@ def _log_tail(port: int, lines: int = 25) -> str:
 # --------------------------------------------------------------------------- commands
 
 
+def _answered(st: Status, doc: dict, detail: str) -> None:
+    """``st`` of an emulator that answered its health check with ``doc``."""
+    st.running = True
+    st.extensions, st.iam, st.db_endpoints = doc.get("extensions"), doc.get("iam"), doc.get("db_endpoints")
+    st.detail = detail
+
+
 def status(port: int | None = None) -> Status:
     port = port or default_port()
     pid = _read_pid(port)
@@ -229,20 +236,12 @@ def status(port: int | None = None) -> Status:
     doc = health(port)
     if pid and _pid_alive(pid) and _is_our_process(pid):
         if doc and doc.get("pid") == pid:
-            st.running = True
-            st.extensions = doc.get("extensions")
-            st.iam = doc.get("iam")
-            st.db_endpoints = doc.get("db_endpoints")
-            st.detail = "running"
+            _answered(st, doc, "running")
         else:
             st.detail = "process alive but not answering the health check (starting or hung)"
     elif doc:
-        st.running = True
         st.pid = doc.get("pid")
-        st.extensions = doc.get("extensions")
-        st.iam = doc.get("iam")
-        st.db_endpoints = doc.get("db_endpoints")
-        st.detail = "running (started elsewhere: no pid file of this checkout)"
+        _answered(st, doc, "running (started elsewhere: no pid file of this checkout)")
     else:
         st.detail = "not running"
         st.pid = None

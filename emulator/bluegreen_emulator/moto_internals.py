@@ -158,6 +158,16 @@ INTERNALS: tuple[Internal, ...] = (
     _e("moto.dms.responses.DatabaseMigrationServiceResponse.describe_table_statistics", ADD, "extensions.dms",
        "DescribeTableStatistics (the switchover's guardrail) answered 500: not implemented"),
     *(
+        _e(f"moto.dms.models.DatabaseMigrationServiceBackend.{name}", ADD, "extensions.dms_certificates",
+           "moto has no DMS certificates: an endpoint's verify-full named a CA nobody imported")
+        for name in ("import_certificate", "delete_certificate")
+    ),
+    *(
+        _e(f"moto.dms.responses.DatabaseMigrationServiceResponse.{name}", ADD, "extensions.dms_certificates",
+           "moto answers no DMS certificate API (ImportCertificate, DescribeCertificates, DeleteCertificate)")
+        for name in ("import_certificate", "describe_certificates", "delete_certificate")
+    ),
+    *(
         _e(f"moto.backup.{where}.{name}", ADD, "extensions.backup", "moto has no Create/Get/List/DeleteBackupSelection API")
         for where in ("models.BackupBackend", "responses.BackupResponse")
         for name in ("create_backup_selection", "get_backup_selection", "list_backup_selections", "delete_backup_selection")

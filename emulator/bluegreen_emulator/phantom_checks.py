@@ -211,6 +211,26 @@ def _sg_rule(c: Clients, pid: str, props: dict[str, Any]) -> None:
     _require(c("ec2").describe_security_group_rules(SecurityGroupRuleIds=[pid])["SecurityGroupRules"])
 
 
+def _vpn_connection(c: Clients, pid: str, props: dict[str, Any]) -> None:
+    connections = c("ec2").describe_vpn_connections(VpnConnectionIds=[pid])["VpnConnections"]
+    _require(connections and connections[0]["State"] != "deleted", "deleted")
+
+
+def _vpn_gateway(c: Clients, pid: str, props: dict[str, Any]) -> None:
+    gateways = c("ec2").describe_vpn_gateways(VpnGatewayIds=[pid])["VpnGateways"]
+    _require(gateways and gateways[0]["State"] != "deleted", "deleted")
+
+
+def _tgw_attachment(c: Clients, pid: str, props: dict[str, Any]) -> None:
+    found = c("ec2").describe_transit_gateway_vpc_attachments(TransitGatewayAttachmentIds=[pid])["TransitGatewayVpcAttachments"]
+    _require(found and found[0]["State"] not in ("deleted", "deleting"), "deleted")
+
+
+def _dms_certificate(c: Clients, pid: str, props: dict[str, Any]) -> None:
+    found = c("dms").describe_certificates(Filters=[{"Name": "certificate-arn", "Values": [pid]}])["Certificates"]
+    _require(found, "no such certificate")
+
+
 def _event_rule(c: Clients, pid: str, props: dict[str, Any]) -> None:
     bus, _, name = pid.rpartition("|")
     kwargs = {"Name": name}
@@ -228,6 +248,12 @@ CHECKS: dict[str, tuple[str, Check]] = {
     "AWS::EC2::Subnet": _ec2_described("describe_subnets", "SubnetIds", "Subnets"),
     "AWS::EC2::SecurityGroup": _ec2_described("describe_security_groups", "GroupIds", "SecurityGroups"),
     "AWS::EC2::SecurityGroupIngress": ("ec2.describe_security_group_rules", _sg_rule),
+    "AWS::EC2::SecurityGroupEgress": ("ec2.describe_security_group_rules", _sg_rule),
+    "AWS::EC2::CustomerGateway": _ec2_described("describe_customer_gateways", "CustomerGatewayIds", "CustomerGateways"),
+    "AWS::EC2::VPNGateway": ("ec2.describe_vpn_gateways (not deleted)", _vpn_gateway),
+    "AWS::EC2::VPNConnection": ("ec2.describe_vpn_connections (not deleted)", _vpn_connection),
+    "AWS::EC2::TransitGatewayAttachment": ("ec2.describe_transit_gateway_vpc_attachments (not deleted)", _tgw_attachment),
+    "AWS::DMS::Certificate": ("dms.describe_certificates", _dms_certificate),
     "AWS::EC2::InternetGateway": _ec2_described("describe_internet_gateways", "InternetGatewayIds", "InternetGateways"),
     "AWS::EC2::VPCGatewayAttachment": ("ec2.describe_internet_gateways / describe_vpn_gateways attachments", _gateway_attachment),
     "AWS::EC2::EIP": _ec2_described("describe_addresses", "PublicIps", "Addresses"),

@@ -108,6 +108,14 @@ def _resolve(value: Any, physical: dict[str, str], parameters: dict[str, str]) -
             for name, pid in {**parameters, **physical}.items():
                 text = text.replace("${" + name + "}", str(pid))
             return text
+        if "Fn::Select" in value and isinstance(value["Fn::Select"], list) and len(value["Fn::Select"]) == 2:
+            # A CommaDelimitedList parameter resolves to its comma-joined text (the datacentre-link routes).
+            index, items = value["Fn::Select"][0], _resolve(value["Fn::Select"][1], physical, parameters)
+            if isinstance(items, str):
+                items = items.split(",")
+            if isinstance(items, list) and str(index).isdigit() and int(index) < len(items):
+                return items[int(index)]
+            return value
         if "Fn::GetAtt" in value:
             # Approximation good enough for existence checks: APIs that take an ARN
             # (Lambda, SNS, SQS URLs aside) also take the name the physical ID holds.

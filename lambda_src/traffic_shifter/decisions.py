@@ -112,12 +112,17 @@ def alarm_grace(state: ShiftState, plan: Plan | None, now: float) -> str:
     """Why an alarm holds instead of rolling back ("" when it does not): the current step's kind gave it
     a grace (Step.grace_seconds, e.g. a db_switchover's ``grace_seconds``: its write pause stalls both
     colours alike and shows on green's latency alarm, and a rollback would not move the writer back
-    anyway) and it has not passed since the step began. Once the grace is over, an alarm rolls back."""
-    if plan is None or state.step_started_at is None or not 0 <= state.step_index <= plan.last_index:
+    anyway) and it has not passed since the step began. Once the grace is over, an alarm rolls back.
+    A step being applied (an advance claimed, not committed: its switchover runs, or its run died in it) counts
+    as begun at its claim: the state still names the step before."""
+    claim = state.pending or {}
+    index, began = ((claim.get("apply_step"), from_iso(claim.get("at"))) if claim.get("action") == "advance"
+                    else (state.step_index, state.step_started_at))
+    if plan is None or began is None or not isinstance(index, int) or not 0 <= index <= plan.last_index:
         return ""
-    step = plan.steps[state.step_index]
+    step = plan.steps[index]
     grace = step.grace_seconds
-    ends = state.step_started_at + grace
+    ends = began + grace
     if not grace or now >= ends:
         return ""
     return (f"within the {grace} s grace of {step.describe()} (until {iso(ends)}): {step.grace_why}, "

@@ -19,6 +19,7 @@ from bluegreen.local_mariadb import ADMIN_PASSWORD as ADMIN_PW
 from bluegreen.local_mariadb import ADMIN_USER as ADMIN
 from bluegreen.local_mariadb import free_port
 from bluegreen.local_mariadb import write_test_tls as write_tls
+from traffic_shifter import SqlGrantFence
 
 APP_USER, APP_PW = "payments_app", "app-pw"
 SIGNING_KEY = "test-signing-key"
@@ -121,6 +122,17 @@ def grant_merchants(env: dict, subject: str, merchants) -> None:
             client_identity.grant(conn, subject, list(merchants))
     finally:
         engine.dispose()
+
+
+def root_fence(schema) -> SqlGrantFence:
+    """The writer fence on the test's MariaDB as root (both colours are this one server)."""
+    sock = schema["mariadb"]["sock"]
+    return SqlGrantFence(lambda colour: pymysql.connect(unix_socket=sock, user="root"), schema=schema["name"], kill_sql="KILL %s")
+
+
+def payment(i: int, token: str) -> dict:
+    """The body of the i-th payment of a load, its card token ``token`` + i."""
+    return {"merchant_id": "m-1", "customer_id": f"c-{i}", "amount_minor": 100 + i, "currency": "EUR", "card_token": f"{token}{i}"}
 
 
 def count(mariadb, sql: str, *args):

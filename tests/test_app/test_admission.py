@@ -9,33 +9,28 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pymysql
 
 from payment_api.admission import Admission, Limits
 from payment_api.api import create_app
 from payment_api.database import make_engine
 from payment_api.settings import Settings
-from traffic_shifter import SqlGrantFence
 
-from .conftest import RunningServer, count
+from .conftest import RunningServer, count, payment, root_fence
 
 LIMITS = Limits(limit=2, queue=1, queue_wait=0.05, retry_after=1)
 SENT = 8
 
 
-def body(i: int) -> dict:
-    return {"merchant_id": "m-1", "customer_id": f"c-{i}", "amount_minor": 100 + i, "currency": "EUR", "card_token": f"tok_adm_{i}"}
-
 
 def test_admission__bound_full__refused_at_once_with_retry_after_health_answers_retries_land_once(schema):
     m, db = schema["mariadb"], schema["name"]
     settings = Settings.from_env(schema["env"])
-    fence = SqlGrantFence(lambda colour: pymysql.connect(unix_socket=m["sock"], user="root"), schema=db, kill_sql="KILL %s")
+    fence = root_fence(schema)
     app = Admission(create_app(settings, make_engine(settings)), LIMITS)
     headers = schema["identity"]
 
     def pay(i: int) -> httpx.Response:
-        return httpx.post(f"{server.url}/payments", json=body(i), headers={**headers, "Idempotency-Key": f"adm-{i}"}, timeout=30)
+        return httpx.post(f"{server.url}/payments", json=payment(i, "tok_adm_"), headers={**headers, "Idempotency-Key": f"adm-{i}"}, timeout=30)
 
     with RunningServer(app) as server, ThreadPoolExecutor(SENT) as pool:
         fence.fence("blue")  # the admitted payments wait on the fence, holding their places

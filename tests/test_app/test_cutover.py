@@ -15,15 +15,13 @@ import threading
 import time
 
 import httpx
-import pymysql
 from sqlalchemy import event
 
 from payment_api.api import create_app
 from payment_api.database import make_engine
 from payment_api.settings import Settings
-from traffic_shifter import SqlGrantFence
 
-from .conftest import APP_USER, RunningServer, count, root
+from .conftest import APP_USER, RunningServer, count, root, root_fence
 
 WORKERS = 6
 PAUSE_SECONDS = 0.02
@@ -59,9 +57,7 @@ def run_load(url: str, stop: threading.Event, identity: dict) -> list[dict]:
 
 
 def cutover(schema, settings, engine):
-    m, db = schema["mariadb"], schema["name"]
-    fence = SqlGrantFence(lambda colour: pymysql.connect(unix_socket=m["sock"], user="root"), schema=db,
-                          kill_sql="KILL %s")
+    fence = root_fence(schema)
     stop = threading.Event()
     with RunningServer(create_app(settings, engine)) as server:
         results, threads = run_load(server.url, stop, schema["identity"])

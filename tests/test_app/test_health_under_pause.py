@@ -13,29 +13,23 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pymysql
 
 from payment_api.api import create_app
 from payment_api.database import make_engine
 from payment_api.settings import Settings
-from traffic_shifter import SqlGrantFence
 
-from .conftest import RunningServer
+from .conftest import RunningServer, payment, root_fence
 
 WAITING = 80  # twice anyio's default thread count
 
 
-def body(i: int) -> dict:
-    return {"merchant_id": "m-1", "customer_id": f"c-{i}", "amount_minor": 100 + i, "currency": "EUR", "card_token": f"tok_{i}"}
-
 
 def test_health__payments_waiting_on_the_fence__health_answers_and_every_payment_lands(schema):
-    m, db = schema["mariadb"], schema["name"]
     settings = Settings.from_env(schema["env"])
-    fence = SqlGrantFence(lambda colour: pymysql.connect(unix_socket=m["sock"], user="root"), schema=db, kill_sql="KILL %s")
+    fence = root_fence(schema)
     with RunningServer(create_app(settings, make_engine(settings))) as server, ThreadPoolExecutor(WAITING) as pool:
         fence.fence("blue")
-        pending = [pool.submit(httpx.post, f"{server.url}/payments", json=body(i), headers={**schema["identity"], "Idempotency-Key": f"hp-{i}"},
+        pending = [pool.submit(httpx.post, f"{server.url}/payments", json=payment(i, "tok_"), headers={**schema["identity"], "Idempotency-Key": f"hp-{i}"},
                                timeout=30) for i in range(WAITING)]
         time.sleep(1.0)
         waiting = sum(not f.done() for f in pending)

@@ -26,15 +26,17 @@ def test_settings__task_definition__sets_exactly_the_task_variables_both_ways():
     found = list(containers())
     assert [n for n, _ in found] == ["BlueTaskDefinition", "GreenTaskDefinition"]
     for name, c in found:
-        names = [e["Name"] for e in c["Environment"]] + [s["Name"] for s in c["Secrets"]]
+        names = [e["Name"] for e in c["Environment"]] + [s["Name"] for s in c.get("Secrets", [])]
         assert len(names) == len(set(names)), name
         assert set(names) - TASK_VARIABLES == set(), f"{name} sets variables the app never reads"
         assert TASK_VARIABLES - set(names) == set(), f"{name} misses variables the app reads"
 
 
-def test_settings__task_definition__signing_key_is_a_secret_not_environment():
+def test_settings__task_definition__signing_key_read_by_the_task_from_its_secret_never_given():
     for _, c in containers():
-        assert [s["Name"] for s in c["Secrets"]] == ["PAYMENT_SIGNING_KEY"]
+        assert not c.get("Secrets")
+        env = {e["Name"]: e["Value"] for e in c["Environment"]}
+        assert env["PAYMENT_SIGNING_KEY_SECRET_ARN"] == {"Ref": "SigningKeySecret"} and "PAYMENT_SIGNING_KEY" not in env
 
 
 def test_settings__task_definition_values__accepted_by_settings(tmp_path):
@@ -47,7 +49,7 @@ def test_settings__task_definition_values__accepted_by_settings(tmp_path):
         AWS_REGION="us-east-1",
         DB_ENDPOINTS="blue=aurora-blue-dev-d01.cluster-c1.us-east-1.rds.amazonaws.com,green=aurora-green-dev-d01.cluster-c1.us-east-1.rds.amazonaws.com",
         DB_CA_BUNDLE=str(ca),
-        PAYMENT_SIGNING_KEY="k",
+        PAYMENT_SIGNING_KEY_SECRET_ARN="arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-signing-dev-d01-AbCdEf",
     )
     s = Settings.from_env(env)
     assert s.db_iam_auth and s.tls_self_signed and s.https and s.write_retry_seconds == 30

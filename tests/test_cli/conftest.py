@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import base64
+import contextlib
 import importlib.util
 import io
+import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
 
 from bluegreen import cli
 from tests.conftest import offline_aws
@@ -30,10 +33,7 @@ def aws_credentials(monkeypatch):
 @pytest.fixture
 def world(aws_credentials, monkeypatch):
     """The dev deployment in moto, with the traffic-shifter function the CLI reads its environment from."""
-    world_module.enable_composite_alarms(monkeypatch)
-    world_module.speed_up_sns(monkeypatch)
-    with mock_aws():
-        world = world_module.build_world()
+    with world_module.moto_world(monkeypatch) as world:
         world_module.deploy_function(world)
         yield world
 
@@ -45,11 +45,50 @@ class Run:
         self.code, self.out, self.err = code, out, err
 
 
+def invoke_in_process(session, function: str, payload: bytes, tail: bool) -> dict:
+    """``lambda.invoke`` as the Lambda service answers it, with the deployed function's handler run here (moto
+    cannot run a function without Docker): the function's own environment variables, its answer serialised
+    as JSON (a value JSON cannot carry fails as it would in Lambda), an exception as ``FunctionError``."""
+    from aws_lambda_powertools import Logger
+
+    from traffic_shifter import handler
+    from traffic_shifter.model import LOG_SERVICE
+
+    config = session.client("lambda").get_function_configuration(FunctionName=function)
+    variables = {**config["Environment"]["Variables"], "AWS_REGION": session.region_name, "AWS_DEFAULT_REGION": session.region_name}
+    saved = dict(os.environ)
+    log = io.StringIO()
+    stream = Logger(service=LOG_SERVICE).registered_handler
+    previous = stream.stream
+    error = None
+    try:
+        os.environ.update(variables)
+        handler.reset_shifter()
+        stream.setStream(log)
+        context = world_module.LambdaContext(function, invoked_function_arn=config["FunctionArn"], aws_request_id="cli-test")
+        try:
+            body = json.dumps(handler.lambda_handler(json.loads(payload), context))
+        except Exception as err:  # noqa: BLE001 - the Lambda service turns any exception into FunctionError
+            body, error = json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)}), "Unhandled"
+    finally:
+        stream.setStream(previous)
+        handler.reset_shifter()
+        os.environ.clear()
+        os.environ.update(saved)
+    response = {"StatusCode": 200, "Payload": io.BytesIO(body.encode())}
+    if error:
+        response["FunctionError"] = error
+    if tail:
+        response["LogResult"] = base64.b64encode(log.getvalue()[-4096:].encode()).decode()
+    return response
+
+
 @pytest.fixture
 def bluegreen():
     def run(*argv: str) -> Run:
         out, err = io.StringIO(), io.StringIO()
-        code = cli.main(list(argv), session_factory=world_module.new_session, stdout=out, stderr=err)
+        with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF metrics, as the Lambda's log would have them
+            code = cli.main(list(argv), session_factory=world_module.new_session, stdout=out, stderr=err, invoke=invoke_in_process)
         return Run(code, out.getvalue(), err.getvalue())
 
     return run

@@ -1,14 +1,18 @@
-"""``bluegreen shift ...`` in-process against the moto world (the same code as the Lambda)."""
+"""``bluegreen shift ...`` against the moto world: ``status`` read in-process with the Lambda's code, every
+changing command sent to the function (its handler run in-process by conftest.invoke_in_process, since
+moto cannot run a function without Docker; tests/test_iam/test_roles_on_emulator.py runs it in the
+emulator's Lambda with IAM enforced)."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 
 from bluegreen import cli
 
-from .conftest import PROJECT_ROOT, world_module
+from .conftest import PROJECT_ROOT, invoke_in_process, world_module
 
 
 def test_main__status__readable_state_weights_gates_plan(world, bluegreen):
@@ -205,3 +209,44 @@ def test_main__command_loses_a_race__exit_1_says_what_the_world_is(world, bluegr
     assert "cannot pause: finishing the rollback begun by traffic-shifter (alarm) at 2020-01-01T00:00:00Z" in run.err
     assert "pause was not carried out (status is now rolled_back)" in run.err
     assert world.weights() == {"alb": (100, 0), "route53": (100, 0), "ssm": "0"}
+
+
+def test_main__changing_commands__sent_to_the_function_with_who_why_and_the_change(world, bluegreen):
+    """The shell only invokes: the function runs the command (it may tick the plan, and a tick may move the
+    database writer, which only the function can reach). Status stays a read in the shell."""
+    sent = []
+
+    def invoke(session, function, payload, tail):
+        sent.append((function, json.loads(payload), tail))
+        return invoke_in_process(session, function, payload, tail)
+
+    def run(*argv):
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.main([*argv, "--env", "dev", "--project-dir", str(PROJECT_ROOT)], session_factory=world_module.new_session,
+                        stdout=out, stderr=err, invoke=invoke)
+        return code, out.getvalue(), err.getvalue()
+
+    assert run("shift", "status")[0] == 0
+    assert sent == []
+    code, _, err = run("shift", "start", "--change-id", "CHG-5", "--reason", "release", "--verbose")
+    assert code == 0, err
+    me = "arn:aws:sts::123456789012:user/moto"
+    assert sent == [("lambda-traffic-shifter-dev-d01", {"command": "start", "actor": f"{me} (cli)", "caller": me,
+                                                         "reason": "CHG-5: release", "change_id": "CHG-5"}, True)]
+    assert '"last_action":"advance"' in err.replace(" ", "")  # --verbose: the invocation's log tail (its last 4 KB)
+    assert world.weights() == {"alb": (90, 10), "route53": (90, 10), "ssm": "10"}
+
+
+def test_main__function_fails__exit_1_says_to_check_the_status(world, bluegreen):
+    from botocore.exceptions import EndpointConnectionError
+
+    def invoke(session, function, payload, tail):
+        raise EndpointConnectionError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
+
+    out, err = io.StringIO(), io.StringIO()
+    run = cli.main(["shift", "rollback", "--env", "dev", "--change-id", "INC-1", "--reason", "r", "--project-dir", str(PROJECT_ROOT)],
+                   session_factory=world_module.new_session, stdout=out, stderr=err, invoke=invoke)
+
+    assert (run, out.getvalue()) == (1, "")
+    assert err.getvalue().startswith("bluegreen: error: rollback: invoking lambda-traffic-shifter-dev-d01 failed: ")
+    assert "Check what happened with bluegreen shift status before repeating the command" in err.getvalue()

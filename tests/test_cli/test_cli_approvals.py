@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from bluegreen import approvals, cli
-from tests.test_cli.conftest import PROJECT_ROOT, Run, world_module
+from tests.test_cli.conftest import PROJECT_ROOT, Run, invoke_in_process, world_module
 
 ME = "arn:aws:sts::123456789012:user/moto"
 APPROVER_ROLE = "arn:aws:iam::123456789012:role/role-operator-dev-d01"
@@ -28,7 +28,7 @@ def bluegreen():
 
     def run(*argv: str) -> Run:
         out, err = io.StringIO(), io.StringIO()
-        code = cli.main(list(argv), session_factory=session_factory, stdout=out, stderr=err)
+        code = cli.main(list(argv), session_factory=session_factory, stdout=out, stderr=err, invoke=invoke_in_process)
         return Run(code, out.getvalue(), err.getvalue())
 
     return run

@@ -26,14 +26,9 @@ _spec.loader.exec_module(db_world)
 
 @pytest.fixture
 def world(aws_credentials, monkeypatch):
-    from moto import mock_aws
-
     from traffic_shifter import DbSwitchover
 
-    world_module.enable_composite_alarms(monkeypatch)
-    world_module.speed_up_sns(monkeypatch)
-    with mock_aws():
-        w = world_module.build_world()
+    with world_module.moto_world(monkeypatch) as w:
         db = db_world.build_db_world(w, time.time)
         world_module.deploy_function(w)  # after: its environment carries the DB_* variables
         fence = db_world.FakeFence(db)

@@ -123,5 +123,9 @@ def test_readme__stacks_table_and_count__every_stack_config_of_dev_once():
     rows = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")][1:]
     stacks = sorted(p.stem for p in (ROOT / "config" / "dev").rglob("*.yaml") if p.name != "config.yaml")
 
+    # The count is what `sceptre launch dev` creates: the data-centre leg's stacks are off in dev.
+    from bluegreen import environments
+
+    launched = environments.stacks(ROOT, "dev")
     assert sorted(rows) == stacks
-    assert re.findall(r"all (\d+) stacks", readme) == [str(len(stacks))]
+    assert re.findall(r"all (\d+) stacks", readme) == [str(len(launched))]

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from tests import lambda_sources
-from tests.conftest import offline_aws
 
 
 @pytest.fixture
@@ -33,14 +31,6 @@ def wheelhouse(tmp_path):
 def builder(tmp_path, wheelhouse):
     """``lambda_zip.build`` with a fresh cache and pip offline on ``wheelhouse``."""
     return lambda_sources.offline_builder(tmp_path / "cache", wheelhouse)
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    """moto's AWS, with credentials that can reach nothing else."""
-    offline_aws(monkeypatch)
-    with mock_aws():
-        yield boto3.Session(region_name="us-east-1")
 
 
 @pytest.fixture

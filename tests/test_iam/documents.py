@@ -143,6 +143,8 @@ class Resolver:
             "AWS::SNS::Topic": lambda: ARN % ("sns", name),
             "AWS::SQS::Queue": lambda: f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/{name}",
             "AWS::IAM::ManagedPolicy": lambda: f"arn:aws:iam::{ACCOUNT}:policy/{name}",
+            # Ref of a secret is its ARN: the name and the six random characters Secrets Manager appends.
+            "AWS::SecretsManager::Secret": lambda: ARN % ("secretsmanager", f"secret:{name}-AbCdEf"),
         }.get(rtype, lambda: name)()
 
     def get_att(self, logical: str, attribute: str) -> str:
@@ -248,6 +250,11 @@ def unclassified_policy_properties(templates: Path = TEMPLATES) -> list[str]:
                     k.endswith(("PolicyDocument", "KeyPolicy", "ResourcePolicy")) for k in props):
                 out.append(f"{path.stem}.{logical} ({body['Type']}): add it to POLICY_PROPERTIES in {__file__}")
     return out
+
+
+def resolved_policy(template: dict, parameters: dict[str, str], logical: str) -> Any:
+    """The PolicyDocument of ``logical`` as deployed with ``parameters``."""
+    return Resolver(template, parameters, check=False).resolve(template["Resources"][logical]["Properties"]["PolicyDocument"])
 
 
 def parameters_from_environment(template: dict, function: str, env: dict[str, str]) -> dict[str, str]:

@@ -29,6 +29,13 @@ class Call:
     phase: str = ""  # the command that made it: "shift rollback", "db switchover", ...
 
 
+def record_client(client: Any, calls: list[Call], phase: list[str]) -> None:
+    """Record every call of one boto3 ``client`` with its API parameters, under the current ``phase[0]``."""
+    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params), phase[0]))
+    client.meta.events.register("before-parameter-build", before, unique_id="iam-record")
+
+
 def record(clients: Any, calls: list[Call], phase: list[str]) -> Any:
     """Record every call of ``clients`` (a traffic_shifter Clients) with its API parameters, under the
     current ``phase[0]``; returns the undo."""
@@ -85,7 +92,9 @@ def run_shifter(clock: Any, monkeypatch: Any) -> tuple[dict[str, str], list[Call
         config = shifter.config.db
         phase[0] = "db switchover"
         # The real fence's login: the CA bundle and each colour's secret (the SQL connection itself is refused).
-        monkeypatch.setattr(sql_fence, "CA_BUNDLE_FILE", sql_fence.Path(monkeypatch_tmp(monkeypatch)) / "ca.pem")
+        # A fresh execution environment: the bundle is read from SSM (recorded), written under this run's temp dir.
+        monkeypatch.setattr(sql_fence, "_ca_bundle_files", {})
+        monkeypatch.setattr("tempfile.tempdir", monkeypatch_tmp(monkeypatch))
         import pymysql
 
         def refuse(**_: Any) -> None:

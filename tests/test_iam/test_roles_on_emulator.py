@@ -13,17 +13,30 @@ caller's policies on the resource it names (emulator/bluegreen_emulator/iam/enfo
   the invocation fails (FunctionError: what the function's Errors alarm counts in AWS);
 * the auditor reads the status and is denied the rollback at its first write, nothing changed.
 
-Not run here: the database switchover and ``db status`` (both open a TLS connection to each colour's
-writer, and the emulator runs no database engine: their calls are checked against the role in
-test_lambda_calls.py's recorded run, the people's in test_people_roles.py) and the runtime's own
-calls (logs, VPC network interfaces, the DLQ: made by the Lambda service, not by the code).
+* the runbook's database commands (docs/runbook-cutover.md, section 5, read from the doc), run as written
+  from a shell that has only the operator role, reach the function, which reads the real fence on the
+  stand-in MariaDB servers behind both clusters' endpoints (EMULATOR_DB_ENDPOINTS) over TLS verified
+  against the CA bundle loaded as the runbook's section 1 says; the operator cannot read a master secret.
+
+Not run here: a switchover that moves the fence. The emulator's DMS runs no replication (moto's tasks
+are records: no DescribeTableStatistics, no CDC metrics, no data moved), so the function's guardrails
+refuse it, as they must, and the test holds that nothing moved; the switchover's moves are proved
+against real MariaDB replication by the rehearsal (docs/rehearsal.md) and against moto's DMS with a
+stand-in fence by tests/test_cli/test_cli_db.py. Nor the runtime's own calls (logs, VPC network
+interfaces, the DLQ: made by the Lambda service, not by the code).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -115,6 +128,19 @@ def test_operator_role__rollback__every_call_allowed_and_blue_restored(world):
     assert "AccessDenied" not in out + err
 
 
+def test_operator_role__shift_rollback__run_by_the_function_as_its_own_role(world, reduced_policy):
+    """``bluegreen shift rollback`` only invokes: with ModifyListener taken from the FUNCTION's policy (the
+    operator's own is untouched) the rollback is denied to the function's role, and the CLI says so."""
+    started(world)
+    reduced_policy("SetListenerWeights", "elasticloadbalancing:ModifyListener")
+
+    code, out, err = bluegreen("shift", "rollback", "--role", "operator", *MFA, "--change-id", "INC-2", "--reason", "operator test")
+
+    assert code == 1
+    assert f"{SHIFTER_ROLE} may not elasticloadbalancing:ModifyListener on {LISTENER_PREFIX}" in err, err
+    assert "assumed-role/role-operator-dev-d01" not in err and "Traceback" not in err
+
+
 def test_operator_role__without_mfa__cannot_be_assumed(world):
     code, _, err = bluegreen("shift", "status", "--role", "operator")
 
@@ -152,6 +178,80 @@ def test_operator_role__db_status__invokes_the_function_which_runs_it_as_its_own
     assert "Traceback" not in err
 
 
+# ------------------------------------------------------------------------- the runbook's database commands
+RUNBOOK = ROOT / "docs" / "runbook-cutover.md"
+
+
+def runbook_db_commands() -> dict[str, str]:
+    """The commands of the runbook's section 5 as written there (prod), so the test cannot drift from the doc:
+    the check, the switch, the switch back ("the same command with `--to blue`")."""
+    text = RUNBOOK.read_text()
+    section = text[text.index("<!-- db-writer-switchover: start -->"):text.index("<!-- db-writer-switchover: end -->")]
+    commands = re.findall(r"`(bluegreen db [^`]+)`", section)
+    check = next(c for c in commands if c.startswith("bluegreen db status"))
+    switch = next(c for c in commands if c.startswith("bluegreen db switchover --to green"))
+    assert "the same command with `--to blue`" in section, "the runbook's switch back is no longer the same command"
+    return {"check": check, "switch": switch, "back": switch.replace("--to green", "--to blue")}
+
+
+def as_written(command: str, world) -> subprocess.CompletedProcess:
+    """``command`` in dev (the runbook writes prod), from a shell holding the deployer's keys, where the command's
+    own ``--role operator`` makes every call of it the operator's; the MFA device's code as the operator types it."""
+    argv = shlex.split(command.replace("--env prod", "--env dev").replace('"..."', '"runbook test"'))
+    assert argv[0] == "bluegreen" and "--role" in argv and argv[argv.index("--role") + 1] == "operator", command
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_SESSION_TOKEN")}
+    return subprocess.run([str(Path(sys.executable).parent / "bluegreen"), *argv[1:], *MFA, "--project-dir", str(ROOT)],
+                          env={**env, **world.env}, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def writable(world) -> dict[str, bool]:
+    """Read on each stand-in itself: may the application user write payments there (the fence's state)?"""
+    found = {}
+    for colour in ("blue", "green"):
+        server = world.databases.servers[f"aurora-{colour}-dev-d01"]
+        rows = server.execute("SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES "
+                              "WHERE GRANTEE = %s AND TABLE_SCHEMA = 'payments'", ("'payments_app'@'%'",))
+        found[colour] = "INSERT" in {r[0] for r in rows}
+    return found
+
+
+@pytest.fixture
+def ca_bundle_loaded(world):
+    """The runbook's section 1, once per environment: the CA the clusters' certificates verify against (the
+    stand-ins' CA here) into <prefix>/db/rds-ca-bundle; the placeholder put back after."""
+    ssm = world.client("ssm")
+    name = world.lambda_env["DB_CA_BUNDLE_PARAMETER"]
+    before = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    ssm.put_parameter(Name=name, Type="String", Tier="Advanced", Overwrite=True, Value=world.databases.ca_pem)
+    yield
+    ssm.put_parameter(Name=name, Type="String", Tier="Advanced", Overwrite=True, Value=before)
+
+
+def test_runbook_db_commands__as_the_operator__run_in_the_function_on_the_real_fence(world, ca_bundle_loaded):
+    """Section 5 as written: the check reads the writer from the fence on the real databases (through the
+    function, as its role: the operator holds no secret), the switch is judged by the function's guardrails
+    and refused (the emulator's DMS replicates nothing, see the module's docstring) with nothing moved, and
+    the switch back to blue, the writer already, changes nothing. No call of any of them is denied."""
+    commands = runbook_db_commands()
+    assert writable(world) == {"blue": True, "green": False}  # as deployed: green starts fenced (docs/deployment.md)
+
+    check = as_written(commands["check"], world)
+    switch = as_written(commands["switch"], world)
+    back = as_written(commands["back"], world)
+
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.startswith("writer      blue"), check.stdout
+    assert "ok   one writer: {\"blue_fenced\": false, \"green_fenced\": true}" in check.stdout, check.stdout
+    assert "switchover  to green: NOT ready" in check.stdout  # the emulator's DMS: no task replicates
+    assert switch.returncode == 1
+    assert switch.stderr.startswith("bluegreen: error: db switchover refused: db switchover blue -> green refused, nothing was changed: "
+                                    "replication running: "), switch.stderr
+    assert back.returncode == 0, back.stderr
+    for run in (check, switch, back):
+        assert "not authorized" not in run.stdout + run.stderr and "Traceback" not in run.stderr
+    assert writable(world) == {"blue": True, "green": False}
+
+
 def test_auditor_role__db_commands__may_not_invoke_the_function(world):
     code, _, err = bluegreen("db", "switchover", "--to", "green", "--role", "auditor", *MFA, "--change-id", "CHG-1", "--reason", "auditor test")
 
@@ -166,7 +266,8 @@ def test_auditor_role__status__allowed(world):
     assert "AccessDenied" not in out + err
 
 
-def test_auditor_role__rollback__denied_at_its_first_write_and_nothing_changed(world):
+def test_auditor_role__rollback__denied_invoking_the_function_and_nothing_changed(world):
+    """A changing shift command is the function's to run: the auditor may not invoke it."""
     started(world)
     before = weights(world)
 
@@ -174,8 +275,7 @@ def test_auditor_role__rollback__denied_at_its_first_write_and_nothing_changed(w
 
     assert code == 1
     assert "AccessDenied" in err and "assumed-role/role-auditor-dev-d01/" in err
-    assert any(f" may not {a} on " in err for a in ("dynamodb:PutItem", "elasticloadbalancing:ModifyListener",
-                                          "route53:ChangeResourceRecordSets", "ssm:PutParameter")), err
+    assert " may not lambda:InvokeFunction on " in err, err
     assert weights(world) == before
 
 

@@ -12,7 +12,6 @@ The other direction: every granted action is used, and removing any one denies a
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 
@@ -24,7 +23,7 @@ from bluegreen import local_mariadb
 from bluegreen.emulator_databases import StandIns
 from bluegreen.local_mariadb import ADMIN_PASSWORD, ADMIN_USER
 from tests.conftest import offline_aws, unavailable
-from tests.test_iam import documents, grants
+from tests.test_iam import documents, grants, lambda_run
 from tests.test_iam.lambda_run import Call
 
 sys.path.insert(0, str(documents.ROOT / "lambda_src"))
@@ -32,8 +31,6 @@ from schema_migration import handler
 
 TEMPLATE = json.loads((documents.TEMPLATES / "schema.json").read_text())
 POLICY, LOG_GROUP = "SchemaMigrationPolicy", "SchemaMigrationLogGroup"
-VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +57,7 @@ def recorded(tmp_path_factory):
             ssm.put_parameter(Name=parameters["DbCaBundleParameterName"], Type="String", Value=databases.ca_pem)
             parameters["SchemaMigrationCodeKey"] = "lambda/schema_migration/" + "0" * 64 + ".zip"
             for client in (sm, ssm):
-                def before(model, params, **_):
-                    calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params), "run"))
-                client.meta.events.register("before-parameter-build", before, unique_id="iam-record")
+                lambda_run.record_client(client, calls, ["run"])
             resolver = documents.Resolver(TEMPLATE, parameters, check=False)
             for body in TEMPLATE["Resources"].values():
                 if body["Type"] != "Custom::SchemaMigration":
@@ -78,7 +73,7 @@ def recorded(tmp_path_factory):
 @pytest.fixture(scope="module")
 def policy(recorded):
     parameters, _ = recorded
-    return documents.Resolver(TEMPLATE, parameters, check=False).resolve(TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"])
+    return documents.resolved_policy(TEMPLATE, parameters, POLICY)
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +86,7 @@ def requests(recorded):
             found += grants.service_side(c.service, c.operation, parameters["DataKeyArn"])
     log_group = documents.Resolver(TEMPLATE, parameters, check=False).resolve(
         TEMPLATE["Resources"][LOG_GROUP]["Properties"]["LogGroupName"])
-    stream = grants._arn("logs", f"log-group:{log_group}:log-stream:2026/01/01/[$LATEST]x")
-    return (found + [grants.Request(a, (stream,), why="runtime log") for a in ("logs:CreateLogStream", "logs:PutLogEvents")]
-            + [grants.Request(a, ("*",), why="VPC attach") for a in VPC_ACTIONS])
+    return found + grants.runtime_use(log_group)
 
 
 def test_run__both_clusters__reads_each_master_secret_and_the_ca_bundle(recorded):
@@ -104,13 +97,12 @@ def test_run__both_clusters__reads_each_master_secret_and_the_ca_bundle(recorded
 
 
 def test_role__every_call_of_the_code__granted_on_its_resource(requests, policy):
-    denied = sorted({f"{r.action} on {', '.join(r.resources)} ({r.why})" for r in requests if not grants.allows(policy, r).allowed})
+    denied = grants.denied(policy, requests)
     assert denied == [], "\n".join(denied)
 
 
 def test_role__every_granted_action__used_by_the_run(requests, policy):
-    used = {(sid, r.action) for r in requests for sid in grants.allows(policy, r).statements}
-    assert set(grants.granted_actions(policy)) - used == set()
+    assert grants.unused(policy, requests) == set()
 
 
 def test_role__another_secret_or_parameter__denied(policy):
@@ -124,5 +116,4 @@ GRANTED = grants.granted_pairs(TEMPLATE["Resources"][POLICY]["Properties"]["Poli
 
 @pytest.mark.parametrize("sid,action", GRANTED, ids=[f"{s}-{a}" for s, a in GRANTED])
 def test_role__any_one_action_removed__some_call_of_the_run_is_denied(requests, policy, sid, action):
-    reduced = grants.without_action(policy, sid, action)
-    assert [r.action for r in requests if not grants.allows(reduced, r).allowed][:1] == [action]
+    assert grants.first_denied_without(policy, requests, sid, action) == [action]

@@ -13,7 +13,6 @@ or named in KNOWN_EXCESS with why, and removing any one denies a call.
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 
@@ -22,15 +21,13 @@ import pytest
 from moto import mock_aws
 
 from ssm_parameter import handler
+from tests import custom_resources
 from tests.conftest import offline_aws
-from tests.test_iam import documents, grants
+from tests.test_iam import documents, grants, lambda_run
 from tests.test_iam.lambda_run import Call
 
 TEMPLATE = json.loads((documents.TEMPLATES / "parameters.json").read_text())
 POLICY, LOG_GROUP = "SsmParameterPolicy", "SsmParameterLogGroup"
-#: What AWS Lambda needs of a function's role to attach it to a VPC (AWSLambdaVPCAccessExecutionRole).
-VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-               "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
 #: Granted, never called, each with why (the test fails when the set changes either way).
 KNOWN_EXCESS = {
     ("EncryptSecureStringsWithOpsKey", "kms:GenerateDataKey"):
@@ -39,20 +36,9 @@ KNOWN_EXCESS = {
 }
 
 
-def _record(client, calls: list[Call], phase: list[str]) -> None:
-    def before(model, params, **_):
-        calls.append(Call(model.service_model.service_name, model.name, copy.deepcopy(params), phase[0]))
-    client.meta.events.register("before-parameter-build", before, unique_id="iam-record")
-
-
 def _event(request_type: str, logical: str, properties: dict, physical_id: str | None = None) -> dict:
-    event = {"RequestType": request_type, "RequestId": str(uuid.uuid4()), "LogicalResourceId": logical,
-             "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/payments-dev-operations-parameters/1",
-             "ResponseURL": "http://127.0.0.1:9/unused", "ResourceType": "Custom::SsmParameter",
-             "ResourceProperties": properties}
-    if physical_id:
-        event.update(PhysicalResourceId=physical_id, OldResourceProperties=properties)
-    return event
+    return custom_resources.request(request_type, logical, "Custom::SsmParameter", "payments-dev-operations-parameters/1",
+                                    properties, physical_id, request_id=str(uuid.uuid4()))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +54,7 @@ def recorded():
             resolver = documents.Resolver(TEMPLATE, parameters, check=False)
             ssm = boto3.client("ssm")
             phase = [""]
-            _record(ssm, calls, phase)
+            lambda_run.record_client(ssm, calls, phase)
             for logical, body in TEMPLATE["Resources"].items():
                 if body["Type"] != "Custom::SsmParameter":
                     continue
@@ -87,16 +73,14 @@ def recorded():
 @pytest.fixture(scope="module")
 def policy(recorded):
     parameters, _ = recorded
-    return documents.Resolver(TEMPLATE, parameters, check=False).resolve(TEMPLATE["Resources"][POLICY]["Properties"]["PolicyDocument"])
+    return documents.resolved_policy(TEMPLATE, parameters, POLICY)
 
 
 def implied(parameters: dict[str, str]) -> list[grants.Request]:
     """The runtime's use of the role (from the template, not the code): its log, the VPC attach."""
     log_group = documents.Resolver(TEMPLATE, parameters, check=False).resolve(
         TEMPLATE["Resources"][LOG_GROUP]["Properties"]["LogGroupName"])
-    stream = grants._arn("logs", f"log-group:{log_group}:log-stream:2026/01/01/[$LATEST]x")
-    return ([grants.Request(a, (stream,), why="runtime log") for a in ("logs:CreateLogStream", "logs:PutLogEvents")]
-            + [grants.Request(a, ("*",), why="VPC attach") for a in VPC_ACTIONS])
+    return grants.runtime_use(log_group)
 
 
 @pytest.fixture(scope="module")
@@ -117,14 +101,12 @@ def test_run__every_request_type__calls_each_ssm_operation_of_the_handler(record
 
 
 def test_role__every_call_of_the_code__granted_on_its_resource(requests, policy):
-    denied = sorted({f"{r.action} on {', '.join(r.resources)} {r.ctx() or ''} ({r.why})"
-                     for r in requests if not grants.allows(policy, r).allowed})
+    denied = grants.denied(policy, requests)
     assert denied == [], "\n".join(denied)
 
 
 def test_role__every_granted_action__used_by_the_run_or_known_excess(requests, policy):
-    used = {(sid, r.action) for r in requests for sid in grants.allows(policy, r).statements}
-    assert set(grants.granted_actions(policy)) - used == set(KNOWN_EXCESS)
+    assert grants.unused(policy, requests) == set(KNOWN_EXCESS)
 
 
 def test_role__a_parameter_outside_the_environments_prefix__denied(policy, recorded):
@@ -140,5 +122,4 @@ GRANTED = grants.granted_pairs(TEMPLATE["Resources"][POLICY]["Properties"]["Poli
 
 @pytest.mark.parametrize("sid,action", GRANTED, ids=[f"{s}-{a}" for s, a in GRANTED])
 def test_role__any_one_action_removed__some_call_of_the_run_is_denied(requests, policy, sid, action):
-    reduced = grants.without_action(policy, sid, action)
-    assert [r.action for r in requests if not grants.allows(reduced, r).allowed][:1] == [action]
+    assert grants.first_denied_without(policy, requests, sid, action) == [action]

@@ -16,7 +16,7 @@ DOCS = ROOT / "docs"
 
 def bracketed_stacks(text: str) -> set[str]:
     """Stack names the diagram labels carry in brackets, e.g. ``[dns, route53]``."""
-    return {name.strip() for group in re.findall(r"\[([a-z0-9, ]+)\]", text) for name in group.split(",")}
+    return {name.strip() for group in re.findall(r"\[([a-z0-9, -]+)\]", text) for name in group.split(",")}
 
 
 def test_architecture_dot__every_stack_of_the_group__appears_in_the_diagram():

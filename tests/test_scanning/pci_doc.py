@@ -22,18 +22,26 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
-def rows(text: str) -> list[tuple[str, str, list[str]]]:
-    """The rows of the first table whose header is HEADER."""
+def table(text: str, header: tuple[str, ...], doc: str) -> list[str]:
+    """The row lines of the first table of ``text`` whose header is ``header`` (``doc`` names the file)."""
     lines = text.splitlines()
     for i, line in enumerate(lines):  # noqa: B007 - i is read after the loop, at the header it stopped on
-        if line.lstrip().startswith("|") and tuple(_cells(line)) == HEADER:
+        if line.lstrip().startswith("|") and tuple(_cells(line)) == header:
             break
     else:
-        raise ValueError(f"no table with header {' | '.join(HEADER)!r} in {DOC.name}")
+        raise ValueError(f"no table with header {' | '.join(header)!r} in {doc}")
     out = []
     for line in lines[i + 2:]:
         if not line.lstrip().startswith("|"):
             break
+        out.append(line)
+    return out
+
+
+def rows(text: str) -> list[tuple[str, str, list[str]]]:
+    """The rows of the first table whose header is HEADER."""
+    out = []
+    for line in table(text, HEADER, DOC.name):
         cells = _cells(line)
         if len(cells) != 3:
             raise ValueError(f"row without three cells: {line!r}")
@@ -84,16 +92,8 @@ SCOPES = ("CDE", "connected", "security-impacting")
 
 def scope_rows(text: str) -> dict[str, str]:
     """stack -> scope, from the table of docs/pci-scope.md whose header is SCOPE_HEADER."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):  # noqa: B007 - i is read after the loop, at the header it stopped on
-        if line.lstrip().startswith("|") and tuple(_cells(line)) == SCOPE_HEADER:
-            break
-    else:
-        raise ValueError(f"no table with header {' | '.join(SCOPE_HEADER)!r} in {SCOPE_DOC.name}")
     out = {}
-    for line in lines[i + 2:]:
-        if not line.lstrip().startswith("|"):
-            break
+    for line in table(text, SCOPE_HEADER, SCOPE_DOC.name):
         stack, scope, _why = _cells(line)
         out[stack] = scope
     return out

@@ -45,6 +45,7 @@ NAME_PROPERTY: dict[str, str] = {
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::CompositeAlarm": "AlarmName",
     "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::DMS::Certificate": "CertificateIdentifier",
     "AWS::DMS::Endpoint": "EndpointIdentifier",
     "AWS::DMS::ReplicationInstance": "ReplicationInstanceIdentifier",
     "AWS::DMS::ReplicationSubnetGroup": "ReplicationSubnetGroupIdentifier",
@@ -312,6 +313,9 @@ NO_DATA_AT_REST: set[str] = {
     "AWS::SecretsManager::SecretTargetAttachment", "AWS::SecretsManager::RotationSchedule",
     "AWS::RDS::DBClusterParameterGroup", "AWS::RDS::DBParameterGroup", "AWS::RDS::DBSubnetGroup",
     "AWS::DMS::ReplicationSubnetGroup", "AWS::DMS::ReplicationTask",
+    # The data-centre link: network plumbing, and a CA certificate (public by nature).
+    "AWS::EC2::CustomerGateway", "AWS::EC2::VPNGateway", "AWS::EC2::VPNConnection", "AWS::EC2::TransitGatewayAttachment",
+    "AWS::DMS::Certificate",
     "AWS::Backup::BackupPlan", "AWS::Backup::BackupSelection",
     "AWS::ECS::Cluster", "AWS::ECS::TaskDefinition", "AWS::ECS::Service",
     "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",

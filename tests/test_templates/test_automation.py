@@ -463,7 +463,7 @@ def test_automation_config__prod__is_a_symlink_to_dev():
 @pytest.fixture(params=["dev", "prod"])
 def automation_config(request):
     """Sceptre's stack of <env>/operations/automation.yaml: its parameters (identity left out, resolvers as
-    (tag, argument)) and hooks as (tag, argument), the group's preflight hook first."""
+    (tag, argument)) and its own hooks as (tag, argument)."""
     (stack,) = environments.stacks(policy.ROOT, f"{request.param}/operations/automation.yaml")
 
     def tagged(value):
@@ -472,7 +472,9 @@ def automation_config(request):
         return value
 
     parameters = {k: tagged(v) for k, v in environments.unresolved_parameters(stack).items() if k not in cfn.IDENTITY_PARAMETERS}
-    hooks = {point: [tagged(h) for h in hooks if nested.tag_of(h) != "preflight"] for point, hooks in stack.hooks.items()}
+    # The group's hooks (preflight, change control: every stack has them) are left out.
+    hooks = {point: [tagged(h) for h in hooks if nested.tag_of(h) not in ("preflight", "change_control")]
+             for point, hooks in stack.hooks.items()}
     return request.param, stack.stack_group_config, {"parameters": parameters, "hooks": {p: h for p, h in hooks.items() if h}}
 
 

@@ -85,27 +85,36 @@ def test_container__privileges__not_privileged_and_all_capabilities_dropped(reso
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_container__secrets__only_the_signing_key(resources, colour):
-    secrets = {s["Name"]: s["ValueFrom"] for s in container(resources, colour)["Secrets"]}
-    assert list(secrets) == ["PAYMENT_SIGNING_KEY"]
-    assert secrets["PAYMENT_SIGNING_KEY"]["Fn::Sub"].endswith(
-        ":parameter${SsmPrefix}/app/payment-api-signing-key")
+def test_container__secrets__none_injected_the_task_reads_the_signing_key_itself(resources, colour):
+    assert not container(resources, colour).get("Secrets")
+    assert environment(resources, colour)["PAYMENT_SIGNING_KEY_SECRET_ARN"] == {"Ref": "SigningKeySecret"}
+
+
+def test_signing_key__secret_under_the_data_key_generated_and_exported(resources, compute):
+    secret = resources["SigningKeySecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["KmsKeyId"] == {"Ref": "DataKeyArn"}
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    assert compute["Outputs"]["SigningKeySecretArn"]["Value"] == {"Ref": "SigningKeySecret"}
 
 
 def test_template__master_secrets__not_even_a_parameter(compute):
     # The master secret is what the fence and DMS log in with; the app must never hold it.
-    text = json.dumps(compute)
-    assert "DbSecretArn" not in text and "secretsmanager" not in text
+    assert "DbSecretArn" not in json.dumps(compute)
 
 
 @pytest.mark.parametrize("role", [f"{c}{kind}" for c in COLOURS for kind in ("ExecutionRole", "TaskRole")])
-def test_role__secrets_manager__no_access_from_the_tasks(resources, role):
+def test_role__secrets_manager__the_task_roles_read_the_signing_key_and_nothing_else(resources, role):
     documents = role_policies(resources, role)
     assert documents, role
+    found = []
     for document in documents:
         for statement in document["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            assert not [a for a in actions if a.lower().startswith("secretsmanager:") or a == "*"], statement
+            assert "*" not in actions, statement
+            found += [(a, statement["Resource"]) for a in actions if a.lower().startswith("secretsmanager:")]
+    expected = [("secretsmanager:GetSecretValue", {"Ref": "SigningKeySecret"})] if role.endswith("TaskRole") else []
+    assert found == expected
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -133,7 +142,8 @@ def test_container__environment__holds_no_secret(resources, colour):
     environment = container(resources, colour).get("Environment", [])
     # TLS_KEY_FILE names where the task writes its own self-signed key at start (a /tmp path, no secret).
     assert all(e["Value"].startswith("/tmp/") for e in environment if e["Name"] == "TLS_KEY_FILE")
-    text = json.dumps([e for e in environment if e["Name"] != "TLS_KEY_FILE"])
+    # PAYMENT_SIGNING_KEY_SECRET_ARN names the secret (an ARN); the task role reads the key itself.
+    text = json.dumps([e for e in environment if e["Name"] not in ("TLS_KEY_FILE", "PAYMENT_SIGNING_KEY_SECRET_ARN")])
     for marker in ("Secret", "secret", "ssm", "SsmPrefix", "signing", "password", "KEY"):
         assert marker not in text, f"{marker!r} in Environment: {environment}"
 
@@ -164,25 +174,9 @@ def test_task_definition__fargate__awsvpc_with_both_roles(resources, colour):
 
 
 @pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__statements__exactly_image_log_and_signing_key(resources, colour):
-    assert set(statements(resources, colour)) == {
-        "EcrLogin", "PullThisColoursImage", "WriteThisColoursLog", "ReadTheSigningKey", "DecryptTheSigningKeyThroughSsm"}
-
-
-@pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__ssm__only_the_signing_key(resources, colour):
-    statement = statements(resources, colour)["ReadTheSigningKey"]
-    assert statement["Action"] == "ssm:GetParameters"
-    assert statement["Resource"]["Fn::Sub"].endswith("/app/payment-api-signing-key")
-
-
-@pytest.mark.parametrize("colour", COLOURS)
-def test_execution_role__kms__decrypt_only_the_ops_key_through_ssm(resources, colour):
-    statement = statements(resources, colour)["DecryptTheSigningKeyThroughSsm"]
-    assert statement["Action"] == "kms:Decrypt"
-    assert statement["Resource"] == {"Ref": "OpsKeyArn"}
-    assert statement["Condition"]["StringEquals"]["kms:ViaService"] == {
-        "Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
+def test_execution_role__statements__exactly_image_and_log(resources, colour):
+    # No secret: the signing key is read by the task role, not injected by ECS.
+    assert set(statements(resources, colour)) == {"EcrLogin", "PullThisColoursImage", "WriteThisColoursLog"}
 
 
 @pytest.mark.parametrize("colour", COLOURS)
@@ -212,7 +206,12 @@ def test_task_role__permissions__only_its_managed_task_policy(resources, colour)
 
 @pytest.mark.parametrize("colour", COLOURS)
 def test_task_role__rds_db_connect__as_payments_app_to_exactly_both_clusters(resources, colour):
-    (statement,) = statements(resources, colour, "Task").values()
+    found = statements(resources, colour, "Task")
+    # Beside the login: reading the signing key (and decrypting it only through Secrets Manager), nothing else.
+    assert set(found) == {"ConnectAsTheAppUser", "ReadTheSigningKey", "DecryptTheSigningKeyThroughSecretsManager"}
+    assert found["DecryptTheSigningKeyThroughSecretsManager"]["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+    statement = found["ConnectAsTheAppUser"]
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "rds-db:connect"
     assert "Condition" not in statement and "NotResource" not in statement

@@ -16,11 +16,12 @@ from typing import Any
 from moto.cloudformation import parsing
 
 from ..moto_internals import patch
-from . import ec2, ecs, elbv2, iam, route53
+from . import ec2, ec2_vpn, ecs, elbv2, iam, route53
 from ._base import Deleter
 
 DELETERS: dict[str, Deleter] = {
     **ec2.DELETERS,
+    **ec2_vpn.DELETERS,
     **ecs.DELETERS,
     **elbv2.DELETERS,
     **iam.DELETERS,

@@ -15,7 +15,7 @@ from contextlib import suppress
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
-from moto.dms.exceptions import ResourceNotFoundFault
+from moto.dms.exceptions import DmsClientError, ResourceNotFoundFault
 from moto.dms.models import FakeReplicationSubnetGroup, dms_backends
 from moto.ec2.models import ec2_backends
 
@@ -163,6 +163,13 @@ class EndpointResource(BackendResource, CloudFormationModel):
     REPLACE_ON = ("KmsKeyId", "ResourceIdentifier")
 
     def create(self, name: str) -> None:
+        from .dms_certificates import known
+
+        # AWS: verify-ca and verify-full need the CA, imported first (ImportCertificate / AWS::DMS::Certificate).
+        mode, certificate = self.properties.get("SslMode"), self.properties.get("CertificateArn")
+        if mode in ("verify-ca", "verify-full") and not (certificate and known(_backend(self), certificate)):
+            raise DmsClientError("InvalidParameterValueException",
+                                 f"SslMode {mode} needs the ARN of an imported certificate, got {certificate!r}")
         kwargs = _snake(self.properties, skip={"EndpointIdentifier"})
         kwargs["endpoint_identifier"] = identifier(name, 255)
         kwargs["endpoint_type"] = str(kwargs.get("endpoint_type", "")).lower()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,11 @@ from .config import DbConfig
 
 #: MySQL ER_NO_SUCH_THREAD: KILL of a session that has already ended.
 MYSQL_UNKNOWN_THREAD = 1094
-#: Where a CA bundle read from SSM is written for the driver (Lambda's only writable path).
-CA_BUNDLE_FILE = Path("/tmp/rds-ca-bundle.pem")
+#: The CA bundle read from SSM, written for the driver once per execution environment: SSM parameter name ->
+#: the file (under the temp dir, /tmp on Lambda, its only writable path). Kept per process, not found by a
+#: fixed name: a file left by another process (the emulator runs every function on one machine's /tmp, and
+#: the schema migration writes its own) must never stand in for the parameter.
+_ca_bundle_files: dict[str, str] = {}
 log = logging.getLogger(__name__)
 
 
@@ -110,12 +115,16 @@ def ca_bundle_path(clients: Callable[[str], Any], config: DbConfig) -> str | Non
             raise ConfigError(f"DB_CA_BUNDLE={config.ca_bundle!r} is not a file")
         return config.ca_bundle
     if config.ca_bundle_parameter:
-        if not CA_BUNDLE_FILE.is_file():
+        path = _ca_bundle_files.get(config.ca_bundle_parameter)
+        if path is None or not Path(path).is_file():
             pem = clients("ssm").get_parameter(Name=config.ca_bundle_parameter)["Parameter"]["Value"]
             if "BEGIN CERTIFICATE" not in pem:
                 raise ConfigError(f"SSM {config.ca_bundle_parameter} holds no PEM certificate (load the RDS CA bundle: docs/db-switchover.md)")
-            CA_BUNDLE_FILE.write_text(pem)
-        return str(CA_BUNDLE_FILE)
+            fd, path = tempfile.mkstemp(prefix="rds-ca-bundle-", suffix=".pem")
+            with os.fdopen(fd, "w") as out:
+                out.write(pem)
+            _ca_bundle_files[config.ca_bundle_parameter] = path
+        return path
     return None
 
 

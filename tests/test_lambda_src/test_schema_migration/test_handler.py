@@ -17,6 +17,7 @@ from moto import mock_aws
 from bluegreen import local_mariadb
 from bluegreen.local_mariadb import ADMIN_PASSWORD, ADMIN_USER
 from payment_api.schema import metadata
+from tests import custom_resources
 from tests.conftest import unavailable
 from tests.test_app.test_migrate import head_revision
 
@@ -65,13 +66,8 @@ def properties(arn: str, **overrides: str) -> dict:
 
 
 def event(request_type: str, props: dict, physical_id: str | None = None) -> dict:
-    found = {"RequestType": request_type, "RequestId": "r-1", "LogicalResourceId": "BlueSchema",
-             "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/payments-dev-database-schema/1",
-             "ResponseURL": "http://127.0.0.1:9/unused", "ResourceType": "Custom::SchemaMigration",
-             "ResourceProperties": props}
-    if physical_id:
-        found.update(PhysicalResourceId=physical_id, OldResourceProperties=props)
-    return found
+    return custom_resources.request(request_type, "BlueSchema", "Custom::SchemaMigration", "payments-dev-database-schema/1",
+                                    props, physical_id)
 
 
 def run(aws):

@@ -11,12 +11,9 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from ssm_parameter import handler
-from tests.conftest import offline_aws
 
 PREFIX = "/payments-migration/dev-d01"
 
@@ -46,11 +43,10 @@ def response_server():
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    offline_aws(monkeypatch)
-    handler.ssm_client.cache_clear()  # the handler's client must be created inside the mock
-    with mock_aws():
-        yield boto3.Session(region_name="us-east-1")
+def aws(aws):
+    """tests/conftest.py's moto AWS; the handler's cached client is made afresh inside it."""
+    handler.ssm_client.cache_clear()
+    yield aws
     handler.ssm_client.cache_clear()
 
 

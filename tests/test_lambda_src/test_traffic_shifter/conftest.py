@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from moto import mock_aws
 
 from tests.conftest import offline_aws
-from traffic_shifter import Shifter
+from traffic_shifter import Shifter, handler
 
-from .world import FakeClock, World, build_world, enable_composite_alarms, shifter_clients, speed_up_sns
+from .world import FakeClock, World, moto_world, shifter_clients
 
 
 @pytest.fixture
@@ -18,10 +17,8 @@ def aws_credentials(monkeypatch):
 
 @pytest.fixture
 def world(aws_credentials, monkeypatch, clock) -> World:
-    enable_composite_alarms(monkeypatch)
-    speed_up_sns(monkeypatch)
-    with mock_aws():
-        yield build_world()
+    with moto_world(monkeypatch) as world:
+        yield world
 
 
 @pytest.fixture
@@ -46,3 +43,13 @@ def running(world, shifter, clock):
     world.notifications()
     world.calls.clear()
     return shifter
+
+
+@pytest.fixture
+def lambda_env(world, monkeypatch):
+    """The function's environment as deployed, and a cold start before and after the test."""
+    for key, value in world.env.items():
+        monkeypatch.setenv(key, value)
+    handler.reset_shifter()
+    yield world.env
+    handler.reset_shifter()

@@ -4,37 +4,24 @@ unexpired approval in the state table (traffic_shifter/approval.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 
 from traffic_shifter import approval, handler
 
-from .world import TABLE
+from .world import TABLE, lambda_context
 
 ALICE = "arn:aws:sts::123456789012:assumed-role/role-operator-prod-p01/bluegreen-alice"
 BOB = "arn:aws:sts::123456789012:assumed-role/role-operator-prod-p01/bluegreen-bob"
 BLUE_ONLY = {"alb": (100, 0), "route53": (100, 0), "ssm": "0"}
 
 
-@dataclass
-class Context:
-    function_name: str = "lambda-traffic-shifter-prod-p01"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:lambda-traffic-shifter-prod-p01"
-    aws_request_id: str = "req-1"
-
-
 @pytest.fixture
-def prod_function(world, monkeypatch):
+def prod_function(lambda_env, monkeypatch):
     """The function as deployed in an environment of the rule (ENVIRONMENT=prod)."""
-    for name, value in world.env.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setenv(approval.ENVIRONMENT_VARIABLE, "prod")
-    handler.reset_shifter()
-    yield lambda event: handler.lambda_handler(event, Context())
-    handler.reset_shifter()
+    return lambda event: handler.lambda_handler(event, lambda_context("prod-p01"))
 
 
 def approve(world, change_id: str, action: str, by: str, minutes_ago: int = 0) -> None:

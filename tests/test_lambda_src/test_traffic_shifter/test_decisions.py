@@ -529,3 +529,22 @@ def test_decide_tick__gate_changed_in_the_bake_start_second__not_counted_later_o
     decision = decide_tick(state=s, verdict=judge_gates(gates("OK", "OK", since=start + changed_after)), now=NOW,
                            plan=PLAN_OBJ, weights=weights(PLAN_OBJ.weight_at(0)))
     assert (decision.action == "restart") is restarts, decision
+
+
+def test_decide_tick__alarm_while_the_switchover_step_is_being_applied__held_by_its_grace():
+    # Found by the fault matrix (worker-killed): the state still names the step before (the advance is claimed,
+    # not committed) while the switchover runs, or after its Lambda died inside it; the pause's alarm must be
+    # judged with the grace of the step being applied, from the claim, not roll back a live switchover.
+    from traffic_shifter.model import iso
+
+    claim = {"action": "advance", "apply_step": 2, "at": iso(NOW - 30), "lease_until": iso(NOW + 60), "by": "tick", "run": "r"}
+    held = tick(step=1, baked=200, gate_states=("ALARM", "OK"), plan=_switchover_plan(grace_seconds=120), green=100,
+                pending=claim)
+    assert held.action == "hold" and "within the 120 s grace of step 3 (db_switchover" in held.reason
+    late = {**claim, "at": iso(NOW - 121)}
+    assert tick(step=1, baked=200, gate_states=("ALARM", "OK"), plan=_switchover_plan(grace_seconds=120), green=100,
+                pending=late).action == "rollback"
+    # A traffic step being applied has no grace.
+    traffic = {**claim, "apply_step": 1}
+    assert tick(step=0, baked=200, gate_states=("ALARM", "OK"), plan=_switchover_plan(grace_seconds=120), green=10,
+                pending=traffic).action == "rollback"

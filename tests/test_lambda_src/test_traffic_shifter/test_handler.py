@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 
 import pytest
 
 from traffic_shifter import ConfigError, Shifter, handler
 
-from .world import HEALTH_GATE, REPLICATION_GATE, shifter_clients
+from .world import HEALTH_GATE, REPLICATION_GATE, lambda_context, shifter_clients
 
 SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 
@@ -26,23 +25,6 @@ def alarm_event(name: str, value: str = "ALARM", reason: str = "Threshold Crosse
             "previousState": {"value": "OK"},
         },
     }
-
-
-@dataclass
-class Context:
-    function_name: str = "lambda-traffic-shifter-dev-d01"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:lambda-traffic-shifter-dev-d01"
-    aws_request_id: str = "req-1"
-
-
-@pytest.fixture
-def lambda_env(world, monkeypatch):
-    for key, value in world.env.items():
-        monkeypatch.setenv(key, value)
-    handler.reset_shifter()
-    yield world.env
-    handler.reset_shifter()
 
 
 @pytest.fixture
@@ -67,14 +49,14 @@ def emf_metrics(out: str) -> dict:
 def test_lambda_handler__scheduled_tick_bake_done__advances_and_emits_metrics(world, warm, clock, capsys):
     clock.advance(300)
 
-    result = handler.lambda_handler(SCHEDULED, Context())
+    result = handler.lambda_handler(SCHEDULED, lambda_context())
 
     assert (result["ok"], result["trigger"], result["decision"]["action"]) == (True, "Scheduled Event", "advance")
     assert emf_metrics(capsys.readouterr().out) == {"GreenWeight": 25.0, "Decisions": 1.0, "DecisionAdvance": 1.0}
 
 
 def test_lambda_handler__decision__logged_as_json_with_all_inputs(world, warm, caplog):
-    handler.lambda_handler(SCHEDULED, Context())
+    handler.lambda_handler(SCHEDULED, lambda_context())
 
     [record] = [
         json.loads(handler.logger.registered_formatter.format(r)) for r in caplog.records if r.getMessage() == "decision: hold"
@@ -100,7 +82,7 @@ def test_lambda_handler__alarm_event__rolls_back_alb_and_route53_fast(world, war
         events.register(name, mark)
     try:
         start = time.perf_counter()
-        result = handler.lambda_handler(alarm_event(REPLICATION_GATE, reason="replica lag 45 s > 10 s"), Context())
+        result = handler.lambda_handler(alarm_event(REPLICATION_GATE, reason="replica lag 45 s > 10 s"), lambda_context())
         end = time.perf_counter()
     finally:
         for events, name in hooks:
@@ -120,20 +102,20 @@ def test_lambda_handler__alarm_event__rolls_back_alb_and_route53_fast(world, war
 
 def test_lambda_handler__alarm_event_ahead_of_describe__event_state_used(world, warm):
     # describe_alarms still says OK (it can lag the event); the event is newer, so it wins.
-    result = handler.lambda_handler(alarm_event(HEALTH_GATE), Context())
+    result = handler.lambda_handler(alarm_event(HEALTH_GATE), lambda_context())
 
     assert result["decision"]["action"] == "rollback"
     assert world.weights()["alb"] == (100, 0)
 
 
 def test_lambda_handler__operator_command__runs_it(world, warm):
-    result = handler.lambda_handler({"command": "pause", "actor": "ops.bob", "reason": "peak hour"}, Context())
+    result = handler.lambda_handler({"command": "pause", "actor": "ops.bob", "reason": "peak hour"}, lambda_context())
 
     assert (result["ok"], result["state"]["status"], result["state"]["reason"]) == (True, "paused", "paused by ops.bob (peak hour)")
 
 
 def test_lambda_handler__forbidden_command__ok_false_with_the_reason(world, warm):
-    result = handler.lambda_handler({"command": "start", "actor": "ops.bob"}, Context())
+    result = handler.lambda_handler({"command": "start", "actor": "ops.bob"}, lambda_context())
 
     assert result == {
         "ok": False,
@@ -149,7 +131,7 @@ def test_lambda_handler__unexpected_failure__published_and_reraised(world, warm)
     world.client("elbv2").delete_listener(ListenerArn=world.listeners()[0][0])
 
     with pytest.raises(Exception, match="ListenerNotFound"):
-        handler.lambda_handler(SCHEDULED, Context())
+        handler.lambda_handler(SCHEDULED, lambda_context())
     [note] = world.notifications()
     assert note["subject"] == "[payments-migration/dev-d01] traffic shifter FAILED: ListenerNotFoundException"
     assert note["event"] == SCHEDULED
@@ -160,13 +142,13 @@ def test_lambda_handler__malformed_plan_on_tick__published_and_reraised(world, w
     clock.advance(300)
 
     with pytest.raises(Exception, match="the last traffic step must have green_weight 100"):
-        handler.lambda_handler(SCHEDULED, Context())
+        handler.lambda_handler(SCHEDULED, lambda_context())
     assert [n["error_type"] for n in world.notifications()] == ["PlanError"]
     assert world.weights()["alb"] == (90, 10)
 
 
 def test_lambda_handler__cold_start__builds_the_shifter_from_its_environment(world, lambda_env):
-    result = handler.lambda_handler({"command": "status"}, Context())
+    result = handler.lambda_handler({"command": "status"}, lambda_context())
 
     assert (result["ok"], result["state"]["status"], result["weights"]["ssm"]) == (True, "idle", "0")
 
@@ -176,4 +158,4 @@ def test_shifter_config__missing_environment__names_every_missing_variable(world
     monkeypatch.setenv("GATE_ALARMS", " ")
 
     with pytest.raises(ConfigError, match=r"missing environment variable\(s\): LISTENER_ARNS, GATE_ALARMS \(expected all of: SSM_PREFIX,"):
-        handler.lambda_handler(SCHEDULED, Context())
+        handler.lambda_handler(SCHEDULED, lambda_context())

@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
 from functools import lru_cache
@@ -21,6 +23,7 @@ from typing import Any
 import boto3
 import botocore.loaders
 import botocore.session
+from moto import mock_aws
 from moto.cloudwatch.responses import CloudWatchResponse
 
 from traffic_shifter.aws import Clients
@@ -342,3 +345,29 @@ def deploy_function(world: World) -> None:
         Code={"ZipFile": buf.getvalue()},
         Environment={"Variables": world.env},
     )
+
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes the handler (Powertools reads these)."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = ""
+    aws_request_id: str = "req-1"
+
+
+def lambda_context(suffix: str = "dev-d01") -> LambdaContext:
+    """The context of the traffic-shifter function deployed in one environment (``dev-d01``, ``prod-p01``)."""
+    name = f"lambda-traffic-shifter-{suffix}"
+    return LambdaContext(name, invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}")
+
+
+@contextmanager
+def moto_world(monkeypatch: Any) -> Iterator[World]:
+    """``build_world()`` inside ``mock_aws()``, with composite alarms and SNS delivery as the tests need them."""
+    enable_composite_alarms(monkeypatch)
+    speed_up_sns(monkeypatch)
+    with mock_aws():
+        yield build_world()
