@@ -160,7 +160,7 @@ def worker_killed(reh: Rehearsal) -> None:
     reh.marks.phase("undone by the next run (blue writes)", o.say)
     step = reh.lam.wait_for(lambda r: any(isinstance(c, str) and c.startswith("write pause ") for c in r.get("changes") or ()),
                             240, "the db_switchover step to run again")
-    reh.switchovers.append(_plan_switchover(step, o.delays))
+    reh.switchovers.append(_plan_switchover(step, o.delays, "green"))
     reh.marks.phase("writer green (the step run again)", o.say, at=step["ended"])
     time.sleep(o.bake)
 
@@ -241,10 +241,10 @@ def db_restart(reh: Rehearsal) -> None:
     time.sleep(o.bake)
 
 
-def _plan_switchover(r: dict[str, Any], delays: str) -> dict[str, Any]:
+def _plan_switchover(r: dict[str, Any], delays: str, to: str | None = None) -> dict[str, Any]:
     changes = r.get("changes") or []
     pause = [c for c in changes if isinstance(c, str) and c.startswith("write pause ")]
-    return {"ok": bool(pause), "to": None, "via": "plan step", "changes": changes, "delays": delays,
+    return {"ok": bool(pause), "to": to, "via": "plan step", "changes": changes, "delays": delays,
             "write_pause": float(pause[-1].split()[2]) if pause else None, "started": r.get("started"), "ended": r.get("ended")}
 
 
@@ -263,8 +263,7 @@ def switch_back_50(reh: Rehearsal) -> None:
     for to in ("green", "blue"):
         r = reh.lam.wait_for(_is_switch, o.bake * 3 + 90, f"the plan's switchover to {to} at 50/50", since=since)
         since = reh.lam.results.index(r) + 1
-        s = _plan_switchover(r, o.delays)
-        s["to"] = to
+        s = _plan_switchover(r, o.delays, to)
         reh.switchovers.append(s)
         reh.marks.phase(f"writer {to} (traffic 50/50)", o.say, at=r["ended"])
     time.sleep(o.bake)
@@ -288,7 +287,7 @@ def operator_race(reh: Rehearsal) -> None:
     step = reh.wait_state(lambda s: s.get("step_index", -1) >= 3 or s.get("status") == "rolled_back", o.bake * 3 + 120,
                           "the db_switchover step")
     operator.join(timeout=180)
-    plan = [_plan_switchover(r, o.delays) for r in reh.lam.results[since:] if _is_switch(r)]
+    plan = [_plan_switchover(r, o.delays, "green") for r in reh.lam.results[since:] if _is_switch(r)]
     reh.switchovers.extend(plan)
     reh.marks.phase("writer green", o.say, at=step["ended"])
     time.sleep(o.bake)

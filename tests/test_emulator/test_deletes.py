@@ -9,6 +9,22 @@ from .parts import alb_template
 pytestmark = pytest.mark.emulator
 
 
+
+def zone_with_cname(zone: str, logical: str, record: str) -> dict:
+    """Template resources: hosted zone ``Zone`` and, as ``logical``, a CNAME ``record`` in it pointing at blue."""
+    return {
+        "Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": zone}},
+        logical: {"Type": "AWS::Route53::RecordSet", "Properties": {
+            "HostedZoneId": {"Ref": "Zone"}, "Name": record, "Type": "CNAME", "TTL": "60", "ResourceRecords": ["blue.example.internal"]}},
+    }
+
+
+def delete_cname(route53, zone_id: str, record: str) -> None:
+    """Delete, through the API, the CNAME ``record`` (fully qualified) that zone_with_cname created."""
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": {
+        "Name": record, "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "blue.example.internal"}]}}]})
+
+
 def test_network_and_alb__stack_deleted__no_leftovers_and_vpc_gone(emulator, stacks):
     template = alb_template(blue=100, green=0)
     template["Resources"].update({
@@ -42,16 +58,12 @@ def test_network_and_alb__stack_deleted__no_leftovers_and_vpc_gone(emulator, sta
 
 def test_delete_stack__zone_record_and_parameter_already_gone__delete_complete(emulator, stacks):
     deployed = stacks.create({"Resources": {
-        "Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": "gone.example.internal"}},
-        "Record": {"Type": "AWS::Route53::RecordSet", "Properties": {
-            "HostedZoneId": {"Ref": "Zone"}, "Name": "api.gone.example.internal", "Type": "CNAME", "TTL": "60",
-            "ResourceRecords": ["blue.example.internal"]}},
+        **zone_with_cname("gone.example.internal", "Record", "api.gone.example.internal"),
         "Param": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "x"}},
     }})
     route53, ssm = emulator.client("route53"), emulator.client("ssm")
     zone_id = deployed.resources["Zone"]
-    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": {
-        "Name": "api.gone.example.internal.", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "blue.example.internal"}]}}]})
+    delete_cname(route53, zone_id, "api.gone.example.internal.")
     route53.delete_hosted_zone(Id=zone_id)
     ssm.delete_parameter(Name=deployed.resources["Param"])
 
@@ -62,17 +74,13 @@ def test_delete_stack__zone_record_and_parameter_already_gone__delete_complete(e
 
 def test_record_set__created_by_the_stack__listed_fully_qualified_and_deletable_through_the_api(emulator, stacks):
     deployed = stacks.create({"Resources": {
-        "Zone": {"Type": "AWS::Route53::HostedZone", "Properties": {"Name": "api-delete.example.internal"}},
-        "Blue": {"Type": "AWS::Route53::RecordSet", "Properties": {
-            "HostedZoneId": {"Ref": "Zone"}, "Name": "pay.api-delete.example.internal", "Type": "CNAME", "TTL": "60",
-            "ResourceRecords": ["blue.example.internal"]}},
+        **zone_with_cname("api-delete.example.internal", "Blue", "pay.api-delete.example.internal"),
     }})
     route53 = emulator.client("route53")
     zone_id = deployed.resources["Zone"]
     names = [r["Name"] for r in route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] if r["Type"] == "CNAME"]
 
-    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": {
-        "Name": "pay.api-delete.example.internal.", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "blue.example.internal"}]}}]})
+    delete_cname(route53, zone_id, "pay.api-delete.example.internal.")
 
     assert names == ["pay.api-delete.example.internal."]
     assert [r for r in route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] if r["Type"] == "CNAME"] == []
