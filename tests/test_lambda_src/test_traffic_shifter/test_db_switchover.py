@@ -553,7 +553,7 @@ def test_db_status__dead_switchover__shows_it_and_what_the_next_run_does(shifter
 
 
 # -- the operator's commands, answered by the Lambda (bluegreen db invokes it) -------------------------
-from .test_handler import Context  # noqa: E402 - the Lambda context Powertools reads
+from .world import lambda_context  # noqa: E402 - the Lambda context Powertools reads
 
 
 @pytest.fixture
@@ -565,7 +565,7 @@ def lambda_with_db(shifter, monkeypatch):
 
 
 def test_lambda_handler__db_status__answered_by_the_db_kind(lambda_with_db, db, fence):
-    result = lambda_with_db.lambda_handler({"command": "db status"}, Context())
+    result = lambda_with_db.lambda_handler({"command": "db status"}, lambda_context())
     assert result["ok"] and result["command"] == "db status"
     assert result["writer"] == "blue" and result["fenced"] == {"blue": False, "green": True}
     assert result["switchover_to"] == "green" and result["ready"] is True
@@ -574,7 +574,7 @@ def test_lambda_handler__db_status__answered_by_the_db_kind(lambda_with_db, db, 
 def test_lambda_handler__db_switchover__runs_it_and_journals_who_asked_and_who_invoked(lambda_with_db, db, fence, world):
     event = {"command": "db switchover", "to": "green", "actor": "jane", "reason": "CHG-4711",
              "caller": "arn:aws:sts::123456789012:assumed-role/role-operator-dev-d01/bluegreen-jane"}
-    result = lambda_with_db.lambda_handler(event, Context())
+    result = lambda_with_db.lambda_handler(event, lambda_context())
     assert result["ok"] and result["to"] == "green" and result["write_pause_seconds"] is not None
     assert result["actor"] == "jane (via arn:aws:sts::123456789012:assumed-role/role-operator-dev-d01/bluegreen-jane)"
     assert fence.fenced == {"blue": True, "green": False}
@@ -586,6 +586,6 @@ def test_lambda_handler__db_switchover__runs_it_and_journals_who_asked_and_who_i
     ({"command": "db switchover", "to": "green"}, "needs an actor"),
 ])
 def test_lambda_handler__db_switchover_incomplete__refused_naming_what_is_missing(lambda_with_db, fence, event, error):
-    result = lambda_with_db.lambda_handler(event, Context())
+    result = lambda_with_db.lambda_handler(event, lambda_context())
     assert result["ok"] is False and error in result["error"]
     assert fence.calls == []
