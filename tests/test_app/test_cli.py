@@ -74,4 +74,4 @@ def test_serve__missing_variable__exit_2_naming_it():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "APP_", "PAYMENT_"))}
     done = subprocess.run([*CLI, "serve"], env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
-    assert "DB_ENDPOINTS is not set" in done.stderr and "PAYMENT_SIGNING_KEY is not set" in done.stderr
+    assert "DB_ENDPOINTS is not set" in done.stderr and "set exactly one of PAYMENT_SIGNING_KEY (local) and PAYMENT_SIGNING_KEY_SECRET_ARN" in done.stderr

@@ -24,7 +24,7 @@ REHEARSAL_ONLY = {v.name for v in VARIABLES if v.where == "rehearsal"}
 def test_faults__task_definitions__never_set_a_rehearsal_variable():
     assert "REHEARSAL_FAULTS" in REHEARSAL_ONLY
     for name, c in containers():
-        names = {e["Name"] for e in c["Environment"]} | {s["Name"] for s in c["Secrets"]}
+        names = {e["Name"] for e in c["Environment"]} | {s["Name"] for s in c.get("Secrets", [])}
         assert names & REHEARSAL_ONLY == set(), name
 
 

@@ -126,7 +126,9 @@ def test_sceptre_launch_or_update_prod__config_valid__refused_outside_a_change_s
     project = project_with(tmp_path, "prod", 'certificate_arn: ""',
                            'certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d"')
     group = project / "config" / "prod" / "config.yaml"
-    group.write_text(group.read_text().replace('client_ca_bundle_file: ""', "client_ca_bundle_file: config/dev/mtls/client-ca-bundle.pem"))
+    # Valid otherwise: the client CA, and the data-centre link off (its values are placeholders until a real data centre's).
+    group.write_text(group.read_text().replace('client_ca_bundle_file: ""', "client_ca_bundle_file: config/dev/mtls/client-ca-bundle.pem")
+                     .replace("default('vpn')", "default('off')"))
     result = world.run("sceptre", command, "-y", "prod/security/security.yaml", project=project)
     refused(result, "prod/security/security: prod stacks change only through a reviewed change set",
             "python -m bluegreen.change_sets create --env prod --group security")
