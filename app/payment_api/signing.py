@@ -51,7 +51,8 @@ def load_stored_key(secret_arn: str, region: str = "") -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        client = boto3.client("secretsmanager", region_name=region or None)
+        # A session of its own: boto3's default session keeps the credentials it resolved first (read once, at start).
+        client = boto3.session.Session().client("secretsmanager", region_name=region or None)
         value = client.get_secret_value(SecretId=secret_arn).get("SecretString") or ""
     except (BotoCoreError, ClientError) as err:
         raise SigningKeyError(f"cannot read the signing key from {secret_arn}: {err}") from err
