@@ -27,7 +27,9 @@ needs_servers = pytest.mark.skipif(not (mariadb.available() and haproxy.availabl
 #: 30 payments/s compressed 5x: a 10 s alarm period lasts 2 s and sees 6 of green's payments at 10 %; the
 #: minimum sample is set to 5 as a deployment may set it (at the default, 10, the shift would rightly hold).
 RATE = 30.0
-TIMING = TimeModel(scale=5)
+# ECS's replacement declared at 10 s (2 s here) instead of 60 s (12 s here): the short run's last phases can end
+# sooner than that after the fault, and the replacement must be seen inside it.
+TIMING = TimeModel(scale=5, ecs_restart=10.0)
 PARAMETERS = {"MinPaymentsPerPeriod": "5"}
 
 
